@@ -1,0 +1,91 @@
+package dev.amalgam.io;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A model file breaks a rule of its format. The message names the file, the tensor where one is concerned, and
+ * the rule, for example {@code model.safetensors: tensor 'lm_head.weight': data_offsets [0, 10) hold 10 bytes
+ * but shape [4, 4] x BF16 needs 32}.
+ */
+public final class FormatException extends IOException {
+  private static final long serialVersionUID = 1L;
+
+  /** The rule that was broken. */
+  public enum Reason {
+    /** The file is shorter than the fixed part of its header. */
+    FILE_TOO_SMALL,
+    /** The declared header length exceeds the format's limit. */
+    HEADER_TOO_LARGE,
+    /** The declared header length runs past the end of the file. */
+    HEADER_PAST_END,
+    /** The header is not valid UTF-8. */
+    HEADER_NOT_UTF8,
+    /** The header is not the JSON the format requires (syntax, structure, field types). */
+    BAD_HEADER,
+    /** A JSON object repeats a key, or two tensors share a name. */
+    DUPLICATE_NAME,
+    /** An element type name or id is unknown. */
+    UNKNOWN_DTYPE,
+    /** A shape has a negative, non-integer or too large dimension. */
+    BAD_SHAPE,
+    /** Offsets are malformed, leave holes, overlap or do not start at zero. */
+    BAD_OFFSETS,
+    /** A size computation overflows. */
+    SIZE_OVERFLOW,
+    /** A tensor's byte range does not match its shape and element type. */
+    SIZE_MISMATCH,
+    /** Bytes follow the last tensor. */
+    TRAILING_BYTES,
+    /** A sharded checkpoint's index does not match its shards. */
+    BAD_INDEX,
+    /** A directory or index lacks the files a checkpoint needs. */
+    MISSING_FILE
+  }
+
+  private final Path file;
+  private final Reason reason;
+  private final String tensor;
+
+  /**
+   * Creates the exception.
+   *
+   * @param file the file at fault
+   * @param reason the rule broken
+   * @param tensor the tensor concerned, or null
+   * @param detail what is wrong, without the file or tensor name
+   */
+  public FormatException(Path file, Reason reason, String tensor, String detail) {
+    super(format(file, tensor, detail));
+    this.file = Objects.requireNonNull(file, "file");
+    this.reason = Objects.requireNonNull(reason, "reason");
+    this.tensor = tensor;
+  }
+
+  /** Same, with a cause. */
+  public FormatException(Path file, Reason reason, String tensor, String detail, Throwable cause) {
+    this(file, reason, tensor, detail);
+    initCause(cause);
+  }
+
+  private static String format(Path file, String tensor, String detail) {
+    return file + ": " + (tensor != null ? "tensor '" + tensor + "': " : "") + detail;
+  }
+
+  /** The file at fault. */
+  public Path file() {
+    return file;
+  }
+
+  /** The rule broken. */
+  public Reason reason() {
+    return reason;
+  }
+
+  /** The tensor concerned, if the problem is about one. */
+  public Optional<String> tensor() {
+    return Optional.ofNullable(tensor);
+  }
+}

@@ -1,0 +1,139 @@
+package dev.amalgam.kernels;
+
+import dev.amalgam.tensor.Bf16;
+import dev.amalgam.tensor.DType;
+import dev.amalgam.tensor.F16;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The plain-Java kernels: the reference every native path is tested against, and the fallback where the native
+ * library cannot load. They follow amalgam.h's canonical arithmetic literally, one element at a time.
+ */
+public final class JavaKernels implements KernelBackend {
+  static final JavaKernels INSTANCE = new JavaKernels();
+
+  private JavaKernels() {}
+
+  @Override
+  public String name() {
+    return "java";
+  }
+
+  @Override
+  public boolean isNative() {
+    return false;
+  }
+
+  @Override
+  public boolean accepts(ByteBuffer buffer) {
+    return true;
+  }
+
+  /** Element {@code i} (counted from the buffer's position) of a little-endian buffer, widened to float. */
+  public static float load(ByteBuffer buffer, DType type, long i) {
+    int index = Math.toIntExact(buffer.position() + i * type.byteSize());
+    switch (type) {
+      case F32: {
+        int bits = buffer.getInt(index);
+        return Float.intBitsToFloat(buffer.order() == ByteOrder.LITTLE_ENDIAN ? bits : Integer.reverseBytes(bits));
+      }
+      case F16:
+        return F16.toFloat(le16(buffer, index));
+      case BF16:
+        return Bf16.toFloat(le16(buffer, index));
+      default:
+        throw new IllegalArgumentException(type + " is not a kernel type");
+    }
+  }
+
+  /** Rounds {@code value} to {@code type} and stores it as element {@code i} (from the position). */
+  public static void store(ByteBuffer buffer, DType type, long i, float value) {
+    int index = Math.toIntExact(buffer.position() + i * type.byteSize());
+    switch (type) {
+      case F32: {
+        int bits = Float.floatToRawIntBits(value);
+        buffer.putInt(index, buffer.order() == ByteOrder.LITTLE_ENDIAN ? bits : Integer.reverseBytes(bits));
+        break;
+      }
+      case F16:
+        putLe16(buffer, index, F16.fromFloat(value));
+        break;
+      case BF16:
+        putLe16(buffer, index, Bf16.fromFloat(value));
+        break;
+      default:
+        throw new IllegalArgumentException(type + " is not a kernel type");
+    }
+  }
+
+  private static short le16(ByteBuffer buffer, int index) {
+    short s = buffer.getShort(index);
+    return buffer.order() == ByteOrder.LITTLE_ENDIAN ? s : Short.reverseBytes(s);
+  }
+
+  private static void putLe16(ByteBuffer buffer, int index, short value) {
+    buffer.putShort(index, buffer.order() == ByteOrder.LITTLE_ENDIAN ? value : Short.reverseBytes(value));
+  }
+
+  @Override
+  public void convert(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, DType dstType,
+      long n, int flags) {
+    long s0 = srcOffset / srcType.byteSize();
+    long d0 = dstOffset / dstType.byteSize();
+    for (long i = 0; i < n; i++) store(dst, dstType, d0 + i, load(src, srcType, s0 + i));
+  }
+
+  @Override
+  public void weightedSum(ByteBuffer[] inputs, long[] inputOffsets, DType[] inputTypes, float[] c, ByteBuffer out,
+      long outOffset, DType outType, long n, int flags) {
+    int count = inputs.length;
+    long[] first = new long[count];
+    for (int k = 0; k < count; k++) first[k] = inputOffsets[k] / inputTypes[k].byteSize();
+    long o0 = outOffset / outType.byteSize();
+    for (long i = 0; i < n; i++) {
+      float acc = c[0] * load(inputs[0], inputTypes[0], first[0] + i);
+      for (int k = 1; k < count; k++) acc = Math.fma(c[k], load(inputs[k], inputTypes[k], first[k] + i), acc);
+      store(out, outType, o0 + i, acc);
+    }
+  }
+
+  @Override
+  public void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
+      double[] result) {
+    long x0 = xOffset / xType.byteSize();
+    long y0 = yOffset / yType.byteSize();
+    double txy = 0.0, txx = 0.0, tyy = 0.0;
+    float[] lxy = new float[16], lxx = new float[16], lyy = new float[16];
+    for (long block = 0; block < n; block += Kernels.DOT_BLOCK) {
+      long end = Math.min(n, block + Kernels.DOT_BLOCK);
+      java.util.Arrays.fill(lxy, 0f);
+      java.util.Arrays.fill(lxx, 0f);
+      java.util.Arrays.fill(lyy, 0f);
+      for (long j = block; j < end; j += 32) {
+        for (int lane = 0; lane < 16; lane++) {
+          for (int odd = 1; odd >= 0; odd--) {
+            long e = j + 2L * lane + odd;
+            float a = e < n ? load(x, xType, x0 + e) : 0f;
+            float b = e < n ? load(y, yType, y0 + e) : 0f;
+            lxy[lane] = Math.fma(a, b, lxy[lane]);
+            lxx[lane] = Math.fma(a, a, lxx[lane]);
+            lyy[lane] = Math.fma(b, b, lyy[lane]);
+          }
+        }
+      }
+      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+      for (int lane = 0; lane < 16; lane++) {
+        sxy += lxy[lane];
+        sxx += lxx[lane];
+        syy += lyy[lane];
+      }
+      txy += sxy;
+      txx += sxx;
+      tyy += syy;
+    }
+    result[0] = txy;
+    result[1] = txx;
+    result[2] = tyy;
+  }
+}

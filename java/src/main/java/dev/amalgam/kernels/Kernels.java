@@ -1,0 +1,123 @@
+package dev.amalgam.kernels;
+
+import dev.amalgam.kernels.jni.NativeLibrary;
+import dev.amalgam.tensor.DType;
+import java.nio.ByteBuffer;
+import java.util.Locale;
+
+/**
+ * The merge kernels: conversions, weighted sums and the SLERP reductions over bf16, f16 and f32 buffers.
+ *
+ * <p>Buffers are little-endian whatever their {@link ByteBuffer#order()}, and data starts at each buffer's
+ * position; positions and limits are not changed. Every bound is checked before any work starts, so a bad
+ * argument throws an {@link IllegalArgumentException} and never reaches native code. Work is split across
+ * {@link #threads()} threads; results do not depend on the thread count.
+ *
+ * <p>Obtain an instance with {@link #best(int)} (native where it loads, the Java kernels otherwise) and close it
+ * to stop its threads.
+ */
+public interface Kernels extends AutoCloseable {
+  /** Elements per block of the canonical reduction (amalgam.h AMALGAM_DOT_BLOCK). */
+  int DOT_BLOCK = 4096;
+  /** Elements per independent reduction segment; results are combined in segment order. */
+  int DOT_SEGMENT = 1 << 20;
+
+  /** System property choosing the implementation: auto (default), native or java. */
+  String IMPLEMENTATION_PROPERTY = "amalgam.kernels";
+  /** System property capping the native ISA path (scalar, avx2, avx512, avx512_bf16). */
+  String ISA_PROPERTY = "amalgam.kernels.isa";
+
+  /** For example "native avx512_bf16, 2 threads". */
+  String description();
+
+  /** True when the native library does the work. */
+  boolean isNative();
+
+  /** Threads used per call (including the caller's). */
+  int threads();
+
+  /** {@code dst[i] = round(src[i])} for {@code n} elements. */
+  void convert(ByteBuffer src, DType srcType, ByteBuffer dst, DType dstType, long n);
+
+  /**
+   * {@code out[i] = sum_k coefficients[k] * inputs[k][i]}: the first product rounded to f32, then one f32 FMA per
+   * further input in order, then one rounding to {@code outType}.
+   */
+  void weightedSum(ByteBuffer[] inputs, DType[] inputTypes, float[] coefficients, ByteBuffer out, DType outType,
+      long n);
+
+  /** The dot product and both squared norms of two equally long vectors. */
+  Dot3 dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n);
+
+  /** Stops the worker threads. */
+  @Override
+  void close();
+
+  /**
+   * The fastest available kernels: native at the best ISA unless {@value #IMPLEMENTATION_PROPERTY} or
+   * {@value #ISA_PROPERTY} say otherwise, else the Java kernels (the fallback is logged once).
+   *
+   * @param threads threads per call; 0 or less means the number of available processors
+   */
+  static Kernels best(int threads) {
+    String choice = System.getProperty(IMPLEMENTATION_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    switch (choice) {
+      case "java":
+        return java(threads);
+      case "native":
+        return nativeKernels(nativeIsaCap(), threads);
+      case "auto":
+        if (NativeLibrary.isLoaded()) return nativeKernels(nativeIsaCap(), threads);
+        Fallback.logOnce();
+        return java(threads);
+      default:
+        throw new IllegalArgumentException(
+            "-D" + IMPLEMENTATION_PROPERTY + "=" + choice + ": expected auto, native or java");
+    }
+  }
+
+  /** The plain-Java kernels. */
+  static Kernels java(int threads) {
+    return new ParallelKernels(JavaKernels.INSTANCE, threads);
+  }
+
+  /**
+   * The native kernels at a given ISA path.
+   *
+   * @throws IllegalStateException if the native library is not loaded
+   * @throws IllegalArgumentException if this CPU or build lacks the ISA
+   */
+  static Kernels nativeKernels(Isa isa, int threads) {
+    return new ParallelKernels(new NativeKernels(isa), threads);
+  }
+
+  /** The best native ISA here, if the native library is loaded. */
+  static java.util.Optional<Isa> nativeBestIsa() {
+    return NativeLibrary.isLoaded() ? java.util.Optional.of(NativeKernels.bestIsa()) : java.util.Optional.empty();
+  }
+
+  private static Isa nativeIsaCap() {
+    Isa best = NativeKernels.bestIsa();
+    String cap = System.getProperty(ISA_PROPERTY);
+    if (cap == null || cap.isBlank()) return best;
+    Isa wanted =
+        Isa.fromLabel(cap)
+            .orElseThrow(() -> new IllegalArgumentException("-D" + ISA_PROPERTY + "=" + cap + ": unknown ISA"));
+    return wanted.compareTo(best) < 0 ? wanted : best;
+  }
+
+  /** Logs the fallback to the Java kernels once per JVM. */
+  final class Fallback {
+    private static boolean logged;
+
+    private Fallback() {}
+
+    static synchronized void logOnce() {
+      if (logged) return;
+      logged = true;
+      System.getLogger("dev.amalgam.kernels")
+          .log(System.Logger.Level.WARNING,
+              "native kernels unavailable, using the slower Java kernels: " + NativeLibrary.detail());
+    }
+  }
+}

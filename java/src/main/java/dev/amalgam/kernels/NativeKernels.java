@@ -1,0 +1,100 @@
+package dev.amalgam.kernels;
+
+import dev.amalgam.kernels.jni.AmalgamNative;
+import dev.amalgam.kernels.jni.NativeLibrary;
+import dev.amalgam.tensor.DType;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+
+/** The native kernels of one ISA path, over direct buffers. Arguments arrive validated by ParallelKernels. */
+final class NativeKernels implements KernelBackend {
+  private final Isa isa;
+
+  NativeKernels(Isa isa) {
+    if (!NativeLibrary.isLoaded()) {
+      throw new IllegalStateException("native kernels unavailable: " + NativeLibrary.detail());
+    }
+    Isa best = bestIsa();
+    if (isa.compareTo(best) > 0) {
+      throw new IllegalArgumentException("ISA " + isa.label() + " is not supported here; best is " + best.label());
+    }
+    this.isa = isa;
+  }
+
+  /** Best ISA of this CPU and build; requires the library to be loaded. */
+  static Isa bestIsa() {
+    return Isa.fromCode(AmalgamNative.amalgam_isa_best());
+  }
+
+  Isa isa() {
+    return isa;
+  }
+
+  @Override
+  public String name() {
+    return "native " + isa.label();
+  }
+
+  @Override
+  public boolean isNative() {
+    return true;
+  }
+
+  @Override
+  public boolean accepts(ByteBuffer buffer) {
+    return buffer.isDirect();
+  }
+
+  private static long address(ByteBuffer buffer, long offset) {
+    return AmalgamNative.amalgam_address_of(buffer) + offset;
+  }
+
+  private static void check(String operation, int status) {
+    if (status != 0) {
+      throw new KernelException(operation, status, AmalgamNative.amalgam_status_message(status));
+    }
+  }
+
+  @Override
+  public void convert(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, DType dstType,
+      long n, int flags) {
+    try {
+      check("convert", AmalgamNative.amalgam_convert(isa.code(), address(src, srcOffset), srcType.kernelCode(),
+          address(dst, dstOffset), dstType.kernelCode(), n, flags));
+    } finally {
+      Reference.reachabilityFence(src);
+      Reference.reachabilityFence(dst);
+    }
+  }
+
+  @Override
+  public void weightedSum(ByteBuffer[] inputs, long[] inputOffsets, DType[] inputTypes, float[] coefficients,
+      ByteBuffer out, long outOffset, DType outType, long n, int flags) {
+    int count = inputs.length;
+    long[] addresses = new long[count];
+    int[] codes = new int[count];
+    for (int k = 0; k < count; k++) {
+      addresses[k] = address(inputs[k], inputOffsets[k]);
+      codes[k] = inputTypes[k].kernelCode();
+    }
+    try {
+      check("weighted_sum", AmalgamNative.amalgam_weighted_sum(isa.code(), count, addresses, codes, coefficients,
+          address(out, outOffset), outType.kernelCode(), n, flags));
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(out);
+    }
+  }
+
+  @Override
+  public void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
+      double[] result) {
+    try {
+      check("dot3", AmalgamNative.amalgam_dot3(isa.code(), address(x, xOffset), xType.kernelCode(),
+          address(y, yOffset), yType.kernelCode(), n, result));
+    } finally {
+      Reference.reachabilityFence(x);
+      Reference.reachabilityFence(y);
+    }
+  }
+}

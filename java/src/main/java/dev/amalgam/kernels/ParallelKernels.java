@@ -1,0 +1,227 @@
+package dev.amalgam.kernels;
+
+import dev.amalgam.tensor.DType;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Validates every call, then cuts it into ranges run on a fixed pool (the caller runs the first range).
+ * Element-wise kernels are split evenly; reductions always cut at {@link Kernels#DOT_SEGMENT} boundaries and
+ * add the segment results in order, so results never depend on the thread count.
+ */
+final class ParallelKernels implements Kernels {
+  /** Below this many elements per thread, splitting costs more than it saves. */
+  private static final long MIN_ELEMENTS_PER_TASK = 1L << 15;
+  /** Range boundaries fall on multiples of this many elements (one cache line of f32). */
+  private static final long SPLIT_ALIGNMENT = 64;
+  /** Outputs larger than this are written with non-temporal stores: they will not be read back from cache. */
+  private static final long STREAM_THRESHOLD_BYTES =
+      Long.getLong("amalgam.kernels.streamThresholdBytes", 64L << 20);
+  private static final int FLAG_STREAM_STORES = 1;
+
+  private final KernelBackend backend;
+  private final int threads;
+  private final ExecutorService pool;
+
+  ParallelKernels(KernelBackend backend, int threads) {
+    this.backend = backend;
+    this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    this.pool = this.threads > 1 ? Executors.newFixedThreadPool(this.threads - 1, new Daemon()) : null;
+  }
+
+  @Override
+  public String description() {
+    return backend.name() + ", " + threads + (threads == 1 ? " thread" : " threads");
+  }
+
+  @Override
+  public boolean isNative() {
+    return backend.isNative();
+  }
+
+  @Override
+  public int threads() {
+    return threads;
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) pool.shutdownNow();
+  }
+
+  @Override
+  public void convert(ByteBuffer src, DType srcType, ByteBuffer dst, DType dstType, long n) {
+    checkCount(n);
+    checkBuffer("src", src, srcType, n, false);
+    checkBuffer("dst", dst, dstType, n, true);
+    KernelBackend b = backendFor(src, dst);
+    int flags = streamFlags(dstType, n);
+    runSplit(n, (from, count) -> b.convert(src, from * srcType.byteSize(), srcType, dst,
+        from * dstType.byteSize(), dstType, count, flags));
+  }
+
+  @Override
+  public void weightedSum(ByteBuffer[] inputs, DType[] inputTypes, float[] coefficients, ByteBuffer out,
+      DType outType, long n) {
+    checkCount(n);
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(inputTypes, "inputTypes");
+    Objects.requireNonNull(coefficients, "coefficients");
+    int count = inputs.length;
+    if (count < 1) throw new IllegalArgumentException("weightedSum needs at least one input");
+    if (inputTypes.length != count || coefficients.length != count) {
+      throw new IllegalArgumentException("weightedSum: " + count + " inputs but " + inputTypes.length
+          + " types and " + coefficients.length + " coefficients");
+    }
+    for (int k = 0; k < count; k++) checkBuffer("inputs[" + k + "]", inputs[k], inputTypes[k], n, false);
+    checkBuffer("out", out, outType, n, true);
+    ByteBuffer[] all = new ByteBuffer[count + 1];
+    System.arraycopy(inputs, 0, all, 0, count);
+    all[count] = out;
+    KernelBackend b = backendFor(all);
+    ByteBuffer[] ins = inputs.clone();
+    DType[] types = inputTypes.clone();
+    float[] coeffs = coefficients.clone();
+    int flags = streamFlags(outType, n);
+    runSplit(n, (from, len) -> {
+      long[] offsets = new long[count];
+      for (int k = 0; k < count; k++) offsets[k] = from * types[k].byteSize();
+      b.weightedSum(ins, offsets, types, coeffs, out, from * outType.byteSize(), outType, len, flags);
+    });
+  }
+
+  @Override
+  public Dot3 dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n) {
+    checkCount(n);
+    checkBuffer("x", x, xType, n, false);
+    checkBuffer("y", y, yType, n, false);
+    KernelBackend b = backendFor(x, y);
+    int segments = Math.toIntExact((n + DOT_SEGMENT - 1) / DOT_SEGMENT);
+    double[] partial = new double[3 * Math.max(segments, 1)];
+    AtomicInteger next = new AtomicInteger();
+    Runnable worker = () -> {
+      double[] r = new double[3];
+      for (int s; (s = next.getAndIncrement()) < segments; ) {
+        long from = (long) s * DOT_SEGMENT;
+        long len = Math.min(DOT_SEGMENT, n - from);
+        b.dot3(x, from * xType.byteSize(), xType, y, from * yType.byteSize(), yType, len, r);
+        System.arraycopy(r, 0, partial, 3 * s, 3);
+      }
+    };
+    runOnAll(Math.min(threads, segments), worker);
+    double xy = 0.0, xx = 0.0, yy = 0.0;
+    for (int s = 0; s < segments; s++) {
+      xy += partial[3 * s];
+      xx += partial[3 * s + 1];
+      yy += partial[3 * s + 2];
+    }
+    return new Dot3(xy, xx, yy);
+  }
+
+  private int streamFlags(DType outType, long n) {
+    return outType.byteCount(n) >= STREAM_THRESHOLD_BYTES ? FLAG_STREAM_STORES : 0;
+  }
+
+  private KernelBackend backendFor(ByteBuffer... buffers) {
+    for (ByteBuffer buffer : buffers) {
+      if (!backend.accepts(buffer)) return JavaKernels.INSTANCE; // heap memory: same bits, no native pointer
+    }
+    return backend;
+  }
+
+  private static void checkCount(long n) {
+    if (n < 0) throw new IllegalArgumentException("negative element count " + n);
+  }
+
+  private static void checkBuffer(String name, ByteBuffer buffer, DType type, long n, boolean output) {
+    Objects.requireNonNull(buffer, name);
+    Objects.requireNonNull(type, name + " type");
+    if (!type.isMergeable()) {
+      throw new IllegalArgumentException(name + ": " + type + " is not a kernel type (F32, F16, BF16)");
+    }
+    long needed = type.byteCount(n);
+    if (buffer.remaining() < needed) {
+      throw new IllegalArgumentException(name + ": " + n + " elements of " + type + " need " + needed
+          + " bytes but the buffer has " + buffer.remaining() + " remaining");
+    }
+    if (output && buffer.isReadOnly()) {
+      throw new IllegalArgumentException(name + ": output buffer is read-only");
+    }
+  }
+
+  private interface RangeTask {
+    void run(long from, long count);
+  }
+
+  private void runSplit(long n, RangeTask task) {
+    long parts = Math.min(threads, Math.max(1, n / MIN_ELEMENTS_PER_TASK));
+    if (parts <= 1) {
+      if (n > 0) task.run(0, n);
+      return;
+    }
+    long per = (n + parts - 1) / parts;
+    long step = (per + SPLIT_ALIGNMENT - 1) / SPLIT_ALIGNMENT * SPLIT_ALIGNMENT;
+    List<Runnable> ranges = new ArrayList<>();
+    for (long from = 0; from < n; from += step) {
+      long f = from;
+      long len = Math.min(step, n - from);
+      ranges.add(() -> task.run(f, len));
+    }
+    runAll(ranges);
+  }
+
+  private void runOnAll(int workers, Runnable worker) {
+    List<Runnable> tasks = new ArrayList<>();
+    for (int i = 0; i < Math.max(workers, 1); i++) tasks.add(worker);
+    runAll(tasks);
+  }
+
+  private void runAll(List<Runnable> tasks) {
+    if (tasks.size() == 1 || pool == null) {
+      for (Runnable t : tasks) t.run();
+      return;
+    }
+    List<Future<?>> futures = new ArrayList<>();
+    for (int i = 1; i < tasks.size(); i++) futures.add(pool.submit(tasks.get(i)));
+    RuntimeException failure = null;
+    try {
+      tasks.get(0).run();
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    boolean interrupted = false;
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (failure == null) {
+          failure = cause instanceof RuntimeException ? (RuntimeException) cause : new IllegalStateException(cause);
+        }
+      }
+    }
+    if (interrupted) Thread.currentThread().interrupt();
+    if (failure != null) throw failure;
+  }
+
+  private static final class Daemon implements ThreadFactory {
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+
+    @Override
+    public Thread newThread(Runnable r) {
+      Thread t = new Thread(r, "amalgam-kernel-" + COUNTER.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    }
+  }
+}

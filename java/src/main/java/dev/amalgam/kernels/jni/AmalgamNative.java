@@ -1,0 +1,70 @@
+package dev.amalgam.kernels.jni;
+
+import java.nio.ByteBuffer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * Hand-written JavaCPP peer of native/include/amalgam.h; each method mirrors the C function of the same name.
+ *
+ * <p>There is no static initialiser: {@link NativeLibrary} loads the library once and the rest of Amalgam calls
+ * these methods only after that succeeded. The native code never throws (status codes carry errors), hence
+ * {@code @NoException}. Nothing here validates arguments: use {@link dev.amalgam.kernels.Kernels}, which checks
+ * every buffer bound before it calls down.
+ */
+@Platform(include = "amalgam.h", link = "amalgam")
+@NoException
+public final class AmalgamNative {
+  private AmalgamNative() {}
+
+  /** See {@code amalgam_abi_version}. */
+  public static native int amalgam_abi_version();
+
+  /** See {@code amalgam_isa_best}. */
+  public static native int amalgam_isa_best();
+
+  /** See {@code amalgam_isa_name}. */
+  public static native @Cast("const char*") String amalgam_isa_name(int isa);
+
+  /** See {@code amalgam_status_message}. */
+  public static native @Cast("const char*") String amalgam_status_message(int status);
+
+  /** Address of a direct buffer's current position; meaningless for heap buffers (JavaCPP copies those). */
+  public static native @Cast("int64_t") long amalgam_address_of(@Cast("const void*") ByteBuffer buffer);
+
+  /** See {@code amalgam_convert}. */
+  public static native int amalgam_convert(
+      int isa,
+      @Cast("int64_t") long src,
+      int srcDtype,
+      @Cast("int64_t") long dst,
+      int dstDtype,
+      @Cast("int64_t") long n,
+      int flags);
+
+  /** See {@code amalgam_weighted_sum}. */
+  public static native int amalgam_weighted_sum(
+      int isa,
+      int count,
+      @Cast("const int64_t*") long[] inputs,
+      @Cast("const int32_t*") int[] inputDtypes,
+      @Cast("const float*") float[] coefficients,
+      @Cast("int64_t") long out,
+      int outDtype,
+      @Cast("int64_t") long n,
+      int flags);
+
+  /** See {@code amalgam_dot3}. */
+  public static native int amalgam_dot3(
+      int isa,
+      @Cast("int64_t") long x,
+      int xDtype,
+      @Cast("int64_t") long y,
+      int yDtype,
+      @Cast("int64_t") long n,
+      @Cast("double*") double[] result);
+
+  /** See {@code amalgam_advise}. */
+  public static native int amalgam_advise(@Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
+}

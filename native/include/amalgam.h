@@ -1,0 +1,137 @@
+/*
+ * amalgam.h - the whole C ABI of Amalgam's native kernels.
+ *
+ * Contract:
+ *  1. Every function is extern "C", never throws, and returns an amalgam_status (0 = AMALGAM_OK) unless it
+ *     says otherwise. Callers (the Java peer dev.amalgam.kernels.jni.AmalgamNative) validate arguments first;
+ *     the checks here are a second line of defence, not the API's error reporting.
+ *  2. Memory is passed as int64_t addresses of caller-owned memory (direct NIO buffers, mapped files). The
+ *     library allocates nothing, keeps no pointer after a call returns and holds no global mutable state, so
+ *     every function is thread-safe; callers split work across threads themselves.
+ *  3. Element counts are int64_t and must be >= 0. Buffers are little-endian and need no alignment.
+ *  4. isa selects the instruction-set path: AMALGAM_ISA_BEST, or any value <= amalgam_isa_best(); a larger
+ *     value returns AMALGAM_ERR_UNSUPPORTED_ISA. Every path produces the same bits (see 6) except that
+ *     AMALGAM_ISA_AVX512_BF16 computes bf16 x bf16 reductions with vdpbf16ps, which flushes subnormal inputs
+ *     and products to zero.
+ *  5. Conversions: bf16 and f16 -> f32 are exact. f32 -> bf16 and f32 -> f16 round to nearest even, keep
+ *     subnormals (f16) and infinities, and turn every NaN into a quiet NaN of the same sign whose payload is
+ *     the source payload's top bits (bf16: (bits >> 16) | 0x0040; f16: sign | 0x7e00 | (mantissa >> 13)).
+ *  6. Canonical arithmetic, which the Java reference (dev.amalgam.kernels.JavaKernels) reproduces bit for bit:
+ *     weighted sum: acc = c[0] * x0[i] (f32 multiply); acc = fmaf(c[k], xk[i], acc) for k = 1..count-1 in
+ *       order; out[i] = convert(acc).
+ *     dot3: the range is cut into blocks of AMALGAM_DOT_BLOCK elements counted from the first element. In a
+ *       block, 16 f32 lanes per sum start at +0. Each group of 32 elements (j = 32g .. 32g+31) updates lane l
+ *       with acc[l] = fmaf(x[j+2l+1], y[j+2l+1], acc[l]) and then acc[l] = fmaf(x[j+2l], y[j+2l], acc[l]);
+ *       elements past n read as +0. At the end of a block s = 0.0 (double); s += (double)acc[l] for l = 0..15;
+ *       total += s. total starts at 0.0. result[0] = sum x*y, result[1] = sum x*x, result[2] = sum y*y.
+ *       The result therefore depends on where a range starts: callers that split a tensor across calls must
+ *       cut at fixed multiples of AMALGAM_DOT_BLOCK (Java uses AMALGAM_DOT_SEGMENT) to stay deterministic.
+ */
+#ifndef AMALGAM_H
+#define AMALGAM_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define AMALGAM_API __declspec(dllexport)
+#else
+#define AMALGAM_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
+#define AMALGAM_ABI_VERSION 1
+
+/** Elements per dot3 block (see 6). */
+#define AMALGAM_DOT_BLOCK 4096
+/** Elements per deterministic reduction segment used by the Java side; a multiple of AMALGAM_DOT_BLOCK. */
+#define AMALGAM_DOT_SEGMENT 1048576
+
+/** Element types; the values equal dev.amalgam.tensor.DType#kernelCode(). */
+enum amalgam_dtype {
+  AMALGAM_DTYPE_F32 = 0,
+  AMALGAM_DTYPE_F16 = 1,
+  AMALGAM_DTYPE_BF16 = 2
+};
+
+/** Instruction-set paths, ordered: every CPU that runs a path also runs the ones below it. */
+enum amalgam_isa {
+  AMALGAM_ISA_BEST = -1,
+  AMALGAM_ISA_SCALAR = 0,       /* portable C++, baseline x86-64 or any other target */
+  AMALGAM_ISA_AVX2 = 1,         /* AVX2 + FMA + F16C */
+  AMALGAM_ISA_AVX512 = 2,       /* AVX-512 F/BW/VL */
+  AMALGAM_ISA_AVX512_BF16 = 3   /* AVX-512 + AVX512_BF16 */
+};
+
+/** Status codes; amalgam_status_message() names each. */
+enum amalgam_status {
+  AMALGAM_OK = 0,
+  AMALGAM_ERR_NULL_POINTER = -1,
+  AMALGAM_ERR_NEGATIVE_COUNT = -2,
+  AMALGAM_ERR_BAD_DTYPE = -3,
+  AMALGAM_ERR_BAD_INPUT_COUNT = -4,
+  AMALGAM_ERR_UNSUPPORTED_ISA = -5,
+  AMALGAM_ERR_BAD_ADVICE = -6,
+  AMALGAM_ERR_SYSTEM = -7
+};
+
+/** Flags for amalgam_weighted_sum and amalgam_convert. */
+enum amalgam_flags {
+  /** Write the output with non-temporal stores: pays when the output will not be read again soon. */
+  AMALGAM_FLAG_STREAM_STORES = 1
+};
+
+/** Advice for amalgam_advise (madvise on Linux). */
+enum amalgam_advice {
+  AMALGAM_ADVICE_SEQUENTIAL = 1,
+  AMALGAM_ADVICE_WILLNEED = 2,
+  /** Drop the resident pages of a read-only file mapping; they are read again from the file if touched. */
+  AMALGAM_ADVICE_DONTNEED = 3
+};
+
+/** Returns AMALGAM_ABI_VERSION of the compiled library. */
+AMALGAM_API int32_t amalgam_abi_version(void);
+
+/** Best ISA that both this CPU and this build support. */
+AMALGAM_API int32_t amalgam_isa_best(void);
+
+/** Static name of an ISA ("scalar", "avx2", "avx512", "avx512_bf16"), or "unknown". */
+AMALGAM_API const char *amalgam_isa_name(int32_t isa);
+
+/** Static English message for a status code. */
+AMALGAM_API const char *amalgam_status_message(int32_t status);
+
+/** Returns p as an integer: the Java peer uses it to learn a direct buffer's address (plus position). */
+AMALGAM_API int64_t amalgam_address_of(const void *p);
+
+/** dst[i] = convert(src[i]) for i in [0, n). src and dst must not overlap unless equal and same-size types. */
+AMALGAM_API int32_t amalgam_convert(int32_t isa, int64_t src, int32_t src_dtype, int64_t dst, int32_t dst_dtype,
+                                    int64_t n, int32_t flags);
+
+/**
+ * out[i] = sum_k coefficients[k] * inputs[k][i] for i in [0, n), in the canonical order of contract point 6.
+ * inputs and input_dtypes hold count >= 1 entries. out may alias an input only if it has the same dtype.
+ */
+AMALGAM_API int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs,
+                                         const int32_t *input_dtypes, const float *coefficients, int64_t out,
+                                         int32_t out_dtype, int64_t n, int32_t flags);
+
+/** result[0..2] = (x.y, x.x, y.y) over n elements, in the canonical order of contract point 6. */
+AMALGAM_API int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n,
+                                 double *result);
+
+/**
+ * Gives the kernel advice about [address, address + length). DONTNEED shrinks the range inward to whole
+ * pages (neighbouring data keeps its pages); the others widen it outward. A no-op returning AMALGAM_OK where the
+ * platform has no madvise.
+ */
+AMALGAM_API int32_t amalgam_advise(int64_t address, int64_t length, int32_t advice);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AMALGAM_H */

@@ -1,0 +1,225 @@
+// Exported C ABI: argument checks, ISA selection, and the platform calls (madvise).
+// Compiled with baseline flags only; the ISA tables live in their own translation units.
+#include <cstdint>
+#include <new>
+
+#include "amalgam.h"
+#include "kernels.h"
+
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define AMALGAM_HAVE_MADVISE 1
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace amalgam {
+namespace {
+
+bool cpu_has_f16c() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  return (c & bit_F16C) != 0;
+#else
+  return false;
+#endif
+}
+
+int32_t detect_best_isa() {
+  int32_t best = AMALGAM_ISA_SCALAR;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+#ifdef AMALGAM_HAVE_AVX2
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) best = AMALGAM_ISA_AVX2;
+#endif
+#ifdef AMALGAM_HAVE_AVX512
+  if (best == AMALGAM_ISA_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    best = AMALGAM_ISA_AVX512;
+#endif
+#ifdef AMALGAM_HAVE_AVX512_BF16
+  if (best == AMALGAM_ISA_AVX512 && __builtin_cpu_supports("avx512bf16")) best = AMALGAM_ISA_AVX512_BF16;
+#endif
+#endif
+  (void)cpu_has_f16c;
+  return best;
+}
+
+int32_t best_isa() {
+  static const int32_t best = detect_best_isa();  // thread-safe one-time initialisation
+  return best;
+}
+
+const KernelTable *table_for(int32_t isa) {
+  if (isa == AMALGAM_ISA_BEST) isa = best_isa();
+  if (isa < AMALGAM_ISA_SCALAR || isa > best_isa()) return nullptr;
+  switch (isa) {
+#ifdef AMALGAM_HAVE_AVX512_BF16
+    case AMALGAM_ISA_AVX512_BF16:
+      return &kAvx512Bf16Kernels;
+#endif
+#ifdef AMALGAM_HAVE_AVX512
+    case AMALGAM_ISA_AVX512:
+      return &kAvx512Kernels;
+#endif
+#ifdef AMALGAM_HAVE_AVX2
+    case AMALGAM_ISA_AVX2:
+      return &kAvx2Kernels;
+#endif
+    default:
+      return &kScalarKernels;
+  }
+}
+
+bool valid_dtype(int32_t d) {
+  return d == AMALGAM_DTYPE_F32 || d == AMALGAM_DTYPE_F16 || d == AMALGAM_DTYPE_BF16;
+}
+
+const void *as_pointer(int64_t address) { return reinterpret_cast<const void *>(static_cast<intptr_t>(address)); }
+
+}  // namespace
+}  // namespace amalgam
+
+using namespace amalgam;
+
+extern "C" {
+
+int32_t amalgam_abi_version(void) { return AMALGAM_ABI_VERSION; }
+
+int32_t amalgam_isa_best(void) { return best_isa(); }
+
+const char *amalgam_isa_name(int32_t isa) {
+  switch (isa) {
+    case AMALGAM_ISA_SCALAR:
+      return "scalar";
+    case AMALGAM_ISA_AVX2:
+      return "avx2";
+    case AMALGAM_ISA_AVX512:
+      return "avx512";
+    case AMALGAM_ISA_AVX512_BF16:
+      return "avx512_bf16";
+    default:
+      return "unknown";
+  }
+}
+
+const char *amalgam_status_message(int32_t status) {
+  switch (status) {
+    case AMALGAM_OK:
+      return "ok";
+    case AMALGAM_ERR_NULL_POINTER:
+      return "null pointer argument";
+    case AMALGAM_ERR_NEGATIVE_COUNT:
+      return "negative element count";
+    case AMALGAM_ERR_BAD_DTYPE:
+      return "unsupported element type";
+    case AMALGAM_ERR_BAD_INPUT_COUNT:
+      return "input count must be at least 1";
+    case AMALGAM_ERR_UNSUPPORTED_ISA:
+      return "instruction set not supported by this CPU or build";
+    case AMALGAM_ERR_BAD_ADVICE:
+      return "unknown memory advice";
+    case AMALGAM_ERR_SYSTEM:
+      return "system call failed";
+    default:
+      return "unknown status";
+  }
+}
+
+int64_t amalgam_address_of(const void *p) { return static_cast<int64_t>(reinterpret_cast<intptr_t>(p)); }
+
+int32_t amalgam_convert(int32_t isa, int64_t src, int32_t src_dtype, int64_t dst, int32_t dst_dtype, int64_t n,
+                        int32_t flags) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(src_dtype) || !valid_dtype(dst_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) return AMALGAM_OK;
+  if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
+  t->convert(as_pointer(src), src_dtype, const_cast<void *>(as_pointer(dst)), dst_dtype, n, flags);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes,
+                             const float *coefficients, int64_t out, int32_t out_dtype, int64_t n, int32_t flags) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (count < 1) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (inputs == nullptr || input_dtypes == nullptr || coefficients == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (!valid_dtype(out_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  for (int32_t k = 0; k < count; ++k) {
+    if (!valid_dtype(input_dtypes[k])) return AMALGAM_ERR_BAD_DTYPE;
+  }
+  if (n == 0) return AMALGAM_OK;
+  if (out == 0) return AMALGAM_ERR_NULL_POINTER;
+  // int64_t and pointers have the same size on every supported target; copy to avoid aliasing games.
+  enum { kStackInputs = 64 };
+  const void *stack_ptrs[kStackInputs];
+  const void **ptrs = stack_ptrs;
+  const void **heap_ptrs = nullptr;
+  if (count > kStackInputs) {
+    heap_ptrs = new (std::nothrow) const void *[static_cast<size_t>(count)];
+    if (heap_ptrs == nullptr) return AMALGAM_ERR_SYSTEM;
+    ptrs = heap_ptrs;
+  }
+  int32_t status = AMALGAM_OK;
+  for (int32_t k = 0; k < count; ++k) {
+    if (inputs[k] == 0) status = AMALGAM_ERR_NULL_POINTER;
+    ptrs[k] = as_pointer(inputs[k]);
+  }
+  if (status == AMALGAM_OK)
+    t->weighted_sum(count, ptrs, input_dtypes, coefficients, const_cast<void *>(as_pointer(out)), out_dtype, n,
+                    flags);
+  delete[] heap_ptrs;
+  return status;
+}
+
+int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n,
+                     double *result) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (result == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (!valid_dtype(x_dtype) || !valid_dtype(y_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) {
+    result[0] = result[1] = result[2] = 0.0;
+    return AMALGAM_OK;
+  }
+  if (x == 0 || y == 0) return AMALGAM_ERR_NULL_POINTER;
+  t->dot3(as_pointer(x), x_dtype, as_pointer(y), y_dtype, n, result);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_advise(int64_t address, int64_t length, int32_t advice) {
+  if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
+    return AMALGAM_ERR_BAD_ADVICE;
+  if (length < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (address == 0) return AMALGAM_ERR_NULL_POINTER;
+#ifdef AMALGAM_HAVE_MADVISE
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t begin = static_cast<uint64_t>(address);
+  uint64_t end = begin + static_cast<uint64_t>(length);
+  int native_advice;
+  if (advice == AMALGAM_ADVICE_DONTNEED) {
+    begin = (begin + page - 1) / page * page;  // inward: never drop a neighbour's partial page
+    end = end / page * page;
+    native_advice = MADV_DONTNEED;
+  } else {
+    begin = begin / page * page;
+    end = (end + page - 1) / page * page;
+    native_advice = advice == AMALGAM_ADVICE_SEQUENTIAL ? MADV_SEQUENTIAL : MADV_WILLNEED;
+  }
+  if (end <= begin) return AMALGAM_OK;
+  if (madvise(reinterpret_cast<void *>(static_cast<uintptr_t>(begin)), static_cast<size_t>(end - begin),
+              native_advice) != 0)
+    return AMALGAM_ERR_SYSTEM;
+#endif
+  return AMALGAM_OK;
+}
+
+}  // extern "C"

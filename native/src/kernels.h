@@ -1,0 +1,33 @@
+// Internal interface between the dispatcher and the per-ISA translation units.
+// Each ISA file is compiled with its own -m flags and defines one KernelTable; everything else in those files
+// lives in an anonymous namespace so that no inline code compiled for one ISA is merged into another (build.md
+// pitfall 9: COMDAT folding could otherwise hand AVX-512 code to the scalar path).
+#ifndef AMALGAM_KERNELS_H
+#define AMALGAM_KERNELS_H
+
+#include <cstdint>
+
+namespace amalgam {
+
+// Arguments are validated by the dispatcher: non-null pointers, n >= 0, dtypes in range, count >= 1.
+struct KernelTable {
+  void (*convert)(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype, int64_t n, int32_t flags);
+  void (*weighted_sum)(int32_t count, const void *const *inputs, const int32_t *input_dtypes,
+                       const float *coefficients, void *out, int32_t out_dtype, int64_t n, int32_t flags);
+  void (*dot3)(const void *x, int32_t x_dtype, const void *y, int32_t y_dtype, int64_t n, double *result);
+};
+
+extern const KernelTable kScalarKernels;
+#ifdef AMALGAM_HAVE_AVX2
+extern const KernelTable kAvx2Kernels;
+#endif
+#ifdef AMALGAM_HAVE_AVX512
+extern const KernelTable kAvx512Kernels;
+#endif
+#ifdef AMALGAM_HAVE_AVX512_BF16
+extern const KernelTable kAvx512Bf16Kernels;
+#endif
+
+}  // namespace amalgam
+
+#endif  // AMALGAM_KERNELS_H

@@ -1,0 +1,35 @@
+// Portable path: the canonical arithmetic of amalgam.h, one element at a time.
+#include "kernels.h"
+#include "scalar_math.h"
+
+namespace amalgam {
+namespace {
+
+void convert(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype, int64_t n, int32_t /*flags*/) {
+  convert_scalar_range(src, src_dtype, dst, dst_dtype, 0, n);
+}
+
+void weighted_sum(int32_t count, const void *const *inputs, const int32_t *dtypes, const float *c, void *out,
+                  int32_t out_dtype, int64_t n, int32_t /*flags*/) {
+  weighted_sum_scalar_range(count, inputs, dtypes, c, out, out_dtype, 0, n);
+}
+
+void dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, double *result) {
+  double total[3] = {0.0, 0.0, 0.0};
+  Dot3Lanes lanes;
+  for (int64_t block = 0; block < n; block += AMALGAM_DOT_BLOCK) {
+    int64_t end = block + AMALGAM_DOT_BLOCK < n ? block + AMALGAM_DOT_BLOCK : n;
+    dot3_lanes_reset(&lanes);
+    for (int64_t j = block; j < end; j += 32) dot3_group_scalar(&lanes, x, xd, y, yd, j, n);
+    dot3_lanes_flush(&lanes, total);
+  }
+  result[0] = total[0];
+  result[1] = total[1];
+  result[2] = total[2];
+}
+
+}  // namespace
+
+const KernelTable kScalarKernels = {convert, weighted_sum, dot3};
+
+}  // namespace amalgam

@@ -1,0 +1,180 @@
+// Scalar conversions and the canonical reduction, shared by every ISA file for tails and by the scalar path.
+// Everything is static so each translation unit gets its own copy compiled with its own flags (see kernels.h).
+#ifndef AMALGAM_SCALAR_MATH_H
+#define AMALGAM_SCALAR_MATH_H
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "amalgam.h"
+
+namespace amalgam {
+namespace {
+
+static inline uint32_t f32_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+static inline float f32_from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static inline float bf16_to_f32(uint16_t h) { return f32_from_bits(static_cast<uint32_t>(h) << 16); }
+
+// Round to nearest even; NaN becomes a quiet NaN keeping sign and top payload bits (the ggml/gguf-py rule).
+static inline uint16_t f32_to_bf16(float f) {
+  uint32_t u = f32_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+// IEEE binary16 -> binary32, exact; NaN is quieted (as F16C's vcvtph2ps does).
+static inline float f16_to_f32(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t u;
+  if (exp == 0x1fu) {
+    u = sign | 0x7f800000u | (mant << 13) | (mant != 0 ? 0x00400000u : 0u);
+  } else if (exp != 0) {
+    u = sign | ((exp + 112u) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    u = sign;
+  } else {
+    // Subnormal half: value = mant * 2^-24; normalise it into an f32.
+    int shift = 0;
+    while ((mant & 0x400u) == 0) {
+      mant <<= 1;
+      ++shift;
+    }
+    mant &= 0x3ffu;
+    u = sign | (static_cast<uint32_t>(113 - shift) << 23) | (mant << 13);
+  }
+  return f32_from_bits(u);
+}
+
+// IEEE binary32 -> binary16, round to nearest even, subnormals kept, overflow to infinity, NaN quieted.
+static inline uint16_t f32_to_f16(float f) {
+  uint32_t u = f32_bits(f);
+  uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
+  uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+  if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: infinity
+  if (a >= 0x38800000u) {                                              // normal half
+    uint32_t r = a + 0x0fffu + ((a >> 13) & 1u) - 0x38000000u;
+    return static_cast<uint16_t>(sign | (r >> 13));
+  }
+  if (a < 0x33000000u) return sign;  // below half of the smallest subnormal (2^-25): zero
+  // Subnormal half: shift the full significand right and round to nearest even.
+  uint32_t exp = a >> 23;
+  uint32_t mant = (a & 0x7fffffu) | 0x800000u;
+  uint32_t shift = 126u - exp;  // value / 2^-24 = mant * 2^(exp - 126), and exp <= 112 here
+  uint32_t q = mant >> shift;
+  uint32_t rem = mant & ((1u << shift) - 1u);
+  uint32_t half = 1u << (shift - 1u);
+  if (rem > half || (rem == half && (q & 1u))) ++q;
+  return static_cast<uint16_t>(sign | q);
+}
+
+static inline float load_scalar(const void *p, int32_t dtype, int64_t i) {
+  switch (dtype) {
+    case AMALGAM_DTYPE_F32: {
+      float f;
+      std::memcpy(&f, static_cast<const char *>(p) + i * 4, 4);
+      return f;
+    }
+    case AMALGAM_DTYPE_F16: {
+      uint16_t h;
+      std::memcpy(&h, static_cast<const char *>(p) + i * 2, 2);
+      return f16_to_f32(h);
+    }
+    default: {
+      uint16_t h;
+      std::memcpy(&h, static_cast<const char *>(p) + i * 2, 2);
+      return bf16_to_f32(h);
+    }
+  }
+}
+
+static inline void store_scalar(void *p, int32_t dtype, int64_t i, float v) {
+  switch (dtype) {
+    case AMALGAM_DTYPE_F32:
+      std::memcpy(static_cast<char *>(p) + i * 4, &v, 4);
+      break;
+    case AMALGAM_DTYPE_F16: {
+      uint16_t h = f32_to_f16(v);
+      std::memcpy(static_cast<char *>(p) + i * 2, &h, 2);
+      break;
+    }
+    default: {
+      uint16_t h = f32_to_bf16(v);
+      std::memcpy(static_cast<char *>(p) + i * 2, &h, 2);
+      break;
+    }
+  }
+}
+
+// Elements [begin, n) of one weighted sum, scalar; used by the scalar path and for SIMD tails.
+static inline void weighted_sum_scalar_range(int32_t count, const void *const *inputs, const int32_t *dtypes,
+                                             const float *c, void *out, int32_t out_dtype, int64_t begin,
+                                             int64_t n) {
+  for (int64_t i = begin; i < n; ++i) {
+    float acc = c[0] * load_scalar(inputs[0], dtypes[0], i);
+    for (int32_t k = 1; k < count; ++k) acc = std::fmaf(c[k], load_scalar(inputs[k], dtypes[k], i), acc);
+    store_scalar(out, out_dtype, i, acc);
+  }
+}
+
+static inline void convert_scalar_range(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype,
+                                        int64_t begin, int64_t n) {
+  for (int64_t i = begin; i < n; ++i) store_scalar(dst, dst_dtype, i, load_scalar(src, src_dtype, i));
+}
+
+// Lane state of one dot3 block (contract point 6 of amalgam.h).
+struct Dot3Lanes {
+  float xy[16];
+  float xx[16];
+  float yy[16];
+};
+
+static inline void dot3_lanes_reset(Dot3Lanes *l) {
+  for (int i = 0; i < 16; ++i) l->xy[i] = l->xx[i] = l->yy[i] = 0.0f;
+}
+
+// One group of 32 elements starting at element j, of which only those < n exist (the rest read as +0).
+static inline void dot3_group_scalar(Dot3Lanes *l, const void *x, int32_t xd, const void *y, int32_t yd,
+                                     int64_t j, int64_t n) {
+  for (int lane = 0; lane < 16; ++lane) {
+    for (int odd = 1; odd >= 0; --odd) {
+      int64_t e = j + 2 * lane + odd;
+      float a = e < n ? load_scalar(x, xd, e) : 0.0f;
+      float b = e < n ? load_scalar(y, yd, e) : 0.0f;
+      l->xy[lane] = std::fmaf(a, b, l->xy[lane]);
+      l->xx[lane] = std::fmaf(a, a, l->xx[lane]);
+      l->yy[lane] = std::fmaf(b, b, l->yy[lane]);
+    }
+  }
+}
+
+static inline void dot3_lanes_flush(const Dot3Lanes *l, double *total) {
+  double sxy = 0.0, sxx = 0.0, syy = 0.0;
+  for (int i = 0; i < 16; ++i) {
+    sxy += static_cast<double>(l->xy[i]);
+    sxx += static_cast<double>(l->xx[i]);
+    syy += static_cast<double>(l->yy[i]);
+  }
+  total[0] += sxy;
+  total[1] += sxx;
+  total[2] += syy;
+}
+
+}  // namespace
+}  // namespace amalgam
+
+#endif  // AMALGAM_SCALAR_MATH_H
