@@ -47,7 +47,17 @@ public interface Kernels extends AutoCloseable {
       long n);
 
   /** The dot product and both squared norms of two equally long vectors. */
-  Dot3 dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n);
+  default Dot3 dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n) {
+    Dot3.Accumulator sums = new Dot3.Accumulator();
+    dot3(x, xType, y, yType, n, sums);
+    return sums.result();
+  }
+
+  /**
+   * Adds the reductions of {@code n} elements to {@code sums}, one {@link #DOT_SEGMENT} at a time in order. To
+   * reduce a tensor in several calls, start each call at a multiple of {@link #DOT_SEGMENT} elements.
+   */
+  void dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums);
 
   /** Stops the worker threads. */
   @Override

@@ -99,8 +99,9 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
-  public Dot3 dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n) {
+  public void dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums) {
     checkCount(n);
+    Objects.requireNonNull(sums, "sums");
     checkBuffer("x", x, xType, n, false);
     checkBuffer("y", y, yType, n, false);
     KernelBackend b = backendFor(x, y);
@@ -117,13 +118,7 @@ final class ParallelKernels implements Kernels {
       }
     };
     runOnAll(Math.min(threads, segments), worker);
-    double xy = 0.0, xx = 0.0, yy = 0.0;
-    for (int s = 0; s < segments; s++) {
-      xy += partial[3 * s];
-      xx += partial[3 * s + 1];
-      yy += partial[3 * s + 2];
-    }
-    return new Dot3(xy, xx, yy);
+    for (int s = 0; s < segments; s++) sums.add(partial[3 * s], partial[3 * s + 1], partial[3 * s + 2]);
   }
 
   private int streamFlags(DType outType, long n) {
