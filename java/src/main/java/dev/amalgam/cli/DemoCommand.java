@@ -1,0 +1,189 @@
+package dev.amalgam.cli;
+
+import dev.amalgam.demo.SyntheticLlama;
+import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.kernels.Dot3;
+import dev.amalgam.kernels.JavaKernels;
+import dev.amalgam.kernels.Slerp;
+import dev.amalgam.merge.config.ConfigReader;
+import dev.amalgam.merge.config.MergeConfig;
+import dev.amalgam.merge.config.ParameterSetting;
+import dev.amalgam.merge.plan.MergeExecutor;
+import dev.amalgam.merge.plan.MergeOptions;
+import dev.amalgam.merge.plan.MergePlan;
+import dev.amalgam.merge.plan.MergePlanner;
+import dev.amalgam.merge.plan.MergeResult;
+import dev.amalgam.tensor.Bf16;
+import dev.amalgam.tensor.DType;
+import dev.amalgam.tensor.TensorInfo;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code amalgam demo}: the main job on an embedded default. Generates two related Llama-shaped models, merges
+ * them with a per-layer SLERP gradient from a mergekit-style YAML, inspects the result and checks it against a
+ * double-precision reference.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Generates two small Llama-shaped models, SLERP-merges them with a gradient, inspects and checks"
+        + " the result. Needs no input.")
+final class DemoCommand implements Callable<Integer> {
+  static final String CONFIG = String.join("\n",
+      "# SLERP with per-layer gradients, as in mergekit's examples/gradient-slerp.yml",
+      "merge_method: slerp",
+      "base_model: model-a",
+      "models:",
+      "  - model: model-a",
+      "  - model: model-b",
+      "parameters:",
+      "  t:",
+      "    - filter: self_attn",
+      "      value: [0, 0.5, 0.3, 0.7, 1]",
+      "    - filter: mlp",
+      "      value: [1, 0.5, 0.7, 0.3, 0]",
+      "    - value: 0.5",
+      "dtype: bfloat16",
+      "");
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--dir", paramLabel = "DIR", defaultValue = "amalgam-demo",
+      description = "Work folder for the generated and merged models. Default: ${DEFAULT-VALUE}.")
+  Path dir;
+
+  @Option(names = {"-j", "--threads"}, paramLabel = "N", description = "Kernel threads (default: all processors).")
+  int threads;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Path work = dir.toAbsolutePath().normalize();
+    SyntheticLlama.Shape shape = new SyntheticLlama.Shape(8, 256, 688, 2048, 8, 4, false);
+    out.printf(Locale.ROOT, "1. Generating two Llama-shaped bf16 models in %s%n", work);
+    out.printf(Locale.ROOT, "   %d layers, hidden %d, MLP %d, vocab %d, %d heads / %d KV heads%n", shape.layers(),
+        shape.hidden(), shape.intermediate(), shape.vocab(), shape.heads(), shape.kvHeads());
+    SyntheticLlama.write(work.resolve("model-a"), shape, DType.BF16, 1, 0, 0, MergeOptions.DEFAULT_SHARD_BYTES);
+    // model-b = model-a plus 30% noise: related weights (cosine ~0.96), so SLERP takes its spherical path
+    SyntheticLlama.write(work.resolve("model-b"), shape, DType.BF16, 1, 0.3, 2, MergeOptions.DEFAULT_SHARD_BYTES);
+    Files.writeString(work.resolve("merge.yml"), CONFIG, StandardCharsets.UTF_8);
+    out.printf(Locale.ROOT, "%n2. Merge configuration (%s):%n%n", work.resolve("merge.yml"));
+    CONFIG.lines().forEach(l -> out.println("   " + l));
+
+    MergeConfig config = ConfigReader.parse(CONFIG, "merge.yml", work);
+    printGradient(out, config, shape.layers());
+
+    Path merged = work.resolve("merged");
+    List<String> warnings = new ArrayList<>();
+    MergeResult result;
+    out.printf(Locale.ROOT, "%n4. Merging into %s%n", merged);
+    try (MergePlan plan = MergePlanner.plan(config)) {
+      MergeOptions options = MergeOptions.defaults().withThreads(threads).withOverwrite(true);
+      result = MergeExecutor.execute(plan, merged, options, warnings);
+    }
+    for (String w : warnings) {
+      out.println("   note: " + w.replace("has no tokenizer files", "has no tokenizer files (random demo weights)"));
+    }
+    out.println("   " + MergeCommand.summary(result));
+
+    out.printf(Locale.ROOT, "%n5. Inspecting the merged model (amalgam inspect %s):%n%n", merged);
+    try (SafetensorsModel m = SafetensorsModel.open(merged)) {
+      StringWriter table = new StringWriter();
+      InspectCommand.printTable(m, new PrintWriter(table));
+      List<String> lines = table.toString().lines().toList();
+      for (int i = 0; i < lines.size(); i++) {
+        if (i < 14 || i >= lines.size() - 3) out.println("   " + lines.get(i));
+        else if (i == 14) out.println("   ...");
+      }
+    }
+
+    out.printf(Locale.ROOT, "%n6. Checking the result%n");
+    boolean ok = verify(out, work, shape.layers());
+    out.printf(Locale.ROOT, "%nDemo %s. Output: %s%n", ok ? "complete" : "FAILED", merged);
+    return ok ? 0 : Main.EXIT_FAILURE;
+  }
+
+  private static void printGradient(PrintWriter out, MergeConfig config, int layers) {
+    out.printf(Locale.ROOT, "%n3. The gradient gives each layer its own t (x = layer / (layers - 1)):%n%n");
+    out.println("   layer  self_attn  mlp    other");
+    ParameterSetting t = config.parameters().get("t");
+    for (int l = 0; l < layers; l++) {
+      double x = (double) l / (layers - 1);
+      out.printf(Locale.ROOT, "   %5d  %9.3f  %5.3f  %5.3f%n", l,
+          (Double) t.resolve("model.layers." + l + ".self_attn.q_proj.weight", x).orElseThrow().value(),
+          (Double) t.resolve("model.layers." + l + ".mlp.up_proj.weight", x).orElseThrow().value(),
+          (Double) t.resolve("model.layers." + l + ".input_layernorm.weight", x).orElseThrow().value());
+    }
+  }
+
+  /** Checks t = 0 and t = 1 layers bit for bit and a middle layer against a double-precision SLERP. */
+  private static boolean verify(PrintWriter out, Path work, int layers) throws Exception {
+    try (SafetensorsModel a = SafetensorsModel.open(work.resolve("model-a"));
+        SafetensorsModel b = SafetensorsModel.open(work.resolve("model-b"));
+        SafetensorsModel m = SafetensorsModel.open(work.resolve("merged"))) {
+      String first = "model.layers.0.self_attn.q_proj.weight";
+      String last = "model.layers." + (layers - 1) + ".self_attn.q_proj.weight";
+      boolean ok = check(out, first + " (t = 0) equals model-a bit for bit", bytes(m, first).equals(bytes(a, first)));
+      ok &= check(out, last + " (t = 1) equals model-b bit for bit", bytes(m, last).equals(bytes(b, last)));
+
+      String mid = "model.layers." + layers / 2 + ".mlp.down_proj.weight";
+      double x = (double) (layers / 2) / (layers - 1);
+      double t = (Double) new ParameterSetting.Gradient(List.of(1.0, 0.5, 0.7, 0.3, 0.0), "").valueAt(x);
+      ByteBuffer va = bytes(a, mid);
+      ByteBuffer vb = bytes(b, mid);
+      ByteBuffer vm = bytes(m, mid);
+      long n = va.remaining() / 2;
+      double ab = 0, aa = 0, bb = 0;
+      for (long i = 0; i < n; i++) {
+        double p = JavaKernels.load(va, DType.BF16, i);
+        double q = JavaKernels.load(vb, DType.BF16, i);
+        ab += p * q;
+        aa += p * p;
+        bb += q * q;
+      }
+      Slerp.Coefficients c = Slerp.coefficients(new Dot3(ab, aa, bb), t);
+      long equal = 0;
+      long maxUlp = 0;
+      for (long i = 0; i < n; i++) {
+        double want = c.s0() * (double) JavaKernels.load(va, DType.BF16, i)
+            + c.s1() * (double) JavaKernels.load(vb, DType.BF16, i);
+        short wantBits = Bf16.fromFloat((float) want);
+        short gotBits = vm.getShort((int) (2 * i));
+        long ulp = Math.abs(ordered(wantBits) - ordered(gotBits));
+        if (ulp == 0) equal++;
+        maxUlp = Math.max(maxUlp, ulp);
+      }
+      double share = 100.0 * equal / n;
+      ok &= check(out, String.format(Locale.ROOT, "%s (t = %.3f, cos %.4f): %.2f%% of %d elements equal a"
+          + " double-precision SLERP rounded to bf16, max difference %d ulp", mid, t, c.cosine(), share, n, maxUlp),
+          share >= 99.0 && maxUlp <= 1);
+      return ok;
+    }
+  }
+
+  private static long ordered(short bf16) {
+    int v = bf16 & 0xffff;
+    return (v & 0x8000) != 0 ? -(v & 0x7fff) : v;
+  }
+
+  private static ByteBuffer bytes(SafetensorsModel model, String name) throws Exception {
+    TensorInfo info = model.tensor(name).orElseThrow();
+    return model.data(name).slice(0, info.elementCount());
+  }
+
+  private static boolean check(PrintWriter out, String what, boolean ok) {
+    out.printf(Locale.ROOT, "   [%s] %s%n", ok ? "ok" : "FAIL", what);
+    return ok;
+  }
+}

@@ -1,0 +1,137 @@
+package dev.amalgam.cli;
+
+import dev.amalgam.merge.config.ConfigReader;
+import dev.amalgam.merge.config.MergeConfig;
+import dev.amalgam.merge.plan.MergeExecutor;
+import dev.amalgam.merge.plan.MergeOptions;
+import dev.amalgam.merge.plan.MergePlan;
+import dev.amalgam.merge.plan.MergePlanner;
+import dev.amalgam.merge.plan.MergeResult;
+import dev.amalgam.merge.plan.ProgressListener;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.TypeConversionException;
+
+/** {@code amalgam merge CONFIG OUT_DIR}: runs a mergekit-style YAML merge into a new model directory. */
+@Command(name = "merge", mixinStandardHelpOptions = true,
+    description = {"Merges the models a mergekit-style YAML configuration names into OUT_DIR.",
+        "The whole configuration and every input header is checked before any tensor is read; the output "
+            + "directory appears only when complete."})
+final class MergeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "CONFIG", description = "Merge configuration (mergekit YAML).")
+  Path config;
+
+  @Parameters(index = "1", paramLabel = "OUT_DIR", description = "Output model directory (must not exist unless "
+      + "--force).")
+  Path output;
+
+  @Option(names = {"-j", "--threads"}, paramLabel = "N", description = "Kernel threads (default: all processors).")
+  int threads;
+
+  @Option(names = "--out-shard-size", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "5B",
+      description = "Largest output shard (mergekit units: 5B = 5e9 bytes; also 500M, 2GiB). Default: ${DEFAULT-VALUE}.")
+  long shardSize;
+
+  @Option(names = "--memory-budget", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "1GiB",
+      description = "Buffer memory the merge may allocate. Default: ${DEFAULT-VALUE}.")
+  long memoryBudget;
+
+  @Option(names = "--no-progress", description = "Do not draw a progress bar.")
+  boolean noProgress;
+
+  @Option(names = "--force", description = "Replace OUT_DIR if it exists (only once the new model is complete).")
+  boolean force;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (threads < 0) throw new Main.InvalidInputException("--threads must be 0 or more, got " + threads);
+    if (memoryBudget < MergeOptions.MIN_MEMORY_BUDGET) {
+      throw new Main.InvalidInputException("--memory-budget must be at least 64MiB");
+    }
+    MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
+    MergeOptions options = new MergeOptions(threads, shardSize, memoryBudget, force, ProgressListener.NONE);
+    boolean progress = !noProgress && System.console() != null;
+    List<String> warnings = new ArrayList<>();
+    MergeResult result;
+    try (MergePlan plan = MergePlanner.plan(cfg)) {
+      plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
+      try (ConsoleProgress bar = progress ? new ConsoleProgress() : null) {
+        result = MergeExecutor.execute(plan, output, bar != null ? options.withProgress(bar) : options, warnings);
+      }
+    }
+    warnings.forEach(w -> err.println("amalgam: warning: " + w));
+    out.println(summary(result));
+    return 0;
+  }
+
+  static String summary(MergeResult r) {
+    return String.format(Locale.ROOT, "merged %d tensors: read %s, wrote %s in %.2f s (%.2f GB/s) -> %s [%s]",
+        r.tensors(), Sizes.format(r.bytesRead()), Sizes.format(r.bytesWritten()), r.seconds(), r.gigabytesPerSecond(),
+        r.outputDirectory(), r.kernels());
+  }
+
+  /** Parses sizes for picocli, turning bad input into a usage error (exit 2). */
+  static final class SizeConverter implements ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      try {
+        long bytes = Sizes.parse(value);
+        if (bytes <= 0) throw new TypeConversionException("size must be positive: '" + value + "'");
+        return bytes;
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** A progress bar by megabytes written, on stderr. */
+  static final class ConsoleProgress implements ProgressListener, AutoCloseable {
+    private ProgressBar bar;
+
+    @Override
+    public void start(long totalBytes) {
+      bar = new ProgressBarBuilder().setTaskName("merge").setInitialMax(Math.max(1, totalBytes / 1_000_000))
+          .setUnit(" MB", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).showSpeed()
+          .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+    }
+
+    private long bytes;
+
+    @Override
+    public synchronized void advance(long n) {
+      bytes += n;
+      if (bar != null) bar.stepTo(bytes / 1_000_000);
+    }
+
+    @Override
+    public void finish() {
+      close();
+    }
+
+    @Override
+    public synchronized void close() {
+      if (bar != null) {
+        bar.close();
+        bar = null;
+      }
+    }
+  }
+}

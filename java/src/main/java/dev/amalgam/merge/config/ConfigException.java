@@ -1,0 +1,21 @@
+package dev.amalgam.merge.config;
+
+/**
+ * A merge configuration is invalid. The message starts with the YAML path of the offending value, e.g.
+ * {@code models[1].parameters.weight: required (line 7)}; {@link #yamlPath()} is empty for whole-document errors.
+ */
+public final class ConfigException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final String yamlPath;
+
+  /** Creates the exception for the value at {@code yamlPath}. */
+  public ConfigException(String yamlPath, String message) {
+    super(yamlPath == null || yamlPath.isEmpty() ? message : yamlPath + ": " + message);
+    this.yamlPath = yamlPath == null ? "" : yamlPath;
+  }
+
+  /** The path of the offending value, e.g. "models[1].parameters.weight", or "" for the document. */
+  public String yamlPath() {
+    return yamlPath;
+  }
+}

@@ -1,0 +1,291 @@
+package dev.amalgam.merge.config;
+
+import dev.amalgam.tensor.DType;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.MappingNode;
+import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.NodeTuple;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
+import org.snakeyaml.engine.v2.nodes.SequenceNode;
+import org.snakeyaml.engine.v2.nodes.Tag;
+import org.snakeyaml.engine.v2.schema.CoreSchema;
+
+/**
+ * Reads mergekit's YAML merge configuration into a {@link MergeConfig}. Errors name the YAML path and line, e.g.
+ * {@code models[1].parameters.weight: expected a number, a list of numbers or a list of {filter, value} (line 9)}.
+ *
+ * <p>Scalars follow the YAML 1.2 core schema, which reads what mergekit's configs contain ({@code 1e-3} is a
+ * number, {@code true}/{@code True} booleans); PyYAML's 1.1 extras ({@code yes}/{@code no}) are accepted where a
+ * boolean is expected.
+ */
+public final class ConfigReader {
+  /** Keys this version understands at the top level. */
+  private static final Set<String> TOP_LEVEL_KEYS =
+      Set.of("merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source",
+          "slices", "modules", "tokenizer", "chat_template", "name");
+  /** mergekit keys that a later version of Amalgam will support; named so the error can say so. */
+  private static final Set<String> NOT_YET_SUPPORTED = Set.of("slices", "modules", "tokenizer", "chat_template");
+
+  private final Path workingDirectory;
+
+  private ConfigReader(Path workingDirectory) {
+    this.workingDirectory = workingDirectory;
+  }
+
+  /**
+   * Reads a configuration file; relative model paths resolve against {@code workingDirectory}, as in mergekit.
+   *
+   * @throws ConfigException if the file is not a valid configuration
+   * @throws IOException if it cannot be read
+   */
+  public static MergeConfig read(Path file, Path workingDirectory) throws IOException {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("", "configuration file " + file + " does not exist");
+    } catch (java.nio.charset.MalformedInputException e) {
+      throw new ConfigException("", "configuration file " + file + " is not UTF-8 text");
+    }
+    return parse(text, file.toString(), workingDirectory);
+  }
+
+  /** Parses configuration text; {@code sourceName} labels YAML syntax errors. */
+  public static MergeConfig parse(String yaml, String sourceName, Path workingDirectory) {
+    Node root;
+    try {
+      LoadSettings settings =
+          LoadSettings.builder().setLabel(sourceName).setSchema(new CoreSchema()).setAllowDuplicateKeys(false)
+              .build();
+      root = new Compose(settings).composeString(yaml).orElse(null);
+    } catch (MarkedYamlEngineException e) {
+      String where = e.getProblemMark().map(m -> " at line " + (m.getLine() + 1) + ", column " + (m.getColumn() + 1))
+          .orElse("");
+      throw new ConfigException("", "invalid YAML" + where + ": " + e.getProblem());
+    } catch (YamlEngineException e) {
+      throw new ConfigException("", "invalid YAML: " + e.getMessage());
+    }
+    if (root == null) throw new ConfigException("", "the configuration is empty");
+    return new ConfigReader(workingDirectory).readRoot(root, yaml);
+  }
+
+  private MergeConfig readRoot(Node root, String source) {
+    Map<String, Node> top = mapping(root, "");
+    for (String key : top.keySet()) {
+      if (!TOP_LEVEL_KEYS.contains(key)) {
+        throw error(key, top.get(key), "unknown key" + suggestion(key, TOP_LEVEL_KEYS));
+      }
+      if (NOT_YET_SUPPORTED.contains(key)) {
+        throw error(key, top.get(key), "'" + key + "' is not supported by this version of Amalgam yet");
+      }
+    }
+    Node method = top.get("merge_method");
+    if (method == null) throw new ConfigException("merge_method", "required (for example linear or slerp)");
+    String mergeMethod = string(method, "merge_method");
+
+    Optional<ModelReference> base =
+        top.containsKey("base_model") ? Optional.of(modelReference(top.get("base_model"), "base_model"))
+            : Optional.empty();
+
+    Node modelsNode = top.get("models");
+    if (modelsNode == null) throw new ConfigException("models", "required: the list of models to merge");
+    List<InputModel> models = new ArrayList<>();
+    List<Node> items = sequence(modelsNode, "models");
+    if (items.isEmpty()) throw error("models", modelsNode, "must list at least one model");
+    for (int i = 0; i < items.size(); i++) models.add(inputModel(items.get(i), "models[" + i + "]"));
+
+    Map<String, ParameterSetting> parameters =
+        top.containsKey("parameters") ? parameters(top.get("parameters"), "parameters") : Map.of();
+    Optional<DType> dtype = top.containsKey("dtype") ? Optional.of(dtype(top.get("dtype"), "dtype")) : Optional.empty();
+    Optional<DType> outDtype =
+        top.containsKey("out_dtype") ? Optional.of(dtype(top.get("out_dtype"), "out_dtype")) : Optional.empty();
+    Optional<String> tokenizerSource = Optional.empty();
+    if (top.containsKey("tokenizer_source")) {
+      String ts = string(top.get("tokenizer_source"), "tokenizer_source");
+      if (!ts.equals("base")) {
+        throw error("tokenizer_source", top.get("tokenizer_source"),
+            "only 'base' is supported by this version (the base model's tokenizer is copied); got '" + ts + "'");
+      }
+      tokenizerSource = Optional.of(ts);
+    }
+    return new MergeConfig(mergeMethod, base, models, parameters, dtype, outDtype, tokenizerSource, source);
+  }
+
+  private InputModel inputModel(Node node, String path) {
+    Map<String, Node> entry;
+    if (node instanceof ScalarNode) {
+      // mergekit also accepts a bare model reference as a list item
+      return new InputModel(modelReference(node, path + ".model"), Map.of(), path);
+    }
+    entry = mapping(node, path);
+    for (String key : entry.keySet()) {
+      if (!key.equals("model") && !key.equals("parameters")) {
+        throw error(path + "." + key, entry.get(key), "unknown key" + suggestion(key, Set.of("model", "parameters")));
+      }
+    }
+    Node model = entry.get("model");
+    if (model == null) throw error(path + ".model", node, "required");
+    Map<String, ParameterSetting> params =
+        entry.containsKey("parameters") ? parameters(entry.get("parameters"), path + ".parameters") : Map.of();
+    return new InputModel(modelReference(model, path + ".model"), params, path);
+  }
+
+  private ModelReference modelReference(Node node, String path) {
+    String spec;
+    if (node instanceof MappingNode) {
+      // {model: {path: ..., revision: ...}, lora: ...}
+      Map<String, Node> m = mapping(node, path);
+      if (m.containsKey("lora")) throw error(path + ".lora", m.get("lora"), "LoRA adapters are not supported yet");
+      Node inner = m.get("model");
+      if (inner == null) throw error(path, node, "expected a path or {model: {path: ...}}");
+      Map<String, Node> im = mapping(inner, path + ".model");
+      if (im.containsKey("revision")) {
+        throw error(path + ".model.revision", im.get("revision"), "revisions need a download; give a local path");
+      }
+      Node p = im.get("path");
+      if (p == null) throw error(path + ".model.path", inner, "required");
+      spec = string(p, path + ".model.path");
+    } else {
+      spec = string(node, path);
+    }
+    if (spec.isBlank()) throw error(path, node, "empty model reference");
+    Path resolved = workingDirectory.resolve(spec);
+    return new ModelReference(spec, resolved, path);
+  }
+
+  private Map<String, ParameterSetting> parameters(Node node, String path) {
+    if (node instanceof ScalarNode && ((ScalarNode) node).getTag().equals(Tag.NULL)) return Map.of();
+    Map<String, Node> m = mapping(node, path);
+    Map<String, ParameterSetting> out = new LinkedHashMap<>();
+    m.forEach((name, value) -> out.put(name, setting(value, path + "." + name)));
+    return out;
+  }
+
+  private ParameterSetting setting(Node node, String path) {
+    if (node instanceof ScalarNode) return new ParameterSetting.Constant(scalarValue((ScalarNode) node, path), path);
+    if (node instanceof MappingNode) {
+      // a single {filter, value} is a one-rule conditional
+      return new ParameterSetting.Conditional(List.of(rule(node, path)), path);
+    }
+    List<Node> items = sequence(node, path);
+    if (items.isEmpty()) throw error(path, node, "an empty list is not a parameter value");
+    if (items.stream().allMatch(n -> n instanceof MappingNode)) {
+      List<ParameterSetting.Rule> rules = new ArrayList<>();
+      for (int i = 0; i < items.size(); i++) rules.add(rule(items.get(i), path + "[" + i + "]"));
+      return new ParameterSetting.Conditional(rules, path);
+    }
+    List<Object> values = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Node item = items.get(i);
+      if (!(item instanceof ScalarNode)) {
+        throw error(path + "[" + i + "]", item,
+            "a gradient holds plain values; a list of rules needs {filter, value} in every entry");
+      }
+      values.add(scalarValue((ScalarNode) item, path + "[" + i + "]"));
+    }
+    return new ParameterSetting.Gradient(values, path);
+  }
+
+  private ParameterSetting.Rule rule(Node node, String path) {
+    Map<String, Node> m = mapping(node, path);
+    for (String key : m.keySet()) {
+      if (!key.equals("filter") && !key.equals("value")) {
+        throw error(path + "." + key, m.get(key), "unknown key" + suggestion(key, Set.of("filter", "value")));
+      }
+    }
+    Node valueNode = m.get("value");
+    if (valueNode == null) throw error(path + ".value", node, "required");
+    String filter = null;
+    if (m.containsKey("filter")) {
+      Node f = m.get("filter");
+      if (!(f instanceof ScalarNode && ((ScalarNode) f).getTag().equals(Tag.NULL))) filter = string(f, path + ".filter");
+    }
+    ParameterSetting value = setting(valueNode, path + ".value");
+    if (value instanceof ParameterSetting.Conditional) {
+      throw error(path + ".value", valueNode, "a rule's value must be a value or a gradient, not more rules");
+    }
+    return new ParameterSetting.Rule(filter, value);
+  }
+
+  private DType dtype(Node node, String path) {
+    String name = string(node, path);
+    DType t = DType.fromTorchName(name).orElse(null);
+    if (t == null || !t.isMergeable()) {
+      throw error(path, node, "'" + name + "' is not a dtype Amalgam merges; use bfloat16, float16 or float32");
+    }
+    return t;
+  }
+
+  // --- YAML plumbing ---
+
+  private static Map<String, Node> mapping(Node node, String path) {
+    if (!(node instanceof MappingNode)) throw error(path, node, "expected a mapping (key: value pairs)");
+    Map<String, Node> out = new LinkedHashMap<>();
+    for (NodeTuple t : ((MappingNode) node).getValue()) {
+      Node keyNode = t.getKeyNode();
+      if (!(keyNode instanceof ScalarNode)) throw error(path, keyNode, "keys must be plain strings");
+      String key = ((ScalarNode) keyNode).getValue();
+      String keyPath = path.isEmpty() ? key : path + "." + key;
+      if (out.put(key, t.getValueNode()) != null) throw error(keyPath, keyNode, "duplicate key");
+    }
+    return out;
+  }
+
+  private static List<Node> sequence(Node node, String path) {
+    if (!(node instanceof SequenceNode)) throw error(path, node, "expected a list");
+    return ((SequenceNode) node).getValue();
+  }
+
+  private static String string(Node node, String path) {
+    if (!(node instanceof ScalarNode)) throw error(path, node, "expected a single value");
+    ScalarNode s = (ScalarNode) node;
+    if (s.getTag().equals(Tag.NULL)) throw error(path, node, "must not be empty");
+    return s.getValue();
+  }
+
+  /** Converts a scalar by its core-schema tag: Double for every number, Boolean, or String. */
+  private static Object scalarValue(ScalarNode node, String path) {
+    Tag tag = node.getTag();
+    String v = node.getValue();
+    if (tag.equals(Tag.NULL)) throw error(path, node, "must not be empty");
+    if (tag.equals(Tag.BOOL)) return Boolean.parseBoolean(v.toLowerCase(Locale.ROOT));
+    if (tag.equals(Tag.INT)) {
+      String digits = v.startsWith("+") ? v.substring(1) : v;
+      if (digits.startsWith("0x")) return new BigInteger(digits.substring(2), 16).doubleValue();
+      if (digits.startsWith("0o")) return new BigInteger(digits.substring(2), 8).doubleValue();
+      return new BigInteger(digits).doubleValue();
+    }
+    if (tag.equals(Tag.FLOAT)) {
+      String f = v.toLowerCase(Locale.ROOT);
+      if (f.endsWith(".inf")) return f.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+      if (f.equals(".nan")) return Double.NaN;
+      return Double.parseDouble(v);
+    }
+    return v;
+  }
+
+  static ConfigException error(String path, Node node, String message) {
+    String line = node == null ? "" : node.getStartMark().map(m -> " (line " + (m.getLine() + 1) + ")").orElse("");
+    return new ConfigException(path, message + line);
+  }
+
+  private static String suggestion(String given, Set<String> known) {
+    return Suggestions.didYouMean(given, known);
+  }
+}

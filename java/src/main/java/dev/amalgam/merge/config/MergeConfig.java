@@ -1,0 +1,35 @@
+package dev.amalgam.merge.config;
+
+import dev.amalgam.tensor.DType;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A parsed mergekit-style merge configuration. Parsing checks syntax and types; whether the method, its
+ * parameters and the models fit together is checked by the planner before any tensor is read.
+ *
+ * @param mergeMethod the {@code merge_method} value
+ * @param baseModel the {@code base_model}, if any
+ * @param models the {@code models:} list, in order
+ * @param parameters the top-level {@code parameters:} block
+ * @param dtype {@code dtype}: every input is rounded to it on load
+ * @param outDtype {@code out_dtype}: the type written
+ * @param tokenizerSource {@code tokenizer_source}, if given
+ * @param source the YAML text as given, copied into the output directory
+ */
+public record MergeConfig(
+    String mergeMethod,
+    Optional<ModelReference> baseModel,
+    List<InputModel> models,
+    Map<String, ParameterSetting> parameters,
+    Optional<DType> dtype,
+    Optional<DType> outDtype,
+    Optional<String> tokenizerSource,
+    String source) {
+  /** Copies the collections. */
+  public MergeConfig {
+    models = List.copyOf(models);
+    parameters = Map.copyOf(parameters);
+  }
+}

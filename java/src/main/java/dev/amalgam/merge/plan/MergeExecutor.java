@@ -1,0 +1,222 @@
+package dev.amalgam.merge.plan;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
+import dev.amalgam.io.safetensors.TensorData;
+import dev.amalgam.kernels.Kernels;
+import dev.amalgam.merge.method.TensorStreams;
+import dev.amalgam.tensor.DType;
+import dev.amalgam.tensor.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs a {@link MergePlan}: tensor by tensor, inputs are read through zero-copy mapped chunks, merged by the
+ * kernels into reused staging buffers and written by a background thread into safetensors shards. Memory stays
+ * bounded whatever the model size: the staging and cast buffers are allocated once within the budget, and each
+ * tensor's mapped input pages are released when it is done. The output directory appears only when complete.
+ */
+public final class MergeExecutor {
+  /** Output staging buffers: enough for the writer to work on one while the kernels fill the others. */
+  private static final int STAGING_BUFFERS = 4;
+  /** Preferred chunk: 4 Mi elements (8 MB of bf16), large enough to amortise calls, small enough for L3. */
+  private static final long PREFERRED_CHUNK = Long.getLong("amalgam.merge.chunkElements", 4L * Kernels.DOT_SEGMENT);
+
+  /** Files copied from the donor model when present. */
+  static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+      "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja",
+      "chat_template.json");
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private MergeExecutor() {}
+
+  /**
+   * Executes the plan into {@code outputDirectory}.
+   *
+   * @param warnings receives warnings that arise while writing (e.g. no tokenizer to copy)
+   */
+  public static MergeResult execute(MergePlan plan, Path outputDirectory, MergeOptions options,
+      List<String> warnings) throws IOException, InterruptedException {
+    List<TensorInfo> outputs = plan.outputTensors();
+    try (ModelOutput out = ModelOutput.create(outputDirectory, options.overwrite());
+        Kernels kernels = Kernels.best(options.threads())) {
+      long start = System.nanoTime();
+      int maxOutBytes = outputs.stream().mapToInt(t -> t.dtype().byteSize()).max().orElse(2);
+      List<Optional<DType>> castTypes = new ArrayList<>();
+      for (int i = 0; i < plan.inputs().size(); i++) {
+        final int input = i;
+        castTypes.add(plan.tasks().stream().map(t -> t.castTo().get(input)).flatMap(Optional::stream).findFirst());
+      }
+      long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
+      ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
+      for (int i = 0; i < scratch.length; i++) {
+        if (castTypes.get(i).isPresent()) {
+          scratch[i] = aligned(Math.toIntExact(castTypes.get(i).get().byteCount(chunk)));
+        }
+      }
+      long total = plan.outputBytes();
+      options.progress().start(total);
+      List<String> files;
+      try (ShardedSafetensorsWriter writer =
+              ShardedSafetensorsWriter.open(out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"));
+          OutputPipeline pipeline = new OutputPipeline(writer, STAGING_BUFFERS,
+              Math.toIntExact(chunk * maxOutBytes), options.progress())) {
+        List<TensorTask> tasks = plan.tasks();
+        for (int t = 0; t < tasks.size(); t++) {
+          if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
+          TensorTask task = tasks.get(t);
+          if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
+          TensorData[] data = new TensorData[plan.inputs().size()];
+          for (int i = 0; i < data.length; i++) {
+            data[i] = plan.inputs().get(i).weights().data(task.output().name());
+          }
+          pipeline.beginTensor(task.output().name());
+          try {
+            task.operation().run(new Streams(task, data, scratch, chunk, kernels, pipeline));
+          } finally {
+            for (TensorData d : data) d.release();
+          }
+        }
+        pipeline.finish();
+        writer.finish();
+        files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
+      } finally {
+        options.progress().finish();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      writeSideFiles(plan, out, warnings);
+      out.commit();
+      return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), total, seconds, files,
+          kernels.description());
+    }
+  }
+
+  /**
+   * The largest chunk (a multiple of the reduction segment, at most the preferred size) whose staging and cast
+   * buffers fit in half the budget; the other half is left for the JVM's own needs.
+   */
+  static long chunkElements(long budget, int maxOutBytes, List<Optional<DType>> castTypes) {
+    long perElement = (long) STAGING_BUFFERS * maxOutBytes;
+    for (Optional<DType> c : castTypes) perElement += c.map(DType::byteSize).orElse(0);
+    long segments = Math.max(1, budget / 2 / perElement / Kernels.DOT_SEGMENT);
+    long preferred = Math.max(1, PREFERRED_CHUNK / Kernels.DOT_SEGMENT);
+    return Math.min(segments, preferred) * Kernels.DOT_SEGMENT;
+  }
+
+  private static void prefetch(MergePlan plan, TensorTask next) throws IOException {
+    for (PlannedInput in : plan.inputs()) in.weights().data(next.output().name()).adviseWillNeed();
+  }
+
+  private static ByteBuffer aligned(int bytes) {
+    return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).limit(bytes).slice();
+  }
+
+  private static void writeSideFiles(MergePlan plan, ModelOutput out, List<String> warnings) throws IOException {
+    Path dir = out.directory();
+    JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
+    Path donor = plan.donor().reference().path();
+    Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
+    int copied = 0;
+    for (String name : TOKENIZER_FILES) {
+      Path src = donorDir.resolve(name);
+      if (Files.isRegularFile(src)) {
+        Files.copy(src, dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
+        copied++;
+      }
+    }
+    if (copied == 0) {
+      warnings.add("'" + plan.donor().label() + "' has no tokenizer files; the merged model has none either (copy"
+          + " them in before using it)");
+    }
+    Path generation = donorDir.resolve("generation_config.json");
+    if (Files.isRegularFile(generation)) {
+      Files.copy(generation, dir.resolve("generation_config.json"), StandardCopyOption.COPY_ATTRIBUTES);
+    }
+    Files.writeString(dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
+    Files.writeString(dir.resolve("README.md"), ModelCard.render(plan, out.target().getFileName().toString()),
+        StandardCharsets.UTF_8);
+  }
+
+  /** The executor's side of one tensor, handed to its operation. */
+  private static final class Streams implements TensorStreams {
+    private final TensorTask task;
+    private final TensorData[] data;
+    private final ByteBuffer[] scratch;
+    private final long chunk;
+    private final Kernels kernels;
+    private final OutputPipeline pipeline;
+
+    Streams(TensorTask task, TensorData[] data, ByteBuffer[] scratch, long chunk, Kernels kernels,
+        OutputPipeline pipeline) {
+      this.task = task;
+      this.data = data;
+      this.scratch = scratch;
+      this.chunk = chunk;
+      this.kernels = kernels;
+      this.pipeline = pipeline;
+    }
+
+    @Override
+    public int inputCount() {
+      return data.length;
+    }
+
+    @Override
+    public long elementCount() {
+      return task.output().elementCount();
+    }
+
+    @Override
+    public long chunkElements() {
+      return chunk;
+    }
+
+    @Override
+    public DType inputType(int input) {
+      return task.castTo().get(input).orElse(task.inputs().get(input).dtype());
+    }
+
+    @Override
+    public ByteBuffer inputChunk(int input, long first, long count) throws IOException {
+      if (count > chunk || first < 0 || first + count > elementCount()) {
+        throw new IllegalArgumentException("chunk [" + first + ", " + (first + count) + ") outside tensor '"
+            + task.output().name() + "' of " + elementCount() + " elements or larger than " + chunk);
+      }
+      ByteBuffer stored = data[input].slice(first, count);
+      Optional<DType> cast = task.castTo().get(input);
+      if (cast.isEmpty()) return stored;
+      ByteBuffer target = scratch[input].duplicate().clear();
+      kernels.convert(stored, task.inputs().get(input).dtype(), target, cast.get(), count);
+      return target.limit(Math.toIntExact(cast.get().byteCount(count))).asReadOnlyBuffer();
+    }
+
+    @Override
+    public DType outputType() {
+      return task.output().dtype();
+    }
+
+    @Override
+    public ByteBuffer outputChunk() throws IOException, InterruptedException {
+      return pipeline.acquire();
+    }
+
+    @Override
+    public void emit(ByteBuffer filled) throws IOException, InterruptedException {
+      pipeline.emit(filled);
+    }
+
+    @Override
+    public Kernels kernels() {
+      return kernels;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package dev.amalgam.merge.plan;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.merge.config.MergeConfig;
+import dev.amalgam.merge.method.MergeMethod;
+import dev.amalgam.tensor.TensorInfo;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * A fully validated merge: every input opened (headers only), every output tensor planned with its parameters
+ * resolved. Executing it can fail only on I/O. Close it to release the input files.
+ *
+ * @param config the configuration
+ * @param method the merge method
+ * @param inputs the models, in merge order
+ * @param donor the model whose config.json and tokenizer files the output takes (the base, else the first)
+ * @param layerCount layers of the output model (the gradient's L)
+ * @param tasks one per output tensor, in output order
+ * @param outputConfig the config.json to write (the donor's, updated)
+ * @param warnings things the user should know that do not stop the merge
+ */
+public record MergePlan(MergeConfig config, MergeMethod method, List<PlannedInput> inputs, PlannedInput donor,
+    int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, List<String> warnings) implements Closeable {
+
+  /** The output tensors, in order. */
+  public List<TensorInfo> outputTensors() {
+    return tasks.stream().map(TensorTask::output).collect(Collectors.toList());
+  }
+
+  /** Bytes of tensor data written. */
+  public long outputBytes() {
+    return tasks.stream().mapToLong(t -> t.output().byteSize()).sum();
+  }
+
+  /** Bytes of tensor data read (each input tensor once). */
+  public long inputBytes() {
+    return tasks.stream().mapToLong(TensorTask::inputBytes).sum();
+  }
+
+  @Override
+  public void close() {
+    IOException first = null;
+    for (PlannedInput in : inputs) {
+      try {
+        in.weights().close();
+      } catch (IOException e) {
+        if (first == null) first = e;
+      }
+    }
+    if (first != null) throw new UncheckedIOException(first);
+  }
+}

@@ -1,0 +1,27 @@
+package dev.amalgam.merge.plan;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.merge.config.ModelReference;
+import dev.amalgam.merge.config.ParameterSetting;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One model taking part in a merge, opened (headers only) and validated.
+ *
+ * @param index position in merge order
+ * @param reference the reference as configured
+ * @param yamlPath where the model is configured ("models[1]", or "base_model" when the base is not listed)
+ * @param isBase whether it is the base model
+ * @param parameters its own parameters block
+ * @param weights the opened safetensors checkpoint
+ * @param hfConfig its config.json, if present
+ */
+public record PlannedInput(int index, ModelReference reference, String yamlPath, boolean isBase,
+    Map<String, ParameterSetting> parameters, SafetensorsModel weights, Optional<ObjectNode> hfConfig) {
+  /** How messages name the model: its reference as written. */
+  public String label() {
+    return reference.spec();
+  }
+}
