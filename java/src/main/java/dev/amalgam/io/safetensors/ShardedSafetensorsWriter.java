@@ -16,7 +16,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -72,7 +74,7 @@ public final class ShardedSafetensorsWriter implements Closeable {
     this.dir = dir;
     this.createdDir = createdDir;
     this.shards = shards;
-    this.metadata = Map.copyOf(metadata);
+    this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata)); // caller's order
     for (Shard s : shards) order.addAll(s.tensors());
     this.shardOf = new int[order.size()];
     int i = 0;
@@ -110,7 +112,9 @@ public final class ShardedSafetensorsWriter implements Closeable {
     List<Shard> shards = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       String name =
-          n == 1 ? SafetensorsModel.SINGLE_FILE : String.format("model-%05d-of-%05d.safetensors", i + 1, n);
+          n == 1
+              ? SafetensorsModel.SINGLE_FILE
+              : String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", i + 1, n);
       shards.add(new Shard(name, groups.get(i), sizes.get(i)));
     }
     return Collections.unmodifiableList(shards);
