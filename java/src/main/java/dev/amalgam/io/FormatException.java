@@ -35,14 +35,20 @@ public final class FormatException extends IOException {
     BAD_OFFSETS,
     /** A size computation overflows. */
     SIZE_OVERFLOW,
+    /** A sub-byte element type's tensor does not end on a byte boundary. */
+    NOT_BYTE_ALIGNED,
     /** A tensor's byte range does not match its shape and element type. */
     SIZE_MISMATCH,
     /** Bytes follow the last tensor. */
     TRAILING_BYTES,
+    /** The tensor data the header describes runs past the end of the file. */
+    DATA_PAST_END,
     /** A sharded checkpoint's index does not match its shards. */
     BAD_INDEX,
     /** A directory or index lacks the files a checkpoint needs. */
-    MISSING_FILE
+    MISSING_FILE,
+    /** The file or directory holds a format Amalgam does not read, such as a pickle checkpoint. */
+    UNSUPPORTED_FORMAT
   }
 
   private final Path file;
