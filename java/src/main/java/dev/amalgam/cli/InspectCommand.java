@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.io.safetensors.SafetensorsFile;
 import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.PrintWriter;
@@ -55,7 +56,11 @@ final class InspectCommand implements Callable<Integer> {
     ArrayNode files = root.putArray("files");
     model.files().forEach(f -> files.add(f.getFileName().toString()));
     ObjectNode metadata = root.putObject("metadata");
-    model.metadata().forEach((k, v) -> metadata.put(k, String.valueOf(v)));
+    for (SafetensorsFile shard : model.shards()) {
+      ObjectNode m = metadata.putObject(shard.path().getFileName().toString());
+      shard.metadata().forEach(m::put);
+    }
+    if (!model.metadata().isEmpty()) root.set("index_metadata", mapper.valueToTree(model.metadata()));
     ArrayNode tensors = root.putArray("tensors");
     long params = 0;
     long bytes = 0;
@@ -80,8 +85,12 @@ final class InspectCommand implements Callable<Integer> {
     int nameWidth = Math.max(4, tensors.stream().mapToInt(t -> t.name().length()).max().orElse(4));
     out.printf(Locale.ROOT, "%s (%d file%s)%n", model.path(), model.files().size(),
         model.files().size() == 1 ? "" : "s");
-    Map<String, ?> metadata = model.metadata();
-    metadata.forEach((k, v) -> out.printf(Locale.ROOT, "  metadata %s = %s%n", k, v));
+    for (SafetensorsFile shard : model.shards()) {
+      shard.metadata().forEach((k, v) -> out.printf(Locale.ROOT, "  %s metadata %s = %s%n",
+          shard.path().getFileName(), k, v));
+    }
+    Map<String, ?> index = model.metadata();
+    index.forEach((k, v) -> out.printf(Locale.ROOT, "  index metadata %s = %s%n", k, v));
     out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-5s  %-20s  %12s%n", "name", "dtype", "shape", "bytes");
     long params = 0;
     long bytes = 0;

@@ -89,10 +89,10 @@ public final class ConfigReader {
     Map<String, Node> top = mapping(root, "");
     for (String key : top.keySet()) {
       if (!TOP_LEVEL_KEYS.contains(key)) {
-        throw error(key, top.get(key), "unknown key" + suggestion(key, TOP_LEVEL_KEYS));
+        throw error(key, keyNode(root, key), "unknown key" + suggestion(key, TOP_LEVEL_KEYS));
       }
       if (NOT_YET_SUPPORTED.contains(key)) {
-        throw error(key, top.get(key), "'" + key + "' is not supported by this version of Amalgam yet");
+        throw error(key, keyNode(root, key), "'" + key + "' is not supported by this version of Amalgam yet");
       }
     }
     Node method = top.get("merge_method");
@@ -136,7 +136,8 @@ public final class ConfigReader {
     entry = mapping(node, path);
     for (String key : entry.keySet()) {
       if (!key.equals("model") && !key.equals("parameters")) {
-        throw error(path + "." + key, entry.get(key), "unknown key" + suggestion(key, Set.of("model", "parameters")));
+        throw error(path + "." + key, keyNode(node, key), "unknown key"
+            + suggestion(key, Set.of("model", "parameters")));
       }
     }
     Node model = entry.get("model");
@@ -206,7 +207,7 @@ public final class ConfigReader {
     Map<String, Node> m = mapping(node, path);
     for (String key : m.keySet()) {
       if (!key.equals("filter") && !key.equals("value")) {
-        throw error(path + "." + key, m.get(key), "unknown key" + suggestion(key, Set.of("filter", "value")));
+        throw error(path + "." + key, keyNode(node, key), "unknown key" + suggestion(key, Set.of("filter", "value")));
       }
     }
     Node valueNode = m.get("value");
@@ -245,6 +246,16 @@ public final class ConfigReader {
       if (out.put(key, t.getValueNode()) != null) throw error(keyPath, keyNode, "duplicate key");
     }
     return out;
+  }
+
+  /** The key node of {@code key} in a mapping, so errors about a key point at its own line. */
+  private static Node keyNode(Node mapping, String key) {
+    for (NodeTuple t : ((MappingNode) mapping).getValue()) {
+      if (t.getKeyNode() instanceof ScalarNode && ((ScalarNode) t.getKeyNode()).getValue().equals(key)) {
+        return t.getKeyNode();
+      }
+    }
+    return mapping;
   }
 
   private static List<Node> sequence(Node node, String path) {
