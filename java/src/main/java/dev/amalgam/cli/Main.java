@@ -44,6 +44,13 @@ public final class Main {
     cl.setOut(out);
     cl.setErr(err);
     cl.setExitCodeExceptionMapper(Main::exitCode);
+    cl.setParameterExceptionHandler((e, arguments) -> {
+      CommandLine failed = e.getCommandLine();
+      failed.getErr().println("amalgam: error: " + e.getMessage() + " (see '" + failed.getCommandSpec().qualifiedName()
+          + " --help')");
+      failed.getErr().flush();
+      return EXIT_INVALID;
+    });
     cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       boolean verbose = parseResult.hasMatchedOption("--verbose") || isVerbose(parseResult);
       commandLine.getErr().println("amalgam: error: " + describe(e));
