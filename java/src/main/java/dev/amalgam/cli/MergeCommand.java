@@ -55,6 +55,10 @@ final class MergeCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "Do not draw a progress bar.")
   boolean noProgress;
 
+  @Option(names = "--no-fsync", description = "Do not flush the shards to disk before renaming the output into "
+      + "place (faster; a crash soon after may leave incomplete data).")
+  boolean noFsync;
+
   @Option(names = "--force", description = "Replace OUT_DIR if it exists (only once the new model is complete).")
   boolean force;
 
@@ -67,7 +71,8 @@ final class MergeCommand implements Callable<Integer> {
       throw new Main.InvalidInputException("--memory-budget must be at least 64MiB");
     }
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
-    MergeOptions options = new MergeOptions(threads, shardSize, memoryBudget, force, ProgressListener.NONE);
+    MergeOptions options =
+        new MergeOptions(threads, shardSize, memoryBudget, force, !noFsync, ProgressListener.NONE);
     boolean progress = !noProgress && System.console() != null;
     List<String> warnings = new ArrayList<>();
     MergeResult result;

@@ -70,6 +70,7 @@ public final class MergeExecutor {
               ShardedSafetensorsWriter.open(out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"));
           OutputPipeline pipeline = new OutputPipeline(writer, STAGING_BUFFERS,
               Math.toIntExact(chunk * maxOutBytes), options.progress())) {
+        writer.setSync(options.sync());
         List<TensorTask> tasks = plan.tasks();
         for (int t = 0; t < tasks.size(); t++) {
           if (Thread.interrupted()) throw new InterruptedException("merge interrupted");

@@ -9,9 +9,11 @@ import java.util.Objects;
  * @param maxShardBytes largest output shard, in bytes of tensor data (mergekit's --out-shard-size)
  * @param memoryBudget bytes of buffers the executor may allocate (output staging and cast scratch)
  * @param overwrite whether an existing output directory may be replaced
+ * @param sync whether each shard is flushed to disk (fdatasync) before the directory is renamed into place, so
+ *     that a crash right after the merge cannot leave a complete-looking model with missing data
  * @param progress receives progress by bytes written
  */
-public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, boolean overwrite,
+public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, boolean overwrite, boolean sync,
     ProgressListener progress) {
   /** mergekit's default shard size: 5 GB (decimal). */
   public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
@@ -31,33 +33,38 @@ public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, b
     Objects.requireNonNull(progress, "progress");
   }
 
-  /** Defaults: all processors, 5 GB shards, 1 GiB budget, no overwrite, no progress output. */
+  /** Defaults: all processors, 5 GB shards, 1 GiB budget, no overwrite, synced output, no progress output. */
   public static MergeOptions defaults() {
-    return new MergeOptions(0, DEFAULT_SHARD_BYTES, DEFAULT_MEMORY_BUDGET, false, ProgressListener.NONE);
+    return new MergeOptions(0, DEFAULT_SHARD_BYTES, DEFAULT_MEMORY_BUDGET, false, true, ProgressListener.NONE);
   }
 
   /** A copy with another thread count. */
   public MergeOptions withThreads(int n) {
-    return new MergeOptions(n, maxShardBytes, memoryBudget, overwrite, progress);
+    return new MergeOptions(n, maxShardBytes, memoryBudget, overwrite, sync, progress);
   }
 
   /** A copy with another shard size. */
   public MergeOptions withMaxShardBytes(long bytes) {
-    return new MergeOptions(threads, bytes, memoryBudget, overwrite, progress);
+    return new MergeOptions(threads, bytes, memoryBudget, overwrite, sync, progress);
   }
 
   /** A copy with another budget. */
   public MergeOptions withMemoryBudget(long bytes) {
-    return new MergeOptions(threads, maxShardBytes, bytes, overwrite, progress);
+    return new MergeOptions(threads, maxShardBytes, bytes, overwrite, sync, progress);
   }
 
   /** A copy that may replace an existing output directory. */
   public MergeOptions withOverwrite(boolean value) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, value, progress);
+    return new MergeOptions(threads, maxShardBytes, memoryBudget, value, sync, progress);
+  }
+
+  /** A copy that does or does not flush shards to disk before committing. */
+  public MergeOptions withSync(boolean value) {
+    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, value, progress);
   }
 
   /** A copy reporting progress to {@code listener}. */
   public MergeOptions withProgress(ProgressListener listener) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, listener);
+    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, sync, listener);
   }
 }

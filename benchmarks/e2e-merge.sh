@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# End-to-end merge benchmark against the I/O floor, measured side by side in one run.
+#
+#   benchmarks/e2e-merge.sh [WORK_DIR]        (default /tmp/amalgam-e2e; needs ~7 GB free)
+#   RUNS=7 THREADS=2 benchmarks/e2e-merge.sh
+#
+# Generates the performance.md 5.2 pair (two Llama-shaped bf16 models of ~1.67 GB) once, warms the page cache,
+# then alternates, RUNS times each:
+#   floor  plain tools doing the unavoidable I/O: cat both inputs to /dev/null, dd one output-sized file
+#   merge  ./amalgam merge of a SLERP config (t = 0.4) into a fresh directory, JVM start-up included
+# in two modes: "nosync" (floor without fsync, merge --no-fsync) and "sync" (dd conv=fdatasync, merge default,
+# which fdatasyncs every shard before the rename). Prints median and range of each, the ratio merge / floor,
+# and the merge's peak RSS.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="${1:-/tmp/amalgam-e2e}"
+runs="${RUNS:-5}"
+threads="${THREADS:-0}"
+mkdir -p "$work"
+
+cli_jar="$(ls "$root"/java/target/amalgam-*-cli.jar 2>/dev/null | head -n 1 || true)"
+bench_jar="$root/benchmarks/target/benchmarks.jar"
+if [ -z "$cli_jar" ] || [ ! -f "$bench_jar" ]; then
+  (cd "$root" && mvn -B -q -DskipTests package)
+  cli_jar="$(ls "$root"/java/target/amalgam-*-cli.jar | head -n 1)"
+fi
+
+java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b"
+cat > "$work/slerp.yml" <<YAML
+merge_method: slerp
+base_model: $work/a
+models:
+  - model: $work/a
+  - model: $work/b
+parameters:
+  t: 0.4
+dtype: bfloat16
+YAML
+
+inputs=("$work/a/model.safetensors" "$work/b/model.safetensors")
+out_bytes=$(stat -c %s "$work/a/model.safetensors")
+cat "${inputs[@]}" > /dev/null # warm the page cache
+
+now() { date +%s.%N; }
+floor_run() { # $1 = sync|nosync
+  rm -f "$work/floor.bin"
+  local conv=""
+  [ "$1" = sync ] && conv="conv=fdatasync"
+  local t0 t1
+  t0=$(now)
+  cat "${inputs[@]}" > /dev/null
+  # shellcheck disable=SC2086
+  dd if=/dev/zero of="$work/floor.bin" bs=8M count="$out_bytes" iflag=count_bytes $conv status=none
+  t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", b - a}'
+}
+merge_run() { # $1 = sync|nosync; prints "seconds peak_rss_kb"
+  rm -rf "$work/out"
+  local flags=(--no-progress --threads "$threads")
+  [ "$1" = nosync ] && flags+=(--no-fsync)
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" java -Xmx512m -jar "$cli_jar" merge "$work/slerp.yml" "$work/out" \
+    "${flags[@]}" > "$work/merge.log" 2> "$work/merge.err"
+  cat "$work/time.txt"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}'; }
+
+# warm-ups: the first write into fresh page-cache memory is slow on VMs (performance.md 1), for both contenders
+floor_run nosync > /dev/null
+merge_run nosync > /dev/null
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "inputs: 2 x $(awk -v b="$out_bytes" 'BEGIN {printf "%.2f", b / 1e9}') GB; runs: $runs; threads: ${threads/#0/all}"
+for mode in nosync sync; do
+  : > "$work/floor.$mode"; : > "$work/merge.$mode"; : > "$work/rss.$mode"
+  for _ in $(seq "$runs"); do
+    floor_run "$mode" >> "$work/floor.$mode"
+    read -r secs rss < <(merge_run "$mode")
+    echo "$secs" >> "$work/merge.$mode"
+    echo "$rss" >> "$work/rss.$mode"
+  done
+  f=$(median < "$work/floor.$mode"); m=$(median < "$work/merge.$mode")
+  printf '%-6s floor %.2f s (%s)  merge %.2f s (%s)  ratio %.2f  merge peak RSS %d MB\n' "$mode" \
+    "$f" "$(range < "$work/floor.$mode")" "$m" "$(range < "$work/merge.$mode")" "$(awk -v m="$m" -v f="$f" 'BEGIN {print m / f}')" \
+    "$(( $(sort -g "$work/rss.$mode" | tail -n 1) / 1024 ))"
+done
+echo "last merge: $(cat "$work/merge.log")"
+rm -rf "$work/out" "$work/floor.bin"

@@ -1,0 +1,35 @@
+package dev.amalgam.bench;
+
+import dev.amalgam.demo.SyntheticLlama;
+import dev.amalgam.tensor.DType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Writes the end-to-end benchmark pair of performance.md 5.2: two Llama-shaped bf16 models of about 1.67 GB
+ * each (16 layers, hidden 2048, intermediate 5632, vocab 32000, 32 heads / 4 KV heads, untied lm_head), the
+ * second equal to the first plus 10% noise (cosine about 0.995), so the matrices take SLERP's spherical path.
+ *
+ * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.GenerateModels DIR_A DIR_B}
+ */
+public final class GenerateModels {
+  private GenerateModels() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 2) {
+      System.err.println("usage: GenerateModels DIR_A DIR_B");
+      System.exit(2);
+    }
+    SyntheticLlama.Shape shape = SyntheticLlama.Shape.benchmark();
+    for (int i = 0; i < 2; i++) {
+      Path dir = Path.of(args[i]);
+      if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))) {
+        System.err.println("keeping existing " + dir);
+        continue;
+      }
+      long start = System.nanoTime();
+      SyntheticLlama.write(dir, shape, DType.BF16, 1, i == 0 ? 0 : 0.1, 2, 5_000_000_000L);
+      System.err.printf("wrote %s in %.1f s%n", dir, (System.nanoTime() - start) / 1e9);
+    }
+  }
+}
