@@ -4,6 +4,7 @@ import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
 import java.nio.ByteBuffer;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The merge kernels: conversions, weighted sums and the SLERP reductions over bf16, f16 and f32 buffers.
@@ -102,11 +103,14 @@ public interface Kernels extends AutoCloseable {
   }
 
   /** The best native ISA here, if the native library is loaded. */
-  static java.util.Optional<Isa> nativeBestIsa() {
-    return NativeLibrary.isLoaded() ? java.util.Optional.of(NativeKernels.bestIsa()) : java.util.Optional.empty();
+  static Optional<Isa> nativeBestIsa() {
+    return NativeLibrary.isLoaded() ? Optional.of(NativeKernels.bestIsa()) : Optional.empty();
   }
 
   private static Isa nativeIsaCap() {
+    if (!NativeLibrary.isLoaded()) {
+      throw new IllegalStateException("native kernels unavailable: " + NativeLibrary.detail());
+    }
     Isa best = NativeKernels.bestIsa();
     String cap = System.getProperty(ISA_PROPERTY);
     if (cap == null || cap.isBlank()) return best;
