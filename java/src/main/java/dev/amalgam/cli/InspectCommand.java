@@ -9,7 +9,6 @@ import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +35,7 @@ final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
+    if (!Files.exists(path)) throw new Main.InvalidInputException("no such file or directory: " + path);
     PrintWriter out = spec.commandLine().getOut();
     try (SafetensorsModel model = SafetensorsModel.open(path)) {
       if (json) {

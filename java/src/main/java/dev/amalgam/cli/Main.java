@@ -69,8 +69,7 @@ public final class Main {
   }
 
   static int exitCode(Throwable e) {
-    if (e instanceof ConfigException || e instanceof FormatException || e instanceof NoSuchFileException
-        || e instanceof FileAlreadyExistsException || e instanceof CommandLine.ParameterException
+    if (e instanceof ConfigException || e instanceof FormatException || e instanceof FileAlreadyExistsException || e instanceof CommandLine.ParameterException
         || e instanceof InvalidInputException) {
       return EXIT_INVALID;
     }

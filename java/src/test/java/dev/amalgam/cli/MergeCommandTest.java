@@ -278,4 +278,18 @@ class MergeCommandTest {
     assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
     assertTrue(Files.notExists(out.resolve("keep.txt")));
   }
+
+  @Test
+  void otherFailuresExitWithOneAndOneLine() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")), "needs Linux /proc");
+    Path cfg = config(tmp, "slerp.yml", "merge_method: slerp\nbase_model: " + a + "\nmodels:\n  - model: " + b
+        + "\nparameters:\n  t: 0.5\n");
+    CliHarness.Run r = run("merge", cfg.toString(), "/proc/amalgam-cannot-write-here", "--no-progress");
+    assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
+    assertTrue(r.err().startsWith("amalgam: error: "), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    CliHarness.Run verbose = run("merge", cfg.toString(), "/proc/amalgam-cannot-write-here", "--no-progress",
+        "--verbose");
+    assertTrue(verbose.err().lines().count() > 3, "--verbose adds the stack trace");
+  }
 }
