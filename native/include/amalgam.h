@@ -11,8 +11,8 @@
  *  3. Element counts are int64_t and must be >= 0. Buffers are little-endian and need no alignment.
  *  4. isa selects the instruction-set path: AMALGAM_ISA_BEST, or any value <= amalgam_isa_best(); a larger
  *     value returns AMALGAM_ERR_UNSUPPORTED_ISA. Every path produces the same bits (see 6) except that
- *     AMALGAM_ISA_AVX512_BF16 computes bf16 x bf16 reductions with vdpbf16ps, which flushes subnormal inputs
- *     and products to zero.
+ *     AMALGAM_ISA_AVX512_BF16 computes bf16 x bf16 reductions with vdpbf16ps, which flushes subnormal inputs,
+ *     products and sums to zero (on normal data it gives the same bits).
  *  5. Conversions: bf16 and f16 -> f32 are exact. f32 -> bf16 and f32 -> f16 round to nearest even, keep
  *     subnormals (f16) and infinities, and turn every NaN into a quiet NaN of the same sign whose payload is
  *     the source payload's top bits (bf16: (bits >> 16) | 0x0040; f16: sign | 0x7e00 | (mantissa >> 13)).
@@ -26,6 +26,14 @@
  *       total += s. total starts at 0.0. result[0] = sum x*y, result[1] = sum x*x, result[2] = sum y*y.
  *       The result therefore depends on where a range starts: callers that split a tensor across calls must
  *       cut at fixed multiples of AMALGAM_DOT_BLOCK (Java uses AMALGAM_DOT_SEGMENT) to stay deterministic.
+ *     NaN: arithmetic follows x86 SSE/AVX rules (the default MXCSR: round to nearest, no FTZ/DAZ). A NaN
+ *       operand is quieted and passed on, a NaN multiplicand before a NaN addend, and an invalid operation
+ *       (0 * inf, inf - inf) gives the default NaN 0xffc00000. So a weighted sum with non-NaN coefficients
+ *       gives the same bits on every path, and in the Java reference on an x86 JVM whose Math.fma is the FMA
+ *       instruction (HotSpot's default), for every input, NaN payloads included. Which of two NaN
+ *       multiplicands wins depends on the instruction form a compiler picks and is unspecified: a NaN
+ *       coefficient meeting a NaN input, and x[i] * y[i] with both NaN (dot3 results that are NaN may carry
+ *       any payload).
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H

@@ -1,6 +1,12 @@
-// Native self-test: every ISA path against the scalar path on random data, without the JVM.
-// Usage: amalgam_selftest [N]   (exit status 0 = all paths agree bit for bit)
+// Native self-test: every ISA path against the scalar path, without the JVM.
+// Usage: amalgam_selftest [N] [--exhaustive] [--bench]
+//   N             elements of the random-data tests (default 1000003)
+//   --exhaustive  also convert all 2^32 f32 bit patterns to f16 and bf16 on every path (~1 minute)
+//   --bench       time lerp, SLERP, copy and read over N bf16 elements (single thread) after the checks
+// Exit status 0 = all paths agree bit for bit.
+#include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,69 +17,499 @@
 
 namespace {
 
+const int kDtypes[] = {AMALGAM_DTYPE_F32, AMALGAM_DTYPE_F16, AMALGAM_DTYPE_BF16};
 int failures = 0;
 
-void check(bool ok, const char *what, int isa, int64_t n) {
+const char *dtype_name(int d) { return d == AMALGAM_DTYPE_F32 ? "f32" : d == AMALGAM_DTYPE_F16 ? "f16" : "bf16"; }
+int64_t dtype_size(int d) { return d == AMALGAM_DTYPE_F32 ? 4 : 2; }
+int64_t address(const void *p) { return amalgam_address_of(p); }
+
+void check(bool ok, const char *what, int isa, int64_t n, const char *detail = "") {
   if (!ok) {
-    std::fprintf(stderr, "FAIL %s isa=%s n=%" PRId64 "\n", what, amalgam_isa_name(isa), n);
+    std::fprintf(stderr, "FAIL %s isa=%s n=%" PRId64 " %s\n", what, amalgam_isa_name(isa), n, detail);
     ++failures;
   }
 }
 
-std::vector<uint8_t> random_bytes(int64_t n, int dtype, std::mt19937_64 &rng) {
+void expect_ok(int status, const char *what) {
+  if (status != AMALGAM_OK) {
+    std::fprintf(stderr, "FAIL %s returned %s\n", what, amalgam_status_message(status));
+    ++failures;
+  }
+}
+
+uint32_t f32_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+float f32_from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// A byte buffer whose data starts `offset` bytes past a 64-byte boundary, with guard bytes on both sides so
+// that a write outside [data, data + bytes) shows up as a difference.
+struct Buffer {
+  std::vector<uint8_t> storage;
+  int64_t offset;
+  int64_t bytes;
+
+  Buffer(int64_t size, int64_t off) : storage(static_cast<size_t>(size + 256), 0xab), offset(off), bytes(size) {}
+  // 64 guard bytes before the data and at least 64 after it (offset < 64).
+  uint8_t *data() {
+    uintptr_t base = reinterpret_cast<uintptr_t>(storage.data()) + 64;
+    uintptr_t aligned = (base + 63) / 64 * 64;
+    return reinterpret_cast<uint8_t *>(aligned) + offset;
+  }
+  void fill(uint8_t v) { std::memset(storage.data(), v, storage.size()); }
+};
+
+// Normal data: N(0, 0.02), the shape of model weights, converted to dtype by the scalar path.
+void fill_normal(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  int size = dtype == AMALGAM_DTYPE_F32 ? 4 : 2;
   std::vector<float> f(static_cast<size_t>(n));
   for (auto &v : f) v = normal(rng);
-  std::vector<uint8_t> out(static_cast<size_t>(n) * size + 1);
-  int st = amalgam_convert(AMALGAM_ISA_SCALAR, amalgam_address_of(f.data()), AMALGAM_DTYPE_F32,
-                           amalgam_address_of(out.data()), dtype, n, 0);
-  if (st != AMALGAM_OK) std::abort();
+  expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(f.data()), AMALGAM_DTYPE_F32, address(b.data()), dtype, n, 0),
+            "convert (fill)");
+}
+
+// Normal numbers of widely spread magnitudes (2^-60 .. 2^60; 2^-14 .. 2^14 for f16), random signs: the products
+// and sums stay normal, so even vdpbf16ps must give the canonical bits.
+void fill_wide(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
+  int span = dtype == AMALGAM_DTYPE_F16 ? 14 : 60;
+  std::vector<float> f(static_cast<size_t>(n));
+  for (auto &v : f) {
+    uint64_t r = rng();
+    int exponent = static_cast<int>(r % static_cast<uint64_t>(2 * span + 1)) - span;
+    uint32_t bits = (static_cast<uint32_t>(r >> 32) & 0x807fffffu) | static_cast<uint32_t>(exponent + 127) << 23;
+    v = f32_from_bits(bits);
+  }
+  expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(f.data()), AMALGAM_DTYPE_F32, address(b.data()), dtype, n, 0),
+            "convert (fill)");
+}
+
+// Any bit pattern, with NaN, infinities, zeros and subnormals over-represented, plus normal values.
+void fill_special(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
+  uint8_t *p = b.data();
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t r = rng();
+    uint32_t kind = r & 7u;
+    uint32_t bits = static_cast<uint32_t>(r >> 8);
+    if (dtype == AMALGAM_DTYPE_F32) {
+      if (kind == 0) bits = (bits & 0x807fffffu) | 0x7f800000u;  // NaN or infinity
+      if (kind == 1) bits &= 0x807fffffu;                         // subnormal or zero
+      if (kind == 2) bits &= 0x80000000u;                         // +-0
+      std::memcpy(p + 4 * i, &bits, 4);
+    } else {
+      uint16_t h = static_cast<uint16_t>(bits);
+      uint16_t exp_mask = dtype == AMALGAM_DTYPE_F16 ? 0x7c00 : 0x7f80;
+      if (kind == 0) h |= exp_mask;
+      if (kind == 1) h &= static_cast<uint16_t>(~exp_mask);
+      if (kind == 2) h &= 0x8000;
+      std::memcpy(p + 2 * i, &h, 2);
+    }
+  }
+}
+
+// Equal data and untouched guard bytes around it.
+bool same_bytes(Buffer &a, Buffer &b) {
+  return a.bytes == b.bytes && std::memcmp(a.data() - 64, b.data() - 64, static_cast<size_t>(a.bytes + 128)) == 0;
+}
+
+// ------------------------------------------------------------------------------------------ conversions
+
+void test_all_16_bit_patterns(int best) {
+  std::vector<uint16_t> src(65536);
+  for (uint32_t i = 0; i < 65536; ++i) src[i] = static_cast<uint16_t>(i);
+  for (int sd : {AMALGAM_DTYPE_F16, AMALGAM_DTYPE_BF16}) {
+    for (int dd : kDtypes) {
+      Buffer want(65536 * dtype_size(dd), 0), got(65536 * dtype_size(dd), 0);
+      expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), sd, address(want.data()), dd, 65536, 0),
+                "convert");
+      for (int isa = 1; isa <= best; ++isa) {
+        for (int flags : {0, static_cast<int>(AMALGAM_FLAG_STREAM_STORES)}) {
+          got.fill(0xab);
+          expect_ok(amalgam_convert(isa, address(src.data()), sd, address(got.data()), dd, 65536, flags), "convert");
+          char detail[64];
+          std::snprintf(detail, sizeof detail, "%s -> %s flags=%d", dtype_name(sd), dtype_name(dd), flags);
+          check(same_bytes(want, got), "all 16-bit patterns", isa, 65536, detail);
+        }
+      }
+    }
+  }
+  // The scalar widening itself: bf16 is a shift, f16 NaN is quieted (contract point 5).
+  std::vector<float> wide(65536);
+  amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_BF16, address(wide.data()),
+                  AMALGAM_DTYPE_F32, 65536, 0);
+  for (uint32_t i = 0; i < 65536; ++i) check(f32_bits(wide[i]) == i << 16, "bf16 widening", 0, i);
+}
+
+std::vector<float> special_floats(std::mt19937_64 &rng, int64_t random_count) {
+  std::vector<uint32_t> bits = {
+      0x00000000u, 0x80000000u, 0x00000001u, 0x80000001u, 0x007fffffu, 0x00800000u, 0x7f7fffffu, 0xff7fffffu,
+      0x7f800000u, 0xff800000u, 0x7f800001u, 0xff800001u, 0x7fc00000u, 0xffc00000u, 0x7fffffffu, 0xffffffffu,
+      0x7fa00000u, 0x7f80ffffu, 0x7fbfffffu, 0x7f808000u,
+      // f16 boundaries: max half (65504), the overflow threshold 65520 and its neighbours, min normal and
+      // subnormal halves and the half-way points below them.
+      0x477fe000u, 0x477fefffu, 0x477ff000u, 0x477ff001u, 0x38800000u, 0x387fffffu, 0x33800000u, 0x33000000u,
+      0x33000001u, 0x32ffffffu, 0x33c00000u, 0x34000000u, 0x34200000u, 0x34400000u,
+      // bf16 ties: exactly half-way, with even and odd kept bit.
+      0x3f808000u, 0x3f818000u, 0x3f807fffu, 0x3f808001u, 0x7f7f8000u, 0x007f8000u, 0x00008000u, 0x00018000u};
+  for (int64_t i = 0; i < random_count; ++i) bits.push_back(static_cast<uint32_t>(rng()));
+  // Every f16 rounding tie: half-way between consecutive halves, for normal and subnormal targets.
+  for (uint32_t h = 0; h < 0x7c00u; h += 7) {
+    uint16_t hh = static_cast<uint16_t>(h);
+    uint16_t next = static_cast<uint16_t>(h + 1);
+    float a, b;
+    amalgam_convert(AMALGAM_ISA_SCALAR, address(&hh), AMALGAM_DTYPE_F16, address(&a), AMALGAM_DTYPE_F32, 1, 0);
+    amalgam_convert(AMALGAM_ISA_SCALAR, address(&next), AMALGAM_DTYPE_F16, address(&b), AMALGAM_DTYPE_F32, 1, 0);
+    double mid = (static_cast<double>(a) + static_cast<double>(b)) / 2;
+    bits.push_back(f32_bits(static_cast<float>(mid)));
+    bits.push_back(f32_bits(-static_cast<float>(mid)));
+  }
+  std::vector<float> out(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) out[i] = f32_from_bits(bits[i]);
   return out;
+}
+
+void test_f32_narrowing(int best, std::mt19937_64 &rng) {
+  std::vector<float> src = special_floats(rng, 1 << 20);
+  int64_t n = static_cast<int64_t>(src.size());
+  for (int dd : {AMALGAM_DTYPE_F16, AMALGAM_DTYPE_BF16, AMALGAM_DTYPE_F32}) {
+    Buffer want(n * dtype_size(dd), 0), got(n * dtype_size(dd), 0);
+    expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_F32, address(want.data()), dd,
+                              n, 0),
+              "convert");
+    for (int isa = 1; isa <= best; ++isa) {
+      got.fill(0xab);
+      expect_ok(amalgam_convert(isa, address(src.data()), AMALGAM_DTYPE_F32, address(got.data()), dd, n, 0),
+                "convert");
+      check(same_bytes(want, got), "f32 special values", isa, n, dtype_name(dd));
+    }
+  }
+}
+
+void test_all_f32_patterns(int best) {
+  const int64_t chunk = 1 << 24;
+  std::vector<uint32_t> src(chunk);
+  std::vector<uint16_t> want(chunk), got(chunk);
+  for (int dd : {AMALGAM_DTYPE_F16, AMALGAM_DTYPE_BF16}) {
+    for (uint64_t start = 0; start < (1ull << 32); start += chunk) {
+      for (int64_t i = 0; i < chunk; ++i) src[i] = static_cast<uint32_t>(start + i);
+      amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_F32, address(want.data()), dd, chunk, 0);
+      for (int isa = 1; isa <= best; ++isa) {
+        amalgam_convert(isa, address(src.data()), AMALGAM_DTYPE_F32, address(got.data()), dd, chunk, 0);
+        if (want != got) {
+          for (int64_t i = 0; i < chunk; ++i) {
+            if (want[i] != got[i]) {
+              std::fprintf(stderr, "FAIL all f32 patterns isa=%s to %s: %08x gives %04x, scalar %04x\n",
+                           amalgam_isa_name(isa), dtype_name(dd), src[i], got[i], want[i]);
+              ++failures;
+              break;
+            }
+          }
+        }
+      }
+    }
+    std::printf("amalgam_selftest: all 2^32 f32 patterns to %s checked\n", dtype_name(dd));
+  }
+}
+
+// ----------------------------------------------------------------------------------------- weighted sum
+
+// One weighted sum on every path against scalar, ordinary and streaming stores, inputs and output misaligned.
+void compare_weighted_sum(int best, int count, const int *in_dtypes, int out_dtype, int64_t n, bool special,
+                          std::mt19937_64 &rng) {
+  std::vector<Buffer> inputs;
+  std::vector<int64_t> addresses;
+  std::vector<int32_t> dtypes(in_dtypes, in_dtypes + count);
+  std::vector<float> coefficients;
+  const float coefficient_choices[] = {0.3f, 0.7f, -1.0f, 1.0f, 0.0f, -0.0f, 1e-30f, 3.5e30f, 0.123456f, -2.5f};
+  for (int k = 0; k < count; ++k) {
+    int64_t offset = static_cast<int64_t>(rng() % 32) * dtype_size(dtypes[k]);
+    inputs.emplace_back(n * dtype_size(dtypes[k]), offset);
+  }
+  for (int k = 0; k < count; ++k) {
+    if (special) {
+      fill_special(inputs[k], dtypes[k], n, rng);
+    } else {
+      fill_normal(inputs[k], dtypes[k], n, rng);
+    }
+    addresses.push_back(address(inputs[k].data()));
+    coefficients.push_back(special ? coefficient_choices[rng() % 10] : (k == 0 ? 0.3f : 0.7f / static_cast<float>(k)));
+  }
+  // Odd byte offsets too: a streaming output that cannot be aligned must fall back to ordinary stores.
+  int64_t out_offset = static_cast<int64_t>(rng() % 64);
+  if (rng() % 2 == 0) out_offset -= out_offset % dtype_size(out_dtype);
+  Buffer want(n * dtype_size(out_dtype), out_offset), got(n * dtype_size(out_dtype), out_offset);
+  expect_ok(amalgam_weighted_sum(AMALGAM_ISA_SCALAR, count, addresses.data(), dtypes.data(), coefficients.data(),
+                                 address(want.data()), out_dtype, n, 0),
+            "weighted_sum");
+  for (int isa = 1; isa <= best; ++isa) {
+    for (int flags : {0, static_cast<int>(AMALGAM_FLAG_STREAM_STORES)}) {
+      got.fill(0xab);
+      expect_ok(amalgam_weighted_sum(isa, count, addresses.data(), dtypes.data(), coefficients.data(),
+                                     address(got.data()), out_dtype, n, flags),
+                "weighted_sum");
+      char detail[160];
+      int len = std::snprintf(detail, sizeof detail, "count=%d out=%s off=%" PRId64 " flags=%d special=%d in=", count,
+                              dtype_name(out_dtype), out_offset, flags, special ? 1 : 0);
+      for (int k = 0; k < count && len < 140; ++k) len += std::snprintf(detail + len, 16, "%s,", dtype_name(dtypes[k]));
+      check(same_bytes(want, got), "weighted_sum", isa, n, detail);
+    }
+  }
+}
+
+void test_weighted_sums(int best, std::mt19937_64 &rng) {
+  const int64_t sizes[] = {0, 1, 15, 16, 17, 31, 33, 100, 511, 512, 513, 1000, 4099, 70001};
+  for (int64_t n : sizes) {
+    for (int od : kDtypes) {
+      for (int d0 : kDtypes) {
+        int one[1] = {d0};
+        compare_weighted_sum(best, 1, one, od, n, true, rng);
+        for (int d1 : kDtypes) {
+          int two[2] = {d0, d1};
+          compare_weighted_sum(best, 2, two, od, n, true, rng);
+        }
+      }
+      for (int count = 3; count <= 5; ++count) {
+        int many[5];
+        for (int k = 0; k < count; ++k) many[k] = kDtypes[rng() % 3];
+        compare_weighted_sum(best, count, many, od, n, true, rng);
+        compare_weighted_sum(best, count, many, od, n, false, rng);
+      }
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------------------- dot3
+
+bool same_dot3(const double *a, const double *b) {
+  for (int i = 0; i < 3; ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;  // NaN payloads of dot3 are unspecified
+    if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
+  }
+  return true;
+}
+
+void test_dot3_edges(int best, std::mt19937_64 &rng) {
+  const int64_t sizes[] = {1, 2, 31, 32, 33, 63, 64, 4095, 4096, 4097, 4096 + 31, 8192 + 33, 3 * 4096};
+  for (int64_t n : sizes) {
+    for (int xd : kDtypes) {
+      for (int yd : kDtypes) {
+        for (int data = 0; data < 3; ++data) {
+          const bool special = data == 2;
+          Buffer x(n * dtype_size(xd), static_cast<int64_t>(rng() % 16) * dtype_size(xd));
+          Buffer y(n * dtype_size(yd), static_cast<int64_t>(rng() % 16) * dtype_size(yd));
+          if (data == 0) {
+            fill_normal(x, xd, n, rng);
+            fill_normal(y, yd, n, rng);
+          } else if (data == 1) {
+            fill_wide(x, xd, n, rng);
+            fill_wide(y, yd, n, rng);
+          } else {
+            fill_special(x, xd, n, rng);
+            fill_special(y, yd, n, rng);
+          }
+          double want[3], got[3];
+          expect_ok(amalgam_dot3(AMALGAM_ISA_SCALAR, address(x.data()), xd, address(y.data()), yd, n, want), "dot3");
+          for (int isa = 1; isa <= best; ++isa) {
+            // vdpbf16ps flushes subnormals (contract point 4): special data is exact only elsewhere.
+            if (special && isa == AMALGAM_ISA_AVX512_BF16 && xd == AMALGAM_DTYPE_BF16 && yd == AMALGAM_DTYPE_BF16)
+              continue;
+            expect_ok(amalgam_dot3(isa, address(x.data()), xd, address(y.data()), yd, n, got), "dot3");
+            char detail[64];
+            std::snprintf(detail, sizeof detail, "%s x %s data=%d", dtype_name(xd), dtype_name(yd), data);
+            check(same_dot3(want, got), "dot3 edges", isa, n, detail);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The original broad test: normal data, every dtype pair and output, every path.
+void test_random_normal(int best, int64_t n, std::mt19937_64 &rng) {
+  for (int xd : kDtypes) {
+    for (int yd : kDtypes) {
+      Buffer x(n * dtype_size(xd), 0), y(n * dtype_size(yd), 0);
+      fill_normal(x, xd, n, rng);
+      fill_normal(y, yd, n, rng);
+      double ref[3];
+      expect_ok(amalgam_dot3(AMALGAM_ISA_SCALAR, address(x.data()), xd, address(y.data()), yd, n, ref), "dot3");
+      for (int od : kDtypes) {
+        Buffer want(n * dtype_size(od), 0), got(n * dtype_size(od), 0), conv(n * dtype_size(od), 0);
+        int64_t in[2] = {address(x.data()), address(y.data())};
+        int32_t ind[2] = {xd, yd};
+        float c[2] = {0.3f, 0.7f};
+        amalgam_weighted_sum(AMALGAM_ISA_SCALAR, 2, in, ind, c, address(want.data()), od, n, 0);
+        amalgam_convert(AMALGAM_ISA_SCALAR, address(x.data()), xd, address(conv.data()), od, n, 0);
+        for (int isa = 1; isa <= best; ++isa) {
+          got.fill(0xab);
+          int st = amalgam_weighted_sum(isa, 2, in, ind, c, address(got.data()), od, n, 0);
+          check(st == AMALGAM_OK && same_bytes(got, want), "weighted_sum", isa, n);
+          got.fill(0xab);
+          st = amalgam_convert(isa, address(x.data()), xd, address(got.data()), od, n, AMALGAM_FLAG_STREAM_STORES);
+          check(st == AMALGAM_OK && same_bytes(got, conv), "convert", isa, n);
+        }
+      }
+      for (int isa = 1; isa <= best; ++isa) {
+        double r[3];
+        int st = amalgam_dot3(isa, address(x.data()), xd, address(y.data()), yd, n, r);
+        check(st == AMALGAM_OK && std::memcmp(r, ref, sizeof r) == 0, "dot3", isa, n);
+      }
+    }
+  }
+}
+
+// In-place conversion between same-size types and an output equal to an input are allowed (amalgam.h).
+void test_aliasing(int best, std::mt19937_64 &rng) {
+  const int64_t n = 10007;
+  for (int isa = 0; isa <= best; ++isa) {
+    Buffer a(n * 2, 0), b(n * 2, 0), want(n * 2, 0);
+    fill_special(a, AMALGAM_DTYPE_F16, n, rng);
+    fill_normal(b, AMALGAM_DTYPE_BF16, n, rng);
+    amalgam_convert(AMALGAM_ISA_SCALAR, address(a.data()), AMALGAM_DTYPE_F16, address(want.data()), AMALGAM_DTYPE_BF16,
+                    n, 0);
+    amalgam_convert(isa, address(a.data()), AMALGAM_DTYPE_F16, address(a.data()), AMALGAM_DTYPE_BF16, n, 0);
+    check(std::memcmp(a.data(), want.data(), n * 2) == 0, "in-place convert", isa, n);
+    int64_t in[2] = {address(a.data()), address(b.data())};
+    int32_t dt[2] = {AMALGAM_DTYPE_BF16, AMALGAM_DTYPE_BF16};
+    float c[2] = {0.25f, 0.75f};
+    amalgam_weighted_sum(AMALGAM_ISA_SCALAR, 2, in, dt, c, address(want.data()), AMALGAM_DTYPE_BF16, n, 0);
+    amalgam_weighted_sum(isa, 2, in, dt, c, address(a.data()), AMALGAM_DTYPE_BF16, n, AMALGAM_FLAG_STREAM_STORES);
+    check(std::memcmp(a.data(), want.data(), n * 2) == 0, "weighted_sum into its input", isa, n);
+  }
+}
+
+void test_status_codes() {
+  double r[3];
+  float c = 1.0f;
+  int32_t dt = AMALGAM_DTYPE_F32;
+  int64_t in = 64;
+  check(amalgam_convert(amalgam_isa_best() + 1, 64, 0, 64, 0, 1, 0) == AMALGAM_ERR_UNSUPPORTED_ISA, "isa", 0, 1);
+  check(amalgam_convert(0, 64, 0, 64, 0, -1, 0) == AMALGAM_ERR_NEGATIVE_COUNT, "negative n", 0, -1);
+  check(amalgam_convert(0, 64, 7, 64, 0, 1, 0) == AMALGAM_ERR_BAD_DTYPE, "bad dtype", 0, 1);
+  check(amalgam_dot3(0, 0, 0, 64, 0, 1, r) == AMALGAM_ERR_NULL_POINTER, "null", 0, 1);
+  check(amalgam_weighted_sum(0, 0, &in, &dt, &c, 64, 0, 1, 0) == AMALGAM_ERR_BAD_INPUT_COUNT, "count", 0, 1);
+}
+
+// ---------------------------------------------------------------------------------------------- timing
+
+double seconds_of(void (*fn)(void *), void *arg, int reps) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn(arg);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s < best) best = s;
+  }
+  return best;
+}
+
+struct BenchArgs {
+  int isa;
+  int64_t n;
+  uint16_t *a, *b, *out;
+};
+
+void lerp(BenchArgs *g, int flags) {
+  int64_t in[2] = {address(g->a), address(g->b)};
+  int32_t dt[2] = {AMALGAM_DTYPE_BF16, AMALGAM_DTYPE_BF16};
+  float c[2] = {0.6f, 0.4f};
+  amalgam_weighted_sum(g->isa, 2, in, dt, c, address(g->out), AMALGAM_DTYPE_BF16, g->n, flags);
+}
+
+void run_lerp(void *p) { lerp(static_cast<BenchArgs *>(p), AMALGAM_FLAG_STREAM_STORES); }
+void run_lerp_plain(void *p) { lerp(static_cast<BenchArgs *>(p), 0); }
+
+// Read-bandwidth reference independent of the kernels: 64-bit integer sum with four accumulators.
+volatile uint64_t read_sink;
+void run_sum(void *p) {
+  auto *g = static_cast<BenchArgs *>(p);
+  const uint64_t *w = reinterpret_cast<const uint64_t *>(g->a);
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int64_t i = 0; i + 4 <= g->n / 4; i += 4) {
+    s0 += w[i];
+    s1 += w[i + 1];
+    s2 += w[i + 2];
+    s3 += w[i + 3];
+  }
+  read_sink = s0 + s1 + s2 + s3;
+}
+
+void run_slerp(void *p) {
+  auto *g = static_cast<BenchArgs *>(p);
+  double r[3];
+  amalgam_dot3(g->isa, address(g->a), AMALGAM_DTYPE_BF16, address(g->b), AMALGAM_DTYPE_BF16, g->n, r);
+  run_lerp(p);
+}
+
+void run_copy(void *p) {
+  auto *g = static_cast<BenchArgs *>(p);
+  std::memcpy(g->out, g->a, static_cast<size_t>(g->n) * 2);
+}
+
+void run_read(void *p) {
+  auto *g = static_cast<BenchArgs *>(p);
+  double r[3];
+  amalgam_dot3(g->isa, address(g->a), AMALGAM_DTYPE_BF16, address(g->a), AMALGAM_DTYPE_BF16, g->n, r);
+}
+
+void bench(int64_t n) {
+  std::vector<uint16_t> a(n), b(n), out(n);
+  std::mt19937_64 rng(7);
+  for (int64_t i = 0; i < n; ++i) {
+    a[i] = static_cast<uint16_t>(0x3c00 + rng() % 0x400);
+    b[i] = static_cast<uint16_t>(0xbc00 + rng() % 0x400);
+  }
+  std::memset(out.data(), 0, n * 2);
+  std::printf("bench n = %" PRId64 " bf16, 1 thread, best of 5; GB/s = bytes moved / time\n", n);
+  double nb = static_cast<double>(n) * 2;
+  for (int isa = 0; isa <= amalgam_isa_best(); ++isa) {
+    BenchArgs g{isa, n, a.data(), b.data(), out.data()};
+    double lerp = seconds_of(run_lerp, &g, 5), slerp = seconds_of(run_slerp, &g, 5);
+    double plain = seconds_of(run_lerp_plain, &g, 5), read = seconds_of(run_read, &g, 5);
+    std::printf("  %-12s lerp %5.1f (plain stores %5.1f)  slerp %5.1f  read = dot3(x, x) %5.1f GB/s\n",
+                amalgam_isa_name(isa), 3 * nb / lerp / 1e9, 3 * nb / plain / 1e9, 5 * nb / slerp / 1e9,
+                nb / read / 1e9);
+  }
+  {
+    BenchArgs g{0, n, a.data(), b.data(), out.data()};
+    double copy = seconds_of(run_copy, &g, 5), sum = seconds_of(run_sum, &g, 5);
+    std::printf("  references   memcpy %5.1f GB/s  integer read-sum %5.1f GB/s\n", 2 * nb / copy / 1e9, nb / sum / 1e9);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
-  int64_t n = argc > 1 ? std::atoll(argv[1]) : 1000003;
+  int64_t n = 1000003;
+  bool exhaustive = false, timing = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--exhaustive") == 0) {
+      exhaustive = true;
+    } else if (std::strcmp(argv[i], "--bench") == 0) {
+      timing = true;
+    } else {
+      n = std::atoll(argv[i]);
+    }
+  }
   std::mt19937_64 rng(42);
   int best = amalgam_isa_best();
   std::printf("amalgam_selftest: best isa %s, n = %" PRId64 "\n", amalgam_isa_name(best), n);
-  const int dtypes[] = {AMALGAM_DTYPE_F32, AMALGAM_DTYPE_F16, AMALGAM_DTYPE_BF16};
-  for (int xd : dtypes) {
-    for (int yd : dtypes) {
-      auto x = random_bytes(n, xd, rng);
-      auto y = random_bytes(n, yd, rng);
-      double ref[3];
-      check(amalgam_dot3(AMALGAM_ISA_SCALAR, amalgam_address_of(x.data()), xd, amalgam_address_of(y.data()), yd, n,
-                         ref) == AMALGAM_OK,
-            "dot3 status", 0, n);
-      for (int od : dtypes) {
-        int osize = od == AMALGAM_DTYPE_F32 ? 4 : 2;
-        std::vector<uint8_t> want(static_cast<size_t>(n) * osize), got(want.size());
-        int64_t in[2] = {amalgam_address_of(x.data()), amalgam_address_of(y.data())};
-        int32_t ind[2] = {xd, yd};
-        float c[2] = {0.3f, 0.7f};
-        amalgam_weighted_sum(AMALGAM_ISA_SCALAR, 2, in, ind, c, amalgam_address_of(want.data()), od, n, 0);
-        for (int isa = 1; isa <= best; ++isa) {
-          std::memset(got.data(), 0xAB, got.size());
-          int st = amalgam_weighted_sum(isa, 2, in, ind, c, amalgam_address_of(got.data()), od, n, 0);
-          check(st == AMALGAM_OK && got == want, "weighted_sum", isa, n);
-          std::memset(got.data(), 0xAB, got.size());
-          st = amalgam_convert(isa, amalgam_address_of(x.data()), xd, amalgam_address_of(got.data()), od, n, 0);
-          std::vector<uint8_t> conv(want.size());
-          amalgam_convert(AMALGAM_ISA_SCALAR, amalgam_address_of(x.data()), xd, amalgam_address_of(conv.data()), od,
-                          n, 0);
-          check(st == AMALGAM_OK && got == conv, "convert", isa, n);
-        }
-      }
-      for (int isa = 1; isa <= best; ++isa) {
-        double r[3];
-        int st = amalgam_dot3(isa, amalgam_address_of(x.data()), xd, amalgam_address_of(y.data()), yd, n, r);
-        check(st == AMALGAM_OK && std::memcmp(r, ref, sizeof r) == 0, "dot3", isa, n);
-      }
-    }
-  }
+  test_status_codes();
+  test_all_16_bit_patterns(best);
+  test_f32_narrowing(best, rng);
+  test_weighted_sums(best, rng);
+  test_dot3_edges(best, rng);
+  test_aliasing(best, rng);
+  test_random_normal(best, n, rng);
+  if (exhaustive) test_all_f32_patterns(best);
   std::printf("amalgam_selftest: %s\n", failures == 0 ? "all paths agree" : "FAILED");
+  if (timing) bench(n);
   return failures == 0 ? 0 : 1;
 }

@@ -142,7 +142,12 @@ final class ParallelKernels implements Kernels {
     if (!type.isMergeable()) {
       throw new IllegalArgumentException(name + ": " + type + " is not a kernel type (F32, F16, BF16)");
     }
-    long needed = type.byteCount(n);
+    long needed;
+    try {
+      needed = type.byteCount(n);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(name + ": " + n + " elements of " + type + " overflow a byte count", e);
+    }
     if (buffer.remaining() < needed) {
       throw new IllegalArgumentException(name + ": " + n + " elements of " + type + " need " + needed
           + " bytes but the buffer has " + buffer.remaining() + " remaining");

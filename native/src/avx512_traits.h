@@ -1,0 +1,126 @@
+// AVX-512 F/BW/VL traits for simd_kernels.h: 16 f32 lanes, exactly the 16 canonical dot3 lanes.
+// Shared by kernels_avx512.cpp and kernels_avx512_bf16.cpp; in an anonymous namespace like every ISA helper.
+#ifndef AMALGAM_AVX512_TRAITS_H
+#define AMALGAM_AVX512_TRAITS_H
+
+#include <immintrin.h>
+
+#include "simd_kernels.h"
+
+namespace amalgam {
+namespace {
+
+struct Avx512 {
+  static constexpr int64_t kLanes = 16;
+  using Vec = __m512;
+
+  static Vec splat(float c) { return _mm512_set1_ps(c); }
+  static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+  static Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static void stream_fence() { _mm_sfence(); }
+
+  static __m256i load_halves(const void *p, int64_t i) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(static_cast<const uint16_t *>(p) + i));
+  }
+
+  template <int32_t D>
+  static Vec load(const void *p, int64_t i) {
+    if constexpr (D == kF32) {
+      return _mm512_loadu_ps(static_cast<const float *>(p) + i);
+    } else if constexpr (D == kF16) {
+      return _mm512_cvtph_ps(load_halves(p, i));
+    } else {
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load_halves(p, i)), 16));
+    }
+  }
+
+  // f32 -> bf16 round to nearest even in integer lanes on every AVX-512 path, including AVX512_BF16: its
+  // vcvtne2ps2bf16 flushes subnormals to zero (build.md pitfall 11). NaN -> (bits >> 16) | 0x40.
+  // Each 32-bit lane of the result holds one bf16.
+  static __m512i bf16_lanes(Vec v) {
+    const __m512i u = _mm512_castps_si512(v);
+    const __m512i high = _mm512_srli_epi32(u, 16);
+    const __m512i bias = _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(high, _mm512_set1_epi32(1)));
+    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, bias), 16);
+    const __mmask16 is_nan =
+        _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+    return _mm512_mask_or_epi32(rounded, is_nan, high, _mm512_set1_epi32(0x40));
+  }
+
+  static void store_f32(float *p, Vec v) { _mm512_storeu_ps(p, v); }
+
+  template <bool kStream>
+  static void store_bytes(void *p, __m512i v) {
+    if constexpr (kStream) {
+      _mm512_stream_si512(static_cast<__m512i *>(p), v);
+    } else {
+      _mm512_storeu_si512(p, v);
+    }
+  }
+
+  // Two vectors per call so that a 16-bit output is written with whole 64-byte stores (one cache line each
+  // when streaming).
+  template <int32_t D, bool kStream>
+  static void store_pair(void *p, int64_t i, Vec v0, Vec v1) {
+    if constexpr (D == kF32) {
+      store_bytes<kStream>(static_cast<float *>(p) + i, _mm512_castps_si512(v0));
+      store_bytes<kStream>(static_cast<float *>(p) + i + 16, _mm512_castps_si512(v1));
+    } else if constexpr (D == kF16) {
+      const int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+      const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(v0, kRound)),
+                                              _mm512_cvtps_ph(v1, kRound), 1);
+      store_bytes<kStream>(static_cast<uint16_t *>(p) + i, both);
+    } else {
+      // Every lane is <= 0xffff, so unsigned saturation packs it unchanged; the pack interleaves the two
+      // inputs per 128-bit lane, which the 64-bit permute puts back in order.
+      const __m512i packed = _mm512_packus_epi32(bf16_lanes(v0), bf16_lanes(v1));
+      const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+      store_bytes<kStream>(static_cast<uint16_t *>(p) + i, _mm512_permutexvar_epi64(order, packed));
+    }
+  }
+
+  struct Dot3Acc {
+    Vec xy, xx, yy;
+  };
+
+  static void dot3_zero(Dot3Acc &a) { a.xy = a.xx = a.yy = _mm512_setzero_ps(); }
+
+  static void dot3_save(const Dot3Acc &a, Dot3Lanes *l) {
+    _mm512_storeu_ps(l->xy, a.xy);
+    _mm512_storeu_ps(l->xx, a.xx);
+    _mm512_storeu_ps(l->yy, a.yy);
+  }
+
+  // Elements j .. j+31 split into even (j, j+2, ...) and odd (j+1, j+3, ...) elements: lane l gets pair l.
+  template <int32_t D>
+  static void load_pairs(const void *p, int64_t j, Vec *even, Vec *odd) {
+    if constexpr (D == kBf16) {
+      // Each 32-bit word holds one pair: the odd element is its top half, the even one its bottom half.
+      const __m512i w = _mm512_loadu_si512(static_cast<const uint16_t *>(p) + j);
+      *odd = _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+      *even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+    } else {
+      const Vec lo = load<D>(p, j), hi = load<D>(p, j + 16);
+      const __m512i even_index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i odd_index = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      *even = _mm512_permutex2var_ps(lo, even_index, hi);
+      *odd = _mm512_permutex2var_ps(lo, odd_index, hi);
+    }
+  }
+
+  // Widen + FMA: the odd element of each pair first, then the even one (contract point 6).
+  template <int32_t XD, int32_t YD>
+  static void dot3_group(Dot3Acc &a, const void *x, const void *y, int64_t j) {
+    Vec xe, xo, ye, yo;
+    load_pairs<XD>(x, j, &xe, &xo);
+    load_pairs<YD>(y, j, &ye, &yo);
+    a.xy = _mm512_fmadd_ps(xe, ye, _mm512_fmadd_ps(xo, yo, a.xy));
+    a.xx = _mm512_fmadd_ps(xe, xe, _mm512_fmadd_ps(xo, xo, a.xx));
+    a.yy = _mm512_fmadd_ps(ye, ye, _mm512_fmadd_ps(yo, yo, a.yy));
+  }
+};
+
+}  // namespace
+}  // namespace amalgam
+
+#endif  // AMALGAM_AVX512_TRAITS_H

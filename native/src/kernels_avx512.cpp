@@ -1,0 +1,25 @@
+// AVX-512 F/BW/VL path (with F16C and FMA). Compiled with -mavx512f -mavx512bw -mavx512vl (AmalgamIsa.cmake).
+#include "avx512_traits.h"
+#include "kernels.h"
+
+namespace amalgam {
+namespace {
+
+void convert(const void *src, int32_t sd, void *dst, int32_t dd, int64_t n, int32_t flags) {
+  simd_convert<Avx512>(src, sd, dst, dd, n, flags);
+}
+
+void weighted_sum(int32_t count, const void *const *inputs, const int32_t *dtypes, const float *c, void *out,
+                  int32_t out_dtype, int64_t n, int32_t flags) {
+  simd_weighted_sum<Avx512>(count, inputs, dtypes, c, out, out_dtype, n, flags);
+}
+
+void dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, double *result) {
+  simd_dot3<Avx512>(x, xd, y, yd, n, result);
+}
+
+}  // namespace
+
+const KernelTable kAvx512Kernels = {convert, weighted_sum, dot3};
+
+}  // namespace amalgam
