@@ -6,8 +6,9 @@
  *     says otherwise. Callers (the Java peer dev.amalgam.kernels.jni.AmalgamNative) validate arguments first;
  *     the checks here are a second line of defence, not the API's error reporting.
  *  2. Memory is passed as int64_t addresses of caller-owned memory (direct NIO buffers, mapped files). The
- *     library allocates nothing, keeps no pointer after a call returns and holds no global mutable state, so
- *     every function is thread-safe; callers split work across threads themselves.
+ *     kernels allocate nothing (amalgam_weighted_sum allocates only a pointer table, and only for more than 64
+ *     inputs), keep no pointer after a call returns and hold no global mutable state, so every function is
+ *     thread-safe; callers split work across threads themselves.
  *  3. Element counts are int64_t and must be >= 0. Buffers are little-endian and need no alignment.
  *  4. isa selects the instruction-set path: AMALGAM_ISA_BEST, or any value <= amalgam_isa_best(); a larger
  *     value returns AMALGAM_ERR_UNSUPPORTED_ISA. Every path produces the same bits (see 6) except that
