@@ -7,10 +7,12 @@
 # Generates the performance.md 5.2 pair (two Llama-shaped bf16 models of ~1.67 GB) once, warms the page cache,
 # then alternates, RUNS times each:
 #   floor  plain tools doing the unavoidable I/O: cat both inputs to /dev/null, dd one output-sized file
-#   merge  ./amalgam merge of a SLERP config (t = 0.4) into a fresh directory, JVM start-up included
+#   merge  ./amalgam merge (the launcher users run) of a SLERP config (t = 0.4) into a fresh directory, JVM
+#          start-up included
 # in two modes: "nosync" (floor without fsync, merge --no-fsync) and "sync" (dd conv=fdatasync, merge default,
-# which fdatasyncs every shard before the rename). Prints median and range of each, the ratio merge / floor,
-# and the merge's peak RSS.
+# which fdatasyncs every shard before the rename). Prints median, best and range of each, the ratios merge /
+# floor of the medians and of the bests, and the merge's peak RSS. On VMs the first touch of freed memory makes
+# any writer randomly 2-4x slower (performance.md section 1), so a run's best is the steadier comparison.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,12 +61,13 @@ merge_run() { # $1 = sync|nosync; prints "seconds peak_rss_kb"
   rm -rf "$work/out"
   local flags=(--no-progress --threads "$threads")
   [ "$1" = nosync ] && flags+=(--no-fsync)
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" java -Xmx512m -jar "$cli_jar" merge "$work/slerp.yml" "$work/out" \
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$root/amalgam" merge "$work/slerp.yml" "$work/out" \
     "${flags[@]}" > "$work/merge.log" 2> "$work/merge.err"
   cat "$work/time.txt"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}'; }
+best() { sort -g | head -n 1; }
 
 # warm-ups: the first write into fresh page-cache memory is slow on VMs (performance.md 1), for both contenders
 floor_run nosync > /dev/null
@@ -80,8 +83,11 @@ for mode in nosync sync; do
     echo "$rss" >> "$work/rss.$mode"
   done
   f=$(median < "$work/floor.$mode"); m=$(median < "$work/merge.$mode")
-  printf '%-6s floor %.2f s (%s)  merge %.2f s (%s)  ratio %.2f  merge peak RSS %d MB\n' "$mode" \
-    "$f" "$(range < "$work/floor.$mode")" "$m" "$(range < "$work/merge.$mode")" "$(awk -v m="$m" -v f="$f" 'BEGIN {print m / f}')" \
+  fb=$(best < "$work/floor.$mode"); mb=$(best < "$work/merge.$mode")
+  printf '%-6s floor median %.2f s, best %.2f (%s) | merge median %.2f s, best %.2f (%s) | ratio median %.2f,' \
+    "$mode" "$f" "$fb" "$(range < "$work/floor.$mode")" "$m" "$mb" "$(range < "$work/merge.$mode")" \
+    "$(awk -v m="$m" -v f="$f" 'BEGIN {print m / f}')"
+  printf ' best %.2f | merge peak RSS %d MB\n' "$(awk -v m="$mb" -v f="$fb" 'BEGIN {print m / f}')" \
     "$(( $(sort -g "$work/rss.$mode" | tail -n 1) / 1024 ))"
 done
 echo "last merge: $(cat "$work/merge.log")"

@@ -36,6 +36,8 @@ public final class MergeExecutor {
       "chat_template.json");
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** -Damalgam.merge.trace=true prints where the time of the tensor phase went. */
+  private static final boolean TRACE = Boolean.getBoolean("amalgam.merge.trace");
 
   private MergeExecutor() {}
 
@@ -87,8 +89,16 @@ public final class MergeExecutor {
             for (TensorData d : data) d.release();
           }
         }
+        long computeEnd = System.nanoTime();
         pipeline.finish();
+        long drained = System.nanoTime();
         writer.finish();
+        if (TRACE) {
+          System.err.printf(java.util.Locale.ROOT, "amalgam: trace: tensors %.3f s (waiting for free buffers %.3f s),"
+              + " writer busy %.3f s, final drain %.3f s, finish (sync=%s) %.3f s%n", (computeEnd - start) / 1e9,
+              pipeline.waitSeconds(), pipeline.writeSeconds(), (drained - computeEnd) / 1e9, options.sync(),
+              (System.nanoTime() - drained) / 1e9);
+        }
         files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
       } finally {
         options.progress().finish();

@@ -33,6 +33,8 @@ final class OutputPipeline implements AutoCloseable {
   private final BlockingQueue<Item> queue;
   private final Thread thread;
   private volatile Throwable failure;
+  private volatile long writeNanos;
+  private long waitNanos;
 
   OutputPipeline(ShardedSafetensorsWriter writer, int bufferCount, int bufferBytes, ProgressListener progress) {
     this.writer = writer;
@@ -57,11 +59,28 @@ final class OutputPipeline implements AutoCloseable {
 
   /** A free buffer, cleared; waits while the writer is behind. */
   ByteBuffer acquire() throws IOException, InterruptedException {
-    while (true) {
-      checkFailure();
-      ByteBuffer b = free.poll(100, TimeUnit.MILLISECONDS);
-      if (b != null) return b.clear();
+    ByteBuffer b = free.poll();
+    if (b != null) return b.clear();
+    long start = System.nanoTime();
+    try {
+      while (true) {
+        checkFailure();
+        b = free.poll(100, TimeUnit.MILLISECONDS);
+        if (b != null) return b.clear();
+      }
+    } finally {
+      waitNanos += System.nanoTime() - start;
     }
+  }
+
+  /** Seconds the writer thread spent in write calls so far. */
+  double writeSeconds() {
+    return writeNanos / 1e9;
+  }
+
+  /** Seconds the producer waited for a free buffer (the writer was the bottleneck). */
+  double waitSeconds() {
+    return waitNanos / 1e9;
   }
 
   /** Queues a filled buffer (position 0 to limit) for writing. */
@@ -101,7 +120,9 @@ final class OutputPipeline implements AutoCloseable {
         } else {
           ByteBuffer b = ((Data) item).buffer();
           int bytes = b.remaining();
+          long start = System.nanoTime();
           writer.write(b);
+          writeNanos += System.nanoTime() - start;
           progress.advance(bytes);
           free.put(b);
         }
