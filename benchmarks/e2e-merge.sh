@@ -3,6 +3,7 @@
 #
 #   benchmarks/e2e-merge.sh [WORK_DIR]        (default /tmp/amalgam-e2e; needs ~7 GB free)
 #   RUNS=7 THREADS=2 benchmarks/e2e-merge.sh
+#   LAYERS=32 benchmarks/e2e-merge.sh /tmp/amalgam-e2e-32     (a 2 x 3.3 GB pair: peak RSS must not grow)
 #
 # Generates the performance.md 5.2 pair (two Llama-shaped bf16 models of ~1.67 GB) once, warms the page cache,
 # then alternates, RUNS times each:
@@ -28,7 +29,7 @@ if [ -z "$cli_jar" ] || [ ! -f "$bench_jar" ]; then
   cli_jar="$(ls "$root"/java/target/amalgam-*-cli.jar | head -n 1)"
 fi
 
-java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b"
+java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "${LAYERS:-16}"
 cat > "$work/slerp.yml" <<YAML
 merge_method: slerp
 base_model: $work/a

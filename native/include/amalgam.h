@@ -139,6 +139,14 @@ AMALGAM_API int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_
  */
 AMALGAM_API int32_t amalgam_advise(int64_t address, int64_t length, int32_t advice);
 
+/**
+ * Starts writing back the dirty page-cache pages of [offset, offset + length) of the file at path (UTF-8),
+ * without waiting (sync_file_range SYNC_FILE_RANGE_WRITE on Linux). A writer that calls this behind itself
+ * keeps the disk busy while it computes, so a final fdatasync has little left to do. A no-op returning
+ * AMALGAM_OK where the platform lacks it.
+ */
+AMALGAM_API int32_t amalgam_start_writeback(const char *path, int64_t offset, int64_t length);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,10 +1,15 @@
-// Exported C ABI: argument checks, ISA selection, and the platform calls (madvise).
+// Exported C ABI: argument checks, ISA selection, and the platform calls (madvise, sync_file_range).
 // Compiled with baseline flags only; the ISA tables live in their own translation units.
 #include <cstdint>
 #include <new>
 
 #include "amalgam.h"
 #include "kernels.h"
+
+#if defined(__linux__)
+#include <fcntl.h>
+#define AMALGAM_HAVE_SYNC_FILE_RANGE 1
+#endif
 
 #if defined(__linux__) || defined(__APPLE__)
 #include <sys/mman.h>
@@ -218,6 +223,20 @@ int32_t amalgam_advise(int64_t address, int64_t length, int32_t advice) {
   if (madvise(reinterpret_cast<void *>(static_cast<uintptr_t>(begin)), static_cast<size_t>(end - begin),
               native_advice) != 0)
     return AMALGAM_ERR_SYSTEM;
+#endif
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_start_writeback(const char *path, int64_t offset, int64_t length) {
+  if (path == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (offset < 0 || length < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+#ifdef AMALGAM_HAVE_SYNC_FILE_RANGE
+  // A descriptor of our own: the page cache belongs to the file, not to the writer's descriptor.
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return AMALGAM_ERR_SYSTEM;
+  int rc = sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+  close(fd);
+  if (rc != 0) return AMALGAM_ERR_SYSTEM;
 #endif
   return AMALGAM_OK;
 }

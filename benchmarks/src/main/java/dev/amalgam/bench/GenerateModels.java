@@ -10,17 +10,21 @@ import java.nio.file.Path;
  * each (16 layers, hidden 2048, intermediate 5632, vocab 32000, 32 heads / 4 KV heads, untied lm_head), the
  * second equal to the first plus 10% noise (cosine about 0.995), so the matrices take SLERP's spherical path.
  *
- * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.GenerateModels DIR_A DIR_B}
+ * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.GenerateModels DIR_A DIR_B
+ * [LAYERS]} (default 16 layers; 32 gives a ~3.3 GB pair with the same largest tensor, for memory scaling).
  */
 public final class GenerateModels {
   private GenerateModels() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 2) {
-      System.err.println("usage: GenerateModels DIR_A DIR_B");
+    if (args.length != 2 && args.length != 3) {
+      System.err.println("usage: GenerateModels DIR_A DIR_B [LAYERS]");
       System.exit(2);
     }
-    SyntheticLlama.Shape shape = SyntheticLlama.Shape.benchmark();
+    SyntheticLlama.Shape b = SyntheticLlama.Shape.benchmark();
+    int layers = args.length == 3 ? Integer.parseInt(args[2]) : b.layers();
+    SyntheticLlama.Shape shape =
+        new SyntheticLlama.Shape(layers, b.hidden(), b.intermediate(), b.vocab(), b.heads(), b.kvHeads(), false);
     for (int i = 0; i < 2; i++) {
       Path dir = Path.of(args[i]);
       if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))) {
