@@ -72,8 +72,9 @@ final class DemoCommand implements Callable<Integer> {
     Path work = dir.toAbsolutePath().normalize();
     SyntheticLlama.Shape shape = new SyntheticLlama.Shape(8, 256, 688, 2048, 8, 4, false);
     out.printf(Locale.ROOT, "1. Generating two Llama-shaped bf16 models in %s%n", work);
-    out.printf(Locale.ROOT, "   %d layers, hidden %d, MLP %d, vocab %d, %d heads / %d KV heads%n", shape.layers(),
-        shape.hidden(), shape.intermediate(), shape.vocab(), shape.heads(), shape.kvHeads());
+    out.printf(Locale.ROOT, "   %d layers, hidden %d, MLP %d, vocab %d, %d heads / %d KV heads; random weights, no"
+        + " tokenizer%n", shape.layers(), shape.hidden(), shape.intermediate(), shape.vocab(), shape.heads(),
+        shape.kvHeads());
     SyntheticLlama.write(work.resolve("model-a"), shape, DType.BF16, 1, 0, 0, MergeOptions.DEFAULT_SHARD_BYTES);
     // model-b = model-a plus 30% noise: related weights (cosine ~0.96), so SLERP takes its spherical path
     SyntheticLlama.write(work.resolve("model-b"), shape, DType.BF16, 1, 0.3, 2, MergeOptions.DEFAULT_SHARD_BYTES);
@@ -92,9 +93,7 @@ final class DemoCommand implements Callable<Integer> {
       MergeOptions options = MergeOptions.defaults().withThreads(threads).withOverwrite(true);
       result = MergeExecutor.execute(plan, merged, options, warnings);
     }
-    for (String w : warnings) {
-      out.println("   note: " + w.replace("has no tokenizer files", "has no tokenizer files (random demo weights)"));
-    }
+    for (String w : warnings) out.println("   note: " + w);
     out.println("   " + MergeCommand.summary(result));
 
     out.printf(Locale.ROOT, "%n5. Inspecting the merged model (amalgam inspect %s):%n%n", merged);
@@ -109,7 +108,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     out.printf(Locale.ROOT, "%n6. Checking the result%n");
-    boolean ok = verify(out, work, shape.layers());
+    boolean ok = verify(out, work, shape.layers(), config.parameters().get("t"));
     out.printf(Locale.ROOT, "%nDemo %s. Output: %s%n", ok ? "complete" : "FAILED", merged);
     return ok ? 0 : Main.EXIT_FAILURE;
   }
@@ -128,7 +127,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** Checks t = 0 and t = 1 layers bit for bit and a middle layer against a double-precision SLERP. */
-  private static boolean verify(PrintWriter out, Path work, int layers) throws Exception {
+  private static boolean verify(PrintWriter out, Path work, int layers, ParameterSetting t) throws Exception {
     try (SafetensorsModel a = SafetensorsModel.open(work.resolve("model-a"));
         SafetensorsModel b = SafetensorsModel.open(work.resolve("model-b"));
         SafetensorsModel m = SafetensorsModel.open(work.resolve("merged"))) {
@@ -139,7 +138,7 @@ final class DemoCommand implements Callable<Integer> {
 
       String mid = "model.layers." + layers / 2 + ".mlp.down_proj.weight";
       double x = (double) (layers / 2) / (layers - 1);
-      double t = (Double) new ParameterSetting.Gradient(List.of(1.0, 0.5, 0.7, 0.3, 0.0), "").valueAt(x);
+      double tMid = (Double) t.resolve(mid, x).orElseThrow().value();
       ByteBuffer va = bytes(a, mid);
       ByteBuffer vb = bytes(b, mid);
       ByteBuffer vm = bytes(m, mid);
@@ -152,7 +151,7 @@ final class DemoCommand implements Callable<Integer> {
         aa += p * p;
         bb += q * q;
       }
-      Slerp.Coefficients c = Slerp.coefficients(new Dot3(ab, aa, bb), t);
+      Slerp.Coefficients c = Slerp.coefficients(new Dot3(ab, aa, bb), tMid);
       long equal = 0;
       long maxUlp = 0;
       for (long i = 0; i < n; i++) {
@@ -166,7 +165,7 @@ final class DemoCommand implements Callable<Integer> {
       }
       double share = 100.0 * equal / n;
       ok &= check(out, String.format(Locale.ROOT, "%s (t = %.3f, cos %.4f): %.2f%% of %d elements equal a"
-          + " double-precision SLERP rounded to bf16, max difference %d ulp", mid, t, c.cosine(), share, n, maxUlp),
+          + " double-precision SLERP rounded to bf16, max difference %d ulp", mid, tMid, c.cosine(), share, n, maxUlp),
           share >= 99.0 && maxUlp <= 1);
       return ok;
     }
