@@ -9,8 +9,6 @@ import dev.amalgam.tensor.DType;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -20,20 +18,8 @@ import org.junit.jupiter.api.function.Executable;
  * untouched. The output regions sit inside larger buffers, so an unchecked native write would land in memory that
  * exists and be seen, rather than crash the JVM.
  */
-class ArgumentValidationTest {
+class ArgumentValidationTest extends EveryImplementationTest {
   private static final long N = 1000;
-  private static List<Impl> impls;
-
-  @BeforeAll
-  static void open() {
-    impls = KernelTestSupport.implementations();
-  }
-
-  @AfterAll
-  static void close() {
-    KernelTestSupport.closeAll(impls);
-  }
-
   /** Checks on every implementation that {@code call} throws IllegalArgumentException and leaves out untouched. */
   private static void rejects(String what, Region out, Call call) {
     List<Executable> checks = new ArrayList<>();

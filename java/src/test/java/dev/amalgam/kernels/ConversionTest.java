@@ -12,8 +12,6 @@ import dev.amalgam.tensor.F16;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -22,19 +20,7 @@ import org.junit.jupiter.api.function.Executable;
  * The Java reference (F16, Bf16) is itself checked against an independent oracle that rounds in double precision
  * with {@link Math#rint} (round half to even) and against hand-worked values, so a shared mistake cannot hide.
  */
-class ConversionTest {
-  private static List<Impl> impls;
-
-  @BeforeAll
-  static void open() {
-    impls = KernelTestSupport.implementations();
-  }
-
-  @AfterAll
-  static void close() {
-    KernelTestSupport.closeAll(impls);
-  }
-
+class ConversionTest extends EveryImplementationTest {
   // ------------------------------------------------------------------------------------- independent oracle
 
   /** IEEE binary16 bits to float, from the definition: (-1)^s 2^(e-15) (1 + m/1024), subnormals m 2^-24. */

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
-import dev.amalgam.kernels.KernelTestSupport.Impl;
 import dev.amalgam.kernels.KernelTestSupport.Region;
 import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
@@ -17,10 +16,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -32,22 +28,10 @@ import org.junit.jupiter.api.function.Executable;
  * payloads, infinities, zeros and subnormals wherever the contract promises equal bits for them; buffers start at
  * odd offsets and carry guard bytes that must stay untouched.
  */
-class KernelEquivalenceTest {
+class KernelEquivalenceTest extends EveryImplementationTest {
   private static final long BIG = (1L << 20) + 7;
   private static final long[] SIZES = {0, 1, 31, 4096, BIG};
   private static final float[] COEFFICIENTS = {0.3f, -0.7f, 1.25f, 1e-3f, -2.5f};
-
-  private static List<Impl> impls;
-
-  @BeforeAll
-  static void open() {
-    impls = KernelTestSupport.implementations();
-  }
-
-  @AfterAll
-  static void close() {
-    KernelTestSupport.closeAll(impls);
-  }
 
   @Test
   void everyAvailablePathIsUnderTest() {
@@ -55,12 +39,6 @@ class KernelEquivalenceTest {
     assertEquals(expected, impls.size(), impls.toString());
   }
 
-  /** Runs {@code check} on every implementation, reporting every failure, not just the first. */
-  private static void onEveryImpl(Consumer<Impl> check) {
-    List<Executable> all = new ArrayList<>();
-    for (Impl impl : impls) all.add(() -> check.accept(impl));
-    assertAll(all);
-  }
 
   private static void assertPositionKept(ByteBuffer view, int position, int limit, String what) {
     assertEquals(position, view.position(), what + ": position changed");

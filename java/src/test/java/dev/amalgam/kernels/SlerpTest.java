@@ -1,42 +1,23 @@
 package dev.amalgam.kernels;
 
-import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.amalgam.kernels.KernelTestSupport.Impl;
 import dev.amalgam.kernels.KernelTestSupport.Region;
 import dev.amalgam.tensor.Bf16;
 import dev.amalgam.tensor.DType;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * SLERP as Amalgam runs it, on every implementation: {@link Kernels#dot3}, then {@link Slerp#coefficients}, then
  * one {@link Kernels#weightedSum}. Identities are checked bit for bit, a general case against double precision.
  */
-class SlerpTest {
+class SlerpTest extends EveryImplementationTest {
   private static final long N = 100_003;
-  private static List<Impl> impls;
-
-  @BeforeAll
-  static void open() {
-    impls = KernelTestSupport.implementations();
-  }
-
-  @AfterAll
-  static void close() {
-    KernelTestSupport.closeAll(impls);
-  }
-
   private static Slerp.Coefficients coefficients(Kernels k, Region a, Region b, double t) {
     return Slerp.coefficients(k.dot3(a.view(), DType.BF16, b.view(), DType.BF16, N), t);
   }
@@ -64,15 +45,6 @@ class SlerpTest {
     return mapped(a, v -> v * cos + rng.nextGaussian() * 0.02 * sin);
   }
 
-  private static void onEveryImpl(ImplCheck check) {
-    List<Executable> all = new ArrayList<>();
-    for (Impl impl : impls) all.add(() -> check.run(impl));
-    assertAll(all);
-  }
-
-  private interface ImplCheck {
-    void run(Impl impl);
-  }
 
   @Test
   void tZeroGivesTheBaseAndTOneTheOther() {
