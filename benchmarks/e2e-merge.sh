@@ -22,11 +22,9 @@ runs="${RUNS:-5}"
 threads="${THREADS:-0}"
 mkdir -p "$work"
 
-cli_jar="$(ls "$root"/java/target/amalgam-*-cli.jar 2>/dev/null | head -n 1 || true)"
 bench_jar="$root/benchmarks/target/benchmarks.jar"
-if [ -z "$cli_jar" ] || [ ! -f "$bench_jar" ]; then
+if ! ls "$root"/java/target/amalgam-*-cli.jar >/dev/null 2>&1 || [ ! -f "$bench_jar" ]; then
   (cd "$root" && mvn -B -q -DskipTests package)
-  cli_jar="$(ls "$root"/java/target/amalgam-*-cli.jar | head -n 1)"
 fi
 
 java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "${LAYERS:-16}"

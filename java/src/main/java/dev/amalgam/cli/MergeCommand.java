@@ -110,6 +110,7 @@ final class MergeCommand implements Callable<Integer> {
   /** A progress bar by megabytes written, on stderr. */
   static final class ConsoleProgress implements ProgressListener, AutoCloseable {
     private ProgressBar bar;
+    private long bytes;
 
     @Override
     public void start(long totalBytes) {
@@ -117,8 +118,6 @@ final class MergeCommand implements Callable<Integer> {
           .setUnit(" MB", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).showSpeed()
           .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
-
-    private long bytes;
 
     @Override
     public synchronized void advance(long n) {

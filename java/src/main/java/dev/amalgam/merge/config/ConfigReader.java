@@ -89,7 +89,7 @@ public final class ConfigReader {
     Map<String, Node> top = mapping(root, "");
     for (String key : top.keySet()) {
       if (!TOP_LEVEL_KEYS.contains(key)) {
-        throw error(key, keyNode(root, key), "unknown key" + suggestion(key, TOP_LEVEL_KEYS));
+        throw error(key, keyNode(root, key), "unknown key" + Suggestions.didYouMean(key, TOP_LEVEL_KEYS));
       }
       if (NOT_YET_SUPPORTED.contains(key)) {
         throw error(key, keyNode(root, key), "'" + key + "' is not supported by this version of Amalgam yet");
@@ -137,7 +137,7 @@ public final class ConfigReader {
     for (String key : entry.keySet()) {
       if (!key.equals("model") && !key.equals("parameters")) {
         throw error(path + "." + key, keyNode(node, key), "unknown key"
-            + suggestion(key, Set.of("model", "parameters")));
+            + Suggestions.didYouMean(key, Set.of("model", "parameters")));
       }
     }
     Node model = entry.get("model");
@@ -207,7 +207,7 @@ public final class ConfigReader {
     Map<String, Node> m = mapping(node, path);
     for (String key : m.keySet()) {
       if (!key.equals("filter") && !key.equals("value")) {
-        throw error(path + "." + key, keyNode(node, key), "unknown key" + suggestion(key, Set.of("filter", "value")));
+        throw error(path + "." + key, keyNode(node, key), "unknown key" + Suggestions.didYouMean(key, Set.of("filter", "value")));
       }
     }
     Node valueNode = m.get("value");
@@ -294,9 +294,5 @@ public final class ConfigReader {
   static ConfigException error(String path, Node node, String message) {
     String line = node == null ? "" : node.getStartMark().map(m -> " (line " + (m.getLine() + 1) + ")").orElse("");
     return new ConfigException(path, message + line);
-  }
-
-  private static String suggestion(String given, Set<String> known) {
-    return Suggestions.didYouMean(given, known);
   }
 }

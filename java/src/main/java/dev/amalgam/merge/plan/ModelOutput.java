@@ -39,25 +39,16 @@ final class ModelOutput implements AutoCloseable {
    */
   static ModelOutput create(Path target, boolean overwrite) throws IOException {
     Path absolute = target.toAbsolutePath().normalize();
-    if (Files.exists(absolute) && !overwrite) {
-      boolean emptyDirectory = false;
-      if (Files.isDirectory(absolute)) {
-        try (Stream<Path> s = Files.list(absolute)) {
-          emptyDirectory = s.findAny().isEmpty();
-        }
-      }
-      if (!emptyDirectory) {
-        throw new FileAlreadyExistsException(absolute.toString(), null,
-            "output already exists; choose another directory or pass --force to replace it");
-      }
+    if (Files.exists(absolute) && !overwrite && !isEmptyDirectory(absolute)) {
+      throw new FileAlreadyExistsException(absolute.toString(), null,
+          "output already exists; choose another directory or pass --force to replace it");
     }
     if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
       throw new FileAlreadyExistsException(absolute.toString(), null, "output exists and is not a directory");
     }
     Path parent = absolute.getParent();
     Files.createDirectories(parent);
-    Path tmp = parent.resolve("." + absolute.getFileName() + ".amalgam-partial-" + UUID.randomUUID().toString()
-        .substring(0, 8));
+    Path tmp = hiddenSibling(absolute, "partial");
     Files.createDirectory(tmp);
     ModelOutput out = new ModelOutput(absolute, tmp, overwrite);
     Runtime.getRuntime().addShutdownHook(out.cleanupHook);
@@ -81,8 +72,7 @@ final class ModelOutput implements AutoCloseable {
       if (!overwrite && !isEmptyDirectory(target)) {
         throw new FileAlreadyExistsException(target.toString(), null, "appeared while merging; not replaced");
       }
-      old = target.resolveSibling("." + target.getFileName() + ".amalgam-old-" + UUID.randomUUID().toString()
-          .substring(0, 8));
+      old = hiddenSibling(target, "old");
       Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
     }
     try {
@@ -106,6 +96,12 @@ final class ModelOutput implements AutoCloseable {
       // the hook is running or will run; it deletes the directory
     }
     if (!committed) deleteQuietly(temporary);
+  }
+
+  /** ".NAME.amalgam-KIND-xxxxxxxx" beside {@code target}: same file system, so renames are atomic. */
+  private static Path hiddenSibling(Path target, String kind) {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    return target.resolveSibling("." + target.getFileName() + ".amalgam-" + kind + "-" + suffix);
   }
 
   private static boolean isEmptyDirectory(Path p) throws IOException {
