@@ -213,6 +213,28 @@ class MergeCommandTest {
   }
 
   @Test
+  void mergingAModelWithAnIdenticalCopyGivesItBackBitForBit() throws Exception {
+    Path x = model(tmp.resolve("x"), TINY, DType.F32, 3, 0, 0);
+    Path y = model(tmp.resolve("y"), TINY, DType.F32, 3, 0, 0);
+    for (String method : List.of("slerp", "linear")) {
+      Path cfg = config(tmp, method + ".yml", method.equals("slerp")
+          ? "merge_method: slerp\nbase_model: " + x + "\nmodels:\n  - model: " + y + "\nparameters:\n  t: 0.1\n"
+          : "merge_method: linear\nmodels:\n  - model: " + x + "\n    parameters: {weight: 0.9}\n  - model: " + y
+              + "\n    parameters: {weight: 0.1}\n");
+      Path out = tmp.resolve(method);
+      run("merge", cfg.toString(), out.toString(), "--no-progress").assertOk();
+      for (TensorInfo t : SyntheticLlama.tensors(TINY, DType.F32)) {
+        float[] want = floats(x, t.name());
+        float[] got = floats(out, t.name());
+        for (int i = 0; i < want.length; i++) {
+          assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+              method + " " + t.name() + "[" + i + "]");
+        }
+      }
+    }
+  }
+
+  @Test
   void resultsDoNotDependOnTheThreadCount() throws Exception {
     Path cfg = config(tmp, "slerp.yml", "merge_method: slerp\nbase_model: " + a + "\nmodels:\n  - model: " + a
         + "\n  - model: " + b + "\nparameters:\n  t: 0.37\n");

@@ -12,7 +12,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.tensor.TensorInfo;
-import java.io.Closeable;
+import dev.amalgam.io.ModelWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -45,7 +45,7 @@ import java.util.stream.Stream;
  *
  * <p>Instances are thread-safe.
  */
-public final class SafetensorsModel implements Closeable {
+public final class SafetensorsModel implements ModelWeights {
   /** The index of a sharded checkpoint. */
   public static final String INDEX_FILE = "model.safetensors.index.json";
   /** The weights file of an unsharded checkpoint. */

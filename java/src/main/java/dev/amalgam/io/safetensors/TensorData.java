@@ -10,6 +10,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
+import dev.amalgam.io.TensorSource;
 import java.util.Objects;
 
 /**
@@ -28,7 +29,7 @@ import java.util.Objects;
  * <p>Instances are thread-safe. If the file is truncated or rewritten by another process while mapped, reading a
  * slice can fail with an {@link InternalError}, as for any mapped file.
  */
-public final class TensorData {
+public final class TensorData implements TensorSource {
   /** The most bytes one slice can hold: the capacity limit of a {@link ByteBuffer}. */
   public static final long MAX_SLICE_BYTES = Integer.MAX_VALUE;
 

@@ -9,6 +9,11 @@ import java.util.Arrays;
  * {@code out = sum_k c_k * input_k}, in one streaming pass: the step every interpolating method ends with.
  * Inputs whose coefficient is exactly zero are left out, so that a zero weight contributes nothing, not even
  * its NaNs or a flipped sign of zero; {@code t = 0} therefore reproduces the base bit for bit.
+ *
+ * <p>Where the coefficients sum to 1 (up to their rounding to float) and every input chunk holds the same bytes, the exact result is the
+ * input itself, so the chunk is copied (rounded to the output type) instead of being recomputed: rounding in
+ * {@code 0.7 * x + 0.3 * x} would otherwise move some elements by an ulp, and merging a model with itself must
+ * give the model back.
  */
 final class WeightedSumOperation implements TensorOperation {
   private final int[] inputs;
@@ -60,14 +65,36 @@ final class WeightedSumOperation implements TensorOperation {
     ByteBuffer[] slices = new ByteBuffer[inputs.length];
     DType[] types = new DType[inputs.length];
     for (int k = 0; k < inputs.length; k++) types[k] = io.inputType(inputs[k]);
+    boolean affine = isAffine(coefficients) && Arrays.stream(types).allMatch(t -> t == types[0]);
     for (long first = 0; first < n; first += chunk) {
       long count = Math.min(chunk, n - first);
       for (int k = 0; k < inputs.length; k++) slices[k] = io.inputChunk(inputs[k], first, count);
       ByteBuffer out = io.outputChunk();
-      io.kernels().weightedSum(slices, types, coefficients, out, outType, count);
+      if (affine && allEqual(slices)) {
+        io.kernels().convert(slices[0], types[0], out, outType, count);
+      } else {
+        io.kernels().weightedSum(slices, types, coefficients, out, outType, count);
+      }
       out.position(0).limit(Math.toIntExact(outType.byteCount(count)));
       io.emit(out);
     }
+  }
+
+  /**
+   * Whether the coefficients sum to 1 up to their own rounding to float ({@code (float) 0.9 + (float) 0.1} is
+   * 1 - 2.2e-8): interpolation weights such as (1 - t, t) are meant to sum to 1.
+   */
+  static boolean isAffine(float[] coefficients) {
+    double sum = 0;
+    for (float c : coefficients) sum += c;
+    return coefficients.length > 1 && Math.abs(sum - 1.0) <= 0x1p-22 * coefficients.length;
+  }
+
+  private static boolean allEqual(ByteBuffer[] slices) {
+    for (int k = 1; k < slices.length; k++) {
+      if (slices[k].mismatch(slices[0]) >= 0) return false;
+    }
+    return true;
   }
 
   @Override

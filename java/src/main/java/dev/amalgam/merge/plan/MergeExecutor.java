@@ -2,7 +2,7 @@ package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
-import dev.amalgam.io.safetensors.TensorData;
+import dev.amalgam.io.TensorSource;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.merge.method.TensorStreams;
 import dev.amalgam.tensor.DType;
@@ -78,7 +78,7 @@ public final class MergeExecutor {
           if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
           TensorTask task = tasks.get(t);
           if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
-          TensorData[] data = new TensorData[plan.inputs().size()];
+          TensorSource[] data = new TensorSource[plan.inputs().size()];
           for (int i = 0; i < data.length; i++) {
             data[i] = plan.inputs().get(i).weights().data(task.output().name());
           }
@@ -86,7 +86,7 @@ public final class MergeExecutor {
           try {
             task.operation().run(new Streams(task, data, scratch, chunk, kernels, pipeline));
           } finally {
-            for (TensorData d : data) d.release();
+            for (TensorSource d : data) d.release();
           }
         }
         long computeEnd = System.nanoTime();
@@ -160,13 +160,13 @@ public final class MergeExecutor {
   /** The executor's side of one tensor, handed to its operation. */
   private static final class Streams implements TensorStreams {
     private final TensorTask task;
-    private final TensorData[] data;
+    private final TensorSource[] data;
     private final ByteBuffer[] scratch;
     private final long chunk;
     private final Kernels kernels;
     private final OutputPipeline pipeline;
 
-    Streams(TensorTask task, TensorData[] data, ByteBuffer[] scratch, long chunk, Kernels kernels,
+    Streams(TensorTask task, TensorSource[] data, ByteBuffer[] scratch, long chunk, Kernels kernels,
         OutputPipeline pipeline) {
       this.task = task;
       this.data = data;

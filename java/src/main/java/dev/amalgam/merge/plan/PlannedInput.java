@@ -1,7 +1,7 @@
 package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.io.ModelWeights;
 import dev.amalgam.merge.config.ModelReference;
 import dev.amalgam.merge.config.ParameterSetting;
 import java.util.Map;
@@ -15,11 +15,11 @@ import java.util.Optional;
  * @param yamlPath where the model is configured ("models[1]", or "base_model" when the base is not listed)
  * @param isBase whether it is the base model
  * @param parameters its own parameters block
- * @param weights the opened safetensors checkpoint
+ * @param weights the opened weights (headers read, no tensor data yet)
  * @param hfConfig its config.json, if present
  */
 public record PlannedInput(int index, ModelReference reference, String yamlPath, boolean isBase,
-    Map<String, ParameterSetting> parameters, SafetensorsModel weights, Optional<ObjectNode> hfConfig) {
+    Map<String, ParameterSetting> parameters, ModelWeights weights, Optional<ObjectNode> hfConfig) {
   /** How messages name the model: its reference as written. */
   public String label() {
     return reference.spec();

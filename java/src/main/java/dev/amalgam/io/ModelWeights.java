@@ -1,0 +1,35 @@
+package dev.amalgam.io;
+
+import dev.amalgam.tensor.TensorInfo;
+import java.io.Closeable;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A model's tensors as a merge or a conversion reads them: Hugging Face names and PyTorch shapes, whatever the
+ * file format underneath (a safetensors checkpoint, or a GGUF file seen through the Llama name mapping).
+ */
+public interface ModelWeights extends Closeable {
+  /** The file or directory opened. */
+  Path path();
+
+  /** The files the weights are read from. */
+  List<Path> files();
+
+  /** Every tensor, in storage order. */
+  List<TensorInfo> tensors();
+
+  /** A tensor by name. */
+  Optional<TensorInfo> tensor(String name);
+
+  /**
+   * The data of a tensor.
+   *
+   * @throws java.util.NoSuchElementException if there is no such tensor
+   */
+  TensorSource data(String name);
+
+  /** Bytes of stored tensor data read by a full pass. */
+  long totalBytes();
+}
