@@ -30,6 +30,7 @@ public final class GenerationChild {
     ObjectNode reply;
     try {
       reply = run(json, json.readTree(System.in.readAllBytes()));
+      if (reply.has("error")) code = 1;
     } catch (Throwable t) {
       reply = json.createObjectNode();
       reply.put("error", t.getMessage() == null ? t.toString() : t.getMessage() + " (" + t.getClass().getName() + ")");
@@ -51,7 +52,15 @@ public final class GenerationChild {
     ObjectNode reply = json.createObjectNode();
     ArrayNode results = reply.putArray("results");
     // No try-with-resources: close() only stops the task loop and the process exits right after anyway.
-    LlamaModel model = new LlamaModel(params);
+    LlamaModel model;
+    try {
+      model = new LlamaModel(params);
+    } catch (RuntimeException e) {
+      ObjectNode failed = json.createObjectNode();
+      failed.put("error", "llama.cpp could not load the model: " + e.getMessage());
+      failed.put("reason", LlamaBridgeException.Reason.MODEL_LOAD_FAILED.name());
+      return failed;
+    }
     for (JsonNode r : input.get("requests")) {
       String prompt = r.get("prompt").asText();
       if (r.get("chat").asBoolean()) {

@@ -56,8 +56,9 @@ public final class LlamaGeneration {
    *
    * @param requests at least one; gpuLayers, contextSize and threads must be equal in all (one model load)
    * @param timeout the child is killed after this long
-   * @throws LlamaBridgeException MODEL_NOT_FOUND, BAD_ARGUMENT, GENERATION_FAILED (with the child's stderr, e.g. a
-   *     garbage model), TIMEOUT, LIBRARY_UNAVAILABLE (chat mode needs the bridge to learn the BOS text)
+   * @throws LlamaBridgeException MODEL_NOT_FOUND, MODEL_LOAD_FAILED (a file llama.cpp refuses), BAD_ARGUMENT,
+   *     GENERATION_FAILED (a crash or other failure of the child, with its stderr), TIMEOUT, LIBRARY_UNAVAILABLE
+   *     (chat mode needs the bridge to learn the BOS text)
    */
   public static List<GenerationResult> generateAll(Path gguf, List<GenerationRequest> requests, Duration timeout) {
     Objects.requireNonNull(gguf, "gguf");
@@ -160,6 +161,9 @@ public final class LlamaGeneration {
     }
     int exit = process.exitValue();
     if (result != null && result.hasNonNull("error")) {
+      if (Reason.MODEL_LOAD_FAILED.name().equals(result.path("reason").asText())) {
+        throw new LlamaBridgeException(Reason.MODEL_LOAD_FAILED, gguf + ": " + result.get("error").asText());
+      }
       throw new LlamaBridgeException(Reason.GENERATION_FAILED,
           gguf + ": " + result.get("error").asText() + tail(err));
     }

@@ -60,7 +60,7 @@ class LlamaGenerationTest {
     Files.write(garbage, "GGUF this is not a model".getBytes());
     LlamaBridgeException e = assertThrows(LlamaBridgeException.class,
         () -> LlamaGeneration.generate(garbage, GenerationRequest.of("x").withThreads(1)));
-    assertEquals(Reason.GENERATION_FAILED, e.reason());
+    assertEquals(Reason.MODEL_LOAD_FAILED, e.reason());
     assertTrue(e.getMessage().contains("garbage.gguf"), e.getMessage());
     assertFalse(e.getMessage().isBlank());
 
