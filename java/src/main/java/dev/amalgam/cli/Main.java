@@ -19,7 +19,7 @@ import picocli.CommandLine.ScopeType;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Merges large language models in weight space (mergekit-compatible YAML, safetensors).",
-    subcommands = {MergeCommand.class, InspectCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {MergeCommand.class, InspectCommand.class, DemoCommand.class, GenerateCommand.class, PerplexityCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code for bad usage, configuration or input. */
   public static final int EXIT_INVALID = 2;

@@ -1,0 +1,67 @@
+package dev.amalgam.eval.llama;
+
+import java.util.Objects;
+
+/**
+ * A failure of the llama.cpp bridge or of generation, with a {@link Reason} so callers (the CLI) can tell bad input
+ * from an environment problem. Messages name the model file or the rule that failed.
+ */
+public final class LlamaBridgeException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** What went wrong. */
+  public enum Reason {
+    /** The JNI glue, the bridge library or libjllama.so could not be found or loaded. */
+    LIBRARY_UNAVAILABLE(false),
+    /** The model file does not exist or is not a regular file. */
+    MODEL_NOT_FOUND(true),
+    /** llama.cpp refused the model file (garbage, truncated, unsupported architecture). */
+    MODEL_LOAD_FAILED(true),
+    /** The text is empty or yields nothing to score. */
+    EMPTY_TEXT(true),
+    /** The text has fewer tokens than the computation needs. */
+    TEXT_TOO_SHORT(true),
+    /** The text has more tokens than the context holds. */
+    TEXT_TOO_LONG(true),
+    /** An option is out of range (context size, threads, layers). */
+    BAD_ARGUMENT(true),
+    /** The scorer was used after close(). */
+    CLOSED(false),
+    /** llama.cpp reported an error while scoring. */
+    NATIVE_ERROR(false),
+    /** The generation child process failed, crashed or produced no result. */
+    GENERATION_FAILED(false),
+    /** The generation child process ran past its timeout and was killed. */
+    TIMEOUT(false);
+
+    private final boolean badInput;
+
+    Reason(boolean badInput) {
+      this.badInput = badInput;
+    }
+
+    /** True when the caller's input (file, text, option) is at fault, not the environment. */
+    public boolean isBadInput() {
+      return badInput;
+    }
+  }
+
+  private final Reason reason;
+
+  /** Creates an exception with a reason and a message naming the file or rule. */
+  public LlamaBridgeException(Reason reason, String message) {
+    super(message);
+    this.reason = Objects.requireNonNull(reason, "reason");
+  }
+
+  /** Creates an exception with a reason, message and cause. */
+  public LlamaBridgeException(Reason reason, String message, Throwable cause) {
+    super(message, cause);
+    this.reason = Objects.requireNonNull(reason, "reason");
+  }
+
+  /** Why the operation failed. */
+  public Reason reason() {
+    return reason;
+  }
+}

@@ -1,0 +1,480 @@
+// Log-likelihood bridge to the llama.cpp C API exported by java-llama.cpp 4.2.0's libjllama.so (llama.cpp b4916).
+//
+// The library is dlopen()ed at run time (RTLD_NOW | RTLD_LOCAL) and its llama_* functions are resolved with dlsym, so
+// nothing here needs llama.cpp headers or links against it. The three structs passed by value are declared below
+// with static_asserts on the sizes and offsets read from b4916's machine code (docs/formats.md section 8); a library
+// of another llama.cpp version may lay them out differently, which is why the path is always the binding's own build.
+//
+// Nothing throws across the C ABI: every exported function catches std::exception and everything else, records a
+// message for amalgam_llama_last_error() and returns a status. Arguments that would abort the process inside
+// llama.cpp (more tokens than n_batch, token ids outside the vocabulary) are rejected before llama_decode.
+#include "amalgam.h"
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+// ---- b4916 ABI (own declarations; see formats.md section 8) ----
+
+struct llama_model;
+struct llama_context;
+struct llama_vocab;
+
+struct LlamaModelParams {
+  void *devices;                      // @0
+  int32_t n_gpu_layers;               // @8
+  int32_t split_mode;                 // @12
+  int32_t main_gpu;                   // @16
+  const float *tensor_split;          // @24
+  void *progress_callback;            // @32
+  void *progress_callback_user_data;  // @40
+  const void *kv_overrides;           // @48
+  bool vocab_only;                    // @56
+  bool use_mmap;                      // @57
+  bool use_mlock;                     // @58
+  bool check_tensors;                 // @59
+};
+static_assert(sizeof(LlamaModelParams) == 64, "llama_model_params is 64 bytes in b4916");
+static_assert(offsetof(LlamaModelParams, n_gpu_layers) == 8, "n_gpu_layers @8");
+static_assert(offsetof(LlamaModelParams, tensor_split) == 24, "tensor_split @24");
+static_assert(offsetof(LlamaModelParams, kv_overrides) == 48, "kv_overrides @48");
+static_assert(offsetof(LlamaModelParams, vocab_only) == 56, "vocab_only @56");
+static_assert(offsetof(LlamaModelParams, check_tensors) == 59, "check_tensors @59");
+
+struct LlamaContextParams {
+  uint32_t n_ctx;              // @0
+  uint32_t n_batch;            // @4
+  uint32_t n_ubatch;           // @8
+  uint32_t n_seq_max;          // @12
+  int32_t n_threads;           // @16
+  int32_t n_threads_batch;     // @20
+  int32_t rope_scaling_type;   // @24
+  int32_t pooling_type;        // @28
+  int32_t attention_type;      // @32
+  float rope_freq_base;        // @36
+  float rope_freq_scale;       // @40
+  float yarn_ext_factor;       // @44
+  float yarn_attn_factor;      // @48
+  float yarn_beta_fast;        // @52
+  float yarn_beta_slow;        // @56
+  uint32_t yarn_orig_ctx;      // @60
+  float defrag_thold;          // @64
+  void *cb_eval;               // @72
+  void *cb_eval_user_data;     // @80
+  int32_t type_k;              // @88 (enum ggml_type: 0 F32, 1 F16)
+  int32_t type_v;              // @92
+  bool logits_all;             // @96
+  bool embeddings;             // @97
+  bool offload_kqv;            // @98
+  bool flash_attn;             // @99
+  bool no_perf;                // @100
+  void *abort_callback;        // @104
+  void *abort_callback_data;   // @112
+};
+static_assert(sizeof(LlamaContextParams) == 120, "llama_context_params is 120 bytes in b4916");
+static_assert(offsetof(LlamaContextParams, n_threads) == 16, "n_threads @16");
+static_assert(offsetof(LlamaContextParams, defrag_thold) == 64, "defrag_thold @64");
+static_assert(offsetof(LlamaContextParams, cb_eval) == 72, "cb_eval @72");
+static_assert(offsetof(LlamaContextParams, type_k) == 88, "type_k @88");
+static_assert(offsetof(LlamaContextParams, type_v) == 92, "type_v @92");
+static_assert(offsetof(LlamaContextParams, logits_all) == 96, "logits_all @96");
+static_assert(offsetof(LlamaContextParams, no_perf) == 100, "no_perf @100");
+static_assert(offsetof(LlamaContextParams, abort_callback) == 104, "abort_callback @104");
+
+struct LlamaBatch {
+  int32_t n_tokens;   // @0
+  int32_t *token;     // @8
+  float *embd;        // @16
+  int32_t *pos;       // @24
+  int32_t *n_seq_id;  // @32
+  int32_t **seq_id;   // @40
+  int8_t *logits;     // @48
+};
+static_assert(sizeof(LlamaBatch) == 56, "llama_batch is 56 bytes in b4916");
+static_assert(offsetof(LlamaBatch, token) == 8, "token @8");
+static_assert(offsetof(LlamaBatch, pos) == 24, "pos @24");
+static_assert(offsetof(LlamaBatch, seq_id) == 40, "seq_id @40");
+static_assert(offsetof(LlamaBatch, logits) == 48, "logits @48");
+
+using LogCallback = void (*)(int level, const char *text, void *user_data);
+
+struct LlamaApi {
+  void (*backend_init)();
+  LlamaModelParams (*model_default_params)();
+  LlamaContextParams (*context_default_params)();
+  llama_model *(*model_load_from_file)(const char *, LlamaModelParams);
+  void (*model_free)(llama_model *);
+  llama_context *(*init_from_model)(llama_model *, LlamaContextParams);
+  void (*free_context)(llama_context *);
+  const llama_vocab *(*model_get_vocab)(const llama_model *);
+  int32_t (*vocab_n_tokens)(const llama_vocab *);
+  int32_t (*vocab_bos)(const llama_vocab *);
+  bool (*vocab_get_add_bos)(const llama_vocab *);
+  const char *(*vocab_get_text)(const llama_vocab *, int32_t);
+  int32_t (*tokenize)(const llama_vocab *, const char *, int32_t, int32_t *, int32_t, bool, bool);
+  int32_t (*decode)(llama_context *, LlamaBatch);
+  float *(*get_logits_ith)(llama_context *, int32_t);
+  void (*kv_self_clear)(llama_context *);
+  uint32_t (*n_ctx)(const llama_context *);
+  uint32_t (*n_batch)(const llama_context *);
+  void (*log_set)(LogCallback, void *);
+};
+
+struct Model {
+  llama_model *model;
+  const llama_vocab *vocab;
+  int32_t n_vocab;
+};
+
+struct Context {
+  llama_context *context;
+  Model *model;
+  int32_t n_ctx;
+  int32_t n_batch;
+};
+
+std::mutex g_open_mutex;
+void *g_library = nullptr;
+std::string g_library_path;
+LlamaApi g_api{};
+volatile int g_verbose = 0;
+thread_local std::string g_last_error;
+
+void set_error(const std::string &message) { g_last_error = message; }
+
+int32_t fail(int32_t status, const std::string &message) {
+  set_error(message);
+  return status;
+}
+
+// Silences llama.cpp and ggml unless verbose; installed before every model load because a binding loaded from the same
+// file shares this library instance and re-installs its own logger.
+void log_callback(int /*level*/, const char *text, void * /*user_data*/) {
+  if (g_verbose && text != nullptr) {
+    std::fputs(text, stderr);
+  }
+}
+
+template <typename F>
+bool resolve(void *library, const char *name, F &slot, std::string &missing) {
+  void *symbol = dlsym(library, name);
+  if (symbol == nullptr) {
+    if (!missing.empty()) missing += ", ";
+    missing += name;
+    return false;
+  }
+  slot = reinterpret_cast<F>(symbol);
+  return true;
+}
+
+bool library_open() { return g_library != nullptr; }
+
+// Wraps a body so no exception crosses the C ABI.
+template <typename Body>
+int32_t guarded(const char *what, Body body) {
+  try {
+    return body();
+  } catch (const std::exception &e) {
+    return fail(AMALGAM_LLAMA_ERR_EXCEPTION, std::string(what) + ": llama.cpp threw: " + e.what());
+  } catch (...) {
+    return fail(AMALGAM_LLAMA_ERR_EXCEPTION, std::string(what) + ": llama.cpp threw an unknown exception");
+  }
+}
+
+Model *as_model(int64_t handle) { return reinterpret_cast<Model *>(static_cast<intptr_t>(handle)); }
+Context *as_context(int64_t handle) { return reinterpret_cast<Context *>(static_cast<intptr_t>(handle)); }
+
+}  // namespace
+
+extern "C" {
+
+AMALGAM_API int32_t amalgam_llama_abi_version(void) { return AMALGAM_LLAMA_ABI_VERSION; }
+
+AMALGAM_API const char *amalgam_llama_last_error(void) { return g_last_error.c_str(); }
+
+AMALGAM_API const char *amalgam_llama_status_message(int32_t status) {
+  switch (status) {
+    case AMALGAM_LLAMA_OK: return "ok";
+    case AMALGAM_LLAMA_ERR_ARGUMENT: return "invalid argument";
+    case AMALGAM_LLAMA_ERR_LIBRARY: return "llama library could not be opened";
+    case AMALGAM_LLAMA_ERR_NOT_OPEN: return "llama library not opened";
+    case AMALGAM_LLAMA_ERR_MODEL_LOAD: return "model could not be loaded";
+    case AMALGAM_LLAMA_ERR_CONTEXT: return "context could not be created";
+    case AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS: return "too many tokens for the batch or context";
+    case AMALGAM_LLAMA_ERR_BAD_TOKEN: return "token id outside the vocabulary";
+    case AMALGAM_LLAMA_ERR_DECODE: return "llama_decode failed";
+    case AMALGAM_LLAMA_ERR_EXCEPTION: return "llama.cpp threw an exception";
+    case AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL: return "output buffer too small";
+    case AMALGAM_LLAMA_ERR_NO_LOGITS: return "no logits for a requested position";
+    default: return "unknown status";
+  }
+}
+
+AMALGAM_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose) {
+  return guarded("amalgam_llama_open_library", [&]() -> int32_t {
+    if (path == nullptr || *path == '\0') return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "library path is empty");
+    std::lock_guard<std::mutex> lock(g_open_mutex);
+    g_verbose = verbose != 0;
+    if (library_open()) {
+      if (g_library_path == path) return AMALGAM_LLAMA_OK;
+      return fail(AMALGAM_LLAMA_ERR_LIBRARY, "a llama library is already open from " + g_library_path +
+                                                 "; cannot also open " + std::string(path));
+    }
+    // ggml_abort would first try to attach gdb for a backtrace; keep a user's explicit choice.
+    setenv("GGML_NO_BACKTRACE", "1", 0);
+    dlerror();
+    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+      const char *why = dlerror();
+      return fail(AMALGAM_LLAMA_ERR_LIBRARY, std::string("dlopen ") + path + ": " + (why ? why : "unknown error"));
+    }
+    LlamaApi api{};
+    std::string missing;
+    resolve(library, "llama_backend_init", api.backend_init, missing);
+    resolve(library, "llama_model_default_params", api.model_default_params, missing);
+    resolve(library, "llama_context_default_params", api.context_default_params, missing);
+    resolve(library, "llama_model_load_from_file", api.model_load_from_file, missing);
+    resolve(library, "llama_model_free", api.model_free, missing);
+    resolve(library, "llama_init_from_model", api.init_from_model, missing);
+    resolve(library, "llama_free", api.free_context, missing);
+    resolve(library, "llama_model_get_vocab", api.model_get_vocab, missing);
+    resolve(library, "llama_vocab_n_tokens", api.vocab_n_tokens, missing);
+    resolve(library, "llama_vocab_bos", api.vocab_bos, missing);
+    resolve(library, "llama_vocab_get_add_bos", api.vocab_get_add_bos, missing);
+    resolve(library, "llama_vocab_get_text", api.vocab_get_text, missing);
+    resolve(library, "llama_tokenize", api.tokenize, missing);
+    resolve(library, "llama_decode", api.decode, missing);
+    resolve(library, "llama_get_logits_ith", api.get_logits_ith, missing);
+    resolve(library, "llama_kv_self_clear", api.kv_self_clear, missing);
+    resolve(library, "llama_n_ctx", api.n_ctx, missing);
+    resolve(library, "llama_n_batch", api.n_batch, missing);
+    resolve(library, "llama_log_set", api.log_set, missing);
+    if (!missing.empty()) {
+      dlclose(library);
+      return fail(AMALGAM_LLAMA_ERR_LIBRARY, std::string(path) + " lacks the llama.cpp b4916 functions: " + missing);
+    }
+    api.log_set(log_callback, nullptr);
+    api.backend_init();
+    g_api = api;
+    g_library = library;
+    g_library_path = path;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_layers, int32_t vocab_only,
+                                             int64_t *model_out) {
+  return guarded("amalgam_llama_load_model", [&]() -> int32_t {
+    if (!library_open()) return fail(AMALGAM_LLAMA_ERR_NOT_OPEN, "call amalgam_llama_open_library first");
+    if (path == nullptr || model_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null path or output");
+    if (n_gpu_layers < 0) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "n_gpu_layers must be >= 0");
+    *model_out = 0;
+    LlamaModelParams params = g_api.model_default_params();
+    params.n_gpu_layers = n_gpu_layers;
+    params.vocab_only = vocab_only != 0;
+    g_api.log_set(log_callback, nullptr);
+    llama_model *model = g_api.model_load_from_file(path, params);
+    if (model == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_MODEL_LOAD,
+                  "llama.cpp could not load the model (not a GGUF file llama.cpp supports?)");
+    }
+    const llama_vocab *vocab = g_api.model_get_vocab(model);
+    int32_t n_vocab = vocab ? g_api.vocab_n_tokens(vocab) : 0;
+    if (n_vocab <= 0) {
+      g_api.model_free(model);
+      return fail(AMALGAM_LLAMA_ERR_MODEL_LOAD, "model has no vocabulary");
+    }
+    *model_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(new Model{model, vocab, n_vocab}));
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_free_model(int64_t model) {
+  return guarded("amalgam_llama_free_model", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr) return AMALGAM_LLAMA_OK;
+    if (library_open()) g_api.model_free(m->model);
+    delete m;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info) {
+  return guarded("amalgam_llama_model_info", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || info == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
+    info[0] = m->n_vocab;
+    info[1] = g_api.vocab_bos(m->vocab);
+    info[2] = g_api.vocab_get_add_bos(m->vocab) ? 1 : 0;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char *out, int32_t capacity,
+                                             int32_t *length) {
+  return guarded("amalgam_llama_token_text", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || length == nullptr || capacity < 0 || (out == nullptr && capacity > 0)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model, output or negative capacity");
+    }
+    if (token < 0 || token >= m->n_vocab) {
+      return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN, "token " + std::to_string(token) + " outside [0, " +
+                                                   std::to_string(m->n_vocab) + ")");
+    }
+    const char *text = g_api.vocab_get_text(m->vocab, token);
+    size_t n = text ? std::strlen(text) : 0;
+    *length = static_cast<int32_t>(n);
+    if (n > static_cast<size_t>(capacity)) return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "token text too long");
+    if (n > 0) std::memcpy(out, text, n);
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
+                                              int32_t f32_kv_cache, int64_t *context_out) {
+  return guarded("amalgam_llama_new_context", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || context_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
+    if (n_ctx <= 0 || n_batch <= 0 || n_threads <= 0) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "n_ctx, n_batch and n_threads must be positive");
+    }
+    *context_out = 0;
+    LlamaContextParams params = g_api.context_default_params();
+    params.n_ctx = static_cast<uint32_t>(n_ctx);
+    params.n_batch = static_cast<uint32_t>(n_batch);
+    params.n_ubatch = static_cast<uint32_t>(n_batch < 512 ? n_batch : 512);
+    params.n_seq_max = 1;
+    params.n_threads = n_threads;
+    params.n_threads_batch = n_threads;
+    params.type_k = f32_kv_cache ? 0 : 1;
+    params.type_v = f32_kv_cache ? 0 : 1;
+    params.logits_all = false;
+    params.embeddings = false;
+    params.no_perf = true;
+    g_api.log_set(log_callback, nullptr);
+    llama_context *context = g_api.init_from_model(m->model, params);
+    if (context == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_CONTEXT, "llama_init_from_model failed (n_ctx " + std::to_string(n_ctx) +
+                                                 ", n_batch " + std::to_string(n_batch) + ")");
+    }
+    auto *c = new Context{context, m, static_cast<int32_t>(g_api.n_ctx(context)),
+                          static_cast<int32_t>(g_api.n_batch(context))};
+    *context_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(c));
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_free_context(int64_t context) {
+  return guarded("amalgam_llama_free_context", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr) return AMALGAM_LLAMA_OK;
+    if (library_open()) g_api.free_context(c->context);
+    delete c;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_context_info(int64_t context, int32_t *info) {
+  return guarded("amalgam_llama_context_info", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr || info == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context or output");
+    info[0] = c->n_ctx;
+    info[1] = c->n_batch;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length, int32_t add_special,
+                                           int32_t parse_special, int32_t *tokens, int32_t capacity,
+                                           int32_t *count) {
+  return guarded("amalgam_llama_tokenize", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || count == nullptr || text_length < 0 || capacity < 0 ||
+        (text == nullptr && text_length > 0) || (tokens == nullptr && capacity > 0)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model/text/output or negative length");
+    }
+    static const char empty[1] = {0};
+    int32_t n = g_api.tokenize(m->vocab, text ? text : empty, text_length, tokens, capacity, add_special != 0,
+                               parse_special != 0);
+    if (n < 0) {
+      if (n == INT32_MIN) return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "text has more than 2^31-1 tokens");
+      *count = -n;
+      return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "token buffer holds " + std::to_string(capacity) +
+                                                          ", needs " + std::to_string(-n));
+    }
+    *count = n;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, int32_t n_tokens, int32_t from,
+                                        double *log_probs, int32_t *is_argmax) {
+  return guarded("amalgam_llama_score", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr || tokens == nullptr || log_probs == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context, tokens or output");
+    }
+    if (n_tokens < 2 || from < 0 || from >= n_tokens - 1) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "need n_tokens >= 2 and 0 <= from < n_tokens - 1 (n_tokens " +
+                                                  std::to_string(n_tokens) + ", from " + std::to_string(from) + ")");
+    }
+    if (n_tokens > c->n_batch || n_tokens > c->n_ctx) {
+      return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, std::to_string(n_tokens) + " tokens exceed n_batch " +
+                                                         std::to_string(c->n_batch) + " / n_ctx " +
+                                                         std::to_string(c->n_ctx));
+    }
+    const int32_t n_vocab = c->model->n_vocab;
+    for (int32_t i = 0; i < n_tokens; i++) {
+      if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+        return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN, "token " + std::to_string(tokens[i]) + " at position " +
+                                                     std::to_string(i) + " outside [0, " + std::to_string(n_vocab) +
+                                                     ")");
+      }
+    }
+    std::vector<int32_t> token(tokens, tokens + n_tokens);
+    std::vector<int32_t> pos(n_tokens);
+    std::vector<int32_t> n_seq_id(n_tokens, 1);
+    int32_t seq_zero = 0;
+    std::vector<int32_t *> seq_id(static_cast<size_t>(n_tokens) + 1, &seq_zero);
+    seq_id[n_tokens] = nullptr;
+    std::vector<int8_t> logits(n_tokens, 0);
+    for (int32_t i = 0; i < n_tokens; i++) {
+      pos[i] = i;
+      logits[i] = (i >= from && i < n_tokens - 1) ? 1 : 0;
+    }
+    LlamaBatch batch{n_tokens, token.data(), nullptr, pos.data(), n_seq_id.data(), seq_id.data(), logits.data()};
+    g_api.kv_self_clear(c->context);
+    int32_t rc = g_api.decode(c->context, batch);
+    if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode returned " + std::to_string(rc));
+    for (int32_t i = from; i < n_tokens - 1; i++) {
+      const float *row = g_api.get_logits_ith(c->context, i);
+      if (row == nullptr) return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i));
+      float max = row[0];
+      int32_t argmax = 0;
+      for (int32_t v = 1; v < n_vocab; v++) {
+        if (row[v] > max) {
+          max = row[v];
+          argmax = v;
+        }
+      }
+      double sum = 0.0;
+      for (int32_t v = 0; v < n_vocab; v++) sum += std::exp(static_cast<double>(row[v]) - max);
+      const int32_t next = tokens[i + 1];
+      log_probs[i - from] = static_cast<double>(row[next]) - max - std::log(sum);
+      if (is_argmax != nullptr) is_argmax[i - from] = (next == argmax || row[next] == max) ? 1 : 0;
+    }
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+}  // extern "C"
