@@ -18,8 +18,10 @@ import picocli.CommandLine.ScopeType;
     name = "amalgam",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    description = "Merges large language models in weight space (mergekit-compatible YAML, safetensors).",
-    subcommands = {MergeCommand.class, InspectCommand.class, DemoCommand.class, GenerateCommand.class, PerplexityCommand.class, CommandLine.HelpCommand.class})
+    description = "Merges large language models in weight space (mergekit-compatible YAML, safetensors and GGUF)"
+        + " and runs them through llama.cpp.",
+    subcommands = {MergeCommand.class, InspectCommand.class, DemoCommand.class, GenerateCommand.class,
+        PerplexityCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code for bad usage, configuration or input. */
   public static final int EXIT_INVALID = 2;

@@ -43,6 +43,10 @@ final class PerplexityCommand implements Callable<Integer> {
   @Option(names = "--threads", description = "CPU threads (default: physical cores, at most 4).")
   Integer threads;
 
+  @Option(names = "--f16-kv", description = "Use llama-perplexity's default F16 KV cache, to compare with its numbers"
+      + " (default: an F32 cache, for exact scores).")
+  boolean f16Kv;
+
   @Option(names = "--json", description = "Print one JSON object.")
   boolean json;
 
@@ -60,7 +64,8 @@ final class PerplexityCommand implements Callable<Integer> {
     GenerateCommand.printGpuNote(gpuLayers, spec.commandLine().getErr());
     PerplexityResult r;
     try {
-      ScorerOptions options = ScorerOptions.defaults().withContextSize(contextSize).withGpuLayers(gpuLayers);
+      ScorerOptions options = ScorerOptions.defaults().withContextSize(contextSize).withGpuLayers(gpuLayers)
+          .withF32KvCache(!f16Kv);
       if (threads != null) options = options.withThreads(threads);
       try (LlamaScorer scorer = LlamaScorer.open(model, options)) {
         r = scorer.perplexity(content, contextSize);

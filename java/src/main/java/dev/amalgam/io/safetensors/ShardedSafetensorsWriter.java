@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.ByteArrayOutputStream;
+import dev.amalgam.io.TensorSink;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -42,7 +43,7 @@ import java.util.Set;
  *
  * <p>Not thread-safe: one thread writes.
  */
-public final class ShardedSafetensorsWriter implements Closeable {
+public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   /**
    * One planned shard.
    *

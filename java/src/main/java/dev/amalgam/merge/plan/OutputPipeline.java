@@ -1,6 +1,6 @@
 package dev.amalgam.merge.plan;
 
-import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
+import dev.amalgam.io.TensorSink;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -27,7 +27,7 @@ final class OutputPipeline implements AutoCloseable {
 
   private record End() implements Item {}
 
-  private final ShardedSafetensorsWriter writer;
+  private final TensorSink writer;
   private final ProgressListener progress;
   private final BlockingQueue<ByteBuffer> free;
   private final BlockingQueue<Item> queue;
@@ -36,7 +36,7 @@ final class OutputPipeline implements AutoCloseable {
   private volatile long writeNanos;
   private long waitNanos;
 
-  OutputPipeline(ShardedSafetensorsWriter writer, int bufferCount, int bufferBytes, ProgressListener progress) {
+  OutputPipeline(TensorSink writer, int bufferCount, int bufferBytes, ProgressListener progress) {
     this.writer = writer;
     this.progress = progress;
     this.free = new ArrayBlockingQueue<>(bufferCount);

@@ -1,0 +1,92 @@
+package dev.amalgam.io;
+
+import dev.amalgam.tensor.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Objects;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * A tensor seen with its rows reordered: row {@code r} of this view is row {@code sourceRow(r)} of the
+ * underlying source. This is how the HF and GGUF layouts of the attention Q and K matrices meet (a fixed row
+ * permutation per head): the rows are gathered chunk by chunk into a buffer of this view's own, so no tensor is
+ * ever held whole.
+ */
+public final class RowPermutedSource implements TensorSource {
+  private final TensorSource source;
+  private final TensorInfo info;
+  private final long rowLength;
+  private final long rows;
+  private final LongUnaryOperator sourceRow;
+  private final int elementBytes;
+  private ByteBuffer buffer;
+
+  /**
+   * Wraps {@code source}.
+   *
+   * @param info what this view presents (name, dtype and shape; same dtype and element count as the source)
+   * @param rowLength elements per row (the innermost dimension)
+   * @param sourceRow maps a row of this view to the source row holding its data; must be a permutation
+   */
+  public RowPermutedSource(TensorSource source, TensorInfo info, long rowLength, LongUnaryOperator sourceRow) {
+    this.source = Objects.requireNonNull(source, "source");
+    this.info = Objects.requireNonNull(info, "info");
+    this.sourceRow = Objects.requireNonNull(sourceRow, "sourceRow");
+    if (info.dtype() != source.info().dtype() || info.elementCount() != source.info().elementCount()) {
+      throw new IllegalArgumentException("view " + info + " does not match its source " + source.info());
+    }
+    if (rowLength <= 0 || info.elementCount() % rowLength != 0) {
+      throw new IllegalArgumentException("row length " + rowLength + " does not divide " + info);
+    }
+    if (info.dtype().bits() % 8 != 0) throw new IllegalArgumentException("sub-byte types cannot be permuted");
+    this.rowLength = rowLength;
+    this.rows = info.elementCount() / rowLength;
+    this.elementBytes = info.dtype().byteSize();
+  }
+
+  @Override
+  public TensorInfo info() {
+    return info;
+  }
+
+  @Override
+  public long maxSliceElements() {
+    return Math.min(source.maxSliceElements(), Integer.MAX_VALUE / elementBytes);
+  }
+
+  @Override
+  public synchronized ByteBuffer slice(long firstElement, long elementCount) throws IOException {
+    Objects.checkFromIndexSize(firstElement, elementCount, info.elementCount());
+    if (elementCount > maxSliceElements()) {
+      throw new IllegalArgumentException("slice of " + elementCount + " elements is larger than " + maxSliceElements());
+    }
+    int bytes = Math.toIntExact(elementCount * elementBytes);
+    if (buffer == null || buffer.capacity() < bytes) {
+      buffer = ByteBuffer.allocateDirect(Math.max(bytes, 4096)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    ByteBuffer out = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear();
+    long e = firstElement;
+    long end = firstElement + elementCount;
+    while (e < end) {
+      long row = e / rowLength;
+      long col = e % rowLength;
+      long n = Math.min(rowLength - col, end - e);
+      long from = sourceRow.applyAsLong(row);
+      if (from < 0 || from >= rows) throw new IllegalStateException("row " + row + " maps to " + from);
+      out.put(source.slice(from * rowLength + col, n));
+      e += n;
+    }
+    return out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  @Override
+  public void release() {
+    source.release();
+  }
+
+  @Override
+  public void adviseWillNeed() throws IOException {
+    source.adviseWillNeed();
+  }
+}
