@@ -127,7 +127,7 @@ public final class GgufTensorData {
   /**
    * Decodes elements {@code [firstElement, firstElement + count)} to f32 and puts them at {@code dst}'s position,
    * advancing it. F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are decoded exactly as ggml's reference code does
-   * ({@link GgufQuant}). Any count is accepted; the range is read in steps, so tensors above 2 GiB work.
+   * ({@link GgufQuant}). The range is read in steps, so ranges and tensors above 2 GiB work.
    *
    * @throws UnsupportedOperationException if the tensor's type cannot be dequantized
    * @throws IndexOutOfBoundsException if the range is not inside the tensor

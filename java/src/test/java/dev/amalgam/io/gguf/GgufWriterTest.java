@@ -297,6 +297,37 @@ class GgufWriterTest {
   }
 
   @Test
+  void llama3SizedTokenizerAndLongStringsRoundTripQuickly() throws Exception {
+    Path p = dir.resolve("vocab.gguf");
+    String[] tokens = new String[128_256];
+    for (int i = 0; i < tokens.length; i++) tokens[i] = i % 7 == 0 ? "Ġtok▁" + i : "tok" + i;
+    String[] merges = new String[280_147];
+    for (int i = 0; i < merges.length; i++) merges[i] = "Ġa" + (i % 977) + " b" + i;
+    long[] types = new long[tokens.length];
+    java.util.Arrays.fill(types, 1);
+    String template = "{{ bos_token }}" + "é".repeat(700_000); // 1.4 MB: longer than the reader's buffer
+    GgufMetadata m = llama()
+        .put("tokenizer.ggml.tokens", GgufValue.strings(tokens))
+        .put("tokenizer.ggml.merges", GgufValue.strings(merges))
+        .put("tokenizer.ggml.token_type", GgufValue.integers(GgufValueType.INT32, types))
+        .put("tokenizer.chat_template", GgufValue.string(template));
+    long start = System.nanoTime();
+    try (GgufWriter w = GgufWriter.create(p, m, List.of(spec("a", GgmlType.F32, 4)))) {
+      w.setSync(false);
+      w.beginTensor("a");
+      w.write(ByteBuffer.allocate(16));
+      w.endTensor();
+      w.finish();
+    }
+    try (GgufFile f = GgufFile.open(p)) {
+      assertEquals(m, f.metadata());
+      assertEquals(1, f.tensors().size());
+    }
+    long millis = (System.nanoTime() - start) / 1_000_000;
+    assertTrue(millis < 20_000, "writing and reading a ~10 MB header took " + millis + " ms");
+  }
+
+  @Test
   void alignHelper() {
     assertEquals(0, GgufWriter.align(0, 32));
     assertEquals(32, GgufWriter.align(1, 32));
