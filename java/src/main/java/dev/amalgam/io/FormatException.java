@@ -48,7 +48,25 @@ public final class FormatException extends IOException {
     /** A directory or index lacks the files a checkpoint needs. */
     MISSING_FILE,
     /** The file or directory holds a format Amalgam does not read, such as a pickle checkpoint. */
-    UNSUPPORTED_FORMAT
+    UNSUPPORTED_FORMAT,
+    /** The file does not start with its format's magic bytes (GGUF: {@code GGUF}). */
+    BAD_MAGIC,
+    /** The format version is one Amalgam does not read (GGUF v1, a future version, or a big-endian file). */
+    UNSUPPORTED_VERSION,
+    /** The file ends inside its header, or a length or count in the header reaches past the end of the file. */
+    TRUNCATED,
+    /** A count in the header (tensors, keys) is larger than the file could possibly hold. */
+    COUNT_TOO_LARGE,
+    /** A key or tensor name is empty where it must not be, or too long. */
+    BAD_NAME,
+    /** A metadata value type id is unknown, or an array nests another array. */
+    BAD_VALUE_TYPE,
+    /** A metadata value is outside its type's valid range, such as a BOOL that is neither 0 nor 1. */
+    BAD_VALUE,
+    /** The declared data alignment has the wrong type or is not a non-zero power of two. */
+    BAD_ALIGNMENT,
+    /** A row of a block-quantized tensor is not a whole number of blocks. */
+    PARTIAL_BLOCK
   }
 
   private final Path file;

@@ -1,0 +1,247 @@
+package dev.amalgam.io.gguf;
+
+import dev.amalgam.kernels.jni.AmalgamNative;
+import dev.amalgam.kernels.jni.NativeLibrary;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Zero-copy access to one tensor of a {@link GgufFile}: its stored bytes through read-only memory mappings
+ * ({@link #raw}) and its values decoded to f32 ({@link #readF32}).
+ *
+ * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so a tensor is mapped in windows (1 GiB by
+ * default, whole blocks each) created on first use and reused; a range crossing a window boundary gets a mapping of
+ * its own, kept with the windows. A tensor larger than 2 GiB is read through several calls. Ranges are counted in
+ * elements and, for block-quantized types, must start and end on block boundaries.
+ *
+ * <p>{@link #release()} forgets the mappings and, where the native library is loaded, drops their resident pages
+ * (MADV_DONTNEED), as {@code TensorData.release()} does for safetensors. Buffers handed out earlier stay valid.
+ * Instances are thread-safe.
+ */
+public final class GgufTensorData {
+  /** The most bytes one {@link #raw} buffer can hold. */
+  public static final long MAX_RAW_BYTES = Integer.MAX_VALUE;
+
+  /** Default mapping window. */
+  static final long DEFAULT_WINDOW_BYTES = 1L << 30;
+
+  /** Elements decoded per step of {@link #readF32} (a multiple of every block size). */
+  private static final int DECODE_CHUNK = 1 << 16;
+
+  private static final int ADVICE_WILLNEED = 2;
+  private static final int ADVICE_DONTNEED = 3;
+  private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0).asReadOnlyBuffer();
+
+  private final GgufFile file;
+  private final GgufTensorInfo info;
+  private final long fileOffset;
+  private final long byteSize;
+  private final long windowBytes;
+
+  // Guarded by this.
+  private MappedByteBuffer[] windows;
+  private final List<Mapping> crossings = new ArrayList<>();
+
+  /** A mapping that starts at byte {@code start} of the tensor. */
+  private record Mapping(long start, MappedByteBuffer buffer) {}
+
+  GgufTensorData(GgufFile file, GgufTensorInfo info, long fileOffset, long windowBytes) {
+    this.file = file;
+    this.info = info;
+    this.fileOffset = fileOffset;
+    this.byteSize = info.byteSize();
+    long block = info.type().blockBytes();
+    long w = Math.min(windowBytes, MAX_RAW_BYTES);
+    this.windowBytes = Math.max(block, w - w % block);
+  }
+
+  /** Name, type, dimensions and offset of the tensor. */
+  public GgufTensorInfo info() {
+    return info;
+  }
+
+  /** Absolute offset of the tensor's first byte in the file. */
+  public long fileOffset() {
+    return fileOffset;
+  }
+
+  /** The largest element count one {@link #raw} call may return: whole blocks fitting {@link #MAX_RAW_BYTES}. */
+  public long maxRawElements() {
+    GgmlType t = info.type();
+    return MAX_RAW_BYTES / t.blockBytes() * t.blockElements();
+  }
+
+  /**
+   * A read-only, little-endian, direct buffer over the stored bytes of elements {@code [firstElement,
+   * firstElement + count)} (flattened, {@code ne[0]} fastest), position 0, limit their byte count. No copy.
+   *
+   * @throws IndexOutOfBoundsException if the range is not inside the tensor
+   * @throws IllegalArgumentException if the range does not start and end on block boundaries, or exceeds
+   *     {@link #maxRawElements()}
+   * @throws IllegalStateException if the file has been closed
+   * @throws IOException if the file cannot be mapped
+   */
+  public ByteBuffer raw(long firstElement, long count) throws IOException {
+    Objects.checkFromIndexSize(firstElement, count, info.elementCount());
+    GgmlType t = info.type();
+    if (firstElement % t.blockElements() != 0 || count % t.blockElements() != 0) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': elements [" + firstElement + ", "
+          + (firstElement + count) + ") do not start and end on " + t + " block boundaries of "
+          + t.blockElements());
+    }
+    if (count > maxRawElements()) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " elements are more than the "
+          + maxRawElements() + " one buffer can hold; read them in several ranges");
+    }
+    long start = t.byteCount(firstElement);
+    long length = t.byteCount(count);
+    if (length == 0) {
+      file.ensureOpen();
+      return EMPTY.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+    long first = start / windowBytes;
+    long last = (start + length - 1) / windowBytes;
+    MappedByteBuffer base;
+    long baseStart;
+    synchronized (this) {
+      file.ensureOpen();
+      if (first == last) {
+        base = window((int) first);
+        baseStart = first * windowBytes;
+      } else {
+        Mapping m = crossing(start, length);
+        base = m.buffer();
+        baseStart = m.start();
+      }
+    }
+    return base.slice((int) (start - baseStart), (int) length).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /**
+   * Decodes elements {@code [firstElement, firstElement + count)} to f32 and puts them at {@code dst}'s position,
+   * advancing it. F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are decoded exactly as ggml's reference code does
+   * ({@link GgufQuant}). The range is read in steps, so ranges and tensors above 2 GiB work.
+   *
+   * @throws UnsupportedOperationException if the tensor's type cannot be dequantized
+   * @throws IndexOutOfBoundsException if the range is not inside the tensor
+   * @throws IllegalArgumentException if the range is not on block boundaries or {@code dst} has too little room
+   * @throws IOException if the file cannot be mapped
+   */
+  public void readF32(long firstElement, long count, FloatBuffer dst) throws IOException {
+    GgmlType t = info.type();
+    if (!GgufQuant.canDequantize(t)) {
+      throw new UnsupportedOperationException("tensor '" + info.name() + "': type " + t + " cannot be dequantized");
+    }
+    Objects.checkFromIndexSize(firstElement, count, info.elementCount());
+    if (dst.remaining() < count) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " floats do not fit the "
+          + dst.remaining() + " left in the destination");
+    }
+    if (t == GgmlType.F32) {
+      long step = maxRawElements();
+      for (long done = 0; done < count; ) {
+        long n = Math.min(step, count - done);
+        dst.put(raw(firstElement + done, n).asFloatBuffer());
+        done += n;
+      }
+      return;
+    }
+    float[] scratch = new float[(int) Math.min(count, DECODE_CHUNK)];
+    for (long done = 0; done < count; ) {
+      int n = (int) Math.min(DECODE_CHUNK, count - done);
+      GgufQuant.dequantize(t, raw(firstElement + done, n), scratch, 0, n);
+      dst.put(scratch, 0, n);
+      done += n;
+    }
+  }
+
+  /**
+   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that their pages are
+   * not needed (MADV_DONTNEED; for read-only file mappings the pages are read again from the page cache if
+   * touched). Later calls map afresh; buffers returned earlier stay valid.
+   */
+  public void release() {
+    List<MappedByteBuffer> dropped = new ArrayList<>();
+    synchronized (this) {
+      if (windows != null) {
+        for (MappedByteBuffer w : windows) if (w != null) dropped.add(w);
+        windows = null;
+      }
+      for (Mapping m : crossings) dropped.add(m.buffer());
+      crossings.clear();
+    }
+    if (NativeLibrary.isLoaded()) {
+      for (MappedByteBuffer b : dropped) advise(b, ADVICE_DONTNEED);
+    }
+  }
+
+  /**
+   * Asks the kernel to start reading the whole tensor (MADV_WILLNEED) so it can be prefetched while another tensor
+   * is computed. Does nothing where the native library is not loaded.
+   *
+   * @throws IllegalStateException if the file has been closed
+   * @throws IOException if the file cannot be mapped
+   */
+  public void adviseWillNeed() throws IOException {
+    if (!NativeLibrary.isLoaded() || byteSize == 0) return;
+    List<MappedByteBuffer> all = new ArrayList<>();
+    synchronized (this) {
+      file.ensureOpen();
+      int count = windowCount();
+      for (int i = 0; i < count; i++) all.add(window(i));
+    }
+    for (MappedByteBuffer b : all) advise(b, ADVICE_WILLNEED);
+  }
+
+  /** Number of mappings currently cached, for tests. */
+  synchronized int cachedMappings() {
+    int n = crossings.size();
+    if (windows != null) for (MappedByteBuffer w : windows) if (w != null) n++;
+    return n;
+  }
+
+  @Override
+  public String toString() {
+    return info + " at file offset " + fileOffset + " of " + file.path();
+  }
+
+  private int windowCount() {
+    return Math.toIntExact((byteSize + windowBytes - 1) / windowBytes);
+  }
+
+  private MappedByteBuffer window(int index) throws IOException {
+    if (windows == null) windows = new MappedByteBuffer[windowCount()];
+    MappedByteBuffer w = windows[index];
+    if (w == null) {
+      long start = index * windowBytes;
+      w = map(start, Math.min(windowBytes, byteSize - start));
+      windows[index] = w;
+    }
+    return w;
+  }
+
+  private Mapping crossing(long start, long length) throws IOException {
+    for (Mapping m : crossings) {
+      if (m.start() <= start && start + length <= m.start() + m.buffer().capacity()) return m;
+    }
+    Mapping m = new Mapping(start, map(start, length));
+    crossings.add(m);
+    return m;
+  }
+
+  private MappedByteBuffer map(long start, long length) throws IOException {
+    return file.channel().map(FileChannel.MapMode.READ_ONLY, fileOffset + start, length);
+  }
+
+  private static void advise(MappedByteBuffer b, int advice) {
+    // Advice is a hint; a failure changes nothing about correctness, so the status is not checked.
+    AmalgamNative.amalgam_advise(AmalgamNative.amalgam_address_of(b), b.capacity(), advice);
+  }
+}
