@@ -7,12 +7,15 @@ import dev.amalgam.merge.plan.MergeOptions;
 import dev.amalgam.merge.plan.MergePlan;
 import dev.amalgam.merge.plan.MergePlanner;
 import dev.amalgam.merge.plan.MergeResult;
-import dev.amalgam.merge.plan.ProgressListener;
+import dev.amalgam.merge.plan.OutputSpec;
+import dev.amalgam.convert.ModelFormats;
+import dev.amalgam.io.ProgressListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -28,18 +31,27 @@ import picocli.CommandLine.TypeConversionException;
 
 /** {@code amalgam merge CONFIG OUT_DIR}: runs a mergekit-style YAML merge into a new model directory. */
 @Command(name = "merge", mixinStandardHelpOptions = true,
-    description = {"Merges the models a mergekit-style YAML configuration names into OUT_DIR.",
+    description = {"Merges the models a mergekit-style YAML configuration names (Hugging Face directories or GGUF"
+        + " files, mixed as needed) into OUT.",
         "The whole configuration and every input header is checked before any tensor is read; the output "
-            + "directory appears only when complete."})
+            + "appears only when complete."})
 final class MergeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "CONFIG", description = "Merge configuration (mergekit YAML).")
   Path config;
 
-  @Parameters(index = "1", paramLabel = "OUT_DIR", description = "Output model directory (must not exist unless "
-      + "--force).")
+  @Parameters(index = "1", paramLabel = "OUT", description = "Output: a model directory, or a GGUF file with"
+      + " --out-format gguf (must not exist unless --force).")
   Path output;
+
+  @Option(names = "--out-format", paramLabel = "FORMAT", description = "hf (a Hugging Face safetensors directory)"
+      + " or gguf (one llama.cpp file). Default: gguf when OUT ends in .gguf, else hf.")
+  String outFormat;
+
+  @Option(names = "--out-type", paramLabel = "TYPE", description = "GGUF tensor type: bf16, f16, f32 or q8_0"
+      + " (vectors and norms stay f32). Default: the merge's dtype.")
+  String outType;
 
   @Option(names = {"-j", "--threads"}, paramLabel = "N", description = "Kernel threads (default: all processors).")
   int threads;
@@ -64,27 +76,47 @@ final class MergeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (threads < 0) throw new Main.InvalidInputException("--threads must be 0 or more, got " + threads);
     if (memoryBudget < MergeOptions.MIN_MEMORY_BUDGET) {
       throw new Main.InvalidInputException("--memory-budget must be at least 64MiB");
     }
+    OutputSpec out = outputSpec(outFormat, outType, output);
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
     MergeOptions options =
         new MergeOptions(threads, shardSize, memoryBudget, force, !noFsync, ProgressListener.NONE);
     boolean progress = !noProgress && System.console() != null;
     List<String> warnings = new ArrayList<>();
     MergeResult result;
-    try (MergePlan plan = MergePlanner.plan(cfg)) {
+    try (MergePlan plan = MergePlanner.plan(cfg, out)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
       try (ConsoleProgress bar = progress ? new ConsoleProgress() : null) {
         result = MergeExecutor.execute(plan, output, bar != null ? options.withProgress(bar) : options, warnings);
       }
     }
     warnings.forEach(w -> err.println("amalgam: warning: " + w));
-    out.println(summary(result));
+    stdout.println(summary(result));
     return 0;
+  }
+
+  /** The output the options ask for; a .gguf name implies GGUF. */
+  static OutputSpec outputSpec(String format, String type, Path output) {
+    boolean gguf;
+    if (format == null) {
+      gguf = ModelFormats.isGgufPath(output);
+    } else {
+      switch (format.trim().toLowerCase(Locale.ROOT)) {
+        case "hf": gguf = false; break;
+        case "gguf": gguf = true; break;
+        default: throw new Main.InvalidInputException("--out-format must be hf or gguf, got '" + format + "'");
+      }
+    }
+    if (!gguf && type != null) {
+      throw new Main.InvalidInputException("--out-type applies to GGUF outputs; add --out-format gguf (for a"
+          + " Hugging Face output set out_dtype in the configuration)");
+    }
+    return gguf ? OutputSpec.gguf(Optional.ofNullable(type).map(ConvertCommand::parseType)) : OutputSpec.hf();
   }
 
   static String summary(MergeResult r) {
@@ -109,12 +141,21 @@ final class MergeCommand implements Callable<Integer> {
 
   /** A progress bar by megabytes written, on stderr. */
   static final class ConsoleProgress implements ProgressListener, AutoCloseable {
+    private final String task;
     private ProgressBar bar;
     private long bytes;
 
+    ConsoleProgress() {
+      this("merge");
+    }
+
+    ConsoleProgress(String task) {
+      this.task = task;
+    }
+
     @Override
     public void start(long totalBytes) {
-      bar = new ProgressBarBuilder().setTaskName("merge").setInitialMax(Math.max(1, totalBytes / 1_000_000))
+      bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(1, totalBytes / 1_000_000))
           .setUnit(" MB", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).showSpeed()
           .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }

@@ -180,7 +180,10 @@ class MergeValidationTest {
     run("merge", cfg.toString(), tmp.resolve("out").toString(), "--out-shard-size", "5X")
         .assertInvalid("unknown size unit 'X'");
     run("merge", cfg.toString(), tmp.resolve("out").toString(), "--threads", "-1").assertInvalid("--threads");
-    run("merge", cfg.toString()).assertInvalid("OUT_DIR");
+    run("merge", cfg.toString()).assertInvalid("OUT");
+    run("merge", cfg.toString(), tmp.resolve("out").toString(), "--out-format", "onnx").assertInvalid("--out-format");
+    run("merge", cfg.toString(), tmp.resolve("out").toString(), "--out-type", "q8_0").assertInvalid("--out-type");
+    run("merge", cfg.toString(), tmp.resolve("out.gguf").toString(), "--out-type", "q4_k").assertInvalid("q4_k");
     assertNoOutput(tmp.resolve("out"));
   }
 }

@@ -1,8 +1,12 @@
 package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
+import dev.amalgam.convert.GgufOutput;
+import dev.amalgam.convert.GgufToTokenizer;
+import dev.amalgam.io.ModelOutput;
+import dev.amalgam.io.TensorSink;
 import dev.amalgam.io.TensorSource;
+import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.merge.method.TensorStreams;
 import dev.amalgam.tensor.DType;
@@ -10,6 +14,7 @@ import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -30,8 +35,8 @@ public final class MergeExecutor {
   /** Preferred chunk: 4 Mi elements (8 MB of bf16), large enough to amortise calls, small enough for L3. */
   private static final long PREFERRED_CHUNK = Long.getLong("amalgam.merge.chunkElements", 4L * Kernels.DOT_SEGMENT);
 
-  /** Files copied from the donor model when present. */
-  static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+  /** Tokenizer files copied from the donor model when present. */
+  public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json",
       "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja",
       "chat_template.json");
 
@@ -48,66 +53,105 @@ public final class MergeExecutor {
    */
   public static MergeResult execute(MergePlan plan, Path outputDirectory, MergeOptions options,
       List<String> warnings) throws IOException, InterruptedException {
+    return plan.output().isGguf() ? executeGguf(plan, outputDirectory, options)
+        : executeHf(plan, outputDirectory, options, warnings);
+  }
+
+  private static MergeResult executeHf(MergePlan plan, Path outputDirectory, MergeOptions options,
+      List<String> warnings) throws IOException, InterruptedException {
     List<TensorInfo> outputs = plan.outputTensors();
     try (ModelOutput out = ModelOutput.create(outputDirectory, options.overwrite());
         Kernels kernels = Kernels.best(options.threads())) {
       long start = System.nanoTime();
-      int maxOutBytes = outputs.stream().mapToInt(t -> t.dtype().byteSize()).max().orElse(2);
-      List<Optional<DType>> castTypes = new ArrayList<>();
-      for (int i = 0; i < plan.inputs().size(); i++) {
-        final int input = i;
-        castTypes.add(plan.tasks().stream().map(t -> t.castTo().get(input)).flatMap(Optional::stream).findFirst());
-      }
-      long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
-      ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
-      for (int i = 0; i < scratch.length; i++) {
-        if (castTypes.get(i).isPresent()) {
-          scratch[i] = aligned(Math.toIntExact(castTypes.get(i).get().byteCount(chunk)));
-        }
-      }
-      long total = plan.outputBytes();
-      options.progress().start(total);
       List<String> files;
       try (ShardedSafetensorsWriter writer =
-              ShardedSafetensorsWriter.open(out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"));
-          OutputPipeline pipeline = new OutputPipeline(writer, STAGING_BUFFERS,
-              Math.toIntExact(chunk * maxOutBytes), options.progress())) {
+              ShardedSafetensorsWriter.open(out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"))) {
         writer.setSync(options.sync());
-        List<TensorTask> tasks = plan.tasks();
-        for (int t = 0; t < tasks.size(); t++) {
-          if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
-          TensorTask task = tasks.get(t);
-          if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
-          TensorSource[] data = new TensorSource[plan.inputs().size()];
-          for (int i = 0; i < data.length; i++) {
-            data[i] = plan.inputs().get(i).weights().data(task.output().name());
-          }
-          pipeline.beginTensor(task.output().name());
-          try {
-            task.operation().run(new Streams(task, data, scratch, chunk, kernels, pipeline));
-          } finally {
-            for (TensorSource d : data) d.release();
-          }
-        }
-        long computeEnd = System.nanoTime();
-        pipeline.finish();
-        long drained = System.nanoTime();
+        runTasks(plan, writer, options, kernels, start);
         writer.finish();
-        if (TRACE) {
-          System.err.printf(java.util.Locale.ROOT, "amalgam: trace: tensors %.3f s (waiting for free buffers %.3f s),"
-              + " writer busy %.3f s, final drain %.3f s, finish (sync=%s) %.3f s%n", (computeEnd - start) / 1e9,
-              pipeline.waitSeconds(), pipeline.writeSeconds(), (drained - computeEnd) / 1e9, options.sync(),
-              (System.nanoTime() - drained) / 1e9);
-        }
         files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
-      } finally {
-        options.progress().finish();
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       writeSideFiles(plan, out, warnings);
       out.commit();
-      return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), total, seconds, files,
+      return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), plan.outputBytes(), seconds, files,
           kernels.description());
+    }
+  }
+
+  /** A GGUF output is one self-contained file: no side files; it appears when complete. */
+  private static MergeResult executeGguf(MergePlan plan, Path target, MergeOptions options)
+      throws IOException, InterruptedException {
+    GgufPlan gguf = plan.gguf().orElseThrow();
+    Path absolute = target.toAbsolutePath().normalize();
+    if (Files.isDirectory(absolute)) {
+      throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory; a GGUF output is a file");
+    }
+    if (Files.exists(absolute) && !options.overwrite()) {
+      throw new FileAlreadyExistsException(absolute.toString(), null,
+          "output already exists; choose another name or pass --force to replace it");
+    }
+    Files.createDirectories(absolute.getParent());
+    List<GgufOutput.Planned> planned = new ArrayList<>();
+    for (int i = 0; i < plan.tasks().size(); i++) {
+      planned.add(new GgufOutput.Planned(plan.tasks().get(i).output(), gguf.types().get(i)));
+    }
+    try (Kernels kernels = Kernels.best(options.threads());
+        GgufOutput out = GgufOutput.create(absolute, gguf.metadata(), planned, gguf.ropeFreqs(), kernels,
+            options.overwrite(), options.sync())) {
+      long start = System.nanoTime();
+      runTasks(plan, out, options, kernels, start);
+      out.finish();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return new MergeResult(absolute, planned.size(), plan.inputBytes(), plan.outputBytes(), seconds,
+          List.of(absolute.getFileName().toString()), kernels.description());
+    }
+  }
+
+  /** Streams every task through the staging pipeline into {@code sink}. */
+  private static void runTasks(MergePlan plan, TensorSink sink, MergeOptions options, Kernels kernels, long start)
+      throws IOException, InterruptedException {
+    List<TensorTask> tasks = plan.tasks();
+    int maxOutBytes = tasks.stream().mapToInt(t -> t.output().dtype().byteSize()).max().orElse(2);
+    List<Optional<DType>> castTypes = new ArrayList<>();
+    for (int i = 0; i < plan.inputs().size(); i++) {
+      final int input = i;
+      castTypes.add(tasks.stream().map(t -> t.castTo().get(input)).flatMap(Optional::stream).findFirst());
+    }
+    long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
+    ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
+    for (int i = 0; i < scratch.length; i++) {
+      if (castTypes.get(i).isPresent()) {
+        scratch[i] = aligned(Math.toIntExact(castTypes.get(i).get().byteCount(chunk)));
+      }
+    }
+    options.progress().start(plan.outputBytes());
+    try (OutputPipeline pipeline = new OutputPipeline(sink, STAGING_BUFFERS, Math.toIntExact(chunk * maxOutBytes),
+        options.progress())) {
+      for (int t = 0; t < tasks.size(); t++) {
+        if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
+        TensorTask task = tasks.get(t);
+        if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
+        TensorSource[] data = new TensorSource[plan.inputs().size()];
+        for (int i = 0; i < data.length; i++) {
+          data[i] = plan.inputs().get(i).weights().data(task.output().name());
+        }
+        pipeline.beginTensor(task.output().name());
+        try {
+          task.operation().run(new Streams(task, data, scratch, chunk, kernels, pipeline));
+        } finally {
+          for (TensorSource d : data) d.release();
+        }
+      }
+      long computeEnd = System.nanoTime();
+      pipeline.finish();
+      if (TRACE) {
+        System.err.printf(java.util.Locale.ROOT, "amalgam: trace: tensors %.3f s (waiting for free buffers %.3f s),"
+            + " writer busy %.3f s, final drain %.3f s%n", (computeEnd - start) / 1e9, pipeline.waitSeconds(),
+            pipeline.writeSeconds(), (System.nanoTime() - computeEnd) / 1e9);
+      }
+    } finally {
+      options.progress().finish();
     }
   }
 
@@ -134,6 +178,13 @@ public final class MergeExecutor {
   private static void writeSideFiles(MergePlan plan, ModelOutput out, List<String> warnings) throws IOException {
     Path dir = out.directory();
     JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
+    if (plan.donor().gguf().isPresent()) {
+      GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
+      Files.writeString(dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve("README.md"), ModelCard.render(plan, out.target().getFileName().toString()),
+          StandardCharsets.UTF_8);
+      return;
+    }
     Path donor = plan.donor().reference().path();
     Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
     int copied = 0;

@@ -1,5 +1,6 @@
 package dev.amalgam.merge.plan;
 
+import dev.amalgam.io.ProgressListener;
 import java.util.Objects;
 
 /**

@@ -8,6 +8,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -21,19 +22,25 @@ import java.util.stream.Collectors;
  * @param layerCount layers of the output model (the gradient's L)
  * @param tasks one per output tensor, in output order
  * @param outputConfig the config.json to write (the donor's, updated)
+ * @param output what is written: a Hugging Face directory or a GGUF file
+ * @param gguf for a GGUF output, its metadata, tensor types and extra tensors
  * @param warnings things the user should know that do not stop the merge
  */
 public record MergePlan(MergeConfig config, MergeMethod method, List<PlannedInput> inputs, PlannedInput donor,
-    int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, List<String> warnings) implements Closeable {
+    int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, OutputSpec output, Optional<GgufPlan> gguf,
+    List<String> warnings) implements Closeable {
 
   /** The output tensors, in order. */
   public List<TensorInfo> outputTensors() {
     return tasks.stream().map(TensorTask::output).collect(Collectors.toList());
   }
 
-  /** Bytes of tensor data written. */
+  /** Bytes of tensor data written (in the stored types of a GGUF output). */
   public long outputBytes() {
-    return tasks.stream().mapToLong(t -> t.output().byteSize()).sum();
+    if (gguf.isEmpty()) return tasks.stream().mapToLong(t -> t.output().byteSize()).sum();
+    long sum = 0;
+    for (int i = 0; i < tasks.size(); i++) sum += gguf.get().types().get(i).byteCount(tasks.get(i).output().elementCount());
+    return sum;
   }
 
   /** Bytes of tensor data read (each input tensor once). */

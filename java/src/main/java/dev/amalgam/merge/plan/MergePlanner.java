@@ -4,8 +4,18 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.convert.ConversionException;
+import dev.amalgam.convert.GgufOutput;
+import dev.amalgam.convert.GgufWeights;
+import dev.amalgam.convert.Layout;
+import dev.amalgam.convert.LlamaMetadata;
+import dev.amalgam.convert.LlamaTensorNames;
+import dev.amalgam.convert.ModelConverter;
+import dev.amalgam.convert.ModelFormats;
 import dev.amalgam.io.FormatException;
-import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.io.gguf.GgmlType;
+import dev.amalgam.io.gguf.GgufMetadata;
+import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.config.InputModel;
 import dev.amalgam.merge.config.MergeConfig;
@@ -47,17 +57,26 @@ public final class MergePlanner {
 
   private MergePlanner() {}
 
-  /** Plans the merge; on failure every model opened so far is closed again. */
+  /** Plans a merge into a Hugging Face directory; see {@link #plan(MergeConfig, OutputSpec)}. */
   public static MergePlan plan(MergeConfig config) throws IOException {
+    return plan(config, OutputSpec.hf());
+  }
+
+  /**
+   * Plans the merge; on failure every model opened so far is closed again. Inputs may be Hugging Face
+   * checkpoints or GGUF files, mixed: all are read under HF names (for filters and layer numbers) in the row
+   * layout of the output, so the merged bytes are written unchanged.
+   */
+  public static MergePlan plan(MergeConfig config, OutputSpec output) throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
     checkParameterNames(config, method);
     List<PlannedInput> inputs = new ArrayList<>();
     try {
-      openInputs(config, inputs);
+      openInputs(config, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
       List<String> labels = inputs.stream().map(PlannedInput::label).collect(Collectors.toList());
       int baseIndex = inputs.stream().filter(PlannedInput::isBase).mapToInt(PlannedInput::index).findFirst().orElse(-1);
       method.checkInputs(labels, baseIndex);
-      return planTensors(config, method, inputs);
+      return planTensors(config, method, inputs, output);
     } catch (IOException | RuntimeException e) {
       for (PlannedInput in : inputs) {
         try {
@@ -97,7 +116,7 @@ public final class MergePlanner {
     }
   }
 
-  private static void openInputs(MergeConfig config, List<PlannedInput> inputs) throws IOException {
+  private static void openInputs(MergeConfig config, List<PlannedInput> inputs, Layout layout) throws IOException {
     List<ModelReference> seen = new ArrayList<>();
     Optional<ModelReference> base = config.baseModel();
     boolean baseListed = false;
@@ -111,16 +130,16 @@ public final class MergePlanner {
       seen.add(m.model());
       boolean isBase = base.isPresent() && base.get().sameModel(m.model());
       baseListed |= isBase;
-      inputs.add(open(inputs.size(), m.model(), m.yamlPath(), isBase, m.parameters()));
+      inputs.add(open(inputs.size(), m.model(), m.yamlPath(), isBase, m.parameters(), layout));
     }
     if (base.isPresent() && !baseListed) {
       // mergekit appends a base_model that models: does not list as one more input
-      inputs.add(open(inputs.size(), base.get(), "base_model", true, Map.of()));
+      inputs.add(open(inputs.size(), base.get(), "base_model", true, Map.of(), layout));
     }
   }
 
   private static PlannedInput open(int index, ModelReference ref, String yamlPath, boolean isBase,
-      Map<String, ParameterSetting> parameters) throws IOException {
+      Map<String, ParameterSetting> parameters, Layout layout) throws IOException {
     Path path = ref.path();
     if (!Files.exists(path)) {
       String spec = ref.spec();
@@ -135,32 +154,22 @@ public final class MergePlanner {
       }
       throw new ConfigException(ref.yamlPath(), why);
     }
-    SafetensorsModel weights;
+    ModelFormats.Opened opened;
     try {
-      weights = SafetensorsModel.open(path);
+      opened = ModelFormats.open(path, layout);
     } catch (FormatException e) {
-      if (e.reason() == FormatException.Reason.MISSING_FILE) throw new ConfigException(ref.yamlPath(), e.getMessage());
+      boolean config = e.file().getFileName() != null && e.file().getFileName().toString().equals("config.json");
+      if (e.reason() == FormatException.Reason.MISSING_FILE || config) {
+        throw new ConfigException(ref.yamlPath(), e.getMessage());
+      }
       throw e;
     }
-    Optional<ObjectNode> hfConfig = Optional.empty();
-    Path configJson = Files.isDirectory(path) ? path.resolve("config.json") : path.resolveSibling("config.json");
-    if (Files.isRegularFile(configJson)) {
-      try {
-        JsonNode node = JSON.readTree(configJson.toFile());
-        if (!(node instanceof ObjectNode)) {
-          weights.close();
-          throw new ConfigException(ref.yamlPath(), configJson + " is not a JSON object");
-        }
-        hfConfig = Optional.of((ObjectNode) node);
-      } catch (JsonProcessingException e) {
-        weights.close();
-        throw new ConfigException(ref.yamlPath(), configJson + " is not valid JSON: " + e.getOriginalMessage());
-      }
-    }
-    return new PlannedInput(index, ref, yamlPath, isBase, parameters, weights, hfConfig);
+    return new PlannedInput(index, ref, yamlPath, isBase, parameters, opened.weights(), opened.hfConfig(),
+        opened.gguf());
   }
 
-  private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs) {
+  private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs,
+      OutputSpec output) throws IOException {
     List<String> warnings = new ArrayList<>();
     PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     ObjectNode donorConfig = donor.hfConfig().orElseThrow(() -> new ConfigException(donor.reference().yamlPath(),
@@ -174,6 +183,8 @@ public final class MergePlanner {
     }
 
     List<TensorTask> tasks = new ArrayList<>();
+    List<GgmlType> ggufTypes = new ArrayList<>();
+    List<String> fellBack = new ArrayList<>();
     Set<DType> outputTypes = new LinkedHashSet<>();
     for (TensorInfo ref : reference) {
       String name = ref.name();
@@ -193,6 +204,15 @@ public final class MergePlanner {
       }
       TensorOperation op = method.plan(new Context(config, method, inputs, inputTensors, name, x));
       DType outType = outputType(config, method, inputTensors);
+      if (output.isGguf()) {
+        if (LlamaTensorNames.toGguf(name).isEmpty()) {
+          throw new ConfigException(donor.reference().yamlPath(), "tensor '" + name + "' of '" + donor.label()
+              + "' has no GGUF name (not a Llama-family tensor); write a Hugging Face output instead");
+        }
+        GgmlType stored = GgufOutput.typeFor(ref.withDtype(outType), output.ggufType(), fellBack);
+        ggufTypes.add(stored);
+        outType = GgufOutput.computeType(stored);
+      }
       outputTypes.add(outType);
       List<Optional<DType>> casts = new ArrayList<>();
       for (TensorInfo info : infos) casts.add(castFor(config.dtype(), info.dtype()));
@@ -200,7 +220,12 @@ public final class MergePlanner {
     }
 
     ObjectNode outputConfig = donorConfig.deepCopy();
-    if (outputTypes.size() == 1) {
+    output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
+    Optional<GgufPlan> gguf = Optional.empty();
+    if (output.isGguf()) gguf = Optional.of(ggufPlan(config, donor, donorConfig, tasks, ggufTypes, output, warnings));
+    if (output.isGguf()) {
+      // config.json is not written for a GGUF output; the metadata carries the hyperparameters
+    } else if (outputTypes.size() == 1) {
       String torchName = outputTypes.iterator().next().torchName().orElseThrow();
       outputConfig.put("torch_dtype", torchName);
       if (outputConfig.has("dtype")) outputConfig.put("dtype", torchName); // transformers v5 spelling
@@ -208,8 +233,51 @@ public final class MergePlanner {
       warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
     }
     return new MergePlan(config, method, List.copyOf(inputs), donor, layerCount, List.copyOf(tasks), outputConfig,
-        warnings);
+        output, gguf, warnings);
   }
+
+  /**
+   * The metadata of a GGUF output, from the donor: a GGUF donor's own keys (tokenizer included) with the new file
+   * type; for a Hugging Face donor, its config.json and tokenizer converted as {@code amalgam convert} does. The
+   * merge configuration is recorded under {@value #CONFIG_KEY}.
+   */
+  private static GgufPlan ggufPlan(MergeConfig config, PlannedInput donor, ObjectNode donorConfig,
+      List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, List<String> warnings) throws IOException {
+    GgmlType fileType = output.ggufType().orElseGet(() -> {
+      for (int i = 0; i < tasks.size(); i++) if (tasks.get(i).output().rank() >= 2) return types.get(i);
+      return GgmlType.F32;
+    });
+    GgufMetadata metadata;
+    Optional<float[]> rope;
+    if (donor.gguf().isPresent()) {
+      GgufWeights g = donor.gguf().get();
+      metadata = new GgufMetadata(g.metadata());
+      metadata.put("general.file_type", GgufValue.uint32(LlamaMetadata.fileType(fileType)));
+      if (types.stream().anyMatch(GgmlType::isQuantized)) {
+        metadata.put("general.quantization_version", GgufValue.uint32(LlamaMetadata.QUANTIZATION_VERSION));
+      } else {
+        metadata.remove("general.quantization_version");
+      }
+      rope = g.ropeFreqs();
+    } else {
+      Path dir = donor.weights().path();
+      if (!Files.isDirectory(dir)) dir = dir.toAbsolutePath().getParent();
+      String name = dir.getFileName() != null ? dir.getFileName().toString() : "merged";
+      try {
+        metadata = ModelConverter.hfMetadata(donorConfig, dir.resolve("config.json"), dir, name, fileType, warnings);
+        float[] r = LlamaMetadata.ropeFreqs(donorConfig, dir.resolve("config.json"));
+        rope = r.length > 0 ? Optional.of(r) : Optional.empty();
+      } catch (ConversionException e) {
+        throw new ConfigException(donor.reference().yamlPath(), "cannot write a GGUF output from '" + donor.label()
+            + "': " + e.getMessage());
+      }
+    }
+    metadata.put(CONFIG_KEY, GgufValue.string(config.source()));
+    return new GgufPlan(metadata, types, rope);
+  }
+
+  /** The GGUF key a merged file records its merge configuration under (llama.cpp ignores unknown keys). */
+  public static final String CONFIG_KEY = "amalgam.merge.config";
 
   /** Input casts follow mergekit's {@code dtype}: rounding on load. Widening to f32 is exact, so it is skipped. */
   private static Optional<DType> castFor(Optional<DType> configured, DType stored) {

@@ -1,5 +1,6 @@
 package dev.amalgam.merge.plan;
 
+import dev.amalgam.io.ProgressListener;
 import dev.amalgam.io.TensorSink;
 import java.io.IOException;
 import java.io.InterruptedIOException;

@@ -1,5 +1,6 @@
 package dev.amalgam.merge.plan;
 
+import dev.amalgam.io.ProgressListener;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -57,7 +58,7 @@ class MergeExecutorTest {
     };
     tasks.set(index, new TensorTask(t.output(), t.inputs(), t.castTo(), t.layerIndex(), failing));
     return new MergePlan(p.config(), p.method(), p.inputs(), p.donor(), p.layerCount(), tasks, p.outputConfig(),
-        p.warnings());
+        p.output(), p.gguf(), p.warnings());
   }
 
   @Test

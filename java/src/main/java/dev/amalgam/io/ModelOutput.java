@@ -1,4 +1,4 @@
-package dev.amalgam.merge.plan;
+package dev.amalgam.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * when complete, so that a failed or interrupted merge never leaves a directory that looks like a model. A
  * shutdown hook removes the temporary directory if the JVM is stopped (Ctrl-C) mid-merge.
  */
-final class ModelOutput implements AutoCloseable {
+public final class ModelOutput implements AutoCloseable {
   private final Path target;
   private final Path temporary;
   private final boolean overwrite;
@@ -37,7 +37,7 @@ final class ModelOutput implements AutoCloseable {
    *
    * @throws FileAlreadyExistsException if the target exists and {@code overwrite} is false
    */
-  static ModelOutput create(Path target, boolean overwrite) throws IOException {
+  public static ModelOutput create(Path target, boolean overwrite) throws IOException {
     Path absolute = target.toAbsolutePath().normalize();
     if (Files.exists(absolute) && !overwrite && !isEmptyDirectory(absolute)) {
       throw new FileAlreadyExistsException(absolute.toString(), null,
@@ -56,17 +56,17 @@ final class ModelOutput implements AutoCloseable {
   }
 
   /** Where files are written until {@link #commit()}. */
-  Path directory() {
+  public Path directory() {
     return temporary;
   }
 
   /** The final location. */
-  Path target() {
+  public Path target() {
     return target;
   }
 
   /** Moves the finished directory into place, replacing an old one if allowed. */
-  void commit() throws IOException {
+  public void commit() throws IOException {
     Path old = null;
     if (Files.exists(target)) {
       if (!overwrite && !isEmptyDirectory(target)) {

@@ -1,6 +1,6 @@
-package dev.amalgam.merge.plan;
+package dev.amalgam.io;
 
-/** Receives a merge's progress in bytes written. Called from the writer thread. */
+/** Receives the progress of a merge or conversion in bytes written (for a merge, from its writer thread). */
 public interface ProgressListener {
   /** Ignores everything. */
   ProgressListener NONE = new ProgressListener() {};
