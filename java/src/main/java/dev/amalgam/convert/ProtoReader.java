@@ -165,7 +165,10 @@ final class ProtoReader {
         require(8, "fixed64");
         position += 8;
       }
-      case LENGTH_DELIMITED -> position += readLength("field " + (tag >>> 3));
+      case LENGTH_DELIMITED -> {
+        int length = readLength("field " + (tag >>> 3));
+        position += length;
+      }
       case FIXED32 -> {
         require(4, "fixed32");
         position += 4;
