@@ -1,6 +1,15 @@
 package dev.amalgam.cli;
 
+import dev.amalgam.convert.SyntheticTokenizers;
+import dev.amalgam.demo.PerturbedGguf;
 import dev.amalgam.demo.SyntheticLlama;
+import dev.amalgam.eval.llama.GenerationRequest;
+import dev.amalgam.eval.llama.GenerationResult;
+import dev.amalgam.eval.llama.LlamaBridgeException;
+import dev.amalgam.eval.llama.LlamaGeneration;
+import dev.amalgam.eval.llama.LlamaScorer;
+import dev.amalgam.eval.llama.ScorerOptions;
+import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.kernels.Dot3;
 import dev.amalgam.kernels.JavaKernels;
@@ -13,6 +22,7 @@ import dev.amalgam.merge.plan.MergeOptions;
 import dev.amalgam.merge.plan.MergePlan;
 import dev.amalgam.merge.plan.MergePlanner;
 import dev.amalgam.merge.plan.MergeResult;
+import dev.amalgam.merge.plan.OutputSpec;
 import dev.amalgam.tensor.Bf16;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
@@ -25,6 +35,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,11 +45,14 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code amalgam demo}: the main job on an embedded default. Generates two related Llama-shaped models, merges
  * them with a per-layer SLERP gradient from a mergekit-style YAML, inspects the result and checks it against a
- * double-precision reference.
+ * double-precision reference, writes the merge as GGUF and runs it in llama.cpp. Where the real tiny model
+ * stories260K.gguf is at hand, it also merges that model with a perturbed copy of itself and shows what each
+ * writes and how well each predicts a story.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Generates two small Llama-shaped models, SLERP-merges them with a gradient, inspects and checks"
-        + " the result. Needs no input.")
+        + " the result, writes it as GGUF and runs it in llama.cpp; with stories260K.gguf at hand also merges that"
+        + " real model with a perturbed copy. Needs no input.")
 final class DemoCommand implements Callable<Integer> {
   static final String CONFIG = String.join("\n",
       "# SLERP with per-layer gradients, as in mergekit's examples/gradient-slerp.yml",
@@ -66,18 +80,34 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = {"-j", "--threads"}, paramLabel = "N", description = "Kernel threads (default: all processors).")
   int threads;
 
+  @Option(names = "--stories", paramLabel = "FILE", description = "stories260K.gguf (default: the first of"
+      + " ../shared/models/stories260K.gguf beside the Amalgam checkout and in the working directory's parent).")
+  Path stories;
+
+  /** A story in the style stories260K was trained on (written for this demo), scored for perplexity. */
+  static final String STORY = String.join(" ",
+      "Once upon a time there was a little girl named Lily. She liked to play in the park with her ball.",
+      "One day she saw a big dog under a tree. The dog was sad because it was lost.",
+      "Lily said, \"Do not be sad, dog. I will help you find your home.\" The dog wagged its tail.",
+      "They walked to the house with the red door. A boy named Tom came out and hugged the dog.",
+      "Tom said, \"Thank you, Lily! You are very kind.\" Lily smiled and went home happy.",
+      "The next day Lily and Tom played in the park with the dog and the ball. They had a lot of fun.",
+      "Mom made them a cake and they ate it in the sun. It was the best day ever.");
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     Path work = dir.toAbsolutePath().normalize();
     SyntheticLlama.Shape shape = new SyntheticLlama.Shape(8, 256, 688, 2048, 8, 4, false);
     out.printf(Locale.ROOT, "1. Generating two Llama-shaped bf16 models in %s%n", work);
-    out.printf(Locale.ROOT, "   %d layers, hidden %d, MLP %d, vocab %d, %d heads / %d KV heads; random weights, no"
-        + " tokenizer%n", shape.layers(), shape.hidden(), shape.intermediate(), shape.vocab(), shape.heads(),
+    out.printf(Locale.ROOT, "   %d layers, hidden %d, MLP %d, vocab %d, %d heads / %d KV heads; random weights, a"
+        + " Llama-3-style BPE tokenizer%n", shape.layers(), shape.hidden(), shape.intermediate(), shape.vocab(), shape.heads(),
         shape.kvHeads());
     SyntheticLlama.write(work.resolve("model-a"), shape, DType.BF16, 1, 0, 0, MergeOptions.DEFAULT_SHARD_BYTES);
     // model-b = model-a plus 30% noise: related weights (cosine ~0.96), so SLERP takes its spherical path
     SyntheticLlama.write(work.resolve("model-b"), shape, DType.BF16, 1, 0.3, 2, MergeOptions.DEFAULT_SHARD_BYTES);
+    SyntheticTokenizers.writeLlama3(work.resolve("model-a"), shape.vocab());
+    SyntheticTokenizers.writeLlama3(work.resolve("model-b"), shape.vocab());
     Files.writeString(work.resolve("merge.yml"), CONFIG, StandardCharsets.UTF_8);
     out.printf(Locale.ROOT, "%n2. Merge configuration (%s):%n%n", work.resolve("merge.yml"));
     CONFIG.lines().forEach(l -> out.println("   " + l));
@@ -109,8 +139,89 @@ final class DemoCommand implements Callable<Integer> {
 
     out.printf(Locale.ROOT, "%n6. Checking the result%n");
     boolean ok = verify(out, work, shape.layers(), config.parameters().get("t"));
-    out.printf(Locale.ROOT, "%nDemo %s. Output: %s%n", ok ? "complete" : "FAILED", merged);
+
+    Path mergedGguf = work.resolve("merged.gguf");
+    out.printf(Locale.ROOT, "%n7. The same merge straight to GGUF for llama.cpp (amalgam merge merge.yml merged.gguf"
+        + " --out-type bf16)%n");
+    try (MergePlan plan = MergePlanner.plan(config, OutputSpec.gguf(Optional.of(GgmlType.BF16)))) {
+      result = MergeExecutor.execute(plan, mergedGguf, MergeOptions.defaults().withThreads(threads)
+          .withOverwrite(true), warnings);
+    }
+    out.println("   " + MergeCommand.summary(result));
+    ok &= runInLlamaCpp(out, mergedGguf, "random weights, so expect random tokens");
+
+    Optional<Path> real = findStories();
+    if (real.isPresent()) {
+      ok &= storiesDemo(out, work, real.get());
+    } else {
+      out.printf(Locale.ROOT, "%n8. Skipped: stories260K.gguf not found (give it with --stories FILE)%n");
+    }
+    out.printf(Locale.ROOT, "%nDemo %s. Output: %s%n", ok ? "complete" : "FAILED", work);
     return ok ? 0 : Main.EXIT_FAILURE;
+  }
+
+  /** Loads a GGUF in llama.cpp: scores a sentence in-process and generates a few tokens in a child JVM. */
+  private static boolean runInLlamaCpp(PrintWriter out, Path gguf, String note) {
+    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.defaults().withContextSize(128))) {
+      double[] lp = scorer.tokenLogProbs("Once upon a time");
+      double sum = 0;
+      for (double v : lp) sum += v;
+      GenerationResult g = LlamaGeneration.generate(gguf, GenerationRequest.of("Once upon a time").withMaxTokens(8)
+          .withContextSize(128));
+      return check(out, String.format(Locale.ROOT, "llama.cpp loaded %s (vocabulary %d); log-likelihood of"
+          + " \"Once upon a time\" %.2f; greedy continuation (%s): %s", gguf.getFileName(), scorer.vocabSize(), sum,
+          note, quote(g.text())), Double.isFinite(sum));
+    } catch (LlamaBridgeException e) {
+      out.println("   [skipped] llama.cpp is not available here: " + e.getMessage());
+      return true;
+    }
+  }
+
+  private Optional<Path> findStories() {
+    if (stories != null) return Optional.of(stories);
+    List<Path> candidates = new ArrayList<>();
+    String home = System.getProperty("amalgam.home");
+    if (home != null) candidates.add(Path.of(home).resolve("../shared/models/stories260K.gguf"));
+    candidates.add(Path.of("../shared/models/stories260K.gguf"));
+    return candidates.stream().filter(Files::isRegularFile).map(p -> p.toAbsolutePath().normalize()).findFirst();
+  }
+
+  /** stories260K with a perturbed copy of itself: SLERP halfway, then what each model writes and its perplexity. */
+  private boolean storiesDemo(PrintWriter out, Path work, Path storiesFile) throws Exception {
+    out.printf(Locale.ROOT, "%n8. A real model: %s%n", storiesFile);
+    Path perturbed = work.resolve("stories-perturbed.gguf");
+    PerturbedGguf.write(storiesFile, perturbed, 0.3, 7);
+    out.printf(Locale.ROOT, "   wrote %s: every matrix plus seeded noise of 0.3 x its RMS%n", perturbed.getFileName());
+    String yaml = String.join("\n", "merge_method: slerp", "base_model: " + storiesFile, "models:",
+        "  - model: " + storiesFile, "  - model: " + perturbed, "parameters:", "  t: 0.5", "");
+    Files.writeString(work.resolve("stories-merge.yml"), yaml, StandardCharsets.UTF_8);
+    Path merged = work.resolve("stories-merged.gguf");
+    List<String> warnings = new ArrayList<>();
+    try (MergePlan plan = MergePlanner.plan(ConfigReader.parse(yaml, "stories-merge.yml", work), OutputSpec.gguf(
+        Optional.empty()))) {
+      out.println("   " + MergeCommand.summary(MergeExecutor.execute(plan, merged, MergeOptions.defaults()
+          .withThreads(threads).withOverwrite(true), warnings)));
+    }
+    warnings.forEach(w -> out.println("   note: " + w));
+    boolean ok = true;
+    out.printf(Locale.ROOT, "   %-22s %-12s %s%n", "model", "perplexity", "greedy continuation of \"Once upon a time\"");
+    for (Path model : List.of(storiesFile, perturbed, merged)) {
+      try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.defaults().withContextSize(128))) {
+        double ppl = scorer.perplexity(STORY, 64).perplexity();
+        String text = LlamaGeneration.generate(model, GenerationRequest.of("Once upon a time").withMaxTokens(24)
+            .withContextSize(256)).text();
+        out.printf(Locale.ROOT, "   %-22s %-12.3f %s%n", model.getFileName(), ppl, quote(text));
+        ok &= Double.isFinite(ppl);
+      } catch (LlamaBridgeException e) {
+        out.println("   [skipped] llama.cpp is not available here: " + e.getMessage());
+        return true;
+      }
+    }
+    return check(out, "every model loaded in llama.cpp and scored a finite perplexity", ok);
+  }
+
+  private static String quote(String text) {
+    return "\"" + text.replace("\n", " ").strip() + "\"";
   }
 
   private static void printGradient(PrintWriter out, MergeConfig config, int layers) {
