@@ -1,5 +1,6 @@
 package dev.amalgam.bench;
 
+import dev.amalgam.convert.SyntheticTokenizers;
 import dev.amalgam.demo.SyntheticLlama;
 import dev.amalgam.tensor.DType;
 import java.nio.file.Files;
@@ -8,7 +9,8 @@ import java.nio.file.Path;
 /**
  * Writes the end-to-end benchmark pair of performance.md 5.2: two Llama-shaped bf16 models of about 1.67 GB
  * each (16 layers, hidden 2048, intermediate 5632, vocab 32000, 32 heads / 4 KV heads, untied lm_head), the
- * second equal to the first plus 10% noise (cosine about 0.995), so the matrices take SLERP's spherical path.
+ * second equal to the first plus 10% noise (cosine about 0.995), so the matrices take SLERP's spherical path,
+ * each with a synthetic Llama-3-style tokenizer so that it also converts and merges to GGUF.
  *
  * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.GenerateModels DIR_A DIR_B
  * [LAYERS]} (default 16 layers; 32 gives a ~3.3 GB pair with the same largest tensor, for memory scaling).
@@ -27,12 +29,14 @@ public final class GenerateModels {
         new SyntheticLlama.Shape(layers, b.hidden(), b.intermediate(), b.vocab(), b.heads(), b.kvHeads(), false);
     for (int i = 0; i < 2; i++) {
       Path dir = Path.of(args[i]);
-      if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))) {
+      if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))
+          && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
         System.err.println("keeping existing " + dir);
         continue;
       }
       long start = System.nanoTime();
       SyntheticLlama.write(dir, shape, DType.BF16, 1, i == 0 ? 0 : 0.1, 2, 5_000_000_000L);
+      SyntheticTokenizers.writeLlama3(dir, shape.vocab()); // so the models also convert and merge to GGUF
       System.err.printf("wrote %s in %.1f s%n", dir, (System.nanoTime() - start) / 1e9);
     }
   }
