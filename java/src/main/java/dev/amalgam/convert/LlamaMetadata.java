@@ -287,7 +287,8 @@ public final class LlamaMetadata {
    * <p>Defaults for keys a GGUF may lack: head_count_kv = head_count, rope_theta 10000, vocab_size = number of
    * tokens, head_dim = key_length, else rope.dimension_count, else hidden / heads. For llama3 rope scaling only the
    * factor is stored in a GGUF (as the largest rope_freqs value); low/high frequency factors and the original
-   * context are written with the Llama 3.1 defaults (1, 4, 8192).
+   * context are written with the Llama 3.1 defaults (1, 4, 8192). {@code attention_bias} is not written
+   * (transformers' default is false); a caller that finds {@code blk.N.attn_q.bias} tensors sets it.
    *
    * @param metadata the GGUF metadata
    * @param source the GGUF file, for messages
@@ -346,8 +347,6 @@ public final class LlamaMetadata {
     c.put("rope_theta", g.optFloat(FREQ_BASE).map(LlamaMetadata::shortest).orElse(DEFAULT_ROPE_THETA));
     c.put("vocab_size", vocab);
     c.put("tie_word_embeddings", !hasOutputWeight);
-    c.put("attention_bias", false);
-    c.put("mlp_bias", false);
     g.optUint(TokenizerKeys.BOS_ID).ifPresent(id -> {
       if (id != UNSET_ID) c.put("bos_token_id", id);
     });
