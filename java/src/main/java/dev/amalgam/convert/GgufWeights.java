@@ -143,7 +143,12 @@ public final class GgufWeights implements ModelWeights {
    * A transformers config.json for this file (formats.md 4.6), with {@code torch_dtype} set to {@code dtype}.
    */
   public ObjectNode hfConfig(DType dtype) throws IOException {
-    return LlamaMetadata.toConfig(file.metadata(), file.path(), hasOutputWeight(), ropeFreqs(), dtype);
+    ObjectNode config = LlamaMetadata.toConfig(file.metadata(), file.path(), hasOutputWeight(), ropeFreqs(), dtype);
+    // transformers builds the projections with biases only when told; the metadata cannot say, the tensors can
+    config.put("attention_bias", byHfName.keySet().stream().anyMatch(n -> n.contains(".self_attn.")
+        && n.endsWith(".bias")));
+    config.put("mlp_bias", byHfName.keySet().stream().anyMatch(n -> n.contains(".mlp.") && n.endsWith(".bias")));
+    return config;
   }
 
   @Override
