@@ -1,6 +1,8 @@
 package dev.amalgam.io.gguf;
 
 import dev.amalgam.tensor.Bf16;
+import dev.amalgam.kernels.jni.AmalgamNative;
+import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.F16;
 import java.io.Closeable;
@@ -60,6 +62,8 @@ public final class GgufWriter implements Closeable {
   private static final int BUFFER_BYTES = 4 << 20;
   /** Elements converted per step of {@link #writeConverted} (a multiple of every block size). */
   private static final int CONVERT_CHUNK = 1 << 16;
+  /** Bytes between two write-back starts (see startWriteback). */
+  private static final long WRITEBACK_STEP = 64L << 20;
 
   /**
    * A tensor to write: its name, storage type and dimensions in GGUF order ({@code ne[0]} contiguous, the reverse
@@ -127,6 +131,7 @@ public final class GgufWriter implements Closeable {
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written, -1 between tensors
   private long written; // bytes of the current tensor written so far
+  private long writebackFrom; // file offset up to which write-back has been started
   private float[] floats; // conversion scratch
   private ByteBuffer converted; // conversion scratch
 
@@ -529,6 +534,7 @@ public final class GgufWriter implements Closeable {
     if (channel.position() != expected) {
       throw new IllegalStateException(target + ": wrote " + channel.position() + " bytes, expected " + expected);
     }
+    startWriteback(true);
     if (sync) channel.force(true);
     channel.close();
     moveIntoPlace();
@@ -664,6 +670,20 @@ public final class GgufWriter implements Closeable {
       failed = true;
       throw e;
     }
+    startWriteback(false);
+  }
+
+  /**
+   * With sync on, starts the disk writing what has been written so far, every {@link #WRITEBACK_STEP} bytes, so
+   * the disk works while the caller computes and {@link #finish()}'s final sync has little left (as the
+   * safetensors writer does). Needs the native library; a hint, so failures are ignored.
+   */
+  private void startWriteback(boolean force) throws IOException {
+    if (!sync || !NativeLibrary.isLoaded()) return;
+    long end = channel.position();
+    if (end - writebackFrom < WRITEBACK_STEP && !(force && end > writebackFrom)) return;
+    AmalgamNative.amalgam_start_writeback(temp.toString(), writebackFrom, end - writebackFrom);
+    writebackFrom = end;
   }
 
   @Override
