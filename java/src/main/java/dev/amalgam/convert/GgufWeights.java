@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.ModelWeights;
 import dev.amalgam.io.RowPermutedSource;
+import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufFile;
@@ -30,6 +31,10 @@ import java.util.Optional;
  * (Q8_0, Q4_0, Q4_K, Q6_K) dequantized to F32 chunk by chunk, and the query/key rows in the requested
  * {@link Layout}. {@code rope_freqs.weight}, which has no HF counterpart, is not among {@link #tensors()} but
  * available through {@link #ropeFreqs()}.
+ *
+ * <p>Decoded and re-ordered data go through two buffers owned by this view, so one tensor of it is read at a
+ * time (as merges and conversions do); a buffer from one {@link TensorSource} is overwritten by the next slice of
+ * any tensor.
  */
 public final class GgufWeights implements ModelWeights {
   private final GgufFile file;
@@ -38,6 +43,8 @@ public final class GgufWeights implements ModelWeights {
   private final List<TensorInfo> tensors = new ArrayList<>();
   private final long headCount;
   private final long headCountKv;
+  private final ScratchBuffer decoded = new ScratchBuffer();
+  private final ScratchBuffer gathered = new ScratchBuffer();
 
   private GgufWeights(GgufFile file, Layout layout) throws IOException {
     this.file = file;
@@ -177,7 +184,7 @@ public final class GgufWeights implements ModelWeights {
     GgufTensorInfo t = byHfName.get(name);
     if (t == null) throw new NoSuchElementException(file.path() + ": no tensor '" + name + "'");
     TensorInfo info = new TensorInfo(name, presentedType(t), t.torchShape());
-    TensorSource stored = new Stored(file.data(t.name()), info);
+    TensorSource stored = new Stored(file.data(t.name()), info, decoded);
     if (layout == Layout.GGUF || LlamaTensorNames.permutation(t.name()).isEmpty()) return stored;
     QkPermutation p;
     try {
@@ -185,7 +192,7 @@ public final class GgufWeights implements ModelWeights {
     } catch (FormatException e) {
       throw new IllegalStateException(e); // validated when opened
     }
-    return new RowPermutedSource(stored, info, t.rank() == 1 ? 1 : t.ne(0), p::hfRowToGgufRow);
+    return new RowPermutedSource(stored, info, t.rank() == 1 ? 1 : t.ne(0), p::hfRowToGgufRow, gathered);
   }
 
   @Override
@@ -208,11 +215,12 @@ public final class GgufWeights implements ModelWeights {
     private final GgufTensorData data;
     private final TensorInfo info;
     private final boolean quantized;
-    private ByteBuffer decoded;
+    private final ScratchBuffer decoded;
 
-    Stored(GgufTensorData data, TensorInfo info) {
+    Stored(GgufTensorData data, TensorInfo info, ScratchBuffer decoded) {
       this.data = data;
       this.info = info;
+      this.decoded = decoded;
       this.quantized = data.info().type().isQuantized();
     }
 
@@ -231,10 +239,7 @@ public final class GgufWeights implements ModelWeights {
     public synchronized ByteBuffer slice(long firstElement, long elementCount) throws IOException {
       if (!quantized) return data.raw(firstElement, elementCount);
       int bytes = Math.toIntExact(Math.multiplyExact(elementCount, 4L));
-      if (decoded == null || decoded.capacity() < bytes) {
-        decoded = ByteBuffer.allocateDirect(Math.max(bytes, 4096)).order(ByteOrder.LITTLE_ENDIAN);
-      }
-      ByteBuffer out = decoded.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear().limit(bytes);
+      ByteBuffer out = decoded.get(bytes);
       data.readF32(firstElement, elementCount, out.asFloatBuffer());
       return out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }

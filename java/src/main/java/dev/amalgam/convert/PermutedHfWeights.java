@@ -2,6 +2,7 @@ package dev.amalgam.convert;
 
 import dev.amalgam.io.ModelWeights;
 import dev.amalgam.io.RowPermutedSource;
+import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -12,12 +13,14 @@ import java.util.Optional;
 /**
  * A Hugging Face checkpoint with its query and key projections presented in GGUF row order
  * ({@link Layout#GGUF}), so that it can be merged with GGUF inputs or written to a GGUF file without holding a
- * tensor in memory. Names, shapes and every other tensor are unchanged.
+ * tensor in memory. Names, shapes and every other tensor are unchanged. The permuted rows are gathered into one
+ * buffer owned by this view, so one permuted tensor is read at a time.
  */
 public final class PermutedHfWeights implements ModelWeights {
   private final ModelWeights hf;
   private final long headCount;
   private final long headCountKv;
+  private final ScratchBuffer gathered = new ScratchBuffer();
 
   /**
    * Wraps a checkpoint.
@@ -66,7 +69,7 @@ public final class PermutedHfWeights implements ModelWeights {
     Optional<QkPermutation> p = permutation(info);
     if (p.isEmpty()) return source;
     long rowLength = info.rank() == 1 ? 1 : info.elementCount() / info.dim(0);
-    return new RowPermutedSource(source, info, rowLength, p.get()::ggufRowToHfRow);
+    return new RowPermutedSource(source, info, rowLength, p.get()::ggufRowToHfRow, gathered);
   }
 
   @Override

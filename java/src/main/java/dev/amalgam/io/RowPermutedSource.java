@@ -20,7 +20,7 @@ public final class RowPermutedSource implements TensorSource {
   private final long rows;
   private final LongUnaryOperator sourceRow;
   private final int elementBytes;
-  private ByteBuffer buffer;
+  private final ScratchBuffer buffer;
 
   /**
    * Wraps {@code source}.
@@ -30,6 +30,13 @@ public final class RowPermutedSource implements TensorSource {
    * @param sourceRow maps a row of this view to the source row holding its data; must be a permutation
    */
   public RowPermutedSource(TensorSource source, TensorInfo info, long rowLength, LongUnaryOperator sourceRow) {
+    this(source, info, rowLength, sourceRow, new ScratchBuffer());
+  }
+
+  /** As above, gathering into {@code buffer} (shared by the sources of one model, used one at a time). */
+  public RowPermutedSource(TensorSource source, TensorInfo info, long rowLength, LongUnaryOperator sourceRow,
+      ScratchBuffer buffer) {
+    this.buffer = Objects.requireNonNull(buffer, "buffer");
     this.source = Objects.requireNonNull(source, "source");
     this.info = Objects.requireNonNull(info, "info");
     this.sourceRow = Objects.requireNonNull(sourceRow, "sourceRow");
@@ -62,10 +69,7 @@ public final class RowPermutedSource implements TensorSource {
       throw new IllegalArgumentException("slice of " + elementCount + " elements is larger than " + maxSliceElements());
     }
     int bytes = Math.toIntExact(elementCount * elementBytes);
-    if (buffer == null || buffer.capacity() < bytes) {
-      buffer = ByteBuffer.allocateDirect(Math.max(bytes, 4096)).order(ByteOrder.LITTLE_ENDIAN);
-    }
-    ByteBuffer out = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear();
+    ByteBuffer out = buffer.get(bytes);
     long e = firstElement;
     long end = firstElement + elementCount;
     while (e < end) {
