@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.demo.SyntheticLlama;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufFile;
 import dev.amalgam.io.gguf.GgufMetadata;
@@ -13,6 +16,7 @@ import dev.amalgam.io.gguf.GgufTensorInfo;
 import dev.amalgam.io.gguf.GgufWriter;
 import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.kernels.JavaKernels;
+import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,7 +43,32 @@ public final class GgufFixtures {
       + " ball and kicked it. The ball went high in the sky. Lily was happy. Her mom said, \"Lily, it is time to go"
       + " home.\" They walked home together and ate a big dinner. Then Lily went to bed and had a good dream. ";
 
+  /** 2 layers, hidden 64, 8 heads of 8, 2 KV heads (GQA 4:1), MLP 128, vocabulary 320, untied. */
+  public static final SyntheticLlama.Shape LLAMA3_SHAPE = new SyntheticLlama.Shape(2, 64, 128, 320, 8, 2, false);
+  /** The Llama-3 rope_theta of the synthetic checkpoint. */
+  public static final double LLAMA3_ROPE_THETA = 500000;
+
   private GgufFixtures() {}
+
+  /**
+   * Writes a synthetic Llama-3-style checkpoint of {@link #LLAMA3_SHAPE}: SyntheticLlama's bf16 weights, config.json with llama3 rope scaling, a synthetic Llama-3
+   * tokenizer.
+   */
+  public static Path writeLlama3Checkpoint(Path dir, long seed, double noise) throws IOException {
+    SyntheticLlama.write(dir, LLAMA3_SHAPE, DType.BF16, seed, noise, seed + 1, 5_000_000_000L);
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode config = (ObjectNode) json.readTree(dir.resolve("config.json").toFile());
+    config.put("rope_theta", LLAMA3_ROPE_THETA);
+    ObjectNode scaling = config.putObject("rope_scaling");
+    scaling.put("rope_type", "llama3");
+    scaling.put("factor", 8.0);
+    scaling.put("low_freq_factor", 1.0);
+    scaling.put("high_freq_factor", 4.0);
+    scaling.put("original_max_position_embeddings", 8192);
+    json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
+    SyntheticTokenizers.writeLlama3(dir, LLAMA3_SHAPE.vocab());
+    return dir;
+  }
 
   /** ../shared/models/stories260K.gguf via -Damalgam.shared.dir, or a skipped test saying why. */
   public static Path stories() {

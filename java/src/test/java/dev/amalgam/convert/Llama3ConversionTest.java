@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.demo.SyntheticLlama;
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
@@ -38,31 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  * formula, per-tensor types, loading in llama.cpp, and the tensors and hyperparameters after the round trip.
  */
 class Llama3ConversionTest {
-  /** 2 layers, hidden 64, 8 heads of 8, 2 KV heads (GQA 4:1), MLP 128, vocabulary 320, untied. */
-  static final SyntheticLlama.Shape SHAPE = new SyntheticLlama.Shape(2, 64, 128, 320, 8, 2, false);
-  static final double ROPE_THETA = 500000;
+  static final SyntheticLlama.Shape SHAPE = GgufFixtures.LLAMA3_SHAPE;
+  static final double ROPE_THETA = GgufFixtures.LLAMA3_ROPE_THETA;
 
   @TempDir Path tmp;
-
-  /**
-   * Writes the checkpoint: SyntheticLlama's bf16 weights, config.json with llama3 rope scaling, a synthetic Llama-3
-   * tokenizer.
-   */
-  public static Path writeModel(Path dir, long seed, double noise) throws IOException {
-    SyntheticLlama.write(dir, SHAPE, DType.BF16, seed, noise, seed + 1, 5_000_000_000L);
-    ObjectMapper json = new ObjectMapper();
-    ObjectNode config = (ObjectNode) json.readTree(dir.resolve("config.json").toFile());
-    config.put("rope_theta", ROPE_THETA);
-    ObjectNode scaling = config.putObject("rope_scaling");
-    scaling.put("rope_type", "llama3");
-    scaling.put("factor", 8.0);
-    scaling.put("low_freq_factor", 1.0);
-    scaling.put("high_freq_factor", 4.0);
-    scaling.put("original_max_position_embeddings", 8192);
-    json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
-    SyntheticTokenizers.writeLlama3(dir, SHAPE.vocab());
-    return dir;
-  }
 
   /** formats.md 4.4, computed here independently: the llama3 factor for each of the head_dim/2 frequencies. */
   static float[] expectedRopeFreqs(int headDim) {
@@ -92,7 +70,7 @@ class Llama3ConversionTest {
 
   @Test
   void convertsToGgufThatLlamaCppLoadsAndBackToTheSameWeights() throws IOException {
-    Path hf = writeModel(tmp.resolve("llama3-hf"), 11, 0);
+    Path hf = GgufFixtures.writeLlama3Checkpoint(tmp.resolve("llama3-hf"), 11, 0);
     Path gguf = tmp.resolve("llama3.gguf");
     ModelConverter.Result r = ModelConverter.convert(hf, gguf, ModelConverterTest.options());
     assertEquals(ModelFormats.Format.HF, r.from());
