@@ -163,6 +163,9 @@ public final class MergePlanner {
         throw new ConfigException(ref.yamlPath(), e.getMessage());
       }
       throw e;
+    } catch (ConversionException e) {
+      // GGUF metadata that cannot become a config.json (a missing or mistyped llama.* key) is bad input
+      throw new ConfigException(ref.yamlPath(), e.getMessage());
     }
     return new PlannedInput(index, ref, yamlPath, isBase, parameters, opened.weights(), opened.hfConfig(),
         opened.gguf());
