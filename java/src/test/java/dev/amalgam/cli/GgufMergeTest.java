@@ -165,6 +165,27 @@ class GgufMergeTest {
   }
 
   @Test
+  void quantizedInputsAreDequantizedAndRequantizeToTheSameBytes() throws IOException {
+    Path stories = GgufFixtures.stories();
+    Path q8 = tmp.resolve("q8.gguf");
+    ModelConverter.convert(stories, q8, convertOptions().withType(java.util.Optional.of(GgmlType.Q8_0)));
+    Path q8copy = Files.copy(q8, tmp.resolve("q8-copy.gguf"));
+    Path config = slerp("q8in.yml", q8, q8copy, 0.5);
+    Path requantized = tmp.resolve("requantized.gguf");
+    merge(config.toString(), requantized.toString(), "--out-type", "q8_0");
+    GgufFixtures.assertSameTensors(q8, requantized);
+    Path plain = tmp.resolve("plain.gguf");
+    merge(config.toString(), plain.toString());
+    try (GgufFile quantized = GgufFile.open(q8); GgufFile f = GgufFile.open(plain)) {
+      for (GgufTensorInfo t : quantized.tensors()) {
+        GgmlType expected = t.type().isQuantized() ? GgmlType.F32 : t.type();
+        assertEquals(expected, f.tensor(t.name()).orElseThrow().type(), t.name() + ": merged in the dequantized type");
+        assertArrayEquals(GgufFixtures.floats(quantized, t.name()), GgufFixtures.floats(f, t.name()), 0f, t.name());
+      }
+    }
+  }
+
+  @Test
   void directGgufMergeEqualsTheHfMergeConvertedAfterwards() throws IOException {
     Path a = GgufFixtures.writeLlama3Checkpoint(tmp.resolve("a"), 21, 0);
     Path b = GgufFixtures.writeLlama3Checkpoint(tmp.resolve("b"), 21, 0.6);

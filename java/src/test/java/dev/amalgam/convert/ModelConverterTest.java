@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.demo.SyntheticLlama;
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
 import dev.amalgam.eval.llama.LlamaGeneration;
@@ -19,6 +20,7 @@ import dev.amalgam.io.gguf.GgufFile;
 import dev.amalgam.io.gguf.GgufTensorInfo;
 import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.tensor.Bf16;
+import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.F16;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -209,5 +211,70 @@ class ModelConverterTest {
         }
       }
     }
+  }
+
+  @Test
+  void quantizedGgufBecomesHfWithTheDequantizedValues() throws IOException {
+    Path stories = GgufFixtures.stories();
+    Path q8 = tmp.resolve("q8.gguf");
+    ModelConverter.convert(stories, q8, options().withType(Optional.of(GgmlType.Q8_0)));
+    Path hf = tmp.resolve("q8-hf");
+    ModelConverter.convert(q8, hf, options());
+    Path bf16 = tmp.resolve("bf16-hf");
+    ModelConverter.convert(q8, bf16, options().withType(Optional.of(GgmlType.BF16)));
+    try (GgufFile g = GgufFile.open(q8); SafetensorsModel m = SafetensorsModel.open(hf);
+        SafetensorsModel b = SafetensorsModel.open(bf16)) {
+      for (GgufTensorInfo t : g.tensors()) {
+        String name = LlamaTensorNames.toHf(t.name()).orElseThrow();
+        DType kept = t.type().isQuantized() ? DType.F32 : t.type().plainDType().orElseThrow();
+        assertEquals(kept, m.tensor(name).orElseThrow().dtype(), name + ": Q8_0 dequantized, F16 fallback kept");
+        assertEquals(DType.BF16, b.tensor(name).orElseThrow().dtype(), name + " with --type bf16");
+        float[] stored = floats(g, t.name());
+        float[] asHf = floats(m, name);
+        float[] asBf16 = floats(b, name);
+        if (LlamaTensorNames.permutation(t.name()).isPresent()) {
+          long heads = t.name().contains("attn_q") ? 8 : 4;
+          stored = new QkPermutation(t.ne(1), heads).ggufToHf(stored, t.ne(0));
+        }
+        assertArrayEquals(stored, asHf, 0f, name);
+        for (int i = 0; i < stored.length; i++) {
+          assertEquals(Bf16.toFloat(Bf16.fromFloat(stored[i])), asBf16[i], 0f, name + "[" + i + "]");
+        }
+      }
+    }
+    JsonNode config = new ObjectMapper().readTree(bf16.resolve("config.json").toFile());
+    assertEquals("bfloat16", config.get("torch_dtype").asText());
+  }
+
+  @Test
+  void tiedEmbeddingsStayTiedThroughGguf() throws IOException {
+    SyntheticLlama.Shape tied = new SyntheticLlama.Shape(2, 64, 96, 300, 8, 4, true);
+    Path hf = tmp.resolve("tied-hf");
+    SyntheticLlama.write(hf, tied, DType.F16, 9, 0, 0, 5_000_000_000L);
+    SyntheticTokenizers.writeSentencePiece(hf, 300);
+    Path gguf = tmp.resolve("tied.gguf");
+    ModelConverter.convert(hf, gguf, options());
+    try (GgufFile g = GgufFile.open(gguf)) {
+      assertTrue(g.tensor("output.weight").isEmpty(), "tied: no output.weight");
+      assertTrue(g.tensor("rope_freqs.weight").isEmpty(), "no llama3 scaling, no rope_freqs");
+      assertEquals(GgmlType.F16, g.tensor("token_embd.weight").orElseThrow().type());
+      assertEquals(1L, g.metadata().getLong("general.file_type").orElseThrow());
+      assertEquals("llama", g.metadata().getString("tokenizer.ggml.model").orElseThrow());
+    }
+    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.defaults().withThreads(2).withContextSize(64))) {
+      assertEquals(300, scorer.vocabSize());
+      GgufFixtures.assertLogProbs(scorer.tokenLogProbs("Once upon a time there was a girl."));
+    }
+    Path back = tmp.resolve("tied-back");
+    ModelConverter.convert(gguf, back, options());
+    JsonNode config = new ObjectMapper().readTree(back.resolve("config.json").toFile());
+    assertTrue(config.get("tie_word_embeddings").asBoolean());
+    try (SafetensorsModel m = SafetensorsModel.open(back); SafetensorsModel o = SafetensorsModel.open(hf)) {
+      assertTrue(m.tensor("lm_head.weight").isEmpty());
+      assertArrayEquals(bytes(o, "model.embed_tokens.weight"), bytes(m, "model.embed_tokens.weight"));
+      assertArrayEquals(bytes(o, "model.layers.1.self_attn.k_proj.weight"),
+          bytes(m, "model.layers.1.self_attn.k_proj.weight"));
+    }
+    assertTrue(Files.isRegularFile(back.resolve("tokenizer.model")));
   }
 }
