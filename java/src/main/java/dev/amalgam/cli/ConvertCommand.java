@@ -1,5 +1,6 @@
 package dev.amalgam.cli;
 
+import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.ModelConverter;
 import dev.amalgam.convert.ModelFormats;
 import dev.amalgam.io.gguf.GgmlType;
@@ -72,7 +73,8 @@ final class ConvertCommand implements Callable<Integer> {
     ModelConverter.Result r;
     try (MergeCommand.ConsoleProgress bar = progress ? new MergeCommand.ConsoleProgress("convert") : null) {
       r = ModelConverter.convert(source, target, bar != null ? options.withProgress(bar) : options);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | ConversionException e) {
+      // A config.json or tokenizer that cannot be converted is bad input (exit 2), like a FormatException.
       throw new Main.InvalidInputException(e.getMessage());
     }
     r.warnings().forEach(w -> err.println("amalgam: warning: " + w));

@@ -73,14 +73,6 @@ public final class GgufOutput implements TensorSink, Closeable {
         + " rows do not divide into " + requested + " blocks of " + requested.blockElements() + ": " + shown);
   }
 
-  /**
-   * The element type a merge should compute a tensor in before it is stored as {@code type}: the type itself
-   * for F32, F16 and BF16, F32 for block-quantized types (quantized from full precision, as llama.cpp does).
-   */
-  public static DType computeType(GgmlType type) {
-    return type.plainDType().orElse(DType.F32);
-  }
-
   /** The GGUF name of an HF Llama tensor; throws with the name when it has none. */
   public static String ggufName(String hf) {
     return LlamaTensorNames.toGguf(hf).orElseThrow(() -> new IllegalArgumentException("tensor '" + hf

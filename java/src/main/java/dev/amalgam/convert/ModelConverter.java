@@ -162,6 +162,12 @@ public final class ModelConverter {
   private static long ggufToGguf(Path source, Path target, Options options, Kernels kernels, List<String> warnings,
       int[] count) throws IOException {
     try (GgufFile src = GgufFile.open(source)) {
+      // The per-tensor type rules (norms and vectors F32) are llama.cpp's for the Llama family only.
+      String arch = src.metadata().getString(GgufMetadata.ARCHITECTURE).orElse("(none)");
+      if (!arch.equals(LlamaMetadata.ARCHITECTURE)) {
+        throw new FormatException(source, FormatException.Reason.UNSUPPORTED_FORMAT, null, "architecture '" + arch
+            + "' is not supported; Amalgam converts Llama-family GGUF files (general.architecture = llama)");
+      }
       GgufMetadata metadata = new GgufMetadata(src.metadata());
       List<GgufWriter.TensorSpec> specs = new ArrayList<>();
       List<String> fellBack = new ArrayList<>();

@@ -163,6 +163,9 @@ public final class MergePlanner {
         throw new ConfigException(ref.yamlPath(), e.getMessage());
       }
       throw e;
+    } catch (ConversionException e) {
+      // GGUF metadata that cannot become a config.json (a missing or mistyped llama.* key) is bad input
+      throw new ConfigException(ref.yamlPath(), e.getMessage());
     }
     return new PlannedInput(index, ref, yamlPath, isBase, parameters, opened.weights(), opened.hfConfig(),
         opened.gguf());
@@ -210,8 +213,9 @@ public final class MergePlanner {
               + "' has no GGUF name (not a Llama-family tensor); write a Hugging Face output instead");
         }
         GgmlType stored = GgufOutput.typeFor(ref.withDtype(outType), output.ggufType(), fellBack);
+        // The merge computes in its own dtype, as for a Hugging Face output, and the GGUF output converts on
+        // write: a direct GGUF merge then equals the Hugging Face merge converted afterwards (norms included).
         ggufTypes.add(stored);
-        outType = GgufOutput.computeType(stored);
       }
       outputTypes.add(outType);
       List<Optional<DType>> casts = new ArrayList<>();
