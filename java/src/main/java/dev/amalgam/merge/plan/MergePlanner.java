@@ -1,8 +1,6 @@
 package dev.amalgam.merge.plan;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.GgufOutput;
@@ -51,7 +49,6 @@ import java.util.stream.Collectors;
  * path, or {@link FormatException}s naming the file.
  */
 public final class MergePlanner {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*/[\\w.-]+(@.+)?");
   private static final List<String> LAYER_COUNT_KEYS = List.of("num_hidden_layers", "n_layer", "num_layers");
 
