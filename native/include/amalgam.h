@@ -35,6 +35,22 @@
  *       multiplicands wins depends on the instruction form a compiler picks and is unspecified: a NaN
  *       coefficient meeting a NaN input, and x[i] * y[i] with both NaN (dot3 results that are NaN may carry
  *       any payload).
+ *  7. Block formats (ggml's, formats.md 2.4): a block holds AMALGAM_QUANT_BLOCK = 32 elements; Q8_0 is f16 d then
+ *     32 int8 qs (34 bytes), Q4_0 is f16 d then 16 bytes of nibbles (18 bytes). Element counts of the block
+ *     functions must be multiples of 32, else AMALGAM_ERR_BAD_BLOCK_COUNT.
+ *     quantize Q8_0 (ggml's quantize_row_q8_0_ref as the Java reference GgufQuant.quantizeQ8_0 computes it), per
+ *       block of source values x[0..31], each widened exactly to f32:
+ *       a[j] = bits(x[j]) & 0x7fffffff. If some a[j] is a NaN, the block is d = 0x7e00 | ((a[k] >> 13) & 0x3ff)
+ *       for the first such k (the f16 of that NaN's magnitude, quieted) and qs = 0. Otherwise amax = max a[j];
+ *       d = amax / 127 (f32 division); id = d != 0 ? 1 / d : 0 (f32, from the unrounded d); the stored d is
+ *       f32 -> f16 of d (point 5; amax > 65504 * 127 stores infinity); qs[j] = low 8 bits of
+ *       java_int(round_half_away(x[j] * id)), where the product is one f32 multiply, round_half_away is exact
+ *       (t = trunc(v); t + sign(v) if |v - t| >= 0.5) and java_int is Java's (int) conversion: NaN -> 0,
+ *       >= 2^31 -> 2^31 - 1, <= -2^31 -> -2^31. So an infinite block (no NaN) is d = f16 infinity, qs = 0, and a
+ *       block whose d is subnormal can have |x * id| > 127, which wraps like Java's (byte) cast.
+ *     dequantize: x[j] = (float) q[j] * f16_to_f32(d) (one f32 multiply), q[j] = qs[j] for Q8_0 and
+ *       (nibble - 8) for Q4_0 (low nibbles of the 16 bytes are elements 0..15, high nibbles 16..31); then x is
+ *       stored as the destination dtype (point 5).
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -52,12 +68,21 @@ extern "C" {
 #endif
 
 /** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_ABI_VERSION 1
+#define AMALGAM_ABI_VERSION 2
 
 /** Elements per dot3 block (see 6). */
 #define AMALGAM_DOT_BLOCK 4096
 /** Elements per deterministic reduction segment used by the Java side; a multiple of AMALGAM_DOT_BLOCK. */
 #define AMALGAM_DOT_SEGMENT 1048576
+
+/** Elements per block of the block formats (contract point 7). */
+#define AMALGAM_QUANT_BLOCK 32
+
+/** Block formats; the values equal ggml's type ids (and dev.amalgam.kernels.BlockFormat#ggmlId()). */
+enum amalgam_block_format {
+  AMALGAM_BLOCK_Q4_0 = 2,
+  AMALGAM_BLOCK_Q8_0 = 8
+};
 
 /** Element types; the values equal dev.amalgam.tensor.DType#kernelCode(). */
 enum amalgam_dtype {
@@ -84,7 +109,8 @@ enum amalgam_status {
   AMALGAM_ERR_BAD_INPUT_COUNT = -4,
   AMALGAM_ERR_UNSUPPORTED_ISA = -5,
   AMALGAM_ERR_BAD_ADVICE = -6,
-  AMALGAM_ERR_SYSTEM = -7
+  AMALGAM_ERR_SYSTEM = -7,
+  AMALGAM_ERR_BAD_BLOCK_COUNT = -8
 };
 
 /** Flags for amalgam_weighted_sum and amalgam_convert. */
@@ -131,6 +157,19 @@ AMALGAM_API int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64
 /** result[0..2] = (x.y, x.x, y.y) over n elements, in the canonical order of contract point 6. */
 AMALGAM_API int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n,
                                  double *result);
+
+/**
+ * Quantizes n elements (a multiple of AMALGAM_QUANT_BLOCK) of src_dtype to n / 32 Q8_0 blocks of 34 bytes at dst,
+ * as contract point 7 defines. src and dst must not overlap.
+ */
+AMALGAM_API int32_t amalgam_quantize_q8_0(int32_t isa, int64_t src, int32_t src_dtype, int64_t dst, int64_t n);
+
+/**
+ * Decodes n elements (a multiple of AMALGAM_QUANT_BLOCK) of a block format (amalgam_block_format) at src into
+ * dst_dtype values at dst (contract point 7). src and dst must not overlap.
+ */
+AMALGAM_API int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format, int64_t dst, int32_t dst_dtype,
+                                       int64_t n);
 
 /**
  * Gives the kernel advice about [address, address + length). DONTNEED shrinks the range inward to whole

@@ -79,6 +79,47 @@ struct Avx512 {
     }
   }
 
+  static Vec i8_to_f32(const int8_t *p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))));
+  }
+
+  // round_half_away then Java's (int) (contract point 7), truncated to int8 as Java's (byte) cast. cvttps2dq
+  // gives 0x80000000 for NaN and out-of-range lanes (low byte 0, as Java's NaN -> 0 and -2^31); lanes >= 2^31
+  // take Java's 2^31 - 1.
+  static __m128i q8_lanes(Vec v) {
+    const Vec t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+    const Vec one = _mm512_castsi512_ps(_mm512_or_si512(sign, _mm512_castps_si512(_mm512_set1_ps(1.0f))));
+    const Vec r = _mm512_mask_add_ps(t, up, t, one);
+    const __mmask16 over = _mm512_cmp_ps_mask(r, _mm512_set1_ps(2147483648.0f), _CMP_GE_OQ);
+    const __m512i q = _mm512_mask_mov_epi32(_mm512_cvttps_epi32(r), over, _mm512_set1_epi32(0x7fffffff));
+    return _mm512_cvtepi32_epi8(q);
+  }
+
+  template <int32_t D>
+  static bool quantize_q8_0_block(const void *src, int64_t first, uint8_t *out) {
+    const Vec x0 = load<D>(src, first), x1 = load<D>(src, first + 16);
+    // Non-negative floats order like their bits, and every NaN magnitude is above +inf.
+    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+    const __m512i a = _mm512_max_epu32(_mm512_and_si512(_mm512_castps_si512(x0), magnitude),
+                                       _mm512_and_si512(_mm512_castps_si512(x1), magnitude));
+    __m256i m = _mm256_max_epu32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+    __m128i m4 = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+    m4 = _mm_max_epu32(m4, _mm_shuffle_epi32(m4, 0x4e));
+    m4 = _mm_max_epu32(m4, _mm_shuffle_epi32(m4, 0xb1));
+    const uint32_t amax_bits = static_cast<uint32_t>(_mm_cvtsi128_si32(m4));
+    if (amax_bits > 0x7f800000u) return false;
+    const float d = f32_from_bits(amax_bits) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t h = static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    std::memcpy(out, &h, 2);
+    const Vec vid = _mm512_set1_ps(id);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 2), q8_lanes(_mm512_mul_ps(x0, vid)));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 18), q8_lanes(_mm512_mul_ps(x1, vid)));
+    return true;
+  }
+
   struct Dot3Acc {
     Vec xy, xx, yy;
   };

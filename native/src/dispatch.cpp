@@ -84,6 +84,8 @@ bool valid_dtype(int32_t d) {
   return d == AMALGAM_DTYPE_F32 || d == AMALGAM_DTYPE_F16 || d == AMALGAM_DTYPE_BF16;
 }
 
+bool valid_format(int32_t f) { return f == AMALGAM_BLOCK_Q8_0 || f == AMALGAM_BLOCK_Q4_0; }
+
 const void *as_pointer(int64_t address) { return reinterpret_cast<const void *>(static_cast<intptr_t>(address)); }
 
 }  // namespace
@@ -130,6 +132,8 @@ const char *amalgam_status_message(int32_t status) {
       return "unknown memory advice";
     case AMALGAM_ERR_SYSTEM:
       return "system call failed";
+    case AMALGAM_ERR_BAD_BLOCK_COUNT:
+      return "element count is not a whole number of 32-element blocks";
     default:
       return "unknown status";
   }
@@ -197,6 +201,30 @@ int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t
   }
   if (x == 0 || y == 0) return AMALGAM_ERR_NULL_POINTER;
   t->dot3(as_pointer(x), x_dtype, as_pointer(y), y_dtype, n, result);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_quantize_q8_0(int32_t isa, int64_t src, int32_t src_dtype, int64_t dst, int64_t n) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(src_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n % AMALGAM_QUANT_BLOCK != 0) return AMALGAM_ERR_BAD_BLOCK_COUNT;
+  if (n == 0) return AMALGAM_OK;
+  if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
+  t->quantize_q8_0(as_pointer(src), src_dtype, const_cast<void *>(as_pointer(dst)), n / AMALGAM_QUANT_BLOCK);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format, int64_t dst, int32_t dst_dtype, int64_t n) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_format(format) || !valid_dtype(dst_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n % AMALGAM_QUANT_BLOCK != 0) return AMALGAM_ERR_BAD_BLOCK_COUNT;
+  if (n == 0) return AMALGAM_OK;
+  if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
+  t->dequantize(as_pointer(src), format, const_cast<void *>(as_pointer(dst)), dst_dtype, n / AMALGAM_QUANT_BLOCK);
   return AMALGAM_OK;
 }
 

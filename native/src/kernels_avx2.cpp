@@ -73,6 +73,54 @@ struct Avx2 {
     }
   }
 
+  static Vec i8_to_f32(const int8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))));
+  }
+
+  // round_half_away then Java's (int) (contract point 7), per lane; only the low byte of each lane is used.
+  // cvttps2dq gives 0x80000000 for NaN and out-of-range lanes (low byte 0, as Java's NaN -> 0 and -2^31);
+  // lanes >= 2^31 need Java's 2^31 - 1, whose low byte is 0xff.
+  static __m256i q8_lanes(Vec v) {
+    const Vec t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const Vec magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const Vec up = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(v, t), magnitude), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const Vec one = _mm256_or_ps(_mm256_andnot_ps(magnitude, v), _mm256_set1_ps(1.0f));
+    const Vec r = _mm256_add_ps(t, _mm256_and_ps(up, one));
+    const __m256i over = _mm256_castps_si256(_mm256_cmp_ps(r, _mm256_set1_ps(2147483648.0f), _CMP_GE_OQ));
+    return _mm256_or_si256(_mm256_cvttps_epi32(r), _mm256_and_si256(over, _mm256_set1_epi32(0xff)));
+  }
+
+  template <int32_t D>
+  static bool quantize_q8_0_block(const void *src, int64_t first, uint8_t *out) {
+    Vec x[4];
+    const __m256i magnitude = _mm256_set1_epi32(0x7fffffff);
+    __m256i a = _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {
+      x[k] = load<D>(src, first + 8 * k);
+      // Non-negative floats order like their bits, and every NaN magnitude is above +inf.
+      a = _mm256_max_epu32(a, _mm256_and_si256(_mm256_castps_si256(x[k]), magnitude));
+    }
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4e));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xb1));
+    const uint32_t amax_bits = static_cast<uint32_t>(_mm_cvtsi128_si32(m));
+    if (amax_bits > 0x7f800000u) return false;
+    const float d = f32_from_bits(amax_bits) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t h = static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    std::memcpy(out, &h, 2);
+    const Vec vid = _mm256_set1_ps(id);
+    const __m256i low = _mm256_set1_epi32(0xff);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) q[k] = _mm256_and_si256(q8_lanes(_mm256_mul_ps(x[k], vid)), low);
+    // Values 0..255 pass both unsigned-saturating packs unchanged; the packs interleave 128-bit halves,
+    // which the permute puts back in element order.
+    const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + 2),
+                        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    return true;
+  }
+
   // The 16 canonical lanes live in two vectors: [0] holds lanes 0-7 (elements 0-15 of a group), [1] lanes 8-15.
   struct Dot3Acc {
     Vec xy[2], xx[2], yy[2];
@@ -132,8 +180,16 @@ void dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, doubl
   simd_dot3<Avx2>(x, xd, y, yd, n, result);
 }
 
+void quantize_q8_0(const void *src, int32_t sd, void *dst, int64_t blocks) {
+  simd_quantize_q8_0<Avx2>(src, sd, dst, blocks);
+}
+
+void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t blocks) {
+  simd_dequantize<Avx2>(src, format, dst, dd, blocks);
+}
+
 }  // namespace
 
-const KernelTable kAvx2Kernels = {convert, weighted_sum, dot3};
+const KernelTable kAvx2Kernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize};
 
 }  // namespace amalgam

@@ -18,8 +18,16 @@ void dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, doubl
   simd_dot3<Avx512>(x, xd, y, yd, n, result);
 }
 
+void quantize_q8_0(const void *src, int32_t sd, void *dst, int64_t blocks) {
+  simd_quantize_q8_0<Avx512>(src, sd, dst, blocks);
+}
+
+void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t blocks) {
+  simd_dequantize<Avx512>(src, format, dst, dd, blocks);
+}
+
 }  // namespace
 
-const KernelTable kAvx512Kernels = {convert, weighted_sum, dot3};
+const KernelTable kAvx512Kernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize};
 
 }  // namespace amalgam

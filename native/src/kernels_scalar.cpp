@@ -28,8 +28,19 @@ void dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, doubl
   result[2] = total[2];
 }
 
+void quantize_q8_0(const void *src, int32_t src_dtype, void *dst, int64_t blocks) {
+  uint8_t *out = static_cast<uint8_t *>(dst);
+  for (int64_t b = 0; b < blocks; ++b) quantize_q8_0_block_scalar(src, src_dtype, b * kQuantBlock, out + b * kQ8_0Bytes);
+}
+
+void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, int64_t blocks) {
+  const uint8_t *in = static_cast<const uint8_t *>(src);
+  const int64_t size = block_bytes(format);
+  for (int64_t b = 0; b < blocks; ++b) dequantize_block_scalar(in + b * size, format, dst, dst_dtype, b * kQuantBlock);
+}
+
 }  // namespace
 
-const KernelTable kScalarKernels = {convert, weighted_sum, dot3};
+const KernelTable kScalarKernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize};
 
 }  // namespace amalgam

@@ -136,6 +136,87 @@ static inline void convert_scalar_range(const void *src, int32_t src_dtype, void
   for (int64_t i = begin; i < n; ++i) store_scalar(dst, dst_dtype, i, load_scalar(src, src_dtype, i));
 }
 
+// ------------------------------------------------------------------------------- block formats (point 7)
+
+constexpr int64_t kQuantBlock = AMALGAM_QUANT_BLOCK;
+constexpr int64_t kQ8_0Bytes = 34;
+constexpr int64_t kQ4_0Bytes = 18;
+
+// Java's (int) conversion of a float: NaN -> 0, saturating at the int32 range, truncating otherwise.
+static inline int32_t java_int(float v) {
+  if (v != v) return 0;
+  if (v >= 2147483648.0f) return INT32_MAX;
+  if (v <= -2147483648.0f) return INT32_MIN;
+  return static_cast<int32_t>(v);
+}
+
+// Round half away from zero, exactly (C's roundf): v - trunc(v) is exact for every float.
+static inline float round_half_away(float v) {
+  float t = std::trunc(v);
+  if (std::fabs(v - t) >= 0.5f) t += v < 0.0f ? -1.0f : 1.0f;
+  return t;
+}
+
+// The f16 d of a block holding a NaN: the first NaN's magnitude, quieted and narrowed (f32_to_f16 of it).
+static inline uint16_t q8_0_nan_scale(uint32_t magnitude_bits) {
+  return static_cast<uint16_t>(0x7e00u | ((magnitude_bits >> 13) & 0x3ffu));
+}
+
+// One Q8_0 block of the 32 elements at src[first ..]: the reference every SIMD path must equal.
+static inline void quantize_q8_0_block_scalar(const void *src, int32_t dtype, int64_t first, uint8_t *out) {
+  float x[kQuantBlock];
+  uint32_t amax_bits = 0;
+  bool nan = false;
+  for (int j = 0; j < kQuantBlock; ++j) {
+    x[j] = load_scalar(src, dtype, first + j);
+    const uint32_t a = f32_bits(x[j]) & 0x7fffffffu;
+    if (nan) continue;
+    if (a > 0x7f800000u) {
+      nan = true;
+      amax_bits = a;
+    } else if (a > amax_bits) {
+      amax_bits = a;  // for non-negative non-NaN floats the integer order is the float order
+    }
+  }
+  if (nan) {
+    const uint16_t h = q8_0_nan_scale(amax_bits);
+    std::memcpy(out, &h, 2);
+    std::memset(out + 2, 0, kQuantBlock);
+    return;
+  }
+  const float d = f32_from_bits(amax_bits) / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const uint16_t h = f32_to_f16(d);
+  std::memcpy(out, &h, 2);
+  for (int j = 0; j < kQuantBlock; ++j) {
+    out[2 + j] = static_cast<uint8_t>(static_cast<uint32_t>(java_int(round_half_away(x[j] * id))) & 0xffu);
+  }
+}
+
+// The 32 signed values of one block (before scaling): Q8_0 bytes, or Q4_0 nibbles minus 8.
+static inline void block_values_scalar(const uint8_t *block, int32_t format, int8_t *q) {
+  if (format == AMALGAM_BLOCK_Q8_0) {
+    std::memcpy(q, block + 2, kQuantBlock);
+  } else {
+    for (int j = 0; j < 16; ++j) {
+      q[j] = static_cast<int8_t>((block[2 + j] & 0x0f) - 8);
+      q[j + 16] = static_cast<int8_t>((block[2 + j] >> 4) - 8);
+    }
+  }
+}
+
+static inline void dequantize_block_scalar(const uint8_t *block, int32_t format, void *dst, int32_t dst_dtype,
+                                           int64_t first) {
+  uint16_t h;
+  std::memcpy(&h, block, 2);
+  const float d = f16_to_f32(h);
+  int8_t q[kQuantBlock];
+  block_values_scalar(block, format, q);
+  for (int j = 0; j < kQuantBlock; ++j) store_scalar(dst, dst_dtype, first + j, static_cast<float>(q[j]) * d);
+}
+
+static inline int64_t block_bytes(int32_t format) { return format == AMALGAM_BLOCK_Q8_0 ? kQ8_0Bytes : kQ4_0Bytes; }
+
 // Lane state of one dot3 block (contract point 6 of amalgam.h).
 struct Dot3Lanes {
   float xy[16];

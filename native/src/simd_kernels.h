@@ -14,6 +14,11 @@
 //   Dot3Acc, dot3_zero(acc), dot3_group<XD, YD>(acc, x, y, j), dot3_save(acc, lanes)
 //                                   one group of 32 elements in the order of contract point 6
 //   stream_fence()
+//   i8_to_f32(p)                    kLanes int8 values at p, converted exactly to f32
+//   quantize_q8_0_block<D>(src, first, out)
+//                                   one Q8_0 block of elements first .. first + 31 (contract point 7); returns
+//                                   false, having written nothing, if the block holds a NaN (the scalar code
+//                                   then writes it)
 // Tails and the head before a 64-byte boundary run through the scalar code of scalar_math.h, which computes
 // the same bits, so no masked loads are needed anywhere.
 #ifndef AMALGAM_SIMD_KERNELS_H
@@ -317,6 +322,92 @@ template <class S>
 void simd_dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, double *result) {
   Dot3Fn fn = xd == kF32 ? pick_dot3<S, kF32>(yd) : xd == kF16 ? pick_dot3<S, kF16>(yd) : pick_dot3<S, kBf16>(yd);
   fn(x, y, n, result);
+}
+
+// ---------------------------------------------------------------------------------------- block formats
+
+template <class S, int32_t D>
+void quantize_q8_0_typed(const void *src, uint8_t *dst, int64_t blocks) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t first = b * kQuantBlock;
+    prefetch_ahead<D, kQuantBlock>(src, first);
+    if (!S::template quantize_q8_0_block<D>(src, first, dst + b * kQ8_0Bytes)) {
+      quantize_q8_0_block_scalar(src, D, first, dst + b * kQ8_0Bytes);  // NaN blocks are rare
+    }
+  }
+}
+
+template <class S>
+void simd_quantize_q8_0(const void *src, int32_t sd, void *dst, int64_t blocks) {
+  uint8_t *out = static_cast<uint8_t *>(dst);
+  switch (sd) {
+    case kF32:
+      quantize_q8_0_typed<S, kF32>(src, out, blocks);
+      break;
+    case kF16:
+      quantize_q8_0_typed<S, kF16>(src, out, blocks);
+      break;
+    default:
+      quantize_q8_0_typed<S, kBf16>(src, out, blocks);
+      break;
+  }
+}
+
+// The 32 signed values of a Q4_0 block: low nibbles are elements 0..15, high nibbles 16..31, each minus 8.
+inline void q4_0_values(const uint8_t *block, int8_t *q) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i *>(block + 2));
+  const __m128i low4 = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+  const __m128i lo = _mm_sub_epi8(_mm_and_si128(packed, low4), eight);
+  const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), low4), eight);
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(q), lo);
+  _mm_storeu_si128(reinterpret_cast<__m128i *>(q + 16), hi);
+}
+
+template <class S, int32_t F, int32_t DD>
+void dequantize_typed(const void *src, void *dst, int64_t blocks) {
+  constexpr int64_t kBytes = F == AMALGAM_BLOCK_Q8_0 ? kQ8_0Bytes : kQ4_0Bytes;
+  const uint8_t *in = static_cast<const uint8_t *>(src);
+  alignas(16) int8_t unpacked[kQuantBlock];
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *block = in + b * kBytes;
+    _mm_prefetch(reinterpret_cast<const char *>(block) + kPrefetchBytes, _MM_HINT_T0);
+    uint16_t h;
+    std::memcpy(&h, block, 2);
+    const typename S::Vec d = S::splat(f16_to_f32(h));
+    const int8_t *q = reinterpret_cast<const int8_t *>(block + 2);
+    if constexpr (F == AMALGAM_BLOCK_Q4_0) {
+      q4_0_values(block, unpacked);
+      q = unpacked;
+    }
+    for (int64_t k = 0; k < kQuantBlock; k += 2 * S::kLanes) {
+      S::template store_pair<DD, false>(dst, b * kQuantBlock + k, S::mul(S::i8_to_f32(q + k), d),
+                                        S::mul(S::i8_to_f32(q + k + S::kLanes), d));
+    }
+  }
+}
+
+template <class S, int32_t F>
+void dequantize_format(const void *src, void *dst, int32_t dd, int64_t blocks) {
+  switch (dd) {
+    case kF32:
+      dequantize_typed<S, F, kF32>(src, dst, blocks);
+      break;
+    case kF16:
+      dequantize_typed<S, F, kF16>(src, dst, blocks);
+      break;
+    default:
+      dequantize_typed<S, F, kBf16>(src, dst, blocks);
+      break;
+  }
+}
+
+template <class S>
+void simd_dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t blocks) {
+  if (format == AMALGAM_BLOCK_Q8_0) {
+    dequantize_format<S, AMALGAM_BLOCK_Q8_0>(src, dst, dd, blocks);
+  } else {
+    dequantize_format<S, AMALGAM_BLOCK_Q4_0>(src, dst, dd, blocks);
+  }
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // Usage: amalgam_selftest [N] [--exhaustive] [--bench]
 //   N             elements of the random-data tests (default 1000003)
 //   --exhaustive  also convert all 2^32 f32 bit patterns to f16 and bf16 on every path (~1 minute)
-//   --bench       time lerp, SLERP, copy and read over N bf16 elements (single thread) after the checks
+//   --bench       time lerp, SLERP, copy, read, Q8_0 quantize and dequantize over N bf16 elements (single
+//                 thread) after the checks
 // Exit status 0 = all paths agree bit for bit.
 #include <chrono>
 #include <cinttypes>
@@ -395,6 +396,161 @@ void test_status_codes() {
   check(amalgam_convert(0, 64, 7, 64, 0, 1, 0) == AMALGAM_ERR_BAD_DTYPE, "bad dtype", 0, 1);
   check(amalgam_dot3(0, 0, 0, 64, 0, 1, r) == AMALGAM_ERR_NULL_POINTER, "null", 0, 1);
   check(amalgam_weighted_sum(0, 0, &in, &dt, &c, 64, 0, 1, 0) == AMALGAM_ERR_BAD_INPUT_COUNT, "count", 0, 1);
+  check(amalgam_quantize_q8_0(0, 64, 0, 64, 33) == AMALGAM_ERR_BAD_BLOCK_COUNT, "block count", 0, 33);
+  check(amalgam_quantize_q8_0(0, 64, 0, 64, -32) == AMALGAM_ERR_NEGATIVE_COUNT, "negative n", 0, -32);
+  check(amalgam_quantize_q8_0(0, 64, 9, 64, 32) == AMALGAM_ERR_BAD_DTYPE, "bad dtype", 0, 32);
+  check(amalgam_quantize_q8_0(0, 0, 0, 64, 32) == AMALGAM_ERR_NULL_POINTER, "null", 0, 32);
+  check(amalgam_dequantize(0, 64, 3, 64, 0, 32) == AMALGAM_ERR_BAD_DTYPE, "bad format", 0, 32);
+  check(amalgam_dequantize(0, 64, AMALGAM_BLOCK_Q8_0, 64, 0, 31) == AMALGAM_ERR_BAD_BLOCK_COUNT, "block count", 0, 31);
+  check(amalgam_dequantize(amalgam_isa_best() + 1, 64, AMALGAM_BLOCK_Q8_0, 64, 0, 32) == AMALGAM_ERR_UNSUPPORTED_ISA,
+        "isa", 0, 32);
+}
+
+// ---------------------------------------------------------------------------------------- block formats
+
+// Ties: blocks whose amax is 127 * 2^e, so that d = 2^e, id = 2^-e exactly and x * id = k + 0.5 exactly.
+void fill_ties(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
+  std::vector<float> f(static_cast<size_t>(n));
+  for (int64_t first = 0; first < n; first += 32) {
+    int e = static_cast<int>(rng() % 9) - 4;
+    float scale = std::ldexp(1.0f, e);
+    for (int j = 0; j < 32; ++j) {
+      int k = static_cast<int>(rng() % 254) - 127;  // -127 .. 126
+      float v = (static_cast<float>(k) + 0.5f) * scale;
+      f[static_cast<size_t>(first + j)] = j == 0 ? (rng() % 2 ? 127.0f : -127.0f) * scale : v;
+    }
+  }
+  expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(f.data()), AMALGAM_DTYPE_F32, address(b.data()), dtype, n, 0),
+            "convert (fill)");
+}
+
+// Blocks of one kind each: zeros, subnormals only, an infinity, a NaN at a random place, huge values.
+void fill_edge_blocks(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
+  std::vector<float> f(static_cast<size_t>(n));
+  for (int64_t first = 0; first < n; first += 32) {
+    int kind = static_cast<int>((first / 32) % 6);
+    for (int j = 0; j < 32; ++j) {
+      uint32_t r = static_cast<uint32_t>(rng());
+      float v = std::ldexp(static_cast<float>(static_cast<int32_t>(r % 2001) - 1000), -10);
+      if (kind == 0) v = (r & 1) ? -0.0f : 0.0f;
+      if (kind == 1) v = f32_from_bits((r & 0x8000000fu) | (r & 0x007ffff0u) * ((r >> 3) & 1));
+      if (kind == 4) v *= 3e34f;
+      f[static_cast<size_t>(first + j)] = v;
+    }
+    if (kind == 2) f[static_cast<size_t>(first + static_cast<int64_t>(rng() % 32))] = (rng() & 1) ? INFINITY : -INFINITY;
+    if (kind == 3) {
+      f[static_cast<size_t>(first + static_cast<int64_t>(rng() % 32))] =
+          f32_from_bits(0x7f800001u | static_cast<uint32_t>(rng() & 0x807fffffu));
+    }
+  }
+  expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(f.data()), AMALGAM_DTYPE_F32, address(b.data()), dtype, n, 0),
+            "convert (fill)");
+}
+
+// The scalar reference on hand-checked blocks (ggml's quantize_row_q8_0_ref gives the same).
+void test_q8_0_reference() {
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j) - 16.0f;  // amax 16: d = 16/127, q = round(x * 127/16)
+  x[31] = 63.5f;                                                          // amax 63.5: d = 0.5, id = 2, q = 2x
+  uint8_t out[34];
+  expect_ok(amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(x), AMALGAM_DTYPE_F32, address(out), 32), "quantize");
+  uint16_t d;
+  std::memcpy(&d, out, 2);
+  check(d == 0x3800, "q8_0 reference d = 0.5", 0, 32);
+  for (int j = 0; j < 32; ++j) {
+    check(static_cast<int8_t>(out[2 + j]) == (j == 31 ? 127 : 2 * j - 32), "q8_0 reference qs", 0, j);
+  }
+  // Ties go away from zero: amax 127 (d = 1), x = +-2.5 -> +-3, x = 0.5 -> 1.
+  for (int j = 0; j < 32; ++j) x[j] = 0.0f;
+  x[0] = 127.0f;
+  x[1] = 2.5f;
+  x[2] = -2.5f;
+  x[3] = 0.5f;
+  x[4] = -0.49999997f;
+  amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(x), AMALGAM_DTYPE_F32, address(out), 32);
+  check(out[0] == 0x00 && out[1] == 0x3c && out[3] == 3 && out[4] == 0xfd && out[5] == 1 && out[6] == 0,
+        "q8_0 reference ties", 0, 32);
+  // NaN block: d = quieted f16 of the first NaN's magnitude, qs = 0; infinite block: d = inf, qs = 0.
+  x[7] = f32_from_bits(0xff812345u);
+  x[9] = f32_from_bits(0x7fc00000u);
+  amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(x), AMALGAM_DTYPE_F32, address(out), 32);
+  std::memcpy(&d, out, 2);
+  bool zeros = true;
+  for (int j = 0; j < 32; ++j) zeros = zeros && out[2 + j] == 0;
+  check(d == (0x7e00 | (0x7f812345u >> 13 & 0x3ff)) && zeros, "q8_0 reference NaN block", 0, 32);
+  x[7] = -INFINITY;
+  x[9] = 1.0f;
+  amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(x), AMALGAM_DTYPE_F32, address(out), 32);
+  std::memcpy(&d, out, 2);
+  zeros = true;
+  for (int j = 0; j < 32; ++j) zeros = zeros && out[2 + j] == 0;
+  check(d == 0x7c00 && zeros, "q8_0 reference infinite block", 0, 32);
+}
+
+void test_quantize_q8_0(int best, std::mt19937_64 &rng) {
+  const int64_t sizes[] = {0, 32, 64, 96, 4096 + 32, 64 * 1024 + 32};
+  for (int64_t n : sizes) {
+    for (int sd : kDtypes) {
+      for (int data = 0; data < 5; ++data) {
+        Buffer src(n * dtype_size(sd), static_cast<int64_t>(rng() % 16) * dtype_size(sd));
+        if (data == 0) fill_normal(src, sd, n, rng);
+        if (data == 1) fill_wide(src, sd, n, rng);
+        if (data == 2) fill_special(src, sd, n, rng);
+        if (data == 3) fill_ties(src, sd, n, rng);
+        if (data == 4) fill_edge_blocks(src, sd, n, rng);
+        int64_t out_offset = static_cast<int64_t>(rng() % 64);
+        Buffer want(n / 32 * 34, out_offset), got(n / 32 * 34, out_offset);
+        expect_ok(amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(src.data()), sd, address(want.data()), n),
+                  "quantize_q8_0");
+        for (int isa = 1; isa <= best; ++isa) {
+          got.fill(0xab);
+          expect_ok(amalgam_quantize_q8_0(isa, address(src.data()), sd, address(got.data()), n), "quantize_q8_0");
+          char detail[64];
+          std::snprintf(detail, sizeof detail, "%s data=%d", dtype_name(sd), data);
+          check(same_bytes(want, got), "quantize_q8_0", isa, n, detail);
+        }
+      }
+    }
+  }
+}
+
+void test_dequantize(int best, std::mt19937_64 &rng) {
+  const int64_t sizes[] = {0, 32, 64, 96, 4096 + 32, 64 * 1024 + 32};
+  for (int format : {AMALGAM_BLOCK_Q8_0, AMALGAM_BLOCK_Q4_0}) {
+    const int64_t block = format == AMALGAM_BLOCK_Q8_0 ? 34 : 18;
+    for (int64_t n : sizes) {
+      // Random bytes: every scale bit pattern (NaN, infinity, subnormal) and every quant value appear.
+      Buffer src(n / 32 * block, static_cast<int64_t>(rng() % 32));
+      for (int64_t i = 0; i < src.bytes; ++i) src.data()[i] = static_cast<uint8_t>(rng());
+      for (int dd : kDtypes) {
+        int64_t out_offset = static_cast<int64_t>(rng() % 16) * dtype_size(dd);
+        Buffer want(n * dtype_size(dd), out_offset), got(n * dtype_size(dd), out_offset);
+        expect_ok(amalgam_dequantize(AMALGAM_ISA_SCALAR, address(src.data()), format, address(want.data()), dd, n),
+                  "dequantize");
+        for (int isa = 1; isa <= best; ++isa) {
+          got.fill(0xab);
+          expect_ok(amalgam_dequantize(isa, address(src.data()), format, address(got.data()), dd, n), "dequantize");
+          char detail[64];
+          std::snprintf(detail, sizeof detail, "%s -> %s", format == AMALGAM_BLOCK_Q8_0 ? "q8_0" : "q4_0",
+                        dtype_name(dd));
+          check(same_bytes(want, got), "dequantize", isa, n, detail);
+        }
+      }
+    }
+  }
+  // Q8_0 then back: every |q| <= 127 block round-trips through the f32 values it decodes to.
+  const int64_t n = 4096;
+  std::vector<float> x(n), back(n);
+  std::vector<uint8_t> q(n / 32 * 34), again(n / 32 * 34);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  for (auto &v : x) v = normal(rng);
+  amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(x.data()), AMALGAM_DTYPE_F32, address(q.data()), n);
+  for (int isa = 0; isa <= best; ++isa) {
+    amalgam_dequantize(isa, address(q.data()), AMALGAM_BLOCK_Q8_0, address(back.data()), AMALGAM_DTYPE_F32, n);
+    bool close = true;
+    for (int64_t i = 0; i < n; ++i) close = close && std::fabs(back[i] - x[i]) <= 0.02f * 6 / 127;
+    check(close, "q8_0 round trip error", isa, n);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- timing
@@ -459,6 +615,16 @@ void run_read(void *p) {
   amalgam_dot3(g->isa, address(g->a), AMALGAM_DTYPE_BF16, address(g->a), AMALGAM_DTYPE_BF16, g->n, r);
 }
 
+void run_quantize(void *p) {
+  auto *g = static_cast<BenchArgs *>(p);
+  amalgam_quantize_q8_0(g->isa, address(g->a), AMALGAM_DTYPE_BF16, address(g->out), g->n / 32 * 32);
+}
+
+void run_dequantize(void *p) {
+  auto *g = static_cast<BenchArgs *>(p);
+  amalgam_dequantize(g->isa, address(g->out), AMALGAM_BLOCK_Q8_0, address(g->b), AMALGAM_DTYPE_BF16, g->n / 32 * 32);
+}
+
 void bench(int64_t n) {
   std::vector<uint16_t> a(n), b(n), out(n);
   std::mt19937_64 rng(7);
@@ -476,6 +642,9 @@ void bench(int64_t n) {
     std::printf("  %-12s lerp %5.1f (plain stores %5.1f)  slerp %5.1f  read = dot3(x, x) %5.1f GB/s\n",
                 amalgam_isa_name(isa), 3 * nb / lerp / 1e9, 3 * nb / plain / 1e9, 5 * nb / slerp / 1e9,
                 nb / read / 1e9);
+    double quantize = seconds_of(run_quantize, &g, 5), dequantize = seconds_of(run_dequantize, &g, 5);
+    std::printf("  %-12s quantize bf16 -> q8_0 %6.0f M elements/s, dequantize q8_0 -> bf16 %6.0f M elements/s\n",
+                amalgam_isa_name(isa), static_cast<double>(n) / quantize / 1e6, static_cast<double>(n) / dequantize / 1e6);
   }
   {
     BenchArgs g{0, n, a.data(), b.data(), out.data()};
@@ -507,6 +676,9 @@ int main(int argc, char **argv) {
   test_weighted_sums(best, rng);
   test_dot3_edges(best, rng);
   test_aliasing(best, rng);
+  test_q8_0_reference();
+  test_quantize_q8_0(best, rng);
+  test_dequantize(best, rng);
   test_random_normal(best, n, rng);
   if (exhaustive) test_all_f32_patterns(best);
   std::printf("amalgam_selftest: %s\n", failures == 0 ? "all paths agree" : "FAILED");

@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The merge kernels over bf16 tensors against memory-bandwidth references measured in the same run.
  *
  * <p>Kernels: {@code lerp} (one weighted sum of two bf16 inputs into bf16; 6 bytes per element) and {@code slerp}
- * (dot3, {@link Slerp#coefficients}, then the weighted sum; 10 bytes per element). References over the same bytes
+ * (dot3, {@link Slerp#coefficients}, then the weighted sum; 10 bytes per element); {@code quantizeQ8_0} (bf16 to
+ * ggml Q8_0 blocks, 2 + 34/32 bytes per element). References over the same bytes
  * and thread count: {@code copyNative} and {@code copyBuffer} copy one bf16 array (2 x its bytes moved): the first
  * through the native kernels as an f32 -> f32 conversion, which writes with the same non-temporal stores as the
  * merge kernels; the second with {@link ByteBuffer#put(ByteBuffer)}. {@code readDot3} reads one array through
@@ -127,6 +128,12 @@ public class KernelBench {
       out.duplicate().position(Math.toIntExact(from)).put(src);
       return 0;
     });
+  }
+
+  /** bf16 -> Q8_0 (ggml's reference quantizer): reads 2 bytes and writes 34/32 bytes per element into {@code out}. */
+  @Benchmark
+  public void quantizeQ8_0() {
+    kernels.quantizeQ8_0(a, DType.BF16, out, n);
   }
 
   @Benchmark

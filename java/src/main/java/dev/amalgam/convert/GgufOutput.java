@@ -23,7 +23,7 @@ import java.util.Optional;
  * Writes Hugging Face-named tensors into a llama.cpp GGUF file, streaming: each tensor arrives in chunks of the
  * element type it was planned with (its {@link TensorInfo#dtype()}) and in GGUF row order, and is stored under
  * its GGUF name, with its {@code ne} reversed from the PyTorch shape, in the ggml type chosen for it. Plain types
- * are converted by the kernels, Q8_0 by the reference quantizer. {@code rope_freqs.weight}, when given, is
+ * and Q8_0 (ggml's reference quantizer) are converted by the kernels. {@code rope_freqs.weight}, when given, is
  * written first. The file appears only when {@link #finish()} succeeds.
  */
 public final class GgufOutput implements TensorSink, Closeable {
@@ -105,6 +105,7 @@ public final class GgufOutput implements TensorSink, Closeable {
     GgufOutput out = new GgufOutput(writer, kernels);
     try {
       writer.setSync(sync);
+      writer.setKernels(kernels);
       if (ropeFreqs.isPresent()) {
         float[] r = ropeFreqs.get();
         ByteBuffer b = ByteBuffer.allocate(r.length * 4).order(ByteOrder.LITTLE_ENDIAN);

@@ -198,6 +198,7 @@ public final class ModelConverter {
       options.progress().start(total);
       try (GgufWriter writer = GgufWriter.create(target, metadata, specs, options.overwrite())) {
         writer.setSync(options.sync());
+        writer.setKernels(kernels);
         ByteBuffer converted = null;
         FloatBuffer floats = null;
         for (int i = 0; i < specs.size(); i++) {

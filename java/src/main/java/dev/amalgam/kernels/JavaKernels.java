@@ -8,7 +8,8 @@ import java.nio.ByteOrder;
 
 /**
  * The plain-Java kernels: the reference every native path is tested against, and the fallback where the native
- * library cannot load. They follow amalgam.h's canonical arithmetic literally, one element at a time.
+ * library cannot load. They follow amalgam.h's canonical arithmetic literally, one element at a time; the Q8_0
+ * quantizer is {@link #quantizeQ8_0Block}, which {@code io.gguf.GgufQuant} uses too.
  */
 public final class JavaKernels implements KernelBackend {
   static final JavaKernels INSTANCE = new JavaKernels();
@@ -95,6 +96,80 @@ public final class JavaKernels implements KernelBackend {
       float acc = c[0] * load(inputs[0], inputTypes[0], first[0] + i);
       for (int k = 1; k < count; k++) acc = Math.fma(c[k], load(inputs[k], inputTypes[k], first[k] + i), acc);
       store(out, outType, o0 + i, acc);
+    }
+  }
+
+  /**
+   * ggml's reference Q8_0 quantizer (quantize_row_q8_0_ref) for one block: reads {@code x[from .. from + 31]} and
+   * writes 34 bytes at absolute index {@code at} of {@code dst} (little-endian whatever its order). The definition
+   * every native path reproduces bit for bit (amalgam.h contract point 7):
+   *
+   * <ul>
+   *   <li>amax = max |x[j]|; d = amax / 127 (f32); id = d != 0 ? 1 / d : 0, from the f32 d, not the stored f16;
+   *       d is stored as f16 rounded to nearest even ({@link F16#fromFloat}; above 65504 it is infinity).
+   *   <li>qs[j] = {@code (byte) roundHalfAway(x[j] * id)}: the f32 product rounded half away from zero, then
+   *       Java's (int) and (byte) conversions (NaN gives 0, values past the int range saturate, then the low 8 bits
+   *       are kept). Only a subnormal d can push |x·id| past 127.
+   *   <li>A block holding a NaN stores the first NaN's magnitude as d (quieted: {@code 0x7e00 | (bits >> 13 &
+   *       0x3ff)}) and qs = 0, what {@code Math.max}/{@code Math.abs} gave the original Java code under HotSpot's
+   *       compiler. A block holding an infinity (and no NaN) stores d = infinity and qs = 0.
+   * </ul>
+   */
+  public static void quantizeQ8_0Block(float[] x, int from, ByteBuffer dst, int at) {
+    int amaxBits = 0;
+    int nanBits = 0;
+    for (int j = 0; j < BlockFormat.BLOCK_ELEMENTS; j++) {
+      int a = Float.floatToRawIntBits(x[from + j]) & 0x7fffffff;
+      if (a > 0x7f800000) {
+        nanBits = a;
+        break;
+      }
+      amaxBits = Math.max(amaxBits, a); // non-negative floats order like their bits
+    }
+    if (nanBits != 0) {
+      putLe16(dst, at, (short) (0x7e00 | ((nanBits >>> 13) & 0x3ff)));
+      for (int j = 0; j < BlockFormat.BLOCK_ELEMENTS; j++) dst.put(at + 2 + j, (byte) 0);
+      return;
+    }
+    float d = Float.intBitsToFloat(amaxBits) / 127f;
+    float id = d != 0f ? 1f / d : 0f;
+    putLe16(dst, at, F16.fromFloat(d));
+    for (int j = 0; j < BlockFormat.BLOCK_ELEMENTS; j++) dst.put(at + 2 + j, (byte) roundHalfAway(x[from + j] * id));
+  }
+
+  /** C's {@code roundf} (halfway cases away from zero) followed by Java's (int) conversion. */
+  public static int roundHalfAway(float v) {
+    double r = Math.floor(Math.abs((double) v) + 0.5);
+    return (int) (v < 0 ? -r : r);
+  }
+
+  @Override
+  public void quantizeQ8_0(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
+    long s0 = srcOffset / srcType.byteSize();
+    float[] block = new float[BlockFormat.BLOCK_ELEMENTS];
+    for (long b = 0; b < n / BlockFormat.BLOCK_ELEMENTS; b++) {
+      for (int j = 0; j < block.length; j++) block[j] = load(src, srcType, s0 + b * block.length + j);
+      quantizeQ8_0Block(block, 0, dst, Math.toIntExact(dst.position() + dstOffset + b * 34));
+    }
+  }
+
+  @Override
+  public void dequantize(ByteBuffer src, long srcOffset, BlockFormat format, ByteBuffer dst, long dstOffset,
+      DType dstType, long n) {
+    long d0 = dstOffset / dstType.byteSize();
+    for (long b = 0; b < n / BlockFormat.BLOCK_ELEMENTS; b++) {
+      int at = Math.toIntExact(src.position() + srcOffset + b * format.blockBytes());
+      float d = F16.toFloat(le16(src, at));
+      long out = d0 + b * BlockFormat.BLOCK_ELEMENTS;
+      if (format == BlockFormat.Q8_0) {
+        for (int j = 0; j < 32; j++) store(dst, dstType, out + j, src.get(at + 2 + j) * d);
+      } else {
+        for (int j = 0; j < 16; j++) {
+          int q = src.get(at + 2 + j) & 0xff;
+          store(dst, dstType, out + j, ((q & 0x0f) - 8) * d);
+          store(dst, dstType, out + j + 16, ((q >>> 4) - 8) * d);
+        }
+      }
     }
   }
 

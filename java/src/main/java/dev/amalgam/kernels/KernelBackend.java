@@ -21,6 +21,13 @@ interface KernelBackend {
   void weightedSum(ByteBuffer[] inputs, long[] inputOffsets, DType[] inputTypes, float[] coefficients,
       ByteBuffer out, long outOffset, DType outType, long n, int flags);
 
+  /** n is a whole number of blocks; dstOffset is in bytes (34 per block). */
+  void quantizeQ8_0(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n);
+
+  /** n is a whole number of blocks; srcOffset is in bytes (whole blocks). */
+  void dequantize(ByteBuffer src, long srcOffset, BlockFormat format, ByteBuffer dst, long dstOffset, DType dstType,
+      long n);
+
   /** Adds nothing: writes x.y, x.x, y.y of the range into result[0..2]. */
   void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
       double[] result);

@@ -7,7 +7,8 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The merge kernels: conversions, weighted sums and the SLERP reductions over bf16, f16 and f32 buffers.
+ * The merge kernels: conversions, weighted sums and the SLERP reductions over bf16, f16 and f32 buffers, and
+ * the Q8_0 quantizer and block decoders that GGUF files need.
  *
  * <p>Buffers are little-endian whatever their {@link ByteBuffer#order()}, and data starts at each buffer's
  * position; positions and limits are not changed. Every bound is checked before any work starts, so a bad
@@ -60,9 +61,35 @@ public interface Kernels extends AutoCloseable {
    */
   void dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums);
 
+  /**
+   * Quantizes {@code n} values of {@code srcType} (F32, F16 or BF16) into {@code n / 32} Q8_0 blocks of 34 bytes
+   * at {@code dst}'s position, with ggml's reference quantizer exactly as {@link JavaKernels#quantizeQ8_0Block}
+   * defines it (amalgam.h contract point 7: NaN and infinite blocks included).
+   *
+   * @param n a multiple of {@link BlockFormat#BLOCK_ELEMENTS}
+   */
+  void quantizeQ8_0(ByteBuffer src, DType srcType, ByteBuffer dst, long n);
+
+  /**
+   * Decodes {@code n} elements of a block format at {@code src}'s position into {@code dstType} values: x = q·d
+   * in f32 (as ggml's dequantize_row_*), then rounded to {@code dstType}.
+   *
+   * @param n a multiple of {@link BlockFormat#BLOCK_ELEMENTS}
+   */
+  void dequantize(ByteBuffer src, BlockFormat format, ByteBuffer dst, DType dstType, long n);
+
   /** Stops the worker threads. */
   @Override
   void close();
+
+  /**
+   * One process-wide, single-threaded instance of {@link #best(int)}, created on first use and never closed (it
+   * owns no threads). For code without a {@code Kernels} of its own, such as the GGUF reader; thread-safe, as
+   * every instance is: concurrent calls do not share state.
+   */
+  static Kernels shared() {
+    return SharedKernels.INSTANCE;
+  }
 
   /**
    * The fastest available kernels: native at the best ISA unless {@value #IMPLEMENTATION_PROPERTY} or

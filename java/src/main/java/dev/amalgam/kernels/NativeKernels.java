@@ -87,6 +87,29 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
+  public void quantizeQ8_0(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
+    try {
+      check("quantize_q8_0", AmalgamNative.amalgam_quantize_q8_0(isa.code(), address(src, srcOffset),
+          srcType.kernelCode(), address(dst, dstOffset), n));
+    } finally {
+      Reference.reachabilityFence(src);
+      Reference.reachabilityFence(dst);
+    }
+  }
+
+  @Override
+  public void dequantize(ByteBuffer src, long srcOffset, BlockFormat format, ByteBuffer dst, long dstOffset,
+      DType dstType, long n) {
+    try {
+      check("dequantize", AmalgamNative.amalgam_dequantize(isa.code(), address(src, srcOffset), format.ggmlId(),
+          address(dst, dstOffset), dstType.kernelCode(), n));
+    } finally {
+      Reference.reachabilityFence(src);
+      Reference.reachabilityFence(dst);
+    }
+  }
+
+  @Override
   public void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
       double[] result) {
     try {

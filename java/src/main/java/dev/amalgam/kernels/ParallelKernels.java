@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ParallelKernels implements Kernels {
   /** Below this many elements per thread, splitting costs more than it saves. */
   private static final long MIN_ELEMENTS_PER_TASK = 1L << 15;
-  /** Range boundaries fall on multiples of this many elements (one cache line of f32). */
+  /**
+   * Range boundaries fall on multiples of this many elements (one cache line of f32, and two whole blocks of the
+   * block formats, so the block kernels split on block boundaries).
+   */
   private static final long SPLIT_ALIGNMENT = 64;
   /**
    * Outputs at least this large are written with non-temporal stores. Measured (benchmarks/RESULTS.md): at 64Mi
@@ -123,6 +126,55 @@ final class ParallelKernels implements Kernels {
     };
     runOnAll(Math.min(threads, segments), worker);
     for (int s = 0; s < segments; s++) sums.add(partial[3 * s], partial[3 * s + 1], partial[3 * s + 2]);
+  }
+
+  @Override
+  public void quantizeQ8_0(ByteBuffer src, DType srcType, ByteBuffer dst, long n) {
+    checkCount(n);
+    long dstBytes = checkBlocks("quantizeQ8_0", BlockFormat.Q8_0, n);
+    checkBuffer("src", src, srcType, n, false);
+    checkBytes("dst", dst, dstBytes, n + " elements as " + BlockFormat.Q8_0, true);
+    KernelBackend b = backendFor(src, dst);
+    int block = BlockFormat.Q8_0.blockBytes();
+    runSplit(n, (from, count) -> b.quantizeQ8_0(src, from * srcType.byteSize(), srcType, dst,
+        from / BlockFormat.BLOCK_ELEMENTS * block, count));
+  }
+
+  @Override
+  public void dequantize(ByteBuffer src, BlockFormat format, ByteBuffer dst, DType dstType, long n) {
+    checkCount(n);
+    Objects.requireNonNull(format, "format");
+    long srcBytes = checkBlocks("dequantize", format, n);
+    checkBytes("src", src, srcBytes, n + " elements of " + format, false);
+    checkBuffer("dst", dst, dstType, n, true);
+    KernelBackend b = backendFor(src, dst);
+    runSplit(n, (from, count) -> b.dequantize(src, from / BlockFormat.BLOCK_ELEMENTS * format.blockBytes(), format,
+        dst, from * dstType.byteSize(), dstType, count));
+  }
+
+  /** Bytes of {@code n} elements of a block format; n must be whole blocks (ranges split on whole blocks too). */
+  private static long checkBlocks(String operation, BlockFormat format, long n) {
+    if (n % BlockFormat.BLOCK_ELEMENTS != 0) {
+      throw new IllegalArgumentException(operation + ": " + n + " elements are not a whole number of " + format
+          + " blocks of " + BlockFormat.BLOCK_ELEMENTS);
+    }
+    try {
+      return format.byteCount(n);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(operation + ": " + n + " elements of " + format
+          + " overflow a byte count", e);
+    }
+  }
+
+  private static void checkBytes(String name, ByteBuffer buffer, long needed, String what, boolean output) {
+    Objects.requireNonNull(buffer, name);
+    if (buffer.remaining() < needed) {
+      throw new IllegalArgumentException(name + ": " + what + " need " + needed + " bytes but the buffer has "
+          + buffer.remaining() + " remaining");
+    }
+    if (output && buffer.isReadOnly()) {
+      throw new IllegalArgumentException(name + ": output buffer is read-only");
+    }
   }
 
   private int streamFlags(DType outType, long n) {

@@ -1,5 +1,6 @@
 package dev.amalgam.io.gguf;
 
+import dev.amalgam.kernels.JavaKernels;
 import dev.amalgam.tensor.Bf16;
 import dev.amalgam.tensor.F16;
 import java.nio.ByteBuffer;
@@ -156,7 +157,9 @@ public final class GgufQuant {
   /**
    * Encodes {@code count} (a multiple of 32) floats as Q8_0 blocks with ggml's reference quantizer: amax = max |x|,
    * d = amax / 127, id = 1/d (0 when d is 0, computed from the f32 d, not the stored f16), d stored as f16, and
-   * qs[j] = x[j]·id rounded half away from zero. Writes {@code count / 32 * 34} bytes.
+   * qs[j] = x[j]·id rounded half away from zero. Writes {@code count / 32 * 34} bytes. Each block is
+   * {@link JavaKernels#quantizeQ8_0Block}, which also defines NaN and infinite blocks; {@code
+   * Kernels.quantizeQ8_0} gives the same bytes from f32, f16 or bf16 buffers, natively.
    *
    * @throws java.nio.BufferOverflowException if {@code dst} has too little room (nothing is written then)
    */
@@ -164,12 +167,7 @@ public final class GgufQuant {
     ByteBuffer b = room(GgmlType.Q8_0, src, srcOffset, count, dst);
     int pos = 0;
     for (int in = srcOffset; in < srcOffset + count; in += 32) {
-      float amax = 0f;
-      for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(src[in + j]));
-      float d = amax / 127f;
-      float id = d != 0f ? 1f / d : 0f;
-      b.putShort(pos, F16.fromFloat(d));
-      for (int j = 0; j < 32; j++) b.put(pos + 2 + j, (byte) roundHalfAway(src[in + j] * id));
+      JavaKernels.quantizeQ8_0Block(src, in, b, pos);
       pos += 34;
     }
   }
@@ -208,8 +206,7 @@ public final class GgufQuant {
 
   /** C's {@code roundf}: halfway cases away from zero. */
   static int roundHalfAway(float v) {
-    double r = Math.floor(Math.abs((double) v) + 0.5);
-    return (int) (v < 0 ? -r : r);
+    return JavaKernels.roundHalfAway(v);
   }
 
   /** C's {@code (int8_t) f} for the values the Q4_0 quantizer produces: truncation toward zero. */

@@ -1,7 +1,10 @@
 package dev.amalgam.io.gguf;
 
+import dev.amalgam.kernels.BlockFormat;
+import dev.amalgam.kernels.Kernels;
 import dev.amalgam.kernels.jni.AmalgamNative;
 import dev.amalgam.kernels.jni.NativeLibrary;
+import dev.amalgam.tensor.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -38,6 +41,9 @@ public final class GgufTensorData {
   private static final int ADVICE_WILLNEED = 2;
   private static final int ADVICE_DONTNEED = 3;
   private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0).asReadOnlyBuffer();
+  /** Per-thread direct output of the kernels for {@link #readF32(long, long, FloatBuffer)}, one chunk of f32. */
+  private static final ThreadLocal<ByteBuffer> KERNEL_SCRATCH =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(4 * DECODE_CHUNK).order(ByteOrder.LITTLE_ENDIAN));
 
   private final GgufFile file;
   private final GgufTensorInfo info;
@@ -127,7 +133,8 @@ public final class GgufTensorData {
   /**
    * Decodes elements {@code [firstElement, firstElement + count)} to f32 and puts them at {@code dst}'s position,
    * advancing it. F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are decoded exactly as ggml's reference code does
-   * ({@link GgufQuant}). The range is read in steps, so ranges and tensors above 2 GiB work.
+   * ({@link GgufQuant}); F16, BF16, Q8_0 and Q4_0 through the single-threaded {@link Kernels#shared()} (native
+   * where it loads, same bits). The range is read in steps, so ranges and tensors above 2 GiB work.
    *
    * @throws UnsupportedOperationException if the tensor's type cannot be dequantized
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
@@ -153,6 +160,16 @@ public final class GgufTensorData {
       }
       return;
     }
+    if (decodesWithKernels(t)) {
+      ByteBuffer scratch = KERNEL_SCRATCH.get();
+      for (long done = 0; done < count; ) {
+        int n = (int) Math.min(DECODE_CHUNK, count - done);
+        decodeWithKernels(firstElement + done, n, scratch.clear());
+        dst.put(scratch.flip().asFloatBuffer());
+        done += n;
+      }
+      return;
+    }
     float[] scratch = new float[(int) Math.min(count, DECODE_CHUNK)];
     for (long done = 0; done < count; ) {
       int n = (int) Math.min(DECODE_CHUNK, count - done);
@@ -160,6 +177,58 @@ public final class GgufTensorData {
       dst.put(scratch, 0, n);
       done += n;
     }
+  }
+
+  /**
+   * As {@link #readF32(long, long, FloatBuffer)}, but writes the values as little-endian f32 bytes at {@code dst}'s
+   * position (whatever its order), advancing it by {@code 4 * count}: Q8_0, Q4_0, F16 and BF16 decode straight
+   * into {@code dst} through the native kernels when it is a direct buffer, without a copy.
+   *
+   * @throws IllegalArgumentException as the FloatBuffer version, or if {@code dst} is read-only
+   */
+  public void readF32(long firstElement, long count, ByteBuffer dst) throws IOException {
+    GgmlType t = info.type();
+    if (!GgufQuant.canDequantize(t)) {
+      throw new UnsupportedOperationException("tensor '" + info.name() + "': type " + t + " cannot be dequantized");
+    }
+    Objects.checkFromIndexSize(firstElement, count, info.elementCount());
+    if (dst.remaining() / 4 < count) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " floats do not fit the "
+          + dst.remaining() + " bytes left in the destination");
+    }
+    if (dst.isReadOnly()) throw new IllegalArgumentException("tensor '" + info.name() + "': destination is read-only");
+    if (!decodesWithKernels(t)) {
+      readF32(firstElement, count, dst.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+      dst.position(dst.position() + Math.toIntExact(4 * count));
+      return;
+    }
+    long step = Math.min(maxRawElements(), (Integer.MAX_VALUE / 4) / t.blockElements() * t.blockElements());
+    for (long done = 0; done < count; ) {
+      int n = (int) Math.min(step, count - done);
+      decodeWithKernels(firstElement + done, n, dst);
+      done += n;
+    }
+  }
+
+  /** The types {@link #decodeWithKernels} handles. */
+  private static boolean decodesWithKernels(GgmlType t) {
+    return t == GgmlType.Q8_0 || t == GgmlType.Q4_0 || t == GgmlType.F16 || t == GgmlType.BF16;
+  }
+
+  /**
+   * Decodes a checked range into f32 at {@code out}'s position, advancing it, through {@link Kernels#shared()}:
+   * the same bits as {@link GgufQuant#dequantize} (the kernels' tests compare them).
+   */
+  private void decodeWithKernels(long first, int n, ByteBuffer out) throws IOException {
+    ByteBuffer src = raw(first, n);
+    ByteBuffer view = out.slice().order(ByteOrder.LITTLE_ENDIAN);
+    GgmlType t = info.type();
+    if (t == GgmlType.Q8_0 || t == GgmlType.Q4_0) {
+      Kernels.shared().dequantize(src, t == GgmlType.Q8_0 ? BlockFormat.Q8_0 : BlockFormat.Q4_0, view, DType.F32, n);
+    } else {
+      Kernels.shared().convert(src, t.plainDType().orElseThrow(), view, DType.F32, n);
+    }
+    out.position(out.position() + 4 * n);
   }
 
   /**

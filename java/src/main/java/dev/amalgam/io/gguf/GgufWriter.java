@@ -1,10 +1,9 @@
 package dev.amalgam.io.gguf;
 
-import dev.amalgam.tensor.Bf16;
+import dev.amalgam.kernels.Kernels;
 import dev.amalgam.kernels.jni.AmalgamNative;
 import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
-import dev.amalgam.tensor.F16;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -62,6 +61,11 @@ public final class GgufWriter implements Closeable {
   private static final int BUFFER_BYTES = 4 << 20;
   /** Elements converted per step of {@link #writeConverted} (a multiple of every block size). */
   private static final int CONVERT_CHUNK = 1 << 16;
+  /**
+   * Elements converted per kernel call of {@link #writeConverted}: large enough for the kernels to split across
+   * threads (32Ki elements per thread at least), small enough (4 MiB of f32 output) to stay in cache.
+   */
+  private static final int KERNEL_CHUNK = 1 << 20;
   /** Bytes between two write-back starts (see startWriteback). */
   private static final long WRITEBACK_STEP = 64L << 20;
 
@@ -134,6 +138,8 @@ public final class GgufWriter implements Closeable {
   private long writebackFrom; // file offset up to which write-back has been started
   private float[] floats; // conversion scratch
   private ByteBuffer converted; // conversion scratch
+  private ByteBuffer kernelScratch; // output of the kernels, KERNEL_CHUNK f32 values
+  private Kernels kernels; // null: Kernels.shared()
 
   private GgufWriter(Path target, Path temp, boolean overwrite, List<GgufTensorInfo> tensors, int alignment) {
     this.target = target;
@@ -368,6 +374,16 @@ public final class GgufWriter implements Closeable {
   }
 
   /**
+   * The kernels that {@link #writeConverted} quantizes to Q8_0 and converts between F32, F16 and BF16 with (the
+   * caller keeps ownership and closes them after the writer). Without this call the single-threaded
+   * {@link Kernels#shared()} serve. Every implementation writes the same bytes; Q4_0 stays on
+   * {@link GgufQuant#quantizeQ4_0}.
+   */
+  public void setKernels(Kernels kernels) {
+    this.kernels = Objects.requireNonNull(kernels, "kernels");
+  }
+
+  /**
    * Starts the next tensor, which must be the next one in plan order; the previous one must have been ended.
    *
    * @throws IllegalStateException if the name is not the next planned tensor, a tensor is still open, or the
@@ -416,7 +432,8 @@ public final class GgufWriter implements Closeable {
    * position, which advances past them) to the current tensor's type and appends them. The tensor's type must be
    * F32, F16, BF16, Q8_0 or Q4_0; for the block types the values must be whole blocks (a multiple of 32) and
    * earlier writes must have ended on a block boundary. Conversions round to nearest even (F16, BF16) or use
-   * {@link GgufQuant}'s reference quantizers; equal types are copied unchanged.
+   * ggml's reference quantizers ({@link GgufQuant}; Q8_0 and the plain types through the kernels, see
+   * {@link #setKernels}, which give the same bytes); equal types are copied unchanged.
    *
    * @throws IllegalArgumentException if a type is not supported, the count is not whole blocks, or {@code src}
    *     holds fewer values
@@ -453,6 +470,8 @@ public final class GgufWriter implements Closeable {
     ByteBuffer in = src.slice(src.position(), Math.toIntExact(srcBytes)).order(ByteOrder.LITTLE_ENDIAN);
     if (to.plainDType().orElse(null) == srcType) {
       write(in);
+    } else if (to != GgmlType.Q4_0) {
+      writeWithKernels(in, srcType, to, elements);
     } else {
       if (floats == null) {
         floats = new float[CONVERT_CHUNK];
@@ -463,7 +482,7 @@ public final class GgufWriter implements Closeable {
         GgmlType from = GgmlType.of(srcType).orElseThrow();
         GgufQuant.dequantize(from, in, floats, 0, n);
         converted.clear();
-        encode(to, floats, n, converted);
+        GgufQuant.quantizeQ4_0(floats, 0, n, converted);
         converted.flip();
         write(converted);
         done += n;
@@ -472,20 +491,25 @@ public final class GgufWriter implements Closeable {
     src.position(src.position() + (int) srcBytes);
   }
 
-  private static void encode(GgmlType to, float[] values, int n, ByteBuffer out) {
-    switch (to) {
-      case F32 -> {
-        for (int i = 0; i < n; i++) out.putFloat(values[i]);
+  /** Q8_0 and plain targets: the kernels convert or quantize chunk by chunk into a direct scratch buffer. */
+  private void writeWithKernels(ByteBuffer in, DType srcType, GgmlType to, long elements) throws IOException {
+    Kernels k = kernels != null ? kernels : Kernels.shared();
+    if (kernelScratch == null) {
+      kernelScratch = ByteBuffer.allocateDirect(KERNEL_CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    for (long done = 0; done < elements; ) {
+      int n = (int) Math.min(KERNEL_CHUNK, elements - done);
+      ByteBuffer chunk = in.slice(Math.toIntExact(srcType.byteCount(done)), Math.toIntExact(srcType.byteCount(n)))
+          .order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer out = kernelScratch.clear();
+      if (to == GgmlType.Q8_0) {
+        k.quantizeQ8_0(chunk, srcType, out, n);
+      } else {
+        k.convert(chunk, srcType, out, to.plainDType().orElseThrow(), n);
       }
-      case F16 -> {
-        for (int i = 0; i < n; i++) out.putShort(F16.fromFloat(values[i]));
-      }
-      case BF16 -> {
-        for (int i = 0; i < n; i++) out.putShort(Bf16.fromFloat(values[i]));
-      }
-      case Q8_0 -> GgufQuant.quantizeQ8_0(values, 0, n, out);
-      case Q4_0 -> GgufQuant.quantizeQ4_0(values, 0, n, out);
-      default -> throw new IllegalStateException("no encoder for " + to);
+      out.limit(Math.toIntExact(to.byteCount(n)));
+      write(out);
+      done += n;
     }
   }
 

@@ -65,6 +65,19 @@ public final class AmalgamNative {
       @Cast("int64_t") long n,
       @Cast("double*") double[] result);
 
+  /** See {@code amalgam_quantize_q8_0}. */
+  public static native int amalgam_quantize_q8_0(
+      int isa, @Cast("int64_t") long src, int srcDtype, @Cast("int64_t") long dst, @Cast("int64_t") long n);
+
+  /** See {@code amalgam_dequantize}. */
+  public static native int amalgam_dequantize(
+      int isa,
+      @Cast("int64_t") long src,
+      int format,
+      @Cast("int64_t") long dst,
+      int dstDtype,
+      @Cast("int64_t") long n);
+
   /** See {@code amalgam_advise}. */
   public static native int amalgam_advise(@Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
 
