@@ -240,8 +240,8 @@ public final class GgufWeights implements ModelWeights {
       if (!quantized) return data.raw(firstElement, elementCount);
       int bytes = Math.toIntExact(Math.multiplyExact(elementCount, 4L));
       ByteBuffer out = decoded.get(bytes);
-      data.readF32(firstElement, elementCount, out.asFloatBuffer());
-      return out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+      data.readF32(firstElement, elementCount, out);
+      return out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override

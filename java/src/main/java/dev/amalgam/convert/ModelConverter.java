@@ -22,7 +22,6 @@ import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -200,7 +199,6 @@ public final class ModelConverter {
         writer.setSync(options.sync());
         writer.setKernels(kernels);
         ByteBuffer converted = null;
-        FloatBuffer floats = null;
         for (int i = 0; i < specs.size(); i++) {
           GgufTensorInfo t = src.tensors().get(i);
           GgmlType to = specs.get(i).type();
@@ -217,15 +215,16 @@ public final class ModelConverter {
               ByteBuffer out = converted.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear();
               kernels.convert(data.raw(first, c), t.type().plainDType().get(), out, dst, c);
               writer.write(out.limit(Math.toIntExact(dst.byteCount(c))).position(0));
+            } else if (t.type().plainDType().filter(d -> d == DType.F32 || d == DType.F16 || d == DType.BF16)
+                .isPresent()) {
+              // plain to quantized: the writer quantizes straight from the stored values
+              writer.writeConverted(data.raw(first, c), t.type().plainDType().get(), c);
             } else {
-              if (floats == null) floats = direct(CHUNK * 4).asFloatBuffer();
-              FloatBuffer f = floats.duplicate().clear();
+              // quantized source: decode to f32, then store in the target type
+              if (converted == null) converted = direct(CHUNK * 4);
+              ByteBuffer f = converted.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear();
               data.readF32(first, c, f);
-              ByteBuffer asBytes = converted != null ? converted : (converted = direct(CHUNK * 4));
-              ByteBuffer b = asBytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear();
-              f.flip();
-              b.asFloatBuffer().put(f);
-              writer.writeConverted(b.limit(Math.toIntExact(c * 4)).position(0), DType.F32, c);
+              writer.writeConverted(f.flip(), DType.F32, c);
             }
             options.progress().advance(to.byteCount(c));
           }
