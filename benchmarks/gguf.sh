@@ -4,7 +4,8 @@
 #   benchmarks/gguf.sh [WORK_DIR]        (default /tmp/amalgam-e2e, shared with e2e-merge.sh; needs ~10 GB free)
 #   RUNS=7 THREADS=2 benchmarks/gguf.sh
 #
-# 1. Conversion: `amalgam convert` of model A (HF, bf16, 1.67 GB) to GGUF bf16 and to GGUF Q8_0, timed once each.
+# 1. Conversion: `amalgam convert` of model A (HF, bf16, 1.67 GB) to GGUF bf16 and to GGUF Q8_0, RUNS rounds,
+#    beside the floor of reading the input and writing an input-sized file (cat + dd).
 # 2. Read throughput: `cat FILE > /dev/null` (the floor) against GgufRead's zero-copy raw pass and its f32 decode
 #    pass (BF16 widened; Q8_0 dequantized), RUNS alternating rounds, page cache warm.
 # 3. Merge to GGUF against merge to HF: the e2e SLERP config (t = 0.4, dtype bfloat16) merged with --no-fsync into
@@ -42,14 +43,33 @@ best() { sort -g | head -n 1; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 cat "$work/a/model.safetensors" > /dev/null
-echo "== 1. convert (HF bf16 $(awk -v b="$(stat -c %s "$work/a/model.safetensors")" 'BEGIN {printf "%.2f", b / 1e9}') GB, --no-fsync)"
-for t in bf16 q8_0; do
-  rm -f "$work/a-$t.gguf"
+echo "== 1. convert (HF bf16 $(awk -v b="$(stat -c %s "$work/a/model.safetensors")" 'BEGIN {printf "%.2f", b / 1e9}') GB, --no-fsync, runs: $runs)"
+a_bytes=$(stat -c %s "$work/a/model.safetensors")
+: > "$work/cfloor.t"; : > "$work/cbf16.t"; : > "$work/cq8_0.t"
+for _ in $(seq "$runs"); do
+  rm -f "$work/floor.bin"
   t0=$(now)
-  "$root/amalgam" convert "$work/a" "$work/a-$t.gguf" --type "$t" --no-progress --no-fsync --threads "$threads" \
-    > "$work/convert.log"
+  cat "$work/a/model.safetensors" > /dev/null
+  dd if=/dev/zero of="$work/floor.bin" bs=8M count="$a_bytes" iflag=count_bytes status=none
   t1=$(now)
-  echo "convert -> $t: $(elapsed "$t0" "$t1") s, $(awk -v b="$(stat -c %s "$work/a-$t.gguf")" 'BEGIN {printf "%.2f", b / 1e9}') GB written"
+  elapsed "$t0" "$t1" >> "$work/cfloor.t"; echo >> "$work/cfloor.t"
+  for t in bf16 q8_0; do
+    rm -f "$work/a-$t.gguf"
+    t0=$(now)
+    "$root/amalgam" convert "$work/a" "$work/a-$t.gguf" --type "$t" --no-progress --no-fsync --threads "$threads" \
+      > "$work/convert.log"
+    t1=$(now)
+    elapsed "$t0" "$t1" >> "$work/c$t.t"; echo >> "$work/c$t.t"
+  done
+done
+rm -f "$work/floor.bin"
+f=$(grep . "$work/cfloor.t" | median); fb=$(grep . "$work/cfloor.t" | best)
+echo "floor (cat input, dd an input-sized file): median $f s, best $fb s"
+for t in bf16 q8_0; do
+  m=$(grep . "$work/c$t.t" | median); b=$(grep . "$work/c$t.t" | best)
+  printf 'convert -> %s: median %.2f s, best %.2f s (%.2f GB written) | / floor: median %.2f, best %.2f\n' "$t" "$m" "$b" \
+    "$(awk -v x="$(stat -c %s "$work/a-$t.gguf")" 'BEGIN {print x / 1e9}')" \
+    "$(awk -v m="$m" -v f="$f" 'BEGIN {print m / f}')" "$(awk -v m="$b" -v f="$fb" 'BEGIN {print m / f}')"
 done
 
 echo "== 2. GGUF read throughput (runs: $runs)"

@@ -70,6 +70,24 @@ public final class RowPermutedSource implements TensorSource {
     }
     int bytes = Math.toIntExact(elementCount * elementBytes);
     ByteBuffer out = buffer.get(bytes);
+    long firstRow = firstElement / rowLength;
+    long lastRow = elementCount == 0 ? firstRow : (firstElement + elementCount - 1) / rowLength;
+    // The Q/K permutation only moves rows within a head, so the source rows of a chunk usually lie in a window
+    // little larger than the chunk: map that window once instead of slicing the source row by row.
+    long lo = Long.MAX_VALUE;
+    long hi = Long.MIN_VALUE;
+    for (long r = firstRow; r <= lastRow && elementCount > 0; r++) {
+      long from = sourceRow.applyAsLong(r);
+      if (from < 0 || from >= rows) throw new IllegalStateException("row " + r + " maps to " + from);
+      lo = Math.min(lo, from);
+      hi = Math.max(hi, from);
+    }
+    long windowElements = elementCount == 0 ? 0 : (hi - lo + 1) * rowLength;
+    ByteBuffer window = null;
+    if (elementCount > 0 && windowElements <= 2 * Math.max(elementCount, rowLength)
+        && windowElements <= source.maxSliceElements()) {
+      window = source.slice(lo * rowLength, windowElements);
+    }
     long e = firstElement;
     long end = firstElement + elementCount;
     while (e < end) {
@@ -77,8 +95,13 @@ public final class RowPermutedSource implements TensorSource {
       long col = e % rowLength;
       long n = Math.min(rowLength - col, end - e);
       long from = sourceRow.applyAsLong(row);
-      if (from < 0 || from >= rows) throw new IllegalStateException("row " + row + " maps to " + from);
-      out.put(source.slice(from * rowLength + col, n));
+      if (window != null) {
+        int at = Math.toIntExact(((from - lo) * rowLength + col) * elementBytes);
+        out.put(out.position(), window, at, Math.toIntExact(n * elementBytes));
+        out.position(out.position() + Math.toIntExact(n * elementBytes));
+      } else {
+        out.put(source.slice(from * rowLength + col, n));
+      }
       e += n;
     }
     return out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
