@@ -22,28 +22,13 @@ runs="${RUNS:-5}"
 threads="${THREADS:-0}"
 mkdir -p "$work"
 
-bench_jar="$root/benchmarks/target/benchmarks.jar"
-if ! ls "$root"/java/target/amalgam-*-cli.jar >/dev/null 2>&1 || [ ! -f "$bench_jar" ]; then
-  (cd "$root" && mvn -B -q -DskipTests package)
-fi
-
-java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "${LAYERS:-16}"
-cat > "$work/slerp.yml" <<YAML
-merge_method: slerp
-base_model: $work/a
-models:
-  - model: $work/a
-  - model: $work/b
-parameters:
-  t: 0.4
-dtype: bfloat16
-YAML
+# shellcheck source=benchmarks/e2e-setup.sh
+source "$root/benchmarks/e2e-setup.sh"
 
 inputs=("$work/a/model.safetensors" "$work/b/model.safetensors")
 out_bytes=$(stat -c %s "$work/a/model.safetensors")
 cat "${inputs[@]}" > /dev/null # warm the page cache
 
-now() { date +%s.%N; }
 floor_run() { # $1 = sync|nosync
   rm -f "$work/floor.bin"
   local conv=""
@@ -64,9 +49,6 @@ merge_run() { # $1 = sync|nosync; prints "seconds peak_rss_kb"
     "${flags[@]}" > "$work/merge.log" 2> "$work/merge.err"
   cat "$work/time.txt"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}'; }
-best() { sort -g | head -n 1; }
 
 # warm-ups: the first write into fresh page-cache memory is slow on VMs (performance.md 1), for both contenders
 floor_run nosync > /dev/null

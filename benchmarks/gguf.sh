@@ -19,27 +19,9 @@ runs="${RUNS:-5}"
 threads="${THREADS:-0}"
 mkdir -p "$work"
 
-bench_jar="$root/benchmarks/target/benchmarks.jar"
-if ! ls "$root"/java/target/amalgam-*-cli.jar >/dev/null 2>&1 || [ ! -f "$bench_jar" ]; then
-  (cd "$root" && mvn -B -q -DskipTests package)
-fi
+# shellcheck source=benchmarks/e2e-setup.sh
+source "$root/benchmarks/e2e-setup.sh"
 
-java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "${LAYERS:-16}"
-cat > "$work/slerp.yml" <<YAML
-merge_method: slerp
-base_model: $work/a
-models:
-  - model: $work/a
-  - model: $work/b
-parameters:
-  t: 0.4
-dtype: bfloat16
-YAML
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-best() { sort -g | head -n 1; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 cat "$work/a/model.safetensors" > /dev/null
