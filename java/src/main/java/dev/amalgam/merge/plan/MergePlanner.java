@@ -223,9 +223,8 @@ public final class MergePlanner {
     ObjectNode outputConfig = donorConfig.deepCopy();
     output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
     Optional<GgufPlan> gguf = Optional.empty();
-    if (output.isGguf()) gguf = Optional.of(ggufPlan(config, donor, donorConfig, tasks, ggufTypes, output, warnings));
     if (output.isGguf()) {
-      // config.json is not written for a GGUF output; the metadata carries the hyperparameters
+      gguf = Optional.of(ggufPlan(config, donor, donorConfig, tasks, ggufTypes, output, warnings));
     } else if (outputTypes.size() == 1) {
       String torchName = outputTypes.iterator().next().torchName().orElseThrow();
       outputConfig.put("torch_dtype", torchName);
