@@ -83,6 +83,9 @@ final class MergeCommand implements Callable<Integer> {
       throw new Main.InvalidInputException("--memory-budget must be at least 64MiB");
     }
     OutputSpec out = outputSpec(outFormat, outType, output);
+    if (out.isGguf() && spec.commandLine().getParseResult().hasMatchedOption("--out-shard-size")) {
+      err.println("amalgam: warning: --out-shard-size applies to Hugging Face outputs; a GGUF output is one file");
+    }
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
     MergeOptions options =
         new MergeOptions(threads, shardSize, memoryBudget, force, !noFsync, ProgressListener.NONE);
