@@ -1,5 +1,6 @@
 package dev.amalgam.io.gguf;
 
+import dev.amalgam.io.AtomicFiles;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.kernels.jni.AmalgamNative;
 import dev.amalgam.kernels.jni.NativeLibrary;
@@ -14,11 +15,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -177,9 +176,7 @@ public final class GgufWriter implements Closeable {
     List<GgufTensorInfo> planned = plan(tensors, alignment);
     Path name = target.getFileName();
     if (name == null) throw new IllegalArgumentException("not a file path: " + target);
-    if (!overwrite && Files.exists(target)) {
-      throw new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
-    }
+    if (!overwrite && Files.exists(target)) throw alreadyExists(target);
     Path temp = target.resolveSibling(
         "." + name + ".amalgam-partial-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
     GgufWriter w = new GgufWriter(target, temp, overwrite, planned, alignment);
@@ -563,40 +560,19 @@ public final class GgufWriter implements Closeable {
     channel.close();
     moveIntoPlace();
     state = State.COMMITTED;
-    if (sync) syncDirectory();
+    if (sync) AtomicFiles.syncDirectory(target);
   }
 
   private void moveIntoPlace() throws IOException {
     if (overwrite) {
-      try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      return;
-    }
-    try {
-      // A hard link fails if the target exists, so no concurrent file is ever replaced.
-      Files.createLink(target, temp);
-      Files.delete(temp);
-    } catch (FileAlreadyExistsException e) {
-      throw new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
-    } catch (UnsupportedOperationException | IOException e) {
-      if (Files.exists(target)) {
-        throw new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
-      }
-      Files.move(temp, target);
+      AtomicFiles.moveReplacing(temp, target);
+    } else if (!AtomicFiles.moveIfAbsent(temp, target)) {
+      throw alreadyExists(target);
     }
   }
 
-  private void syncDirectory() {
-    Path dir = target.toAbsolutePath().getParent();
-    if (dir == null) return;
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    } catch (IOException e) {
-      // Directories cannot be opened or synced on some platforms; the data itself is synced.
-    }
+  private static FileAlreadyExistsException alreadyExists(Path target) {
+    return new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
   }
 
   /**
@@ -607,19 +583,7 @@ public final class GgufWriter implements Closeable {
   public void close() throws IOException {
     if (state != State.OPEN) return;
     state = State.CLOSED;
-    IOException failure = null;
-    try {
-      if (channel != null) channel.close();
-    } catch (IOException e) {
-      failure = e;
-    }
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException e) {
-      if (failure != null) e.addSuppressed(failure);
-      failure = e;
-    }
-    if (failure != null) throw failure;
+    AtomicFiles.closeAndDelete(channel, temp);
   }
 
   /** The temporary file, for tests. */

@@ -1,6 +1,7 @@
 package dev.amalgam.io.safetensors;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.amalgam.io.AtomicFiles;
 import dev.amalgam.kernels.jni.AmalgamNative;
 import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.TensorInfo;
@@ -11,10 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -286,7 +284,7 @@ public final class SafetensorsWriter implements Closeable {
   public void finish() throws IOException {
     finishData();
     commit();
-    if (sync) syncDirectory(target);
+    if (sync) AtomicFiles.syncDirectory(target);
   }
 
   /** Step 1 of {@link #finish()}: checks completeness, syncs and closes the temporary file. */
@@ -311,7 +309,7 @@ public final class SafetensorsWriter implements Closeable {
   /** Step 2 of {@link #finish()}: renames the temporary file into place. */
   void commit() throws IOException {
     if (state != State.DATA_DONE) throw new IllegalStateException(target + ": commit before finishData");
-    moveIntoPlace(temp, target);
+    AtomicFiles.moveReplacing(temp, target);
     state = State.COMMITTED;
   }
 
@@ -328,39 +326,7 @@ public final class SafetensorsWriter implements Closeable {
   public void close() throws IOException {
     if (state == State.COMMITTED || state == State.CLOSED) return;
     state = State.CLOSED;
-    IOException failure = null;
-    try {
-      if (channel != null) channel.close();
-    } catch (IOException e) {
-      failure = e;
-    }
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException e) {
-      if (failure != null) e.addSuppressed(failure);
-      failure = e;
-    }
-    if (failure != null) throw failure;
-  }
-
-  /** Renames {@code from} to {@code to} atomically where the file system can, else replaces {@code to}. */
-  static void moveIntoPlace(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
-
-  /** Makes a rename in {@code file}'s directory durable; best effort, as not every platform can sync one. */
-  static void syncDirectory(Path file) {
-    Path dir = file.toAbsolutePath().getParent();
-    if (dir == null) return;
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    } catch (IOException e) {
-      // Directories cannot be opened or synced on some platforms (Windows); the data itself is synced.
-    }
+    AtomicFiles.closeAndDelete(channel, temp);
   }
 
   private void ensureWritable() {
