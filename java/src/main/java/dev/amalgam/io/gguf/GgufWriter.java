@@ -1,9 +1,8 @@
 package dev.amalgam.io.gguf;
 
 import dev.amalgam.io.AtomicFiles;
+import dev.amalgam.io.Writeback;
 import dev.amalgam.kernels.Kernels;
-import dev.amalgam.kernels.jni.AmalgamNative;
-import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
 import java.io.Closeable;
 import java.io.IOException;
@@ -65,8 +64,6 @@ public final class GgufWriter implements Closeable {
    * threads (32Ki elements per thread at least), small enough (4 MiB of f32 output) to stay in cache.
    */
   private static final int KERNEL_CHUNK = 1 << 20;
-  /** Bytes between two write-back starts (see startWriteback). */
-  private static final long WRITEBACK_STEP = 64L << 20;
 
   /**
    * A tensor to write: its name, storage type and dimensions in GGUF order ({@code ne[0]} contiguous, the reverse
@@ -122,6 +119,7 @@ public final class GgufWriter implements Closeable {
   private final boolean overwrite;
   private final List<GgufTensorInfo> tensors;
   private final int alignment;
+  private final Writeback writeback;
   private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
   private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -134,7 +132,6 @@ public final class GgufWriter implements Closeable {
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written, -1 between tensors
   private long written; // bytes of the current tensor written so far
-  private long writebackFrom; // file offset up to which write-back has been started
   private float[] floats; // conversion scratch
   private ByteBuffer converted; // conversion scratch
   private ByteBuffer kernelScratch; // output of the kernels, KERNEL_CHUNK f32 values
@@ -146,6 +143,7 @@ public final class GgufWriter implements Closeable {
     this.overwrite = overwrite;
     this.tensors = tensors;
     this.alignment = alignment;
+    this.writeback = new Writeback(temp);
   }
 
   /**
@@ -661,17 +659,9 @@ public final class GgufWriter implements Closeable {
     startWriteback(false);
   }
 
-  /**
-   * With sync on, starts the disk writing what has been written so far, every {@link #WRITEBACK_STEP} bytes, so
-   * the disk works while the caller computes and {@link #finish()}'s final sync has little left (as the
-   * safetensors writer does). Needs the native library; a hint, so failures are ignored.
-   */
+  /** With sync on, starts write-back of what has been written so far (see {@link Writeback}). */
   private void startWriteback(boolean force) throws IOException {
-    if (!sync || !NativeLibrary.isLoaded()) return;
-    long end = channel.position();
-    if (end - writebackFrom < WRITEBACK_STEP && !(force && end > writebackFrom)) return;
-    AmalgamNative.amalgam_start_writeback(temp.toString(), writebackFrom, end - writebackFrom);
-    writebackFrom = end;
+    if (sync) writeback.advance(channel, force);
   }
 
   @Override

@@ -2,8 +2,7 @@ package dev.amalgam.io.safetensors;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.amalgam.io.AtomicFiles;
-import dev.amalgam.kernels.jni.AmalgamNative;
-import dev.amalgam.kernels.jni.NativeLibrary;
+import dev.amalgam.io.Writeback;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -47,8 +46,6 @@ import java.util.Set;
 public final class SafetensorsWriter implements Closeable {
   /** Heap buffers are written in pieces of this size: the JDK copies each write into a temporary direct buffer. */
   private static final int HEAP_CHUNK = 1 << 20;
-  /** Bytes between two write-back starts (see startWriteback). */
-  private static final long WRITEBACK_STEP = 64L << 20;
 
   private enum State {
     OPEN,
@@ -62,6 +59,7 @@ public final class SafetensorsWriter implements Closeable {
   private final List<TensorInfo> tensors;
   private final long dataStart;
   private final long dataBytes;
+  private final Writeback writeback;
   private FileChannel channel;
   private State state = State.OPEN;
   private boolean failed;
@@ -69,7 +67,6 @@ public final class SafetensorsWriter implements Closeable {
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written
   private long remaining; // bytes the current tensor still needs
-  private long writebackFrom; // file offset up to which write-back has been started
 
   private SafetensorsWriter(Path target, Path temp, List<TensorInfo> tensors, long dataStart, long dataBytes) {
     this.target = target;
@@ -77,6 +74,7 @@ public final class SafetensorsWriter implements Closeable {
     this.tensors = tensors;
     this.dataStart = dataStart;
     this.dataBytes = dataBytes;
+    this.writeback = new Writeback(temp);
   }
 
   /**
@@ -260,17 +258,9 @@ public final class SafetensorsWriter implements Closeable {
     startWriteback(false);
   }
 
-  /**
-   * With sync on, starts the disk writing what has been written so far, every {@link #WRITEBACK_STEP} bytes, so
-   * the disk works while the caller computes and {@link #finish()}'s final sync has little left (on a 16 GB
-   * output the difference is many seconds). Needs the native library; a hint, so failures are ignored.
-   */
+  /** With sync on, starts write-back of what has been written so far (see {@link Writeback}). */
   private void startWriteback(boolean force) throws IOException {
-    if (!sync || !NativeLibrary.isLoaded()) return;
-    long end = channel.position();
-    if (end - writebackFrom < WRITEBACK_STEP && !(force && end > writebackFrom)) return;
-    AmalgamNative.amalgam_start_writeback(temp.toString(), writebackFrom, end - writebackFrom);
-    writebackFrom = end;
+    if (sync) writeback.advance(channel, force);
   }
 
   /**
