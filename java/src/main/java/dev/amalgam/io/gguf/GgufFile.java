@@ -2,6 +2,8 @@ package dev.amalgam.io.gguf;
 
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.FormatException.Reason;
+import dev.amalgam.io.MappedFile;
+import dev.amalgam.io.MappedRegion;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -57,8 +59,7 @@ public final class GgufFile implements Closeable {
   /** Arrays are grown in steps up to their declared count rather than allocated at once. */
   private static final int INITIAL_ARRAY_CAPACITY = 1 << 16;
 
-  private final Path path;
-  private final FileChannel channel;
+  private final MappedFile file;
   private final long fileSize;
   private final int version;
   private final GgufMetadata metadata;
@@ -68,12 +69,10 @@ public final class GgufFile implements Closeable {
   private final long dataStart;
   private final long windowBytes;
   private final Map<String, GgufTensorData> data = new ConcurrentHashMap<>();
-  private volatile boolean closed;
 
-  private GgufFile(Path path, FileChannel channel, long fileSize, int version, GgufMetadata metadata,
+  private GgufFile(MappedFile file, long fileSize, int version, GgufMetadata metadata,
       List<GgufTensorInfo> tensors, int alignment, long dataStart, long windowBytes) {
-    this.path = path;
-    this.channel = channel;
+    this.file = file;
     this.fileSize = fileSize;
     this.version = version;
     this.metadata = metadata;
@@ -93,23 +92,13 @@ public final class GgufFile implements Closeable {
    * @throws IOException if it cannot be read or is a directory
    */
   public static GgufFile open(Path path) throws IOException {
-    return open(path, GgufTensorData.DEFAULT_WINDOW_BYTES);
+    return open(path, MappedRegion.DEFAULT_WINDOW_BYTES);
   }
 
   /** As {@link #open(Path)} with another mapping window size; tests use small windows. */
   static GgufFile open(Path path, long windowBytes) throws IOException {
     if (Files.isDirectory(path)) throw new FileSystemException(path.toString(), null, "is a directory, not a GGUF file");
-    FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-    try {
-      return parse(path, channel, windowBytes);
-    } catch (IOException | RuntimeException | Error e) {
-      try {
-        channel.close();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
+    return MappedFile.open(path, f -> parse(f, windowBytes));
   }
 
   /** Whether {@code path} is a regular file that starts with the GGUF magic (whatever its extension). */
@@ -126,7 +115,9 @@ public final class GgufFile implements Closeable {
     }
   }
 
-  private static GgufFile parse(Path path, FileChannel channel, long windowBytes) throws IOException {
+  private static GgufFile parse(MappedFile file, long windowBytes) throws IOException {
+    Path path = file.path();
+    FileChannel channel = file.channel();
     long fileSize = channel.size();
     HeaderInput in = new HeaderInput(path, channel, fileSize);
     if (fileSize < 4) {
@@ -197,7 +188,7 @@ public final class GgufFile implements Closeable {
             + end + ") runs past the end of the file (" + fileSize + " bytes)");
       }
     }
-    return new GgufFile(path, channel, fileSize, (int) version, metadata, infos, alignment, dataStart, windowBytes);
+    return new GgufFile(file, fileSize, (int) version, metadata, infos, alignment, dataStart, windowBytes);
   }
 
   private static void checkVersion(Path path, long version) throws FormatException {
@@ -385,7 +376,7 @@ public final class GgufFile implements Closeable {
 
   /** The file's path, as given to {@link #open}. */
   public Path path() {
-    return path;
+    return file.path();
   }
 
   /** The file's size in bytes when it was opened. */
@@ -438,10 +429,10 @@ public final class GgufFile implements Closeable {
    * @throws IllegalStateException if the file has been closed
    */
   public GgufTensorData data(String name) {
-    ensureOpen();
+    file.ensureOpen();
     GgufTensorInfo info = byName.get(name);
-    if (info == null) throw new IllegalArgumentException(path + ": no tensor '" + name + "'");
-    return data.computeIfAbsent(name, n -> new GgufTensorData(this, info, dataStart + info.offset(), windowBytes));
+    if (info == null) throw new IllegalArgumentException(file.path() + ": no tensor '" + name + "'");
+    return data.computeIfAbsent(name, n -> new GgufTensorData(file, info, dataStart + info.offset(), windowBytes));
   }
 
   /**
@@ -450,22 +441,11 @@ public final class GgufFile implements Closeable {
    */
   @Override
   public void close() throws IOException {
-    if (closed) return;
-    closed = true;
-    for (GgufTensorData d : data.values()) d.release();
-    channel.close();
+    file.close(() -> data.values().forEach(GgufTensorData::release));
   }
 
   @Override
   public String toString() {
-    return path + " (GGUF v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors)";
-  }
-
-  FileChannel channel() {
-    return channel;
-  }
-
-  void ensureOpen() {
-    if (closed) throw new IllegalStateException(path + ": file is closed");
+    return file.path() + " (GGUF v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors)";
   }
 }

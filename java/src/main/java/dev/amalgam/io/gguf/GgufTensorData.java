@@ -1,18 +1,14 @@
 package dev.amalgam.io.gguf;
 
+import dev.amalgam.io.MappedFile;
+import dev.amalgam.io.MappedRegion;
 import dev.amalgam.kernels.BlockFormat;
 import dev.amalgam.kernels.Kernels;
-import dev.amalgam.kernels.jni.AmalgamNative;
-import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -21,8 +17,8 @@ import java.util.Objects;
  *
  * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so a tensor is mapped in windows (1 GiB by
  * default, whole blocks each) created on first use and reused; a range crossing a window boundary gets a mapping of
- * its own, kept with the windows. A tensor larger than 2 GiB is read through several calls. Ranges are counted in
- * elements and, for block-quantized types, must start and end on block boundaries.
+ * its own, kept with the windows (a {@link MappedRegion}). A tensor larger than 2 GiB is read through several calls.
+ * Ranges are counted in elements and, for block-quantized types, must start and end on block boundaries.
  *
  * <p>{@link #release()} forgets the mappings and, where the native library is loaded, drops their resident pages
  * (MADV_DONTNEED), as {@code TensorData.release()} does for safetensors. Buffers handed out earlier stay valid.
@@ -30,42 +26,26 @@ import java.util.Objects;
  */
 public final class GgufTensorData {
   /** The most bytes one {@link #raw} buffer can hold. */
-  public static final long MAX_RAW_BYTES = Integer.MAX_VALUE;
-
-  /** Default mapping window. */
-  static final long DEFAULT_WINDOW_BYTES = 1L << 30;
+  public static final long MAX_RAW_BYTES = MappedRegion.MAX_SLICE_BYTES;
 
   /** Elements decoded per step of {@link #readF32} (a multiple of every block size). */
   private static final int DECODE_CHUNK = 1 << 16;
 
-  private static final int ADVICE_WILLNEED = 2;
-  private static final int ADVICE_DONTNEED = 3;
-  private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0).asReadOnlyBuffer();
   /** Per-thread direct output of the kernels for {@link #readF32(long, long, FloatBuffer)}, one chunk of f32. */
   private static final ThreadLocal<ByteBuffer> KERNEL_SCRATCH =
       ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(4 * DECODE_CHUNK).order(ByteOrder.LITTLE_ENDIAN));
 
-  private final GgufFile file;
+  private final MappedFile file;
   private final GgufTensorInfo info;
   private final long fileOffset;
-  private final long byteSize;
-  private final long windowBytes;
+  private final MappedRegion region;
 
-  // Guarded by this.
-  private MappedByteBuffer[] windows;
-  private final List<Mapping> crossings = new ArrayList<>();
-
-  /** A mapping that starts at byte {@code start} of the tensor. */
-  private record Mapping(long start, MappedByteBuffer buffer) {}
-
-  GgufTensorData(GgufFile file, GgufTensorInfo info, long fileOffset, long windowBytes) {
+  GgufTensorData(MappedFile file, GgufTensorInfo info, long fileOffset, long windowBytes) {
     this.file = file;
     this.info = info;
     this.fileOffset = fileOffset;
-    this.byteSize = info.byteSize();
-    long block = info.type().blockBytes();
-    long w = Math.min(windowBytes, MAX_RAW_BYTES);
-    this.windowBytes = Math.max(block, w - w % block);
+    // Whole blocks per window, so that a range on block boundaries never splits a block.
+    this.region = new MappedRegion(file, fileOffset, info.byteSize(), windowBytes, info.type().blockBytes());
   }
 
   /** Name, type, dimensions and offset of the tensor. */
@@ -106,28 +86,7 @@ public final class GgufTensorData {
       throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " elements are more than the "
           + maxRawElements() + " one buffer can hold; read them in several ranges");
     }
-    long start = t.byteCount(firstElement);
-    long length = t.byteCount(count);
-    if (length == 0) {
-      file.ensureOpen();
-      return EMPTY.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    }
-    long first = start / windowBytes;
-    long last = (start + length - 1) / windowBytes;
-    MappedByteBuffer base;
-    long baseStart;
-    synchronized (this) {
-      file.ensureOpen();
-      if (first == last) {
-        base = window((int) first);
-        baseStart = first * windowBytes;
-      } else {
-        Mapping m = crossing(start, length);
-        base = m.buffer();
-        baseStart = m.start();
-      }
-    }
-    return base.slice((int) (start - baseStart), (int) length).order(ByteOrder.LITTLE_ENDIAN);
+    return region.slice(t.byteCount(firstElement), t.byteCount(count));
   }
 
   /**
@@ -237,18 +196,7 @@ public final class GgufTensorData {
    * touched). Later calls map afresh; buffers returned earlier stay valid.
    */
   public void release() {
-    List<MappedByteBuffer> dropped = new ArrayList<>();
-    synchronized (this) {
-      if (windows != null) {
-        for (MappedByteBuffer w : windows) if (w != null) dropped.add(w);
-        windows = null;
-      }
-      for (Mapping m : crossings) dropped.add(m.buffer());
-      crossings.clear();
-    }
-    if (NativeLibrary.isLoaded()) {
-      for (MappedByteBuffer b : dropped) advise(b, ADVICE_DONTNEED);
-    }
+    region.release();
   }
 
   /**
@@ -259,58 +207,16 @@ public final class GgufTensorData {
    * @throws IOException if the file cannot be mapped
    */
   public void adviseWillNeed() throws IOException {
-    if (!NativeLibrary.isLoaded() || byteSize == 0) return;
-    List<MappedByteBuffer> all = new ArrayList<>();
-    synchronized (this) {
-      file.ensureOpen();
-      int count = windowCount();
-      for (int i = 0; i < count; i++) all.add(window(i));
-    }
-    for (MappedByteBuffer b : all) advise(b, ADVICE_WILLNEED);
+    region.adviseWillNeed();
   }
 
   /** Number of mappings currently cached, for tests. */
-  synchronized int cachedMappings() {
-    int n = crossings.size();
-    if (windows != null) for (MappedByteBuffer w : windows) if (w != null) n++;
-    return n;
+  int cachedMappings() {
+    return region.cachedMappings();
   }
 
   @Override
   public String toString() {
     return info + " at file offset " + fileOffset + " of " + file.path();
-  }
-
-  private int windowCount() {
-    return Math.toIntExact((byteSize + windowBytes - 1) / windowBytes);
-  }
-
-  private MappedByteBuffer window(int index) throws IOException {
-    if (windows == null) windows = new MappedByteBuffer[windowCount()];
-    MappedByteBuffer w = windows[index];
-    if (w == null) {
-      long start = index * windowBytes;
-      w = map(start, Math.min(windowBytes, byteSize - start));
-      windows[index] = w;
-    }
-    return w;
-  }
-
-  private Mapping crossing(long start, long length) throws IOException {
-    for (Mapping m : crossings) {
-      if (m.start() <= start && start + length <= m.start() + m.buffer().capacity()) return m;
-    }
-    Mapping m = new Mapping(start, map(start, length));
-    crossings.add(m);
-    return m;
-  }
-
-  private MappedByteBuffer map(long start, long length) throws IOException {
-    return file.channel().map(FileChannel.MapMode.READ_ONLY, fileOffset + start, length);
-  }
-
-  private static void advise(MappedByteBuffer b, int advice) {
-    // Advice is a hint; a failure changes nothing about correctness, so the status is not checked.
-    AmalgamNative.amalgam_advise(AmalgamNative.amalgam_address_of(b), b.capacity(), advice);
   }
 }

@@ -1,8 +1,8 @@
 package dev.amalgam.io.gguf;
 
+import dev.amalgam.io.AtomicFiles;
+import dev.amalgam.io.Writeback;
 import dev.amalgam.kernels.Kernels;
-import dev.amalgam.kernels.jni.AmalgamNative;
-import dev.amalgam.kernels.jni.NativeLibrary;
 import dev.amalgam.tensor.DType;
 import java.io.Closeable;
 import java.io.IOException;
@@ -14,11 +14,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,8 +64,6 @@ public final class GgufWriter implements Closeable {
    * threads (32Ki elements per thread at least), small enough (4 MiB of f32 output) to stay in cache.
    */
   private static final int KERNEL_CHUNK = 1 << 20;
-  /** Bytes between two write-back starts (see startWriteback). */
-  private static final long WRITEBACK_STEP = 64L << 20;
 
   /**
    * A tensor to write: its name, storage type and dimensions in GGUF order ({@code ne[0]} contiguous, the reverse
@@ -123,6 +119,7 @@ public final class GgufWriter implements Closeable {
   private final boolean overwrite;
   private final List<GgufTensorInfo> tensors;
   private final int alignment;
+  private final Writeback writeback;
   private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
   private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -135,7 +132,6 @@ public final class GgufWriter implements Closeable {
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written, -1 between tensors
   private long written; // bytes of the current tensor written so far
-  private long writebackFrom; // file offset up to which write-back has been started
   private float[] floats; // conversion scratch
   private ByteBuffer converted; // conversion scratch
   private ByteBuffer kernelScratch; // output of the kernels, KERNEL_CHUNK f32 values
@@ -147,6 +143,7 @@ public final class GgufWriter implements Closeable {
     this.overwrite = overwrite;
     this.tensors = tensors;
     this.alignment = alignment;
+    this.writeback = new Writeback(temp);
   }
 
   /**
@@ -177,9 +174,7 @@ public final class GgufWriter implements Closeable {
     List<GgufTensorInfo> planned = plan(tensors, alignment);
     Path name = target.getFileName();
     if (name == null) throw new IllegalArgumentException("not a file path: " + target);
-    if (!overwrite && Files.exists(target)) {
-      throw new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
-    }
+    if (!overwrite && Files.exists(target)) throw alreadyExists(target);
     Path temp = target.resolveSibling(
         "." + name + ".amalgam-partial-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
     GgufWriter w = new GgufWriter(target, temp, overwrite, planned, alignment);
@@ -563,40 +558,19 @@ public final class GgufWriter implements Closeable {
     channel.close();
     moveIntoPlace();
     state = State.COMMITTED;
-    if (sync) syncDirectory();
+    if (sync) AtomicFiles.syncDirectory(target);
   }
 
   private void moveIntoPlace() throws IOException {
     if (overwrite) {
-      try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      return;
-    }
-    try {
-      // A hard link fails if the target exists, so no concurrent file is ever replaced.
-      Files.createLink(target, temp);
-      Files.delete(temp);
-    } catch (FileAlreadyExistsException e) {
-      throw new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
-    } catch (UnsupportedOperationException | IOException e) {
-      if (Files.exists(target)) {
-        throw new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
-      }
-      Files.move(temp, target);
+      AtomicFiles.moveReplacing(temp, target);
+    } else if (!AtomicFiles.moveIfAbsent(temp, target)) {
+      throw alreadyExists(target);
     }
   }
 
-  private void syncDirectory() {
-    Path dir = target.toAbsolutePath().getParent();
-    if (dir == null) return;
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    } catch (IOException e) {
-      // Directories cannot be opened or synced on some platforms; the data itself is synced.
-    }
+  private static FileAlreadyExistsException alreadyExists(Path target) {
+    return new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
   }
 
   /**
@@ -607,19 +581,7 @@ public final class GgufWriter implements Closeable {
   public void close() throws IOException {
     if (state != State.OPEN) return;
     state = State.CLOSED;
-    IOException failure = null;
-    try {
-      if (channel != null) channel.close();
-    } catch (IOException e) {
-      failure = e;
-    }
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException e) {
-      if (failure != null) e.addSuppressed(failure);
-      failure = e;
-    }
-    if (failure != null) throw failure;
+    AtomicFiles.closeAndDelete(channel, temp);
   }
 
   /** The temporary file, for tests. */
@@ -697,17 +659,9 @@ public final class GgufWriter implements Closeable {
     startWriteback(false);
   }
 
-  /**
-   * With sync on, starts the disk writing what has been written so far, every {@link #WRITEBACK_STEP} bytes, so
-   * the disk works while the caller computes and {@link #finish()}'s final sync has little left (as the
-   * safetensors writer does). Needs the native library; a hint, so failures are ignored.
-   */
+  /** With sync on, starts write-back of what has been written so far (see {@link Writeback}). */
   private void startWriteback(boolean force) throws IOException {
-    if (!sync || !NativeLibrary.isLoaded()) return;
-    long end = channel.position();
-    if (end - writebackFrom < WRITEBACK_STEP && !(force && end > writebackFrom)) return;
-    AmalgamNative.amalgam_start_writeback(temp.toString(), writebackFrom, end - writebackFrom);
-    writebackFrom = end;
+    if (sync) writeback.advance(channel, force);
   }
 
   @Override

@@ -1,14 +1,14 @@
 package dev.amalgam.io.safetensors;
 
 import dev.amalgam.io.FormatException;
+import dev.amalgam.io.MappedFile;
+import dev.amalgam.io.MappedRegion;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -38,19 +38,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * out; buffers already returned by {@link TensorData#slice} remain readable. Instances are thread-safe.
  */
 public final class SafetensorsFile implements Closeable {
-  private final Path path;
-  private final FileChannel channel;
+  private final MappedFile file;
   private final long headerLength;
   private final Map<String, String> metadata;
   private final List<TensorInfo> tensors;
   private final Map<String, SafetensorsHeader.Entry> entries;
   private final long windowBytes;
   private final Map<String, TensorData> data = new ConcurrentHashMap<>();
-  private volatile boolean closed;
 
-  private SafetensorsFile(Path path, FileChannel channel, SafetensorsHeader header, long windowBytes) {
-    this.path = path;
-    this.channel = channel;
+  private SafetensorsFile(MappedFile file, SafetensorsHeader header, long windowBytes) {
+    this.file = file;
     this.headerLength = header.headerLength;
     this.metadata = header.metadata;
     this.windowBytes = windowBytes;
@@ -71,7 +68,7 @@ public final class SafetensorsFile implements Closeable {
    * @throws IOException if it cannot be read, or is a directory (see {@link SafetensorsModel#open})
    */
   public static SafetensorsFile open(Path path) throws IOException {
-    return open(path, TensorData.DEFAULT_WINDOW_BYTES);
+    return open(path, MappedRegion.DEFAULT_WINDOW_BYTES);
   }
 
   /** As {@link #open(Path)} with another mapping window size; tests use small windows. */
@@ -80,22 +77,13 @@ public final class SafetensorsFile implements Closeable {
       throw new FileSystemException(
           path.toString(), null, "is a directory; open model directories with SafetensorsModel.open");
     }
-    FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-    try {
-      return new SafetensorsFile(path, channel, SafetensorsHeader.read(path, channel), windowBytes);
-    } catch (IOException | RuntimeException | Error e) {
-      try {
-        channel.close();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
+    return MappedFile.open(
+        path, f -> new SafetensorsFile(f, SafetensorsHeader.read(path, f.channel()), windowBytes));
   }
 
   /** The file's path, as given to {@link #open}. */
   public Path path() {
-    return path;
+    return file.path();
   }
 
   /** N, the length of the JSON header in bytes (padding included); tensor data starts at file offset 8 + N. */
@@ -136,9 +124,9 @@ public final class SafetensorsFile implements Closeable {
    * @throws IllegalStateException if the file has been closed
    */
   public TensorData data(String name) {
-    ensureOpen();
+    file.ensureOpen();
     SafetensorsHeader.Entry e = entry(name);
-    return data.computeIfAbsent(name, n -> new TensorData(this, e.info(), dataOffset(n), windowBytes));
+    return data.computeIfAbsent(name, n -> new TensorData(file, e.info(), dataOffset(n), windowBytes));
   }
 
   /**
@@ -147,28 +135,17 @@ public final class SafetensorsFile implements Closeable {
    */
   @Override
   public void close() throws IOException {
-    if (closed) return;
-    closed = true;
-    for (TensorData d : data.values()) d.release();
-    channel.close();
+    file.close(() -> data.values().forEach(TensorData::release));
   }
 
   @Override
   public String toString() {
-    return path + " (" + tensors.size() + " tensors)";
-  }
-
-  FileChannel channel() {
-    return channel;
-  }
-
-  void ensureOpen() {
-    if (closed) throw new IllegalStateException(path + ": file is closed");
+    return file.path() + " (" + tensors.size() + " tensors)";
   }
 
   private SafetensorsHeader.Entry entry(String name) {
     SafetensorsHeader.Entry e = entries.get(name);
-    if (e == null) throw new IllegalArgumentException(path + ": no tensor '" + name + "'");
+    if (e == null) throw new IllegalArgumentException(file.path() + ": no tensor '" + name + "'");
     return e;
   }
 }

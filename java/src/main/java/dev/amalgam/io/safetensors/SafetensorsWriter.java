@@ -1,8 +1,8 @@
 package dev.amalgam.io.safetensors;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.amalgam.kernels.jni.AmalgamNative;
-import dev.amalgam.kernels.jni.NativeLibrary;
+import dev.amalgam.io.AtomicFiles;
+import dev.amalgam.io.Writeback;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -11,10 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,8 +46,6 @@ import java.util.Set;
 public final class SafetensorsWriter implements Closeable {
   /** Heap buffers are written in pieces of this size: the JDK copies each write into a temporary direct buffer. */
   private static final int HEAP_CHUNK = 1 << 20;
-  /** Bytes between two write-back starts (see startWriteback). */
-  private static final long WRITEBACK_STEP = 64L << 20;
 
   private enum State {
     OPEN,
@@ -64,6 +59,7 @@ public final class SafetensorsWriter implements Closeable {
   private final List<TensorInfo> tensors;
   private final long dataStart;
   private final long dataBytes;
+  private final Writeback writeback;
   private FileChannel channel;
   private State state = State.OPEN;
   private boolean failed;
@@ -71,7 +67,6 @@ public final class SafetensorsWriter implements Closeable {
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written
   private long remaining; // bytes the current tensor still needs
-  private long writebackFrom; // file offset up to which write-back has been started
 
   private SafetensorsWriter(Path target, Path temp, List<TensorInfo> tensors, long dataStart, long dataBytes) {
     this.target = target;
@@ -79,6 +74,7 @@ public final class SafetensorsWriter implements Closeable {
     this.tensors = tensors;
     this.dataStart = dataStart;
     this.dataBytes = dataBytes;
+    this.writeback = new Writeback(temp);
   }
 
   /**
@@ -262,17 +258,9 @@ public final class SafetensorsWriter implements Closeable {
     startWriteback(false);
   }
 
-  /**
-   * With sync on, starts the disk writing what has been written so far, every {@link #WRITEBACK_STEP} bytes, so
-   * the disk works while the caller computes and {@link #finish()}'s final sync has little left (on a 16 GB
-   * output the difference is many seconds). Needs the native library; a hint, so failures are ignored.
-   */
+  /** With sync on, starts write-back of what has been written so far (see {@link Writeback}). */
   private void startWriteback(boolean force) throws IOException {
-    if (!sync || !NativeLibrary.isLoaded()) return;
-    long end = channel.position();
-    if (end - writebackFrom < WRITEBACK_STEP && !(force && end > writebackFrom)) return;
-    AmalgamNative.amalgam_start_writeback(temp.toString(), writebackFrom, end - writebackFrom);
-    writebackFrom = end;
+    if (sync) writeback.advance(channel, force);
   }
 
   /**
@@ -286,7 +274,7 @@ public final class SafetensorsWriter implements Closeable {
   public void finish() throws IOException {
     finishData();
     commit();
-    if (sync) syncDirectory(target);
+    if (sync) AtomicFiles.syncDirectory(target);
   }
 
   /** Step 1 of {@link #finish()}: checks completeness, syncs and closes the temporary file. */
@@ -311,7 +299,7 @@ public final class SafetensorsWriter implements Closeable {
   /** Step 2 of {@link #finish()}: renames the temporary file into place. */
   void commit() throws IOException {
     if (state != State.DATA_DONE) throw new IllegalStateException(target + ": commit before finishData");
-    moveIntoPlace(temp, target);
+    AtomicFiles.moveReplacing(temp, target);
     state = State.COMMITTED;
   }
 
@@ -328,39 +316,7 @@ public final class SafetensorsWriter implements Closeable {
   public void close() throws IOException {
     if (state == State.COMMITTED || state == State.CLOSED) return;
     state = State.CLOSED;
-    IOException failure = null;
-    try {
-      if (channel != null) channel.close();
-    } catch (IOException e) {
-      failure = e;
-    }
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException e) {
-      if (failure != null) e.addSuppressed(failure);
-      failure = e;
-    }
-    if (failure != null) throw failure;
-  }
-
-  /** Renames {@code from} to {@code to} atomically where the file system can, else replaces {@code to}. */
-  static void moveIntoPlace(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
-
-  /** Makes a rename in {@code file}'s directory durable; best effort, as not every platform can sync one. */
-  static void syncDirectory(Path file) {
-    Path dir = file.toAbsolutePath().getParent();
-    if (dir == null) return;
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    } catch (IOException e) {
-      // Directories cannot be opened or synced on some platforms (Windows); the data itself is synced.
-    }
+    AtomicFiles.closeAndDelete(channel, temp);
   }
 
   private void ensureWritable() {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.ByteArrayOutputStream;
+import dev.amalgam.io.AtomicFiles;
 import dev.amalgam.io.TensorSink;
 import java.io.Closeable;
 import java.io.IOException;
@@ -220,11 +221,11 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     Path index = dir.resolve(SafetensorsModel.INDEX_FILE);
     if (shards.size() > 1) {
       writeIndex();
-      SafetensorsWriter.moveIntoPlace(indexTemp, index);
+      AtomicFiles.moveReplacing(indexTemp, index);
     } else {
       Files.deleteIfExists(index);
     }
-    if (sync) SafetensorsWriter.syncDirectory(index);
+    if (sync) AtomicFiles.syncDirectory(index);
     finished = true;
   }
 

@@ -1,16 +1,11 @@
 package dev.amalgam.io.safetensors;
 
-import dev.amalgam.kernels.jni.AmalgamNative;
-import dev.amalgam.kernels.jni.NativeLibrary;
+import dev.amalgam.io.MappedFile;
+import dev.amalgam.io.MappedRegion;
+import dev.amalgam.io.TensorSource;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.util.ArrayList;
-import java.util.List;
-import dev.amalgam.io.TensorSource;
 import java.util.Objects;
 
 /**
@@ -19,7 +14,7 @@ import java.util.Objects;
  * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so a tensor is mapped in windows (1 GiB by
  * default, a whole number of elements each) that are created on first use and reused by later {@link #slice}
  * calls; a slice that crosses a window boundary gets a mapping of its own, which is kept with the windows. A
- * tensor larger than 2 GiB is read through several slices.
+ * tensor larger than 2 GiB is read through several slices. The windows are a {@link MappedRegion}.
  *
  * <p>Mappings are never unmapped by force, since touching an unmapped buffer crashes the JVM: {@link #release()}
  * forgets them (the garbage collector unmaps them once no slice refers to them) and, where the native library is
@@ -31,38 +26,20 @@ import java.util.Objects;
  */
 public final class TensorData implements TensorSource {
   /** The most bytes one slice can hold: the capacity limit of a {@link ByteBuffer}. */
-  public static final long MAX_SLICE_BYTES = Integer.MAX_VALUE;
+  public static final long MAX_SLICE_BYTES = MappedRegion.MAX_SLICE_BYTES;
 
-  /** Default mapping window: large enough to keep the number of mappings small, well under the 2 GiB cap. */
-  static final long DEFAULT_WINDOW_BYTES = 1L << 30;
-
-  private static final int ADVICE_WILLNEED = 2;
-  private static final int ADVICE_DONTNEED = 3;
-  private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0).asReadOnlyBuffer();
-
-  private final SafetensorsFile file;
+  private final MappedFile file;
   private final TensorInfo info;
   private final long fileOffset;
-  private final long byteSize;
-  private final long windowBytes;
+  private final MappedRegion region;
 
-  // Guarded by this.
-  private MappedByteBuffer[] windows;
-  private final List<Mapping> crossings = new ArrayList<>();
-
-  /** A mapping that starts at byte {@code start} of the tensor. */
-  private record Mapping(long start, MappedByteBuffer buffer) {}
-
-  TensorData(SafetensorsFile file, TensorInfo info, long fileOffset, long windowBytes) {
+  TensorData(MappedFile file, TensorInfo info, long fileOffset, long windowBytes) {
     this.file = file;
     this.info = info;
     this.fileOffset = fileOffset;
-    this.byteSize = info.byteSize();
     // Whole groups of elements per window, so that no element (nor a byte shared by sub-byte elements) is split.
-    int bits = info.dtype().bits();
-    long groupBytes = lcm(bits, 8) / 8;
-    long w = Math.min(windowBytes, MAX_SLICE_BYTES);
-    this.windowBytes = Math.max(groupBytes, w - w % groupBytes);
+    long groupBytes = lcm(info.dtype().bits(), 8) / 8;
+    this.region = new MappedRegion(file, fileOffset, info.byteSize(), windowBytes, groupBytes);
   }
 
   /** Name, element type and shape of the tensor. */
@@ -107,27 +84,7 @@ public final class TensorData implements TensorSource {
           "tensor '" + info.name() + "': a slice of " + elementCount + " elements is " + length
               + " bytes, more than the " + MAX_SLICE_BYTES + " one buffer can hold; read it in several slices");
     }
-    if (length == 0) {
-      file.ensureOpen();
-      return EMPTY.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    }
-    long first = start / windowBytes;
-    long last = (start + length - 1) / windowBytes;
-    MappedByteBuffer base;
-    long baseStart;
-    synchronized (this) {
-      file.ensureOpen();
-      if (first == last) {
-        base = window((int) first);
-        baseStart = first * windowBytes;
-      } else {
-        Mapping m = crossing(start, length);
-        base = m.buffer();
-        baseStart = m.start();
-      }
-    }
-    // slice() resets the byte order to big-endian; read-only carries over from the mapping.
-    return base.slice((int) (start - baseStart), (int) length).order(ByteOrder.LITTLE_ENDIAN);
+    return region.slice(start, length);
   }
 
   /**
@@ -137,18 +94,7 @@ public final class TensorData implements TensorSource {
    * stay valid.
    */
   public void release() {
-    List<MappedByteBuffer> dropped = new ArrayList<>();
-    synchronized (this) {
-      if (windows != null) {
-        for (MappedByteBuffer w : windows) if (w != null) dropped.add(w);
-        windows = null;
-      }
-      for (Mapping m : crossings) dropped.add(m.buffer());
-      crossings.clear();
-    }
-    if (NativeLibrary.isLoaded()) {
-      for (MappedByteBuffer b : dropped) advise(b, ADVICE_DONTNEED);
-    }
+    region.release();
   }
 
   /**
@@ -159,21 +105,12 @@ public final class TensorData implements TensorSource {
    * @throws IOException if the file cannot be mapped
    */
   public void adviseWillNeed() throws IOException {
-    if (!NativeLibrary.isLoaded() || byteSize == 0) return;
-    List<MappedByteBuffer> all = new ArrayList<>();
-    synchronized (this) {
-      file.ensureOpen();
-      int count = windowCount();
-      for (int i = 0; i < count; i++) all.add(window(i));
-    }
-    for (MappedByteBuffer b : all) advise(b, ADVICE_WILLNEED);
+    region.adviseWillNeed();
   }
 
   /** Number of mappings currently cached, for tests. */
-  synchronized int cachedMappings() {
-    int n = crossings.size();
-    if (windows != null) for (MappedByteBuffer w : windows) if (w != null) n++;
-    return n;
+  int cachedMappings() {
+    return region.cachedMappings();
   }
 
   @Override
@@ -189,39 +126,6 @@ public final class TensorData implements TensorSource {
               + " does not start on a byte boundary; slices of sub-byte types must start and end on one");
     }
     return bits / 8;
-  }
-
-  private int windowCount() {
-    return Math.toIntExact((byteSize + windowBytes - 1) / windowBytes);
-  }
-
-  private MappedByteBuffer window(int index) throws IOException {
-    if (windows == null) windows = new MappedByteBuffer[windowCount()];
-    MappedByteBuffer w = windows[index];
-    if (w == null) {
-      long start = index * windowBytes;
-      w = map(start, Math.min(windowBytes, byteSize - start));
-      windows[index] = w;
-    }
-    return w;
-  }
-
-  private Mapping crossing(long start, long length) throws IOException {
-    for (Mapping m : crossings) {
-      if (m.start() <= start && start + length <= m.start() + m.buffer().capacity()) return m;
-    }
-    Mapping m = new Mapping(start, map(start, length));
-    crossings.add(m);
-    return m;
-  }
-
-  private MappedByteBuffer map(long start, long length) throws IOException {
-    return file.channel().map(FileChannel.MapMode.READ_ONLY, fileOffset + start, length);
-  }
-
-  private static void advise(MappedByteBuffer b, int advice) {
-    // Advice is a hint; a failure changes nothing about correctness, so the status is not checked.
-    AmalgamNative.amalgam_advise(AmalgamNative.amalgam_address_of(b), b.capacity(), advice);
   }
 
   private static long lcm(long a, long b) {

@@ -1,0 +1,90 @@
+package dev.amalgam.io;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The steps the writers share to put a file in place all at once: each writes to a temporary file beside the
+ * target, then renames it ({@link #moveReplacing} or {@link #moveIfAbsent}) and makes the rename durable
+ * ({@link #syncDirectory}); on failure {@link #closeAndDelete} removes the temporary file, so a reader never sees a
+ * half-written file.
+ */
+public final class AtomicFiles {
+  private AtomicFiles() {}
+
+  /**
+   * Renames {@code from} to {@code to} atomically where the file system can, else replaces {@code to}.
+   *
+   * @throws IOException if the rename fails
+   */
+  public static void moveReplacing(Path from, Path to) throws IOException {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /**
+   * Renames {@code from} to {@code to} unless {@code to} exists. Where the file system supports hard links the check
+   * and the rename are one atomic step, so a file that appears concurrently is never replaced.
+   *
+   * @return true if {@code from} now stands at {@code to}; false if {@code to} exists ({@code from} is left as it
+   *     is)
+   * @throws IOException if the rename fails for another reason
+   */
+  public static boolean moveIfAbsent(Path from, Path to) throws IOException {
+    try {
+      // A hard link fails if the target exists, so no concurrent file is ever replaced.
+      Files.createLink(to, from);
+      Files.delete(from);
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    } catch (UnsupportedOperationException | IOException e) {
+      if (Files.exists(to)) return false;
+      Files.move(from, to);
+      return true;
+    }
+  }
+
+  /** Makes a rename in {@code file}'s directory durable; best effort, as not every platform can sync one. */
+  public static void syncDirectory(Path file) {
+    Path dir = file.toAbsolutePath().getParent();
+    if (dir == null) return;
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // Directories cannot be opened or synced on some platforms (Windows); the data itself is synced.
+    }
+  }
+
+  /**
+   * Closes {@code channel} (if not null) and deletes {@code temp} (if present), trying both even if the first
+   * fails, so an abandoned write leaves nothing behind.
+   *
+   * @throws IOException the deletion's failure, with the close's as suppressed, or the close's alone
+   */
+  public static void closeAndDelete(Closeable channel, Path temp) throws IOException {
+    IOException failure = null;
+    try {
+      if (channel != null) channel.close();
+    } catch (IOException e) {
+      failure = e;
+    }
+    try {
+      Files.deleteIfExists(temp);
+    } catch (IOException e) {
+      if (failure != null) e.addSuppressed(failure);
+      failure = e;
+    }
+    if (failure != null) throw failure;
+  }
+}
