@@ -44,8 +44,6 @@ public final class AtomicFiles {
     try {
       // A hard link fails if the target exists, so no concurrent file is ever replaced.
       Files.createLink(to, from);
-      Files.delete(from);
-      return true;
     } catch (FileAlreadyExistsException e) {
       return false;
     } catch (UnsupportedOperationException | IOException e) {
@@ -53,6 +51,9 @@ public final class AtomicFiles {
       Files.move(from, to);
       return true;
     }
+    // The file is in place; a temporary name that cannot be removed is left over, not a failure of the move.
+    Files.deleteIfExists(from);
+    return true;
   }
 
   /** Makes a rename in {@code file}'s directory durable; best effort, as not every platform can sync one. */
