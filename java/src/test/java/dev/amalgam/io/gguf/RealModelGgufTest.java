@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Reads the shared stories260K.gguf (formats.md §5) and rewrites it byte for byte; skipped when it is absent. */
-class Stories260KTest {
+class RealModelGgufTest {
   @TempDir Path dir;
 
   static Path model() {
