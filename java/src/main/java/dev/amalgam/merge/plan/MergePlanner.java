@@ -224,7 +224,7 @@ public final class MergePlanner {
     output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
     Optional<GgufPlan> gguf = Optional.empty();
     if (output.isGguf()) {
-      gguf = Optional.of(ggufPlan(config, donor, donorConfig, tasks, ggufTypes, output, warnings));
+      gguf = Optional.of(ggufPlan(config, inputs, donor, donorConfig, tasks, ggufTypes, output, warnings));
     } else if (outputTypes.size() == 1) {
       String torchName = outputTypes.iterator().next().torchName().orElseThrow();
       outputConfig.put("torch_dtype", torchName);
@@ -241,8 +241,20 @@ public final class MergePlanner {
    * type; for a Hugging Face donor, its config.json and tokenizer converted as {@code amalgam convert} does. The
    * merge configuration is recorded under {@value #CONFIG_KEY}.
    */
-  private static GgufPlan ggufPlan(MergeConfig config, PlannedInput donor, ObjectNode donorConfig,
-      List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, List<String> warnings) throws IOException {
+  private static GgufPlan ggufPlan(MergeConfig config, List<PlannedInput> inputs, PlannedInput donor,
+      ObjectNode donorConfig, List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, List<String> warnings)
+      throws IOException {
+    if (output.ggufType().isEmpty()) {
+      for (PlannedInput in : inputs) {
+        String quantized = in.gguf().map(g -> g.file().tensors().stream().map(t -> t.type()).filter(
+            GgmlType::isQuantized).map(GgmlType::name).distinct().collect(Collectors.joining(", "))).orElse("");
+        if (!quantized.isEmpty()) {
+          warnings.add("'" + in.label() + "' is quantized (" + quantized + "); it merges dequantized and the output"
+              + " is written in the merge's dtype: add --out-type q8_0 (or bf16) for a smaller file");
+          break;
+        }
+      }
+    }
     GgmlType fileType = output.ggufType().orElseGet(() -> {
       for (int i = 0; i < tasks.size(); i++) if (tasks.get(i).output().rank() >= 2) return types.get(i);
       return GgmlType.F32;
