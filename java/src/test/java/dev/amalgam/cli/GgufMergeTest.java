@@ -175,7 +175,9 @@ class GgufMergeTest {
     merge(config.toString(), requantized.toString(), "--out-type", "q8_0");
     GgufFixtures.assertSameTensors(q8, requantized);
     Path plain = tmp.resolve("plain.gguf");
-    merge(config.toString(), plain.toString());
+    CliHarness.Run run = CliHarness.run("merge", config.toString(), plain.toString(), "--no-progress", "--no-fsync");
+    run.assertOk();
+    assertTrue(run.err().contains("is quantized (Q8_0)") && run.err().contains("--out-type q8_0"), run.err());
     try (GgufFile quantized = GgufFile.open(q8); GgufFile f = GgufFile.open(plain)) {
       for (GgufTensorInfo t : quantized.tensors()) {
         GgmlType expected = t.type().isQuantized() ? GgmlType.F32 : t.type();
