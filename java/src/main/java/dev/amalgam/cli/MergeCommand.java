@@ -64,6 +64,11 @@ final class MergeCommand implements Callable<Integer> {
       description = "Buffer memory the merge may allocate. Default: ${DEFAULT-VALUE}.")
   long memoryBudget;
 
+  @Option(names = "--random-seed", paramLabel = "N", defaultValue = "0", description = "Seed of the methods that"
+      + " draw random numbers (DARE, DELLA): the same seed gives the same bytes at any thread count. Default:"
+      + " ${DEFAULT-VALUE}.")
+  long randomSeed;
+
   @Option(names = "--no-progress", description = "Do not draw a progress bar.")
   boolean noProgress;
 
@@ -92,7 +97,7 @@ final class MergeCommand implements Callable<Integer> {
     boolean progress = !noProgress && System.console() != null;
     List<String> warnings = new ArrayList<>();
     MergeResult result;
-    try (MergePlan plan = MergePlanner.plan(cfg, out)) {
+    try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
       try (ConsoleProgress bar = progress ? new ConsoleProgress() : null) {
         result = MergeExecutor.execute(plan, output, bar != null ? options.withProgress(bar) : options, warnings);

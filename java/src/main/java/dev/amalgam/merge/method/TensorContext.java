@@ -23,4 +23,11 @@ public interface TensorContext {
 
   /** A per-model number parameter of one input for this tensor. */
   double number(InputTensor input, String parameter);
+
+  /**
+   * The merge's random seed ({@code --random-seed}, 0 when not given). Methods that draw random numbers key a
+   * counter-based generator by this seed and {@link #tensorName()}, so results do not depend on the thread count
+   * or the order in which tensors are merged.
+   */
+  long randomSeed();
 }

@@ -65,6 +65,14 @@ public final class MergePlanner {
    * layout of the output, so the merged bytes are written unchanged.
    */
   public static MergePlan plan(MergeConfig config, OutputSpec output) throws IOException {
+    return plan(config, output, 0L);
+  }
+
+  /**
+   * As {@link #plan(MergeConfig, OutputSpec)}, with the random seed that methods drawing random numbers (DARE,
+   * DELLA) key their generator with; the same seed gives the same bytes at any thread count.
+   */
+  public static MergePlan plan(MergeConfig config, OutputSpec output, long randomSeed) throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
     checkParameterNames(config, method);
     List<PlannedInput> inputs = new ArrayList<>();
@@ -73,7 +81,7 @@ public final class MergePlanner {
       List<String> labels = inputs.stream().map(PlannedInput::label).collect(Collectors.toList());
       int baseIndex = inputs.stream().filter(PlannedInput::isBase).mapToInt(PlannedInput::index).findFirst().orElse(-1);
       method.checkInputs(labels, baseIndex);
-      return planTensors(config, method, inputs, output);
+      return planTensors(config, method, inputs, output, randomSeed);
     } catch (IOException | RuntimeException e) {
       for (PlannedInput in : inputs) {
         try {
@@ -169,7 +177,7 @@ public final class MergePlanner {
   }
 
   private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs,
-      OutputSpec output) throws IOException {
+      OutputSpec output, long randomSeed) throws IOException {
     List<String> warnings = new ArrayList<>();
     PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     ObjectNode donorConfig = donor.hfConfig().orElseThrow(() -> new ConfigException(donor.reference().yamlPath(),
@@ -202,7 +210,7 @@ public final class MergePlanner {
       for (PlannedInput in : inputs) {
         inputTensors.add(new InputTensor(in.index(), infos.get(in.index()), in.isBase(), in.label()));
       }
-      TensorOperation op = method.plan(new Context(config, method, inputs, inputTensors, name, x));
+      TensorOperation op = method.plan(new Context(config, method, inputs, inputTensors, name, x, randomSeed));
       DType outType = outputType(config, method, inputTensors);
       if (output.isGguf()) {
         if (LlamaTensorNames.toGguf(name).isEmpty()) {
@@ -375,15 +383,22 @@ public final class MergePlanner {
     private final List<InputTensor> inputs;
     private final String tensorName;
     private final double layerFraction;
+    private final long randomSeed;
 
     Context(MergeConfig config, MergeMethod method, List<PlannedInput> models, List<InputTensor> inputs,
-        String tensorName, double layerFraction) {
+        String tensorName, double layerFraction, long randomSeed) {
       this.config = config;
       this.method = method;
       this.models = models;
       this.inputs = inputs;
       this.tensorName = tensorName;
       this.layerFraction = layerFraction;
+      this.randomSeed = randomSeed;
+    }
+
+    @Override
+    public long randomSeed() {
+      return randomSeed;
     }
 
     @Override
