@@ -20,7 +20,8 @@ import picocli.CommandLine.ScopeType;
     versionProvider = Main.Version.class,
     description = "Merges large language models in weight space (mergekit-compatible YAML, safetensors and GGUF)"
         + " and runs them through llama.cpp.",
-    subcommands = {MergeCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class, GenerateCommand.class,
+    subcommands = {MergeCommand.class, CheckCommand.class, MethodsCommand.class, ConvertCommand.class,
+        InspectCommand.class, DemoCommand.class, GenerateCommand.class,
         PerplexityCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code for bad usage, configuration or input. */

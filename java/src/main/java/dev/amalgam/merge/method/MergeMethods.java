@@ -23,6 +23,11 @@ public final class MergeMethods {
 
   private MergeMethods() {}
 
+  /** mergekit method names not implemented yet, sorted. */
+  public static List<String> notImplemented() {
+    return MERGEKIT_ONLY.stream().filter(n -> !BY_NAME.containsKey(n)).sorted().collect(Collectors.toList());
+  }
+
   /** Every method, in a stable order. */
   public static List<MergeMethod> all() {
     return ALL;
