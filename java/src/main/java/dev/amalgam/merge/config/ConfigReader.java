@@ -40,7 +40,7 @@ public final class ConfigReader {
       Set.of("merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source",
           "slices", "modules", "tokenizer", "chat_template", "name");
   /** mergekit keys that a later version of Amalgam will support; named so the error can say so. */
-  private static final Set<String> NOT_YET_SUPPORTED = Set.of("slices", "modules", "tokenizer", "chat_template");
+  private static final Set<String> NOT_YET_SUPPORTED = Set.of("modules", "tokenizer", "chat_template");
 
   private final Path workingDirectory;
 
@@ -104,11 +104,24 @@ public final class ConfigReader {
             : Optional.empty();
 
     Node modelsNode = top.get("models");
-    if (modelsNode == null) throw new ConfigException("models", "required: the list of models to merge");
+    Node slicesNode = top.get("slices");
+    if (modelsNode != null && slicesNode != null) {
+      throw error("slices", keyNode(root, "slices"), "give either models or slices, not both");
+    }
+    if (modelsNode == null && slicesNode == null) {
+      throw new ConfigException("models", "required: the list of models to merge (or slices: for layer ranges)");
+    }
     List<InputModel> models = new ArrayList<>();
-    List<Node> items = sequence(modelsNode, "models");
-    if (items.isEmpty()) throw error("models", modelsNode, "must list at least one model");
-    for (int i = 0; i < items.size(); i++) models.add(inputModel(items.get(i), "models[" + i + "]"));
+    List<OutputSlice> slices = new ArrayList<>();
+    if (modelsNode != null) {
+      List<Node> items = sequence(modelsNode, "models");
+      if (items.isEmpty()) throw error("models", modelsNode, "must list at least one model");
+      for (int i = 0; i < items.size(); i++) models.add(inputModel(items.get(i), "models[" + i + "]"));
+    } else {
+      List<Node> items = sequence(slicesNode, "slices");
+      if (items.isEmpty()) throw error("slices", slicesNode, "must list at least one slice");
+      for (int i = 0; i < items.size(); i++) slices.add(outputSlice(items.get(i), "slices[" + i + "]"));
+    }
 
     Map<String, ParameterSetting> parameters =
         top.containsKey("parameters") ? parameters(top.get("parameters"), "parameters") : Map.of();
@@ -124,7 +137,67 @@ public final class ConfigReader {
       }
       tokenizerSource = Optional.of(ts);
     }
-    return new MergeConfig(mergeMethod, base, models, parameters, dtype, outDtype, tokenizerSource, source);
+    return new MergeConfig(mergeMethod, base, models, slices, parameters, dtype, outDtype, tokenizerSource, source);
+  }
+
+  private static final Set<String> SLICE_KEYS = Set.of("sources", "base_model", "parameters", "residual_weight");
+  private static final Set<String> SOURCE_KEYS = Set.of("model", "layer_range", "parameters");
+
+  private OutputSlice outputSlice(Node node, String path) {
+    Map<String, Node> m = mapping(node, path);
+    for (String key : m.keySet()) {
+      if (!SLICE_KEYS.contains(key)) {
+        throw error(path + "." + key, keyNode(node, key), "unknown key" + Suggestions.didYouMean(key, SLICE_KEYS));
+      }
+    }
+    Node sourcesNode = m.get("sources");
+    if (sourcesNode == null) throw error(path + ".sources", node, "required: the models and layer ranges to take");
+    List<Node> items = sequence(sourcesNode, path + ".sources");
+    if (items.isEmpty()) throw error(path + ".sources", sourcesNode, "must list at least one source");
+    List<SliceSource> sources = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      SliceSource s = sliceSource(items.get(i), path + ".sources[" + i + "]");
+      if (!sources.isEmpty() && s.layers() != sources.get(0).layers()) {
+        throw error(s.yamlPath() + ".layer_range", items.get(i), "takes " + s.layers() + " layers but "
+            + sources.get(0).yamlPath() + " takes " + sources.get(0).layers() + "; every source of a slice must take"
+            + " the same number of layers");
+      }
+      sources.add(s);
+    }
+    Optional<ModelReference> base = m.containsKey("base_model")
+        ? Optional.of(modelReference(m.get("base_model"), path + ".base_model")) : Optional.empty();
+    Map<String, ParameterSetting> params =
+        m.containsKey("parameters") ? parameters(m.get("parameters"), path + ".parameters") : Map.of();
+    // residual_weight is parsed by mergekit but never used; accepted here for the same configs.
+    return new OutputSlice(sources, base, params, path);
+  }
+
+  private SliceSource sliceSource(Node node, String path) {
+    Map<String, Node> m = mapping(node, path);
+    for (String key : m.keySet()) {
+      if (!SOURCE_KEYS.contains(key)) {
+        throw error(path + "." + key, keyNode(node, key), "unknown key" + Suggestions.didYouMean(key, SOURCE_KEYS));
+      }
+    }
+    Node model = m.get("model");
+    if (model == null) throw error(path + ".model", node, "required");
+    Node range = m.get("layer_range");
+    if (range == null) throw error(path + ".layer_range", node, "required: [start, end), e.g. [0, 24]");
+    List<Node> bounds = sequence(range, path + ".layer_range");
+    if (bounds.size() != 2) throw error(path + ".layer_range", range, "expected [start, end]");
+    int[] v = new int[2];
+    for (int i = 0; i < 2; i++) {
+      Node b = bounds.get(i);
+      Object value = b instanceof ScalarNode ? scalarValue((ScalarNode) b, path + ".layer_range[" + i + "]") : null;
+      if (!(value instanceof Double d) || d != Math.rint(d) || d < 0 || d > 1_000_000) {
+        throw error(path + ".layer_range[" + i + "]", b, "expected a layer number (a non-negative integer)");
+      }
+      v[i] = (int) (double) (Double) value;
+    }
+    if (v[1] < v[0]) throw error(path + ".layer_range", range, "end " + v[1] + " is before start " + v[0]);
+    Map<String, ParameterSetting> params =
+        m.containsKey("parameters") ? parameters(m.get("parameters"), path + ".parameters") : Map.of();
+    return new SliceSource(modelReference(model, path + ".model"), v[0], v[1], params, path);
   }
 
   private InputModel inputModel(Node node, String path) {

@@ -11,7 +11,8 @@ import java.util.Optional;
  *
  * @param mergeMethod the {@code merge_method} value
  * @param baseModel the {@code base_model}, if any
- * @param models the {@code models:} list, in order
+ * @param models the {@code models:} list, in order (empty when the configuration uses {@code slices:})
+ * @param slices the {@code slices:} list, in order (empty when it uses {@code models:})
  * @param parameters the top-level {@code parameters:} block
  * @param dtype {@code dtype}: every input is rounded to it on load
  * @param outDtype {@code out_dtype}: the type written
@@ -22,6 +23,7 @@ public record MergeConfig(
     String mergeMethod,
     Optional<ModelReference> baseModel,
     List<InputModel> models,
+    List<OutputSlice> slices,
     Map<String, ParameterSetting> parameters,
     Optional<DType> dtype,
     Optional<DType> outDtype,
@@ -30,6 +32,7 @@ public record MergeConfig(
   /** Copies the collections. */
   public MergeConfig {
     models = List.copyOf(models);
+    slices = List.copyOf(slices);
     parameters = Map.copyOf(parameters);
   }
 }

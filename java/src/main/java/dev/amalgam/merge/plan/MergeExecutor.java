@@ -113,10 +113,13 @@ public final class MergeExecutor {
       throws IOException, InterruptedException {
     List<TensorTask> tasks = plan.tasks();
     int maxOutBytes = tasks.stream().mapToInt(t -> t.output().dtype().byteSize()).max().orElse(2);
+    // cast scratch per input position (a slice's tasks may read fewer inputs than the merge has models)
+    int positions = tasks.stream().mapToInt(t -> t.inputs().size()).max().orElse(0);
     List<Optional<DType>> castTypes = new ArrayList<>();
-    for (int i = 0; i < plan.inputs().size(); i++) {
+    for (int i = 0; i < positions; i++) {
       final int input = i;
-      castTypes.add(tasks.stream().map(t -> t.castTo().get(input)).flatMap(Optional::stream).findFirst());
+      castTypes.add(tasks.stream().filter(t -> t.castTo().size() > input).map(t -> t.castTo().get(input))
+          .flatMap(Optional::stream).findFirst());
     }
     long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
     ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
@@ -132,9 +135,9 @@ public final class MergeExecutor {
         if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
         TensorTask task = tasks.get(t);
         if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
-        TensorSource[] data = new TensorSource[plan.inputs().size()];
+        TensorSource[] data = new TensorSource[task.inputs().size()];
         for (int i = 0; i < data.length; i++) {
-          data[i] = plan.inputs().get(i).weights().data(task.output().name());
+          data[i] = plan.inputs().get(task.models().get(i)).weights().data(task.inputs().get(i).name());
         }
         pipeline.beginTensor(task.output().name());
         try {
@@ -168,7 +171,9 @@ public final class MergeExecutor {
   }
 
   private static void prefetch(MergePlan plan, TensorTask next) throws IOException {
-    for (PlannedInput in : plan.inputs()) in.weights().data(next.output().name()).adviseWillNeed();
+    for (int i = 0; i < next.inputs().size(); i++) {
+      plan.inputs().get(next.models().get(i)).weights().data(next.inputs().get(i).name()).adviseWillNeed();
+    }
   }
 
   private static ByteBuffer aligned(int bytes) {

@@ -50,7 +50,7 @@ import java.util.stream.Collectors;
  */
 public final class MergePlanner {
   private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*/[\\w.-]+(@.+)?");
-  private static final List<String> LAYER_COUNT_KEYS = List.of("num_hidden_layers", "n_layer", "num_layers");
+  static final List<String> LAYER_COUNT_KEYS = List.of("num_hidden_layers", "n_layer", "num_layers");
 
   private MergePlanner() {}
 
@@ -75,6 +75,7 @@ public final class MergePlanner {
   public static MergePlan plan(MergeConfig config, OutputSpec output, long randomSeed) throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
     checkParameterNames(config, method);
+    if (!config.slices().isEmpty()) return SlicePlanner.plan(config, method, output, randomSeed);
     List<PlannedInput> inputs = new ArrayList<>();
     try {
       openInputs(config, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
@@ -94,7 +95,7 @@ public final class MergePlanner {
     }
   }
 
-  private static void checkParameterNames(MergeConfig config, MergeMethod method) {
+  static void checkParameterNames(MergeConfig config, MergeMethod method) {
     Map<String, ParameterSpec> specs = new HashMap<>();
     for (ParameterSpec s : method.parameters()) specs.put(s.name(), s);
     String takes = method.parameters().isEmpty() ? "no parameters"
@@ -143,7 +144,7 @@ public final class MergePlanner {
     }
   }
 
-  private static PlannedInput open(int index, ModelReference ref, String yamlPath, boolean isBase,
+  static PlannedInput open(int index, ModelReference ref, String yamlPath, boolean isBase,
       Map<String, ParameterSetting> parameters, Layout layout) throws IOException {
     Path path = ref.path();
     if (!Files.exists(path)) {
@@ -210,7 +211,8 @@ public final class MergePlanner {
       for (PlannedInput in : inputs) {
         inputTensors.add(new InputTensor(in.index(), infos.get(in.index()), in.isBase(), in.label()));
       }
-      TensorOperation op = method.plan(new Context(config, method, inputs, inputTensors, name, x, randomSeed));
+      TensorOperation op = method.plan(new Context(method, inputTensors, inputLevels(inputs),
+          List.of(new Level(config.parameters(), "parameters")), name, x, randomSeed));
       DType outType = outputType(config, method, inputTensors);
       if (output.isGguf()) {
         if (LlamaTensorNames.toGguf(name).isEmpty()) {
@@ -249,7 +251,7 @@ public final class MergePlanner {
    * type; for a Hugging Face donor, its config.json and tokenizer converted as {@code amalgam convert} does. The
    * merge configuration is recorded under {@value #CONFIG_KEY}.
    */
-  private static GgufPlan ggufPlan(MergeConfig config, List<PlannedInput> inputs, PlannedInput donor,
+  static GgufPlan ggufPlan(MergeConfig config, List<PlannedInput> inputs, PlannedInput donor,
       ObjectNode donorConfig, List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, List<String> warnings)
       throws IOException {
     if (output.ggufType().isEmpty()) {
@@ -273,6 +275,10 @@ public final class MergePlanner {
       GgufWeights g = donor.gguf().get();
       metadata = new GgufMetadata(g.metadata());
       metadata.put("general.file_type", GgufValue.uint32(LlamaMetadata.fileType(fileType)));
+      if (donorConfig.path("num_hidden_layers").isIntegralNumber()) {
+        // slices change the layer count; donorConfig is the output's config.json
+        metadata.put("llama.block_count", GgufValue.uint32(donorConfig.get("num_hidden_layers").asLong()));
+      }
       if (types.stream().anyMatch(GgmlType::isQuantized)) {
         metadata.put("general.quantization_version", GgufValue.uint32(LlamaMetadata.QUANTIZATION_VERSION));
       } else {
@@ -300,12 +306,12 @@ public final class MergePlanner {
   public static final String CONFIG_KEY = "amalgam.merge.config";
 
   /** Input casts follow mergekit's {@code dtype}: rounding on load. Widening to f32 is exact, so it is skipped. */
-  private static Optional<DType> castFor(Optional<DType> configured, DType stored) {
+  static Optional<DType> castFor(Optional<DType> configured, DType stored) {
     if (configured.isEmpty() || configured.get() == stored || configured.get() == DType.F32) return Optional.empty();
     return configured;
   }
 
-  private static DType outputType(MergeConfig config, MergeMethod method, List<InputTensor> inputs) {
+  static DType outputType(MergeConfig config, MergeMethod method, List<InputTensor> inputs) {
     if (config.outDtype().isPresent()) return config.outDtype().get();
     if (config.dtype().isPresent()) return config.dtype().get();
     if (method.outputFollowsBase()) {
@@ -315,7 +321,7 @@ public final class MergePlanner {
     return types.size() == 1 ? types.iterator().next() : DType.F32;
   }
 
-  private static int layerCount(PlannedInput donor, List<TensorInfo> tensors) {
+  static int layerCount(PlannedInput donor, List<TensorInfo> tensors) {
     int maxIndex = -1;
     for (TensorInfo t : tensors) maxIndex = Math.max(maxIndex, layerIndex(t.name()).orElse(-1));
     Optional<Integer> configured = configuredLayers(donor);
@@ -327,7 +333,7 @@ public final class MergePlanner {
     return configured.get();
   }
 
-  private static Optional<Integer> configuredLayers(PlannedInput input) {
+  static Optional<Integer> configuredLayers(PlannedInput input) {
     if (input.hfConfig().isEmpty()) return Optional.empty();
     ObjectNode c = input.hfConfig().get();
     JsonNode text = c.get("text_config");
@@ -365,6 +371,16 @@ public final class MergePlanner {
     }
   }
 
+  /** Each input's own parameter level, in merge order. */
+  private static List<Level> inputLevels(List<PlannedInput> inputs) {
+    List<Level> levels = new ArrayList<>();
+    for (PlannedInput in : inputs) {
+      String path = in.yamlPath().equals("base_model") ? "base_model" : in.yamlPath() + ".parameters";
+      levels.add(new Level(in.parameters(), path));
+    }
+    return levels;
+  }
+
   /** The layer a tensor belongs to: its first all-digit dot-separated component ("model.layers.12.mlp" -> 12). */
   static Optional<Integer> layerIndex(String name) {
     for (String part : name.split("\\.")) {
@@ -376,21 +392,33 @@ public final class MergePlanner {
   }
 
   /** Parameter lookups for one tensor, with mergekit's precedence and clear errors. */
-  private static final class Context implements TensorContext {
-    private final MergeConfig config;
+  /**
+   * One parameter-lookup level: the settings given at a YAML path ("parameters", "slices[0].parameters",
+   * "models[1].parameters").
+   */
+  record Level(Map<String, ParameterSetting> settings, String yamlPath) {}
+
+  /** Parameter lookups for one tensor, with mergekit's precedence and clear errors. */
+  static final class Context implements TensorContext {
     private final MergeMethod method;
-    private final List<PlannedInput> models;
     private final List<InputTensor> inputs;
+    private final List<Level> inputLevels;
+    private final List<Level> globalLevels;
     private final String tensorName;
     private final double layerFraction;
     private final long randomSeed;
 
-    Context(MergeConfig config, MergeMethod method, List<PlannedInput> models, List<InputTensor> inputs,
+    /**
+     * @param inputLevels per input, its own parameters (models[i] or a slice source); for an unlisted base_model
+     *     an empty level at "base_model"
+     * @param globalLevels the shared levels, most specific first (a slice's parameters, then the top level's)
+     */
+    Context(MergeMethod method, List<InputTensor> inputs, List<Level> inputLevels, List<Level> globalLevels,
         String tensorName, double layerFraction, long randomSeed) {
-      this.config = config;
       this.method = method;
-      this.models = models;
       this.inputs = inputs;
+      this.inputLevels = inputLevels;
+      this.globalLevels = globalLevels;
       this.tensorName = tensorName;
       this.layerFraction = layerFraction;
       this.randomSeed = randomSeed;
@@ -418,14 +446,17 @@ public final class MergePlanner {
 
     private Object global(String name) {
       ParameterSpec spec = spec(name);
-      ParameterSetting setting = config.parameters().get(name);
-      if (setting != null) {
+      ParameterSetting given = null;
+      for (Level level : globalLevels) {
+        ParameterSetting setting = level.settings().get(name);
+        if (setting == null) continue;
+        given = setting;
         Optional<ParameterSetting.Value> v = setting.resolve(tensorName, layerFraction);
         if (v.isPresent()) return convert(v.get().value(), spec, v.get().yamlPath());
       }
       if (spec.defaultValue().isPresent()) return spec.defaultValue().get();
-      String path = "parameters." + name;
-      throw new ConfigException(path, setting == null ? "required by " + method.name() + " (" + spec.description() + ")"
+      String path = globalLevels.get(globalLevels.size() - 1).yamlPath() + "." + name;
+      throw new ConfigException(path, given == null ? "required by " + method.name() + " (" + spec.description() + ")"
           : "no filter matches tensor '" + tensorName + "' and there is no default entry (add one without a filter)");
     }
 
@@ -442,21 +473,27 @@ public final class MergePlanner {
     @Override
     public double number(InputTensor input, String parameter) {
       ParameterSpec spec = spec(parameter);
-      PlannedInput model = models.get(input.index());
+      int position = inputs.indexOf(input);
+      if (position < 0) throw new IllegalArgumentException(input + " is not an input of " + tensorName);
+      Level own = inputLevels.get(position);
       String inputName = input.info().name();
-      for (ParameterSetting setting : new ParameterSetting[] {model.parameters().get(parameter),
-          config.parameters().get(parameter)}) {
+      List<Level> levels = new ArrayList<>();
+      levels.add(own);
+      levels.addAll(globalLevels);
+      boolean given = false;
+      for (Level level : levels) {
+        ParameterSetting setting = level.settings().get(parameter);
         if (setting == null) continue;
+        given = true;
         Optional<ParameterSetting.Value> v = setting.resolve(inputName, layerFraction);
         if (v.isPresent()) return (Double) convert(v.get().value(), spec, v.get().yamlPath());
       }
       if (spec.defaultValue().isPresent()) return (Double) spec.defaultValue().get();
-      if (model.yamlPath().equals("base_model")) {
+      if (own.yamlPath().equals("base_model")) {
         throw new ConfigException("base_model", method.name() + " needs a " + parameter + " for every input, and"
-            + " base_model '" + model.label() + "' is not listed under models; list it there with its " + parameter);
+            + " base_model '" + input.label() + "' is not listed under models; list it there with its " + parameter);
       }
-      String path = model.yamlPath() + ".parameters." + parameter;
-      boolean given = model.parameters().containsKey(parameter) || config.parameters().containsKey(parameter);
+      String path = own.yamlPath() + "." + parameter;
       throw new ConfigException(path, given ? "no filter matches tensor '" + inputName + "' and there is no default"
           + " entry (add one without a filter)" : "required by " + method.name() + " (" + spec.description() + ")");
     }
