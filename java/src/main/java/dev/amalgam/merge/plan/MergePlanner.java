@@ -185,20 +185,48 @@ public final class MergePlanner {
         "no config.json next to the weights of '" + donor.label() + "'; the merged model takes its config.json from"
             + " this model"));
 
-    List<TensorInfo> reference = donor.weights().tensors();
+    List<TensorInfo> reference = new ArrayList<>(donor.weights().tensors());
     int layerCount = layerCount(donor, reference);
     for (PlannedInput in : inputs) {
       if (in != donor) checkSameTensors(donor, in, layerCount);
     }
+    // Tied embeddings: when some inputs have lm_head and the donor does not, the output gets one; models without
+    // it contribute their embeddings (mergekit PR #464).
+    boolean untied = false;
+    if (donor.weights().tensor(LM_HEAD).isEmpty()) {
+      for (PlannedInput in : inputs) {
+        Optional<TensorInfo> head = in.weights().tensor(LM_HEAD);
+        if (head.isPresent()) {
+          reference.add(head.get());
+          untied = true;
+          break;
+        }
+      }
+    }
+    long commonRows = -1;
 
     List<TensorTask> tasks = new ArrayList<>();
     List<GgmlType> ggufTypes = new ArrayList<>();
     List<String> fellBack = new ArrayList<>();
     Set<DType> outputTypes = new LinkedHashSet<>();
-    for (TensorInfo ref : reference) {
+    for (TensorInfo listed : reference) {
+      TensorInfo ref = listed;
       String name = ref.name();
       List<TensorInfo> infos = new ArrayList<>();
-      for (PlannedInput in : inputs) infos.add(in.weights().tensor(name).orElseThrow());
+      for (PlannedInput in : inputs) {
+        Optional<TensorInfo> own = in.weights().tensor(name);
+        infos.add(own.isPresent() || !name.equals(LM_HEAD) ? own.orElseThrow()
+            : in.weights().tensor(EMBED_TOKENS).orElseThrow(() -> new ConfigException(in.reference().yamlPath(),
+                "'" + in.label() + "' has neither " + LM_HEAD + " nor " + EMBED_TOKENS)));
+      }
+      if (isEmbedding(name)) {
+        // rectify_embed: different vocabulary sizes merge over the rows they share (mergekit's common sub-matrix)
+        long rows = infos.stream().mapToLong(t -> t.dim(0)).min().orElseThrow();
+        if (rows != ref.dim(0) || infos.stream().anyMatch(t -> t.dim(0) != rows)) {
+          ref = new TensorInfo(name, ref.dtype(), new long[] {rows, ref.dim(1)});
+          commonRows = commonRows < 0 ? rows : Math.min(commonRows, rows);
+        }
+      }
       for (int i = 0; i < infos.size(); i++) {
         if (!infos.get(i).dtype().isMergeable()) {
           throw new ConfigException(inputs.get(i).reference().yamlPath(), "tensor '" + name + "' is "
@@ -231,6 +259,17 @@ public final class MergePlanner {
     }
 
     ObjectNode outputConfig = donorConfig.deepCopy();
+    if (untied) {
+      outputConfig.put("tie_word_embeddings", false);
+      warnings.add("'" + donor.label() + "' ties lm_head to its embeddings but other models have their own: the"
+          + " output gets an lm_head, merged from each model's lm_head or, where it has none, its embeddings");
+    }
+    if (commonRows >= 0) {
+      outputConfig.put("vocab_size", commonRows);
+      warnings.add("the models' vocabulary sizes differ: embeddings and lm_head are merged over their first "
+          + commonRows + " rows, and config.json's vocab_size says " + commonRows + " (mergekit keeps the base's"
+          + " value, which no longer matches the tensors)");
+    }
     output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
     Optional<GgufPlan> gguf = Optional.empty();
     if (output.isGguf()) {
@@ -353,15 +392,27 @@ public final class MergePlanner {
     }
     Map<String, TensorInfo> theirs = new HashMap<>();
     for (TensorInfo t : in.weights().tensors()) theirs.put(t.name(), t);
+    theirs.remove(LM_HEAD); // optional: tied models have none, and the planner pairs it with the embeddings
     for (TensorInfo mine : donor.weights().tensors()) {
+      if (mine.name().equals(LM_HEAD)) continue;
       TensorInfo other = theirs.remove(mine.name());
       if (other == null) {
         throw new ConfigException(where, "tensor '" + mine.name() + "' is missing from '" + in.label()
             + "' (present in '" + donor.label() + "')");
       }
-      if (!other.sameShape(mine)) {
+      boolean vocabOnly = isEmbedding(mine.name()) && mine.rank() == 2 && other.rank() == 2
+          && mine.dim(1) == other.dim(1);
+      if (!other.sameShape(mine) && !vocabOnly) {
         throw new ConfigException(where, "tensor '" + mine.name() + "' has shape " + other.shapeString() + " in '"
             + in.label() + "' but " + mine.shapeString() + " in '" + donor.label() + "'");
+      }
+    }
+    Optional<TensorInfo> head = in.weights().tensor(LM_HEAD).or(() -> donor.weights().tensor(LM_HEAD));
+    if (head.isPresent() && head.get().rank() == 2) {
+      long width = in.weights().tensor(EMBED_TOKENS).map(t -> t.dim(1)).orElse(head.get().dim(1));
+      if (head.get().dim(1) != width) {
+        throw new ConfigException(where, LM_HEAD + " of width " + head.get().dim(1) + " cannot pair with embeddings"
+            + " of width " + width);
       }
     }
     if (!theirs.isEmpty()) {
@@ -370,6 +421,15 @@ public final class MergePlanner {
           + "'" + (theirs.size() > 1 ? " (and " + (theirs.size() - 1) + " more)" : ""));
     }
   }
+
+  static final String LM_HEAD = "lm_head.weight";
+  static final String EMBED_TOKENS = "model.embed_tokens.weight";
+
+  /** Whether a tensor has one row per vocabulary entry (mergekit's is_embed). */
+  static boolean isEmbedding(String name) {
+    return name.equals(LM_HEAD) || name.equals(EMBED_TOKENS);
+  }
+
 
   /** Each input's own parameter level, in merge order. */
   private static List<Level> inputLevels(List<PlannedInput> inputs) {
