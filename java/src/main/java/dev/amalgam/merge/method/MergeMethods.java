@@ -12,15 +12,15 @@ import java.util.stream.Collectors;
 
 /** The registry of merge methods, by their mergekit names. */
 public final class MergeMethods {
-  private static final List<MergeMethod> ALL = List.of(new LinearMerge(), new SlerpMerge(),
-      new ModelStockMerge(), new NearSwapMerge(), RamMerge.ram(), RamMerge.ramPlusTensorLocal(), new SceMerge(),
-      new PassthroughMerge());
+  private static final List<MergeMethod> ALL = List.of(new LinearMerge(), new SlerpMerge(), new NuSlerpMerge(),
+      new MultiSlerpMerge(), new KarcherMerge(), new ArceeFusionMerge(), new ModelStockMerge(), new NearSwapMerge(),
+      RamMerge.ram(), RamMerge.ramPlusTensorLocal(), new SceMerge(), new PassthroughMerge());
   private static final Map<String, MergeMethod> BY_NAME =
       ALL.stream().collect(Collectors.toUnmodifiableMap(MergeMethod::name, Function.identity()));
   /** mergekit methods a later version implements; named so that the error says "not yet", not "unknown". */
   private static final Set<String> MERGEKIT_ONLY =
       Set.of("task_arithmetic", "ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties", "della",
-          "della_linear", "nuslerp", "multislerp", "karcher", "arcee_fusion");
+          "della_linear");
 
   private MergeMethods() {}
 
