@@ -42,13 +42,16 @@ final class CheckCommand implements Callable<Integer> {
   @Option(names = "--random-seed", paramLabel = "N", defaultValue = "0", description = "Seed, as for merge.")
   long randomSeed;
 
+  @Option(names = "--allow-crimes", description = "Accept different architectures, as for merge.")
+  boolean allowCrimes;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     OutputSpec output = MergeCommand.outputSpec(outFormat == null ? "hf" : outFormat, outType, Path.of("out"));
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
-    try (MergePlan plan = MergePlanner.plan(cfg, output, randomSeed)) {
+    try (MergePlan plan = MergePlanner.plan(cfg, output, randomSeed, allowCrimes)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
       out.printf(Locale.ROOT, "%s: ok. Method %s (%s), %d input%s, output %s with %d layers, %d tensors, %s%n",
           config, plan.method().name(), plan.method().displayName(), plan.inputs().size(),

@@ -69,6 +69,19 @@ final class MergeCommand implements Callable<Integer> {
       + " ${DEFAULT-VALUE}.")
   long randomSeed;
 
+  @Option(names = "--copy-tokenizer", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Copy the tokenizer files of the base model (else the first) into a Hugging Face output."
+          + " Default: on (--no-copy-tokenizer turns it off).")
+  boolean copyTokenizer;
+
+  @Option(names = "--write-model-card", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Write README.md (a model card) and amalgam_config.yml into a Hugging Face output. Default: on.")
+  boolean writeModelCard;
+
+  @Option(names = "--allow-crimes", description = "Merge models whose config.json names different architectures"
+      + " (the base's, else the first's, is used), as mergekit's --allow-crimes.")
+  boolean allowCrimes;
+
   @Option(names = "--no-progress", description = "Do not draw a progress bar.")
   boolean noProgress;
 
@@ -93,11 +106,12 @@ final class MergeCommand implements Callable<Integer> {
     }
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
     MergeOptions options =
-        new MergeOptions(threads, shardSize, memoryBudget, force, !noFsync, ProgressListener.NONE);
+        new MergeOptions(threads, shardSize, memoryBudget, force, !noFsync, ProgressListener.NONE, copyTokenizer,
+            writeModelCard);
     boolean progress = !noProgress && System.console() != null;
     List<String> warnings = new ArrayList<>();
     MergeResult result;
-    try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed)) {
+    try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed, allowCrimes)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
       try (ConsoleProgress bar = progress ? new ConsoleProgress() : null) {
         result = MergeExecutor.execute(plan, output, bar != null ? options.withProgress(bar) : options, warnings);

@@ -2,6 +2,7 @@ package dev.amalgam.merge.config;
 
 import dev.amalgam.tensor.DType;
 import java.io.IOException;
+import java.io.InputStream;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,7 +41,9 @@ public final class ConfigReader {
       Set.of("merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source",
           "slices", "modules", "tokenizer", "chat_template", "name");
   /** mergekit keys that a later version of Amalgam will support; named so the error can say so. */
-  private static final Set<String> NOT_YET_SUPPORTED = Set.of("modules", "tokenizer", "chat_template");
+  private static final Set<String> NOT_YET_SUPPORTED = Set.of("modules", "tokenizer");
+  /** The chat templates chat_template can name (mergekit's built-ins). */
+  public static final List<String> CHAT_TEMPLATES = List.of("alpaca", "chatml", "exaone", "llama3", "mistral");
 
   private final Path workingDirectory;
 
@@ -137,7 +140,29 @@ public final class ConfigReader {
       }
       tokenizerSource = Optional.of(ts);
     }
-    return new MergeConfig(mergeMethod, base, models, slices, parameters, dtype, outDtype, tokenizerSource, source);
+    Optional<String> chatTemplate = Optional.empty();
+    if (top.containsKey("chat_template")) chatTemplate = chatTemplate(top.get("chat_template"));
+    return new MergeConfig(mergeMethod, base, models, slices, parameters, dtype, outDtype, tokenizerSource,
+        chatTemplate, source);
+  }
+
+  /** A built-in template's text, a literal Jinja template, or empty for "auto" (keep the donor's). */
+  private static Optional<String> chatTemplate(Node node) {
+    String value = string(node, "chat_template");
+    if (value.equals("auto")) return Optional.empty();
+    if (CHAT_TEMPLATES.contains(value)) {
+      try (InputStream in = ConfigReader.class.getResourceAsStream("/dev/amalgam/merge/templates/" + value
+          + ".jinja")) {
+        if (in == null) throw new IllegalStateException("built-in chat template " + value + " is missing");
+        return Optional.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).strip());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    if (value.length() >= 20 && value.contains("{")) return Optional.of(value);
+    throw error("chat_template", node, "expected auto, a built-in template (" + String.join(", ", CHAT_TEMPLATES)
+        + ") or a Jinja template (at least 20 characters with '{')" + Suggestions.didYouMean(value,
+        Set.copyOf(CHAT_TEMPLATES)));
   }
 
   private static final Set<String> SLICE_KEYS = Set.of("sources", "base_model", "parameters", "residual_weight");

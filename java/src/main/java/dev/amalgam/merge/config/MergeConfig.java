@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param dtype {@code dtype}: every input is rounded to it on load
  * @param outDtype {@code out_dtype}: the type written
  * @param tokenizerSource {@code tokenizer_source}, if given
+ * @param chatTemplate the chat template {@code chat_template} sets (a built-in one's text, or the literal Jinja
+ *     given); empty keeps the donor's ({@code auto} or absent)
  * @param source the YAML text as given, copied into the output directory
  */
 public record MergeConfig(
@@ -28,6 +30,7 @@ public record MergeConfig(
     Optional<DType> dtype,
     Optional<DType> outDtype,
     Optional<String> tokenizerSource,
+    Optional<String> chatTemplate,
     String source) {
   /** Copies the collections. */
   public MergeConfig {

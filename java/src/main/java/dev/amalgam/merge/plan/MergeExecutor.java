@@ -72,7 +72,7 @@ public final class MergeExecutor {
         files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
       }
       double seconds = (System.nanoTime() - start) / 1e9;
-      writeSideFiles(plan, out, warnings);
+      writeSideFiles(plan, out, options, warnings);
       out.commit();
       return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), plan.outputBytes(), seconds, files,
           kernels.description());
@@ -180,37 +180,57 @@ public final class MergeExecutor {
     return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).limit(bytes).slice();
   }
 
-  private static void writeSideFiles(MergePlan plan, ModelOutput out, List<String> warnings) throws IOException {
+  private static void writeSideFiles(MergePlan plan, ModelOutput out, MergeOptions options, List<String> warnings)
+      throws IOException {
     Path dir = out.directory();
     JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
-    if (plan.donor().gguf().isPresent()) {
-      GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
+    Path donor = plan.donor().reference().path();
+    Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
+    if (options.copyTokenizer()) {
+      if (plan.donor().gguf().isPresent()) {
+        GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
+      } else {
+        int copied = 0;
+        for (String name : TOKENIZER_FILES) {
+          Path src = donorDir.resolve(name);
+          if (Files.isRegularFile(src)) {
+            Files.copy(src, dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
+            copied++;
+          }
+        }
+        if (copied == 0) {
+          warnings.add("'" + plan.donor().label() + "' has no tokenizer files; the merged model has none either"
+              + " (copy them in before using it)");
+        }
+      }
+      if (plan.config().chatTemplate().isPresent()) setChatTemplate(dir, plan.config().chatTemplate().get());
+    } else if (plan.config().chatTemplate().isPresent()) {
+      warnings.add("chat_template is not written: --no-copy-tokenizer leaves the tokenizer files out");
+    }
+    Path generation = donorDir.resolve("generation_config.json");
+    if (plan.donor().gguf().isEmpty() && Files.isRegularFile(generation)) {
+      Files.copy(generation, dir.resolve("generation_config.json"), StandardCopyOption.COPY_ATTRIBUTES);
+    }
+    if (options.writeModelCard()) {
       Files.writeString(dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
       Files.writeString(dir.resolve("README.md"), ModelCard.render(plan, out.target().getFileName().toString()),
           StandardCharsets.UTF_8);
-      return;
     }
-    Path donor = plan.donor().reference().path();
-    Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
-    int copied = 0;
-    for (String name : TOKENIZER_FILES) {
-      Path src = donorDir.resolve(name);
-      if (Files.isRegularFile(src)) {
-        Files.copy(src, dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
-        copied++;
-      }
-    }
-    if (copied == 0) {
-      warnings.add("'" + plan.donor().label() + "' has no tokenizer files; the merged model has none either (copy"
-          + " them in before using it)");
-    }
-    Path generation = donorDir.resolve("generation_config.json");
-    if (Files.isRegularFile(generation)) {
-      Files.copy(generation, dir.resolve("generation_config.json"), StandardCopyOption.COPY_ATTRIBUTES);
-    }
-    Files.writeString(dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
-    Files.writeString(dir.resolve("README.md"), ModelCard.render(plan, out.target().getFileName().toString()),
-        StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Puts the configured chat template into tokenizer_config.json (created if the donor had none) and removes the
+   * donor's separate template files, which transformers would otherwise prefer.
+   */
+  private static void setChatTemplate(Path dir, String template) throws IOException {
+    Path config = dir.resolve("tokenizer_config.json");
+    com.fasterxml.jackson.databind.node.ObjectNode node = Files.isRegularFile(config)
+        && JSON.readTree(config.toFile()) instanceof com.fasterxml.jackson.databind.node.ObjectNode o ? o
+        : JSON.createObjectNode();
+    node.put("chat_template", template);
+    JSON.writerWithDefaultPrettyPrinter().writeValue(config.toFile(), node);
+    Files.deleteIfExists(dir.resolve("chat_template.jinja"));
+    Files.deleteIfExists(dir.resolve("chat_template.json"));
   }
 
   /** The executor's side of one tensor, handed to its operation. */

@@ -73,16 +73,25 @@ public final class MergePlanner {
    * DELLA) key their generator with; the same seed gives the same bytes at any thread count.
    */
   public static MergePlan plan(MergeConfig config, OutputSpec output, long randomSeed) throws IOException {
+    return plan(config, output, randomSeed, false);
+  }
+
+  /**
+   * As {@link #plan(MergeConfig, OutputSpec, long)}; {@code allowCrimes} lets models whose config.json names
+   * different architectures merge (mergekit's --allow-crimes), with a warning, instead of failing.
+   */
+  public static MergePlan plan(MergeConfig config, OutputSpec output, long randomSeed, boolean allowCrimes)
+      throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
     checkParameterNames(config, method);
-    if (!config.slices().isEmpty()) return SlicePlanner.plan(config, method, output, randomSeed);
+    if (!config.slices().isEmpty()) return SlicePlanner.plan(config, method, output, randomSeed, allowCrimes);
     List<PlannedInput> inputs = new ArrayList<>();
     try {
       openInputs(config, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
       List<String> labels = inputs.stream().map(PlannedInput::label).collect(Collectors.toList());
       int baseIndex = inputs.stream().filter(PlannedInput::isBase).mapToInt(PlannedInput::index).findFirst().orElse(-1);
       method.checkInputs(labels, baseIndex);
-      return planTensors(config, method, inputs, output, randomSeed);
+      return planTensors(config, method, inputs, output, randomSeed, allowCrimes);
     } catch (IOException | RuntimeException e) {
       for (PlannedInput in : inputs) {
         try {
@@ -178,12 +187,13 @@ public final class MergePlanner {
   }
 
   private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs,
-      OutputSpec output, long randomSeed) throws IOException {
+      OutputSpec output, long randomSeed, boolean allowCrimes) throws IOException {
     List<String> warnings = new ArrayList<>();
     PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     ObjectNode donorConfig = donor.hfConfig().orElseThrow(() -> new ConfigException(donor.reference().yamlPath(),
         "no config.json next to the weights of '" + donor.label() + "'; the merged model takes its config.json from"
             + " this model"));
+    checkArchitectures(inputs, donor, allowCrimes, warnings);
 
     List<TensorInfo> reference = new ArrayList<>(donor.weights().tensors());
     int layerCount = layerCount(donor, reference);
@@ -337,6 +347,7 @@ public final class MergePlanner {
             + "': " + e.getMessage());
       }
     }
+    config.chatTemplate().ifPresent(t -> metadata.put("tokenizer.chat_template", GgufValue.string(t)));
     metadata.put(CONFIG_KEY, GgufValue.string(config.source()));
     return new GgufPlan(metadata, types, rope);
   }
@@ -420,6 +431,36 @@ public final class MergePlanner {
       throw new ConfigException(where, "tensor '" + extra + "' of '" + in.label() + "' is not in '" + donor.label()
           + "'" + (theirs.size() > 1 ? " (and " + (theirs.size() - 1) + " more)" : ""));
     }
+  }
+
+  /**
+   * mergekit refuses to merge models of different architectures unless told to (--allow-crimes); the architecture
+   * is config.json's {@code architectures[0]}, else its {@code model_type}.
+   */
+  static void checkArchitectures(List<PlannedInput> inputs, PlannedInput donor, boolean allowCrimes,
+      List<String> warnings) {
+    Optional<String> mine = architecture(donor);
+    if (mine.isEmpty()) return;
+    for (PlannedInput in : inputs) {
+      Optional<String> theirs = architecture(in);
+      if (in == donor || theirs.isEmpty() || theirs.equals(mine)) continue;
+      String what = "'" + in.label() + "' is a " + theirs.get() + " but '" + donor.label() + "' is a " + mine.get();
+      if (!allowCrimes) {
+        throw new ConfigException(in.reference().yamlPath(), what + "; pass --allow-crimes to merge different"
+            + " architectures (the output keeps " + donor.label() + "'s config.json)");
+      }
+      warnings.add(what + " (--allow-crimes: the output keeps the config.json of '" + donor.label() + "')");
+    }
+  }
+
+  private static Optional<String> architecture(PlannedInput in) {
+    if (in.hfConfig().isEmpty()) return Optional.empty();
+    JsonNode c = in.hfConfig().get();
+    JsonNode archs = c.get("architectures");
+    if (archs != null && archs.isArray() && archs.size() > 0 && archs.get(0).isTextual()) {
+      return Optional.of(archs.get(0).asText());
+    }
+    return c.path("model_type").isTextual() ? Optional.of(c.get("model_type").asText()) : Optional.empty();
   }
 
   static final String LM_HEAD = "lm_head.weight";

@@ -53,13 +53,13 @@ final class SlicePlanner {
 
   private SlicePlanner() {}
 
-  static MergePlan plan(MergeConfig config, MergeMethod method, OutputSpec output, long randomSeed)
-      throws IOException {
+  static MergePlan plan(MergeConfig config, MergeMethod method, OutputSpec output, long randomSeed,
+      boolean allowCrimes) throws IOException {
     checkParameterNames(config, method);
     List<PlannedInput> inputs = new ArrayList<>();
     try {
       Map<OutputSlice, List<Integer>> modelOf = openInputs(config, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
-      return planTensors(config, method, inputs, modelOf, output, randomSeed);
+      return planTensors(config, method, inputs, modelOf, output, randomSeed, allowCrimes);
     } catch (IOException | RuntimeException e) {
       for (PlannedInput in : inputs) {
         try {
@@ -124,7 +124,8 @@ final class SlicePlanner {
   }
 
   private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs,
-      Map<OutputSlice, List<Integer>> modelOf, OutputSpec output, long randomSeed) throws IOException {
+      Map<OutputSlice, List<Integer>> modelOf, OutputSpec output, long randomSeed, boolean allowCrimes)
+      throws IOException {
     List<OutputSlice> slices = config.slices();
     List<String> warnings = new ArrayList<>();
     PlannedInput donor = config.baseModel().map(b -> find(inputs, b))
@@ -133,6 +134,7 @@ final class SlicePlanner {
     ObjectNode donorConfig = donor.hfConfig().orElseThrow(() -> new ConfigException(donor.reference().yamlPath(),
         "no config.json next to the weights of '" + donor.label() + "'; the merged model takes its config.json from"
             + " this model"));
+    MergePlanner.checkArchitectures(inputs, donor, allowCrimes, warnings);
 
     // layer counts and ranges
     for (OutputSlice slice : slices) {
