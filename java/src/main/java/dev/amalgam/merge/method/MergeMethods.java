@@ -9,16 +9,17 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** The registry of merge methods, by their mergekit names. */
 public final class MergeMethods {
-  private static final List<MergeMethod> ALL = List.of(new LinearMerge(), new SlerpMerge());
+  private static final List<MergeMethod> ALL = Stream.concat(
+      Stream.of(new LinearMerge(), new SlerpMerge()), TaskArithmeticMerge.all().stream()).toList();
   private static final Map<String, MergeMethod> BY_NAME =
       ALL.stream().collect(Collectors.toUnmodifiableMap(MergeMethod::name, Function.identity()));
   /** mergekit methods a later version implements; named so that the error says "not yet", not "unknown". */
   private static final Set<String> MERGEKIT_ONLY =
-      Set.of("task_arithmetic", "ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties", "della",
-          "della_linear", "model_stock", "nuslerp", "multislerp", "karcher", "sce", "nearswap", "arcee_fusion", "ram",
+      Set.of("model_stock", "nuslerp", "multislerp", "karcher", "sce", "nearswap", "arcee_fusion", "ram",
           "ramplus_tl", "passthrough");
 
   private MergeMethods() {}
