@@ -47,7 +47,6 @@ final class MethodsCommand implements Callable<Integer> {
       }
       ObjectNode root = mapper.createObjectNode();
       root.set("methods", methods);
-      root.putPOJO("not_implemented", MergeMethods.notImplemented());
       out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root));
       return 0;
     }
@@ -60,10 +59,6 @@ final class MethodsCommand implements Callable<Integer> {
             p.scope() == ParameterSpec.Scope.GLOBAL ? "global" : "per-model",
             p.type().name().toLowerCase(Locale.ROOT), value, p.description());
       }
-    }
-    if (!MergeMethods.notImplemented().isEmpty()) {
-      out.println();
-      out.println("mergekit methods not implemented yet: " + String.join(", ", MergeMethods.notImplemented()));
     }
     return 0;
   }

@@ -50,7 +50,7 @@ class MergeValidationTest {
   void unknownMethodSuggestsTheClosest() throws IOException {
     assertRejected("merge_method: slepr\nmodels:\n" + item(a), "merge_method: unknown method 'slepr'",
         "did you mean 'slerp'");
-    assertRejected("merge_method: dare-ties\nmodels:\n" + item(a), "merge_method:", "not implement yet");
+    assertRejected("merge_method: dare-ties\nmodels:\n" + item(a), "merge_method:", "did you mean 'dare_ties'");
   }
 
   @Test

@@ -6,28 +6,22 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
-/** The registry of merge methods, by their mergekit names. */
+/** The registry of merge methods, by their mergekit names: all 20 of mergekit's. */
 public final class MergeMethods {
-  private static final List<MergeMethod> ALL = List.of(new LinearMerge(), new SlerpMerge(), new NuSlerpMerge(),
-      new MultiSlerpMerge(), new KarcherMerge(), new ArceeFusionMerge(), new ModelStockMerge(), new NearSwapMerge(),
-      RamMerge.ram(), RamMerge.ramPlusTensorLocal(), new SceMerge(), new PassthroughMerge());
+  private static final List<MergeMethod> ALL = Stream.of(
+      Stream.of(new LinearMerge(), new SlerpMerge(), new NuSlerpMerge(), new MultiSlerpMerge(), new KarcherMerge()),
+      TaskArithmeticMerge.all().stream(),
+      Stream.of(new ModelStockMerge(), new SceMerge(), RamMerge.ram(), RamMerge.ramPlusTensorLocal(),
+          new NearSwapMerge(), new ArceeFusionMerge(), new PassthroughMerge()))
+      .flatMap(s -> s).toList();
   private static final Map<String, MergeMethod> BY_NAME =
       ALL.stream().collect(Collectors.toUnmodifiableMap(MergeMethod::name, Function.identity()));
-  /** mergekit methods a later version implements; named so that the error says "not yet", not "unknown". */
-  private static final Set<String> MERGEKIT_ONLY =
-      Set.of("task_arithmetic", "ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties", "della",
-          "della_linear");
 
   private MergeMethods() {}
-
-  /** mergekit method names not implemented yet, sorted. */
-  public static List<String> notImplemented() {
-    return MERGEKIT_ONLY.stream().filter(n -> !BY_NAME.containsKey(n)).sorted().collect(Collectors.toList());
-  }
 
   /** Every method, in a stable order. */
   public static List<MergeMethod> all() {
@@ -51,10 +45,6 @@ public final class MergeMethods {
     String normalised = name.toLowerCase(Locale.ROOT).replace('-', '_');
     if (BY_NAME.containsKey(normalised)) {
       throw new ConfigException("merge_method", "unknown method '" + name + "'; did you mean '" + normalised + "'?");
-    }
-    if (MERGEKIT_ONLY.contains(normalised)) {
-      throw new ConfigException("merge_method", "'" + name + "' is a mergekit method this version of Amalgam does"
-          + " not implement yet; available: " + available);
     }
     String hint = Suggestions.didYouMean(normalised, BY_NAME.keySet());
     throw new ConfigException("merge_method", "unknown method '" + name + "'" + hint + " (available: " + available
