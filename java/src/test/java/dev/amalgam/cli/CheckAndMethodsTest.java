@@ -5,7 +5,6 @@ import static dev.amalgam.cli.CliHarness.config;
 import static dev.amalgam.cli.CliHarness.model;
 import static dev.amalgam.cli.CliHarness.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
