@@ -68,12 +68,15 @@ extern "C" {
 #endif
 
 /** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_ABI_VERSION 2
+#define AMALGAM_ABI_VERSION 3
 
 /** Elements per dot3 block (see 6). */
 #define AMALGAM_DOT_BLOCK 4096
 /** Elements per deterministic reduction segment used by the Java side; a multiple of AMALGAM_DOT_BLOCK. */
 #define AMALGAM_DOT_SEGMENT 1048576
+
+/** Counters of each magnitude histogram (contract point 8): one per value of 16 bits. */
+#define AMALGAM_MAGNITUDE_BUCKETS 65536
 
 /** Elements per block of the block formats (contract point 7). */
 #define AMALGAM_QUANT_BLOCK 32
@@ -110,7 +113,8 @@ enum amalgam_status {
   AMALGAM_ERR_UNSUPPORTED_ISA = -5,
   AMALGAM_ERR_BAD_ADVICE = -6,
   AMALGAM_ERR_SYSTEM = -7,
-  AMALGAM_ERR_BAD_BLOCK_COUNT = -8
+  AMALGAM_ERR_BAD_BLOCK_COUNT = -8,
+  AMALGAM_ERR_BAD_ARGUMENT = -9
 };
 
 /** Flags for amalgam_weighted_sum and amalgam_convert. */
@@ -170,6 +174,34 @@ AMALGAM_API int32_t amalgam_quantize_q8_0(int32_t isa, int64_t src, int32_t src_
  */
 AMALGAM_API int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format, int64_t dst, int32_t dst_dtype,
                                        int64_t n);
+
+/** Adds the high 16 bits of each |values[i]| to histogram (AMALGAM_MAGNITUDE_BUCKETS int64; contract point 8). */
+AMALGAM_API int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64_t n,
+                                                     int64_t *histogram);
+
+/** Adds the low 16 bits of each |values[i]| whose high 16 bits equal high (contract point 8). */
+AMALGAM_API int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_t n, int32_t high,
+                                                    int64_t *histogram);
+
+/** out[i] = the Philox uniform of element first + i of the stream (contract point 8); first >= 0. */
+AMALGAM_API int32_t amalgam_philox_uniforms(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first,
+                                            int64_t n, float *out);
+
+/** values[i] = +0 where the Bernoulli(p) draw of element first + i drops it (contract point 8). */
+AMALGAM_API int32_t amalgam_philox_keep(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
+                                        double p, float *values);
+
+/**
+ * TIES sign consensus and disjoint merge of models >= 1 weighted task vectors, w[k * stride + i] with
+ * stride >= n (contract point 8). out may alias base but not w.
+ */
+AMALGAM_API int32_t amalgam_disjoint_merge(int32_t isa, int32_t models, const float *w, int64_t stride,
+                                           const float *weights, int64_t n, int32_t normalize, const float *base,
+                                           float lambda, float *out);
+
+/** The merge without consensus: out[i] = base[i] + lambda * (sum_k w[k * stride + i]) / divisor (point 8). */
+AMALGAM_API int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float *w, int64_t stride, int64_t n,
+                                        float divisor, const float *base, float lambda, float *out);
 
 /**
  * Gives the kernel advice about [address, address + length). DONTNEED shrinks the range inward to whole

@@ -134,6 +134,8 @@ const char *amalgam_status_message(int32_t status) {
       return "system call failed";
     case AMALGAM_ERR_BAD_BLOCK_COUNT:
       return "element count is not a whole number of 32-element blocks";
+    case AMALGAM_ERR_BAD_ARGUMENT:
+      return "argument out of range";
     default:
       return "unknown status";
   }
@@ -225,6 +227,96 @@ int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format, int64_t dst
   if (n == 0) return AMALGAM_OK;
   if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
   t->dequantize(as_pointer(src), format, const_cast<void *>(as_pointer(dst)), dst_dtype, n / AMALGAM_QUANT_BLOCK);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64_t n, int64_t *histogram) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (n == 0) return AMALGAM_OK;
+  if (values == nullptr || histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->magnitude_histogram_high(values, n, histogram);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_t n, int32_t high,
+                                        int64_t *histogram) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (high < 0 || high >= AMALGAM_MAGNITUDE_BUCKETS) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (values == nullptr || histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->magnitude_histogram_low(values, n, high, histogram);
+  return AMALGAM_OK;
+}
+
+namespace {
+int32_t check_philox_range(int64_t first, int64_t n) {
+  if (first < 0 || n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (n > INT64_MAX - first) return AMALGAM_ERR_BAD_ARGUMENT;
+  return AMALGAM_OK;
+}
+
+// u < p with u = m * 2^-24 (m < 2^24) holds iff m < ceil(p * 2^24): the scaling by a power of two is exact, and
+// an integer is below a real number iff it is below that number's ceiling.
+uint32_t keep_threshold(double p) {
+  const double t = p * 16777216.0;
+  if (!(t > 0.0)) return 0;  // also NaN
+  if (t >= 16777216.0) return 16777216u;
+  const uint32_t whole = static_cast<uint32_t>(t);  // truncation: t is in (0, 2^24)
+  return static_cast<double>(whole) < t ? whole + 1 : whole;
+}
+}  // namespace
+
+int32_t amalgam_philox_uniforms(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
+                                float *out) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t range = check_philox_range(first, n);
+  if (range != AMALGAM_OK) return range;
+  if (n == 0) return AMALGAM_OK;
+  if (out == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->philox_uniforms(seed, stream_hash, first, n, out);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_philox_keep(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n, double p,
+                            float *values) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t range = check_philox_range(first, n);
+  if (range != AMALGAM_OK) return range;
+  if (n == 0) return AMALGAM_OK;
+  if (values == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->philox_keep(seed, stream_hash, first, n, keep_threshold(p), values);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_disjoint_merge(int32_t isa, int32_t models, const float *w, int64_t stride, const float *weights,
+                               int64_t n, int32_t normalize, const float *base, float lambda, float *out) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (models < 1) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (n < 0 || stride < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (stride < n || (models > 1 && stride > INT64_MAX / models)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (w == nullptr || weights == nullptr || base == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->disjoint_merge(models, w, stride, weights, n, normalize, base, lambda, out);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float *w, int64_t stride, int64_t n, float divisor,
+                            const float *base, float lambda, float *out) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (models < 1) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (n < 0 || stride < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (stride < n || (models > 1 && stride > INT64_MAX / models)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (w == nullptr || base == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->plain_merge(models, w, stride, n, divisor, base, lambda, out);
   return AMALGAM_OK;
 }
 

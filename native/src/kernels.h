@@ -18,6 +18,17 @@ struct KernelTable {
   // Block kernels count whole blocks of AMALGAM_QUANT_BLOCK elements; format is an amalgam_block_format.
   void (*quantize_q8_0)(const void *src, int32_t src_dtype, void *dst, int64_t blocks);
   void (*dequantize)(const void *src, int32_t format, void *dst, int32_t dst_dtype, int64_t blocks);
+  // Task-arithmetic kernels (amalgam.h contract point 8, task_arithmetic.h). The histograms hold 65536 entries;
+  // keep_threshold is the integer form of u < p that the dispatcher computes.
+  void (*magnitude_histogram_high)(const float *values, int64_t n, int64_t *histogram);
+  void (*magnitude_histogram_low)(const float *values, int64_t n, int32_t high, int64_t *histogram);
+  void (*philox_uniforms)(uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n, float *out);
+  void (*philox_keep)(uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n, uint32_t keep_threshold,
+                      float *values);
+  void (*disjoint_merge)(int32_t models, const float *w, int64_t stride, const float *weights, int64_t n,
+                         int32_t normalize, const float *base, float lambda, float *out);
+  void (*plain_merge)(int32_t models, const float *w, int64_t stride, int64_t n, float divisor, const float *base,
+                      float lambda, float *out);
 };
 
 extern const KernelTable kScalarKernels;

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "task_arithmetic.h"
 #include "simd_kernels.h"
 
 namespace amalgam {
@@ -190,6 +191,7 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
 
 }  // namespace
 
-const KernelTable kAvx2Kernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize};
+const KernelTable kAvx2Kernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize, ta_histogram_high, ta_histogram_low,
+                                 ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge};
 
 }  // namespace amalgam

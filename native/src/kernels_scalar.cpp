@@ -1,5 +1,6 @@
 // Portable path: the canonical arithmetic of amalgam.h, one element at a time.
 #include "kernels.h"
+#include "task_arithmetic.h"
 #include "scalar_math.h"
 
 namespace amalgam {
@@ -41,6 +42,7 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, i
 
 }  // namespace
 
-const KernelTable kScalarKernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize};
+const KernelTable kScalarKernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize, ta_histogram_high, ta_histogram_low,
+                                 ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge};
 
 }  // namespace amalgam

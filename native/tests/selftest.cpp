@@ -653,6 +653,105 @@ void bench(int64_t n) {
   }
 }
 
+// ------------------------------------------------------------------------------ task-arithmetic kernels
+
+// Random f32 bit patterns biased towards repeated magnitudes, signed zeros, NaN and infinities.
+std::vector<float> ta_values(int64_t n, std::mt19937_64 &rng) {
+  std::vector<float> v(static_cast<size_t>(n));
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t r = static_cast<uint32_t>(rng());
+    float x;
+    switch (r % 16) {
+      case 0: x = 0.0f; break;
+      case 1: x = -0.0f; break;
+      case 2: { uint32_t b = static_cast<uint32_t>(rng()); std::memcpy(&x, &b, 4); break; }
+      case 3: x = (r & 16) ? INFINITY : -INFINITY; break;
+      case 4: x = 0.015625f * ((r & 32) ? 1.0f : -1.0f); break;
+      default: x = normal(rng);
+    }
+    v[static_cast<size_t>(i)] = x;
+  }
+  return v;
+}
+
+bool same_floats(const std::vector<float> &a, const std::vector<float> &b) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    uint32_t x, y;
+    std::memcpy(&x, &a[i], 4);
+    std::memcpy(&y, &b[i], 4);
+    if (x != y && !(std::isnan(a[i]) && std::isnan(b[i]))) return false;
+  }
+  return true;
+}
+
+void test_task_arithmetic(int best, std::mt19937_64 &rng) {
+  // Random123's known answer: philox4x32_10(counter 0, key 0).
+  float u[4];
+  expect_ok(amalgam_philox_uniforms(AMALGAM_ISA_SCALAR, 0, 0, 0, 4, u), "philox kat");
+  const uint32_t kat[4] = {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u};
+  for (int j = 0; j < 4; ++j) check(u[j] == static_cast<float>(kat[j] >> 8) * 0x1p-24f, "philox kat", 0, 4);
+
+  const int64_t sizes[] = {0, 1, 3, 17, 63, 64, 65, 1000, 4099};
+  for (int64_t n : sizes) {
+    std::vector<float> v = ta_values(n, rng);
+    std::vector<int64_t> ref_high(AMALGAM_MAGNITUDE_BUCKETS), ref_low(AMALGAM_MAGNITUDE_BUCKETS);
+    expect_ok(amalgam_magnitude_histogram_high(AMALGAM_ISA_SCALAR, v.data(), n, ref_high.data()), "hist high");
+    const int32_t high = n > 0 ? static_cast<int32_t>((*reinterpret_cast<uint32_t *>(&v[n / 2]) & 0x7fffffffu) >> 16)
+                               : 0x3c80;
+    expect_ok(amalgam_magnitude_histogram_low(AMALGAM_ISA_SCALAR, v.data(), n, high, ref_low.data()), "hist low");
+    int64_t total = 0;
+    for (int64_t c : ref_high) total += c;
+    check(total == n, "histogram total", 0, n);
+    const uint64_t seed = rng(), hash = rng();
+    const int64_t first = static_cast<int64_t>(rng() % 1000) + (n % 2 ? (int64_t{1} << 34) - 5 : 0);
+    std::vector<float> ref_u(static_cast<size_t>(n)), ref_keep(v);
+    expect_ok(amalgam_philox_uniforms(AMALGAM_ISA_SCALAR, seed, hash, first, n, ref_u.data()), "uniforms");
+    const double p = 0.3;
+    expect_ok(amalgam_philox_keep(AMALGAM_ISA_SCALAR, seed, hash, first, n, p, ref_keep.data()), "keep");
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = static_cast<double>(ref_u[i]) < p ? v[i] : 0.0f;
+      check(std::memcmp(&want, &ref_keep[i], 4) == 0 || (std::isnan(want) && std::isnan(ref_keep[i])),
+            "keep vs uniforms", 0, n);
+    }
+    const int models = 1 + static_cast<int>(rng() % 4);
+    const int64_t stride = n + 3;
+    std::vector<float> w = ta_values(models * stride, rng), base = ta_values(n, rng);
+    std::vector<float> weights(static_cast<size_t>(models));
+    for (int k = 0; k < models; ++k) weights[k] = k == 1 ? -0.5f : 0.25f * (k + 1);
+    std::vector<float> ref_dis(static_cast<size_t>(n)), ref_plain(static_cast<size_t>(n));
+    expect_ok(amalgam_disjoint_merge(AMALGAM_ISA_SCALAR, models, w.data(), stride, weights.data(), n, 1, base.data(),
+                                     0.7f, ref_dis.data()), "disjoint");
+    expect_ok(amalgam_plain_merge(AMALGAM_ISA_SCALAR, models, w.data(), stride, n, 1.5f, base.data(), 1.0f,
+                                  ref_plain.data()), "plain");
+    for (int isa = AMALGAM_ISA_AVX2; isa <= best; ++isa) {
+      std::vector<int64_t> hh(AMALGAM_MAGNITUDE_BUCKETS), hl(AMALGAM_MAGNITUDE_BUCKETS);
+      expect_ok(amalgam_magnitude_histogram_high(isa, v.data(), n, hh.data()), "hist high");
+      expect_ok(amalgam_magnitude_histogram_low(isa, v.data(), n, high, hl.data()), "hist low");
+      check(hh == ref_high, "histogram high", isa, n);
+      check(hl == ref_low, "histogram low", isa, n);
+      std::vector<float> uu(static_cast<size_t>(n)), keep(v), dis(static_cast<size_t>(n)), plain(static_cast<size_t>(n));
+      expect_ok(amalgam_philox_uniforms(isa, seed, hash, first, n, uu.data()), "uniforms");
+      expect_ok(amalgam_philox_keep(isa, seed, hash, first, n, p, keep.data()), "keep");
+      check(same_floats(uu, ref_u), "philox uniforms", isa, n);
+      check(same_floats(keep, ref_keep), "philox keep", isa, n);
+      expect_ok(amalgam_disjoint_merge(isa, models, w.data(), stride, weights.data(), n, 1, base.data(), 0.7f,
+                                       dis.data()), "disjoint");
+      expect_ok(amalgam_plain_merge(isa, models, w.data(), stride, n, 1.5f, base.data(), 1.0f, plain.data()), "plain");
+      check(same_floats(dis, ref_dis), "disjoint merge", isa, n);
+      check(same_floats(plain, ref_plain), "plain merge", isa, n);
+    }
+  }
+  float one = 1.0f;
+  int64_t h[1];
+  check(amalgam_magnitude_histogram_low(0, &one, 1, 65536, h) == AMALGAM_ERR_BAD_ARGUMENT, "high range", 0, 1);
+  check(amalgam_philox_uniforms(0, 0, 0, -1, 1, &one) == AMALGAM_ERR_NEGATIVE_COUNT, "negative first", 0, 1);
+  check(amalgam_philox_keep(0, 0, 0, INT64_MAX, 2, 0.5, &one) == AMALGAM_ERR_BAD_ARGUMENT, "range overflow", 0, 2);
+  check(amalgam_disjoint_merge(0, 0, &one, 1, &one, 1, 0, &one, 1.0f, &one) == AMALGAM_ERR_BAD_INPUT_COUNT, "models",
+        0, 1);
+  check(amalgam_plain_merge(0, 1, &one, 0, 1, 1.0f, &one, 1.0f, &one) == AMALGAM_ERR_BAD_ARGUMENT, "stride", 0, 1);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -680,6 +779,7 @@ int main(int argc, char **argv) {
   test_quantize_q8_0(best, rng);
   test_dequantize(best, rng);
   test_random_normal(best, n, rng);
+  test_task_arithmetic(best, rng);
   if (exhaustive) test_all_f32_patterns(best);
   std::printf("amalgam_selftest: %s\n", failures == 0 ? "all paths agree" : "FAILED");
   if (timing) bench(n);

@@ -211,4 +211,73 @@ public final class JavaKernels implements KernelBackend {
     result[1] = txx;
     result[2] = tyy;
   }
+
+  /** {@code |x|}'s bit pattern: orders like the magnitude (NaN magnitudes above infinity). */
+  static int absBits(float x) {
+    return Float.floatToRawIntBits(x) & 0x7FFFFFFF;
+  }
+
+  @Override
+  public void magnitudeHistogramHigh(float[] values, int n, long[] histogram) {
+    for (int i = 0; i < n; i++) histogram[absBits(values[i]) >>> 16]++;
+  }
+
+  @Override
+  public void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram) {
+    for (int i = 0; i < n; i++) {
+      int bits = absBits(values[i]);
+      if (bits >>> 16 == high) histogram[bits & 0xFFFF]++;
+    }
+  }
+
+  @Override
+  public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
+    Philox.of(seed, streamHash).uniforms(first, n, out);
+  }
+
+  @Override
+  public void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n) {
+    float[] u = new float[n];
+    Philox.of(seed, streamHash).uniforms(first, n, u);
+    for (int i = 0; i < n; i++) {
+      if (!(u[i] < p)) values[i] = 0f;
+    }
+  }
+
+  @Override
+  public void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize,
+      float[] base, float lambda, float[] out) {
+    for (int i = 0; i < n; i++) {
+      float sum = 0f;
+      for (int k = 0; k < models; k++) sum += w[k * stride + i];
+      boolean positive = sum >= 0f;
+      float mixed = 0f;
+      float divisor = 0f;
+      for (int k = 0; k < models; k++) {
+        float v = w[k * stride + i];
+        if (positive ? v > 0f : v < 0f) {
+          mixed += v;
+          divisor += weights[k];
+        }
+      }
+      if (normalize) {
+        if (divisor == 0f) divisor = 1f;
+        mixed /= divisor;
+      }
+      if (lambda != 1f) mixed *= lambda;
+      out[i] = base[i] + mixed;
+    }
+  }
+
+  @Override
+  public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
+      float[] out) {
+    for (int i = 0; i < n; i++) {
+      float mixed = 0f;
+      for (int k = 0; k < models; k++) mixed += w[k * stride + i];
+      if (divisor != 1f) mixed /= divisor;
+      if (lambda != 1f) mixed *= lambda;
+      out[i] = base[i] + mixed;
+    }
+  }
 }

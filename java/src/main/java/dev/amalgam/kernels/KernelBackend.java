@@ -31,4 +31,23 @@ interface KernelBackend {
   /** Adds nothing: writes x.y, x.x, y.y of the range into result[0..2]. */
   void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
       double[] result);
+
+  /** Adds the high 16 bits of each |values[i]|, i < n, to the 65536 counters. */
+  void magnitudeHistogramHigh(float[] values, int n, long[] histogram);
+
+  /** Adds the low 16 bits of each |values[i]| whose high 16 bits equal {@code high}. */
+  void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram);
+
+  /** {@code out[i]} = the Philox uniform of element {@code first + i}. */
+  void philoxUniforms(long seed, long streamHash, long first, float[] out, int n);
+
+  /** Zeroes {@code values[i]} unless the Bernoulli(p) draw of element {@code first + i} keeps it. */
+  void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
+
+  /** TIES sign consensus and disjoint merge (amalgam.h contract point 8). */
+  void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize, float[] base,
+      float lambda, float[] out);
+
+  /** The merge without consensus (amalgam.h contract point 8). */
+  void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda, float[] out);
 }

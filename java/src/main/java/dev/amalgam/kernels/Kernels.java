@@ -78,6 +78,55 @@ public interface Kernels extends AutoCloseable {
    */
   void dequantize(ByteBuffer src, BlockFormat format, ByteBuffer dst, DType dstType, long n);
 
+  /** Counters of a magnitude histogram: one per value of 16 bits (amalgam.h AMALGAM_MAGNITUDE_BUCKETS). */
+  int MAGNITUDE_BUCKETS = 1 << 16;
+
+  /**
+   * The first counting pass of a k-th-largest-magnitude selection: adds 1 to {@code histogram[a >>> 16]} for
+   * each {@code values[i]}, {@code i < n}, where {@code a = floatToRawIntBits(x) & 0x7FFFFFFF} orders like
+   * {@code |x|} (NaN magnitudes above infinity). Runs on the calling thread.
+   *
+   * @param histogram {@link #MAGNITUDE_BUCKETS} counters, added to
+   */
+  void magnitudeHistogramHigh(float[] values, int n, long[] histogram);
+
+  /**
+   * The second counting pass: adds 1 to {@code histogram[a & 0xFFFF]} for each element whose {@code a >>> 16}
+   * equals {@code high} (see {@link #magnitudeHistogramHigh}).
+   *
+   * @param high the bucket the first pass located, in [0, {@link #MAGNITUDE_BUCKETS})
+   */
+  void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram);
+
+  /**
+   * {@code out[i]} = the {@link Philox} uniform of element {@code first + i} of the stream with this seed and
+   * {@link Philox#streamHash stream hash}: the same values as {@link Philox#uniforms}, from any implementation.
+   */
+  void philoxUniforms(long seed, long streamHash, long first, float[] out, int n);
+
+  /**
+   * Bernoulli(p) masking: sets {@code values[i]} to +0 unless the {@link Philox} uniform u of element
+   * {@code first + i} satisfies {@code u < p} (compared in double; a NaN p keeps nothing).
+   */
+  void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
+
+  /**
+   * TIES sign consensus and disjoint merge of {@code models} weighted task vectors, model k's element i at
+   * {@code w[k * stride + i]}, into {@code out[0..n)}: the sign is that of the f32 sum over the models in order
+   * (a zero sum counts positive); the models whose value has that sign agree (zeros never do); their values
+   * and weights are summed in order from +0; with normalize, the sum is divided by the agreeing weights' sum
+   * (1 where it is 0); times lambda unless it is 1; plus {@code base[i]} (amalgam.h contract point 8).
+   * {@code out} may be {@code base} but must not overlap {@code w}.
+   */
+  void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize, float[] base,
+      float lambda, float[] out);
+
+  /**
+   * The merge without consensus: {@code out[i] = base[i] + ((+0 + w_0 + ... ) / divisor) * lambda}, the
+   * division skipped when divisor is 1 and the product when lambda is 1 (amalgam.h contract point 8).
+   */
+  void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda, float[] out);
+
   /** Stops the worker threads. */
   @Override
   void close();

@@ -120,4 +120,40 @@ final class NativeKernels implements KernelBackend {
       Reference.reachabilityFence(y);
     }
   }
+
+  @Override
+  public void magnitudeHistogramHigh(float[] values, int n, long[] histogram) {
+    check("magnitude_histogram_high", AmalgamNative.amalgam_magnitude_histogram_high(isa.code(), values, n,
+        histogram));
+  }
+
+  @Override
+  public void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram) {
+    check("magnitude_histogram_low", AmalgamNative.amalgam_magnitude_histogram_low(isa.code(), values, n, high,
+        histogram));
+  }
+
+  @Override
+  public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
+    check("philox_uniforms", AmalgamNative.amalgam_philox_uniforms(isa.code(), seed, streamHash, first, n, out));
+  }
+
+  @Override
+  public void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n) {
+    check("philox_keep", AmalgamNative.amalgam_philox_keep(isa.code(), seed, streamHash, first, n, p, values));
+  }
+
+  @Override
+  public void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize,
+      float[] base, float lambda, float[] out) {
+    check("disjoint_merge", AmalgamNative.amalgam_disjoint_merge(isa.code(), models, w, stride, weights, n,
+        normalize ? 1 : 0, base, lambda, out));
+  }
+
+  @Override
+  public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
+      float[] out) {
+    check("plain_merge", AmalgamNative.amalgam_plain_merge(isa.code(), models, w, stride, n, divisor, base, lambda,
+        out));
+  }
 }

@@ -152,6 +152,101 @@ final class ParallelKernels implements Kernels {
         dst, from * dstType.byteSize(), dstType, count));
   }
 
+  // The task-arithmetic kernels run on the calling thread: the merge calls them per work block from its own
+  // workers. Every bound is checked here, so native code only ever sees arrays large enough.
+
+  @Override
+  public void magnitudeHistogramHigh(float[] values, int n, long[] histogram) {
+    checkArrays("magnitudeHistogramHigh", values, n, histogram);
+    backend.magnitudeHistogramHigh(values, n, histogram);
+  }
+
+  @Override
+  public void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram) {
+    checkArrays("magnitudeHistogramLow", values, n, histogram);
+    if (high < 0 || high >= MAGNITUDE_BUCKETS) {
+      throw new IllegalArgumentException("magnitudeHistogramLow: bucket " + high + " outside [0, "
+          + MAGNITUDE_BUCKETS + ")");
+    }
+    backend.magnitudeHistogramLow(values, n, high, histogram);
+  }
+
+  @Override
+  public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
+    checkPhilox("philoxUniforms", first, out, n);
+    backend.philoxUniforms(seed, streamHash, first, out, n);
+  }
+
+  @Override
+  public void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n) {
+    checkPhilox("bernoulliKeep", first, values, n);
+    backend.bernoulliKeep(seed, streamHash, first, p, values, n);
+  }
+
+  @Override
+  public void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize,
+      float[] base, float lambda, float[] out) {
+    checkMerge("disjointMerge", w, stride, models, n, base, out);
+    Objects.requireNonNull(weights, "weights");
+    if (weights.length < models) {
+      throw new IllegalArgumentException("disjointMerge: " + weights.length + " weights for " + models + " models");
+    }
+    backend.disjointMerge(w, stride, models, weights, n, normalize, base, lambda, out);
+  }
+
+  @Override
+  public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
+      float[] out) {
+    checkMerge("plainMerge", w, stride, models, n, base, out);
+    backend.plainMerge(w, stride, models, n, divisor, base, lambda, out);
+  }
+
+  private static void checkArrays(String operation, float[] values, int n, long[] histogram) {
+    Objects.requireNonNull(values, "values");
+    Objects.requireNonNull(histogram, "histogram");
+    checkLength(operation, "values", values.length, n);
+    if (histogram.length != MAGNITUDE_BUCKETS) {
+      throw new IllegalArgumentException(operation + ": histogram has " + histogram.length + " counters, expected "
+          + MAGNITUDE_BUCKETS);
+    }
+  }
+
+  private static void checkPhilox(String operation, long first, float[] values, int n) {
+    Objects.requireNonNull(values, "values");
+    checkLength(operation, "values", values.length, n);
+    if (first < 0) throw new IllegalArgumentException(operation + ": negative first element " + first);
+    if (first > Long.MAX_VALUE - n) {
+      throw new IllegalArgumentException(operation + ": elements " + first + " + " + n + " overflow a long");
+    }
+  }
+
+  private static void checkMerge(String operation, float[] w, int stride, int models, int n, float[] base,
+      float[] out) {
+    Objects.requireNonNull(w, "w");
+    Objects.requireNonNull(base, "base");
+    Objects.requireNonNull(out, "out");
+    if (models < 1) throw new IllegalArgumentException(operation + ": " + models + " models, expected at least 1");
+    checkLength(operation, "base", base.length, n);
+    checkLength(operation, "out", out.length, n);
+    if (stride < n) {
+      throw new IllegalArgumentException(operation + ": stride " + stride + " is shorter than " + n + " elements");
+    }
+    long needed = (long) (models - 1) * stride + n; // at most 2^31 * 2^31: fits a long
+    if (w.length < needed) {
+      throw new IllegalArgumentException(operation + ": " + models + " models of stride " + stride + " need " + needed
+          + " values but w has " + w.length);
+    }
+    if (out == w) throw new IllegalArgumentException(operation + ": out must not be the task-vector array");
+  }
+
+  private static void checkLength(String operation, String name, int length, int n) {
+    if (n < 0) throw new IllegalArgumentException(operation + ": negative element count " + n);
+    if (length < n) {
+      throw new IllegalArgumentException(operation + ": " + name + " has " + length + " elements, " + n
+          + " needed");
+    }
+  }
+
   /** Bytes of {@code n} elements of a block format; n must be whole blocks (ranges split on whole blocks too). */
   private static long checkBlocks(String operation, BlockFormat format, long n) {
     if (n % BlockFormat.BLOCK_ELEMENTS != 0) {

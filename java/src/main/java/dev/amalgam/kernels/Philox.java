@@ -55,6 +55,11 @@ public final class Philox {
     return new Philox(seed, streamHash(tensorName, stream));
   }
 
+  /** The uniforms of a stream given by its hash ({@link #streamHash}); the kernels' Java reference uses it. */
+  static Philox of(long seed, long streamHash) {
+    return new Philox(seed, streamHash);
+  }
+
   /** The stream hash defined in the class comment: FNV-1a 64 of the name's UTF-8 bytes, then the stream's. */
   public static long streamHash(String tensorName, int stream) {
     long h = FNV_OFFSET;

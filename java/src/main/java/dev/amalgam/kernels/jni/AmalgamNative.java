@@ -2,6 +2,7 @@ package dev.amalgam.kernels.jni;
 
 import java.nio.ByteBuffer;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
@@ -77,6 +78,71 @@ public final class AmalgamNative {
       @Cast("int64_t") long dst,
       int dstDtype,
       @Cast("int64_t") long n);
+
+  // The task-arithmetic kernels take Java arrays, pinned for the call (GetPrimitiveArrayCritical, no copy): they
+  // run over one work block of the merge and never block.
+
+  /** See {@code amalgam_magnitude_histogram_high}. */
+  @CriticalRegion
+  public static native int amalgam_magnitude_histogram_high(
+      int isa, @Cast("const float*") float[] values, @Cast("int64_t") long n, @Cast("int64_t*") long[] histogram);
+
+  /** See {@code amalgam_magnitude_histogram_low}. */
+  @CriticalRegion
+  public static native int amalgam_magnitude_histogram_low(
+      int isa,
+      @Cast("const float*") float[] values,
+      @Cast("int64_t") long n,
+      int high,
+      @Cast("int64_t*") long[] histogram);
+
+  /** See {@code amalgam_philox_uniforms}. */
+  @CriticalRegion
+  public static native int amalgam_philox_uniforms(
+      int isa,
+      @Cast("uint64_t") long seed,
+      @Cast("uint64_t") long streamHash,
+      @Cast("int64_t") long first,
+      @Cast("int64_t") long n,
+      float[] out);
+
+  /** See {@code amalgam_philox_keep}. */
+  @CriticalRegion
+  public static native int amalgam_philox_keep(
+      int isa,
+      @Cast("uint64_t") long seed,
+      @Cast("uint64_t") long streamHash,
+      @Cast("int64_t") long first,
+      @Cast("int64_t") long n,
+      double p,
+      float[] values);
+
+  /** See {@code amalgam_disjoint_merge}. */
+  @CriticalRegion
+  public static native int amalgam_disjoint_merge(
+      int isa,
+      int models,
+      @Cast("const float*") float[] w,
+      @Cast("int64_t") long stride,
+      @Cast("const float*") float[] weights,
+      @Cast("int64_t") long n,
+      int normalize,
+      @Cast("const float*") float[] base,
+      float lambda,
+      float[] out);
+
+  /** See {@code amalgam_plain_merge}. */
+  @CriticalRegion
+  public static native int amalgam_plain_merge(
+      int isa,
+      int models,
+      @Cast("const float*") float[] w,
+      @Cast("int64_t") long stride,
+      @Cast("int64_t") long n,
+      float divisor,
+      @Cast("const float*") float[] base,
+      float lambda,
+      float[] out);
 
   /** See {@code amalgam_advise}. */
   public static native int amalgam_advise(@Cast("int64_t") long address, @Cast("int64_t") long length, int advice);

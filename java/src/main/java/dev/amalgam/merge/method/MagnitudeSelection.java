@@ -1,5 +1,7 @@
 package dev.amalgam.merge.method;
 
+import dev.amalgam.kernels.Kernels;
+
 /**
  * Exact magnitude ranks without sorting a tensor: the k-th largest {@code |x|} found by a two-pass radix
  * selection over float bit patterns. For non-negative floats the bit pattern orders like an int, so pass one
@@ -12,30 +14,17 @@ package dev.amalgam.merge.method;
  * (torch argsort), so ties are the one place where a kept set can differ from mergekit's. NaN magnitudes rank
  * above infinity.
  *
- * <p>The per-element loops are small static functions over float arrays so that a native kernel can replace
- * them.
+ * <p>The two counting passes run in {@link Kernels#magnitudeHistogramHigh} and
+ * {@link Kernels#magnitudeHistogramLow} (native where the library is loaded); the selection stays here.
  */
 final class MagnitudeSelection {
-  static final int BUCKETS = 1 << 16;
+  static final int BUCKETS = Kernels.MAGNITUDE_BUCKETS;
 
   private MagnitudeSelection() {}
 
   /** {@code |x|}'s bit pattern: orders like the magnitude. */
   static int absBits(float x) {
     return Float.floatToRawIntBits(x) & 0x7FFFFFFF;
-  }
-
-  /** Adds the high 16 bits of each {@code |values[i]|} to the histogram. */
-  static void countHigh(float[] values, int n, long[] histogram) {
-    for (int i = 0; i < n; i++) histogram[absBits(values[i]) >>> 16]++;
-  }
-
-  /** Adds the low 16 bits of each {@code |values[i]|} whose high 16 bits equal {@code high}. */
-  static void countLow(float[] values, int n, int high, long[] histogram) {
-    for (int i = 0; i < n; i++) {
-      int bits = absBits(values[i]);
-      if (bits >>> 16 == high) histogram[bits & 0xFFFF]++;
-    }
   }
 
   /**
@@ -92,13 +81,21 @@ final class MagnitudeSelection {
   /** Finds the threshold of the top {@code k} of {@code count} elements over two streaming passes. */
   static final class TopK {
     private final long k;
+    private final Kernels kernels;
     private long[] histogram;
     private int high = -1;
     private long aboveHigh;
     private Threshold result;
 
+    /** A selection counting with the process-wide {@link Kernels#shared()} kernels. */
     TopK(long k, long count) {
+      this(k, count, Kernels.shared());
+    }
+
+    /** A selection whose counting passes run in {@code kernels}. */
+    TopK(long k, long count, Kernels kernels) {
       this.k = k;
+      this.kernels = kernels;
       if (k <= 0) {
         result = Threshold.none();
       } else if (k >= count) {
@@ -117,9 +114,9 @@ final class MagnitudeSelection {
     void accept(float[] values, int n) {
       if (result != null) return;
       if (high < 0) {
-        countHigh(values, n, histogram);
+        kernels.magnitudeHistogramHigh(values, n, histogram);
       } else {
-        countLow(values, n, high, histogram);
+        kernels.magnitudeHistogramLow(values, n, high, histogram);
       }
     }
 

@@ -1,9 +1,12 @@
 package dev.amalgam.merge.method;
 
+import dev.amalgam.kernels.Kernels;
+
 /**
  * The combine step of the task-arithmetic family over weighted task vectors {@code W_k = w_k * sparsified d_k},
- * as small loops over float arrays (a native kernel can replace them). Sums run over the models in merge order,
- * in f32.
+ * held in one array, model k's block at offset {@code k * stride}. Sums run over the models in merge order, in
+ * f32. The loops run in {@link Kernels} (native where the library is loaded; the Java reference in
+ * {@code JavaKernels} otherwise), which give the same bits.
  */
 final class SignConsensus {
   private SignConsensus() {}
@@ -14,43 +17,17 @@ final class SignConsensus {
    * divided by the sum of the agreeing models' weights (1 where none agree); times lambda unless it is 1; plus
    * the base.
    */
-  static void disjointMerge(float[][] w, float[] weights, int count, boolean normalize, float[] base, float lambda,
-      float[] out) {
-    int m = weights.length;
-    for (int i = 0; i < count; i++) {
-      float sum = 0f;
-      for (int k = 0; k < m; k++) sum += w[k][i];
-      boolean positive = sum >= 0f;
-      float mixed = 0f;
-      float divisor = 0f;
-      for (int k = 0; k < m; k++) {
-        float v = w[k][i];
-        if (positive ? v > 0f : v < 0f) {
-          mixed += v;
-          divisor += weights[k];
-        }
-      }
-      if (normalize) {
-        if (divisor == 0f) divisor = 1f;
-        mixed /= divisor;
-      }
-      if (lambda != 1f) mixed *= lambda;
-      out[i] = base[i] + mixed;
-    }
+  static void disjointMerge(Kernels kernels, float[] w, int stride, float[] weights, int count, boolean normalize,
+      float[] base, float lambda, float[] out) {
+    kernels.disjointMerge(w, stride, weights.length, weights, count, normalize, base, lambda, out);
   }
 
   /**
    * Without consensus: {@code mixed = sum_k W_k}, divided by {@code divisor} (the weights' sum, or 1) unless it
    * is 1, times lambda unless it is 1, plus the base.
    */
-  static void plainMerge(float[][] w, int count, float divisor, float[] base, float lambda, float[] out) {
-    int m = w.length;
-    for (int i = 0; i < count; i++) {
-      float mixed = 0f;
-      for (int k = 0; k < m; k++) mixed += w[k][i];
-      if (divisor != 1f) mixed /= divisor;
-      if (lambda != 1f) mixed *= lambda;
-      out[i] = base[i] + mixed;
-    }
+  static void plainMerge(Kernels kernels, float[] w, int stride, int models, int count, float divisor, float[] base,
+      float lambda, float[] out) {
+    kernels.plainMerge(w, stride, models, count, divisor, base, lambda, out);
   }
 }

@@ -4,8 +4,10 @@ import dev.amalgam.merge.method.MagnitudeSelection.Cursor;
 import java.util.Arrays;
 
 /**
- * The per-element mask loops of the task-arithmetic family, as small functions over float arrays (the hot paths
- * a native kernel can replace). Each zeroes, in place, the elements its rule drops.
+ * The per-element mask loops of the task-arithmetic family that stay in Java, as small functions over float
+ * arrays. Each zeroes, in place, the elements its rule drops. The random (DARE) mask runs in
+ * {@link dev.amalgam.kernels.Kernels#bernoulliKeep}; these threshold walks are sequential by nature (ties at the
+ * threshold are kept in index order) and cost little next to the selection passes.
  */
 final class SparsifyKernels {
   private SparsifyKernels() {}
@@ -24,13 +26,6 @@ final class SparsifyKernels {
       boolean kept = keep.inTop(bits);
       boolean dropped = drop.inTop(bits);
       if (!kept || dropped) d[i] = 0f;
-    }
-  }
-
-  /** Keeps element i iff {@code u[i] < p}. */
-  static void bernoulli(float[] d, int count, float[] u, double p) {
-    for (int i = 0; i < count; i++) {
-      if (!(u[i] < p)) d[i] = 0f;
     }
   }
 

@@ -18,6 +18,8 @@ import java.util.List;
  * masks are regenerated from {@link Philox} in every pass: they are a pure function of the element index. Blocks
  * are whole rows ({@code rowLength} elements, the last dimension) so that DELLA can rank within rows; the L1
  * sums accumulate per {@link Kernels#DOT_SEGMENT} segment, in element order, so nothing depends on block sizes.
+ * The hot loops (histogram counting, Philox/Bernoulli masks, the sign-consensus merge) run in the stream's
+ * {@link Kernels}: native where the library is loaded, with the same bits as the Java reference.
  */
 final class TaskArithmeticOperation implements TensorOperation {
   /** Elements per work block (rounded to whole rows): small enough to keep one float block per input. */
@@ -68,8 +70,9 @@ final class TaskArithmeticOperation implements TensorOperation {
     FloatChunks chunks = new FloatChunks(io);
     DType baseType = io.inputType(base);
     int m = models.size();
+    Kernels kernels = io.kernels();
     ModelMask[] masks = new ModelMask[m];
-    for (int k = 0; k < m; k++) masks[k] = new ModelMask(models.get(k), n);
+    for (int k = 0; k < m; k++) masks[k] = new ModelMask(models.get(k), n, kernels);
     float[] b = new float[block];
     float[][] deltas = new float[m][block];
 
@@ -118,8 +121,16 @@ final class TaskArithmeticOperation implements TensorOperation {
       }
     }
 
-    // compute pass
-    float[] weights = new float[m];
+    // compute pass: the weighted task vectors side by side in one array, model k at k * block
+    int rows = Math.max(m, 1); // no model: one zero row gives the same +0 mix as an empty sum
+    float[] weighted;
+    try {
+      weighted = new float[Math.multiplyExact(rows, block)];
+    } catch (ArithmeticException e) {
+      throw new IOException("tensor '" + tensorName + "': " + rows + " task vectors of " + block
+          + " elements exceed one array; raise the memory budget's chunk or merge fewer models", e);
+    }
+    float[] weights = new float[rows];
     float scalarDivisor = 0f;
     for (int k = 0; k < m; k++) {
       weights[k] = (float) models.get(k).weight();
@@ -135,12 +146,13 @@ final class TaskArithmeticOperation implements TensorOperation {
         float[] d = deltas[k];
         taskVector(io, chunks, models.get(k).input(), baseType, first, count, b, d);
         masks[k].apply(first, count, d);
-        weigh(d, count, factors[k], weights[k]);
+        weigh(d, count, factors[k], weights[k], weighted, k * block);
       }
       if (consensus) {
-        SignConsensus.disjointMerge(deltas, weights, count, normalize, b, (float) lambda, out);
+        SignConsensus.disjointMerge(kernels, weighted, block, weights, count, normalize, b, (float) lambda, out);
       } else {
-        SignConsensus.plainMerge(deltas, count, normalize ? scalarDivisor : 1f, b, (float) lambda, out);
+        SignConsensus.plainMerge(kernels, weighted, block, rows, count, normalize ? scalarDivisor : 1f, b,
+            (float) lambda, out);
       }
       chunks.emit(out, count);
     }
@@ -177,10 +189,13 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
   }
 
-  /** {@code d = weight * (d * factor)}, the factor skipped when it is 1. */
-  static void weigh(float[] d, int count, float factor, float weight) {
-    if (factor != 1f) for (int i = 0; i < count; i++) d[i] *= factor;
-    for (int i = 0; i < count; i++) d[i] = weight * d[i];
+  /** {@code into[offset + i] = weight * (d[i] * factor)}, the factor skipped when it is 1. */
+  static void weigh(float[] d, int count, float factor, float weight, float[] into, int offset) {
+    if (factor != 1f) {
+      for (int i = 0; i < count; i++) into[offset + i] = weight * (d[i] * factor);
+    } else {
+      for (int i = 0; i < count; i++) into[offset + i] = weight * d[i];
+    }
   }
 
   /** Sums of |x| per fixed {@link Kernels#DOT_SEGMENT} segment in double, the segments added in order. */
@@ -212,20 +227,22 @@ final class TaskArithmeticOperation implements TensorOperation {
     private final Sparsification kind;
     private final TopK keepTop; // magnitude: the kept set; outliers: everything but the n_bot smallest
     private final TopK dropTop; // outliers: the n_top largest
-    private final Philox philox;
+    private final Kernels kernels;
+    private final long streamHash; // of the Philox stream, for the random kinds
     private Cursor keepCursor;
     private Cursor dropCursor;
     private float[] uniforms;
     private long[] rowKeys;
 
-    ModelMask(Model model, long numel) {
+    ModelMask(Model model, long numel, Kernels kernels) {
       this.model = model;
+      this.kernels = kernels;
       double d = model.density();
       this.kind = d >= 1 ? Sparsification.NONE : sparsification;
       TopK keep = null;
       TopK drop = null;
       if (kind == Sparsification.MAGNITUDE) {
-        keep = new TopK((long) Math.floor(d * numel), numel);
+        keep = new TopK((long) Math.floor(d * numel), numel, kernels);
       } else if (kind == Sparsification.MAGNITUDE_OUTLIERS) {
         long nTop = (long) Math.floor(model.gamma() * numel);
         long target = (long) Math.floor(d * numel);
@@ -234,13 +251,13 @@ final class TaskArithmeticOperation implements TensorOperation {
           nTop += nBot;
           nBot = 0;
         }
-        keep = new TopK(numel - nBot, numel);
-        drop = new TopK(nTop, numel);
+        keep = new TopK(numel - nBot, numel, kernels);
+        drop = new TopK(nTop, numel, kernels);
       }
       this.keepTop = keep;
       this.dropTop = drop;
-      this.philox = kind == Sparsification.RANDOM || kind == Sparsification.DELLA_MAGPRUNE
-          ? Philox.forTensor(seed, tensorName, model.input()) : null;
+      this.streamHash = kind == Sparsification.RANDOM || kind == Sparsification.DELLA_MAGPRUNE
+          ? Philox.streamHash(tensorName, model.input()) : 0;
     }
 
     boolean active() {
@@ -278,15 +295,14 @@ final class TaskArithmeticOperation implements TensorOperation {
           SparsifyKernels.outliers(d, count, keepCursor, dropCursor);
           return;
         case RANDOM:
-          philox.uniforms(first, count, uniforms(count));
-          SparsifyKernels.bernoulli(d, count, uniforms, model.density());
+          kernels.bernoulliKeep(seed, streamHash, first, model.density(), d, count);
           return;
         case DELLA_MAGPRUNE:
           if (model.density() <= 0) {
             Arrays.fill(d, 0, count, 0f);
             return;
           }
-          philox.uniforms(first, count, uniforms(count));
+          kernels.philoxUniforms(seed, streamHash, first, uniforms(count), count);
           int row = (int) rowLength;
           if (rowKeys == null) rowKeys = new long[row];
           for (int start = 0; start < count; start += row) {

@@ -1,0 +1,260 @@
+package dev.amalgam.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.amalgam.kernels.KernelTestSupport.Impl;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The task-arithmetic kernels (magnitude histograms, Philox uniforms and Bernoulli masks, the TIES disjoint merge
+ * and the plain merge): every implementation, native ISA paths included, gives the Java reference's bits, the
+ * reference follows the documented rules, and bad arguments are refused before native code runs.
+ */
+class TaskArithmeticKernelTest extends EveryImplementationTest {
+  private static final int[] SIZES = {0, 1, 3, 15, 16, 17, 63, 64, 65, 257, 4099, 70001};
+
+  /** Values with repeated magnitudes, signed zeros, NaNs, infinities, subnormals and random bit patterns. */
+  static float[] values(int n, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      switch (r.nextInt(16)) {
+        case 0: v[i] = 0f; break;
+        case 1: v[i] = -0f; break;
+        case 2: v[i] = Float.intBitsToFloat(r.nextInt()); break;
+        case 3: v[i] = r.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY; break;
+        case 4: v[i] = r.nextBoolean() ? 0.015625f : -0.015625f; break;
+        case 5: v[i] = Float.MIN_VALUE * r.nextInt(1, 100); break;
+        default: v[i] = (float) (r.nextGaussian() * 0.02);
+      }
+    }
+    return v;
+  }
+
+  private static void assertSameFloats(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what);
+    for (int i = 0; i < expected.length; i++) {
+      boolean same = Float.floatToRawIntBits(expected[i]) == Float.floatToRawIntBits(actual[i])
+          || (Float.isNaN(expected[i]) && Float.isNaN(actual[i]));
+      if (!same) {
+        fail(what + ": element " + i + " expected " + expected[i] + " (0x"
+            + Integer.toHexString(Float.floatToRawIntBits(expected[i])) + ") but was " + actual[i] + " (0x"
+            + Integer.toHexString(Float.floatToRawIntBits(actual[i])) + ")");
+      }
+    }
+  }
+
+  @Test
+  void histogramsMatchTheReferenceAndCountEveryElement() {
+    for (int n : SIZES) {
+      float[] v = values(n, n);
+      long[] high = new long[Kernels.MAGNITUDE_BUCKETS];
+      JavaKernels.INSTANCE.magnitudeHistogramHigh(v, n, high);
+      assertEquals(n, Arrays.stream(high).sum(), "every element counted once");
+      int bucket = n > 0 ? JavaKernels.absBits(v[n / 2]) >>> 16 : 0x3c80;
+      long[] low = new long[Kernels.MAGNITUDE_BUCKETS];
+      JavaKernels.INSTANCE.magnitudeHistogramLow(v, n, bucket, low);
+      assertEquals(high[bucket], Arrays.stream(low).sum(), "the low pass counts exactly the bucket's elements");
+      onEveryImpl(impl -> {
+        long[] h = new long[Kernels.MAGNITUDE_BUCKETS];
+        Arrays.fill(h, 7); // the kernels add to the counters
+        impl.kernels().magnitudeHistogramHigh(v, n, h);
+        long[] l = new long[Kernels.MAGNITUDE_BUCKETS];
+        impl.kernels().magnitudeHistogramLow(v, n, bucket, l);
+        for (int b = 0; b < h.length; b++) {
+          if (h[b] != high[b] + 7) fail(impl + " n=" + n + ": high bucket " + b);
+          if (l[b] != low[b]) fail(impl + " n=" + n + ": low bucket " + b);
+        }
+      });
+    }
+  }
+
+  @Test
+  void lowPassOfAnUnusedBucketCountsNothing() {
+    float[] v = values(1000, 3);
+    onEveryImpl(impl -> {
+      long[] l = new long[Kernels.MAGNITUDE_BUCKETS];
+      impl.kernels().magnitudeHistogramLow(v, v.length, 0xFFFF, l); // sign bit cleared: never a high half
+      assertEquals(0, Arrays.stream(l).sum(), impl.toString());
+    });
+  }
+
+  @Test
+  void philoxUniformsEqualPhiloxAtAnyOffset() {
+    long seed = 0x1234_5678_9ABC_DEF0L;
+    long hash = Philox.streamHash("model.layers.0.mlp.up_proj.weight", 2);
+    Philox philox = Philox.forTensor(seed, "model.layers.0.mlp.up_proj.weight", 2);
+    long[] firsts = {0, 1, 2, 3, 5, 4095, (1L << 32) * 4 - 6, (1L << 40) + 1};
+    for (long first : firsts) {
+      for (int n : SIZES) {
+        float[] expected = new float[n];
+        philox.uniforms(first, n, expected);
+        onEveryImpl(impl -> {
+          float[] u = new float[n + 1];
+          u[n] = 42f;
+          impl.kernels().philoxUniforms(seed, hash, first, u, n);
+          assertSameFloats(expected, Arrays.copyOf(u, n), impl + " first=" + first + " n=" + n);
+          assertEquals(42f, u[n], impl + ": wrote past n");
+        });
+      }
+    }
+  }
+
+  @Test
+  void philoxKnownAnswerThroughTheKernels() {
+    // Random123's philox4x32_10 with counter 0 and key 0: stream hash 0 and seed 0 give exactly that block.
+    int[] words = {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8};
+    onEveryImpl(impl -> {
+      float[] u = new float[4];
+      impl.kernels().philoxUniforms(0, 0, 0, u, 4);
+      for (int j = 0; j < 4; j++) assertEquals((words[j] >>> 8) * 0x1p-24f, u[j], impl + " lane " + j);
+    });
+  }
+
+  @Test
+  void bernoulliKeepFollowsTheDoubleComparisonExactlyAtTheEdges() {
+    long seed = 99;
+    long hash = Philox.streamHash("t", 1);
+    int n = 4099;
+    float[] u = new float[n];
+    Philox.of(seed, hash).uniforms(7, n, u);
+    double[] ps = {0, -0.5, 1, 1.5, 0.3, u[10], Math.nextUp((double) u[10]), Math.nextDown((double) u[10]),
+        u[11] + 0x1p-30, 0x1p-24, Math.nextUp(0x1p-24), Double.MIN_VALUE, Double.NaN, Double.POSITIVE_INFINITY,
+        1 - 0x1p-24, Math.nextDown(1.0)};
+    float[] v = values(n, 5);
+    for (double p : ps) {
+      float[] expected = v.clone();
+      for (int i = 0; i < n; i++) {
+        if (!(u[i] < p)) expected[i] = 0f;
+      }
+      onEveryImpl(impl -> {
+        float[] d = v.clone();
+        impl.kernels().bernoulliKeep(seed, hash, 7, p, d, n);
+        assertSameFloats(expected, d, impl + " p=" + p);
+      });
+    }
+  }
+
+  @Test
+  void bernoulliDensityIsCloseToP() {
+    int n = 200_000;
+    float[] d = new float[n];
+    Arrays.fill(d, 1f);
+    Kernels.shared().bernoulliKeep(7, Philox.streamHash("w", 0), 0, 0.3, d, n);
+    double kept = 0;
+    for (float x : d) kept += x;
+    assertEquals(0.3, kept / n, 0.005); // about 5 standard deviations
+  }
+
+  @Test
+  void mergesMatchTheReferenceOnEveryPath() {
+    float[][] weightSets = {{1f}, {0.5f, 0.5f}, {1f, -0.5f, 0.25f}, {0.3f, 0.3f, -0.6f, 2f}, {0f, 0f}};
+    for (int n : SIZES) {
+      for (float[] weights : weightSets) {
+        int models = weights.length;
+        int stride = n + 5;
+        float[] w = values(models * stride, 31L * n + models);
+        float[] base = values(n, 17L * n + models);
+        for (boolean normalize : new boolean[] {true, false}) {
+          for (float lambda : new float[] {1f, 0.7f}) {
+            float[] expected = new float[n];
+            JavaKernels.INSTANCE.disjointMerge(w, stride, models, weights, n, normalize, base, lambda, expected);
+            float[] expectedPlain = new float[n];
+            float divisor = normalize ? 1.25f : 1f;
+            JavaKernels.INSTANCE.plainMerge(w, stride, models, n, divisor, base, lambda, expectedPlain);
+            onEveryImpl(impl -> {
+              float[] out = new float[n];
+              impl.kernels().disjointMerge(w, stride, models, weights, n, normalize, base, lambda, out);
+              assertSameFloats(expected, out, impl + " disjoint n=" + n + " m=" + models);
+              float[] plain = new float[n];
+              impl.kernels().plainMerge(w, stride, models, n, divisor, base, lambda, plain);
+              assertSameFloats(expectedPlain, plain, impl + " plain n=" + n + " m=" + models);
+            });
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void disjointMergeFollowsTheDocumentedRules() {
+    // three models, four elements each (stride 4): weights 1, 2, 4
+    float[] w = {
+      1f, -1f, 0f, 2f, // model 0
+      -3f, -1f, 0f, -2f, // model 1
+      1f, 3f, 0f, 0f}; // model 2
+    float[] weights = {1f, 2f, 4f};
+    float[] base = {10f, 10f, 10f, 10f};
+    float[] out = new float[4];
+    onEveryImpl(impl -> {
+      impl.kernels().disjointMerge(w, 4, 3, weights, 4, true, base, 1f, out);
+      // 0: sum -1 -> negative; only model 1 agrees: -3 / 2
+      // 1: sum 1 -> positive; only model 2 agrees: 3 / 4
+      // 2: all zero: the zero sum counts positive, zeros never agree, divisor 0 -> 1: base + 0
+      // 3: sum 0 -> positive; model 0 agrees (2), model 2's zero does not: 2 / 1
+      assertArrayEquals(new float[] {10f - 1.5f, 10.75f, 10f, 12f}, out, impl.toString());
+      impl.kernels().disjointMerge(w, 4, 3, weights, 4, false, base, 0.5f, out);
+      assertArrayEquals(new float[] {10f - 1.5f, 11.5f, 10f, 11f}, out, impl.toString());
+      impl.kernels().plainMerge(w, 4, 3, 4, 7f, base, 2f, out);
+      assertArrayEquals(new float[] {10f - 2f / 7 * 1, 10f + 1f / 7 * 2, 10f, 10f}, out, 1e-6f, impl.toString());
+    });
+  }
+
+  @Test
+  void mergeMayWriteIntoTheBase() {
+    int n = 1000;
+    float[] w = values(2 * n, 8);
+    float[] weights = {0.6f, 0.4f};
+    float[] base = values(n, 9);
+    float[] expected = new float[n];
+    JavaKernels.INSTANCE.disjointMerge(w, n, 2, weights, n, true, base, 1f, expected);
+    onEveryImpl(impl -> {
+      float[] b = base.clone();
+      impl.kernels().disjointMerge(w, n, 2, weights, n, true, b, 1f, b);
+      assertSameFloats(expected, b, impl.toString());
+    });
+  }
+
+  @Test
+  void badArgumentsAreRefusedBeforeAnyWork() {
+    float[] v = new float[100];
+    long[] h = new long[Kernels.MAGNITUDE_BUCKETS];
+    float[] w = new float[300];
+    float[] one = {1f, 1f, 1f};
+    onEveryImpl(impl -> {
+      Kernels k = impl.kernels();
+      float[] out = new float[100];
+      Arrays.fill(out, 5f);
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeHistogramHigh(v, 101, h), impl + " n > length");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeHistogramHigh(v, -1, h), impl + " negative n");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeHistogramHigh(v, 10, new long[100]),
+          impl + " short histogram");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeHistogramLow(v, 10, 65536, h), impl + " bucket");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeHistogramLow(v, 10, -1, h), impl + " bucket");
+      assertThrows(NullPointerException.class, () -> k.magnitudeHistogramHigh(null, 0, h), impl + " null");
+      assertThrows(IllegalArgumentException.class, () -> k.philoxUniforms(0, 0, -1, out, 10), impl + " first");
+      assertThrows(IllegalArgumentException.class, () -> k.philoxUniforms(0, 0, Long.MAX_VALUE - 5, out, 10),
+          impl + " range overflow");
+      assertThrows(IllegalArgumentException.class, () -> k.bernoulliKeep(0, 0, 0, 0.5, out, 101), impl + " n");
+      assertThrows(IllegalArgumentException.class, () -> k.disjointMerge(w, 100, 4, one, 100, true, v, 1f, out),
+          impl + " too few weights");
+      assertThrows(IllegalArgumentException.class, () -> k.disjointMerge(w, 101, 3, one, 100, true, v, 1f, out),
+          impl + " w too short for the stride");
+      assertThrows(IllegalArgumentException.class, () -> k.plainMerge(w, 99, 3, 100, 1f, v, 1f, out),
+          impl + " stride below n");
+      assertThrows(IllegalArgumentException.class, () -> k.plainMerge(w, 100, 0, 100, 1f, v, 1f, out),
+          impl + " no model");
+      assertThrows(IllegalArgumentException.class, () -> k.plainMerge(w, 100, 3, 100, 1f, v, 1f, w),
+          impl + " out is w");
+      assertThrows(IllegalArgumentException.class, () -> k.plainMerge(w, 100, 3, 100, 1f, new float[50], 1f, out),
+          impl + " short base");
+      for (float x : out) assertTrue(x == 5f, impl + ": output touched by a refused call");
+    });
+  }
+}
