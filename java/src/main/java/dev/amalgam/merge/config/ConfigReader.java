@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import dev.amalgam.merge.tokenizer.TokenizerSpec;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
@@ -41,7 +42,7 @@ public final class ConfigReader {
       Set.of("merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source",
           "slices", "modules", "tokenizer", "chat_template", "name");
   /** mergekit keys that a later version of Amalgam will support; named so the error can say so. */
-  private static final Set<String> NOT_YET_SUPPORTED = Set.of("modules", "tokenizer");
+  private static final Set<String> NOT_YET_SUPPORTED = Set.of("modules");
   /** The chat templates chat_template can name (mergekit's built-ins). */
   public static final List<String> CHAT_TEMPLATES = List.of("alpaca", "chatml", "exaone", "llama3", "mistral");
 
@@ -132,18 +133,21 @@ public final class ConfigReader {
     Optional<DType> outDtype =
         top.containsKey("out_dtype") ? Optional.of(dtype(top.get("out_dtype"), "out_dtype")) : Optional.empty();
     Optional<String> tokenizerSource = Optional.empty();
+    Optional<TokenizerSpec> tokenizer = Optional.empty();
+    if (top.containsKey("tokenizer_source") && top.containsKey("tokenizer")) {
+      throw error("tokenizer", keyNode(root, "tokenizer"), "give either tokenizer_source or tokenizer, not both");
+    }
     if (top.containsKey("tokenizer_source")) {
-      String ts = string(top.get("tokenizer_source"), "tokenizer_source");
-      if (!ts.equals("base")) {
-        throw error("tokenizer_source", top.get("tokenizer_source"),
-            "only 'base' is supported by this version (the base model's tokenizer is copied); got '" + ts + "'");
-      }
-      tokenizerSource = Optional.of(ts);
+      Node node = top.get("tokenizer_source");
+      tokenizerSource = Optional.of(string(node, "tokenizer_source"));
+      tokenizer = Optional.of(tokenizerSource(node, "tokenizer_source", Map.of(), java.util.OptionalInt.empty()));
+    } else if (top.containsKey("tokenizer")) {
+      tokenizer = Optional.of(tokenizerBlock(top.get("tokenizer")));
     }
     Optional<String> chatTemplate = Optional.empty();
     if (top.containsKey("chat_template")) chatTemplate = chatTemplate(top.get("chat_template"));
     return new MergeConfig(mergeMethod, base, models, slices, parameters, dtype, outDtype, tokenizerSource,
-        chatTemplate, source);
+        tokenizer, chatTemplate, source);
   }
 
   /** A built-in template's text, a literal Jinja template, or empty for "auto" (keep the donor's). */
@@ -163,6 +167,126 @@ public final class ConfigReader {
     throw error("chat_template", node, "expected auto, a built-in template (" + String.join(", ", CHAT_TEMPLATES)
         + ") or a Jinja template (at least 20 characters with '{')" + Suggestions.didYouMean(value,
         Set.copyOf(CHAT_TEMPLATES)));
+  }
+
+  private static final Set<String> TOKENIZER_KEYS = Set.of("source", "tokens", "pad_to_multiple_of");
+  private static final Set<String> TOKEN_KEYS = Set.of("source", "force");
+  private static final Set<String> TOKEN_SOURCE_KEYS = Set.of("kind", "model", "token", "token_id");
+
+  /** {@code tokenizer: {source, tokens, pad_to_multiple_of}}; the source defaults to union, as in mergekit. */
+  private TokenizerSpec tokenizerBlock(Node node) {
+    Map<String, Node> m = mapping(node, "tokenizer");
+    for (String key : m.keySet()) {
+      if (!TOKENIZER_KEYS.contains(key)) {
+        throw error("tokenizer." + key, keyNode(node, key), "unknown key" + Suggestions.didYouMean(key,
+            TOKENIZER_KEYS));
+      }
+    }
+    java.util.OptionalInt pad = java.util.OptionalInt.empty();
+    if (m.containsKey("pad_to_multiple_of")) {
+      Node p = m.get("pad_to_multiple_of");
+      Object v = p instanceof ScalarNode ? scalarValue((ScalarNode) p, "tokenizer.pad_to_multiple_of") : null;
+      if (!(v instanceof Double d) || d != Math.rint(d) || d < 1 || d > 1 << 20) {
+        throw error("tokenizer.pad_to_multiple_of", p, "expected a positive integer (at most " + (1 << 20) + ")");
+      }
+      pad = java.util.OptionalInt.of((int) (double) (Double) v);
+    }
+    Map<String, TokenizerSpec.TokenRow> tokens = new LinkedHashMap<>();
+    if (m.containsKey("tokens")) {
+      Node t = m.get("tokens");
+      if (!(t instanceof ScalarNode && ((ScalarNode) t).getTag().equals(Tag.NULL))) {
+        mapping(t, "tokenizer.tokens").forEach((token, value) -> tokens.put(token,
+            tokenRow(value, "tokenizer.tokens." + token)));
+      }
+    }
+    if (!m.containsKey("source")) {
+      return new TokenizerSpec(TokenizerSpec.Source.UNION, Optional.empty(), tokens, pad, "tokenizer");
+    }
+    return tokenizerSource(m.get("source"), "tokenizer.source", tokens, pad);
+  }
+
+  private TokenizerSpec tokenizerSource(Node node, String path, Map<String, TokenizerSpec.TokenRow> tokens,
+      java.util.OptionalInt pad) {
+    String yamlPath = path.equals("tokenizer_source") ? path : "tokenizer";
+    if (node instanceof ScalarNode s && !s.getTag().equals(Tag.NULL)) {
+      if (s.getValue().equals("base")) {
+        return new TokenizerSpec(TokenizerSpec.Source.BASE, Optional.empty(), tokens, pad, yamlPath);
+      }
+      if (s.getValue().equals("union")) {
+        return new TokenizerSpec(TokenizerSpec.Source.UNION, Optional.empty(), tokens, pad, yamlPath);
+      }
+    }
+    if (node instanceof SequenceNode) throw error(path, node, "expected base, union or a model reference");
+    return new TokenizerSpec(TokenizerSpec.Source.MODEL, Optional.of(modelReference(node, path)), tokens, pad,
+        yamlPath);
+  }
+
+  /** One {@code tokens:} entry: {@code {source: MODEL | {kind: model_token, ...} | {kind: zero}, force}}. */
+  private TokenizerSpec.TokenRow tokenRow(Node node, String path) {
+    Map<String, Node> m = mapping(node, path);
+    for (String key : m.keySet()) {
+      if (!TOKEN_KEYS.contains(key)) {
+        throw error(path + "." + key, keyNode(node, key), "unknown key" + Suggestions.didYouMean(key, TOKEN_KEYS));
+      }
+    }
+    boolean force = false;
+    if (m.containsKey("force")) {
+      Node f = m.get("force");
+      Object v = f instanceof ScalarNode ? scalarValue((ScalarNode) f, path + ".force") : null;
+      if (v instanceof String str && Set.of("yes", "no", "on", "off").contains(str.toLowerCase(Locale.ROOT))) {
+        v = Set.of("yes", "on").contains(str.toLowerCase(Locale.ROOT));
+      }
+      if (!(v instanceof Boolean)) throw error(path + ".force", f, "expected true or false");
+      force = (Boolean) v;
+    }
+    Node source = m.get("source");
+    if (source == null) throw error(path + ".source", node, "required: a model, {kind: model_token, model, token"
+        + " | token_id} or {kind: zero}");
+    String sp = path + ".source";
+    if (!(source instanceof MappingNode) || !mapping(source, sp).containsKey("kind")) {
+      return new TokenizerSpec.TokenRow(TokenizerSpec.Kind.MODEL_TOKEN, Optional.of(modelReference(source, sp)),
+          Optional.empty(), java.util.OptionalInt.empty(), force, path);
+    }
+    Map<String, Node> s = mapping(source, sp);
+    for (String key : s.keySet()) {
+      if (!TOKEN_SOURCE_KEYS.contains(key)) {
+        throw error(sp + "." + key, keyNode(source, key), "unknown key" + Suggestions.didYouMean(key,
+            TOKEN_SOURCE_KEYS));
+      }
+    }
+    String kind = string(s.get("kind"), sp + ".kind");
+    switch (kind) {
+      case "zero": {
+        for (String key : s.keySet()) {
+          if (!key.equals("kind")) throw error(sp + "." + key, keyNode(source, key), "kind zero takes no " + key);
+        }
+        return new TokenizerSpec.TokenRow(TokenizerSpec.Kind.ZERO, Optional.empty(), Optional.empty(),
+            java.util.OptionalInt.empty(), force, path);
+      }
+      case "model_token": {
+        if (!s.containsKey("model")) throw error(sp + ".model", source, "required for kind model_token");
+        ModelReference model = modelReference(s.get("model"), sp + ".model");
+        if (s.containsKey("token") && s.containsKey("token_id")) {
+          throw error(sp + ".token_id", keyNode(source, "token_id"), "give token or token_id, not both");
+        }
+        Optional<String> token = s.containsKey("token") ? Optional.of(string(s.get("token"), sp + ".token"))
+            : Optional.empty();
+        java.util.OptionalInt id = java.util.OptionalInt.empty();
+        if (s.containsKey("token_id")) {
+          Node n = s.get("token_id");
+          Object v = n instanceof ScalarNode ? scalarValue((ScalarNode) n, sp + ".token_id") : null;
+          if (!(v instanceof Double d) || d != Math.rint(d) || d < 0 || d > Integer.MAX_VALUE - 8) {
+            throw error(sp + ".token_id", n, "expected a token id (a non-negative integer)");
+          }
+          id = java.util.OptionalInt.of((int) (double) (Double) v);
+        }
+        return new TokenizerSpec.TokenRow(TokenizerSpec.Kind.MODEL_TOKEN, Optional.of(model), token, id, force,
+            path);
+      }
+      default:
+        throw error(sp + ".kind", s.get("kind"), "expected model_token or zero, got '" + kind + "'"
+            + Suggestions.didYouMean(kind, Set.of("model_token", "zero")));
+    }
   }
 
   private static final Set<String> SLICE_KEYS = Set.of("sources", "base_model", "parameters", "residual_weight");

@@ -1,5 +1,6 @@
 package dev.amalgam.merge.config;
 
+import dev.amalgam.merge.tokenizer.TokenizerSpec;
 import dev.amalgam.tensor.DType;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,8 @@ import java.util.Optional;
  * @param parameters the top-level {@code parameters:} block
  * @param dtype {@code dtype}: every input is rounded to it on load
  * @param outDtype {@code out_dtype}: the type written
- * @param tokenizerSource {@code tokenizer_source}, if given
+ * @param tokenizerSource {@code tokenizer_source} as written, if given
+ * @param tokenizer the parsed {@code tokenizer_source} or {@code tokenizer:} block, if either is given
  * @param chatTemplate the chat template {@code chat_template} sets (a built-in one's text, or the literal Jinja
  *     given); empty keeps the donor's ({@code auto} or absent)
  * @param source the YAML text as given, copied into the output directory
@@ -30,6 +32,7 @@ public record MergeConfig(
     Optional<DType> dtype,
     Optional<DType> outDtype,
     Optional<String> tokenizerSource,
+    Optional<TokenizerSpec> tokenizer,
     Optional<String> chatTemplate,
     String source) {
   /** Copies the collections. */
@@ -37,5 +40,13 @@ public record MergeConfig(
     models = List.copyOf(models);
     slices = List.copyOf(slices);
     parameters = Map.copyOf(parameters);
+  }
+
+  /** A configuration without a tokenizer block (the form before the tokenizer options existed). */
+  public MergeConfig(String mergeMethod, Optional<ModelReference> baseModel, List<InputModel> models,
+      List<OutputSlice> slices, Map<String, ParameterSetting> parameters, Optional<DType> dtype,
+      Optional<DType> outDtype, Optional<String> tokenizerSource, Optional<String> chatTemplate, String source) {
+    this(mergeMethod, baseModel, models, slices, parameters, dtype, outDtype, tokenizerSource, Optional.empty(),
+        chatTemplate, source);
   }
 }

@@ -187,12 +187,18 @@ public final class MergeExecutor {
     Path donor = plan.donor().reference().path();
     Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
     if (options.copyTokenizer()) {
-      if (plan.donor().gguf().isPresent()) {
+      Optional<OutputTokenizer> built = plan.tokenizer();
+      if (built.isPresent() && built.get().copyFrom().isEmpty()) {
+        // the vocabulary changed: files generated from it (a SentencePiece base gets a tokenizer.model with the
+        // extra tokens as user-defined pieces; a BPE base a tokenizer.json with them)
+        warnings.addAll(GgufToTokenizer.write(built.get().metadata(), built.get().source(), dir).warnings());
+      } else if (built.isEmpty() && plan.donor().gguf().isPresent()) {
         GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
       } else {
+        Path fromDir = built.flatMap(OutputTokenizer::copyFrom).orElse(donorDir);
         int copied = 0;
         for (String name : TOKENIZER_FILES) {
-          Path src = donorDir.resolve(name);
+          Path src = fromDir.resolve(name);
           if (Files.isRegularFile(src)) {
             Files.copy(src, dir.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
             copied++;

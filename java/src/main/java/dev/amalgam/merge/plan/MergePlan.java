@@ -25,10 +25,19 @@ import java.util.stream.Collectors;
  * @param output what is written: a Hugging Face directory or a GGUF file
  * @param gguf for a GGUF output, its metadata, tensor types and extra tensors
  * @param warnings things the user should know that do not stop the merge
+ * @param tokenizer with tokenizer options that change the vocabulary, the tokenizer to write instead of the
+ *     donor's
  */
 public record MergePlan(MergeConfig config, MergeMethod method, List<PlannedInput> inputs, PlannedInput donor,
     int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, OutputSpec output, Optional<GgufPlan> gguf,
-    List<String> warnings) implements Closeable {
+    List<String> warnings, Optional<OutputTokenizer> tokenizer) implements Closeable {
+
+  /** A plan that writes the donor's tokenizer unchanged. */
+  public MergePlan(MergeConfig config, MergeMethod method, List<PlannedInput> inputs, PlannedInput donor,
+      int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, OutputSpec output, Optional<GgufPlan> gguf,
+      List<String> warnings) {
+    this(config, method, inputs, donor, layerCount, tasks, outputConfig, output, gguf, warnings, Optional.empty());
+  }
 
   /** The output tensors, in order. */
   public List<TensorInfo> outputTensors() {

@@ -26,6 +26,7 @@ import dev.amalgam.merge.method.MergeMethods;
 import dev.amalgam.merge.method.ParameterSpec;
 import dev.amalgam.merge.method.TensorContext;
 import dev.amalgam.merge.method.TensorOperation;
+import dev.amalgam.merge.tokenizer.VocabularyPlan;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -84,6 +85,11 @@ public final class MergePlanner {
       throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
     checkParameterNames(config, method);
+    if (!config.slices().isEmpty() && config.tokenizer().isPresent()
+        && config.tokenizer().get().source() != dev.amalgam.merge.tokenizer.TokenizerSpec.Source.BASE) {
+      throw new ConfigException(config.tokenizer().get().yamlPath(), "a union or another model's tokenizer is not"
+          + " supported with slices: yet; use models: or tokenizer_source: base");
+    }
     if (!config.slices().isEmpty()) return SlicePlanner.plan(config, method, output, randomSeed, allowCrimes);
     List<PlannedInput> inputs = new ArrayList<>();
     try {
@@ -189,6 +195,14 @@ public final class MergePlanner {
   private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs,
       OutputSpec output, long randomSeed, boolean allowCrimes) throws IOException {
     List<String> warnings = new ArrayList<>();
+    Optional<VocabularyPlan> vocabulary = Optional.empty();
+    Optional<OutputTokenizer> outputTokenizer = Optional.empty();
+    if (config.tokenizer().isPresent()) {
+      // re-lays the embeddings of every input out to the output vocabulary (wrapping their weights)
+      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs, warnings);
+      vocabulary = planned.map(TokenizerPlanning.Result::vocabulary);
+      outputTokenizer = planned.map(TokenizerPlanning.Result::tokenizer);
+    }
     PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     ObjectNode donorConfig = donor.hfConfig().orElseThrow(() -> new ConfigException(donor.reference().yamlPath(),
         "no config.json next to the weights of '" + donor.label() + "'; the merged model takes its config.json from"
@@ -274,7 +288,9 @@ public final class MergePlanner {
       warnings.add("'" + donor.label() + "' ties lm_head to its embeddings but other models have their own: the"
           + " output gets an lm_head, merged from each model's lm_head or, where it has none, its embeddings");
     }
-    if (commonRows >= 0) {
+    if (vocabulary.isPresent()) {
+      outputConfig.put("vocab_size", vocabulary.get().paddedRows());
+    } else if (commonRows >= 0) {
       outputConfig.put("vocab_size", commonRows);
       warnings.add("the models' vocabulary sizes differ: embeddings and lm_head are merged over their first "
           + commonRows + " rows, and config.json's vocab_size says " + commonRows + " (mergekit keeps the base's"
@@ -284,6 +300,7 @@ public final class MergePlanner {
     Optional<GgufPlan> gguf = Optional.empty();
     if (output.isGguf()) {
       gguf = Optional.of(ggufPlan(config, inputs, donor, donorConfig, tasks, ggufTypes, output, warnings));
+      if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
     } else if (outputTypes.size() == 1) {
       String torchName = outputTypes.iterator().next().torchName().orElseThrow();
       outputConfig.put("torch_dtype", torchName);
@@ -292,7 +309,7 @@ public final class MergePlanner {
       warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
     }
     return new MergePlan(config, method, List.copyOf(inputs), donor, layerCount, List.copyOf(tasks), outputConfig,
-        output, gguf, warnings);
+        output, gguf, warnings, outputTokenizer);
   }
 
   /**

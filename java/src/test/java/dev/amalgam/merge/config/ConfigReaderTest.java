@@ -135,8 +135,10 @@ class ConfigReaderTest {
     assertEquals("parameters.t[1].value", error(
         "merge_method: slerp\nmodels: [a]\nparameters:\n  t:\n    - filter: x\n      value: 1\n    - filter: y\n")
         .yamlPath());
-    assertEquals("tokenizer_source", error("merge_method: linear\nmodels: [a]\ntokenizer_source: union\n")
-        .yamlPath());
+    assertEquals("tokenizer", error("merge_method: linear\nmodels: [a]\ntokenizer_source: union\n"
+        + "tokenizer: {source: base}\n").yamlPath());
+    assertEquals("tokenizer.tokens.x.source.kind", error("merge_method: linear\nmodels: [a]\n"
+        + "tokenizer: {tokens: {x: {source: {kind: one}}}}\n").yamlPath());
   }
 
   @Test
