@@ -115,6 +115,26 @@ class TokenizerMergeTest {
   }
 
   @Test
+  void aUnionWorksWithSlicesAsWithModels() throws Exception {
+    String weights = "parameters: {weight: 0.5}";
+    Path viaModels = config(tmp, "models.yml", "merge_method: linear\nbase_model: " + a + "\nmodels:\n  - model: "
+        + a + "\n    " + weights + "\n  - model: " + b + "\n    " + weights + "\ntokenizer_source: union\n");
+    Path viaSlices = config(tmp, "slices.yml", "merge_method: linear\nbase_model: " + a + "\nslices:\n  - sources:\n"
+        + "      - model: " + a + "\n        layer_range: [0, 2]\n        " + weights + "\n"
+        + "      - model: " + b + "\n        layer_range: [0, 2]\n        " + weights + "\ntokenizer_source: union\n");
+    Path m = tmp.resolve("via-models");
+    Path sl = tmp.resolve("via-slices");
+    run("merge", viaModels.toString(), m.toString(), "--no-progress").assertOk();
+    run("merge", viaSlices.toString(), sl.toString(), "--no-progress").assertOk();
+    for (String name : EMBEDS) assertArrayEquals(floats(m, name), floats(sl, name), 0f, name);
+    assertArrayEquals(floats(m, "model.layers.1.mlp.up_proj.weight"), floats(sl, "model.layers.1.mlp.up_proj.weight"),
+        0f);
+    assertEquals(BASE_TOKENS + 8, new ObjectMapper().readTree(sl.resolve("config.json").toFile())
+        .get("vocab_size").asInt());
+    assertEquals(Files.readString(m.resolve("tokenizer.json")), Files.readString(sl.resolve("tokenizer.json")));
+  }
+
+  @Test
   void unionLaysEveryRowOutByTheDocumentedRule() throws Exception {
     Path out = merge("tokenizer_source: union\n");
     assertEquals(BASE_TOKENS + 12, vocabSize(out));

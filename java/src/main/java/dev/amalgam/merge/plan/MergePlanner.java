@@ -85,11 +85,6 @@ public final class MergePlanner {
       throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
     checkParameterNames(config, method);
-    if (!config.slices().isEmpty() && config.tokenizer().isPresent()
-        && config.tokenizer().get().source() != dev.amalgam.merge.tokenizer.TokenizerSpec.Source.BASE) {
-      throw new ConfigException(config.tokenizer().get().yamlPath(), "a union or another model's tokenizer is not"
-          + " supported with slices: yet; use models: or tokenizer_source: base");
-    }
     if (!config.slices().isEmpty()) return SlicePlanner.plan(config, method, output, randomSeed, allowCrimes);
     List<PlannedInput> inputs = new ArrayList<>();
     try {

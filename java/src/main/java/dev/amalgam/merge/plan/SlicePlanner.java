@@ -16,6 +16,7 @@ import dev.amalgam.merge.method.InputTensor;
 import dev.amalgam.merge.method.MergeMethod;
 import dev.amalgam.merge.method.ParameterSpec;
 import dev.amalgam.merge.method.TensorOperation;
+import dev.amalgam.merge.tokenizer.VocabularyPlan;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -108,17 +109,20 @@ final class SlicePlanner {
     Map<OutputSlice, List<Integer>> modelOf = new HashMap<>();
     for (OutputSlice slice : config.slices()) {
       List<Integer> indexes = new ArrayList<>();
-      for (SliceSource source : slice.sources()) indexes.add(indexOf(source.model(), inputs, layout));
+      for (SliceSource source : slice.sources()) indexes.add(indexOf(config, source.model(), inputs, layout));
       modelOf.put(slice, indexes);
     }
     // a base model that is no slice's source still donates config.json and the tokenizer
-    if (config.baseModel().isPresent()) indexOf(config.baseModel().get(), inputs, layout);
+    if (config.baseModel().isPresent()) indexOf(config, config.baseModel().get(), inputs, layout);
     return modelOf;
   }
 
-  private static int indexOf(ModelReference ref, List<PlannedInput> inputs, Layout layout) throws IOException {
+  private static int indexOf(MergeConfig config, ModelReference ref, List<PlannedInput> inputs, Layout layout)
+      throws IOException {
     for (PlannedInput in : inputs) if (in.reference().sameModel(ref)) return in.index();
-    PlannedInput opened = MergePlanner.open(inputs.size(), ref, ref.yamlPath(), false, Map.of(), layout);
+    // isBase marks the top-level base (the donor); each slice decides its own base among its sources
+    boolean isBase = config.baseModel().map(b -> b.sameModel(ref)).orElse(false);
+    PlannedInput opened = MergePlanner.open(inputs.size(), ref, ref.yamlPath(), isBase, Map.of(), layout);
     inputs.add(opened);
     return opened.index();
   }
@@ -135,6 +139,14 @@ final class SlicePlanner {
         "no config.json next to the weights of '" + donor.label() + "'; the merged model takes its config.json from"
             + " this model"));
     MergePlanner.checkArchitectures(inputs, donor, allowCrimes, warnings);
+    Optional<VocabularyPlan> vocabulary = Optional.empty();
+    Optional<OutputTokenizer> outputTokenizer = Optional.empty();
+    if (config.tokenizer().isPresent()) {
+      // re-lays every input's embeddings out to the output vocabulary (wrapping their weights in inputs)
+      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs, warnings);
+      vocabulary = planned.map(TokenizerPlanning.Result::vocabulary);
+      outputTokenizer = planned.map(TokenizerPlanning.Result::tokenizer);
+    }
 
     // layer counts and ranges
     for (OutputSlice slice : slices) {
@@ -188,6 +200,7 @@ final class SlicePlanner {
 
     ObjectNode outputConfig = donorConfig.deepCopy();
     setLayerCount(outputConfig, outLayer);
+    vocabulary.ifPresent(v -> outputConfig.put("vocab_size", v.paddedRows()));
     Optional<GgufPlan> gguf = Optional.empty();
     if (output.isGguf()) {
       List<GgmlType> types = new ArrayList<>();
@@ -202,6 +215,7 @@ final class SlicePlanner {
       }
       output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
       gguf = Optional.of(MergePlanner.ggufPlan(config, inputs, donor, outputConfig, tasks, types, output, warnings));
+      if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
     } else if (outputTypes.size() == 1) {
       String torchName = outputTypes.iterator().next().torchName().orElseThrow();
       outputConfig.put("torch_dtype", torchName);
@@ -210,7 +224,7 @@ final class SlicePlanner {
       warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
     }
     return new MergePlan(config, method, List.copyOf(inputs), donor, outLayer, List.copyOf(tasks), outputConfig,
-        output, gguf, warnings);
+        output, gguf, warnings, outputTokenizer);
   }
 
   /** Plans one output tensor of a slice; collects tasks and output types. */
