@@ -106,29 +106,30 @@ public final class MergePlanner {
   }
 
   static void checkParameterNames(MergeConfig config, MergeMethod method) {
-    Map<String, ParameterSpec> specs = new HashMap<>();
-    for (ParameterSpec s : method.parameters()) specs.put(s.name(), s);
-    String takes = method.parameters().isEmpty() ? "no parameters"
-        : "parameters " + method.parameters().stream().map(ParameterSpec::name).collect(Collectors.joining(", "));
-    for (String name : config.parameters().keySet()) {
-      if (!specs.containsKey(name)) {
-        throw new ConfigException("parameters." + name, "unknown parameter for " + method.name()
-            + Suggestions.didYouMean(name, specs.keySet()) + " (" + method.name() + " takes " + takes + ")");
-      }
-    }
+    for (String name : config.parameters().keySet()) checkParameterName(method, name, "parameters." + name, false);
     for (InputModel m : config.models()) {
       for (String name : m.parameters().keySet()) {
-        ParameterSpec s = specs.get(name);
-        String path = m.yamlPath() + ".parameters." + name;
-        if (s == null) {
-          throw new ConfigException(path, "unknown parameter for " + method.name()
-              + Suggestions.didYouMean(name, specs.keySet()) + " (" + method.name() + " takes " + takes + ")");
-        }
-        if (s.scope() == ParameterSpec.Scope.GLOBAL) {
-          throw new ConfigException(path, "'" + name + "' is a global parameter of " + method.name()
-              + " and has no effect per model (mergekit ignores it here); set it under the top-level parameters");
-        }
+        checkParameterName(method, name, m.yamlPath() + ".parameters." + name, true);
       }
+    }
+  }
+
+  /**
+   * Checks that {@code method} declares a parameter; where only per-model parameters take effect (a model's or a
+   * slice source's own parameters), a global one is an error too, since mergekit silently ignores it there.
+   */
+  static void checkParameterName(MergeMethod method, String name, String yamlPath, boolean perModelOnly) {
+    Optional<ParameterSpec> spec = method.parameters().stream().filter(p -> p.name().equals(name)).findFirst();
+    if (spec.isEmpty()) {
+      String takes = method.parameters().isEmpty() ? "no parameters"
+          : "parameters " + method.parameters().stream().map(ParameterSpec::name).collect(Collectors.joining(", "));
+      Set<String> names = method.parameters().stream().map(ParameterSpec::name).collect(Collectors.toSet());
+      throw new ConfigException(yamlPath, "unknown parameter for " + method.name() + Suggestions.didYouMean(name,
+          names) + " (" + method.name() + " takes " + takes + ")");
+    }
+    if (perModelOnly && spec.get().scope() == ParameterSpec.Scope.GLOBAL) {
+      throw new ConfigException(yamlPath, "'" + name + "' is a global parameter of " + method.name()
+          + " and has no effect per model (mergekit ignores it here); set it under the top-level parameters");
     }
   }
 

@@ -11,10 +11,8 @@ import dev.amalgam.merge.config.MergeConfig;
 import dev.amalgam.merge.config.ModelReference;
 import dev.amalgam.merge.config.OutputSlice;
 import dev.amalgam.merge.config.SliceSource;
-import dev.amalgam.merge.config.Suggestions;
 import dev.amalgam.merge.method.InputTensor;
 import dev.amalgam.merge.method.MergeMethod;
-import dev.amalgam.merge.method.ParameterSpec;
 import dev.amalgam.merge.method.TensorOperation;
 import dev.amalgam.merge.tokenizer.VocabularyPlan;
 import dev.amalgam.tensor.DType;
@@ -29,7 +27,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * Plans a {@code slices:} configuration (frankenmerges and layer-range merges), as mergekit does:
@@ -74,30 +71,13 @@ final class SlicePlanner {
   }
 
   private static void checkParameterNames(MergeConfig config, MergeMethod method) {
-    Map<String, ParameterSpec> specs = new HashMap<>();
-    for (ParameterSpec s : method.parameters()) specs.put(s.name(), s);
-    String takes = method.parameters().isEmpty() ? "no parameters"
-        : "parameters " + method.parameters().stream().map(ParameterSpec::name).collect(Collectors.joining(", "));
     for (OutputSlice slice : config.slices()) {
       for (String name : slice.parameters().keySet()) {
-        if (!specs.containsKey(name)) {
-          throw new ConfigException(slice.yamlPath() + ".parameters." + name, "unknown parameter for " + method.name()
-              + Suggestions.didYouMean(name, specs.keySet()) + " (" + method.name() + " takes " + takes + ")");
-        }
+        MergePlanner.checkParameterName(method, name, slice.yamlPath() + ".parameters." + name, false);
       }
       for (SliceSource source : slice.sources()) {
         for (String name : source.parameters().keySet()) {
-          ParameterSpec s = specs.get(name);
-          String path = source.yamlPath() + ".parameters." + name;
-          if (s == null) {
-            throw new ConfigException(path, "unknown parameter for " + method.name()
-                + Suggestions.didYouMean(name, specs.keySet()) + " (" + method.name() + " takes " + takes + ")");
-          }
-          if (s.scope() == ParameterSpec.Scope.GLOBAL) {
-            throw new ConfigException(path, "'" + name + "' is a global parameter of " + method.name()
-                + " and has no effect per source (mergekit ignores it here); set it in the slice's or the top-level"
-                + " parameters");
-          }
+          MergePlanner.checkParameterName(method, name, source.yamlPath() + ".parameters." + name, true);
         }
       }
     }
