@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ParallelKernels implements Kernels {
   /** Below this many elements per thread, splitting costs more than it saves. */
-  private static final long MIN_ELEMENTS_PER_TASK = 1L << 15;
+  private static final long MIN_ELEMENTS_PER_TASK = 1L << 18;
   /**
    * Range boundaries fall on multiples of this many elements (one cache line of f32, and two whole blocks of the
    * block formats, so the block kernels split on block boundaries).
