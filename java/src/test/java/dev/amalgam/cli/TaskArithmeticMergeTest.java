@@ -335,7 +335,7 @@ class TaskArithmeticMergeTest {
     String two = "models:\n  - model: " + m1 + "\n    parameters: {weight: 1, density: 0.5}\n";
     assertRejected("merge_method: ties\n" + two, "base_model:", "set base_model");
     assertRejected("merge_method: dare_ties\nbase_model: " + base + "\nmodels:\n  - model: " + base + "\n",
-        "models:", "at least one model besides base_model");
+        "models:", "at least 1 model besides base_model");
     assertRejected("merge_method: ties\nbase_model: " + base + "\nmodels:\n  - model: " + m1 + "\n",
         "models[0].parameters.weight", "required by ties");
     assertRejected("merge_method: ties\nbase_model: " + base + "\nmodels:\n  - model: " + m1

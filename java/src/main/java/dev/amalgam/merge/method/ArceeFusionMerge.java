@@ -1,6 +1,5 @@
 package dev.amalgam.merge.method;
 
-import dev.amalgam.merge.config.ConfigException;
 import java.io.IOException;
 import java.util.List;
 
@@ -49,13 +48,8 @@ public final class ArceeFusionMerge implements MergeMethod {
 
   @Override
   public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (baseIndex < 0) {
-      throw new ConfigException("base_model", "arcee_fusion fuses one model into base_model; set base_model");
-    }
-    if (inputLabels.size() != 2) {
-      throw new ConfigException("models", "arcee_fusion merges exactly two models (the base and one other), got "
-          + inputLabels.size() + ": " + String.join(", ", inputLabels));
-    }
+    MethodInputs.requireBaseAndOthers(name(), "fuses one model into base_model", inputLabels,
+        baseIndex, 1, 1);
   }
 
   @Override

@@ -48,7 +48,8 @@ public final class ModelStockMerge implements MergeMethod {
 
   @Override
   public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), inputLabels, baseIndex, 2, -1);
+    MethodInputs.requireBaseAndOthers(name(), "averages the other models around base_model", inputLabels,
+        baseIndex, 2, -1);
   }
 
   @Override

@@ -44,7 +44,8 @@ public final class NearSwapMerge implements MergeMethod {
 
   @Override
   public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), inputLabels, baseIndex, 1, 1);
+    MethodInputs.requireBaseAndOthers(name(), "swaps the other model's values into base_model where they are near",
+        inputLabels, baseIndex, 1, 1);
   }
 
   @Override

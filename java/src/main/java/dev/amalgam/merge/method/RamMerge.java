@@ -72,7 +72,8 @@ public final class RamMerge implements MergeMethod {
 
   @Override
   public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), inputLabels, baseIndex, 1, -1);
+    MethodInputs.requireBaseAndOthers(name(), "merges the other models' differences to base_model", inputLabels,
+        baseIndex, 1, -1);
   }
 
   @Override

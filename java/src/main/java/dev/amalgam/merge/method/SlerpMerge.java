@@ -2,7 +2,6 @@ package dev.amalgam.merge.method;
 
 import dev.amalgam.kernels.Dot3;
 import dev.amalgam.kernels.Slerp;
-import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
 import java.io.IOException;
@@ -44,13 +43,8 @@ public final class SlerpMerge implements MergeMethod {
 
   @Override
   public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (baseIndex < 0) {
-      throw new ConfigException("base_model", "slerp interpolates from base_model to one other model; set base_model");
-    }
-    if (inputLabels.size() != 2) {
-      throw new ConfigException("models", "slerp merges exactly two models (the base and one other), got "
-          + inputLabels.size() + ": " + String.join(", ", inputLabels));
-    }
+    MethodInputs.requireBaseAndOthers(name(), "interpolates from base_model to one other model", inputLabels,
+        baseIndex, 1, 1);
   }
 
   @Override

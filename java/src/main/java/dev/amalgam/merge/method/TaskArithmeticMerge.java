@@ -160,14 +160,8 @@ public final class TaskArithmeticMerge implements MergeMethod {
 
   @Override
   public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (baseIndex < 0) {
-      throw new ConfigException("base_model", name() + " adds task vectors (model - base) to a base model; set"
-          + " base_model");
-    }
-    if (inputLabels.size() < 2) {
-      throw new ConfigException("models", name() + " needs at least one model besides base_model, got "
-          + String.join(", ", inputLabels));
-    }
+    MethodInputs.requireBaseAndOthers(name(), "adds task vectors (model - base) to a base model", inputLabels,
+        baseIndex, 1, -1);
   }
 
   @Override

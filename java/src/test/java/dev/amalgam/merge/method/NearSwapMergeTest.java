@@ -86,6 +86,6 @@ class NearSwapMergeTest {
     merge(tmp, "merge_method: nearswap\nmodels:\n  - model: " + a16 + "\n  - model: " + b16
         + "\nparameters:\n  t: 0.1\n").assertInvalid("base_model");
     merge(tmp, "merge_method: nearswap\nbase_model: " + a16 + "\nmodels:\n  - model: " + b16 + "\n  - model: "
-        + b32 + "\nparameters:\n  t: 0.1\n").assertInvalid("models", "exactly 1");
+        + b32 + "\nparameters:\n  t: 0.1\n").assertInvalid("models", "exactly two models (the base and one other)");
   }
 }
