@@ -3,7 +3,6 @@ package dev.amalgam.io;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Objects;
 import java.util.function.LongUnaryOperator;
 
@@ -13,14 +12,10 @@ import java.util.function.LongUnaryOperator;
  * permutation per head): the rows are gathered chunk by chunk into a buffer of this view's own, so no tensor is
  * ever held whole.
  */
-public final class RowPermutedSource implements TensorSource {
-  private final TensorSource source;
-  private final TensorInfo info;
+public final class RowPermutedSource extends GatheringSource {
   private final long rowLength;
   private final long rows;
   private final LongUnaryOperator sourceRow;
-  private final int elementBytes;
-  private final ScratchBuffer buffer;
 
   /**
    * Wraps {@code source}.
@@ -36,9 +31,7 @@ public final class RowPermutedSource implements TensorSource {
   /** As above, gathering into {@code buffer} (shared by the sources of one model, used one at a time). */
   public RowPermutedSource(TensorSource source, TensorInfo info, long rowLength, LongUnaryOperator sourceRow,
       ScratchBuffer buffer) {
-    this.buffer = Objects.requireNonNull(buffer, "buffer");
-    this.source = Objects.requireNonNull(source, "source");
-    this.info = Objects.requireNonNull(info, "info");
+    super(source, info, buffer);
     this.sourceRow = Objects.requireNonNull(sourceRow, "sourceRow");
     if (info.dtype() != source.info().dtype() || info.elementCount() != source.info().elementCount()) {
       throw new IllegalArgumentException("view " + info + " does not match its source " + source.info());
@@ -46,30 +39,12 @@ public final class RowPermutedSource implements TensorSource {
     if (rowLength <= 0 || info.elementCount() % rowLength != 0) {
       throw new IllegalArgumentException("row length " + rowLength + " does not divide " + info);
     }
-    if (info.dtype().bits() % 8 != 0) throw new IllegalArgumentException("sub-byte types cannot be permuted");
     this.rowLength = rowLength;
     this.rows = info.elementCount() / rowLength;
-    this.elementBytes = info.dtype().byteSize();
   }
 
   @Override
-  public TensorInfo info() {
-    return info;
-  }
-
-  @Override
-  public long maxSliceElements() {
-    return Math.min(source.maxSliceElements(), Integer.MAX_VALUE / elementBytes);
-  }
-
-  @Override
-  public synchronized ByteBuffer slice(long firstElement, long elementCount) throws IOException {
-    Objects.checkFromIndexSize(firstElement, elementCount, info.elementCount());
-    if (elementCount > maxSliceElements()) {
-      throw new IllegalArgumentException("slice of " + elementCount + " elements is larger than " + maxSliceElements());
-    }
-    int bytes = Math.toIntExact(elementCount * elementBytes);
-    ByteBuffer out = buffer.get(bytes);
+  protected void gather(long firstElement, long elementCount, ByteBuffer out) throws IOException {
     long firstRow = firstElement / rowLength;
     long lastRow = elementCount == 0 ? firstRow : (firstElement + elementCount - 1) / rowLength;
     // The Q/K permutation only moves rows within a head, so the source rows of a chunk usually lie in a window
@@ -104,16 +79,5 @@ public final class RowPermutedSource implements TensorSource {
       }
       e += n;
     }
-    return out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  @Override
-  public void release() {
-    source.release();
-  }
-
-  @Override
-  public void adviseWillNeed() throws IOException {
-    source.adviseWillNeed();
   }
 }

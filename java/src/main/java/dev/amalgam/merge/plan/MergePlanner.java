@@ -94,14 +94,30 @@ public final class MergePlanner {
       method.checkInputs(labels, baseIndex);
       return planTensors(config, method, inputs, output, randomSeed, allowCrimes);
     } catch (IOException | RuntimeException e) {
-      for (PlannedInput in : inputs) {
-        try {
-          in.weights().close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
+      closeAll(inputs, e);
       throw e;
+    }
+  }
+
+  /** Sets config.json's dtype when every output tensor has the same one; warns otherwise. */
+  static void setTorchDtype(ObjectNode outputConfig, Set<DType> outputTypes, List<String> warnings) {
+    if (outputTypes.size() != 1) {
+      warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
+      return;
+    }
+    String torchName = outputTypes.iterator().next().torchName().orElseThrow();
+    outputConfig.put("torch_dtype", torchName);
+    if (outputConfig.has("dtype")) outputConfig.put("dtype", torchName); // transformers v5 spelling
+  }
+
+  /** Closes every model opened so far after a failed plan, adding close failures to {@code failure}. */
+  static void closeAll(List<PlannedInput> inputs, Throwable failure) {
+    for (PlannedInput in : inputs) {
+      try {
+        in.weights().close();
+      } catch (IOException suppressed) {
+        failure.addSuppressed(suppressed);
+      }
     }
   }
 
@@ -297,12 +313,8 @@ public final class MergePlanner {
     if (output.isGguf()) {
       gguf = Optional.of(ggufPlan(config, inputs, donor, donorConfig, tasks, ggufTypes, output, warnings));
       if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
-    } else if (outputTypes.size() == 1) {
-      String torchName = outputTypes.iterator().next().torchName().orElseThrow();
-      outputConfig.put("torch_dtype", torchName);
-      if (outputConfig.has("dtype")) outputConfig.put("dtype", torchName); // transformers v5 spelling
     } else {
-      warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
+      setTorchDtype(outputConfig, outputTypes, warnings);
     }
     return new MergePlan(config, method, List.copyOf(inputs), donor, layerCount, List.copyOf(tasks), outputConfig,
         output, gguf, warnings, outputTokenizer);

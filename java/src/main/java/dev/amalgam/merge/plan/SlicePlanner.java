@@ -59,13 +59,7 @@ final class SlicePlanner {
       Map<OutputSlice, List<Integer>> modelOf = openInputs(config, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
       return planTensors(config, method, inputs, modelOf, output, randomSeed, allowCrimes);
     } catch (IOException | RuntimeException e) {
-      for (PlannedInput in : inputs) {
-        try {
-          in.weights().close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
+      MergePlanner.closeAll(inputs, e);
       throw e;
     }
   }
@@ -196,12 +190,8 @@ final class SlicePlanner {
       output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
       gguf = Optional.of(MergePlanner.ggufPlan(config, inputs, donor, outputConfig, tasks, types, output, warnings));
       if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
-    } else if (outputTypes.size() == 1) {
-      String torchName = outputTypes.iterator().next().torchName().orElseThrow();
-      outputConfig.put("torch_dtype", torchName);
-      if (outputConfig.has("dtype")) outputConfig.put("dtype", torchName);
     } else {
-      warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
+      MergePlanner.setTorchDtype(outputConfig, outputTypes, warnings);
     }
     return new MergePlan(config, method, List.copyOf(inputs), donor, outLayer, List.copyOf(tasks), outputConfig,
         output, gguf, warnings, outputTokenizer);

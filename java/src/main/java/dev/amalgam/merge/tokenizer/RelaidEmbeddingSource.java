@@ -1,27 +1,23 @@
 package dev.amalgam.merge.tokenizer;
 
 import dev.amalgam.io.ScratchBuffer;
+import dev.amalgam.io.GatheringSource;
+import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.Objects;
 
 /**
  * One model's embedding matrix (or lm_head) seen as {@code [V_out, hidden]} in the output vocabulary's order: each
  * chunk is gathered from the model's own rows (runs of consecutive rows are copied at once) and the rows the
  * {@link EmbeddingLayout} synthesized, in the model's stored dtype, so the merge method reads it like any tensor.
  */
-public final class RelaidEmbeddingSource implements TensorSource {
-  private final TensorSource source;
+public final class RelaidEmbeddingSource extends GatheringSource {
   private final EmbeddingLayout layout;
   private final int model;
   private final String layoutName;
-  private final TensorInfo info;
   private final long hidden;
-  private final int elementBytes;
-  private final ScratchBuffer buffer = new ScratchBuffer();
 
   /**
    * @param source the model's own tensor, {@code [rows, hidden]}
@@ -32,36 +28,23 @@ public final class RelaidEmbeddingSource implements TensorSource {
    */
   public RelaidEmbeddingSource(TensorSource source, EmbeddingLayout layout, int model, String layoutName,
       String name) {
-    this.source = Objects.requireNonNull(source, "source");
+    super(source, relaidInfo(source, layout, name), new ScratchBuffer());
     this.layout = layout;
     this.model = model;
     this.layoutName = layoutName;
+    this.hidden = info.dim(1);
+  }
+
+  private static TensorInfo relaidInfo(TensorSource source, EmbeddingLayout layout, String name) {
     TensorInfo own = source.info();
     if (own.rank() != 2) throw new IllegalArgumentException(own + " is not a matrix");
-    this.hidden = own.dim(1);
-    this.info = new TensorInfo(name, own.dtype(), new long[] {layout.plan().paddedRows(), hidden});
-    this.elementBytes = own.dtype().byteSize();
+    return new TensorInfo(name, own.dtype(), new long[] {layout.plan().paddedRows(), own.dim(1)});
   }
 
   @Override
-  public TensorInfo info() {
-    return info;
-  }
-
-  @Override
-  public long maxSliceElements() {
-    return Math.min(source.maxSliceElements(), Integer.MAX_VALUE / elementBytes);
-  }
-
-  @Override
-  public synchronized ByteBuffer slice(long firstElement, long elementCount) throws IOException {
-    Objects.checkFromIndexSize(firstElement, elementCount, info.elementCount());
-    if (elementCount > maxSliceElements()) {
-      throw new IllegalArgumentException("slice of " + elementCount + " elements is larger than " + maxSliceElements());
-    }
+  protected void gather(long firstElement, long elementCount, ByteBuffer out) throws IOException {
     EmbeddingLayout.Synthesized synth = layout.synthesized(layoutName);
     VocabularyPlan plan = layout.plan();
-    ByteBuffer out = buffer.get(Math.toIntExact(elementCount * elementBytes));
     long e = firstElement;
     long end = firstElement + elementCount;
     while (e < end) {
@@ -92,16 +75,5 @@ public final class RelaidEmbeddingSource implements TensorSource {
         e += n;
       }
     }
-    return out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  @Override
-  public void release() {
-    source.release();
-  }
-
-  @Override
-  public void adviseWillNeed() throws IOException {
-    source.adviseWillNeed();
   }
 }
