@@ -132,4 +132,94 @@ class MergekitExamplesTest {
         "dtype: bfloat16", ""));
     run("merge", fusion.toString(), tmp.resolve("fusion").toString(), "--no-progress").assertOk();
   }
+
+  @Test
+  void modulesFormEqualsModelsAndSlicesAndRanksModuleParametersAboveTopLevel() throws Exception {
+    // modules: {default: ...} is mergekit's single-module form of the same merge (plan.py normalises models: and
+    // slices: into it), so each output tensor must be byte-identical to the plain form's.
+    Path plain = config(tmp, "plain.yml", String.join("\n",
+        "models:",
+        "  - model: " + base,
+        "  - model: " + x,
+        "merge_method: slerp",
+        "base_model: " + base,
+        "parameters:",
+        "  t:",
+        "    - filter: self_attn",
+        "      value: 0.2",
+        "    - value: 0.7",
+        "dtype: float16", ""));
+    // The module's t applies to self_attn; for every other tensor its filter matches nothing, so the lookup falls
+    // through to the top-level t, as mergekit's precedence does (source, slice, module, top level).
+    Path modules = config(tmp, "modules.yml", String.join("\n",
+        "modules:",
+        "  default:",
+        "    models:",
+        "      - model: " + base,
+        "      - model: " + x,
+        "    parameters:",
+        "      t:",
+        "        - filter: self_attn",
+        "          value: 0.2",
+        "merge_method: slerp",
+        "base_model: " + base,
+        "parameters:",
+        "  t: 0.7",
+        "dtype: float16", ""));
+    Path slices = config(tmp, "slices.yml", String.join("\n",
+        "modules:",
+        "  default:",
+        "    slices:",
+        "      - sources:",
+        "          - model: " + base,
+        "            layer_range: [0, 4]",
+        "          - model: " + x,
+        "            layer_range: [0, 4]",
+        "        parameters:",
+        "          t:",
+        "            - filter: self_attn",
+        "              value: 0.2",
+        "    parameters:",
+        "      t: 0.7",
+        "merge_method: slerp",
+        "base_model: " + base,
+        "parameters:",
+        "  t: 0.1",
+        "dtype: float16", ""));
+    run("merge", plain.toString(), tmp.resolve("plain").toString(), "--no-progress").assertOk();
+    run("merge", modules.toString(), tmp.resolve("modules").toString(), "--no-progress").assertOk();
+    run("merge", slices.toString(), tmp.resolve("slices").toString(), "--no-progress").assertOk();
+    for (String tensor : new String[] {"model.layers.1.self_attn.q_proj.weight", "model.layers.2.mlp.up_proj.weight",
+        "model.embed_tokens.weight", "model.norm.weight"}) {
+      byte[] expected = CliHarness.bytes(tmp.resolve("plain"), tensor);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(expected, CliHarness.bytes(tmp.resolve("modules"), tensor),
+          tensor);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(expected, CliHarness.bytes(tmp.resolve("slices"), tensor),
+          tensor);
+    }
+    // Each config would differ from the plain merge if the module level were skipped: modules.yml's self_attn
+    // would take the top-level 0.7 instead of 0.2, and slices.yml's mlp the top-level 0.1 instead of 0.7.
+  }
+
+  @Test
+  void modulesErrorsNameTheYamlPath() throws Exception {
+    String models = "    models:\n      - model: " + base + "\n      - model: " + x + "\n";
+    String[][] cases = {
+        {"modules:\n  vision_tower:\n" + models, "modules.vision_tower", "Llama-family models have one module"},
+        {"modules:\n  default:\n" + models + "models:\n  - model: " + x + "\n", "modules",
+            "exactly one of models, slices or modules"},
+        {"modules:\n  default:\n    parameters: {t: 0.5}\n", "modules.default", "exactly one of models or slices"},
+        {"modules:\n  default:\n" + models + "    weights: 1\n", "modules.default.weights", "unknown key"},
+        {"modules:\n  default:\n" + models + "    parameters: {density: 0.5}\n",
+            "modules.default.parameters.density", "density"},
+        {"modules: {}\n", "modules", "must define the module 'default'"}};
+    for (String[] c : cases) {
+      Path cfg = config(tmp, "bad.yml", c[0] + "merge_method: slerp\nbase_model: " + base
+          + "\nparameters: {t: 0.5}\n");
+      CliHarness.Run r = run("check", cfg.toString());
+      assertEquals(2, r.exitCode(), c[0] + r.err());
+      org.junit.jupiter.api.Assertions.assertTrue(r.err().contains(c[1]) && r.err().contains(c[2]), c[0] + "\n"
+          + r.err());
+    }
+  }
 }

@@ -153,7 +153,7 @@ class SlicesTest {
         "slices[0].sources[1].layer_range", "same number of layers");
     Path both = config(tmp, "both.yml", "merge_method: linear\nmodels:\n  - model: " + a + "\nslices:\n"
         + "  - sources:\n      - model: " + a + "\n        layer_range: [0, 2]\n");
-    run("merge", both.toString(), tmp.resolve("o3").toString()).assertInvalid("either models or slices");
+    run("merge", both.toString(), tmp.resolve("o3").toString()).assertInvalid("exactly one of models, slices or modules");
     Path global = config(tmp, "global.yml", "merge_method: slerp\nbase_model: " + a + "\nslices:\n  - sources:\n"
         + "      - model: " + a + "\n        layer_range: [0, 2]\n        parameters: {t: 0.5}\n");
     run("merge", global.toString(), tmp.resolve("o4").toString()).assertInvalid(

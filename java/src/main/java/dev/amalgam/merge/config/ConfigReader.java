@@ -42,7 +42,6 @@ public final class ConfigReader {
       Set.of("merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source",
           "slices", "modules", "tokenizer", "chat_template", "name");
   /** mergekit keys that a later version of Amalgam will support; named so the error can say so. */
-  private static final Set<String> NOT_YET_SUPPORTED = Set.of("modules");
   /** The chat templates chat_template can name (mergekit's built-ins). */
   public static final List<String> CHAT_TEMPLATES = List.of("alpaca", "chatml", "exaone", "llama3", "mistral");
 
@@ -95,9 +94,6 @@ public final class ConfigReader {
       if (!TOP_LEVEL_KEYS.contains(key)) {
         throw error(key, keyNode(root, key), "unknown key" + Suggestions.didYouMean(key, TOP_LEVEL_KEYS));
       }
-      if (NOT_YET_SUPPORTED.contains(key)) {
-        throw error(key, keyNode(root, key), "'" + key + "' is not supported by this version of Amalgam yet");
-      }
     }
     Node method = top.get("merge_method");
     if (method == null) throw new ConfigException("merge_method", "required (for example linear or slerp)");
@@ -107,24 +103,58 @@ public final class ConfigReader {
         top.containsKey("base_model") ? Optional.of(modelReference(top.get("base_model"), "base_model"))
             : Optional.empty();
 
-    Node modelsNode = top.get("models");
-    Node slicesNode = top.get("slices");
-    if (modelsNode != null && slicesNode != null) {
-      throw error("slices", keyNode(root, "slices"), "give either models or slices, not both");
+    int forms = (top.containsKey("models") ? 1 : 0) + (top.containsKey("slices") ? 1 : 0)
+        + (top.containsKey("modules") ? 1 : 0);
+    if (forms > 1) {
+      String second = top.containsKey("modules") ? "modules" : "slices";
+      throw error(second, keyNode(root, second), "give exactly one of models, slices or modules");
     }
-    if (modelsNode == null && slicesNode == null) {
+    if (forms == 0) {
       throw new ConfigException("models", "required: the list of models to merge (or slices: for layer ranges)");
     }
+    Node mergeInputs = root;
+    String prefix = "";
+    Map<String, Node> inputsBlock = top;
+    Optional<MergeConfig.ModuleScope> module = Optional.empty();
+    if (top.containsKey("modules")) {
+      Node modulesNode = top.get("modules");
+      Map<String, Node> modules = mapping(modulesNode, "modules");
+      if (modules.isEmpty()) throw error("modules", modulesNode, "must define the module 'default'");
+      for (String name : modules.keySet()) {
+        if (!name.equals(DEFAULT_MODULE)) {
+          throw error("modules." + name, keyNode(modulesNode, name), "unknown module '" + name
+              + "': Llama-family models have one module, 'default' (multi-module architectures such as "
+              + "vision-language models are not supported)");
+        }
+      }
+      prefix = "modules." + DEFAULT_MODULE + ".";
+      mergeInputs = modules.get(DEFAULT_MODULE);
+      inputsBlock = mapping(mergeInputs, "modules." + DEFAULT_MODULE);
+      for (String key : inputsBlock.keySet()) {
+        if (!MODULE_KEYS.contains(key)) {
+          throw error(prefix + key, keyNode(mergeInputs, key), "unknown key" + Suggestions.didYouMean(key,
+              MODULE_KEYS));
+        }
+      }
+      if (inputsBlock.containsKey("models") == inputsBlock.containsKey("slices")) {
+        throw error("modules." + DEFAULT_MODULE, mergeInputs, "give exactly one of models or slices");
+      }
+      Map<String, ParameterSetting> moduleParameters = inputsBlock.containsKey("parameters")
+          ? parameters(inputsBlock.get("parameters"), prefix + "parameters") : Map.of();
+      module = Optional.of(new MergeConfig.ModuleScope(DEFAULT_MODULE, moduleParameters));
+    }
+    Node modelsNode = inputsBlock.get("models");
+    Node slicesNode = inputsBlock.get("slices");
     List<InputModel> models = new ArrayList<>();
     List<OutputSlice> slices = new ArrayList<>();
     if (modelsNode != null) {
-      List<Node> items = sequence(modelsNode, "models");
-      if (items.isEmpty()) throw error("models", modelsNode, "must list at least one model");
-      for (int i = 0; i < items.size(); i++) models.add(inputModel(items.get(i), "models[" + i + "]"));
+      List<Node> items = sequence(modelsNode, prefix + "models");
+      if (items.isEmpty()) throw error(prefix + "models", modelsNode, "must list at least one model");
+      for (int i = 0; i < items.size(); i++) models.add(inputModel(items.get(i), prefix + "models[" + i + "]"));
     } else {
-      List<Node> items = sequence(slicesNode, "slices");
-      if (items.isEmpty()) throw error("slices", slicesNode, "must list at least one slice");
-      for (int i = 0; i < items.size(); i++) slices.add(outputSlice(items.get(i), "slices[" + i + "]"));
+      List<Node> items = sequence(slicesNode, prefix + "slices");
+      if (items.isEmpty()) throw error(prefix + "slices", slicesNode, "must list at least one slice");
+      for (int i = 0; i < items.size(); i++) slices.add(outputSlice(items.get(i), prefix + "slices[" + i + "]"));
     }
 
     Map<String, ParameterSetting> parameters =
@@ -147,7 +177,7 @@ public final class ConfigReader {
     Optional<String> chatTemplate = Optional.empty();
     if (top.containsKey("chat_template")) chatTemplate = chatTemplate(top.get("chat_template"));
     return new MergeConfig(mergeMethod, base, models, slices, parameters, dtype, outDtype, tokenizerSource,
-        tokenizer, chatTemplate, source);
+        tokenizer, chatTemplate, source, module);
   }
 
   /** A built-in template's text, a literal Jinja template, or empty for "auto" (keep the donor's). */
@@ -168,6 +198,10 @@ public final class ConfigReader {
         + ") or a Jinja template (at least 20 characters with '{')" + Suggestions.didYouMean(value,
         Set.copyOf(CHAT_TEMPLATES)));
   }
+
+  /** mergekit's name for the only module of a single-module architecture (every Llama-family model). */
+  static final String DEFAULT_MODULE = "default";
+  private static final Set<String> MODULE_KEYS = Set.of("models", "slices", "parameters");
 
   private static final Set<String> TOKENIZER_KEYS = Set.of("source", "tokens", "pad_to_multiple_of");
   private static final Set<String> TOKEN_KEYS = Set.of("source", "force");

@@ -22,6 +22,7 @@ import java.util.Optional;
  * @param chatTemplate the chat template {@code chat_template} sets (a built-in one's text, or the literal Jinja
  *     given); empty keeps the donor's ({@code auto} or absent)
  * @param source the YAML text as given, copied into the output directory
+ * @param module the {@code modules:} entry the models or slices came from, if the configuration used that form
  */
 public record MergeConfig(
     String mergeMethod,
@@ -34,7 +35,28 @@ public record MergeConfig(
     Optional<String> tokenizerSource,
     Optional<TokenizerSpec> tokenizer,
     Optional<String> chatTemplate,
-    String source) {
+    String source,
+    Optional<ModuleScope> module) {
+
+  /**
+   * One module of a {@code modules:} configuration. Its {@code parameters} rank between the slices' and the
+   * top-level ones, as in mergekit.
+   *
+   * @param name the module's name ({@code default} for single-module architectures such as Llama)
+   * @param parameters the module's {@code parameters:} block
+   */
+  public record ModuleScope(String name, Map<String, ParameterSetting> parameters) {
+    /** Copies the map. */
+    public ModuleScope {
+      parameters = Map.copyOf(parameters);
+    }
+
+    /** The YAML path of the module's parameters block, for messages. */
+    public String parametersPath() {
+      return "modules." + name + ".parameters";
+    }
+  }
+
   /** Copies the collections. */
   public MergeConfig {
     models = List.copyOf(models);
@@ -47,6 +69,6 @@ public record MergeConfig(
       List<OutputSlice> slices, Map<String, ParameterSetting> parameters, Optional<DType> dtype,
       Optional<DType> outDtype, Optional<String> tokenizerSource, Optional<String> chatTemplate, String source) {
     this(mergeMethod, baseModel, models, slices, parameters, dtype, outDtype, tokenizerSource, Optional.empty(),
-        chatTemplate, source);
+        chatTemplate, source, Optional.empty());
   }
 }

@@ -121,8 +121,23 @@ public final class MergePlanner {
     }
   }
 
+  /**
+   * The levels above the slices', highest precedence first: the module's {@code parameters} (a {@code modules:}
+   * configuration), then the top-level ones.
+   */
+  static List<Level> globalLevels(MergeConfig config) {
+    List<Level> levels = new ArrayList<>();
+    config.module().ifPresent(m -> levels.add(new Level(m.parameters(), m.parametersPath())));
+    levels.add(new Level(config.parameters(), "parameters"));
+    return levels;
+  }
+
   static void checkParameterNames(MergeConfig config, MergeMethod method) {
-    for (String name : config.parameters().keySet()) checkParameterName(method, name, "parameters." + name, false);
+    for (Level level : globalLevels(config)) {
+      for (String name : level.settings().keySet()) {
+        checkParameterName(method, name, level.yamlPath() + "." + name, false);
+      }
+    }
     for (InputModel m : config.models()) {
       for (String name : m.parameters().keySet()) {
         checkParameterName(method, name, m.yamlPath() + ".parameters." + name, true);
@@ -276,7 +291,7 @@ public final class MergePlanner {
         inputTensors.add(new InputTensor(in.index(), infos.get(in.index()), in.isBase(), in.label()));
       }
       TensorOperation op = method.plan(new Context(method, inputTensors, inputLevels(inputs),
-          List.of(new Level(config.parameters(), "parameters")), name, x, randomSeed));
+          globalLevels(config), name, x, randomSeed));
       DType outType = outputType(config, method, inputTensors);
       if (output.isGguf()) {
         if (LlamaTensorNames.toGguf(name).isEmpty()) {

@@ -265,8 +265,9 @@ final class SlicePlanner {
         inputTensors.add(new InputTensor(j, info, j == baseIndex, in.label()));
         levels.add(new MergePlanner.Level(source.parameters(), source.yamlPath() + ".parameters"));
       }
-      List<MergePlanner.Level> globals = List.of(new MergePlanner.Level(slice.parameters(), slice.yamlPath()
-          + ".parameters"), new MergePlanner.Level(config.parameters(), "parameters"));
+      List<MergePlanner.Level> globals = new ArrayList<>();
+      globals.add(new MergePlanner.Level(slice.parameters(), slice.yamlPath() + ".parameters"));
+      globals.addAll(MergePlanner.globalLevels(config));
       TensorOperation op = method.plan(new MergePlanner.Context(method, inputTensors, levels, globals, outName, x,
           randomSeed));
       DType outType = MergePlanner.outputType(config, method, inputTensors);
