@@ -91,6 +91,29 @@ class GoldenConformanceTest {
     assertTrue(maxDiff <= 1e-12, "ROUGE should equal the reference to the last bits, max diff " + maxDiff);
   }
 
+  @Test
+  void sentenceBleuEveryRowEqualsSacreBleu() {
+    SacreBleu bleu = SacreBleu.sentenceDefaults();
+    List<Double> scores = new ArrayList<>();
+    for (int i = 0; i < references.size(); i++) {
+      scores.add(bleu.sentenceScore(predictions.get(i), List.of(references.get(i))).score());
+    }
+    double maxDiff = compareColumn("sentence_bleu_sacrebleu", scores);
+    double mean = scores.stream().mapToDouble(Double::doubleValue).sum() / scores.size();
+    assertEquals(summary.get("means").get("sentence_bleu_sacrebleu").asDouble(), mean, 1e-9);
+    System.out.println("sentence BLEU golden conformance: 400 rows, max abs diff " + maxDiff);
+  }
+
+  @Test
+  void corpusBleuEqualsSacreBleu() {
+    SacreBleu.Score corpus =
+        SacreBleu.corpusDefaults().corpusScore(predictions, references.stream().map(List::of).toList());
+    assertEquals(summary.get("corpus_bleu_sacrebleu_default").asDouble(), corpus.score(), 1e-9);
+    assertEquals(summary.get("corpus_bleu_verbose").asText(), corpus.verbose());
+    assertEquals(summary.get("corpus_bleu_signature").asText(), corpus.signature());
+    System.out.println("corpus BLEU: " + corpus.score() + " vs " + summary.get("corpus_bleu_sacrebleu_default"));
+  }
+
   private static List<Double> fs(List<Map<String, Prf>> scores, String type, char which) {
     List<Double> values = new ArrayList<>();
     for (Map<String, Prf> s : scores) {
