@@ -27,8 +27,8 @@ import java.util.regex.Pattern;
  * the index for that part of speech) is its own algorithm, and lemma names must keep their case and lose the
  * adjective markers such as {@code (a)} exactly as NLTK does ("Dog" stays "Dog" and never equals a lowercased word).
  *
- * <p>Loading (about 13 MB of index and exception text, 22 MB of data bytes kept for lazy synset parsing) happens once,
- * on the first {@link #shared()} call. Thread-safe; synonym sets are cached per word.
+ * <p>Loading (6 MB of index and exception text parsed, 22 MB of data bytes kept for lazy synset parsing; about 1 s)
+ * happens once, on the first {@link #shared()} call. Thread-safe; synonym sets are cached per word.
  */
 public final class WordNetSynonyms {
 
@@ -59,9 +59,8 @@ public final class WordNetSynonyms {
       Pos.ADJ, new String[][] {{"er", ""}, {"est", ""}, {"er", "e"}, {"est", "e"}},
       Pos.ADV, new String[][] {});
 
-  private static final class Holder {
-    static final WordNetSynonyms INSTANCE = load();
-  }
+  /** Loaded once; a failed load is retried (and fails with the same clear message) on the next call. */
+  private static volatile WordNetSynonyms sharedInstance;
 
   private final Map<Pos, Map<String, int[]>> index;
   private final Map<Pos, Map<String, List<String>>> exceptions;
@@ -85,7 +84,17 @@ public final class WordNetSynonyms {
    * @throws IllegalStateException if the WordNet 3.0 data artifact is not on the class path or is another version
    */
   public static WordNetSynonyms shared() {
-    return Holder.INSTANCE;
+    WordNetSynonyms instance = sharedInstance;
+    if (instance == null) {
+      synchronized (WordNetSynonyms.class) {
+        instance = sharedInstance;
+        if (instance == null) {
+          instance = load();
+          sharedInstance = instance;
+        }
+      }
+    }
+    return instance;
   }
 
   /** The WordNet version found in the data files ("3.0"), recorded in metric signatures. */
