@@ -97,6 +97,7 @@ final class ScoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (!Files.isRegularFile(data)) throw new Main.InvalidInputException("no such data file: " + data);
     ScoreOptions options = options();
     PairFile pairs;
     try {
