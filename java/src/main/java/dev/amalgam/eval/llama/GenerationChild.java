@@ -55,6 +55,9 @@ public final class GenerationChild {
         .setModel(input.get("model").asText())
         .setCtxSize(contextSize)
         .setThreads(input.get("threads").asInt())
+        // Prompt processing gets the same thread count: llama.cpp's batch default (all cores) oversubscribes a
+        // shared machine, where spinning threads slow it down many times.
+        .setThreadsBatch(input.get("threads").asInt())
         .setGpuLayers(input.get("gpuLayers").asInt());
     String bosText = input.get("bosText").asText();
     long loadStart = System.nanoTime();

@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The interim CSV reader: quoting, multi-line fields and errors with line numbers. */
+/** The loaders' CSV view: quoting, multi-line fields, and errors with file, line and field. */
 class CsvRowsTest {
   @Test
   void readsQuotedMultiLineFieldsAndReportsRaggedRows(@TempDir Path dir) throws IOException {
@@ -23,7 +23,7 @@ class CsvRowsTest {
     assertEquals(4, rows.get(1).line());
     Files.writeString(f, "id,text\n1,a\n2\n");
     DataException e = assertThrows(DataException.class, () -> CsvRows.read(f));
-    assertEquals(f + ": line 3: record has 1 fields, the header has 2", e.getMessage());
+    assertEquals(f + ": line 3: the record has 1 fields but the header has 2", e.getMessage());
     Files.writeString(f, "id,text\n1,\"open\n");
     assertThrows(DataException.class, () -> CsvRows.read(f));
     Files.writeString(f, "id,text\n1,a\"b\n");

@@ -111,6 +111,19 @@ class TaskLoadersTest {
   }
 
   @Test
+  void defaultTemplatesUseOnlyFieldsTheLoadersProvide() {
+    for (String name : Tasks.NAMES) {
+      if (name.equals("jsonl")) continue;
+      Task task = Tasks.builtIn(name);
+      Example first = task.load(SharedData.folder(task.dataFolder()), task.defaultSplit()).get(0);
+      task.defaultTemplate().requireKnown(first.fields().keySet(), name);
+      String prompt = task.defaultTemplate().render(first.fields());
+      assertTrue(prompt.contains(first.input()), name + ": the prompt holds the input");
+      assertFalse(prompt.endsWith("\n"), name + ": the answer continues the last line");
+    }
+  }
+
+  @Test
   void unknownTaskListsTheKnownOnes() {
     DataException e = assertThrows(DataException.class, () -> Tasks.builtIn("medmcqa"));
     assertTrue(e.getMessage().contains("unknown task 'medmcqa'") && e.getMessage().contains("pubmedqa"));
