@@ -296,7 +296,8 @@ class EvalCommandTest {
     Path empty = Files.writeString(dir.resolve("empty.jsonl"), "\n");
     CliHarness.run("eval", model.toString(), "--task", "jsonl", "--data", empty.toString(), "--out", out.toString())
         .assertInvalid("has no examples");
-    Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"input\":\"a\",\"reference\":\"b\"}\n{\"input\":\"a\"}\n");
+    Path bad = Files.writeString(dir.resolve("bad.jsonl"),
+        "{\"input\":\"a\",\"reference\":\"b\"}\n{\"input\":\"a\"}\n");
     CliHarness.run("eval", model.toString(), "--task", "jsonl", "--data", bad.toString(), "--out", out.toString())
         .assertInvalid(bad + ": line 2, field 'reference': missing");
     Path template = Files.writeString(dir.resolve("t.txt"), "Findings: {finding}\n");

@@ -81,7 +81,8 @@ public final class Evaluator {
     if (split.isEmpty()) {
       throw new DataException(dataDir + ": task " + task.name() + ", split " + settings.split() + " has no examples");
     }
-    List<Example> examples = settings.limit() == null ? split : split.subList(0, Math.min(split.size(), settings.limit()));
+    List<Example> examples =
+        settings.limit() == null ? split : split.subList(0, Math.min(split.size(), settings.limit()));
     boolean sameSplit = task.shotSplit() == null || task.shotSplit().equals(settings.split());
     if (task.kind() == TaskKind.INSTRUCTION_FOLLOWING && settings.shots() > 0) {
       throw new DataException("task " + task.name() + " has no answers to show as examples: --shots must be 0");
@@ -103,7 +104,9 @@ public final class Evaluator {
   public Outcome evaluate(Path model, Selection selection, EvalSettings settings, Path outDir) throws IOException {
     Task task = selection.task();
     List<Example> examples = selection.examples();
-    if (Files.exists(outDir)) throw new DataException(outDir + ": output folder already exists (remove it or pick --out)");
+    if (Files.exists(outDir)) {
+      throw new DataException(outDir + ": output folder already exists (remove it or pick --out)");
+    }
     List<String> prompts = new ArrayList<>(examples.size());
     for (Example e : examples) prompts.add(selection.shots().prompt(settings.template(), e));
     boolean loglik = task.kind() == TaskKind.MULTIPLE_CHOICE && settings.mcMode() == McMode.LOGLIK;

@@ -23,7 +23,8 @@ public record Example(String id, String input, String reference, Map<String, Str
     fields = Map.copyOf(fields);
     choices = List.copyOf(choices);
     if (!choices.isEmpty() && !choices.contains(reference)) {
-      throw new IllegalArgumentException("example " + id + ": gold label '" + reference + "' is not a choice " + choices);
+      throw new IllegalArgumentException(
+          "example " + id + ": gold label '" + reference + "' is not a choice " + choices);
     }
   }
 

@@ -8,8 +8,8 @@ import java.util.Random;
 /**
  * Few-shot prompts. Selection: the shot pool (the task's training split, or the evaluated split when there is none)
  * is shuffled once with {@code java.util.Random(seed)}; each query takes the first {@code k} examples of that order
- * whose id differs from its own (when the pool is the evaluated split), so every query of a run sees the same shots (except where a query is itself one
- * of them) and a query never sees itself.
+ * whose id differs from its own (when the pool is the evaluated split), so every query of a run sees the same
+ * shots (except where a query is itself one of them) and a query never sees itself.
  *
  * <p>Layout: each shot is the template rendered with the shot's fields, a space and the shot's answer (its reference
  * text, or for multiple choice its gold label: the scored continuation); the shots and then the rendered query are

@@ -130,7 +130,8 @@ public final class PromptTemplate {
   /** Hex SHA-256 of the UTF-8 template text, to tell templates apart in reports. */
   public String sha256() {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(hash);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }
@@ -168,7 +169,8 @@ public final class PromptTemplate {
   }
 
   private DataException unknown(String name, Set<String> fields, String task) {
-    return new DataException(source + ": unknown placeholder '{" + name + "}'" + (task == null ? "" : " for task " + task)
+    return new DataException(source + ": unknown placeholder '{" + name + "}'"
+        + (task == null ? "" : " for task " + task)
         + "; known: " + new TreeSet<>(fields));
   }
 

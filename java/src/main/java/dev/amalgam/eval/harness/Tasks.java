@@ -92,7 +92,9 @@ public final class Tasks {
     List<Example> out = new ArrayList<>();
     for (JsonLines.Line line : JsonLines.read(file)) {
       JsonNode key = line.node().get("key");
-      if (key == null || !key.canConvertToLong()) throw DataException.at(file, line.number(), "key", "missing or not a number");
+      if (key == null || !key.canConvertToLong()) {
+        throw DataException.at(file, line.number(), "key", "missing or not a number");
+      }
       JsonNode ids = line.node().get("instruction_id_list");
       if (ids == null || !ids.isArray()) {
         throw DataException.at(file, line.number(), "instruction_id_list", "missing or not a list");

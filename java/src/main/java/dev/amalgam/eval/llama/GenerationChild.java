@@ -81,7 +81,8 @@ public final class GenerationChild {
         String templated = model.applyTemplate(
             new InferenceParameters("").setMessages(null, List.of(new Pair<>("user", prompt))));
         // complete() adds BOS itself when the vocabulary does: a template that writes it too would double it.
-        prompt = !bosText.isEmpty() && templated.startsWith(bosText) ? templated.substring(bosText.length()) : templated;
+        prompt = !bosText.isEmpty() && templated.startsWith(bosText)
+            ? templated.substring(bosText.length()) : templated;
       }
       int promptTokens = model.encode(prompt).length;
       // One slot of contextSize tokens holds BOS, the prompt and the generated tokens: cap the latter so llama.cpp

@@ -32,6 +32,7 @@ class CsvRowsTest {
     DataException empty = assertThrows(DataException.class, () -> CsvRows.read(f).get(0).require(f, "text"));
     assertEquals(f + ": line 2, field 'text': empty value", empty.getMessage());
     DataException missing = assertThrows(DataException.class, () -> CsvRows.read(f, "note"));
-    assertEquals(f + ": line 1, field 'note': required column missing from the header [id, text]", missing.getMessage());
+    assertEquals(f + ": line 1, field 'note': required column missing from the header [id, text]",
+        missing.getMessage());
   }
 }

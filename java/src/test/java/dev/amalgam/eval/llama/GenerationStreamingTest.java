@@ -79,7 +79,9 @@ class GenerationStreamingTest {
         DyingGenerationChild.class.getName());
     Path data = dir.resolve("d.jsonl");
     StringBuilder lines = new StringBuilder();
-    for (int i = 0; i < 4; i++) lines.append("{\"id\":\"ex").append(i).append("\",\"input\":\"a\",\"reference\":\"b\"}\n");
+    for (int i = 0; i < 4; i++) {
+      lines.append("{\"id\":\"ex").append(i).append("\",\"input\":\"a\",\"reference\":\"b\"}\n");
+    }
     Files.writeString(data, lines);
     EvalSettings settings = new EvalSettings("all", null, 0, 1234, 4, false, McMode.LOGLIK,
         PromptTemplate.parse("{input}", "t"), 0, 256, 1);
