@@ -22,7 +22,8 @@ import picocli.CommandLine.ScopeType;
         + " and runs them through llama.cpp.",
     subcommands = {MergeCommand.class, CheckCommand.class, MethodsCommand.class, ConvertCommand.class,
         InspectCommand.class, DemoCommand.class, GenerateCommand.class,
-        PerplexityCommand.class, ScoreCommand.class, IfevalCommand.class, CommandLine.HelpCommand.class})
+        PerplexityCommand.class, EvalCommand.class, ScoreCommand.class, IfevalCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code for bad usage, configuration or input. */
   public static final int EXIT_INVALID = 2;

@@ -14,10 +14,12 @@ import java.util.Objects;
  *     CPU-only bundled library
  * @param contextSize context tokens (model-level)
  * @param threads CPU threads (model-level)
+ * @param grammar a GBNF grammar the output must follow (llama.cpp's grammar sampler), or null for free text; the
+ *     multiple-choice evaluation uses one that allows only the option labels
  */
 public record GenerationRequest(
     String prompt, boolean chat, int maxTokens, float temperature, int seed, int gpuLayers, int contextSize,
-    int threads) {
+    int threads, String grammar) {
   /** Default most tokens to generate. */
   public static final int DEFAULT_MAX_TOKENS = 64;
   /** Default seed. */
@@ -35,6 +37,13 @@ public record GenerationRequest(
     if (gpuLayers < 0) throw bad("gpu layers must be >= 0, got " + gpuLayers);
     if (contextSize < 16) throw bad("context size must be >= 16, got " + contextSize);
     if (threads < 1) throw bad("threads must be >= 1, got " + threads);
+    if (grammar != null && grammar.isBlank()) throw bad("grammar must be null or a non-blank GBNF text");
+  }
+
+  /** A request without a grammar (free text). */
+  public GenerationRequest(String prompt, boolean chat, int maxTokens, float temperature, int seed, int gpuLayers,
+      int contextSize, int threads) {
+    this(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads, null);
   }
 
   /** A greedy request with the defaults: 64 tokens, seed 42, no GPU layers, context 2048, default threads. */
@@ -45,42 +54,47 @@ public record GenerationRequest(
 
   /** A copy with another prompt (same options). */
   public GenerationRequest withPrompt(String value) {
-    return new GenerationRequest(value, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads);
+    return new GenerationRequest(value, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads, grammar);
   }
 
   /** A copy with chat templating on or off. */
   public GenerationRequest withChat(boolean value) {
-    return new GenerationRequest(prompt, value, maxTokens, temperature, seed, gpuLayers, contextSize, threads);
+    return new GenerationRequest(prompt, value, maxTokens, temperature, seed, gpuLayers, contextSize, threads, grammar);
   }
 
   /** A copy with another token limit. */
   public GenerationRequest withMaxTokens(int value) {
-    return new GenerationRequest(prompt, chat, value, temperature, seed, gpuLayers, contextSize, threads);
+    return new GenerationRequest(prompt, chat, value, temperature, seed, gpuLayers, contextSize, threads, grammar);
   }
 
   /** A copy with another temperature. */
   public GenerationRequest withTemperature(float value) {
-    return new GenerationRequest(prompt, chat, maxTokens, value, seed, gpuLayers, contextSize, threads);
+    return new GenerationRequest(prompt, chat, maxTokens, value, seed, gpuLayers, contextSize, threads, grammar);
   }
 
   /** A copy with another seed. */
   public GenerationRequest withSeed(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, value, gpuLayers, contextSize, threads);
+    return new GenerationRequest(prompt, chat, maxTokens, temperature, value, gpuLayers, contextSize, threads, grammar);
   }
 
   /** A copy with another number of GPU layers. */
   public GenerationRequest withGpuLayers(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, value, contextSize, threads);
+    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, value, contextSize, threads, grammar);
   }
 
   /** A copy with another context size. */
   public GenerationRequest withContextSize(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, value, threads);
+    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, value, threads, grammar);
   }
 
   /** A copy with another thread count. */
   public GenerationRequest withThreads(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, value);
+    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, value, grammar);
+  }
+
+  /** A copy constrained by a GBNF grammar (null: free text). */
+  public GenerationRequest withGrammar(String value) {
+    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads, value);
   }
 
   boolean sameModelSettings(GenerationRequest other) {
