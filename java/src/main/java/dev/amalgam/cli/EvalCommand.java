@@ -6,6 +6,7 @@ import dev.amalgam.eval.harness.EvalSettings;
 import dev.amalgam.eval.harness.Evaluator;
 import dev.amalgam.eval.harness.Generator;
 import dev.amalgam.eval.harness.IfevalChecker;
+import dev.amalgam.eval.harness.IfevalChecks;
 import dev.amalgam.eval.harness.McMode;
 import dev.amalgam.eval.harness.Progress;
 import dev.amalgam.eval.harness.PromptTemplate;
@@ -15,6 +16,8 @@ import dev.amalgam.eval.harness.Tasks;
 import dev.amalgam.eval.llama.LlamaBridgeException;
 import dev.amalgam.eval.llama.ScorerOptions;
 import dev.amalgam.eval.score.CorpusScorer;
+import dev.amalgam.eval.score.MetricSuite;
+import dev.amalgam.eval.stats.Bootstrap;
 import dev.amalgam.io.gguf.GgufFile;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,6 +37,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -53,7 +57,7 @@ public final class EvalCommand implements Callable<Integer> {
   /** Test seam: where the IFEval checks come from. */
   static Function<EvalCommand, IfevalChecker> ifevalCheckers = EvalCommand::defaultIfevalChecker;
   /** Test seam: the bootstrap of the 95 % intervals (null: ci95 fields are null). */
-  static Function<EvalCommand, ConfidenceIntervals> intervals = command -> null;
+  static Function<EvalCommand, ConfidenceIntervals> intervals = EvalCommand::defaultIntervals;
   /** Test seam: how prompts become completions. */
   static Generator generator = Generator.CHILD_PROCESS;
 
@@ -126,17 +130,30 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar or progress lines.")
   boolean noProgress;
 
-  /**
-   * The metric suite for generation tasks. The lead replaces this body when the metric packages land; until then
-   * generation tasks stop here.
-   */
-  public static CorpusScorer defaultScorer(EvalCommand options) {
-    throw new UnsupportedOperationException("metric suite not wired yet");
+  @Mixin ScoringOptions scoring;
+
+  /** The metric suite for generation tasks, as the scoring options select it (closed after the run). */
+  public static CorpusScorer defaultScorer(EvalCommand command) {
+    PrintWriter err = command.spec.commandLine().getErr();
+    return MetricSuite.create(command.scoring.toScoreOptions(), line -> {
+      err.println("amalgam: warning: " + line);
+      err.flush();
+    });
   }
 
-  /** The IFEval checks (dev.amalgam.eval.ifeval through an adapter); the lead replaces this body. */
-  public static IfevalChecker defaultIfevalChecker(EvalCommand options) {
-    throw new UnsupportedOperationException("IFEval checks not wired yet");
+  /** The IFEval checks of dev.amalgam.eval.ifeval. */
+  public static IfevalChecker defaultIfevalChecker(EvalCommand command) {
+    return new IfevalChecks();
+  }
+
+  /** Bootstrap 95% intervals of every corpus metric: 1,000 resamples with a fixed seed. */
+  static ConfidenceIntervals defaultIntervals(EvalCommand command) {
+    Bootstrap bootstrap = Bootstrap.defaults();
+    return corpus -> {
+      Map<String, double[]> out = new java.util.LinkedHashMap<>();
+      bootstrap.confidenceIntervals(corpus).forEach((name, i) -> out.put(name, new double[] {i.lower(), i.upper()}));
+      return out;
+    };
   }
 
   @Override
@@ -168,7 +185,23 @@ public final class EvalCommand implements Callable<Integer> {
         threads != null ? threads : ScorerOptions.defaultThreads());
     List<Path> outs = outputs(t);
     Evaluator.Selection selection = Evaluator.select(t, dataDir, settings);
+    if (t.kind() == TaskKind.GENERATION) scoring.toScoreOptions(); // bad scoring options fail before any model runs
     CorpusScorer scorer = t.kind() == TaskKind.GENERATION ? scorers.apply(this) : null;
+    try {
+      return run(t, settings, outs, selection, scorer);
+    } finally {
+      if (scorer instanceof AutoCloseable closeable) {
+        try {
+          closeable.close();
+        } catch (Exception e) {
+          throw new IllegalStateException("closing the metric suite failed: " + e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  private int run(Task t, EvalSettings settings, List<Path> outs, Evaluator.Selection selection,
+      CorpusScorer scorer) throws IOException {
     IfevalChecker checker = t.kind() == TaskKind.INSTRUCTION_FOLLOWING ? ifevalCheckers.apply(this) : null;
     PrintWriter err = spec.commandLine().getErr();
     GenerateCommand.printGpuNote(gpuLayers, err);

@@ -74,7 +74,8 @@ public final class Main {
 
   static int exitCode(Throwable e) {
     if (e instanceof ConfigException || e instanceof FormatException || e instanceof FileAlreadyExistsException || e instanceof CommandLine.ParameterException
-        || e instanceof InvalidInputException) {
+        || e instanceof InvalidInputException
+        || (e instanceof dev.amalgam.eval.bertscore.BertScoreException b && b.reason().isBadInput())) {
       return EXIT_INVALID;
     }
     return EXIT_FAILURE;
@@ -88,7 +89,8 @@ public final class Main {
     }
     if (e instanceof OutOfMemoryError) return "out of memory: " + e.getMessage();
     String m = e.getMessage();
-    if (e instanceof ConfigException || e instanceof FormatException || e instanceof InvalidInputException) {
+    if (e instanceof ConfigException || e instanceof FormatException || e instanceof InvalidInputException
+        || e instanceof dev.amalgam.eval.bertscore.BertScoreException) {
       return m;
     }
     return m == null || m.isBlank() ? e.toString() : m + (e instanceof RuntimeException ? " (" + e.getClass()

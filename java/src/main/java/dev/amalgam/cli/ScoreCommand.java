@@ -4,12 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.eval.bertscore.BertScoreException;
-import dev.amalgam.eval.metrics.MeteorTokenization;
-import dev.amalgam.eval.score.Composite;
 import dev.amalgam.eval.score.MetricSuite;
 import dev.amalgam.eval.score.PairFile;
 import dev.amalgam.eval.score.ScoreOptions;
-import dev.amalgam.eval.score.ScoreOptions.Metric;
 import dev.amalgam.eval.score.TextScores;
 import dev.amalgam.eval.stats.Bootstrap;
 import dev.amalgam.io.AtomicFiles;
@@ -19,14 +16,12 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -50,41 +45,7 @@ final class ScoreCommand implements Callable<Integer> {
       + "references.")
   String refField;
 
-  @Option(names = "--metrics", split = ",", paramLabel = "NAME",
-      description = "Any of rouge, bleu, meteor, bertscore (default: all four).")
-  List<String> metrics;
-
-  @Option(names = "--stem", description = "Stem ROUGE tokens longer than 3 characters (rouge-score use_stemmer).")
-  boolean stem;
-
-  @Option(names = "--meteor-tokenizer", defaultValue = "treebank", paramLabel = "whitespace|treebank",
-      description = "METEOR's tokens: Python str.split(), or NLTK word_tokenize(preserve_line=True) "
-          + "(default: ${DEFAULT-VALUE}).")
-  String meteorTokenizer;
-
-  @Option(names = "--composite", defaultValue = Composite.DEFAULT_SPEC, paramLabel = "NAME:W,...",
-      description = "The composite's components and weights, each metric on 0-100 (default: ${DEFAULT-VALUE}).")
-  String composite;
-
-  @Option(names = "--bertscore-model", paramLabel = "FILE.onnx", description = "An ONNX encoder with a "
-      + "last_hidden_state output (default: the bundled all-MiniLM-L6-v2).")
-  Path bertModel;
-
-  @Option(names = "--bertscore-tokenizer", paramLabel = "tokenizer.json", description = "The encoder's HF "
-      + "tokenizer.json (required with --bertscore-model).")
-  Path bertTokenizer;
-
-  @Option(names = "--bertscore-idf", description = "Weight BERTScore tokens by idf over the references.")
-  boolean bertIdf;
-
-  @Option(names = "--bertscore-baseline", paramLabel = "FILE", description = "Rescale BERTScore with a bert_score "
-      + "baseline file (LAYER,P,R,F).")
-  Path bertBaseline;
-
-  @Option(names = "--bertscore-max-length", defaultValue = "512", paramLabel = "N",
-      description = "Encoder tokens kept per text; longer texts are truncated with a warning (default: "
-          + "${DEFAULT-VALUE}).")
-  int bertMaxLength;
+  @Mixin ScoringOptions scoring;
 
   @Option(names = "--ci", description = "Add bootstrap 95% confidence intervals (1,000 resamples, fixed seed).")
   boolean ci;
@@ -98,7 +59,7 @@ final class ScoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!Files.isRegularFile(data)) throw new Main.InvalidInputException("no such data file: " + data);
-    ScoreOptions options = options();
+    ScoreOptions options = scoring.toScoreOptions();
     PairFile pairs;
     try {
       pairs = PairFile.read(data, predField, refField);
@@ -130,38 +91,6 @@ final class ScoreCommand implements Callable<Integer> {
       printTable(out, scores, corpus, intervals, seconds);
     }
     return 0;
-  }
-
-  private ScoreOptions options() {
-    Set<Metric> selected = EnumSet.noneOf(Metric.class);
-    try {
-      if (metrics == null || metrics.isEmpty()) {
-        selected = EnumSet.allOf(Metric.class);
-      } else {
-        for (String m : metrics) selected.add(Metric.fromId(m));
-      }
-      MeteorTokenization tokenization = switch (meteorTokenizer.toLowerCase(Locale.ROOT)) {
-        case "whitespace" -> MeteorTokenization.WHITESPACE;
-        case "treebank" -> MeteorTokenization.TREEBANK;
-        default -> throw new IllegalArgumentException("--meteor-tokenizer must be whitespace or treebank, not '"
-            + meteorTokenizer + "'");
-      };
-      if (bertModel != null && !Files.isRegularFile(bertModel)) {
-        throw new IllegalArgumentException("no such ONNX encoder: " + bertModel);
-      }
-      if (bertTokenizer != null && !Files.isRegularFile(bertTokenizer)) {
-        throw new IllegalArgumentException("no such tokenizer.json: " + bertTokenizer);
-      }
-      if (bertBaseline != null && !Files.isRegularFile(bertBaseline)) {
-        throw new IllegalArgumentException("no such baseline file: " + bertBaseline);
-      }
-      return ScoreOptions.defaults().withMetrics(selected).withStem(stem).withMeteorTokenization(tokenization)
-          .withBertScoreEncoder(bertModel, bertTokenizer).withBertScoreIdf(bertIdf)
-          .withBertScoreBaseline(bertBaseline).withBertScoreMaxLength(bertMaxLength)
-          .withComposite(Composite.parse(composite));
-    } catch (IllegalArgumentException e) {
-      throw new Main.InvalidInputException(e.getMessage());
-    }
   }
 
   /** The corpus JSON: the keys first, then signatures, the composite's definition and any intervals. */

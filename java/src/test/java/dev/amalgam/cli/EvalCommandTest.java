@@ -8,95 +8,32 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.amalgam.eval.harness.IfevalChecker;
-import dev.amalgam.eval.score.CorpusScorer;
-import dev.amalgam.eval.score.ScoredCorpus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code amalgam eval} end to end through the picocli entry on stories260K (5 examples per task, 16 tokens), with a
- * test metric (unigram-overlap F1, corpus = mean) and a fake IFEval checker injected.
+ * {@code amalgam eval} end to end through the picocli entry on stories260K (5 examples per task, 16 tokens), scored
+ * by the real metric suite (ROUGE, BLEU, METEOR; BERTScore and the composite on one task), the IFEval checks and the
+ * bootstrap.
  */
 class EvalCommandTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String UNIGRAM_F1 = "unigram_f1";
+  private static final String ROUGE_L = "rougeL";
 
   @TempDir Path dir;
   private Path model;
   private Path data;
-
-  /** Unigram-overlap F1 of lower-cased whitespace tokens; corpus value = mean of the examples. */
-  static final CorpusScorer UNIGRAM_SCORER = (predictions, references) -> {
-    if (predictions.size() != references.size()) throw new IllegalArgumentException("sizes differ");
-    double[] f1 = new double[predictions.size()];
-    for (int i = 0; i < f1.length; i++) {
-      List<String> p = Arrays.asList(predictions.get(i).toLowerCase(Locale.ROOT).split("\\s+"));
-      Map<String, Integer> ref = new HashMap<>();
-      for (String t : references.get(i).toLowerCase(Locale.ROOT).split("\\s+")) ref.merge(t, 1, Integer::sum);
-      int overlap = 0;
-      for (String t : p) {
-        if (ref.getOrDefault(t, 0) > 0) {
-          ref.merge(t, -1, Integer::sum);
-          overlap++;
-        }
-      }
-      int refCount = references.get(i).split("\\s+").length;
-      f1[i] = overlap == 0 ? 0 : 2.0 * overlap / (p.size() + refCount);
-    }
-    return new ScoredCorpus() {
-      @Override
-      public int size() {
-        return f1.length;
-      }
-
-      @Override
-      public List<String> corpusMetricNames() {
-        return List.of(UNIGRAM_F1);
-      }
-
-      @Override
-      public Map<String, Double> perExample(int index) {
-        return Map.of(UNIGRAM_F1, f1[index]);
-      }
-
-      @Override
-      public Map<String, Double> aggregate(int[] indices) {
-        return Map.of(UNIGRAM_F1, Arrays.stream(indices).mapToDouble(i -> f1[i]).average().orElse(Double.NaN));
-      }
-
-      @Override
-      public Map<String, String> signatures() {
-        return Map.of(UNIGRAM_F1, "test:whitespace|lower");
-      }
-    };
-  };
-
-  /** Passes a prompt when its response is non-empty; accuracy = share passed. */
-  static final IfevalChecker FAKE_IFEVAL = (prompts, responses) -> {
-    List<Map<String, Boolean>> each = new ArrayList<>();
-    for (String r : responses) each.add(Map.of("prompt_level_strict", !r.isBlank()));
-    double acc = each.stream().filter(m -> m.get("prompt_level_strict")).count() / (double) each.size();
-    Map<String, Double> accuracies = new LinkedHashMap<>();
-    accuracies.put("prompt_level_strict_acc", acc);
-    return new IfevalChecker.Result(accuracies, each);
-  };
 
   @BeforeEach
   void setUp() {
@@ -105,16 +42,6 @@ class EvalCommandTest {
     data = Path.of(shared, "data");
     assumeTrue(Files.isRegularFile(model), model + " is absent; skipping the eval end-to-end test");
     assumeTrue(Files.isDirectory(data), data + " is absent; skipping the eval end-to-end test");
-    EvalCommand.scorers = command -> UNIGRAM_SCORER;
-    EvalCommand.ifevalCheckers = command -> FAKE_IFEVAL;
-    EvalCommand.intervals = command -> corpus -> Map.of(corpus.corpusMetricNames().get(0), new double[] {0, 1});
-  }
-
-  @AfterEach
-  void reset() {
-    EvalCommand.scorers = EvalCommand::defaultScorer;
-    EvalCommand.ifevalCheckers = EvalCommand::defaultIfevalChecker;
-    EvalCommand.intervals = command -> null;
   }
 
   /** One run; the context fits the tasks' prompts in stories260K's 512-token vocabulary, and no more. */
@@ -122,7 +49,7 @@ class EvalCommandTest {
     List<String> args = new ArrayList<>(List.of("eval", model.toString(), "--task", task, "--data", data.toString(),
         "--limit", "5", "--max-tokens", "16", "--threads", "1", "--ctx", "2048",
         "--out", out.toString(),
-        "--no-progress"));
+        "--no-progress", "--metrics", "rouge,bleu,meteor"));
     args.addAll(List.of(extra));
     return CliHarness.run(args.toArray(String[]::new));
   }
@@ -181,12 +108,26 @@ class EvalCommandTest {
     for (String task : List.of("mts-dialog", "aci-bench", "iu-xray")) {
       Path out = dir.resolve(task);
       CliHarness.Run run = task.equals("aci-bench") ? eval(task, out, "--template", aciTemplate.toString())
-          : eval(task, out);
+          : task.equals("iu-xray") ? eval(task, out, "--metrics", "rouge,bleu,meteor,bertscore") : eval(task, out);
       run.assertOk();
-      assertTrue(run.out().contains("n=5 unigram_f1="), run.out());
+      assertTrue(run.out().contains("n=5 rouge1="), run.out());
       String split = Map.of("mts-dialog", "validation", "aci-bench", "valid", "iu-xray", "test").get(task);
-      JsonNode metrics = checkOutputs(out, task, split, UNIGRAM_F1);
-      assertEquals(0.0, metrics.at("/ci95/" + UNIGRAM_F1 + "/0").asDouble(-1), "the bootstrap hook's interval");
+      JsonNode metrics = checkOutputs(out, task, split, ROUGE_L, "rougeL_f");
+      double low = metrics.at("/ci95/" + ROUGE_L + "/0").asDouble(Double.NaN);
+      double high = metrics.at("/ci95/" + ROUGE_L + "/1").asDouble(Double.NaN);
+      double value = metrics.at("/metrics/" + ROUGE_L).asDouble();
+      assertTrue(low <= value && value <= high, "bootstrap interval [" + low + ", " + high + "] around " + value);
+      assertEquals("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0", metrics.at("/signatures/bleu")
+          .asText());
+      assertTrue(metrics.at("/metrics/bleu").isNumber() && metrics.at("/metrics/meteor").isNumber());
+      if (task.equals("iu-xray")) {
+        assertTrue(metrics.at("/metrics/bertscore_f").isNumber(), metrics.toString());
+        assertEquals("mean(100*rougeL, bleu, 100*meteor, 100*bertscore_f)", metrics.at("/signatures/composite")
+            .asText());
+        assertTrue(metrics.at("/metrics/composite").isNumber());
+      } else {
+        assertFalse(metrics.at("/metrics").has("composite"), "no BERTScore, so no default composite");
+      }
       assertEquals(16, metrics.at("/decoding/max_tokens").asInt());
       assertFalse(metrics.at("/decoding/chat").asBoolean(), "stories260K has no chat template");
       for (JsonNode n : predictions(out)) assertTrue(n.get("generated_tokens").asInt() <= 16);
@@ -205,9 +146,10 @@ class EvalCommandTest {
     Path jsonlOut = dir.resolve("jsonl");
     CliHarness.Run jr = CliHarness.run("eval", model.toString(), "--task", "jsonl", "--data", jsonl.toString(),
         "--input-field", "note", "--reference-field", "summary", "--template", template.toString(), "--limit", "5",
-        "--max-tokens", "16", "--threads", "1", "--shots", "2", "--out", jsonlOut.toString(), "--no-progress");
+        "--max-tokens", "16", "--threads", "1", "--shots", "2", "--out", jsonlOut.toString(), "--no-progress",
+        "--metrics", "rouge");
     jr.assertOk();
-    checkOutputs(jsonlOut, "jsonl", "all", UNIGRAM_F1);
+    checkOutputs(jsonlOut, "jsonl", "all", ROUGE_L, "rougeL_f");
     for (JsonNode n : predictions(jsonlOut)) {
       String prompt = n.get("prompt").asText();
       assertTrue(prompt.endsWith("Story: " + n.get("input").asText() + "\nSummary:"), prompt);
@@ -218,7 +160,14 @@ class EvalCommandTest {
 
     Path ifevalOut = dir.resolve("ifeval");
     eval("ifeval", ifevalOut).assertOk();
-    checkOutputs(ifevalOut, "ifeval", "test", "prompt_level_strict_acc", "prompt_level_strict");
+    JsonNode ifeval = checkOutputs(ifevalOut, "ifeval", "test", "prompt_level_strict_acc", "prompt_level_strict");
+    for (String m : List.of("inst_level_strict_acc", "prompt_level_loose_acc", "inst_level_loose_acc")) {
+      assertTrue(ifeval.at("/metrics/" + m).isNumber(), m);
+    }
+    for (JsonNode n : predictions(ifevalOut)) {
+      assertTrue(n.at("/metrics/inst_total").asInt() >= 1, n.toString());
+      assertTrue(n.at("/metrics/inst_followed_strict").asInt() <= n.at("/metrics/inst_followed_loose").asInt());
+    }
 
     for (String task : List.of("medqa", "pubmedqa")) {
       Path out = dir.resolve(task);
@@ -269,10 +218,10 @@ class EvalCommandTest {
     Path out = dir.resolve("both");
     CliHarness.Run run = CliHarness.run("eval", model.toString(), copy.toString(), "--task", "iu-xray", "--data",
         data.toString(), "--limit", "5", "--max-tokens", "4", "--threads", "1", "--out", out.toString(),
-        "--no-progress");
+        "--no-progress", "--metrics", "rouge");
     run.assertOk();
-    JsonNode a = checkOutputs(out.resolve("stories260K"), "iu-xray", "test", UNIGRAM_F1);
-    JsonNode b = checkOutputs(out.resolve("other"), "iu-xray", "test", UNIGRAM_F1);
+    JsonNode a = checkOutputs(out.resolve("stories260K"), "iu-xray", "test", ROUGE_L, "rougeL_f");
+    JsonNode b = checkOutputs(out.resolve("other"), "iu-xray", "test", ROUGE_L, "rougeL_f");
     assertEquals(a.at("/model/sha256"), b.at("/model/sha256"), "same bytes, same hash");
     assertEquals(predictions(out.resolve("stories260K")).get(0).get("prediction"),
         predictions(out.resolve("other")).get(0).get("prediction"), "greedy decoding is deterministic");
@@ -312,11 +261,8 @@ class EvalCommandTest {
     Files.createDirectories(out);
     CliHarness.run("eval", model.toString(), "--task", "medqa", "--data", data.toString(), "--out", out.toString())
         .assertInvalid("output folder already exists");
-    // Without the lead's wiring the generation tasks stop with a clear failure (exit 1).
-    EvalCommand.scorers = EvalCommand::defaultScorer;
-    CliHarness.Run unwired = CliHarness.run("eval", model.toString(), "--task", "iu-xray", "--data", data.toString(),
-        "--out", dir.resolve("x").toString());
-    assertEquals(Main.EXIT_FAILURE, unwired.exitCode());
-    assertTrue(unwired.err().contains("metric suite not wired yet"), unwired.err());
+    CliHarness.run("eval", model.toString(), "--task", "iu-xray", "--data", data.toString(), "--metrics", "cider",
+        "--out", dir.resolve("x").toString()).assertInvalid("unknown metric 'cider'");
+    assertFalse(Files.exists(dir.resolve("x")));
   }
 }

@@ -9,6 +9,7 @@ import dev.amalgam.eval.llama.LlamaGeneration;
 import dev.amalgam.eval.llama.LlamaScorer;
 import dev.amalgam.eval.llama.ScorerOptions;
 import dev.amalgam.eval.score.CorpusScorer;
+import dev.amalgam.eval.score.MeanCorpus;
 import dev.amalgam.eval.score.ScoredCorpus;
 import dev.amalgam.io.gguf.GgufFile;
 import java.io.IOException;
@@ -126,7 +127,6 @@ public final class Evaluator {
 
     long scoreStart = System.nanoTime();
     ScoredCorpus corpus = null;
-    IfevalChecker.Result checks = null;
     if (task.kind() == TaskKind.GENERATION) {
       if (scorer == null) throw new IllegalStateException("no metric suite was given for task " + task.name());
       List<String> references = examples.stream().map(Example::reference).toList();
@@ -138,20 +138,16 @@ public final class Evaluator {
       corpus = choiceCorpus(examples, run, loglik);
     } else {
       if (ifeval == null) throw new IllegalStateException("no IFEval checker was given");
-      checks = ifeval.check(examples, run.predictions);
-      if (checks.perExample().size() != examples.size()) {
-        throw new IllegalStateException("the IFEval checker returned " + checks.perExample().size() + " results for "
+      corpus = ifeval.check(examples, run.predictions);
+      if (corpus.size() != examples.size()) {
+        throw new IllegalStateException("the IFEval checker returned " + corpus.size() + " results for "
             + examples.size() + " responses");
       }
     }
     Map<String, Double> metrics = new LinkedHashMap<>();
     Map<String, double[]> ci = new LinkedHashMap<>();
-    if (corpus != null) {
-      metrics.putAll(corpus.aggregate(IntStream.range(0, corpus.size()).toArray()));
-      if (intervals != null) ci.putAll(intervals.ci95(corpus));
-    } else {
-      metrics.putAll(checks.accuracies());
-    }
+    metrics.putAll(corpus.aggregate(IntStream.range(0, corpus.size()).toArray()));
+    if (intervals != null) ci.putAll(intervals.ci95(corpus));
     double scoringSeconds = (System.nanoTime() - scoreStart) / 1e9;
 
     List<ObjectNode> lines = new ArrayList<>();
@@ -176,11 +172,7 @@ public final class Evaluator {
       n.put("reference", e.reference());
       if (run.generatedTokens[i] >= 0) n.put("generated_tokens", run.generatedTokens[i]);
       ObjectNode m = n.putObject("metrics");
-      if (corpus != null) {
-        corpus.perExample(i).forEach(m::put);
-      } else {
-        checks.perExample().get(i).forEach(m::put);
-      }
+      corpus.perExample(i).forEach(m::put);
       lines.add(n);
     }
 
@@ -204,7 +196,7 @@ public final class Evaluator {
       }
     }
     ObjectNode signatures = json.putObject("signatures");
-    if (corpus != null) corpus.signatures().forEach(signatures::put);
+    corpus.signatures().forEach(signatures::put);
     ObjectNode decoding = json.putObject("decoding");
     decoding.put("greedy", true);
     decoding.put("max_tokens", loglik ? 0 : task.kind() == TaskKind.MULTIPLE_CHOICE ? Math.min(settings.maxTokens(),
@@ -327,18 +319,20 @@ public final class Evaluator {
   }
 
   private static ScoredCorpus choiceCorpus(List<Example> examples, Run run, boolean loglik) {
-    double[] acc = new double[examples.size()];
-    double[] accNorm = new double[examples.size()];
-    for (int i = 0; i < acc.length; i++) {
-      acc[i] = examples.get(i).reference().equals(run.predicted[i]) ? 1 : 0;
-      accNorm[i] = examples.get(i).reference().equals(run.predictedNorm[i]) ? 1 : 0;
+    List<Map<String, Double>> rows = new ArrayList<>();
+    for (int i = 0; i < examples.size(); i++) {
+      Map<String, Double> row = new LinkedHashMap<>();
+      row.put(ACC, examples.get(i).reference().equals(run.predicted[i]) ? 1.0 : 0.0);
+      if (loglik) row.put(ACC_NORM, examples.get(i).reference().equals(run.predictedNorm[i]) ? 1.0 : 0.0);
+      rows.add(row);
     }
     if (loglik) {
-      return new MeanCorpus(List.of(ACC, ACC_NORM), List.of(acc, accNorm), Map.of(ACC,
+      return new MeanCorpus(List.of(ACC, ACC_NORM), rows, Map.of(ACC,
           "loglik of ' '+label after the prompt; first argmax", ACC_NORM, "loglik / UTF-8 bytes of the label"));
     }
-    return new MeanCorpus(List.of(ACC), List.of(acc), Map.of(ACC, "greedy answer under a label-only GBNF grammar"));
+    return new MeanCorpus(List.of(ACC), rows, Map.of(ACC, "greedy answer under a label-only GBNF grammar"));
   }
+
 
   private static LlamaBridgeException atExample(LlamaBridgeException e, int index, List<Example> examples, Task task,
       EvalSettings s) {

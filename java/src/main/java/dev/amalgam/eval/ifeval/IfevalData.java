@@ -33,45 +33,52 @@ public final class IfevalData {
    */
   public static List<IfevalInput> readInputs(Path file) throws IOException {
     List<IfevalInput> inputs = new ArrayList<>();
-    forEachObject(file, (line, node) -> {
-      String where = file + ":" + line + ": ";
-      JsonNode keyNode = node.get("key");
-      if (keyNode == null || !(keyNode.isIntegralNumber() || keyNode.isTextual())) {
-        throw new IfevalException(where + "field \"key\" must be a number or a string");
-      }
-      String key = keyNode.asText();
-      String prompt = text(node, "prompt", where);
-      JsonNode ids = node.get("instruction_id_list");
-      if (ids == null || !ids.isArray()) {
-        throw new IfevalException(where + "field \"instruction_id_list\" must be a list of instruction ids");
-      }
-      List<String> idList = new ArrayList<>();
-      for (JsonNode id : ids) {
-        if (!id.isTextual()) throw new IfevalException(where + "field \"instruction_id_list\" must hold strings");
-        if (InstructionType.byId(id.asText()) == null) {
-          throw new IfevalException(where + "key " + key + ": unknown instruction id \"" + id.asText()
-              + "\" in field \"instruction_id_list\" (not one of the ids active in IFEval's registry)");
-        }
-        idList.add(id.asText());
-      }
-      JsonNode kwargs = node.get("kwargs");
-      if (kwargs == null || !kwargs.isArray() || kwargs.size() != idList.size()) {
-        throw new IfevalException(where + "field \"kwargs\" must be a list of " + idList.size()
-            + " objects, one per instruction id");
-      }
-      List<Map<String, Object>> kwargList = new ArrayList<>();
-      for (JsonNode k : kwargs) {
-        if (!k.isObject()) throw new IfevalException(where + "field \"kwargs\" must hold objects");
-        Map<String, Object> map = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = k.fields(); it.hasNext(); ) {
-          Map.Entry<String, JsonNode> e = it.next();
-          map.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));
-        }
-        kwargList.add(map);
-      }
-      inputs.add(new IfevalInput(key, prompt, idList, kwargList));
-    });
+    forEachObject(file, (line, node) -> inputs.add(parseInput(node, file + ":" + line + ": ")));
     return inputs;
+  }
+
+  /**
+   * Parses one prompt object ({@code key, prompt, instruction_id_list, kwargs}), as one line of input_data.jsonl.
+   *
+   * @param where the message prefix naming the source, e.g. {@code input_data.jsonl:12: }
+   * @throws IfevalException for a malformed field or an unknown instruction id
+   */
+  public static IfevalInput parseInput(JsonNode node, String where) {
+    JsonNode keyNode = node.get("key");
+    if (keyNode == null || !(keyNode.isIntegralNumber() || keyNode.isTextual())) {
+      throw new IfevalException(where + "field \"key\" must be a number or a string");
+    }
+    String key = keyNode.asText();
+    String prompt = text(node, "prompt", where);
+    JsonNode ids = node.get("instruction_id_list");
+    if (ids == null || !ids.isArray()) {
+      throw new IfevalException(where + "field \"instruction_id_list\" must be a list of instruction ids");
+    }
+    List<String> idList = new ArrayList<>();
+    for (JsonNode id : ids) {
+      if (!id.isTextual()) throw new IfevalException(where + "field \"instruction_id_list\" must hold strings");
+      if (InstructionType.byId(id.asText()) == null) {
+        throw new IfevalException(where + "key " + key + ": unknown instruction id \"" + id.asText()
+            + "\" in field \"instruction_id_list\" (not one of the ids active in IFEval's registry)");
+      }
+      idList.add(id.asText());
+    }
+    JsonNode kwargs = node.get("kwargs");
+    if (kwargs == null || !kwargs.isArray() || kwargs.size() != idList.size()) {
+      throw new IfevalException(where + "field \"kwargs\" must be a list of " + idList.size()
+          + " objects, one per instruction id");
+    }
+    List<Map<String, Object>> kwargList = new ArrayList<>();
+    for (JsonNode k : kwargs) {
+      if (!k.isObject()) throw new IfevalException(where + "field \"kwargs\" must hold objects");
+      Map<String, Object> map = new LinkedHashMap<>();
+      for (Iterator<Map.Entry<String, JsonNode>> it = k.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        map.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));
+      }
+      kwargList.add(map);
+    }
+    return new IfevalInput(key, prompt, idList, kwargList);
   }
 
   /**
