@@ -22,7 +22,7 @@ import picocli.CommandLine.ScopeType;
         + " and runs them through llama.cpp.",
     subcommands = {MergeCommand.class, CheckCommand.class, MethodsCommand.class, ConvertCommand.class,
         InspectCommand.class, DemoCommand.class, GenerateCommand.class,
-        PerplexityCommand.class, EvalCommand.class, ScoreCommand.class, IfevalCommand.class,
+        PerplexityCommand.class, EvalCommand.class, CompareCommand.class, ScoreCommand.class, IfevalCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code for bad usage, configuration or input. */

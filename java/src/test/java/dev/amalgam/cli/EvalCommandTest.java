@@ -225,6 +225,12 @@ class EvalCommandTest {
     assertEquals(a.at("/model/sha256"), b.at("/model/sha256"), "same bytes, same hash");
     assertEquals(predictions(out.resolve("stories260K")).get(0).get("prediction"),
         predictions(out.resolve("other")).get(0).get("prediction"), "greedy decoding is deterministic");
+    CliHarness.Run compared = CliHarness.run("compare", out.resolve("stories260K").toString(),
+        out.resolve("other").toString(), "--metrics", "rouge", "--json");
+    compared.assertOk();
+    JsonNode deltas = JSON.readTree(compared.out());
+    assertEquals(5, deltas.get("count").asInt());
+    assertEquals(0.0, deltas.at("/metrics/rougeL/delta").asDouble(), "the same model twice: no difference");
     assertEquals(0, ProcessHandle.current().children().count());
   }
 
