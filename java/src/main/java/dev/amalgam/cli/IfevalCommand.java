@@ -9,11 +9,8 @@ import dev.amalgam.eval.ifeval.IfevalException;
 import dev.amalgam.eval.ifeval.IfevalInput;
 import dev.amalgam.eval.ifeval.IfevalReport;
 import dev.amalgam.eval.ifeval.IfevalResult;
-import dev.amalgam.io.AtomicFiles;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -119,37 +116,22 @@ final class IfevalCommand implements Callable<Integer> {
   }
 
   private static void writePerExample(IfevalReport report, Path target) throws IOException {
-    ObjectMapper mapper = new ObjectMapper();
-    Path dir = target.toAbsolutePath().getParent();
-    if (dir != null && !Files.isDirectory(dir)) throw new Main.InvalidInputException("no such directory: " + dir);
-    Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-    BufferedWriter w = null;
-    try {
-      w = Files.newBufferedWriter(temp, StandardCharsets.UTF_8);
-      for (IfevalResult r : report.results()) {
-        ObjectNode n = mapper.createObjectNode();
-        if (r.key().matches("-?\\d{1,18}")) {
-          n.put("key", Long.parseLong(r.key()));
-        } else {
-          n.put("key", r.key());
-        }
-        n.put("prompt", r.prompt());
-        ArrayNode ids = n.putArray("instruction_id_list");
-        r.instructionIds().forEach(ids::add);
-        ArrayNode strict = n.putArray("follow_instruction_list_strict");
-        r.strict().forEach(strict::add);
-        ArrayNode loose = n.putArray("follow_instruction_list_loose");
-        r.loose().forEach(loose::add);
-        w.write(mapper.writeValueAsString(n));
-        w.write('\n');
+    JsonLinesFile.write(target, report.results().size(), i -> {
+      IfevalResult r = report.results().get(i);
+      ObjectNode n = JsonLinesFile.object();
+      if (r.key().matches("-?\\d{1,18}")) {
+        n.put("key", Long.parseLong(r.key()));
+      } else {
+        n.put("key", r.key());
       }
-      w.close();
-      w = null;
-      AtomicFiles.moveReplacing(temp, target);
-      AtomicFiles.syncDirectory(target);
-    } catch (IOException | RuntimeException e) {
-      AtomicFiles.closeAndDelete(w, temp);
-      throw e;
-    }
+      n.put("prompt", r.prompt());
+      ArrayNode ids = n.putArray("instruction_id_list");
+      r.instructionIds().forEach(ids::add);
+      ArrayNode strict = n.putArray("follow_instruction_list_strict");
+      r.strict().forEach(strict::add);
+      ArrayNode loose = n.putArray("follow_instruction_list_loose");
+      r.loose().forEach(loose::add);
+      return n;
+    });
   }
 }

@@ -9,11 +9,8 @@ import dev.amalgam.eval.score.PairFile;
 import dev.amalgam.eval.score.ScoreOptions;
 import dev.amalgam.eval.score.TextScores;
 import dev.amalgam.eval.stats.Bootstrap;
-import dev.amalgam.io.AtomicFiles;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -117,24 +114,12 @@ final class ScoreCommand implements Callable<Integer> {
   }
 
   private static void writePerExample(TextScores scores, Path target) throws IOException {
-    ObjectMapper mapper = new ObjectMapper();
-    Path parent = target.toAbsolutePath().getParent();
-    if (parent != null) Files.createDirectories(parent);
-    Path temp = Files.createTempFile(parent, "." + target.getFileName() + ".", ".tmp");
-    try {
-      try (BufferedWriter w = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
-        for (int i = 0; i < scores.size(); i++) {
-          ObjectNode line = mapper.createObjectNode();
-          line.put("index", i);
-          scores.perExample(i).forEach(line::put);
-          w.write(mapper.writeValueAsString(line));
-          w.write('\n');
-        }
-      }
-      AtomicFiles.moveReplacing(temp, target);
-    } finally {
-      Files.deleteIfExists(temp);
-    }
+    JsonLinesFile.write(target, scores.size(), i -> {
+      ObjectNode line = JsonLinesFile.object();
+      line.put("index", i);
+      scores.perExample(i).forEach(line::put);
+      return line;
+    });
   }
 
   private static void printTable(PrintWriter out, TextScores scores, Map<String, Double> corpus,
