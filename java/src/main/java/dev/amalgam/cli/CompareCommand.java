@@ -43,7 +43,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Compares two evaluation runs of the same task on the same examples with a paired bootstrap: "
-        + "for every corpus metric, B - A with its 95% interval and a two-sided p-value.",
+        + "for every corpus metric, B - A with its 95%% interval and a two-sided p-value.",
         "Generation runs are re-scored with the scoring options (give the ones the runs used; a different "
             + "signature draws a warning)."})
 final class CompareCommand implements Callable<Integer> {

@@ -44,7 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
 
   @Mixin ScoringOptions scoring;
 
-  @Option(names = "--ci", description = "Add bootstrap 95% confidence intervals (1,000 resamples, fixed seed).")
+  @Option(names = "--ci", description = "Add bootstrap 95%% confidence intervals (1,000 resamples, fixed seed).")
   boolean ci;
 
   @Option(names = "--per-example", paramLabel = "OUT.jsonl", description = "Write each example's scores here.")
