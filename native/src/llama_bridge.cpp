@@ -125,6 +125,7 @@ struct LlamaApi {
   int32_t (*decode)(llama_context *, LlamaBatch);
   float *(*get_logits_ith)(llama_context *, int32_t);
   void (*kv_self_clear)(llama_context *);
+  bool (*kv_self_seq_rm)(llama_context *, int32_t seq_id, int32_t p0, int32_t p1);
   uint32_t (*n_ctx)(const llama_context *);
   uint32_t (*n_batch)(const llama_context *);
   void (*log_set)(LogCallback, void *);
@@ -192,6 +193,48 @@ int32_t guarded(const char *what, Body body) {
 }
 
 Model *as_model(int64_t handle) { return reinterpret_cast<Model *>(static_cast<intptr_t>(handle)); }
+
+// Softmax statistics of one logits row: its largest logit, the first token holding it and log(sum(exp(logit - max)))
+// summed in double. Kept separate from the per-token lookup so a row shared by several sequences is reduced once.
+struct RowStats {
+  float max;
+  int32_t argmax;
+  double log_sum;
+};
+
+RowStats row_stats(const float *row, int32_t n_vocab) {
+  float max = row[0];
+  int32_t argmax = 0;
+  for (int32_t v = 1; v < n_vocab; v++) {
+    if (row[v] > max) {
+      max = row[v];
+      argmax = v;
+    }
+  }
+  double sum = 0.0;
+  for (int32_t v = 0; v < n_vocab; v++) sum += std::exp(static_cast<double>(row[v]) - max);
+  return RowStats{max, argmax, std::log(sum)};
+}
+
+// log p(next) from a row and its statistics; is_max is 1 where next is a most likely token.
+double row_log_prob(const float *row, const RowStats &stats, int32_t next, int32_t *is_max) {
+  if (is_max != nullptr) *is_max = (next == stats.argmax || row[next] == stats.max) ? 1 : 0;
+  return static_cast<double>(row[next]) - stats.max - stats.log_sum;
+}
+
+// Decodes n tokens of sequence 0 at positions first_pos.. as one batch; output[i] != 0 requests logits for token i.
+int32_t decode_at(llama_context *context, const int32_t *tokens, int32_t n, int32_t first_pos, const int8_t *output) {
+  std::vector<int32_t> token(tokens, tokens + n);
+  std::vector<int32_t> pos(n);
+  std::vector<int32_t> n_seq_id(n, 1);
+  int32_t seq_zero = 0;
+  std::vector<int32_t *> seq_id(static_cast<size_t>(n) + 1, &seq_zero);
+  seq_id[n] = nullptr;
+  std::vector<int8_t> logits(output, output + n);
+  for (int32_t i = 0; i < n; i++) pos[i] = first_pos + i;
+  LlamaBatch batch{n, token.data(), nullptr, pos.data(), n_seq_id.data(), seq_id.data(), logits.data()};
+  return g_api.decode(context, batch);
+}
 Context *as_context(int64_t handle) { return reinterpret_cast<Context *>(static_cast<intptr_t>(handle)); }
 
 }  // namespace
@@ -256,6 +299,7 @@ AMALGAM_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose
     resolve(library, "llama_decode", api.decode, missing);
     resolve(library, "llama_get_logits_ith", api.get_logits_ith, missing);
     resolve(library, "llama_kv_self_clear", api.kv_self_clear, missing);
+    resolve(library, "llama_kv_self_seq_rm", api.kv_self_seq_rm, missing);
     resolve(library, "llama_n_ctx", api.n_ctx, missing);
     resolve(library, "llama_n_batch", api.n_batch, missing);
     resolve(library, "llama_log_set", api.log_set, missing);
@@ -441,37 +485,128 @@ AMALGAM_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, 
                                                      ")");
       }
     }
-    std::vector<int32_t> token(tokens, tokens + n_tokens);
-    std::vector<int32_t> pos(n_tokens);
-    std::vector<int32_t> n_seq_id(n_tokens, 1);
-    int32_t seq_zero = 0;
-    std::vector<int32_t *> seq_id(static_cast<size_t>(n_tokens) + 1, &seq_zero);
-    seq_id[n_tokens] = nullptr;
-    std::vector<int8_t> logits(n_tokens, 0);
-    for (int32_t i = 0; i < n_tokens; i++) {
-      pos[i] = i;
-      logits[i] = (i >= from && i < n_tokens - 1) ? 1 : 0;
-    }
-    LlamaBatch batch{n_tokens, token.data(), nullptr, pos.data(), n_seq_id.data(), seq_id.data(), logits.data()};
+    std::vector<int8_t> output(n_tokens, 0);
+    for (int32_t i = from; i < n_tokens - 1; i++) output[i] = 1;
     g_api.kv_self_clear(c->context);
-    int32_t rc = g_api.decode(c->context, batch);
+    int32_t rc = decode_at(c->context, tokens, n_tokens, 0, output.data());
     if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode returned " + std::to_string(rc));
     for (int32_t i = from; i < n_tokens - 1; i++) {
       const float *row = g_api.get_logits_ith(c->context, i);
       if (row == nullptr) return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i));
-      float max = row[0];
-      int32_t argmax = 0;
-      for (int32_t v = 1; v < n_vocab; v++) {
-        if (row[v] > max) {
-          max = row[v];
-          argmax = v;
-        }
+      log_probs[i - from] = row_log_prob(row, row_stats(row, n_vocab), tokens[i + 1],
+                                         is_argmax != nullptr ? &is_argmax[i - from] : nullptr);
+    }
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
+                                                      const int32_t *suffix_offsets, int32_t n_sequences,
+                                                      const int32_t *from, double *log_probs, int32_t *is_argmax,
+                                                      int32_t capacity) {
+  return guarded("amalgam_llama_score_shared_prefix", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr || tokens == nullptr || suffix_offsets == nullptr || from == nullptr || log_probs == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context, tokens, offsets, from or output");
+    }
+    if (n_prefix < 1 || n_sequences < 1) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "need n_prefix >= 1 and n_sequences >= 1 (n_prefix " +
+                                                  std::to_string(n_prefix) + ", n_sequences " +
+                                                  std::to_string(n_sequences) + ")");
+    }
+    if (suffix_offsets[0] != 0) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "suffix_offsets[0] must be 0");
+    // Validate every sequence before anything is decoded (lengths in int64 so no sum can overflow).
+    int64_t outputs = 0;
+    for (int32_t s = 0; s < n_sequences; s++) {
+      if (suffix_offsets[s + 1] < suffix_offsets[s]) {
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "suffix_offsets decrease at sequence " + std::to_string(s));
       }
-      double sum = 0.0;
-      for (int32_t v = 0; v < n_vocab; v++) sum += std::exp(static_cast<double>(row[v]) - max);
-      const int32_t next = tokens[i + 1];
-      log_probs[i - from] = static_cast<double>(row[next]) - max - std::log(sum);
-      if (is_argmax != nullptr) is_argmax[i - from] = (next == argmax || row[next] == max) ? 1 : 0;
+      const int64_t length = static_cast<int64_t>(n_prefix) + suffix_offsets[s + 1] - suffix_offsets[s];
+      if (length < 2 || from[s] < 0 || from[s] >= length - 1) {
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sequence " + std::to_string(s) + ": need n_tokens >= 2 and 0 <= "
+                                                    "from < n_tokens - 1 (n_tokens " + std::to_string(length) +
+                                                    ", from " + std::to_string(from[s]) + ")");
+      }
+      if (length > c->n_batch || length > c->n_ctx) {
+        return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "sequence " + std::to_string(s) + ": " +
+                                                           std::to_string(length) + " tokens exceed n_batch " +
+                                                           std::to_string(c->n_batch) + " / n_ctx " +
+                                                           std::to_string(c->n_ctx));
+      }
+      outputs += length - 1 - from[s];
+    }
+    if (outputs != capacity) {
+      return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "output holds " + std::to_string(capacity) +
+                                                          " values, the sequences need " + std::to_string(outputs));
+    }
+    const int32_t n_vocab = c->model->n_vocab;
+    const int64_t n_all = static_cast<int64_t>(n_prefix) + suffix_offsets[n_sequences];
+    for (int64_t i = 0; i < n_all; i++) {
+      if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+        return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN, "token " + std::to_string(tokens[i]) + " at index " +
+                                                     std::to_string(i) + " outside [0, " + std::to_string(n_vocab) +
+                                                     ")");
+      }
+    }
+    // Token at position i of sequence s: the prefix, then that sequence's own tokens.
+    auto token_at = [&](int32_t s, int32_t i) {
+      return i < n_prefix ? tokens[i] : tokens[n_prefix + suffix_offsets[s] + (i - n_prefix)];
+    };
+    auto length_of = [&](int32_t s) { return n_prefix + suffix_offsets[s + 1] - suffix_offsets[s]; };
+    std::vector<int64_t> first_output(n_sequences);
+    std::vector<int8_t> prefix_output(n_prefix, 0);
+    for (int32_t s = 0, offset = 0; s < n_sequences; s++) {
+      first_output[s] = offset;
+      offset += length_of(s) - 1 - from[s];
+      for (int32_t i = from[s]; i < n_prefix && i < length_of(s) - 1; i++) prefix_output[i] = 1;
+    }
+
+    g_api.kv_self_clear(c->context);
+    int32_t rc = decode_at(c->context, tokens, n_prefix, 0, prefix_output.data());
+    if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
+    // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now, reducing
+    // each row once.
+    for (int32_t i = 0; i < n_prefix; i++) {
+      if (!prefix_output[i]) continue;
+      const float *row = g_api.get_logits_ith(c->context, i);
+      if (row == nullptr) return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at prefix position " + std::to_string(i));
+      const RowStats stats = row_stats(row, n_vocab);
+      for (int32_t s = 0; s < n_sequences; s++) {
+        if (i < from[s] || i >= length_of(s) - 1) continue;
+        const int64_t out = first_output[s] + (i - from[s]);
+        log_probs[out] = row_log_prob(row, stats, token_at(s, i + 1), is_argmax != nullptr ? &is_argmax[out] : nullptr);
+      }
+    }
+    // Each sequence's own tokens on top of the prefix; the last token is only ever predicted, never needed as
+    // context, so a sequence adding at most one token needs no decode at all.
+    std::vector<int8_t> output;
+    for (int32_t s = 0; s < n_sequences; s++) {
+      const int32_t length = length_of(s);
+      const int32_t n_decode = length - 1 - n_prefix;
+      if (n_decode <= 0) continue;
+      output.assign(n_decode, 0);
+      for (int32_t j = 0; j < n_decode; j++) output[j] = n_prefix + j >= from[s] ? 1 : 0;
+      rc = decode_at(c->context, tokens + n_prefix + suffix_offsets[s], n_decode, n_prefix, output.data());
+      if (rc != 0) {
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ") returned " +
+                                                  std::to_string(rc));
+      }
+      for (int32_t j = 0; j < n_decode; j++) {
+        if (!output[j]) continue;
+        const float *row = g_api.get_logits_ith(c->context, j);
+        if (row == nullptr) {
+          return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(n_prefix + j) +
+                                                       " of sequence " + std::to_string(s));
+        }
+        const int64_t out = first_output[s] + (n_prefix + j - from[s]);
+        log_probs[out] = row_log_prob(row, row_stats(row, n_vocab), token_at(s, n_prefix + j + 1),
+                                      is_argmax != nullptr ? &is_argmax[out] : nullptr);
+      }
+      // Back to the prefix alone for the next sequence.
+      if (!g_api.kv_self_seq_rm(c->context, 0, n_prefix, -1)) {
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not remove sequence " + std::to_string(s) +
+                                                  " from the KV cache");
+      }
     }
     return AMALGAM_LLAMA_OK;
   });
