@@ -237,7 +237,9 @@ AMALGAM_API int32_t amalgam_start_writeback(const char *path, int64_t offset, in
  *     prefix once: it validates everything first (as point 4, for every sequence), clears the KV cache, decodes the
  *     prefix as one batch at positions 0..n_prefix-1, then for each sequence decodes the rest of its tokens at the
  *     positions after the prefix and removes them from the KV cache again (llama_kv_self_seq_rm), so every sequence
- *     sees exactly the prefix plus its own tokens. Log-probabilities are computed as in point 4.
+ *     sees exactly the prefix plus its own tokens. Log-probabilities are computed as in point 4 and equal
+ *     amalgam_llama_score's for each sequence bit for bit: every decode keeps >= 2 tokens and the same one-or-many
+ *     output-row count as the one-batch score (llama.cpp's CPU kernels round a single row differently).
  */
 
 /** Version of the llama bridge ABI; the Java peer refuses a library whose version differs from its own. */

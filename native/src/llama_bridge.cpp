@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -548,65 +549,140 @@ AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int
                                                      ")");
       }
     }
+    // Exactness: llama.cpp's CPU matrix products give the same bits for a row whether it is computed in a batch of 2
+    // or of 500 rows (and whatever the KV cache holds beyond the causal mask), but a product with a single row takes a
+    // matrix-vector path that rounds differently. A one-batch score of sequence s runs every layer on n_s >= 2 rows
+    // and the final one (after dropping rows without output) on its scored_s rows. So every decode here has >= 2
+    // tokens, and >= 2 output rows exactly where the one-batch score had >= 2 (adding an unneeded output row where
+    // only one is needed) and 1 where it had 1. Thus:
+    //  - the prefix decode outputs the prefix rows of every sequence with >= 2 scored tokens; if there are none, the
+    //    one row that all sequences with a single scored token inside the prefix share (when they share one);
+    //  - each sequence's own tokens (all of them, so >= 2) are decoded on top of the prefix and removed again;
+    //  - a sequence with one scored token at a prefix position q the prefix decode did not serve ("late") is done
+    //    last, by cutting the KV cache back to q and decoding its tokens q and q + 1 with one output row; in order of
+    //    decreasing q, so the cache only ever shrinks;
+    //  - with a prefix of one token (only BOS shared) every sequence is scored alone, as amalgam_llama_score does.
+    auto length_of = [&](int32_t s) { return n_prefix + suffix_offsets[s + 1] - suffix_offsets[s]; };
+    auto scored_of = [&](int32_t s) { return length_of(s) - 1 - from[s]; };
+    std::vector<int64_t> first_output(n_sequences);
+    for (int32_t s = 0, offset = 0; s < n_sequences; s++) {
+      first_output[s] = offset;
+      offset += scored_of(s);
+    }
+    const bool alone = n_prefix < 2;
+    std::vector<int32_t> late;
+    std::vector<int8_t> prefix_output(n_prefix, 0);
+    if (!alone) {
+      int32_t multi_rows = 0;
+      for (int32_t s = 0; s < n_sequences; s++) {
+        if (scored_of(s) < 2 || from[s] >= n_prefix) continue;
+        for (int32_t i = from[s]; i < n_prefix && i < length_of(s) - 1; i++) {
+          multi_rows += prefix_output[i] ? 0 : 1;
+          prefix_output[i] = 1;
+        }
+      }
+      int32_t single_position = -1;  // the prefix position of the first one-token sequence scored in the prefix
+      for (int32_t s = 0; s < n_sequences; s++) {
+        if (scored_of(s) != 1 || from[s] >= n_prefix) continue;
+        if (multi_rows == 0 && (single_position < 0 || single_position == from[s])) {
+          single_position = from[s];
+        } else {
+          late.push_back(s);
+        }
+      }
+      if (single_position >= 0) {
+        prefix_output[single_position] = 1;
+      } else if (multi_rows < 2) {
+        // Unneeded rows: two rows for a lone multi-token row, and some output for a decode that needs none.
+        for (int32_t i = n_prefix - 1; i >= 0 && multi_rows < 2; i--) {
+          if (!prefix_output[i]) {
+            prefix_output[i] = 1;
+            multi_rows++;
+          }
+        }
+      }
+      std::stable_sort(late.begin(), late.end(), [&](int32_t x, int32_t y) { return from[x] > from[y]; });
+    }
     // Token at position i of sequence s: the prefix, then that sequence's own tokens.
     auto token_at = [&](int32_t s, int32_t i) {
       return i < n_prefix ? tokens[i] : tokens[n_prefix + suffix_offsets[s] + (i - n_prefix)];
     };
-    auto length_of = [&](int32_t s) { return n_prefix + suffix_offsets[s + 1] - suffix_offsets[s]; };
-    std::vector<int64_t> first_output(n_sequences);
-    std::vector<int8_t> prefix_output(n_prefix, 0);
-    for (int32_t s = 0, offset = 0; s < n_sequences; s++) {
-      first_output[s] = offset;
-      offset += length_of(s) - 1 - from[s];
-      for (int32_t i = from[s]; i < n_prefix && i < length_of(s) - 1; i++) prefix_output[i] = 1;
-    }
-
-    g_api.kv_self_clear(c->context);
-    int32_t rc = decode_at(c->context, tokens, n_prefix, 0, prefix_output.data());
-    if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
-    // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now, reducing
-    // each row once.
-    for (int32_t i = 0; i < n_prefix; i++) {
-      if (!prefix_output[i]) continue;
-      const float *row = g_api.get_logits_ith(c->context, i);
-      if (row == nullptr) return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at prefix position " + std::to_string(i));
-      const RowStats stats = row_stats(row, n_vocab);
-      for (int32_t s = 0; s < n_sequences; s++) {
-        if (i < from[s] || i >= length_of(s) - 1) continue;
-        const int64_t out = first_output[s] + (i - from[s]);
-        log_probs[out] = row_log_prob(row, stats, token_at(s, i + 1), is_argmax != nullptr ? &is_argmax[out] : nullptr);
-      }
-    }
-    // Each sequence's own tokens on top of the prefix; the last token is only ever predicted, never needed as
-    // context, so a sequence adding at most one token needs no decode at all.
-    std::vector<int8_t> output;
-    for (int32_t s = 0; s < n_sequences; s++) {
-      const int32_t length = length_of(s);
-      const int32_t n_decode = length - 1 - n_prefix;
-      if (n_decode <= 0) continue;
-      output.assign(n_decode, 0);
-      for (int32_t j = 0; j < n_decode; j++) output[j] = n_prefix + j >= from[s] ? 1 : 0;
-      rc = decode_at(c->context, tokens + n_prefix + suffix_offsets[s], n_decode, n_prefix, output.data());
-      if (rc != 0) {
-        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ") returned " +
-                                                  std::to_string(rc));
-      }
-      for (int32_t j = 0; j < n_decode; j++) {
-        if (!output[j]) continue;
-        const float *row = g_api.get_logits_ith(c->context, j);
+    // Reads sequence s's values at positions [p0, p1) from the rows of the last decode (row = position - first_pos).
+    auto read = [&](int32_t s, int32_t p0, int32_t p1, int32_t first_pos) -> int32_t {
+      for (int32_t i = p0; i < p1; i++) {
+        const float *row = g_api.get_logits_ith(c->context, i - first_pos);
         if (row == nullptr) {
-          return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(n_prefix + j) +
-                                                       " of sequence " + std::to_string(s));
+          return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i) + " of sequence " +
+                                                       std::to_string(s));
         }
-        const int64_t out = first_output[s] + (n_prefix + j - from[s]);
-        log_probs[out] = row_log_prob(row, row_stats(row, n_vocab), token_at(s, n_prefix + j + 1),
+        const int64_t out = first_output[s] + (i - from[s]);
+        log_probs[out] = row_log_prob(row, row_stats(row, n_vocab), token_at(s, i + 1),
                                       is_argmax != nullptr ? &is_argmax[out] : nullptr);
       }
-      // Back to the prefix alone for the next sequence.
-      if (!g_api.kv_self_seq_rm(c->context, 0, n_prefix, -1)) {
+      return AMALGAM_LLAMA_OK;
+    };
+
+    int32_t rc = AMALGAM_LLAMA_OK;
+    std::vector<int8_t> output;
+    std::vector<int32_t> own;
+    // Decodes sequence s's tokens [p0, p1) at their positions on top of the KV cache, with output rows from
+    // first_output_pos on (plus the last when extra_row), reads positions [first_output_pos, length - 1) and removes
+    // the decoded tokens from the KV cache again (or clears it after a whole sequence).
+    auto decode_own = [&](int32_t s, int32_t p0, int32_t p1, int32_t first_output_pos, bool extra_row) -> int32_t {
+      const int32_t length = length_of(s);
+      own.resize(p1 - p0);
+      output.assign(p1 - p0, 0);
+      for (int32_t i = p0; i < p1; i++) {
+        own[i - p0] = token_at(s, i);
+        output[i - p0] = i >= first_output_pos && i < length - 1 ? 1 : 0;
+      }
+      if (extra_row) output[p1 - p0 - 1] = 1;
+      int32_t status = decode_at(c->context, own.data(), p1 - p0, p0, output.data());
+      if (status != 0) {
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ") returned " +
+                                                  std::to_string(status));
+      }
+      status = read(s, first_output_pos, length - 1, p0);
+      if (status != AMALGAM_LLAMA_OK) return status;
+      if (!g_api.kv_self_seq_rm(c->context, 0, p0, -1)) {
         return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not remove sequence " + std::to_string(s) +
                                                   " from the KV cache");
       }
+      return AMALGAM_LLAMA_OK;
+    };
+
+    g_api.kv_self_clear(c->context);
+    if (alone) {
+      for (int32_t s = 0; s < n_sequences; s++) {
+        rc = decode_own(s, 0, length_of(s), from[s], false);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
+      }
+      return AMALGAM_LLAMA_OK;
+    }
+    rc = decode_at(c->context, tokens, n_prefix, 0, prefix_output.data());
+    if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
+    // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now.
+    std::vector<int8_t> is_late(n_sequences, 0);
+    for (int32_t s : late) is_late[s] = 1;
+    for (int32_t s = 0; s < n_sequences; s++) {
+      if (is_late[s] || from[s] >= n_prefix) continue;
+      rc = read(s, from[s], std::min(n_prefix, length_of(s) - 1), 0);
+      if (rc != AMALGAM_LLAMA_OK) return rc;
+    }
+    for (int32_t s = 0; s < n_sequences; s++) {
+      const int32_t first = std::max(from[s], n_prefix);  // first position scored from this sequence's own decode
+      if (is_late[s] || first >= length_of(s) - 1) continue;
+      // >= 2 tokens (first and first + 1 at least); a second output row where the one-batch score had several.
+      rc = decode_own(s, n_prefix, length_of(s), first, scored_of(s) >= 2 && first == length_of(s) - 2);
+      if (rc != AMALGAM_LLAMA_OK) return rc;
+    }
+    for (int32_t s : late) {
+      if (!g_api.kv_self_seq_rm(c->context, 0, from[s], -1)) {
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not cut the KV cache back to position " +
+                                                  std::to_string(from[s]));
+      }
+      rc = decode_own(s, from[s], from[s] + 2, from[s], false);
+      if (rc != AMALGAM_LLAMA_OK) return rc;
     }
     return AMALGAM_LLAMA_OK;
   });

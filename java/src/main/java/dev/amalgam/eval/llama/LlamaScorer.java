@@ -224,10 +224,10 @@ public final class LlamaScorer implements AutoCloseable {
    * token prefix of every prompt + continuation goes into the KV cache once, and each continuation decodes only its
    * remaining tokens on top of it (a continuation that adds one token needs no decode of its own).
    *
-   * <p>Every continuation is checked before anything is decoded. Token counts and greedy flags equal the single-call
-   * ones; log-likelihoods equal them up to llama.cpp's batching noise (its CPU kernels round differently when the
-   * same positions are decoded in a batch of another size): at most 4.7e-6 on stories260K with either KV cache type
-   * (SharedPrefixScoringTest), often bit for bit.
+   * <p>Every continuation is checked before anything is decoded. Results equal the single calls' bit for bit (F32 and
+   * F16 KV cache; SharedPrefixScoringTest): the bridge keeps the row counts on which llama.cpp's CPU kernels round
+   * alike (a one-row matrix product rounds differently from a many-row one), at the price of an extra two-token
+   * decode for a one-token continuation whose prediction the shared decode cannot serve.
    *
    * @return one score per continuation, in order (empty for no continuations)
    * @throws LlamaBridgeException as {@link #continuationLogLikelihood} for the first continuation that fails, its

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link LlamaScorer#continuationLogLikelihoods} against one {@link LlamaScorer#continuationLogLikelihood} call per
- * option on stories260K.
+ * option on stories260K: equal bit for bit, with the F32 and the F16 KV cache.
  */
 class SharedPrefixScoringTest {
   static final String MCQ = "Question: A little girl named Lily found a big red ball in the park. What did she do "
@@ -30,18 +30,15 @@ class SharedPrefixScoringTest {
       new Case("Once upon a time", List.of(",", ", there", " there was", "ly")),
       // The prompt's last token "gi" merges with these options: "girl", "give", "giant".
       new Case("Once upon a time there was a little gi", List.of("rl", "rl named Lily.", "ve", "ant", " dog")),
-      new Case("The dog was very happy ", List.of("to see Lily.", "and sad.", " and", "a")));
+      new Case("The dog was very happy ", List.of("to see Lily.", "and sad.", " and", "a")),
+      // One token each, all predicted from the prompt's last position: one decode with one output row serves all.
+      new Case("Once upon a time there was a little girl. She", List.of(" was", " saw", " had", " and")),
+      // One-token options (" was", " had") beside two-token ones: those two are scored on a cut-back KV cache.
+      new Case(MCQ.replace("Answer:", "Answer: She"), List.of(" was", " liked", " went", " had")),
+      // Only BOS is shared: every option is scored alone.
+      new Case("", List.of("Once upon a time", "The dog", "Lily")));
 
   record Case(String prompt, List<String> options) {}
-
-  /**
-   * Largest |difference| allowed between shared-prefix and per-option log-likelihoods with the F32 KV cache. llama.cpp's
-   * CPU kernels give last-bit differences when the same positions are decoded in batches of other sizes; measured on
-   * these cases: at most 4.7e-6 (formats.md section 8 measured 5.2e-6 per token for batched vs incremental decoding).
-   */
-  static final double F32_TOLERANCE = 1e-5;
-  /** The same with the F16 KV cache; measured at most 2.7e-6 here (rounding K and V to F16 does not add to it). */
-  static final double F16_TOLERANCE = 5e-5;
 
   static LlamaScorer scorer;
 
@@ -57,10 +54,23 @@ class SharedPrefixScoringTest {
   }
 
   @Test
-  void matchesOneCallPerOptionWithF32KvCache() {
-    double worst = 0;
-    int exact = 0;
-    int total = 0;
+  void equalsOneCallPerOptionBitForBitWithF32KvCache() {
+    assertEqualsOneCallPerOption(scorer);
+  }
+
+  @Test
+  void equalsOneCallPerOptionBitForBitWithF16KvCache() {
+    try (LlamaScorer f16 = LlamaScorer.open(scorer.model(),
+        ScorerOptions.defaults().withThreads(2).withF32KvCache(false))) {
+      assertEqualsOneCallPerOption(f16);
+    }
+  }
+
+  /**
+   * Exact equality is what the bridge promises: its decodes keep the row counts on which llama.cpp's CPU kernels
+   * round the same (see amalgam_llama_score_shared_prefix); without that rule differences up to 4.7e-6 appeared.
+   */
+  private static void assertEqualsOneCallPerOption(LlamaScorer scorer) {
     for (Case c : CASES) {
       List<ContinuationScore> batch = scorer.continuationLogLikelihoods(c.prompt(), c.options());
       assertEquals(c.options().size(), batch.size());
@@ -69,14 +79,10 @@ class SharedPrefixScoringTest {
         ContinuationScore one = scorer.continuationLogLikelihood(c.prompt(), c.options().get(i));
         assertEquals(one.tokens(), batch.get(i).tokens(), what);
         assertEquals(one.greedy(), batch.get(i).greedy(), what);
-        assertEquals(one.logLikelihood(), batch.get(i).logLikelihood(), F32_TOLERANCE, what);
-        worst = Math.max(worst, Math.abs(one.logLikelihood() - batch.get(i).logLikelihood()));
-        if (one.logLikelihood() == batch.get(i).logLikelihood()) exact++;
-        total++;
+        assertEquals(Double.doubleToRawLongBits(one.logLikelihood()),
+            Double.doubleToRawLongBits(batch.get(i).logLikelihood()), what + ": " + one + " vs " + batch.get(i));
       }
     }
-    System.out.printf("shared-prefix vs per-option (F32 KV): %d of %d equal bit for bit, max |diff| %.3g%n", exact,
-        total, worst);
   }
 
   @Test
@@ -94,6 +100,9 @@ class SharedPrefixScoringTest {
     List<ContinuationScore> named = scorer.continuationLogLikelihoods(CASES.get(2).prompt(), CASES.get(2).options());
     assertEquals(1, named.get(3).tokens());
     assertEquals(named.get(0), named.get(4), "the same option twice, the same score");
+    for (ContinuationScore label : scorer.continuationLogLikelihoods(CASES.get(6).prompt(), CASES.get(6).options())) {
+      assertEquals(1, label.tokens(), "the one-token case must stay one token per option");
+    }
   }
 
   @Test
@@ -108,24 +117,6 @@ class SharedPrefixScoringTest {
     List<ContinuationScore> reversed = new ArrayList<>(scorer.continuationLogLikelihoods(c.prompt(), backwards));
     Collections.reverse(reversed);
     assertEquals(first, reversed, "each option sees only the prefix, never an earlier option's tokens");
-  }
-
-  @Test
-  void withF16KvCacheTheValuesStayClose() {
-    try (LlamaScorer f16 = LlamaScorer.open(scorer.model(),
-        ScorerOptions.defaults().withThreads(2).withF32KvCache(false))) {
-      double worst = 0;
-      for (Case c : CASES) {
-        List<ContinuationScore> batch = f16.continuationLogLikelihoods(c.prompt(), c.options());
-        for (int i = 0; i < batch.size(); i++) {
-          ContinuationScore one = f16.continuationLogLikelihood(c.prompt(), c.options().get(i));
-          assertEquals(one.tokens(), batch.get(i).tokens());
-          assertEquals(one.logLikelihood(), batch.get(i).logLikelihood(), F16_TOLERANCE);
-          worst = Math.max(worst, Math.abs(one.logLikelihood() - batch.get(i).logLikelihood()));
-        }
-      }
-      System.out.printf("shared-prefix vs per-option (F16 KV): max |diff| %.3g%n", worst);
-    }
   }
 
   @Test
