@@ -129,6 +129,7 @@ struct LlamaApi {
   bool (*kv_self_seq_rm)(llama_context *, int32_t seq_id, int32_t p0, int32_t p1);
   uint32_t (*n_ctx)(const llama_context *);
   uint32_t (*n_batch)(const llama_context *);
+  uint32_t (*n_ubatch)(const llama_context *);
   void (*log_set)(LogCallback, void *);
 };
 
@@ -143,6 +144,7 @@ struct Context {
   Model *model;
   int32_t n_ctx;
   int32_t n_batch;
+  int32_t n_ubatch;  // llama_decode splits a call into pieces of this many tokens, from the call's first token
 };
 
 std::mutex g_open_mutex;
@@ -303,6 +305,7 @@ AMALGAM_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose
     resolve(library, "llama_kv_self_seq_rm", api.kv_self_seq_rm, missing);
     resolve(library, "llama_n_ctx", api.n_ctx, missing);
     resolve(library, "llama_n_batch", api.n_batch, missing);
+    resolve(library, "llama_n_ubatch", api.n_ubatch, missing);
     resolve(library, "llama_log_set", api.log_set, missing);
     if (!missing.empty()) {
       dlclose(library);
@@ -413,7 +416,7 @@ AMALGAM_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int3
                                                  ", n_batch " + std::to_string(n_batch) + ")");
     }
     auto *c = new Context{context, m, static_cast<int32_t>(g_api.n_ctx(context)),
-                          static_cast<int32_t>(g_api.n_batch(context))};
+                          static_cast<int32_t>(g_api.n_batch(context)), static_cast<int32_t>(g_api.n_ubatch(context))};
     *context_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(c));
     return AMALGAM_LLAMA_OK;
   });
@@ -549,19 +552,24 @@ AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int
                                                      ")");
       }
     }
-    // Exactness: llama.cpp's CPU matrix products give the same bits for a row whether it is computed in a batch of 2
-    // or of 500 rows (and whatever the KV cache holds beyond the causal mask), but a product with a single row takes a
-    // matrix-vector path that rounds differently. A one-batch score of sequence s runs every layer on n_s >= 2 rows
-    // and the final one (after dropping rows without output) on its scored_s rows. So every decode here has >= 2
-    // tokens, and >= 2 output rows exactly where the one-batch score had >= 2 (adding an unneeded output row where
-    // only one is needed) and 1 where it had 1. Thus:
-    //  - the prefix decode outputs the prefix rows of every sequence with >= 2 scored tokens; if there are none, the
-    //    one row that all sequences with a single scored token inside the prefix share (when they share one);
-    //  - each sequence's own tokens (all of them, so >= 2) are decoded on top of the prefix and removed again;
-    //  - a sequence with one scored token at a prefix position q the prefix decode did not serve ("late") is done
-    //    last, by cutting the KV cache back to q and decoding its tokens q and q + 1 with one output row; in order of
-    //    decreasing q, so the cache only ever shrinks;
-    //  - with a prefix of one token (only BOS shared) every sequence is scored alone, as amalgam_llama_score does.
+    // Exactness. llama_decode cuts a call into ubatches of n_ubatch tokens from the call's first token, and its CPU
+    // matrix products give the same bits for a row whether its ubatch holds 2 or 500 rows (whatever the KV cache holds
+    // beyond the causal mask, and with any thread count), but a ubatch of one row takes a matrix-vector path that
+    // rounds differently. That holds for every layer (tokens of the ubatch) and for the last one, which runs only on
+    // the ubatch's output rows. A one-batch score of sequence s (amalgam_llama_score) therefore fixes, per reference
+    // ubatch [kU, (k+1)U), whether it has one or more tokens and one or more outputs; every decode here reproduces
+    // those classes for every row the sequence uses:
+    //  - the shared prefix is cut at `cut` <= n_prefix so that its last ubatch has 0 or >= 2 tokens and each
+    //    sequence's own first piece [cut, next multiple of U) has >= 2; the prefix ubatches then have the reference's
+    //    boundaries, and the own tokens are decoded in pieces ending at multiples of U, so later pieces are exactly
+    //    the reference's ubatches;
+    //  - per prefix ubatch, the output rows are those of the sequences with >= 2 outputs there (plus an unneeded row
+    //    when that makes one), or, if there are none, the one row all sequences with a single output there share;
+    //    in each sequence's own first piece an unneeded row is added where the reference ubatch had >= 2 outputs and
+    //    the piece has 1;
+    //  - a sequence with one scored token at a prefix position q that the prefix decode could not serve ("late") is
+    //    done last: cut the KV cache back to q, decode tokens q and q + 1 with one output (in decreasing q, so the
+    //    cache only shrinks); any other sequence that cannot be served is scored alone, as amalgam_llama_score does.
     auto length_of = [&](int32_t s) { return n_prefix + suffix_offsets[s + 1] - suffix_offsets[s]; };
     auto scored_of = [&](int32_t s) { return length_of(s) - 1 - from[s]; };
     std::vector<int64_t> first_output(n_sequences);
@@ -569,39 +577,57 @@ AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int
       first_output[s] = offset;
       offset += scored_of(s);
     }
-    const bool alone = n_prefix < 2;
-    std::vector<int32_t> late;
-    std::vector<int8_t> prefix_output(n_prefix, 0);
-    if (!alone) {
-      int32_t multi_rows = 0;
-      for (int32_t s = 0; s < n_sequences; s++) {
-        if (scored_of(s) < 2 || from[s] >= n_prefix) continue;
-        for (int32_t i = from[s]; i < n_prefix && i < length_of(s) - 1; i++) {
-          multi_rows += prefix_output[i] ? 0 : 1;
-          prefix_output[i] = 1;
-        }
-      }
-      int32_t single_position = -1;  // the prefix position of the first one-token sequence scored in the prefix
-      for (int32_t s = 0; s < n_sequences; s++) {
-        if (scored_of(s) != 1 || from[s] >= n_prefix) continue;
-        if (multi_rows == 0 && (single_position < 0 || single_position == from[s])) {
-          single_position = from[s];
-        } else {
-          late.push_back(s);
-        }
-      }
-      if (single_position >= 0) {
-        prefix_output[single_position] = 1;
-      } else if (multi_rows < 2) {
-        // Unneeded rows: two rows for a lone multi-token row, and some output for a decode that needs none.
-        for (int32_t i = n_prefix - 1; i >= 0 && multi_rows < 2; i--) {
-          if (!prefix_output[i]) {
+    const int32_t U = c->n_ubatch > 0 ? std::min(c->n_ubatch, c->n_batch) : c->n_batch;
+    auto chunk_end = [&](int32_t i) { return (i / U + 1) * U; };  // end of the reference ubatch holding position i
+    // Outputs of sequence s among positions [p0, p1).
+    auto outputs_in = [&](int32_t s, int32_t p0, int32_t p1) {
+      return std::max(0, std::min(p1, length_of(s) - 1) - std::max(p0, from[s]));
+    };
+    int32_t cut = n_prefix;
+    if (U >= 4) {
+      if (cut % U == 1) cut -= 1;
+      if (cut % U == U - 1) cut -= 1;
+    }
+    enum Mode : int8_t { SHARED = 0, LATE = 1, ALONE = 2 };
+    std::vector<int8_t> mode(n_sequences, (U < 4 || cut < 2) ? ALONE : SHARED);
+    std::vector<int8_t> prefix_output(cut > 0 ? cut : 1, 0);
+    if (U >= 4 && cut >= 2) {
+      for (int32_t j0 = 0; j0 < cut; j0 += U) {
+        const int32_t j1 = std::min(j0 + U, cut);
+        int32_t rows = 0;
+        for (int32_t s = 0; s < n_sequences; s++) {
+          if (outputs_in(s, j0, j1) == 0 || outputs_in(s, j0, j0 + U) < 2) continue;
+          for (int32_t i = std::max(j0, from[s]); i < std::min(j1, length_of(s) - 1); i++) {
+            rows += prefix_output[i] ? 0 : 1;
             prefix_output[i] = 1;
-            multi_rows++;
+          }
+        }
+        int32_t single = -1;  // the row shared by the sequences with one output in this ubatch, if it can be
+        for (int32_t s = 0; s < n_sequences; s++) {
+          if (outputs_in(s, j0, j1) == 0 || outputs_in(s, j0, j0 + U) != 1) continue;
+          const int32_t q = std::max(j0, from[s]);
+          if (rows == 0 && (single < 0 || single == q)) {
+            single = q;
+          } else if (scored_of(s) == 1 && q % U != U - 1) {
+            mode[s] = std::max<int8_t>(mode[s], LATE);
+          } else {
+            mode[s] = ALONE;
+          }
+        }
+        if (single >= 0) {
+          prefix_output[single] = 1;
+        } else if (rows == 1) {
+          for (int32_t i = j1 - 1; i >= j0; i--) {
+            if (!prefix_output[i]) {
+              prefix_output[i] = 1;  // unneeded, only to keep the last layer on two rows
+              break;
+            }
           }
         }
       }
-      std::stable_sort(late.begin(), late.end(), [&](int32_t x, int32_t y) { return from[x] > from[y]; });
+      bool any_output = false;
+      for (int32_t i = 0; i < cut; i++) any_output |= prefix_output[i] != 0;
+      if (!any_output) prefix_output[cut - 1] = 1;  // unneeded: a decode without outputs is avoided, not relied on
     }
     // Token at position i of sequence s: the prefix, then that sequence's own tokens.
     auto token_at = [&](int32_t s, int32_t i) {
@@ -609,7 +635,7 @@ AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int
     };
     // Reads sequence s's values at positions [p0, p1) from the rows of the last decode (row = position - first_pos).
     auto read = [&](int32_t s, int32_t p0, int32_t p1, int32_t first_pos) -> int32_t {
-      for (int32_t i = p0; i < p1; i++) {
+      for (int32_t i = std::max(p0, from[s]); i < std::min(p1, length_of(s) - 1); i++) {
         const float *row = g_api.get_logits_ith(c->context, i - first_pos);
         if (row == nullptr) {
           return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i) + " of sequence " +
@@ -621,67 +647,82 @@ AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int
       }
       return AMALGAM_LLAMA_OK;
     };
-
-    int32_t rc = AMALGAM_LLAMA_OK;
     std::vector<int8_t> output;
     std::vector<int32_t> own;
-    // Decodes sequence s's tokens [p0, p1) at their positions on top of the KV cache, with output rows from
-    // first_output_pos on (plus the last when extra_row), reads positions [first_output_pos, length - 1) and removes
-    // the decoded tokens from the KV cache again (or clears it after a whole sequence).
-    auto decode_own = [&](int32_t s, int32_t p0, int32_t p1, int32_t first_output_pos, bool extra_row) -> int32_t {
-      const int32_t length = length_of(s);
+    // Decodes sequence s's tokens [p0, p1) on top of the KV cache as one call (one ubatch when it stays within a
+    // reference ubatch), with its output rows (plus the piece's last row when extra_row) and reads them.
+    auto decode_piece = [&](int32_t s, int32_t p0, int32_t p1, bool extra_row) -> int32_t {
       own.resize(p1 - p0);
       output.assign(p1 - p0, 0);
       for (int32_t i = p0; i < p1; i++) {
         own[i - p0] = token_at(s, i);
-        output[i - p0] = i >= first_output_pos && i < length - 1 ? 1 : 0;
+        output[i - p0] = i >= from[s] && i < length_of(s) - 1 ? 1 : 0;
       }
-      if (extra_row) output[p1 - p0 - 1] = 1;
-      int32_t status = decode_at(c->context, own.data(), p1 - p0, p0, output.data());
+      if (extra_row) {
+        for (int32_t i = p1 - 1; i >= p0; i--) {
+          if (!output[i - p0]) {
+            output[i - p0] = 1;
+            break;
+          }
+        }
+      }
+      const int32_t status = decode_at(c->context, own.data(), p1 - p0, p0, output.data());
       if (status != 0) {
-        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ") returned " +
-                                                  std::to_string(status));
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ", positions " +
+                                                  std::to_string(p0) + ".." + std::to_string(p1 - 1) +
+                                                  ") returned " + std::to_string(status));
       }
-      status = read(s, first_output_pos, length - 1, p0);
-      if (status != AMALGAM_LLAMA_OK) return status;
-      if (!g_api.kv_self_seq_rm(c->context, 0, p0, -1)) {
-        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not remove sequence " + std::to_string(s) +
-                                                  " from the KV cache");
-      }
-      return AMALGAM_LLAMA_OK;
+      return read(s, p0, p1, p0);
+    };
+    auto cut_cache = [&](int32_t from_pos) -> int32_t {
+      if (g_api.kv_self_seq_rm(c->context, 0, from_pos, -1)) return AMALGAM_LLAMA_OK;
+      return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not cut the KV cache back to position " +
+                                                std::to_string(from_pos));
     };
 
-    g_api.kv_self_clear(c->context);
-    if (alone) {
+    int32_t rc = AMALGAM_LLAMA_OK;
+    bool any_shared = false;
+    for (int32_t s = 0; s < n_sequences; s++) any_shared |= mode[s] != ALONE;
+    if (any_shared) {
+      g_api.kv_self_clear(c->context);
+      rc = decode_at(c->context, tokens, cut, 0, prefix_output.data());
+      if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
+      // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now.
       for (int32_t s = 0; s < n_sequences; s++) {
-        rc = decode_own(s, 0, length_of(s), from[s], false);
+        if (mode[s] != SHARED) continue;
+        rc = read(s, 0, cut, 0);
         if (rc != AMALGAM_LLAMA_OK) return rc;
       }
-      return AMALGAM_LLAMA_OK;
-    }
-    rc = decode_at(c->context, tokens, n_prefix, 0, prefix_output.data());
-    if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
-    // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now.
-    std::vector<int8_t> is_late(n_sequences, 0);
-    for (int32_t s : late) is_late[s] = 1;
-    for (int32_t s = 0; s < n_sequences; s++) {
-      if (is_late[s] || from[s] >= n_prefix) continue;
-      rc = read(s, from[s], std::min(n_prefix, length_of(s) - 1), 0);
-      if (rc != AMALGAM_LLAMA_OK) return rc;
-    }
-    for (int32_t s = 0; s < n_sequences; s++) {
-      const int32_t first = std::max(from[s], n_prefix);  // first position scored from this sequence's own decode
-      if (is_late[s] || first >= length_of(s) - 1) continue;
-      // >= 2 tokens (first and first + 1 at least); a second output row where the one-batch score had several.
-      rc = decode_own(s, n_prefix, length_of(s), first, scored_of(s) >= 2 && first == length_of(s) - 2);
-      if (rc != AMALGAM_LLAMA_OK) return rc;
-    }
-    for (int32_t s : late) {
-      if (!g_api.kv_self_seq_rm(c->context, 0, from[s], -1)) {
-        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not cut the KV cache back to position " +
-                                                  std::to_string(from[s]));
+      // Each sequence's own tokens on top of the prefix, in pieces ending where the reference's ubatches end.
+      for (int32_t s = 0; s < n_sequences; s++) {
+        const int32_t length = length_of(s);
+        if (mode[s] != SHARED || outputs_in(s, cut, length) == 0) continue;
+        for (int32_t p0 = cut; p0 < length;) {
+          const int32_t p1 = std::min(chunk_end(p0), length);
+          const int32_t reference = outputs_in(s, (p0 / U) * U, chunk_end(p0));
+          rc = decode_piece(s, p0, p1, reference >= 2 && outputs_in(s, p0, p1) == 1);
+          if (rc != AMALGAM_LLAMA_OK) return rc;
+          p0 = p1;
+        }
+        rc = cut_cache(cut);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
       }
-      rc = decode_own(s, from[s], from[s] + 2, from[s], false);
+      std::vector<int32_t> late;
+      for (int32_t s = 0; s < n_sequences; s++) {
+        if (mode[s] == LATE) late.push_back(s);
+      }
+      std::stable_sort(late.begin(), late.end(), [&](int32_t x, int32_t y) { return from[x] > from[y]; });
+      for (int32_t s : late) {
+        rc = cut_cache(from[s]);
+        if (rc == AMALGAM_LLAMA_OK) rc = decode_piece(s, from[s], from[s] + 2, false);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
+      }
+    }
+    // Sequences that cannot share: one call each, exactly as amalgam_llama_score.
+    for (int32_t s = 0; s < n_sequences; s++) {
+      if (mode[s] != ALONE) continue;
+      g_api.kv_self_clear(c->context);
+      rc = decode_piece(s, 0, length_of(s), false);
       if (rc != AMALGAM_LLAMA_OK) return rc;
     }
     return AMALGAM_LLAMA_OK;

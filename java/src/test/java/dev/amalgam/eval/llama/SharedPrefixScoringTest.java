@@ -85,6 +85,35 @@ class SharedPrefixScoringTest {
     }
   }
 
+  /**
+   * llama.cpp decodes a call in ubatches of 512 tokens: prompts around that length put the shared prefix's end, and
+   * the options' own tokens, on either side of a ubatch boundary (a ubatch of one token rounds differently).
+   */
+  @Test
+  void equalsOneCallPerOptionAcrossUbatchBoundaries() {
+    try (LlamaScorer wide = LlamaScorer.open(scorer.model(),
+        ScorerOptions.defaults().withThreads(2).withContextSize(1024))) {
+      List<String> options = List.of(" B", " A", " was", " liked", " named Lily.", "ly", " had");
+      String text = LlamaScorerTest.STORY.repeat(4);
+      int end = text.length() / 2;
+      while (wide.tokenize(text.substring(0, end), true).length > 505) end -= 50;
+      java.util.Set<Integer> lengths = new java.util.TreeSet<>();
+      for (; end < text.length() && lengths.size() < 8; end++) {
+        String prompt = text.substring(0, end);
+        int n = wide.tokenize(prompt, true).length;
+        if (n > 516) break;
+        if (n < 509 || !lengths.add(n)) continue;
+        List<ContinuationScore> batch = wide.continuationLogLikelihoods(prompt, options);
+        for (int i = 0; i < options.size(); i++) {
+          ContinuationScore one = wide.continuationLogLikelihood(prompt, options.get(i));
+          assertEquals(one, batch.get(i), n + " prompt tokens, option '" + options.get(i) + "'");
+        }
+      }
+      int found = lengths.size();
+      assertTrue(found >= 6, "prompts of 509..516 tokens: " + lengths);
+    }
+  }
+
   @Test
   void coversMergesPrefixOptionsAndGreedyOnes() {
     // "gi" + "rl" tokenizes as "girl": the option's first scored position lies inside the prompt's tokens.
