@@ -238,8 +238,9 @@ AMALGAM_API int32_t amalgam_start_writeback(const char *path, int64_t offset, in
  *     prefix as one batch at positions 0..n_prefix-1, then for each sequence decodes the rest of its tokens at the
  *     positions after the prefix and removes them from the KV cache again (llama_kv_self_seq_rm), so every sequence
  *     sees exactly the prefix plus its own tokens. Log-probabilities are computed as in point 4 and equal
- *     amalgam_llama_score's for each sequence bit for bit: every decode keeps >= 2 tokens and the same one-or-many
- *     output-row count as the one-batch score (llama.cpp's CPU kernels round a single row differently).
+ *     amalgam_llama_score's for each sequence bit for bit: per llama.cpp ubatch (n_ubatch tokens from a call's first
+ *     token) every decode keeps the one-or-many token and output-row counts of the one-batch score (llama.cpp's CPU
+ *     kernels round a single row differently); a sequence that cannot be served so is decoded alone as in point 4.
  */
 
 /** Version of the llama bridge ABI; the Java peer refuses a library whose version differs from its own. */

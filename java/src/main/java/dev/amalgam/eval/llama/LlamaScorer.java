@@ -225,9 +225,10 @@ public final class LlamaScorer implements AutoCloseable {
    * remaining tokens on top of it (a continuation that adds one token needs no decode of its own).
    *
    * <p>Every continuation is checked before anything is decoded. Results equal the single calls' bit for bit (F32 and
-   * F16 KV cache; SharedPrefixScoringTest): the bridge keeps the row counts on which llama.cpp's CPU kernels round
-   * alike (a one-row matrix product rounds differently from a many-row one), at the price of an extra two-token
-   * decode for a one-token continuation whose prediction the shared decode cannot serve.
+   * F16 KV cache, prompts on either side of llama.cpp's 512-token ubatch boundary; SharedPrefixScoringTest): the
+   * bridge keeps, per ubatch, the one-or-many row counts on which llama.cpp's CPU kernels round alike (a one-row
+   * matrix product rounds differently from a many-row one). The price: a one-token continuation whose prediction the
+   * shared decode cannot serve costs an extra two-token decode, and in rare layouts a continuation is scored alone.
    *
    * @return one score per continuation, in order (empty for no continuations)
    * @throws LlamaBridgeException as {@link #continuationLogLikelihood} for the first continuation that fails, its
