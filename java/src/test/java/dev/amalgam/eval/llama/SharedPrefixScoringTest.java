@@ -93,16 +93,16 @@ class SharedPrefixScoringTest {
   void equalsOneCallPerOptionAcrossUbatchBoundaries() {
     try (LlamaScorer wide = LlamaScorer.open(scorer.model(),
         ScorerOptions.defaults().withThreads(2).withContextSize(1024))) {
-      List<String> options = List.of(" B", " A", " was", " liked", " named Lily.", "ly", " had");
+      List<String> options = List.of(" B", " A", " liked", " named Lily.", "ly");
       String text = LlamaScorerTest.STORY.repeat(4);
       int end = text.length() / 2;
-      while (wide.tokenize(text.substring(0, end), true).length > 505) end -= 50;
+      while (wide.tokenize(text.substring(0, end), true).length > 506) end -= 50;
       java.util.Set<Integer> lengths = new java.util.TreeSet<>();
-      for (; end < text.length() && lengths.size() < 8; end++) {
+      for (; end < text.length() && lengths.size() < 5; end++) {
         String prompt = text.substring(0, end);
         int n = wide.tokenize(prompt, true).length;
-        if (n > 516) break;
-        if (n < 509 || !lengths.add(n)) continue;
+        if (n > 514) break;
+        if (n < 510 || !lengths.add(n)) continue;
         List<ContinuationScore> batch = wide.continuationLogLikelihoods(prompt, options);
         for (int i = 0; i < options.size(); i++) {
           ContinuationScore one = wide.continuationLogLikelihood(prompt, options.get(i));
@@ -110,7 +110,7 @@ class SharedPrefixScoringTest {
         }
       }
       int found = lengths.size();
-      assertTrue(found >= 6, "prompts of 509..516 tokens: " + lengths);
+      assertTrue(found >= 4, "prompts of 510..514 tokens: " + lengths);
     }
   }
 
