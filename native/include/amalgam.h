@@ -233,10 +233,18 @@ AMALGAM_API int32_t amalgam_start_writeback(const char *path, int64_t offset, in
  *     log_probs[i - from] = log p(tokens[i+1] | tokens[0..i]) for i in [from, n_tokens - 1), computed in double
  *     as logit - max - log(sum(exp(logit - max))).
  *  5. llama.cpp's own log output is discarded unless verbose was set when the library was opened.
+ *  6. amalgam_llama_score_shared_prefix scores several sequences that start with the same prefix while decoding that
+ *     prefix once: it validates everything first (as point 4, for every sequence), clears the KV cache, decodes the
+ *     prefix as one batch at positions 0..n_prefix-1, then for each sequence decodes the rest of its tokens at the
+ *     positions after the prefix and removes them from the KV cache again (llama_kv_self_seq_rm), so every sequence
+ *     sees exactly the prefix plus its own tokens. Log-probabilities are computed as in point 4 and equal
+ *     amalgam_llama_score's for each sequence bit for bit: per llama.cpp ubatch (n_ubatch tokens from a call's first
+ *     token) every decode keeps the one-or-many token and output-row counts of the one-batch score (llama.cpp's CPU
+ *     kernels round a single row differently); a sequence that cannot be served so is decoded alone as in point 4.
  */
 
 /** Version of the llama bridge ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_LLAMA_ABI_VERSION 1
+#define AMALGAM_LLAMA_ABI_VERSION 2
 
 /** Status codes of the llama bridge; amalgam_llama_status_message() names each. */
 enum amalgam_llama_status {
@@ -304,6 +312,20 @@ AMALGAM_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int3
  */
 AMALGAM_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, int32_t n_tokens, int32_t from,
                                         double *log_probs, int32_t *is_argmax);
+
+/**
+ * Scores n_sequences token sequences sharing a prefix (contract point 6). tokens holds the prefix (n_prefix >= 1
+ * tokens) followed by the sequences' own tokens, concatenated: sequence s is tokens[0, n_prefix) followed by
+ * tokens[n_prefix + suffix_offsets[s], n_prefix + suffix_offsets[s + 1]) (suffix_offsets has n_sequences + 1
+ * non-decreasing entries starting at 0; a sequence may add no token). With n_s its length, sequence s gets
+ * n_s - 1 - from[s] log-probabilities log p(seq[i+1] | seq[0..i]) for i in [from[s], n_s - 1), written one sequence
+ * after another into log_probs (capacity doubles in all, which must equal the sum) and likewise into is_argmax (may
+ * be NULL). Each sequence needs 2 <= n_s <= n_batch and n_ctx and 0 <= from[s] < n_s - 1.
+ */
+AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
+                                                      const int32_t *suffix_offsets, int32_t n_sequences,
+                                                      const int32_t *from, double *log_probs, int32_t *is_argmax,
+                                                      int32_t capacity);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -125,8 +126,10 @@ struct LlamaApi {
   int32_t (*decode)(llama_context *, LlamaBatch);
   float *(*get_logits_ith)(llama_context *, int32_t);
   void (*kv_self_clear)(llama_context *);
+  bool (*kv_self_seq_rm)(llama_context *, int32_t seq_id, int32_t p0, int32_t p1);
   uint32_t (*n_ctx)(const llama_context *);
   uint32_t (*n_batch)(const llama_context *);
+  uint32_t (*n_ubatch)(const llama_context *);
   void (*log_set)(LogCallback, void *);
 };
 
@@ -141,6 +144,7 @@ struct Context {
   Model *model;
   int32_t n_ctx;
   int32_t n_batch;
+  int32_t n_ubatch;  // llama_decode splits a call into pieces of this many tokens, from the call's first token
 };
 
 std::mutex g_open_mutex;
@@ -192,6 +196,48 @@ int32_t guarded(const char *what, Body body) {
 }
 
 Model *as_model(int64_t handle) { return reinterpret_cast<Model *>(static_cast<intptr_t>(handle)); }
+
+// Softmax statistics of one logits row: its largest logit, the first token holding it and log(sum(exp(logit - max)))
+// summed in double. Kept separate from the per-token lookup so a row shared by several sequences is reduced once.
+struct RowStats {
+  float max;
+  int32_t argmax;
+  double log_sum;
+};
+
+RowStats row_stats(const float *row, int32_t n_vocab) {
+  float max = row[0];
+  int32_t argmax = 0;
+  for (int32_t v = 1; v < n_vocab; v++) {
+    if (row[v] > max) {
+      max = row[v];
+      argmax = v;
+    }
+  }
+  double sum = 0.0;
+  for (int32_t v = 0; v < n_vocab; v++) sum += std::exp(static_cast<double>(row[v]) - max);
+  return RowStats{max, argmax, std::log(sum)};
+}
+
+// log p(next) from a row and its statistics; is_max is 1 where next is a most likely token.
+double row_log_prob(const float *row, const RowStats &stats, int32_t next, int32_t *is_max) {
+  if (is_max != nullptr) *is_max = (next == stats.argmax || row[next] == stats.max) ? 1 : 0;
+  return static_cast<double>(row[next]) - stats.max - stats.log_sum;
+}
+
+// Decodes n tokens of sequence 0 at positions first_pos.. as one batch; output[i] != 0 requests logits for token i.
+int32_t decode_at(llama_context *context, const int32_t *tokens, int32_t n, int32_t first_pos, const int8_t *output) {
+  std::vector<int32_t> token(tokens, tokens + n);
+  std::vector<int32_t> pos(n);
+  std::vector<int32_t> n_seq_id(n, 1);
+  int32_t seq_zero = 0;
+  std::vector<int32_t *> seq_id(static_cast<size_t>(n) + 1, &seq_zero);
+  seq_id[n] = nullptr;
+  std::vector<int8_t> logits(output, output + n);
+  for (int32_t i = 0; i < n; i++) pos[i] = first_pos + i;
+  LlamaBatch batch{n, token.data(), nullptr, pos.data(), n_seq_id.data(), seq_id.data(), logits.data()};
+  return g_api.decode(context, batch);
+}
 Context *as_context(int64_t handle) { return reinterpret_cast<Context *>(static_cast<intptr_t>(handle)); }
 
 }  // namespace
@@ -256,8 +302,10 @@ AMALGAM_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose
     resolve(library, "llama_decode", api.decode, missing);
     resolve(library, "llama_get_logits_ith", api.get_logits_ith, missing);
     resolve(library, "llama_kv_self_clear", api.kv_self_clear, missing);
+    resolve(library, "llama_kv_self_seq_rm", api.kv_self_seq_rm, missing);
     resolve(library, "llama_n_ctx", api.n_ctx, missing);
     resolve(library, "llama_n_batch", api.n_batch, missing);
+    resolve(library, "llama_n_ubatch", api.n_ubatch, missing);
     resolve(library, "llama_log_set", api.log_set, missing);
     if (!missing.empty()) {
       dlclose(library);
@@ -368,7 +416,7 @@ AMALGAM_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int3
                                                  ", n_batch " + std::to_string(n_batch) + ")");
     }
     auto *c = new Context{context, m, static_cast<int32_t>(g_api.n_ctx(context)),
-                          static_cast<int32_t>(g_api.n_batch(context))};
+                          static_cast<int32_t>(g_api.n_batch(context)), static_cast<int32_t>(g_api.n_ubatch(context))};
     *context_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(c));
     return AMALGAM_LLAMA_OK;
   });
@@ -441,37 +489,241 @@ AMALGAM_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, 
                                                      ")");
       }
     }
-    std::vector<int32_t> token(tokens, tokens + n_tokens);
-    std::vector<int32_t> pos(n_tokens);
-    std::vector<int32_t> n_seq_id(n_tokens, 1);
-    int32_t seq_zero = 0;
-    std::vector<int32_t *> seq_id(static_cast<size_t>(n_tokens) + 1, &seq_zero);
-    seq_id[n_tokens] = nullptr;
-    std::vector<int8_t> logits(n_tokens, 0);
-    for (int32_t i = 0; i < n_tokens; i++) {
-      pos[i] = i;
-      logits[i] = (i >= from && i < n_tokens - 1) ? 1 : 0;
-    }
-    LlamaBatch batch{n_tokens, token.data(), nullptr, pos.data(), n_seq_id.data(), seq_id.data(), logits.data()};
+    std::vector<int8_t> output(n_tokens, 0);
+    for (int32_t i = from; i < n_tokens - 1; i++) output[i] = 1;
     g_api.kv_self_clear(c->context);
-    int32_t rc = g_api.decode(c->context, batch);
+    int32_t rc = decode_at(c->context, tokens, n_tokens, 0, output.data());
     if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode returned " + std::to_string(rc));
     for (int32_t i = from; i < n_tokens - 1; i++) {
       const float *row = g_api.get_logits_ith(c->context, i);
       if (row == nullptr) return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i));
-      float max = row[0];
-      int32_t argmax = 0;
-      for (int32_t v = 1; v < n_vocab; v++) {
-        if (row[v] > max) {
-          max = row[v];
-          argmax = v;
+      log_probs[i - from] = row_log_prob(row, row_stats(row, n_vocab), tokens[i + 1],
+                                         is_argmax != nullptr ? &is_argmax[i - from] : nullptr);
+    }
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
+                                                      const int32_t *suffix_offsets, int32_t n_sequences,
+                                                      const int32_t *from, double *log_probs, int32_t *is_argmax,
+                                                      int32_t capacity) {
+  return guarded("amalgam_llama_score_shared_prefix", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr || tokens == nullptr || suffix_offsets == nullptr || from == nullptr || log_probs == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context, tokens, offsets, from or output");
+    }
+    if (n_prefix < 1 || n_sequences < 1) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "need n_prefix >= 1 and n_sequences >= 1 (n_prefix " +
+                                                  std::to_string(n_prefix) + ", n_sequences " +
+                                                  std::to_string(n_sequences) + ")");
+    }
+    if (suffix_offsets[0] != 0) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "suffix_offsets[0] must be 0");
+    // Validate every sequence before anything is decoded (lengths in int64 so no sum can overflow).
+    int64_t outputs = 0;
+    for (int32_t s = 0; s < n_sequences; s++) {
+      if (suffix_offsets[s + 1] < suffix_offsets[s]) {
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "suffix_offsets decrease at sequence " + std::to_string(s));
+      }
+      const int64_t length = static_cast<int64_t>(n_prefix) + suffix_offsets[s + 1] - suffix_offsets[s];
+      if (length < 2 || from[s] < 0 || from[s] >= length - 1) {
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sequence " + std::to_string(s) + ": need n_tokens >= 2 and 0 <= "
+                                                    "from < n_tokens - 1 (n_tokens " + std::to_string(length) +
+                                                    ", from " + std::to_string(from[s]) + ")");
+      }
+      if (length > c->n_batch || length > c->n_ctx) {
+        return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "sequence " + std::to_string(s) + ": " +
+                                                           std::to_string(length) + " tokens exceed n_batch " +
+                                                           std::to_string(c->n_batch) + " / n_ctx " +
+                                                           std::to_string(c->n_ctx));
+      }
+      outputs += length - 1 - from[s];
+    }
+    if (outputs != capacity) {
+      return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "output holds " + std::to_string(capacity) +
+                                                          " values, the sequences need " + std::to_string(outputs));
+    }
+    const int32_t n_vocab = c->model->n_vocab;
+    const int64_t n_all = static_cast<int64_t>(n_prefix) + suffix_offsets[n_sequences];
+    for (int64_t i = 0; i < n_all; i++) {
+      if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+        return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN, "token " + std::to_string(tokens[i]) + " at index " +
+                                                     std::to_string(i) + " outside [0, " + std::to_string(n_vocab) +
+                                                     ")");
+      }
+    }
+    // Exactness. llama_decode cuts a call into ubatches of n_ubatch tokens from the call's first token, and its CPU
+    // matrix products give the same bits for a row whether its ubatch holds 2 or 500 rows (whatever the KV cache holds
+    // beyond the causal mask, and with any thread count), but a ubatch of one row takes a matrix-vector path that
+    // rounds differently. That holds for every layer (tokens of the ubatch) and for the last one, which runs only on
+    // the ubatch's output rows. A one-batch score of sequence s (amalgam_llama_score) therefore fixes, per reference
+    // ubatch [kU, (k+1)U), whether it has one or more tokens and one or more outputs; every decode here reproduces
+    // those classes for every row the sequence uses:
+    //  - the shared prefix is cut at `cut` <= n_prefix so that its last ubatch has 0 or >= 2 tokens and each
+    //    sequence's own first piece [cut, next multiple of U) has >= 2; the prefix ubatches then have the reference's
+    //    boundaries, and the own tokens are decoded in pieces ending at multiples of U, so later pieces are exactly
+    //    the reference's ubatches;
+    //  - per prefix ubatch, the output rows are those of the sequences with >= 2 outputs there (plus an unneeded row
+    //    when that makes one), or, if there are none, the one row all sequences with a single output there share;
+    //    in each sequence's own first piece an unneeded row is added where the reference ubatch had >= 2 outputs and
+    //    the piece has 1;
+    //  - a sequence with one scored token at a prefix position q that the prefix decode could not serve ("late") is
+    //    done last: cut the KV cache back to q, decode tokens q and q + 1 with one output (in decreasing q, so the
+    //    cache only shrinks); any other sequence that cannot be served is scored alone, as amalgam_llama_score does.
+    auto length_of = [&](int32_t s) { return n_prefix + suffix_offsets[s + 1] - suffix_offsets[s]; };
+    auto scored_of = [&](int32_t s) { return length_of(s) - 1 - from[s]; };
+    std::vector<int64_t> first_output(n_sequences);
+    for (int32_t s = 0, offset = 0; s < n_sequences; s++) {
+      first_output[s] = offset;
+      offset += scored_of(s);
+    }
+    const int32_t U = c->n_ubatch > 0 ? std::min(c->n_ubatch, c->n_batch) : c->n_batch;
+    auto chunk_end = [&](int32_t i) { return (i / U + 1) * U; };  // end of the reference ubatch holding position i
+    // Outputs of sequence s among positions [p0, p1).
+    auto outputs_in = [&](int32_t s, int32_t p0, int32_t p1) {
+      return std::max(0, std::min(p1, length_of(s) - 1) - std::max(p0, from[s]));
+    };
+    int32_t cut = n_prefix;
+    if (U >= 4) {
+      if (cut % U == 1) cut -= 1;
+      if (cut % U == U - 1) cut -= 1;
+    }
+    enum Mode : int8_t { SHARED = 0, LATE = 1, ALONE = 2 };
+    std::vector<int8_t> mode(n_sequences, (U < 4 || cut < 2) ? ALONE : SHARED);
+    std::vector<int8_t> prefix_output(cut > 0 ? cut : 1, 0);
+    if (U >= 4 && cut >= 2) {
+      for (int32_t j0 = 0; j0 < cut; j0 += U) {
+        const int32_t j1 = std::min(j0 + U, cut);
+        int32_t rows = 0;
+        for (int32_t s = 0; s < n_sequences; s++) {
+          if (outputs_in(s, j0, j1) == 0 || outputs_in(s, j0, j0 + U) < 2) continue;
+          for (int32_t i = std::max(j0, from[s]); i < std::min(j1, length_of(s) - 1); i++) {
+            rows += prefix_output[i] ? 0 : 1;
+            prefix_output[i] = 1;
+          }
+        }
+        int32_t single = -1;  // the row shared by the sequences with one output in this ubatch, if it can be
+        for (int32_t s = 0; s < n_sequences; s++) {
+          if (outputs_in(s, j0, j1) == 0 || outputs_in(s, j0, j0 + U) != 1) continue;
+          const int32_t q = std::max(j0, from[s]);
+          if (rows == 0 && (single < 0 || single == q)) {
+            single = q;
+          } else if (scored_of(s) == 1 && q % U != U - 1) {
+            mode[s] = std::max<int8_t>(mode[s], LATE);
+          } else {
+            mode[s] = ALONE;
+          }
+        }
+        if (single >= 0) {
+          prefix_output[single] = 1;
+        } else if (rows == 1) {
+          for (int32_t i = j1 - 1; i >= j0; i--) {
+            if (!prefix_output[i]) {
+              prefix_output[i] = 1;  // unneeded, only to keep the last layer on two rows
+              break;
+            }
+          }
         }
       }
-      double sum = 0.0;
-      for (int32_t v = 0; v < n_vocab; v++) sum += std::exp(static_cast<double>(row[v]) - max);
-      const int32_t next = tokens[i + 1];
-      log_probs[i - from] = static_cast<double>(row[next]) - max - std::log(sum);
-      if (is_argmax != nullptr) is_argmax[i - from] = (next == argmax || row[next] == max) ? 1 : 0;
+      bool any_output = false;
+      for (int32_t i = 0; i < cut; i++) any_output |= prefix_output[i] != 0;
+      if (!any_output) prefix_output[cut - 1] = 1;  // unneeded: a decode without outputs is avoided, not relied on
+    }
+    // Token at position i of sequence s: the prefix, then that sequence's own tokens.
+    auto token_at = [&](int32_t s, int32_t i) {
+      return i < n_prefix ? tokens[i] : tokens[n_prefix + suffix_offsets[s] + (i - n_prefix)];
+    };
+    // Reads sequence s's values at positions [p0, p1) from the rows of the last decode (row = position - first_pos).
+    auto read = [&](int32_t s, int32_t p0, int32_t p1, int32_t first_pos) -> int32_t {
+      for (int32_t i = std::max(p0, from[s]); i < std::min(p1, length_of(s) - 1); i++) {
+        const float *row = g_api.get_logits_ith(c->context, i - first_pos);
+        if (row == nullptr) {
+          return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i) + " of sequence " +
+                                                       std::to_string(s));
+        }
+        const int64_t out = first_output[s] + (i - from[s]);
+        log_probs[out] = row_log_prob(row, row_stats(row, n_vocab), token_at(s, i + 1),
+                                      is_argmax != nullptr ? &is_argmax[out] : nullptr);
+      }
+      return AMALGAM_LLAMA_OK;
+    };
+    std::vector<int8_t> output;
+    std::vector<int32_t> own;
+    // Decodes sequence s's tokens [p0, p1) on top of the KV cache as one call (one ubatch when it stays within a
+    // reference ubatch), with its output rows (plus the piece's last row when extra_row) and reads them.
+    auto decode_piece = [&](int32_t s, int32_t p0, int32_t p1, bool extra_row) -> int32_t {
+      own.resize(p1 - p0);
+      output.assign(p1 - p0, 0);
+      for (int32_t i = p0; i < p1; i++) {
+        own[i - p0] = token_at(s, i);
+        output[i - p0] = i >= from[s] && i < length_of(s) - 1 ? 1 : 0;
+      }
+      if (extra_row) {
+        for (int32_t i = p1 - 1; i >= p0; i--) {
+          if (!output[i - p0]) {
+            output[i - p0] = 1;
+            break;
+          }
+        }
+      }
+      const int32_t status = decode_at(c->context, own.data(), p1 - p0, p0, output.data());
+      if (status != 0) {
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ", positions " +
+                                                  std::to_string(p0) + ".." + std::to_string(p1 - 1) +
+                                                  ") returned " + std::to_string(status));
+      }
+      return read(s, p0, p1, p0);
+    };
+    auto cut_cache = [&](int32_t from_pos) -> int32_t {
+      if (g_api.kv_self_seq_rm(c->context, 0, from_pos, -1)) return AMALGAM_LLAMA_OK;
+      return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not cut the KV cache back to position " +
+                                                std::to_string(from_pos));
+    };
+
+    int32_t rc = AMALGAM_LLAMA_OK;
+    bool any_shared = false;
+    for (int32_t s = 0; s < n_sequences; s++) any_shared |= mode[s] != ALONE;
+    if (any_shared) {
+      g_api.kv_self_clear(c->context);
+      rc = decode_at(c->context, tokens, cut, 0, prefix_output.data());
+      if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
+      // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now.
+      for (int32_t s = 0; s < n_sequences; s++) {
+        if (mode[s] != SHARED) continue;
+        rc = read(s, 0, cut, 0);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
+      }
+      // Each sequence's own tokens on top of the prefix, in pieces ending where the reference's ubatches end.
+      for (int32_t s = 0; s < n_sequences; s++) {
+        const int32_t length = length_of(s);
+        if (mode[s] != SHARED || outputs_in(s, cut, length) == 0) continue;
+        for (int32_t p0 = cut; p0 < length;) {
+          const int32_t p1 = std::min(chunk_end(p0), length);
+          const int32_t reference = outputs_in(s, (p0 / U) * U, chunk_end(p0));
+          rc = decode_piece(s, p0, p1, reference >= 2 && outputs_in(s, p0, p1) == 1);
+          if (rc != AMALGAM_LLAMA_OK) return rc;
+          p0 = p1;
+        }
+        rc = cut_cache(cut);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
+      }
+      std::vector<int32_t> late;
+      for (int32_t s = 0; s < n_sequences; s++) {
+        if (mode[s] == LATE) late.push_back(s);
+      }
+      std::stable_sort(late.begin(), late.end(), [&](int32_t x, int32_t y) { return from[x] > from[y]; });
+      for (int32_t s : late) {
+        rc = cut_cache(from[s]);
+        if (rc == AMALGAM_LLAMA_OK) rc = decode_piece(s, from[s], from[s] + 2, false);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
+      }
+    }
+    // Sequences that cannot share: one call each, exactly as amalgam_llama_score.
+    for (int32_t s = 0; s < n_sequences; s++) {
+      if (mode[s] != ALONE) continue;
+      g_api.kv_self_clear(c->context);
+      rc = decode_piece(s, 0, length_of(s), false);
+      if (rc != AMALGAM_LLAMA_OK) return rc;
     }
     return AMALGAM_LLAMA_OK;
   });

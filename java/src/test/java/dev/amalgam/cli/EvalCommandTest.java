@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.eval.llama.LlamaScorer;
+import dev.amalgam.eval.llama.ScorerOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -195,6 +197,15 @@ class EvalCommandTest {
         assertEquals(argmax, n.get("predicted").asText());
         assertEquals(n.get("predicted").asText().equals(n.get("gold").asText()) ? 1.0 : 0.0,
             n.at("/metrics/acc").asDouble());
+      }
+      // The harness scores the options over a shared prompt decode; the values are those of one call per option.
+      try (LlamaScorer single = LlamaScorer.open(model, ScorerOptions.defaults().withContextSize(2048).withThreads(1))) {
+        for (JsonNode n : predictions(out)) {
+          for (JsonNode o : n.get("options")) {
+            assertEquals(single.continuationLogLikelihood(n.get("prompt").asText(), " " + o.asText()).logLikelihood(),
+                n.at("/loglikelihoods/" + o.asText()).doubleValue(), 0.0, n.get("id").asText() + " " + o.asText());
+          }
+        }
       }
     }
 

@@ -2,6 +2,7 @@ package dev.amalgam.eval.harness;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.eval.llama.ContinuationScore;
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
 import dev.amalgam.eval.llama.LlamaBridgeException;
@@ -276,11 +277,12 @@ public final class Evaluator {
       for (int i = 0; i < examples.size(); i++) {
         Example e = examples.get(i);
         long t = System.nanoTime();
-        double[] ll = new double[e.choices().size()];
-        for (int c = 0; c < ll.length; c++) {
-          ll[c] = llama.continuationLogLikelihood(prompts.get(i), FewShot.TARGET_DELIMITER + e.choices().get(c))
-              .logLikelihood();
-        }
+        List<String> continuations = new ArrayList<>(e.choices().size());
+        for (String choice : e.choices()) continuations.add(FewShot.TARGET_DELIMITER + choice);
+        // The prompt is shared by all options: decoded once, equal bit for bit to one call per option.
+        List<ContinuationScore> scores = llama.continuationLogLikelihoods(prompts.get(i), continuations);
+        double[] ll = new double[scores.size()];
+        for (int c = 0; c < ll.length; c++) ll[c] = scores.get(c).logLikelihood();
         run.logLikelihoods[i] = ll;
         run.predicted[i] = e.choices().get(argmax(ll, e.choices(), false));
         run.predictedNorm[i] = e.choices().get(argmax(ll, e.choices(), true));

@@ -29,7 +29,7 @@ final class LlamaLibrary {
   /** Where the binding's jar carries the Linux x86_64 library. */
   static final String JAR_ENTRY = "de/kherud/llama/Linux/x86_64/libjllama.so";
 
-  private static final int EXPECTED_ABI = 1;
+  private static final int EXPECTED_ABI = 2;
   private static String openedFrom;
   private static LlamaBridgeException failure;
 

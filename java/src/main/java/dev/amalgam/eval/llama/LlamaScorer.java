@@ -5,7 +5,9 @@ import dev.amalgam.eval.llama.jni.LlamaNative;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -210,8 +212,86 @@ public final class LlamaScorer implements AutoCloseable {
   public ContinuationScore continuationLogLikelihood(String prompt, String continuation) {
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(continuation, "continuation");
-    int[] whole = tokenize(prompt + continuation, true);
+    Continuation c = continuation(tokenize(prompt, true), prompt, continuation);
+    int[] greedy = new int[c.tokens.length - 1 - c.from];
+    double[] logProbs = score(c.tokens, c.from, greedy);
+    return sum(logProbs, greedy, 0, logProbs.length);
+  }
+
+  /**
+   * {@link #continuationLogLikelihood} for each continuation after the same prompt (the options of a multiple-choice
+   * question), with the same results, but the tokens all of them share are decoded only once: the longest common
+   * token prefix of every prompt + continuation goes into the KV cache once, and each continuation decodes only its
+   * remaining tokens on top of it (a continuation that adds one token needs no decode of its own).
+   *
+   * <p>Every continuation is checked before anything is decoded. Results equal the single calls' bit for bit (F32 and
+   * F16 KV cache, prompts on either side of llama.cpp's 512-token ubatch boundary; SharedPrefixScoringTest): the
+   * bridge keeps, per ubatch, the one-or-many row counts on which llama.cpp's CPU kernels round alike (a one-row
+   * matrix product rounds differently from a many-row one). The price: a one-token continuation whose prediction the
+   * shared decode cannot serve costs an extra two-token decode, and in rare layouts a continuation is scored alone.
+   *
+   * @return one score per continuation, in order (empty for no continuations)
+   * @throws LlamaBridgeException as {@link #continuationLogLikelihood} for the first continuation that fails, its
+   *     message naming the continuation by index and text
+   */
+  public synchronized List<ContinuationScore> continuationLogLikelihoods(String prompt, List<String> continuations) {
+    Objects.requireNonNull(prompt, "prompt");
+    Objects.requireNonNull(continuations, "continuations");
+    if (continuations.isEmpty()) return List.of();
     int[] head = tokenize(prompt, true);
+    int n = continuations.size();
+    Continuation[] all = new Continuation[n];
+    for (int c = 0; c < n; c++) {
+      String text = Objects.requireNonNull(continuations.get(c), "continuation " + c);
+      String which = "continuation " + c + " of " + n + " ('" + text + "'): ";
+      try {
+        all[c] = continuation(head, prompt, text);
+        checkSequence(all[c].tokens);
+      } catch (LlamaBridgeException e) {
+        throw new LlamaBridgeException(e.reason(), which + e.getMessage(), e);
+      }
+    }
+    // Longest token prefix common to all; at least 1 because every sequence starts with the prompt's first token
+    // (continuation() rejects a continuation sharing no token with the prompt).
+    int prefix = all[0].tokens.length;
+    for (Continuation c : all) {
+      int common = 0;
+      while (common < prefix && common < c.tokens.length && c.tokens[common] == all[0].tokens[common]) common++;
+      prefix = common;
+    }
+    int[] offsets = new int[n + 1];
+    int[] from = new int[n];
+    int outputs = 0;
+    for (int c = 0; c < n; c++) {
+      offsets[c + 1] = offsets[c] + all[c].tokens.length - prefix;
+      from[c] = all[c].from;
+      outputs += all[c].tokens.length - 1 - all[c].from;
+    }
+    int[] tokens = Arrays.copyOf(all[0].tokens, prefix + offsets[n]);
+    for (int c = 0; c < n; c++) {
+      System.arraycopy(all[c].tokens, prefix, tokens, prefix + offsets[c], offsets[c + 1] - offsets[c]);
+    }
+    double[] logProbs = new double[outputs];
+    int[] greedy = new int[outputs];
+    ensureOpen();
+    int status = LlamaNative.amalgam_llama_score_shared_prefix(contextHandle, tokens, prefix, offsets, n, from,
+        logProbs, greedy, outputs);
+    check(status, Reason.NATIVE_ERROR, model);
+    List<ContinuationScore> scores = new ArrayList<>(n);
+    for (int c = 0, start = 0; c < n; c++) {
+      int count = all[c].tokens.length - 1 - all[c].from;
+      scores.add(sum(logProbs, greedy, start, count));
+      start += count;
+    }
+    return List.copyOf(scores);
+  }
+
+  /** Prompt + continuation tokens and the first position whose next token belongs to the continuation. */
+  private record Continuation(int[] tokens, int from) {}
+
+  /** Tokenizes prompt + continuation and finds where the continuation's tokens start (lm-evaluation-harness). */
+  private Continuation continuation(int[] head, String prompt, String continuation) {
+    int[] whole = tokenize(prompt + continuation, true);
     int common = 0;
     while (common < head.length && common < whole.length && head[common] == whole[common]) common++;
     if (common == whole.length) {
@@ -222,15 +302,18 @@ public final class LlamaScorer implements AutoCloseable {
       throw new LlamaBridgeException(Reason.TEXT_TOO_SHORT,
           "the first token has no context to be scored in (the vocabulary adds no BOS and the prompt is empty)");
     }
-    int[] greedy = new int[whole.length - common];
-    double[] logProbs = score(whole, common - 1, greedy);
+    return new Continuation(whole, common - 1);
+  }
+
+  /** The sum of count log-probabilities from start, in order, and whether all of them were greedy. */
+  private static ContinuationScore sum(double[] logProbs, int[] greedy, int start, int count) {
     double sum = 0;
     boolean allGreedy = true;
-    for (int i = 0; i < logProbs.length; i++) {
+    for (int i = start; i < start + count; i++) {
       sum += logProbs[i];
       allGreedy &= greedy[i] != 0;
     }
-    return new ContinuationScore(sum, logProbs.length, allGreedy);
+    return new ContinuationScore(sum, count, allGreedy);
   }
 
   /**
@@ -277,6 +360,15 @@ public final class LlamaScorer implements AutoCloseable {
 
   private synchronized double[] score(int[] tokens, int from, int[] greedy) {
     ensureOpen();
+    checkSequence(tokens);
+    double[] logProbs = new double[tokens.length - 1 - from];
+    int status = LlamaNative.amalgam_llama_score(contextHandle, tokens, tokens.length, from, logProbs, greedy);
+    check(status, Reason.NATIVE_ERROR, model);
+    return logProbs;
+  }
+
+  /** The checks the native code repeats, made here so the caller gets a precise reason before anything runs. */
+  private void checkSequence(int[] tokens) {
     if (tokens.length < 2) {
       throw new LlamaBridgeException(Reason.TEXT_TOO_SHORT,
           "scoring needs at least 2 tokens (the first is context only), got " + tokens.length);
@@ -291,10 +383,6 @@ public final class LlamaScorer implements AutoCloseable {
             "token " + tokens[i] + " at position " + i + " outside the vocabulary [0, " + vocabSize + ")");
       }
     }
-    double[] logProbs = new double[tokens.length - 1 - from];
-    int status = LlamaNative.amalgam_llama_score(contextHandle, tokens, tokens.length, from, logProbs, greedy);
-    check(status, Reason.NATIVE_ERROR, model);
-    return logProbs;
   }
 
   private void ensureOpen() {

@@ -74,4 +74,16 @@ public final class LlamaNative {
       int from,
       @Cast("double*") double[] logProbs,
       @Cast("int32_t*") int[] isArgmax);
+
+  /** See {@code amalgam_llama_score_shared_prefix}; isArgmax may be null. */
+  public static native int amalgam_llama_score_shared_prefix(
+      @Cast("int64_t") long context,
+      @Cast("const int32_t*") int[] tokens,
+      int nPrefix,
+      @Cast("const int32_t*") int[] suffixOffsets,
+      int nSequences,
+      @Cast("const int32_t*") int[] from,
+      @Cast("double*") double[] logProbs,
+      @Cast("int32_t*") int[] isArgmax,
+      int capacity);
 }
