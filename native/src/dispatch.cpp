@@ -252,6 +252,18 @@ int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_
   return AMALGAM_OK;
 }
 
+int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits, int64_t keep_equal,
+                               int32_t drop_bits, int64_t drop_equal, int64_t *seen) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (keep_equal < 0 || drop_equal < 0) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (values == nullptr || seen == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->magnitude_mask(values, n, keep_bits, keep_equal, drop_bits, drop_equal, seen);
+  return AMALGAM_OK;
+}
+
 namespace {
 int32_t check_philox_range(int64_t first, int64_t n) {
   if (first < 0 || n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;

@@ -231,6 +231,27 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
+  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen) {
+    for (int i = 0; i < n; i++) {
+      int bits = absBits(values[i]);
+      boolean kept = inTop(bits, keepBits, keepEqual, seen, 0);
+      boolean dropped = inTop(bits, dropBits, dropEqual, seen, 1);
+      if (!kept || dropped) values[i] = 0f;
+    }
+  }
+
+  /** One threshold's decision for the next element in index order, counting equal elements in seen[slot]. */
+  private static boolean inTop(int bits, int threshold, long equalKept, long[] seen, int slot) {
+    if (bits > threshold) return true;
+    if (bits == threshold && seen[slot] < equalKept) {
+      seen[slot]++;
+      return true;
+    }
+    return false;
+  }
+
+  @Override
   public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
     Philox.of(seed, streamHash).uniforms(first, n, out);
   }

@@ -99,6 +99,19 @@ public interface Kernels extends AutoCloseable {
   void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram);
 
   /**
+   * The magnitude top-k masks of a selection ({@code MagnitudeSelection}), applied in element order: with
+   * {@code a = floatToRawIntBits(x) & 0x7FFFFFFF}, an element is in a threshold's set {@code (bits, equalKept)}
+   * iff {@code a > bits}, or {@code a == bits} while fewer than {@code equalKept} equal elements were counted
+   * (it is then counted; both thresholds see every element). {@code values[i]} becomes +0 unless it is in the
+   * keep set and not in the drop set. A drop set of {@code (Integer.MAX_VALUE, 0)} drops nothing. Runs on the
+   * calling thread.
+   *
+   * @param seen the keep and drop counters ({@code seen[0]}, {@code seen[1]}), carried across calls
+   */
+  void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen);
+
+  /**
    * {@code out[i]} = the {@link Philox} uniform of element {@code first + i} of the stream with this seed and
    * {@link Philox#streamHash stream hash}: the same values as {@link Philox#uniforms}, from any implementation.
    */

@@ -172,6 +172,19 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
+  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen) {
+    Objects.requireNonNull(values, "values");
+    Objects.requireNonNull(seen, "seen");
+    checkLength("magnitudeMask", "values", values.length, n);
+    if (seen.length < 2) throw new IllegalArgumentException("magnitudeMask: seen needs 2 counters, has " + seen.length);
+    if (keepEqual < 0 || dropEqual < 0) {
+      throw new IllegalArgumentException("magnitudeMask: negative equal-kept counts " + keepEqual + ", " + dropEqual);
+    }
+    backend.magnitudeMask(values, n, keepBits, keepEqual, dropBits, dropEqual, seen);
+  }
+
+  @Override
   public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
     checkPhilox("philoxUniforms", first, out, n);
     backend.philoxUniforms(seed, streamHash, first, out, n);

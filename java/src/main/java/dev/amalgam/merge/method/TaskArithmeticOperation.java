@@ -2,7 +2,7 @@ package dev.amalgam.merge.method;
 
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.kernels.Philox;
-import dev.amalgam.merge.method.MagnitudeSelection.Cursor;
+import dev.amalgam.merge.method.MagnitudeSelection.Threshold;
 import dev.amalgam.merge.method.MagnitudeSelection.TopK;
 import dev.amalgam.merge.method.TaskArithmeticMerge.Sparsification;
 import dev.amalgam.tensor.Bf16;
@@ -205,14 +205,19 @@ final class TaskArithmeticOperation implements TensorOperation {
     private double total;
 
     void addAbs(long first, float[] values, int count) {
-      for (int i = 0; i < count; i++) {
+      int i = 0;
+      while (i < count) {
         long s = (first + i) / Kernels.DOT_SEGMENT;
         if (s != segment) {
           total += current;
           current = 0;
           segment = s;
         }
-        current += Math.abs(values[i]);
+        // up to the segment's end: one division per run of elements, not per element
+        int end = (int) Math.min(count, (s + 1) * Kernels.DOT_SEGMENT - first);
+        double sum = current;
+        for (; i < end; i++) sum += Math.abs(values[i]);
+        current = sum;
       }
     }
 
@@ -229,8 +234,7 @@ final class TaskArithmeticOperation implements TensorOperation {
     private final TopK dropTop; // outliers: the n_top largest
     private final Kernels kernels;
     private final long streamHash; // of the Philox stream, for the random kinds
-    private Cursor keepCursor;
-    private Cursor dropCursor;
+    private final long[] seen = new long[2]; // equal-to-threshold elements kept so far: keep, drop
     private float[] uniforms;
     private long[] rowKeys;
 
@@ -279,8 +283,7 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
 
     void startPass() {
-      if (keepTop != null) keepCursor = new Cursor(keepTop.threshold());
-      if (dropTop != null) dropCursor = new Cursor(dropTop.threshold());
+      Arrays.fill(seen, 0);
     }
 
     /** Zeroes the dropped elements of {@code d[0..count)}, elements {@code first..} of the tensor, in order. */
@@ -289,10 +292,10 @@ final class TaskArithmeticOperation implements TensorOperation {
         case NONE:
           return;
         case MAGNITUDE:
-          SparsifyKernels.magnitude(d, count, keepCursor);
-          return;
         case MAGNITUDE_OUTLIERS:
-          SparsifyKernels.outliers(d, count, keepCursor, dropCursor);
+          Threshold keep = keepTop.threshold();
+          Threshold drop = dropTop == null ? Threshold.none() : dropTop.threshold();
+          kernels.magnitudeMask(d, count, keep.bits(), keep.equalKept(), drop.bits(), drop.equalKept(), seen);
           return;
         case RANDOM:
           kernels.bernoulliKeep(seed, streamHash, first, model.density(), d, count);
