@@ -231,6 +231,22 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
+  public void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
+    long x0 = xOffset / xType.byteSize();
+    for (int i = 0; i < n; i++) {
+      float v = load(x, xType, x0 + i);
+      if (xType != roundType) {
+        if (roundType == DType.BF16) {
+          v = Bf16.toFloat(Bf16.fromFloat(v));
+        } else if (roundType == DType.F16) {
+          v = F16.toFloat(F16.fromFloat(v));
+        }
+      }
+      d[i] = v - b[i];
+    }
+  }
+
+  @Override
   public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
       long[] seen) {
     for (int i = 0; i < n; i++) {

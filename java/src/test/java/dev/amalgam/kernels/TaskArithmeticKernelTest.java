@@ -162,6 +162,71 @@ class TaskArithmeticKernelTest extends EveryImplementationTest {
     return v;
   }
 
+  /** {@code n} values of a type at byte {@code 7 * size} of a direct buffer, positioned there. */
+  private static java.nio.ByteBuffer stored(float[] v, dev.amalgam.tensor.DType type) {
+    int size = type.byteSize();
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect((v.length + 7) * size)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    buf.position(7 * size);
+    java.nio.ByteBuffer at = buf.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < v.length; i++) JavaKernels.store(at, type, i, v[i]);
+    return buf;
+  }
+
+  @Test
+  void taskVectorsMatchTheReferenceForEveryTypePairOnEveryPath() {
+    dev.amalgam.tensor.DType[] types = {dev.amalgam.tensor.DType.F32, dev.amalgam.tensor.DType.F16,
+        dev.amalgam.tensor.DType.BF16};
+    for (int n : new int[] {0, 1, 15, 17, 2047, 2048, 2049, 4099, 70001}) {
+      float[] x = values(n, 3L * n);
+      float[] b = values(n, 5L * n + 1);
+      for (dev.amalgam.tensor.DType xType : types) {
+        java.nio.ByteBuffer stored = stored(x, xType);
+        for (dev.amalgam.tensor.DType round : types) {
+          float[] expected = new float[n];
+          for (int i = 0; i < n; i++) {
+            float v = JavaKernels.load(stored, xType, i);
+            if (xType != round && round == dev.amalgam.tensor.DType.BF16) {
+              v = dev.amalgam.tensor.Bf16.toFloat(dev.amalgam.tensor.Bf16.fromFloat(v));
+            } else if (xType != round && round == dev.amalgam.tensor.DType.F16) {
+              v = dev.amalgam.tensor.F16.toFloat(dev.amalgam.tensor.F16.fromFloat(v));
+            }
+            expected[i] = v - b[i];
+          }
+          onEveryImpl(impl -> {
+            float[] d = new float[n + 1];
+            d[n] = 42f;
+            impl.kernels().taskVector(stored, xType, round, b, d, n);
+            assertSameFloats(expected, Arrays.copyOf(d, n), impl + " " + xType + " -> " + round + " n=" + n);
+            assertEquals(42f, d[n], impl + ": wrote past n");
+            assertEquals(7 * xType.byteSize(), stored.position(), impl + ": position moved");
+          });
+        }
+      }
+    }
+  }
+
+  @Test
+  void taskVectorArgumentsAreChecked() {
+    java.nio.ByteBuffer x = java.nio.ByteBuffer.allocateDirect(20);
+    float[] b = new float[10];
+    onEveryImpl(impl -> {
+      Kernels k = impl.kernels();
+      assertThrows(IllegalArgumentException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.F32, dev.amalgam.tensor.DType.BF16, b, new float[10], 10),
+          impl + " x too short");
+      assertThrows(IllegalArgumentException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.BF16, dev.amalgam.tensor.DType.BF16, b, new float[9], 10),
+          impl + " d too short");
+      assertThrows(IllegalArgumentException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.BF16, dev.amalgam.tensor.DType.F64, b, new float[10], 10),
+          impl + " round type");
+      assertThrows(NullPointerException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.BF16, dev.amalgam.tensor.DType.BF16, null, new float[10], 1),
+          impl + " null b");
+    });
+  }
+
   @Test
   void magnitudeMaskFollowsTheThresholdWalk() {
     float[] v = {0.5f, -0.25f, 0.25f, -0f, 0.25f, 1f, Float.NaN, -0.25f};

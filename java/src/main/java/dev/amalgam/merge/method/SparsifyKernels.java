@@ -11,6 +11,15 @@ import java.util.Arrays;
 final class SparsifyKernels {
   private SparsifyKernels() {}
 
+  /** The number of {@code d[0..count)} whose magnitude bits ({@link MagnitudeSelection#absBits}) equal {@code bits}. */
+  static long countMagnitudeBits(float[] d, int count, int bits) {
+    long equal = 0;
+    for (int i = 0; i < count; i++) {
+      if ((Float.floatToRawIntBits(d[i]) & 0x7FFFFFFF) == bits) equal++;
+    }
+    return equal;
+  }
+
   /**
    * DELLA's magnitude-ranked drop over one row {@code d[start..start+row)}: ascending rank r (0-based, ties by
    * index) of |d|, keep probability {@code p = (density - epsilon) + 2 epsilon r / (row - 1)} (r = 0 for a
