@@ -262,20 +262,21 @@ final class TaskArithmeticOperation implements TensorOperation {
             int c = Math.min(block, to - o);
             w.chunks.read(fetched[base], baseType, o, c, w.b);
             for (int k = 0; k < m; k++) {
-              if (!wanted[k]) continue;
-              float[] d = w.d[k];
-              taskVector(w, models.get(k).input(), o, c, d);
-              if (rowWise) {
-                wholeRows[k].addAbs(spanFirst + o, d, c);
-              } else {
-                segmentWhole[t][k] = addAbs(segmentWhole[t][k], d, c);
+              if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
+            }
+            if (rowWise) {
+              for (int k = 0; k < m; k++) {
+                if (!wanted[k]) continue;
+                wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
+                masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+                keptRows[k].addAbs(spanFirst + o, w.d[k], c);
               }
-              masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
-              if (rowWise) {
-                keptRows[k].addAbs(spanFirst + o, d, c);
-              } else {
-                segmentKept[t][k] = addAbs(segmentKept[t][k], d, c);
+            } else {
+              addAbs(segmentWhole[t], w.d, wanted, c);
+              for (int k = 0; k < m; k++) {
+                if (wanted[k]) masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
               }
+              addAbs(segmentKept[t], w.d, wanted, c);
             }
           }
         });
@@ -341,10 +342,37 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
   }
 
-  /** {@code sum + |x_0| + |x_1| + ...} in double, in element order. */
-  static double addAbs(double sum, float[] values, int count) {
-    for (int i = 0; i < count; i++) sum += Math.abs(values[i]);
-    return sum;
+  /**
+   * {@code sums[k] += |d[k][0]| + |d[k][1]| + ...} in double, in element order, for the wanted models. Each sum
+   * is one chain of dependent additions (their order fixes the bits), so two models' chains run side by side in
+   * one loop to overlap their latencies.
+   */
+  static void addAbs(double[] sums, float[][] d, boolean[] wanted, int count) {
+    int pending = -1;
+    for (int k = 0; k < sums.length; k++) {
+      if (!wanted[k]) continue;
+      if (pending < 0) {
+        pending = k;
+        continue;
+      }
+      double x = sums[pending];
+      double y = sums[k];
+      float[] a = d[pending];
+      float[] b = d[k];
+      for (int i = 0; i < count; i++) {
+        x += Math.abs(a[i]);
+        y += Math.abs(b[i]);
+      }
+      sums[pending] = x;
+      sums[k] = y;
+      pending = -1;
+    }
+    if (pending >= 0) {
+      double x = sums[pending];
+      float[] a = d[pending];
+      for (int i = 0; i < count; i++) x += Math.abs(a[i]);
+      sums[pending] = x;
+    }
   }
 
   /** One worker's scratch: reused for every block it runs. */
