@@ -272,11 +272,12 @@ final class TaskArithmeticOperation implements TensorOperation {
                 keptRows[k].addAbs(spanFirst + o, w.d[k], c);
               }
             } else {
-              addAbs(segmentWhole[t], w.d, wanted, c);
               for (int k = 0; k < m; k++) {
-                if (wanted[k]) masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+                if (!wanted[k]) continue;
+                System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
+                masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
               }
-              addAbs(segmentKept[t], w.d, wanted, c);
+              addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
             }
           }
         });
@@ -343,35 +344,49 @@ final class TaskArithmeticOperation implements TensorOperation {
   }
 
   /**
-   * {@code sums[k] += |d[k][0]| + |d[k][1]| + ...} in double, in element order, for the wanted models. Each sum
-   * is one chain of dependent additions (their order fixes the bits), so two models' chains run side by side in
-   * one loop to overlap their latencies.
+   * For the wanted models: {@code whole[k] += |raw[k][0]| + |raw[k][1]| + ...} and {@code kept[k]} likewise over
+   * the masked {@code d[k]}, in double, in element order. Each sum is one chain of dependent additions (their
+   * order fixes the bits), so up to two models' four chains run side by side in one loop to overlap latencies.
    */
-  static void addAbs(double[] sums, float[][] d, boolean[] wanted, int count) {
+  static void addAbs(double[] whole, double[] kept, float[][] raw, float[][] d, boolean[] wanted, int count) {
     int pending = -1;
-    for (int k = 0; k < sums.length; k++) {
+    for (int k = 0; k < whole.length; k++) {
       if (!wanted[k]) continue;
       if (pending < 0) {
         pending = k;
         continue;
       }
-      double x = sums[pending];
-      double y = sums[k];
-      float[] a = d[pending];
-      float[] b = d[k];
+      double w0 = whole[pending];
+      double k0 = kept[pending];
+      double w1 = whole[k];
+      double k1 = kept[k];
+      float[] r0 = raw[pending];
+      float[] d0 = d[pending];
+      float[] r1 = raw[k];
+      float[] d1 = d[k];
       for (int i = 0; i < count; i++) {
-        x += Math.abs(a[i]);
-        y += Math.abs(b[i]);
+        w0 += Math.abs(r0[i]);
+        k0 += Math.abs(d0[i]);
+        w1 += Math.abs(r1[i]);
+        k1 += Math.abs(d1[i]);
       }
-      sums[pending] = x;
-      sums[k] = y;
+      whole[pending] = w0;
+      kept[pending] = k0;
+      whole[k] = w1;
+      kept[k] = k1;
       pending = -1;
     }
     if (pending >= 0) {
-      double x = sums[pending];
-      float[] a = d[pending];
-      for (int i = 0; i < count; i++) x += Math.abs(a[i]);
-      sums[pending] = x;
+      double w0 = whole[pending];
+      double k0 = kept[pending];
+      float[] r0 = raw[pending];
+      float[] d0 = d[pending];
+      for (int i = 0; i < count; i++) {
+        w0 += Math.abs(r0[i]);
+        k0 += Math.abs(d0[i]);
+      }
+      whole[pending] = w0;
+      kept[pending] = k0;
     }
   }
 
@@ -382,6 +397,7 @@ final class TaskArithmeticOperation implements TensorOperation {
     final float[][] d;
     final float[] weighted; // the weighted task vectors side by side, model k at k * block
     final float[] out;
+    final float[][] raw; // the L1 pass's unmasked task vectors, allocated on first use
     private final long[][] histograms;
     float[] uniforms;
     long[] rowKeys;
@@ -398,7 +414,14 @@ final class TaskArithmeticOperation implements TensorOperation {
             + " elements exceed one array; raise the memory budget's chunk or merge fewer models", e);
       }
       out = new float[block];
+      raw = new float[models][];
       histograms = new long[2 * models][];
+    }
+
+    /** Model k's unmasked copy, allocated on first use. */
+    float[] raw(int k) {
+      if (raw[k] == null) raw[k] = new float[b.length];
+      return raw[k];
     }
 
     /** Histogram {@code index} (model k's keep at 2k, drop at 2k + 1), allocated on first use. */
