@@ -15,11 +15,13 @@ import java.util.List;
 /**
  * One tensor of the task-arithmetic family, streamed in blocks with bounded memory: up to two selection passes
  * (magnitude thresholds, {@link MagnitudeSelection}), an L1 pass when rescaling, then the compute pass. Random
- * masks are regenerated from {@link Philox} in every pass: they are a pure function of the element index. Blocks
- * are whole rows ({@code rowLength} elements, the last dimension) so that DELLA can rank within rows; the L1
- * sums accumulate per {@link Kernels#DOT_SEGMENT} segment, in element order, so nothing depends on block sizes.
- * The hot loops (histogram counting, Philox/Bernoulli masks, the sign-consensus merge) run in the stream's
- * {@link Kernels}: native where the library is loaded, with the same bits as the Java reference.
+ * masks are regenerated from {@link Philox} in every pass: they are a pure function of the element index. The
+ * L1 sums accumulate per {@link Kernels#DOT_SEGMENT} segment, in element order, so nothing depends on block
+ * sizes. Each pass walks the tensor one chunk at a time and splits the chunk into one task per segment, run in
+ * parallel on the kernels' threads (see {@code Run}); DELLA, which ranks within rows, walks whole-row blocks in
+ * order instead. The hot loops (task vectors straight from the stored inputs, histogram counting,
+ * Philox/Bernoulli and magnitude masks, the sign-consensus merge) run in the stream's {@link Kernels}: native
+ * where the library is loaded, with the same bits as the Java reference, at any thread count.
  */
 final class TaskArithmeticOperation implements TensorOperation {
   /** Elements per work block (rounded to whole rows): small enough to keep one float block per input. */
