@@ -161,7 +161,9 @@ public interface Kernels extends AutoCloseable {
   /**
    * Runs tasks {@code 0..tasks-1} on up to {@link #threads()} threads (the caller's included) and returns when all
    * are done; the first failure is rethrown after the others finish. For work split by its caller into pieces
-   * that do not depend on which thread runs them (such as a merge's work blocks); a task must not call this again.
+   * that do not depend on which thread runs them (such as a merge's work blocks). A task must not call this again,
+   * nor a kernel large enough to be split across threads (one of more than 256 Ki elements): with every thread
+   * busy in a task, such a call would wait for a thread that never frees.
    */
   void forEachTask(int tasks, TaskBody body);
 
