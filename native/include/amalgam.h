@@ -68,7 +68,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_ABI_VERSION 3
+#define AMALGAM_ABI_VERSION 4
 
 /** Elements per dot3 block (see 6). */
 #define AMALGAM_DOT_BLOCK 4096
@@ -202,6 +202,25 @@ AMALGAM_API int32_t amalgam_disjoint_merge(int32_t isa, int32_t models, const fl
 /** The merge without consensus: out[i] = base[i] + lambda * (sum_k w[k * stride + i]) / divisor (point 8). */
 AMALGAM_API int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float *w, int64_t stride, int64_t n,
                                         float divisor, const float *base, float lambda, float *out);
+
+/**
+ * The magnitude top-k masks (contract point 8), in element order: with a = bits(values[i]) & 0x7fffffff as a
+ * signed int, element i is in a threshold's set (t, e, s) iff a > t, or a == t and s < e (then s += 1; both
+ * thresholds count every element). values[i] = +0 unless it is in the keep set and not in the drop set.
+ * seen[0] and seen[1] are the keep and drop counters s, carried from call to call; keep_equal, drop_equal >= 0.
+ * Added in ABI 4.
+ */
+/**
+ * A task vector, d[i] = r(x[i]) - b[i] in f32 for i in [0, n): x[i] widened from x_dtype, and r rounds it to
+ * round_dtype (round to nearest even, as amalgam_convert) where round_dtype is F16 or BF16 and differs from
+ * x_dtype, else leaves it. x is the address of x_dtype elements; b and d must not overlap x. Added in ABI 4.
+ */
+AMALGAM_API int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype, int32_t round_dtype, const float *b,
+                                        int64_t n, float *d);
+
+AMALGAM_API int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits,
+                                           int64_t keep_equal, int32_t drop_bits, int64_t drop_equal,
+                                           int64_t *seen);
 
 /**
  * Gives the kernel advice about [address, address + length). DONTNEED shrinks the range inward to whole

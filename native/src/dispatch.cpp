@@ -252,6 +252,45 @@ int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_
   return AMALGAM_OK;
 }
 
+int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype, int32_t round_dtype, const float *b, int64_t n,
+                            float *d) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(x_dtype) || !valid_dtype(round_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) return AMALGAM_OK;
+  if (x == 0 || b == nullptr || d == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  // In L1-sized pieces through the ISA's own conversions (the same bits as amalgam_convert), then one subtract.
+  constexpr int64_t kPiece = 2048;
+  alignas(64) float wide[kPiece];
+  alignas(64) uint16_t narrow[kPiece];
+  const bool round = round_dtype != x_dtype && round_dtype != AMALGAM_DTYPE_F32;
+  const int64_t size = x_dtype == AMALGAM_DTYPE_F32 ? 4 : 2;
+  const char *src = static_cast<const char *>(as_pointer(x));
+  for (int64_t i = 0; i < n; i += kPiece) {
+    const int64_t len = n - i < kPiece ? n - i : kPiece;
+    t->convert(src + i * size, x_dtype, wide, AMALGAM_DTYPE_F32, len, 0);
+    if (round) {
+      t->convert(wide, AMALGAM_DTYPE_F32, narrow, round_dtype, len, 0);
+      t->convert(narrow, round_dtype, wide, AMALGAM_DTYPE_F32, len, 0);
+    }
+    for (int64_t j = 0; j < len; ++j) d[i + j] = wide[j] - b[i + j];
+  }
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits, int64_t keep_equal,
+                               int32_t drop_bits, int64_t drop_equal, int64_t *seen) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (keep_equal < 0 || drop_equal < 0) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (values == nullptr || seen == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->magnitude_mask(values, n, keep_bits, keep_equal, drop_bits, drop_equal, seen);
+  return AMALGAM_OK;
+}
+
 namespace {
 int32_t check_philox_range(int64_t first, int64_t n) {
   if (first < 0 || n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;

@@ -29,6 +29,8 @@ struct KernelTable {
                          int32_t normalize, const float *base, float lambda, float *out);
   void (*plain_merge)(int32_t models, const float *w, int64_t stride, int64_t n, float divisor, const float *base,
                       float lambda, float *out);
+  void (*magnitude_mask)(float *values, int64_t n, int32_t keep_bits, int64_t keep_equal, int32_t drop_bits,
+                         int64_t drop_equal, int64_t *seen);
 };
 
 extern const KernelTable kScalarKernels;

@@ -231,6 +231,43 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
+  public void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
+    long x0 = xOffset / xType.byteSize();
+    for (int i = 0; i < n; i++) {
+      float v = load(x, xType, x0 + i);
+      if (xType != roundType) {
+        if (roundType == DType.BF16) {
+          v = Bf16.toFloat(Bf16.fromFloat(v));
+        } else if (roundType == DType.F16) {
+          v = F16.toFloat(F16.fromFloat(v));
+        }
+      }
+      d[i] = v - b[i];
+    }
+  }
+
+  @Override
+  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen) {
+    for (int i = 0; i < n; i++) {
+      int bits = absBits(values[i]);
+      boolean kept = inTop(bits, keepBits, keepEqual, seen, 0);
+      boolean dropped = inTop(bits, dropBits, dropEqual, seen, 1);
+      if (!kept || dropped) values[i] = 0f;
+    }
+  }
+
+  /** One threshold's decision for the next element in index order, counting equal elements in seen[slot]. */
+  private static boolean inTop(int bits, int threshold, long equalKept, long[] seen, int slot) {
+    if (bits > threshold) return true;
+    if (bits == threshold && seen[slot] < equalKept) {
+      seen[slot]++;
+      return true;
+    }
+    return false;
+  }
+
+  @Override
   public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
     Philox.of(seed, streamHash).uniforms(first, n, out);
   }

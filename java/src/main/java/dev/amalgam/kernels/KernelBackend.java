@@ -48,6 +48,13 @@ interface KernelBackend {
   void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize, float[] base,
       float lambda, float[] out);
 
+  /** A task vector {@code d = round(x) - b} (see {@link Kernels#taskVector}); x from {@code xOffset} bytes. */
+  void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n);
+
+  /** The magnitude top-k masks in element order (see {@link Kernels#magnitudeMask}). */
+  void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen);
+
   /** The merge without consensus (amalgam.h contract point 8). */
   void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda, float[] out);
 }

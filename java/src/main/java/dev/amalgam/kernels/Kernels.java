@@ -99,6 +99,27 @@ public interface Kernels extends AutoCloseable {
   void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram);
 
   /**
+   * A task vector: {@code d[i] = r(x[i]) - b[i]} in f32 for {@code i < n}, where {@code x[i]} is widened from
+   * {@code xType} (at {@code x}'s position) and {@code r} rounds it to {@code roundType} (round to nearest even,
+   * as {@link #convert}) when that is F16 or BF16 and differs from {@code xType}; mergekit casts each model to
+   * the base's dtype before subtracting. Runs on the calling thread.
+   */
+  void taskVector(ByteBuffer x, DType xType, DType roundType, float[] b, float[] d, int n);
+
+  /**
+   * The magnitude top-k masks of a selection ({@code MagnitudeSelection}), applied in element order: with
+   * {@code a = floatToRawIntBits(x) & 0x7FFFFFFF}, an element is in a threshold's set {@code (bits, equalKept)}
+   * iff {@code a > bits}, or {@code a == bits} while fewer than {@code equalKept} equal elements were counted
+   * (it is then counted; both thresholds see every element). {@code values[i]} becomes +0 unless it is in the
+   * keep set and not in the drop set. A drop set of {@code (Integer.MAX_VALUE, 0)} drops nothing. Runs on the
+   * calling thread.
+   *
+   * @param seen the keep and drop counters ({@code seen[0]}, {@code seen[1]}), carried across calls
+   */
+  void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen);
+
+  /**
    * {@code out[i]} = the {@link Philox} uniform of element {@code first + i} of the stream with this seed and
    * {@link Philox#streamHash stream hash}: the same values as {@link Philox#uniforms}, from any implementation.
    */
@@ -126,6 +147,25 @@ public interface Kernels extends AutoCloseable {
    * division skipped when divisor is 1 and the product when lambda is 1 (amalgam.h contract point 8).
    */
   void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda, float[] out);
+
+  /** One piece of work of {@link #forEachTask}. */
+  @FunctionalInterface
+  interface TaskBody {
+    /**
+     * Runs task {@code task} on worker {@code worker}, in [0, min(tasks, threads())): one worker runs one task at
+     * a time, so per-worker scratch needs no locking.
+     */
+    void run(int worker, int task);
+  }
+
+  /**
+   * Runs tasks {@code 0..tasks-1} on up to {@link #threads()} threads (the caller's included) and returns when all
+   * are done; the first failure is rethrown after the others finish. For work split by its caller into pieces
+   * that do not depend on which thread runs them (such as a merge's work blocks). A task must not call this again,
+   * nor a kernel large enough to be split across threads (one of more than 256 Ki elements): with every thread
+   * busy in a task, such a call would wait for a thread that never frees.
+   */
+  void forEachTask(int tasks, TaskBody body);
 
   /** Stops the worker threads. */
   @Override

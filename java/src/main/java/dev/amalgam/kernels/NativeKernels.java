@@ -151,6 +151,23 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
+  public void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
+    try {
+      check("task_vector", AmalgamNative.amalgam_task_vector(isa.code(), address(x, xOffset), xType.kernelCode(),
+          roundType.kernelCode(), b, n, d));
+    } finally {
+      Reference.reachabilityFence(x);
+    }
+  }
+
+  @Override
+  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen) {
+    check("magnitude_mask", AmalgamNative.amalgam_magnitude_mask(isa.code(), values, n, keepBits, keepEqual,
+        dropBits, dropEqual, seen));
+  }
+
+  @Override
   public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
       float[] out) {
     check("plain_merge", AmalgamNative.amalgam_plain_merge(isa.code(), models, w, stride, n, divisor, base, lambda,

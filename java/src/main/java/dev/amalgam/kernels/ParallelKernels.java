@@ -172,6 +172,33 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
+  public void taskVector(ByteBuffer x, DType xType, DType roundType, float[] b, float[] d, int n) {
+    Objects.requireNonNull(b, "b");
+    Objects.requireNonNull(d, "d");
+    Objects.requireNonNull(roundType, "roundType");
+    checkLength("taskVector", "b", b.length, n);
+    checkLength("taskVector", "d", d.length, n);
+    checkBuffer("x", x, xType, n, false);
+    if (!roundType.isMergeable()) {
+      throw new IllegalArgumentException("taskVector: " + roundType + " is not a kernel type (F32, F16, BF16)");
+    }
+    backendFor(x).taskVector(x, 0, xType, roundType, b, d, n);
+  }
+
+  @Override
+  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+      long[] seen) {
+    Objects.requireNonNull(values, "values");
+    Objects.requireNonNull(seen, "seen");
+    checkLength("magnitudeMask", "values", values.length, n);
+    if (seen.length < 2) throw new IllegalArgumentException("magnitudeMask: seen needs 2 counters, has " + seen.length);
+    if (keepEqual < 0 || dropEqual < 0) {
+      throw new IllegalArgumentException("magnitudeMask: negative equal-kept counts " + keepEqual + ", " + dropEqual);
+    }
+    backend.magnitudeMask(values, n, keepBits, keepEqual, dropBits, dropEqual, seen);
+  }
+
+  @Override
   public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
     checkPhilox("philoxUniforms", first, out, n);
     backend.philoxUniforms(seed, streamHash, first, out, n);
@@ -199,6 +226,26 @@ final class ParallelKernels implements Kernels {
       float[] out) {
     checkMerge("plainMerge", w, stride, models, n, base, out);
     backend.plainMerge(w, stride, models, n, divisor, base, lambda, out);
+  }
+
+  @Override
+  public void forEachTask(int tasks, TaskBody body) {
+    Objects.requireNonNull(body, "body");
+    if (tasks < 0) throw new IllegalArgumentException("forEachTask: negative task count " + tasks);
+    int workers = Math.min(threads, tasks);
+    if (workers <= 1) {
+      for (int t = 0; t < tasks; t++) body.run(0, t);
+      return;
+    }
+    AtomicInteger next = new AtomicInteger();
+    List<Runnable> loops = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      int worker = w;
+      loops.add(() -> {
+        for (int t; (t = next.getAndIncrement()) < tasks; ) body.run(worker, t);
+      });
+    }
+    runAll(loops);
   }
 
   private static void checkArrays(String operation, float[] values, int n, long[] histogram) {

@@ -152,6 +152,139 @@ class TaskArithmeticKernelTest extends EveryImplementationTest {
     assertEquals(0.3, kept / n, 0.005); // about 5 standard deviations
   }
 
+  /** Values drawn from few magnitudes, so that many equal a threshold, mixed with {@link #values}. */
+  private static float[] tiedValues(int n, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] v = values(n, seed);
+    for (int i = 0; i < n; i++) {
+      if (r.nextInt(3) > 0) v[i] = (r.nextInt(9) - 4) * 0.00390625f; // -1/64 .. 1/64, zeros of both signs
+    }
+    return v;
+  }
+
+  /** {@code n} values of a type at byte {@code 7 * size} of a direct buffer, positioned there. */
+  private static java.nio.ByteBuffer stored(float[] v, dev.amalgam.tensor.DType type) {
+    int size = type.byteSize();
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect((v.length + 7) * size)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    buf.position(7 * size);
+    java.nio.ByteBuffer at = buf.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < v.length; i++) JavaKernels.store(at, type, i, v[i]);
+    return buf;
+  }
+
+  @Test
+  void taskVectorsMatchTheReferenceForEveryTypePairOnEveryPath() {
+    dev.amalgam.tensor.DType[] types = {dev.amalgam.tensor.DType.F32, dev.amalgam.tensor.DType.F16,
+        dev.amalgam.tensor.DType.BF16};
+    for (int n : new int[] {0, 1, 15, 17, 2047, 2048, 2049, 4099, 70001}) {
+      float[] x = values(n, 3L * n);
+      float[] b = values(n, 5L * n + 1);
+      for (dev.amalgam.tensor.DType xType : types) {
+        java.nio.ByteBuffer stored = stored(x, xType);
+        for (dev.amalgam.tensor.DType round : types) {
+          float[] expected = new float[n];
+          for (int i = 0; i < n; i++) {
+            float v = JavaKernels.load(stored, xType, i);
+            if (xType != round && round == dev.amalgam.tensor.DType.BF16) {
+              v = dev.amalgam.tensor.Bf16.toFloat(dev.amalgam.tensor.Bf16.fromFloat(v));
+            } else if (xType != round && round == dev.amalgam.tensor.DType.F16) {
+              v = dev.amalgam.tensor.F16.toFloat(dev.amalgam.tensor.F16.fromFloat(v));
+            }
+            expected[i] = v - b[i];
+          }
+          onEveryImpl(impl -> {
+            float[] d = new float[n + 1];
+            d[n] = 42f;
+            impl.kernels().taskVector(stored, xType, round, b, d, n);
+            assertSameFloats(expected, Arrays.copyOf(d, n), impl + " " + xType + " -> " + round + " n=" + n);
+            assertEquals(42f, d[n], impl + ": wrote past n");
+            assertEquals(7 * xType.byteSize(), stored.position(), impl + ": position moved");
+          });
+        }
+      }
+    }
+  }
+
+  @Test
+  void taskVectorArgumentsAreChecked() {
+    java.nio.ByteBuffer x = java.nio.ByteBuffer.allocateDirect(20);
+    float[] b = new float[10];
+    onEveryImpl(impl -> {
+      Kernels k = impl.kernels();
+      assertThrows(IllegalArgumentException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.F32, dev.amalgam.tensor.DType.BF16, b, new float[10], 10),
+          impl + " x too short");
+      assertThrows(IllegalArgumentException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.BF16, dev.amalgam.tensor.DType.BF16, b, new float[9], 10),
+          impl + " d too short");
+      assertThrows(IllegalArgumentException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.BF16, dev.amalgam.tensor.DType.F64, b, new float[10], 10),
+          impl + " round type");
+      assertThrows(NullPointerException.class,
+          () -> k.taskVector(x, dev.amalgam.tensor.DType.BF16, dev.amalgam.tensor.DType.BF16, null, new float[10], 1),
+          impl + " null b");
+    });
+  }
+
+  @Test
+  void magnitudeMaskFollowsTheThresholdWalk() {
+    float[] v = {0.5f, -0.25f, 0.25f, -0f, 0.25f, 1f, Float.NaN, -0.25f};
+    int quarter = JavaKernels.absBits(0.25f);
+    onEveryImpl(impl -> {
+      // keep |x| > 0.25 and the first two elements equal to 0.25 in magnitude; drop nothing
+      float[] d = v.clone();
+      long[] seen = new long[2];
+      impl.kernels().magnitudeMask(d, d.length, quarter, 2, Integer.MAX_VALUE, 0, seen);
+      assertSameFloats(new float[] {0.5f, -0.25f, 0.25f, 0f, 0f, 1f, Float.NaN, 0f}, d, impl + " keep");
+      assertArrayEquals(new long[] {2, 0}, seen, impl + " counters");
+      // keep everything, drop |x| > 0.5 and the first element equal to 0.5: outliers gone
+      d = v.clone();
+      seen = new long[2];
+      impl.kernels().magnitudeMask(d, d.length, -1, 0, JavaKernels.absBits(0.5f), 1, seen);
+      assertSameFloats(new float[] {0f, -0.25f, 0.25f, -0f, 0.25f, 0f, 0f, -0.25f}, d, impl + " drop");
+      assertArrayEquals(new long[] {0, 1}, seen, impl + " drop counter");
+    });
+  }
+
+  @Test
+  void magnitudeMaskMatchesTheReferenceAcrossCallsOnEveryPath() {
+    for (int n : SIZES) {
+      float[] v = tiedValues(n, 77L * n);
+      int tied = JavaKernels.absBits(0.0078125f);
+      int[][] thresholds = {{tied, 0, Integer.MAX_VALUE, 0}, {tied, n / 5, Integer.MAX_VALUE, 0},
+          {tied, n, Integer.MAX_VALUE, 0}, {0, n / 3, JavaKernels.absBits(0.01171875f), n / 7},
+          {-1, 0, JavaKernels.absBits(0.015625f), n / 9}, {Integer.MAX_VALUE, 0, Integer.MAX_VALUE, 0},
+          {JavaKernels.absBits(0.02f), 3, 0x7F800000, 1}};
+      for (int[] t : thresholds) {
+        float[] expected = v.clone();
+        long[] seenExpected = {0, 0};
+        JavaKernels.INSTANCE.magnitudeMask(expected, n, t[0], t[1], t[2], t[3], seenExpected);
+        onEveryImpl(impl -> {
+          // in uneven pieces: the counters carry the equal-element state from call to call
+          float[] d = Arrays.copyOf(v, n + 1);
+          d[n] = 42f;
+          long[] seen = {0, 0};
+          int[] cuts = {0, Math.min(n, 5), Math.min(n, 37), Math.min(n, n / 2 + 1), n};
+          Arrays.sort(cuts);
+          for (int c = 0; c + 1 < cuts.length; c++) {
+            float[] piece = Arrays.copyOfRange(d, cuts[c], cuts[c + 1]);
+            impl.kernels().magnitudeMask(piece, piece.length, t[0], t[1], t[2], t[3], seen);
+            System.arraycopy(piece, 0, d, cuts[c], piece.length);
+          }
+          assertSameFloats(expected, Arrays.copyOf(d, n), impl + " n=" + n + " t=" + Arrays.toString(t));
+          assertArrayEquals(seenExpected, seen, impl + " counters n=" + n);
+          float[] whole = Arrays.copyOf(v, n + 1);
+          whole[n] = 42f;
+          long[] seenWhole = {0, 0};
+          impl.kernels().magnitudeMask(whole, n, t[0], t[1], t[2], t[3], seenWhole);
+          assertSameFloats(expected, Arrays.copyOf(whole, n), impl + " whole n=" + n);
+          assertEquals(42f, whole[n], impl + ": wrote past n");
+        });
+      }
+    }
+  }
+
   @Test
   void mergesMatchTheReferenceOnEveryPath() {
     float[][] weightSets = {{1f}, {0.5f, 0.5f}, {1f, -0.5f, 0.25f}, {0.3f, 0.3f, -0.6f, 2f}, {0f, 0f}};
@@ -254,6 +387,13 @@ class TaskArithmeticKernelTest extends EveryImplementationTest {
           impl + " out is w");
       assertThrows(IllegalArgumentException.class, () -> k.plainMerge(w, 100, 3, 100, 1f, new float[50], 1f, out),
           impl + " short base");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeMask(out, 101, 0, 0, 0, 0, new long[2]),
+          impl + " mask n > length");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeMask(out, 10, 0, 0, 0, 0, new long[1]),
+          impl + " one counter");
+      assertThrows(IllegalArgumentException.class, () -> k.magnitudeMask(out, 10, 0, -1, 0, 0, new long[2]),
+          impl + " negative equal count");
+      assertThrows(NullPointerException.class, () -> k.magnitudeMask(out, 10, 0, 0, 0, 0, null), impl + " null");
       for (float x : out) assertTrue(x == 5f, impl + ": output touched by a refused call");
     });
   }

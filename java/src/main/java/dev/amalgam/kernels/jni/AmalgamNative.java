@@ -144,6 +144,29 @@ public final class AmalgamNative {
       float lambda,
       float[] out);
 
+  /** See {@code amalgam_task_vector}. */
+  @CriticalRegion
+  public static native int amalgam_task_vector(
+      int isa,
+      @Cast("int64_t") long x,
+      int xDtype,
+      int roundDtype,
+      @Cast("const float*") float[] b,
+      @Cast("int64_t") long n,
+      float[] d);
+
+  /** See {@code amalgam_magnitude_mask}. */
+  @CriticalRegion
+  public static native int amalgam_magnitude_mask(
+      int isa,
+      float[] values,
+      @Cast("int64_t") long n,
+      int keepBits,
+      @Cast("int64_t") long keepEqual,
+      int dropBits,
+      @Cast("int64_t") long dropEqual,
+      @Cast("int64_t*") long[] seen);
+
   /** See {@code amalgam_advise}. */
   public static native int amalgam_advise(@Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
 

@@ -41,6 +41,36 @@ final class FloatChunks {
     io.emit(out);
   }
 
+  /**
+   * Elements {@code [offset, offset + count)} of a chunk fetched earlier (by a thread that may call
+   * {@link TensorStreams#inputChunk}) as floats, into {@code dst[0..count)}: for workers sharing one fetched chunk,
+   * each with its own instance.
+   */
+  void read(ByteBuffer chunk, DType type, int offset, int count, float[] dst) {
+    ByteBuffer src = chunk.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    src.position(Math.multiplyExact(offset, type.byteSize()));
+    if (type == DType.F32) {
+      src.asFloatBuffer().get(dst, 0, count);
+      return;
+    }
+    ByteBuffer f32 = scratch(count);
+    io.kernels().convert(src, type, f32, DType.F32, count);
+    f32.asFloatBuffer().get(dst, 0, count);
+  }
+
+  /**
+   * Rounds {@code values[0..count)} to the output type into {@code out} at element {@code offset} (from index 0,
+   * whatever its position): workers fill disjoint parts of one output chunk, which their caller then emits.
+   */
+  void write(float[] values, int count, ByteBuffer out, int offset) {
+    ByteBuffer f32 = scratch(count);
+    f32.asFloatBuffer().put(values, 0, count);
+    DType type = io.outputType();
+    ByteBuffer dst = out.duplicate().clear();
+    dst.position(Math.multiplyExact(offset, type.byteSize()));
+    io.kernels().convert(f32, DType.F32, dst, type, count);
+  }
+
   private ByteBuffer scratch(int count) {
     int bytes = Math.multiplyExact(count, 4);
     if (widened == null || widened.capacity() < bytes) {

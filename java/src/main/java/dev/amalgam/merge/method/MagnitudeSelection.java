@@ -86,6 +86,7 @@ final class MagnitudeSelection {
     private int high = -1;
     private long aboveHigh;
     private Threshold result;
+    private long equalTotal; // elements whose magnitude bits equal the threshold's
 
     /** A selection counting with the process-wide {@link Kernels#shared()} kernels. */
     TopK(long k, long count) {
@@ -110,6 +111,36 @@ final class MagnitudeSelection {
       return result == null;
     }
 
+    /**
+     * Counts values of this pass into {@code into} (a histogram of {@link #BUCKETS} counters) instead of the
+     * selection's own: workers count blocks in any order, then {@link #add} the totals before
+     * {@link #finishPass}. Does nothing once no pass is needed.
+     */
+    void count(float[] values, int n, long[] into) {
+      if (result != null) return;
+      if (high < 0) {
+        kernels.magnitudeHistogramHigh(values, n, into);
+      } else {
+        kernels.magnitudeHistogramLow(values, n, high, into);
+      }
+    }
+
+    /** Adds counts gathered by {@link #count} and clears them. */
+    void add(long[] counts) {
+      if (result != null) return;
+      for (int b = 0; b < BUCKETS; b++) histogram[b] += counts[b];
+      java.util.Arrays.fill(counts, 0);
+    }
+
+    /**
+     * Whether the kept set depends on element order: some, but not all, of the elements equal to the threshold
+     * are kept, so a walk must know how many came before it.
+     */
+    boolean orderDependent() {
+      Threshold t = threshold();
+      return t.equalKept() > 0 && t.equalKept() < equalTotal;
+    }
+
     /** Feeds the next values, in index order, during a pass. */
     void accept(float[] values, int n) {
       if (result != null) return;
@@ -132,6 +163,7 @@ final class MagnitudeSelection {
         long[] located = locate(histogram, k - aboveHigh);
         int bits = (high << 16) | (int) located[0];
         result = new Threshold(bits, k - aboveHigh - located[1]);
+        equalTotal = histogram[(int) located[0]];
         histogram = null;
       }
     }

@@ -1,32 +1,28 @@
 package dev.amalgam.merge.method;
 
-import dev.amalgam.merge.method.MagnitudeSelection.Cursor;
 import java.util.Arrays;
 
 /**
- * The per-element mask loops of the task-arithmetic family that stay in Java, as small functions over float
- * arrays. Each zeroes, in place, the elements its rule drops. The random (DARE) mask runs in
- * {@link dev.amalgam.kernels.Kernels#bernoulliKeep}; these threshold walks are sequential by nature (ties at the
- * threshold are kept in index order) and cost little next to the selection passes.
+ * The per-element mask loop of the task-arithmetic family that stays in Java: DELLA's per-row ranking. It
+ * zeroes, in place, the elements its rule drops. The random (DARE) mask runs in
+ * {@link dev.amalgam.kernels.Kernels#bernoulliKeep} and the magnitude thresholds (TIES, breadcrumbs) in
+ * {@link dev.amalgam.kernels.Kernels#magnitudeMask}.
  */
 final class SparsifyKernels {
   private SparsifyKernels() {}
 
-  /** Keeps the elements in the top-k set of the cursor (visited in index order). */
-  static void magnitude(float[] d, int count, Cursor keep) {
-    for (int i = 0; i < count; i++) {
-      if (!keep.inTop(MagnitudeSelection.absBits(d[i]))) d[i] = 0f;
+  /** The number of {@code d[0..count)} whose magnitude bits ({@link MagnitudeSelection#absBits}) equal {@code bits}. */
+  static long countMagnitudeBits(float[] d, int count, int bits) {
+    // branch-free, so the JIT can vectorise it: for a, bits in [0, 2^31), (a ^ bits) - 1 is negative iff they
+    // are equal (bits = -1 or MAX_VALUE mark thresholds without equal elements and are never counted here)
+    long equal = 0;
+    for (int from = 0; from < count; from += 1 << 20) {
+      int to = Math.min(count, from + (1 << 20));
+      int run = 0;
+      for (int i = from; i < to; i++) run += (((Float.floatToRawIntBits(d[i]) & 0x7FFFFFFF) ^ bits) - 1) >>> 31;
+      equal += run;
     }
-  }
-
-  /** Keeps the elements in {@code keep}'s set and not in {@code drop}'s (both cursors see every element). */
-  static void outliers(float[] d, int count, Cursor keep, Cursor drop) {
-    for (int i = 0; i < count; i++) {
-      int bits = MagnitudeSelection.absBits(d[i]);
-      boolean kept = keep.inTop(bits);
-      boolean dropped = drop.inTop(bits);
-      if (!kept || dropped) d[i] = 0f;
-    }
+    return equal;
   }
 
   /**

@@ -2,24 +2,26 @@ package dev.amalgam.merge.method;
 
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.kernels.Philox;
-import dev.amalgam.merge.method.MagnitudeSelection.Cursor;
+import dev.amalgam.merge.method.MagnitudeSelection.Threshold;
 import dev.amalgam.merge.method.MagnitudeSelection.TopK;
 import dev.amalgam.merge.method.TaskArithmeticMerge.Sparsification;
-import dev.amalgam.tensor.Bf16;
 import dev.amalgam.tensor.DType;
-import dev.amalgam.tensor.F16;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * One tensor of the task-arithmetic family, streamed in blocks with bounded memory: up to two selection passes
  * (magnitude thresholds, {@link MagnitudeSelection}), an L1 pass when rescaling, then the compute pass. Random
- * masks are regenerated from {@link Philox} in every pass: they are a pure function of the element index. Blocks
- * are whole rows ({@code rowLength} elements, the last dimension) so that DELLA can rank within rows; the L1
- * sums accumulate per {@link Kernels#DOT_SEGMENT} segment, in element order, so nothing depends on block sizes.
- * The hot loops (histogram counting, Philox/Bernoulli masks, the sign-consensus merge) run in the stream's
- * {@link Kernels}: native where the library is loaded, with the same bits as the Java reference.
+ * masks are regenerated from {@link Philox} in every pass: they are a pure function of the element index. The
+ * L1 sums accumulate per {@link Kernels#DOT_SEGMENT} segment, in element order, so nothing depends on block
+ * sizes. Each pass walks the tensor one chunk at a time and splits the chunk into one task per segment, run in
+ * parallel on the kernels' threads (see {@code Run}); DELLA, which ranks within rows, walks whole-row blocks in
+ * order instead. The hot loops (task vectors straight from the stored inputs, histogram counting,
+ * Philox/Bernoulli and magnitude masks, the sign-consensus merge) run in the stream's {@link Kernels}: native
+ * where the library is loaded, with the same bits as the Java reference, at any thread count.
  */
 final class TaskArithmeticOperation implements TensorOperation {
   /** Elements per work block (rounded to whole rows): small enough to keep one float block per input. */
@@ -65,96 +67,369 @@ final class TaskArithmeticOperation implements TensorOperation {
 
   @Override
   public void run(TensorStreams io) throws IOException, InterruptedException {
-    long n = io.elementCount();
-    int block = blockSize(io.chunkElements());
-    FloatChunks chunks = new FloatChunks(io);
-    DType baseType = io.inputType(base);
-    int m = models.size();
-    Kernels kernels = io.kernels();
-    ModelMask[] masks = new ModelMask[m];
-    for (int k = 0; k < m; k++) masks[k] = new ModelMask(models.get(k), n, kernels);
-    float[] b = new float[block];
-    float[][] deltas = new float[m][block];
+    new Run(io).execute();
+  }
 
-    // selection passes (magnitude thresholds)
-    while (Arrays.stream(masks).anyMatch(ModelMask::needsPass)) {
-      for (long first = 0; first < n; first += block) {
-        int count = (int) Math.min(block, n - first);
-        chunks.read(base, first, count, b);
-        for (int k = 0; k < m; k++) {
-          if (!masks[k].needsPass()) continue;
-          taskVector(io, chunks, models.get(k).input(), baseType, first, count, b, deltas[k]);
-          masks[k].accept(deltas[k], count);
+  /** A task body that may fail with an I/O error. */
+  @FunctionalInterface
+  private interface Body {
+    void run(int worker, int task) throws IOException;
+  }
+
+  /**
+   * Runs {@code tasks} on the kernels' threads, rethrowing an I/O failure as itself.
+   */
+  private static void runTasks(Kernels kernels, int tasks, Body body) throws IOException {
+    try {
+      kernels.forEachTask(tasks, (worker, task) -> {
+        try {
+          body.run(worker, task);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
         }
-      }
-      for (ModelMask mask : masks) mask.finishPass();
+      });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  /**
+   * One run over one tensor. The tensor is walked in spans of one chunk; each span is split into tasks of one
+   * {@link Kernels#DOT_SEGMENT} segment that run in parallel, each in work blocks with its worker's scratch.
+   * Nothing depends on which thread runs a task: histogram counts are integer sums, the L1 sums are per segment
+   * (added in segment order afterwards), and a magnitude mask whose threshold keeps only some of its equal
+   * elements first counts, per task, the equal elements before it. DELLA ranks within rows, so its blocks are
+   * whole rows and it walks them in order, one block per span and task.
+   */
+  private final class Run {
+    private final TensorStreams io;
+    private final Kernels kernels;
+    private final long n;
+    private final int block;
+    private final boolean rowWise;
+    private final long span;
+    private final DType baseType;
+    private final int m;
+    private final ModelMask[] masks;
+    private final Worker[] workers;
+    private final ByteBuffer[] fetched;
+
+    Run(TensorStreams io) throws IOException {
+      this.io = io;
+      this.kernels = io.kernels();
+      this.n = io.elementCount();
+      this.block = blockSize(io.chunkElements());
+      this.rowWise = sparsification == Sparsification.DELLA_MAGPRUNE;
+      this.span = rowWise ? block : io.chunkElements();
+      this.baseType = io.inputType(base);
+      this.m = models.size();
+      this.masks = new ModelMask[m];
+      for (int k = 0; k < m; k++) masks[k] = new ModelMask(models.get(k), n, kernels);
+      long maxTasks = rowWise ? 1 : (Math.min(span, Math.max(n, 1)) + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
+      this.workers = new Worker[(int) Math.max(1, Math.min(kernels.threads(), maxTasks))];
+      this.fetched = new ByteBuffer[io.inputCount()];
     }
 
-    // L1 pass: rescale factors
-    float[] factors = new float[m];
-    Arrays.fill(factors, 1f);
-    if (rescale && Arrays.stream(masks).anyMatch(ModelMask::active)) {
-      SegmentedSum[] whole = new SegmentedSum[m];
-      SegmentedSum[] kept = new SegmentedSum[m];
+    private int tasks(int count) {
+      return rowWise ? 1 : (count + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
+    }
+
+    private Worker worker(int index) throws IOException {
+      if (workers[index] == null) workers[index] = new Worker(io, m, block, tensorName);
+      return workers[index];
+    }
+
+    /** Fetches the span's chunks of the base and of the models that {@code wanted} selects (main thread). */
+    private void fetch(long first, int count, boolean[] wanted) throws IOException {
+      fetched[base] = io.inputChunk(base, first, count);
       for (int k = 0; k < m; k++) {
-        whole[k] = new SegmentedSum();
-        kept[k] = new SegmentedSum();
-        masks[k].startPass();
+        if (wanted == null || wanted[k]) fetched[models.get(k).input()] = io.inputChunk(models.get(k).input(), first, count);
       }
-      for (long first = 0; first < n; first += block) {
-        int count = (int) Math.min(block, n - first);
-        chunks.read(base, first, count, b);
+    }
+
+    /** {@code d = round_to_base_type(X) - B} for elements {@code [offset, offset + count)} of the fetched span. */
+    private void taskVector(Worker w, int input, int offset, int count, float[] d) {
+      DType type = io.inputType(input);
+      ByteBuffer x = fetched[input].duplicate();
+      x.position(Math.multiplyExact(offset, type.byteSize()));
+      kernels.taskVector(x, type, baseType, w.b, d, count);
+    }
+
+    void execute() throws IOException, InterruptedException {
+      for (int w = 0; w < workers.length; w++) worker(w);
+      select();
+      float[] factors = rescaleFactors();
+      compute(factors);
+    }
+
+    /** Selection passes: magnitude thresholds, counted per worker and added up. */
+    private void select() throws IOException {
+      while (Arrays.stream(masks).anyMatch(ModelMask::needsPass)) {
+        boolean[] wanted = new boolean[m];
+        for (int k = 0; k < m; k++) wanted[k] = masks[k].needsPass();
+        for (long first = 0; first < n; first += span) {
+          int count = (int) Math.min(span, n - first);
+          fetch(first, count, wanted);
+          runTasks(kernels, tasks(count), (wi, t) -> {
+            Worker w = workers[wi];
+            int from = t * Kernels.DOT_SEGMENT;
+            int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+            for (int o = from; o < to; o += block) {
+              int c = Math.min(block, to - o);
+              w.chunks.read(fetched[base], baseType, o, c, w.b);
+              for (int k = 0; k < m; k++) {
+                if (!wanted[k]) continue;
+                taskVector(w, models.get(k).input(), o, c, w.d[k]);
+                masks[k].count(w.d[k], c, w.histogram(2 * k), w.histogram(2 * k + 1));
+              }
+            }
+          });
+        }
+        for (Worker w : workers) {
+          for (int k = 0; k < m; k++) {
+            if (wanted[k]) masks[k].add(w.histogram(2 * k), w.histogram(2 * k + 1));
+          }
+        }
+        for (ModelMask mask : masks) mask.finishPass();
+      }
+    }
+
+    /**
+     * Per task of the span: each model's mask counters at the task's first element. Only thresholds that keep
+     * some but not all of their equal elements need them; they are counted here, the rest start at zero.
+     *
+     * @param before per model, equal elements (keep, drop) in the spans before; advanced past this span
+     */
+    private long[][][] maskCounters(long first, int count, long[] before) throws IOException {
+      int tasks = tasks(count);
+      long[][][] seen = new long[tasks][m][2];
+      boolean any = false;
+      for (ModelMask mask : masks) any |= mask.orderDependent();
+      if (!any) return seen;
+      long[][] equal = new long[tasks][2 * m];
+      runTasks(kernels, tasks, (wi, t) -> {
+        Worker w = workers[wi];
+        int from = t * Kernels.DOT_SEGMENT;
+        int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+        for (int o = from; o < to; o += block) {
+          int c = Math.min(block, to - o);
+          w.chunks.read(fetched[base], baseType, o, c, w.b);
+          for (int k = 0; k < m; k++) {
+            if (!masks[k].orderDependent()) continue;
+            taskVector(w, models.get(k).input(), o, c, w.d[k]);
+            masks[k].countEqual(w.d[k], c, equal[t], 2 * k);
+          }
+        }
+      });
+      for (int t = 0; t < tasks; t++) {
         for (int k = 0; k < m; k++) {
-          if (!masks[k].active()) continue;
-          float[] d = deltas[k];
-          taskVector(io, chunks, models.get(k).input(), baseType, first, count, b, d);
-          whole[k].addAbs(first, d, count);
-          masks[k].apply(first, count, d);
-          kept[k].addAbs(first, d, count);
+          for (int j = 0; j < 2; j++) {
+            seen[t][k][j] = Math.min(before[2 * k + j], masks[k].equalKept(j));
+            before[2 * k + j] += equal[t][2 * k + j];
+          }
+        }
+      }
+      return seen;
+    }
+
+    /** The L1 pass: each sparsified model's rescale factor, 1 where none applies. */
+    private float[] rescaleFactors() throws IOException {
+      float[] factors = new float[m];
+      Arrays.fill(factors, 1f);
+      if (!rescale || Arrays.stream(masks).noneMatch(ModelMask::active)) return factors;
+      double[] whole = new double[m];
+      double[] kept = new double[m];
+      SegmentedSum[] wholeRows = new SegmentedSum[m]; // DELLA: blocks in order, across segment boundaries
+      SegmentedSum[] keptRows = new SegmentedSum[m];
+      for (int k = 0; k < m; k++) {
+        wholeRows[k] = new SegmentedSum();
+        keptRows[k] = new SegmentedSum();
+      }
+      long[] before = new long[2 * m];
+      boolean[] wanted = new boolean[m];
+      for (int k = 0; k < m; k++) wanted[k] = masks[k].active();
+      for (long first = 0; first < n; first += span) {
+        int count = (int) Math.min(span, n - first);
+        fetch(first, count, wanted);
+        long spanFirst = first;
+        long[][][] seen = maskCounters(first, count, before);
+        int tasks = tasks(count);
+        double[][] segmentWhole = new double[tasks][m];
+        double[][] segmentKept = new double[tasks][m];
+        runTasks(kernels, tasks, (wi, t) -> {
+          Worker w = workers[wi];
+          int from = t * Kernels.DOT_SEGMENT;
+          int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+          for (int o = from; o < to; o += block) {
+            int c = Math.min(block, to - o);
+            w.chunks.read(fetched[base], baseType, o, c, w.b);
+            for (int k = 0; k < m; k++) {
+              if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
+            }
+            if (rowWise) {
+              for (int k = 0; k < m; k++) {
+                if (!wanted[k]) continue;
+                wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
+                masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+                keptRows[k].addAbs(spanFirst + o, w.d[k], c);
+              }
+            } else {
+              for (int k = 0; k < m; k++) {
+                if (!wanted[k]) continue;
+                System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
+                masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+              }
+              addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
+            }
+          }
+        });
+        for (int t = 0; t < tasks; t++) {
+          for (int k = 0; k < m; k++) {
+            whole[k] += segmentWhole[t][k];
+            kept[k] += segmentKept[t][k];
+          }
         }
       }
       for (int k = 0; k < m; k++) {
         if (!masks[k].active()) continue;
-        double l1 = whole[k].total();
-        double l1Kept = kept[k].total();
+        double l1 = rowWise ? wholeRows[k].total() : whole[k];
+        double l1Kept = rowWise ? keptRows[k].total() : kept[k];
         if (l1 >= 1e-7 && l1Kept >= 1e-7) factors[k] = (float) (l1 / l1Kept);
       }
+      return factors;
     }
 
-    // compute pass: the weighted task vectors side by side in one array, model k at k * block
-    int rows = Math.max(m, 1); // no model: one zero row gives the same +0 mix as an empty sum
-    float[] weighted;
-    try {
-      weighted = new float[Math.multiplyExact(rows, block)];
-    } catch (ArithmeticException e) {
-      throw new IOException("tensor '" + tensorName + "': " + rows + " task vectors of " + block
-          + " elements exceed one array; raise the memory budget's chunk or merge fewer models", e);
-    }
-    float[] weights = new float[rows];
-    float scalarDivisor = 0f;
-    for (int k = 0; k < m; k++) {
-      weights[k] = (float) models.get(k).weight();
-      scalarDivisor += weights[k];
-    }
-    if (Math.abs(scalarDivisor) < 1e-8f) scalarDivisor = 1f;
-    for (ModelMask mask : masks) mask.startPass();
-    float[] out = new float[block];
-    for (long first = 0; first < n; first += block) {
-      int count = (int) Math.min(block, n - first);
-      chunks.read(base, first, count, b);
+    /** The compute pass: masked, weighted task vectors merged onto the base, one output chunk per span. */
+    private void compute(float[] factors) throws IOException, InterruptedException {
+      int rows = Math.max(m, 1); // no model: one zero row gives the same +0 mix as an empty sum
+      float[] weights = new float[rows];
+      float scalarDivisor = 0f;
       for (int k = 0; k < m; k++) {
-        float[] d = deltas[k];
-        taskVector(io, chunks, models.get(k).input(), baseType, first, count, b, d);
-        masks[k].apply(first, count, d);
-        weigh(d, count, factors[k], weights[k], weighted, k * block);
+        weights[k] = (float) models.get(k).weight();
+        scalarDivisor += weights[k];
       }
-      if (consensus) {
-        SignConsensus.disjointMerge(kernels, weighted, block, weights, count, normalize, b, (float) lambda, out);
-      } else {
-        SignConsensus.plainMerge(kernels, weighted, block, rows, count, normalize ? scalarDivisor : 1f, b,
-            (float) lambda, out);
+      if (Math.abs(scalarDivisor) < 1e-8f) scalarDivisor = 1f;
+      float divisor = normalize ? scalarDivisor : 1f;
+      long[] before = new long[2 * m];
+      for (long first = 0; first < n; first += span) {
+        int count = (int) Math.min(span, n - first);
+        fetch(first, count, null);
+        long spanFirst = first;
+        long[][][] seen = maskCounters(first, count, before);
+        ByteBuffer out = io.outputChunk();
+        runTasks(kernels, tasks(count), (wi, t) -> {
+          Worker w = workers[wi];
+          int from = t * Kernels.DOT_SEGMENT;
+          int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+          for (int o = from; o < to; o += block) {
+            int c = Math.min(block, to - o);
+            w.chunks.read(fetched[base], baseType, o, c, w.b);
+            for (int k = 0; k < m; k++) {
+              float[] d = w.d[k];
+              taskVector(w, models.get(k).input(), o, c, d);
+              masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
+              weigh(d, c, factors[k], weights[k], w.weighted, k * block);
+            }
+            if (consensus) {
+              SignConsensus.disjointMerge(kernels, w.weighted, block, weights, c, normalize, w.b, (float) lambda,
+                  w.out);
+            } else {
+              SignConsensus.plainMerge(kernels, w.weighted, block, rows, c, divisor, w.b, (float) lambda, w.out);
+            }
+            w.chunks.write(w.out, c, out, o);
+          }
+        });
+        out.position(0).limit(Math.toIntExact(io.outputType().byteCount(count)));
+        io.emit(out);
       }
-      chunks.emit(out, count);
+    }
+  }
+
+  /**
+   * For the wanted models: {@code whole[k] += |raw[k][0]| + |raw[k][1]| + ...} and {@code kept[k]} likewise over
+   * the masked {@code d[k]}, in double, in element order. Each sum is one chain of dependent additions (their
+   * order fixes the bits), so up to two models' four chains run side by side in one loop to overlap latencies.
+   */
+  static void addAbs(double[] whole, double[] kept, float[][] raw, float[][] d, boolean[] wanted, int count) {
+    int pending = -1;
+    for (int k = 0; k < whole.length; k++) {
+      if (!wanted[k]) continue;
+      if (pending < 0) {
+        pending = k;
+        continue;
+      }
+      double w0 = whole[pending];
+      double k0 = kept[pending];
+      double w1 = whole[k];
+      double k1 = kept[k];
+      float[] r0 = raw[pending];
+      float[] d0 = d[pending];
+      float[] r1 = raw[k];
+      float[] d1 = d[k];
+      for (int i = 0; i < count; i++) {
+        w0 += Math.abs(r0[i]);
+        k0 += Math.abs(d0[i]);
+        w1 += Math.abs(r1[i]);
+        k1 += Math.abs(d1[i]);
+      }
+      whole[pending] = w0;
+      kept[pending] = k0;
+      whole[k] = w1;
+      kept[k] = k1;
+      pending = -1;
+    }
+    if (pending >= 0) {
+      double w0 = whole[pending];
+      double k0 = kept[pending];
+      float[] r0 = raw[pending];
+      float[] d0 = d[pending];
+      for (int i = 0; i < count; i++) {
+        w0 += Math.abs(r0[i]);
+        k0 += Math.abs(d0[i]);
+      }
+      whole[pending] = w0;
+      kept[pending] = k0;
+    }
+  }
+
+  /** One worker's scratch: reused for every block it runs. */
+  private static final class Worker {
+    final FloatChunks chunks;
+    final float[] b;
+    final float[][] d;
+    final float[] weighted; // the weighted task vectors side by side, model k at k * block
+    final float[] out;
+    final float[][] raw; // the L1 pass's unmasked task vectors, allocated on first use
+    private final long[][] histograms;
+    float[] uniforms;
+    long[] rowKeys;
+
+    Worker(TensorStreams io, int models, int block, String tensorName) throws IOException {
+      chunks = new FloatChunks(io);
+      b = new float[block];
+      d = new float[models][block];
+      int rows = Math.max(models, 1);
+      try {
+        weighted = new float[Math.multiplyExact(rows, block)];
+      } catch (ArithmeticException e) {
+        throw new IOException("tensor '" + tensorName + "': " + rows + " task vectors of " + block
+            + " elements exceed one array; raise the memory budget's chunk or merge fewer models", e);
+      }
+      out = new float[block];
+      raw = new float[models][];
+      histograms = new long[2 * models][];
+    }
+
+    /** Model k's unmasked copy, allocated on first use. */
+    float[] raw(int k) {
+      if (raw[k] == null) raw[k] = new float[b.length];
+      return raw[k];
+    }
+
+    /** Histogram {@code index} (model k's keep at 2k, drop at 2k + 1), allocated on first use. */
+    long[] histogram(int index) {
+      if (histograms[index] == null) histograms[index] = new long[MagnitudeSelection.BUCKETS];
+      return histograms[index];
     }
   }
 
@@ -167,26 +442,6 @@ final class TaskArithmeticOperation implements TensorOperation {
           + " chunk of " + chunk + " elements; raise the memory budget");
     }
     return (int) block;
-  }
-
-  /**
-   * {@code d = round_to_base_type(X) - B} in f32, for elements {@code [first, first + count)}: mergekit casts each
-   * input to the base's dtype before subtracting.
-   */
-  static void taskVector(TensorStreams io, FloatChunks chunks, int input, DType baseType, long first, int count,
-      float[] b, float[] d) throws IOException {
-    chunks.read(input, first, count, d);
-    if (io.inputType(input) != baseType) roundTo(baseType, d, count);
-    for (int i = 0; i < count; i++) d[i] -= b[i];
-  }
-
-  /** Rounds floats to a narrower type's values (in place). */
-  static void roundTo(DType type, float[] v, int count) {
-    if (type == DType.BF16) {
-      for (int i = 0; i < count; i++) v[i] = Bf16.toFloat(Bf16.fromFloat(v[i]));
-    } else if (type == DType.F16) {
-      for (int i = 0; i < count; i++) v[i] = F16.toFloat(F16.fromFloat(v[i]));
-    }
   }
 
   /** {@code into[offset + i] = weight * (d[i] * factor)}, the factor skipped when it is 1. */
@@ -205,14 +460,19 @@ final class TaskArithmeticOperation implements TensorOperation {
     private double total;
 
     void addAbs(long first, float[] values, int count) {
-      for (int i = 0; i < count; i++) {
+      int i = 0;
+      while (i < count) {
         long s = (first + i) / Kernels.DOT_SEGMENT;
         if (s != segment) {
           total += current;
           current = 0;
           segment = s;
         }
-        current += Math.abs(values[i]);
+        // up to the segment's end: one division per run of elements, not per element
+        int end = (int) Math.min(count, (s + 1) * Kernels.DOT_SEGMENT - first);
+        double sum = current;
+        for (; i < end; i++) sum += Math.abs(values[i]);
+        current = sum;
       }
     }
 
@@ -229,10 +489,6 @@ final class TaskArithmeticOperation implements TensorOperation {
     private final TopK dropTop; // outliers: the n_top largest
     private final Kernels kernels;
     private final long streamHash; // of the Philox stream, for the random kinds
-    private Cursor keepCursor;
-    private Cursor dropCursor;
-    private float[] uniforms;
-    private long[] rowKeys;
 
     ModelMask(Model model, long numel, Kernels kernels) {
       this.model = model;
@@ -268,9 +524,16 @@ final class TaskArithmeticOperation implements TensorOperation {
       return (keepTop != null && keepTop.needsPass()) || (dropTop != null && dropTop.needsPass());
     }
 
-    void accept(float[] delta, int count) {
-      if (keepTop != null) keepTop.accept(delta, count);
-      if (dropTop != null) dropTop.accept(delta, count);
+    /** Counts a block of this pass into the worker's histograms (see {@link TopK#count}). */
+    void count(float[] delta, int count, long[] keepCounts, long[] dropCounts) {
+      if (keepTop != null) keepTop.count(delta, count, keepCounts);
+      if (dropTop != null) dropTop.count(delta, count, dropCounts);
+    }
+
+    /** Adds a worker's counts of this pass. */
+    void add(long[] keepCounts, long[] dropCounts) {
+      if (keepTop != null) keepTop.add(keepCounts);
+      if (dropTop != null) dropTop.add(dropCounts);
     }
 
     void finishPass() {
@@ -278,21 +541,41 @@ final class TaskArithmeticOperation implements TensorOperation {
       if (dropTop != null) dropTop.finishPass();
     }
 
-    void startPass() {
-      if (keepTop != null) keepCursor = new Cursor(keepTop.threshold());
-      if (dropTop != null) dropCursor = new Cursor(dropTop.threshold());
+    /** Whether applying the mask to a block needs the count of equal-to-threshold elements before it. */
+    boolean orderDependent() {
+      return (keepTop != null && keepTop.orderDependent()) || (dropTop != null && dropTop.orderDependent());
     }
 
-    /** Zeroes the dropped elements of {@code d[0..count)}, elements {@code first..} of the tensor, in order. */
-    void apply(long first, int count, float[] d) {
+    /** The equal elements kept by the keep (j = 0) or drop (j = 1) threshold. */
+    long equalKept(int j) {
+      TopK top = j == 0 ? keepTop : dropTop;
+      return top == null ? 0 : top.threshold().equalKept();
+    }
+
+    /** Adds the block's elements equal to the order-dependent thresholds to {@code into[at]} (keep), {@code [at + 1]}. */
+    void countEqual(float[] d, int count, long[] into, int at) {
+      if (keepTop != null && keepTop.orderDependent()) {
+        into[at] += SparsifyKernels.countMagnitudeBits(d, count, keepTop.threshold().bits());
+      }
+      if (dropTop != null && dropTop.orderDependent()) {
+        into[at + 1] += SparsifyKernels.countMagnitudeBits(d, count, dropTop.threshold().bits());
+      }
+    }
+
+    /**
+     * Zeroes the dropped elements of {@code d[0..count)}, elements {@code first..} of the tensor, in order.
+     *
+     * @param seen the magnitude masks' counters (keep, drop) at the block's first element; advanced past it
+     */
+    void apply(Worker w, long first, int count, float[] d, long[] seen) {
       switch (kind) {
         case NONE:
           return;
         case MAGNITUDE:
-          SparsifyKernels.magnitude(d, count, keepCursor);
-          return;
         case MAGNITUDE_OUTLIERS:
-          SparsifyKernels.outliers(d, count, keepCursor, dropCursor);
+          Threshold keep = keepTop.threshold();
+          Threshold drop = dropTop == null ? Threshold.none() : dropTop.threshold();
+          kernels.magnitudeMask(d, count, keep.bits(), keep.equalKept(), drop.bits(), drop.equalKept(), seen);
           return;
         case RANDOM:
           kernels.bernoulliKeep(seed, streamHash, first, model.density(), d, count);
@@ -302,21 +585,17 @@ final class TaskArithmeticOperation implements TensorOperation {
             Arrays.fill(d, 0, count, 0f);
             return;
           }
-          kernels.philoxUniforms(seed, streamHash, first, uniforms(count), count);
+          if (w.uniforms == null || w.uniforms.length < count) w.uniforms = new float[count];
+          kernels.philoxUniforms(seed, streamHash, first, w.uniforms, count);
           int row = (int) rowLength;
-          if (rowKeys == null) rowKeys = new long[row];
+          if (w.rowKeys == null) w.rowKeys = new long[row];
           for (int start = 0; start < count; start += row) {
-            SparsifyKernels.dellaRow(d, start, row, uniforms, model.density(), model.epsilon(), rowKeys);
+            SparsifyKernels.dellaRow(d, start, row, w.uniforms, model.density(), model.epsilon(), w.rowKeys);
           }
           return;
         default:
           throw new IllegalStateException(kind.toString());
       }
-    }
-
-    private float[] uniforms(int count) {
-      if (uniforms == null || uniforms.length < count) uniforms = new float[count];
-      return uniforms;
     }
   }
 }

@@ -11,6 +11,7 @@ final class MemoryStreams implements TensorStreams {
   private static final Kernels KERNELS = Kernels.java(1);
   private final float[][] inputs;
   private final long chunk;
+  private Kernels kernels = KERNELS;
   private final float[] output;
   private int written;
 
@@ -86,6 +87,17 @@ final class MemoryStreams implements TensorStreams {
 
   @Override
   public Kernels kernels() {
-    return KERNELS;
+    return kernels;
+  }
+
+  /** Runs an operation with the given kernels (threads, native or Java) and returns its output. */
+  static float[] run(TensorOperation op, Kernels kernels, long chunk, float[]... inputs) throws Exception {
+    MemoryStreams io = new MemoryStreams(chunk, inputs);
+    io.kernels = kernels;
+    op.run(io);
+    if (io.written != io.output.length) {
+      throw new AssertionError("emitted " + io.written + " of " + io.output.length + " elements");
+    }
+    return io.output;
   }
 }
