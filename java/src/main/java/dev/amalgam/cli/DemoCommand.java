@@ -217,7 +217,58 @@ final class DemoCommand implements Callable<Integer> {
         return true;
       }
     }
-    return check(out, "every model loaded in llama.cpp and scored a finite perplexity", ok);
+    ok &= check(out, "every model loaded in llama.cpp and scored a finite perplexity", ok);
+    return ok & evaluate(out, work, storiesFile, perturbed, merged);
+  }
+
+  /**
+   * Step 9: amalgam eval on the perturbed and the merged model, then amalgam compare, through the same commands a
+   * user runs. A story model knows no medicine: this shows the pipeline and the paired statistics, not skill.
+   */
+  private boolean evaluate(PrintWriter out, Path work, Path storiesFile, Path perturbed, Path merged)
+      throws Exception {
+    Path data = storiesFile.toAbsolutePath().getParent().resolveSibling("data");
+    if (!Files.isDirectory(data.resolve("mts-dialog"))) {
+      out.printf(Locale.ROOT, "%n9. Skipped: no MTS-Dialog data beside the model (%s)%n", data);
+      return true;
+    }
+    Path evalDir = work.resolve("eval");
+    deleteTree(evalDir);
+    out.printf(Locale.ROOT, "%n9. Evaluating both on 20 MTS-Dialog examples, then comparing them (a story model knows"
+        + " no medicine: this shows the pipeline, not clinical skill)%n");
+    String[] scoring = {"--metrics", "rouge,bleu,meteor", "--composite", "rougeL,bleu,meteor"};
+    List<String> eval = new ArrayList<>(List.of("eval", perturbed.toString(), merged.toString(), "--task",
+        "mts-dialog", "--data", data.toString(), "--limit", "20", "--max-tokens", "48", "--ctx", "2048", "--out",
+        evalDir.toString(), "--no-progress"));
+    eval.addAll(List.of(scoring));
+    if (!runCli(out, "amalgam eval stories-perturbed.gguf stories-merged.gguf --task mts-dialog --limit 20 ...",
+        eval)) {
+      return check(out, "amalgam eval ran", false);
+    }
+    List<String> compare = new ArrayList<>(List.of("compare", evalDir.resolve("stories-perturbed").toString(),
+        evalDir.resolve("stories-merged").toString()));
+    compare.addAll(List.of(scoring));
+    boolean compared = runCli(out, "amalgam compare eval/stories-perturbed eval/stories-merged ...", compare);
+    return check(out, "both models evaluated (predictions.jsonl, metrics.json, report.md in " + evalDir
+        + ") and compared", compared && Files.isRegularFile(evalDir.resolve("stories-merged/report.md")));
+  }
+
+  /** Runs one amalgam command line, printing its output indented; false when it fails. */
+  private static boolean runCli(PrintWriter out, String shown, List<String> args) {
+    out.println("   $ " + shown);
+    StringWriter text = new StringWriter();
+    StringWriter errors = new StringWriter();
+    int code = Main.run(args.toArray(String[]::new), new PrintWriter(text, true), new PrintWriter(errors, true));
+    text.toString().lines().forEach(l -> out.println("   " + l));
+    errors.toString().lines().forEach(l -> out.println("   " + l));
+    return code == 0;
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    if (!Files.exists(dir)) return;
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
   }
 
   private static String quote(String text) {

@@ -67,6 +67,25 @@ class InspectAndDemoTest {
     assertTrue(Files.isRegularFile(tmp.resolve("demo/merged/model.safetensors")));
   }
 
+  /** With stories260K and the shared data: the real-model merge, then eval and compare on MTS-Dialog (steps 8-9). */
+  @Test
+  void demoWithStoriesMergesEvaluatesAndCompares() throws Exception {
+    Path shared = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"));
+    Path stories = shared.resolve("models/stories260K.gguf");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(stories)
+        && Files.isDirectory(shared.resolve("data/mts-dialog")), "stories260K or the shared data is absent");
+    CliHarness.Run r = run("demo", "--dir", tmp.resolve("demo").toString(), "--stories", stories.toString());
+    r.assertOk();
+    assertTrue(r.out().contains("[ok] every model loaded in llama.cpp and scored a finite perplexity"), r.out());
+    assertTrue(r.out().contains("mts-dialog: 20 paired examples"), r.out());
+    assertTrue(r.out().contains("[ok] both models evaluated"), r.out());
+    for (String model : new String[] {"stories-perturbed", "stories-merged"}) {
+      Path run = tmp.resolve("demo/eval").resolve(model);
+      assertTrue(Files.isRegularFile(run.resolve("predictions.jsonl")) && Files.isRegularFile(run.resolve(
+          "metrics.json")) && Files.isRegularFile(run.resolve("report.md")), run.toString());
+    }
+  }
+
   @Test
   void versionAndHelp() {
     CliHarness.Run v = run("--version");
