@@ -131,6 +131,27 @@ class CompareCommandTest {
   }
 
   @Test
+  void aSignatureOtherThanTheRunsDrawsAWarning() throws IOException {
+    IntFunction<ObjectNode> gen = i -> {
+      ObjectNode l = JSON.createObjectNode().put("prediction", "chest pain").put("reference", "chest pain " + i);
+      l.putObject("metrics");
+      return l;
+    };
+    Path a = runDir("a", "mts-dialog", 3, gen);
+    // the run's metrics.json records sacreBLEU's default signature; scoring it lowercased would differ
+    CliHarness.Run same = run("compare", a.toString(), a.toString(), "--metrics", "bleu");
+    same.assertOk();
+    assertTrue(same.err().isEmpty(), same.err());
+    ObjectNode recorded = (ObjectNode) JSON.readTree(a.resolve("metrics.json").toFile());
+    ((ObjectNode) recorded.get("signatures")).put("bleu", "nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:2.6.0");
+    Files.writeString(a.resolve("metrics.json"), recorded.toString());
+    CliHarness.Run warned = run("compare", a.toString(), a.toString(), "--metrics", "bleu");
+    warned.assertOk();
+    assertTrue(warned.err().contains("was scored with bleu nrefs:1|case:lc") && warned.err().contains(
+        "give the scoring options the run used"), warned.err());
+  }
+
+  @Test
   void mismatchedRunsExitTwo() throws IOException {
     IntFunction<ObjectNode> gen = i -> {
       ObjectNode l = JSON.createObjectNode().put("prediction", "x").put("reference", "r" + i);
