@@ -70,6 +70,12 @@ final class TaskArithmeticOperation implements TensorOperation {
     new Run(io).execute();
   }
 
+  /** One block of a task's segment: elements {@code [offset, offset + count)} of the fetched span. */
+  @FunctionalInterface
+  private interface BlockBody {
+    void run(Worker w, int task, int offset, int count) throws IOException;
+  }
+
   /** A task body that may fail with an I/O error. */
   @FunctionalInterface
   private interface Body {
@@ -139,6 +145,24 @@ final class TaskArithmeticOperation implements TensorOperation {
       return workers[index];
     }
 
+    /**
+     * Runs {@code body} on every block of every task's segment of the fetched span (one task per reduction segment,
+     * or one for the whole span when ranking rows), on the kernels' threads, with the base's block already read
+     * into the worker's {@code b}.
+     */
+    private void forEachBlock(int count, BlockBody body) throws IOException {
+      runTasks(kernels, tasks(count), (wi, t) -> {
+        Worker w = workers[wi];
+        int from = t * Kernels.DOT_SEGMENT;
+        int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+        for (int o = from; o < to; o += block) {
+          int c = Math.min(block, to - o);
+          w.chunks.read(fetched[base], baseType, o, c, w.b);
+          body.run(w, t, o, c);
+        }
+      });
+    }
+
     /** Fetches the span's chunks of the base and of the models that {@code wanted} selects (main thread). */
     private void fetch(long first, int count, boolean[] wanted) throws IOException {
       fetched[base] = io.inputChunk(base, first, count);
@@ -170,18 +194,11 @@ final class TaskArithmeticOperation implements TensorOperation {
         for (long first = 0; first < n; first += span) {
           int count = (int) Math.min(span, n - first);
           fetch(first, count, wanted);
-          runTasks(kernels, tasks(count), (wi, t) -> {
-            Worker w = workers[wi];
-            int from = t * Kernels.DOT_SEGMENT;
-            int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
-            for (int o = from; o < to; o += block) {
-              int c = Math.min(block, to - o);
-              w.chunks.read(fetched[base], baseType, o, c, w.b);
-              for (int k = 0; k < m; k++) {
-                if (!wanted[k]) continue;
-                taskVector(w, models.get(k).input(), o, c, w.d[k]);
-                masks[k].count(w.d[k], c, w.histogram(2 * k), w.histogram(2 * k + 1));
-              }
+          forEachBlock(count, (w, t, o, c) -> {
+            for (int k = 0; k < m; k++) {
+              if (!wanted[k]) continue;
+              taskVector(w, models.get(k).input(), o, c, w.d[k]);
+              masks[k].count(w.d[k], c, w.histogram(2 * k), w.histogram(2 * k + 1));
             }
           });
         }
@@ -207,18 +224,11 @@ final class TaskArithmeticOperation implements TensorOperation {
       for (ModelMask mask : masks) any |= mask.orderDependent();
       if (!any) return seen;
       long[][] equal = new long[tasks][2 * m];
-      runTasks(kernels, tasks, (wi, t) -> {
-        Worker w = workers[wi];
-        int from = t * Kernels.DOT_SEGMENT;
-        int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
-        for (int o = from; o < to; o += block) {
-          int c = Math.min(block, to - o);
-          w.chunks.read(fetched[base], baseType, o, c, w.b);
-          for (int k = 0; k < m; k++) {
-            if (!masks[k].orderDependent()) continue;
-            taskVector(w, models.get(k).input(), o, c, w.d[k]);
-            masks[k].countEqual(w.d[k], c, equal[t], 2 * k);
-          }
+      forEachBlock(count, (w, t, o, c) -> {
+        for (int k = 0; k < m; k++) {
+          if (!masks[k].orderDependent()) continue;
+          taskVector(w, models.get(k).input(), o, c, w.d[k]);
+          masks[k].countEqual(w.d[k], c, equal[t], 2 * k);
         }
       });
       for (int t = 0; t < tasks; t++) {
@@ -256,31 +266,24 @@ final class TaskArithmeticOperation implements TensorOperation {
         int tasks = tasks(count);
         double[][] segmentWhole = new double[tasks][m];
         double[][] segmentKept = new double[tasks][m];
-        runTasks(kernels, tasks, (wi, t) -> {
-          Worker w = workers[wi];
-          int from = t * Kernels.DOT_SEGMENT;
-          int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
-          for (int o = from; o < to; o += block) {
-            int c = Math.min(block, to - o);
-            w.chunks.read(fetched[base], baseType, o, c, w.b);
+        forEachBlock(count, (w, t, o, c) -> {
+          for (int k = 0; k < m; k++) {
+            if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
+          }
+          if (rowWise) {
             for (int k = 0; k < m; k++) {
-              if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
+              if (!wanted[k]) continue;
+              wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
+              masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+              keptRows[k].addAbs(spanFirst + o, w.d[k], c);
             }
-            if (rowWise) {
-              for (int k = 0; k < m; k++) {
-                if (!wanted[k]) continue;
-                wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
-                masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
-                keptRows[k].addAbs(spanFirst + o, w.d[k], c);
-              }
-            } else {
-              for (int k = 0; k < m; k++) {
-                if (!wanted[k]) continue;
-                System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
-                masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
-              }
-              addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
+          } else {
+            for (int k = 0; k < m; k++) {
+              if (!wanted[k]) continue;
+              System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
+              masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
             }
+            addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
           }
         });
         for (int t = 0; t < tasks; t++) {
@@ -317,27 +320,20 @@ final class TaskArithmeticOperation implements TensorOperation {
         long spanFirst = first;
         long[][][] seen = maskCounters(first, count, before);
         ByteBuffer out = io.outputChunk();
-        runTasks(kernels, tasks(count), (wi, t) -> {
-          Worker w = workers[wi];
-          int from = t * Kernels.DOT_SEGMENT;
-          int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
-          for (int o = from; o < to; o += block) {
-            int c = Math.min(block, to - o);
-            w.chunks.read(fetched[base], baseType, o, c, w.b);
-            for (int k = 0; k < m; k++) {
-              float[] d = w.d[k];
-              taskVector(w, models.get(k).input(), o, c, d);
-              masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
-              weigh(d, c, factors[k], weights[k], w.weighted, k * block);
-            }
-            if (consensus) {
-              SignConsensus.disjointMerge(kernels, w.weighted, block, weights, c, normalize, w.b, (float) lambda,
-                  w.out);
-            } else {
-              SignConsensus.plainMerge(kernels, w.weighted, block, rows, c, divisor, w.b, (float) lambda, w.out);
-            }
-            w.chunks.write(w.out, c, out, o);
+        forEachBlock(count, (w, t, o, c) -> {
+          for (int k = 0; k < m; k++) {
+            float[] d = w.d[k];
+            taskVector(w, models.get(k).input(), o, c, d);
+            masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
+            weigh(d, c, factors[k], weights[k], w.weighted, k * block);
           }
+          if (consensus) {
+            SignConsensus.disjointMerge(kernels, w.weighted, block, weights, c, normalize, w.b, (float) lambda,
+                w.out);
+          } else {
+            SignConsensus.plainMerge(kernels, w.weighted, block, rows, c, divisor, w.b, (float) lambda, w.out);
+          }
+          w.chunks.write(w.out, c, out, o);
         });
         out.position(0).limit(Math.toIntExact(io.outputType().byteCount(count)));
         io.emit(out);
