@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -239,8 +238,7 @@ final class CompareCommand implements Callable<Integer> {
     List<Map<String, Double>> out = new ArrayList<>();
     for (JsonNode n : lines) {
       Map<String, Double> m = new LinkedHashMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = n.get("metrics").fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : n.get("metrics").properties()) {
         if (e.getValue().isNumber()) m.put(e.getKey(), e.getValue().asDouble());
       }
       if (m.isEmpty()) {

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -23,7 +22,7 @@ import java.util.OptionalLong;
 import java.util.TreeMap;
 
 /**
- * Converts Hugging Face tokenizer files to GGUF tokenizer metadata (formats.md 4.5), as llama.cpp's converter
+ * Converts Hugging Face tokenizer files to GGUF tokenizer metadata (docs/formats.md §4.5), as llama.cpp's converter
  * does for the Llama family:
  *
  * <ul>
@@ -130,8 +129,7 @@ public final class TokenizerToGguf {
     JsonNode vocab = f.optObject(model, "vocab").orElseThrow(() -> f.error("model.vocab", "required key is missing"));
 
     TreeMap<Integer, String> byId = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : vocab.properties()) {
       int id = tokenId(e.getValue(), f, "model.vocab." + e.getKey());
       String previous = byId.put(id, e.getKey());
       if (previous != null) {

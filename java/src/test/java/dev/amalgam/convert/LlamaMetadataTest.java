@@ -237,7 +237,7 @@ class LlamaMetadataTest {
     assertEquals(0, LlamaMetadata.ropeFreqs(c, CONFIG).length);
   }
 
-  /** stories260K's 19 keys less the tokenizer ones (formats.md 5), with its 0xFFFFFFFF unset ids. */
+  /** stories260K's 19 keys less the tokenizer ones (docs/formats.md §5), with its 0xFFFFFFFF unset ids. */
   static GgufMetadata storiesModelKeys() {
     GgufMetadata m = new GgufMetadata();
     m.put("general.architecture", GgufValue.string("llama"));
@@ -299,7 +299,7 @@ class LlamaMetadataTest {
           "vocab_size", "tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype"}) {
         assertEquals(original.get(key).asText(), back.get(key).asText(), key);
       }
-      original.get("rope_scaling").fields().forEachRemaining(e ->
+      original.get("rope_scaling").properties().forEach(e ->
           assertEquals(e.getValue().asText(), back.get("rope_scaling").get(e.getKey()).asText(), e.getKey()));
       assertEquals(original.get("rope_scaling").size(), back.get("rope_scaling").size());
       // a second trip gives identical metadata

@@ -80,7 +80,7 @@ class BlockKernelTest extends EveryImplementationTest {
       case SPECIAL:
         return special(type, n, seed);
       default:
-        Region r = region(type, n, (int) Math.floorMod(seed, 11));
+        Region r = region(type, n, Math.floorMod(seed, 11));
         float[] x = data == Data.TIES ? ties(n, seed) : edgeBlocks(n, seed);
         ByteBuffer v = r.view();
         for (int i = 0; i < n; i++) JavaKernels.store(v, type, i, x[i]);

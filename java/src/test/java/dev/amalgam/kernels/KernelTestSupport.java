@@ -119,7 +119,7 @@ final class KernelTestSupport {
 
   /** N(0, 0.02) values: the shape of model weights, never zero or subnormal in practice. */
   static Region normal(DType type, long n, long seed) {
-    Region r = region(type, n, (int) Math.floorMod(seed, 13));
+    Region r = region(type, n, Math.floorMod(seed, 13));
     SplittableRandom rng = new SplittableRandom(seed);
     ByteBuffer v = r.view();
     for (long i = 0; i < n; i++) JavaKernels.store(v, type, i, (float) (rng.nextGaussian() * 0.02));
@@ -131,7 +131,7 @@ final class KernelTestSupport {
    * quiet, any payload), infinities, zeros and subnormals.
    */
   static Region special(DType type, long n, long seed) {
-    Region r = region(type, n, (int) Math.floorMod(seed, 11));
+    Region r = region(type, n, Math.floorMod(seed, 11));
     SplittableRandom rng = new SplittableRandom(seed);
     ByteBuffer v = r.view();
     for (long i = 0; i < n; i++) {

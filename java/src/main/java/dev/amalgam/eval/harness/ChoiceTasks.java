@@ -3,7 +3,6 @@ package dev.amalgam.eval.harness;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,8 +70,7 @@ final class ChoiceTasks {
     truth.fieldNames().forEachRemaining(testIds::add);
     JsonNode root = JsonLines.readObject(all);
     List<Example> out = new ArrayList<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : root.properties()) {
       String pmid = e.getKey();
       boolean test = testIds.contains(pmid);
       if (test != split.equals("test")) continue;

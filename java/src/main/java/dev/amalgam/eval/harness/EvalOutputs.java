@@ -82,7 +82,7 @@ final class EvalOutputs {
     JsonNode signatures = json.get("signatures");
     if (signatures.size() > 0) {
       md.append("\nSignatures:\n\n");
-      signatures.fields().forEachRemaining(s -> md.append("- ").append(s.getKey()).append(": `")
+      signatures.properties().forEach(s -> md.append("- ").append(s.getKey()).append(": `")
           .append(s.getValue().asText()).append("`\n"));
     }
     md.append("\namalgam ").append(json.get("amalgam_version").asText()).append('\n');

@@ -3,7 +3,6 @@ package dev.amalgam.eval.harness;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,8 +62,7 @@ public final class Tasks {
     List<Example> out = new ArrayList<>();
     for (JsonLines.Line line : JsonLines.read(file)) {
       Map<String, String> fields = new LinkedHashMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = line.node().fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : line.node().properties()) {
         fields.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
       }
       String input = line.text(inputField);

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +71,7 @@ public final class IfevalData {
     for (JsonNode k : kwargs) {
       if (!k.isObject()) throw new IfevalException(where + "field \"kwargs\" must hold objects");
       Map<String, Object> map = new LinkedHashMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = k.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : k.properties()) {
         map.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));
       }
       kwargList.add(map);
