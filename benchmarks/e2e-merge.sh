@@ -5,7 +5,7 @@
 #   RUNS=7 THREADS=2 benchmarks/e2e-merge.sh
 #   LAYERS=32 benchmarks/e2e-merge.sh /tmp/amalgam-e2e-32     (a 2 x 3.3 GB pair: peak RSS must not grow)
 #
-# Generates the performance.md 5.2 pair (two Llama-shaped bf16 models of ~1.67 GB) once, warms the page cache,
+# Generates the docs/performance.md §5.2 pair (two Llama-shaped bf16 models of ~1.67 GB) once, warms the page cache,
 # then alternates, RUNS times each:
 #   floor  plain tools doing the unavoidable I/O: cat both inputs to /dev/null, dd one output-sized file
 #   merge  ./amalgam merge (the launcher users run) of a SLERP config (t = 0.4) into a fresh directory, JVM
@@ -13,7 +13,7 @@
 # in two modes: "nosync" (floor without fsync, merge --no-fsync) and "sync" (dd conv=fdatasync, merge default,
 # which fdatasyncs every shard before the rename). Prints median, best and range of each, the ratios merge /
 # floor of the medians and of the bests, and the merge's peak RSS. On VMs the first touch of freed memory makes
-# any writer randomly 2-4x slower (performance.md section 1), so a run's best is the steadier comparison.
+# any writer randomly 2-4x slower (docs/performance.md §1), so a run's best is the steadier comparison.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,7 +50,7 @@ merge_run() { # $1 = sync|nosync; prints "seconds peak_rss_kb"
   cat "$work/time.txt"
 }
 
-# warm-ups: the first write into fresh page-cache memory is slow on VMs (performance.md 1), for both contenders
+# warm-ups: the first write into fresh page-cache memory is slow on VMs (docs/performance.md §1), for both contenders
 floor_run nosync > /dev/null
 merge_run nosync > /dev/null
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"

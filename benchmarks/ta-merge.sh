@@ -4,7 +4,8 @@
 #   benchmarks/ta-merge.sh [WORK_DIR]        (default /tmp/amalgam-e2e, shared with e2e-merge.sh; ~7 GB free)
 #   RUNS=7 THREADS=2 METHODS="ties dare_ties" benchmarks/ta-merge.sh
 #
-# Model A (base), B and C (A plus two different 10% noises) of the performance.md 5.2 shape, 1.67 GB each in bf16.
+# Model A (base), B and C (A plus two different 10% noises) of the docs/performance.md §5.2 shape, 1.67 GB each
+# in bf16.
 # Each round: the floor (cat the three inputs, dd an output-sized file), then `./amalgam merge --no-fsync` of each
 # method (weights 0.5 / 0.5, density 0.5, --random-seed 1) into a fresh directory. Prints median and best of each,
 # the ratio to the floor, and peak RSS.

@@ -1,6 +1,6 @@
 # Optional CUDA library (libamalgam_cuda.so): built only when AMALGAM_WITH_CUDA is ON, CUDA sources exist in
 # the given directory and CMake finds a CUDA compiler. Its absence never fails the build. cudart is linked
-# statically so the library loads on machines without the CUDA toolkit (build.md section 6).
+# statically so the library loads on machines without the CUDA toolkit (docs/native.md §6).
 function(amalgam_add_cuda_library cudadir)
   if(NOT AMALGAM_WITH_CUDA)
     message(STATUS "amalgam: CUDA disabled (AMALGAM_WITH_CUDA=OFF)")

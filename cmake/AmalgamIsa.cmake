@@ -10,7 +10,7 @@ function(amalgam_add_isa_sources target srcdir)
   check_cxx_compiler_flag("-mavx2 -mfma -mf16c" AMALGAM_CXX_AVX2)
   check_cxx_compiler_flag("-mavx512f -mavx512bw -mavx512vl" AMALGAM_CXX_AVX512)
   check_cxx_compiler_flag("-mavx512bf16" AMALGAM_CXX_AVX512_BF16)
-  # GCC 12 emits false -Wmaybe-uninitialized from _mm512_undefined_* (build.md pitfall 10).
+  # GCC 12 emits false -Wmaybe-uninitialized from _mm512_undefined_* (docs/native.md pitfall 10).
   set(avx2_flags -mavx2 -mfma -mf16c)
   set(avx512_flags ${avx2_flags} -mavx512f -mavx512bw -mavx512vl -Wno-maybe-uninitialized)
   foreach(isa AVX2 AVX512 AVX512_BF16)

@@ -35,8 +35,8 @@
  *       multiplicands wins depends on the instruction form a compiler picks and is unspecified: a NaN
  *       coefficient meeting a NaN input, and x[i] * y[i] with both NaN (dot3 results that are NaN may carry
  *       any payload).
- *  7. Block formats (ggml's, formats.md 2.4): a block holds AMALGAM_QUANT_BLOCK = 32 elements; Q8_0 is f16 d then
- *     32 int8 qs (34 bytes), Q4_0 is f16 d then 16 bytes of nibbles (18 bytes). Element counts of the block
+ *  7. Block formats (ggml's, docs/formats.md §2.4): a block holds AMALGAM_QUANT_BLOCK = 32 elements; Q8_0 is
+ *     f16 d then 32 int8 qs (34 bytes), Q4_0 is f16 d then 16 bytes of nibbles (18 bytes). Element counts of the block
  *     functions must be multiples of 32, else AMALGAM_ERR_BAD_BLOCK_COUNT.
  *     quantize Q8_0 (ggml's quantize_row_q8_0_ref as the Java reference GgufQuant.quantizeQ8_0 computes it), per
  *       block of source values x[0..31], each widened exactly to f32:
@@ -51,6 +51,23 @@
  *     dequantize: x[j] = (float) q[j] * f16_to_f32(d) (one f32 multiply), q[j] = qs[j] for Q8_0 and
  *       (nibble - 8) for Q4_0 (low nibbles of the 16 bytes are elements 0..15, high nibbles 16..31); then x is
  *       stored as the destination dtype (point 5).
+ *  8. Task-arithmetic kernels (docs/merge-semantics.md §2.7). All f32 arithmetic is one IEEE operation at a
+ *     time in the order written, with no FMA; a = bits(v) & 0x7fffffff is a value's magnitude as an integer.
+ *     histograms: high adds 1 to histogram[a >> 16] per element; low adds 1 to histogram[a & 0xffff] for the
+ *       elements with a >> 16 == high. Both add to the counts already there (callers sum partial histograms).
+ *     Philox: element e (>= 0) of the stream (seed, stream_hash) takes word e & 3 of Philox4x32-10 (Random123's
+ *       philox4x32_R(10)) of the counter (lo32(e >> 2), hi32(e >> 2), lo32(stream_hash), hi32(stream_hash)) under
+ *       the key (lo32(seed), hi32(seed)); m = word >> 8 (24 bits) and the uniform is u = m * 2^-24, exact in f32.
+ *       A Bernoulli(p) draw keeps the element iff u < p, tested exactly as m < ceil(p * 2^24) (p <= 0 or NaN
+ *       keeps nothing, p >= 1 everything); a dropped value becomes +0 and a kept one keeps its bits.
+ *     magnitude masks: amalgam_magnitude_mask's comment gives the threshold walk; the keep and drop counters
+ *       carry across calls, so a tensor split into calls in element order gives the same mask as one call.
+ *     disjoint merge (TIES): sum = w[0] + ... + w[models-1] (each w[k * stride + i]); the sign is positive iff
+ *       sum >= 0. mixed and divisor sum, in model order, the w and weights[k] of the models whose w is > 0
+ *       (positive) or < 0 (negative). With normalize, mixed = mixed / divisor, divisor 0 counting as 1. Then
+ *       mixed = mixed * lambda unless lambda == 1, and out[i] = base[i] + mixed.
+ *     plain merge: mixed = w[0] + ... + w[models-1]; mixed = mixed / divisor unless divisor == 1; mixed =
+ *       mixed * lambda unless lambda == 1; out[i] = base[i] + mixed.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -204,13 +221,6 @@ AMALGAM_API int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float
                                         float divisor, const float *base, float lambda, float *out);
 
 /**
- * The magnitude top-k masks (contract point 8), in element order: with a = bits(values[i]) & 0x7fffffff as a
- * signed int, element i is in a threshold's set (t, e, s) iff a > t, or a == t and s < e (then s += 1; both
- * thresholds count every element). values[i] = +0 unless it is in the keep set and not in the drop set.
- * seen[0] and seen[1] are the keep and drop counters s, carried from call to call; keep_equal, drop_equal >= 0.
- * Added in ABI 4.
- */
-/**
  * A task vector, d[i] = r(x[i]) - b[i] in f32 for i in [0, n): x[i] widened from x_dtype, and r rounds it to
  * round_dtype (round to nearest even, as amalgam_convert) where round_dtype is F16 or BF16 and differs from
  * x_dtype, else leaves it. x is the address of x_dtype elements; b and d must not overlap x. Added in ABI 4.
@@ -218,6 +228,13 @@ AMALGAM_API int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float
 AMALGAM_API int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype, int32_t round_dtype, const float *b,
                                         int64_t n, float *d);
 
+/**
+ * The magnitude top-k masks (contract point 8), in element order: with a = bits(values[i]) & 0x7fffffff as a
+ * signed int, element i is in a threshold's set (t, e, s) iff a > t, or a == t and s < e (then s += 1; both
+ * thresholds count every element). values[i] = +0 unless it is in the keep set and not in the drop set.
+ * seen[0] and seen[1] are the keep and drop counters s, carried from call to call; keep_equal, drop_equal >= 0.
+ * Added in ABI 4.
+ */
 AMALGAM_API int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits,
                                            int64_t keep_equal, int32_t drop_bits, int64_t drop_equal,
                                            int64_t *seen);

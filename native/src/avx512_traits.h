@@ -35,7 +35,7 @@ struct Avx512 {
   }
 
   // f32 -> bf16 round to nearest even in integer lanes on every AVX-512 path, including AVX512_BF16: its
-  // vcvtne2ps2bf16 flushes subnormals to zero (build.md pitfall 11). NaN -> (bits >> 16) | 0x40.
+  // vcvtne2ps2bf16 flushes subnormals to zero (docs/native.md pitfall 11). NaN -> (bits >> 16) | 0x40.
   // Each 32-bit lane of the result holds one bf16.
   static __m512i bf16_lanes(Vec v) {
     const __m512i u = _mm512_castps_si512(v);

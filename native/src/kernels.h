@@ -1,6 +1,6 @@
 // Internal interface between the dispatcher and the per-ISA translation units.
 // Each ISA file is compiled with its own -m flags and defines one KernelTable; everything else in those files
-// lives in an anonymous namespace so that no inline code compiled for one ISA is merged into another (build.md
+// lives in an anonymous namespace so that no inline code compiled for one ISA is merged into another (docs/native.md
 // pitfall 9: COMDAT folding could otherwise hand AVX-512 code to the scalar path).
 #ifndef AMALGAM_KERNELS_H
 #define AMALGAM_KERNELS_H

@@ -2,7 +2,7 @@
 //
 // The library is dlopen()ed at run time (RTLD_NOW | RTLD_LOCAL) and its llama_* functions are resolved with dlsym, so
 // nothing here needs llama.cpp headers or links against it. The three structs passed by value are declared below
-// with static_asserts on the sizes and offsets read from b4916's machine code (docs/formats.md section 8); a library
+// with static_asserts on the sizes and offsets read from b4916's machine code (docs/formats.md §8); a library
 // of another llama.cpp version may lay them out differently, which is why the path is always the binding's own build.
 //
 // Nothing throws across the C ABI: every exported function catches std::exception and everything else, records a
@@ -25,7 +25,7 @@
 
 namespace {
 
-// ---- b4916 ABI (own declarations; see formats.md section 8) ----
+// ---- b4916 ABI (own declarations; see docs/formats.md §8) ----
 
 struct llama_model;
 struct llama_context;

@@ -1,6 +1,6 @@
 // The loops of the SIMD paths, written once over an ISA traits class S (kernels_avx2.cpp, avx512_traits.h).
 // Like scalar_math.h, everything sits in an anonymous namespace: each ISA translation unit gets its own copy,
-// compiled with its own -m flags, and nothing can be merged across ISAs (kernels.h, build.md pitfall 9).
+// compiled with its own -m flags, and nothing can be merged across ISAs (kernels.h, docs/native.md pitfall 9).
 //
 // S provides:
 //   kLanes                          f32 lanes per vector

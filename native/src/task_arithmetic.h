@@ -2,7 +2,7 @@
 // Bernoulli masks, and the sign-consensus / plain merges. Each ISA translation unit includes this header once;
 // the vector code is chosen by the flags that unit is compiled with (__AVX512F__, __AVX2__), and every path
 // falls back to the scalar functions below for heads and tails, which compute the same bits.
-// Everything sits in an anonymous namespace (kernels.h, build.md pitfall 9).
+// Everything sits in an anonymous namespace (kernels.h, docs/native.md pitfall 9).
 #ifndef AMALGAM_TASK_ARITHMETIC_H
 #define AMALGAM_TASK_ARITHMETIC_H
 

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Writes the end-to-end benchmark pair of performance.md 5.2: two Llama-shaped bf16 models of about 1.67 GB
+ * Writes the end-to-end benchmark pair of docs/performance.md §5.2: two Llama-shaped bf16 models of about 1.67 GB
  * each (16 layers, hidden 2048, intermediate 5632, vocab 32000, 32 heads / 4 KV heads, untied lm_head), the
  * second equal to the first plus 10% noise (cosine about 0.995), so the matrices take SLERP's spherical path,
  * each with a synthetic Llama-3-style tokenizer so that it also converts and merges to GGUF.

@@ -49,7 +49,7 @@ public final class GgufOutput implements TensorSink, Closeable {
   }
 
   /**
-   * The ggml type for a tensor by llama.cpp's converter rules (formats.md 4.3): F32 for vectors, norms and
+   * The ggml type for a tensor by llama.cpp's converter rules (docs/formats.md §4.3): F32 for vectors, norms and
    * biases; otherwise {@code requested}, or when it is absent the type that stores {@code hf}'s dtype unchanged.
    * A block type that does not divide the rows falls back to F16; the tensor's GGUF name is then added to
    * {@code fellBack} (see {@link #fallbackWarning}).

@@ -147,7 +147,7 @@ public final class GgufWeights implements ModelWeights {
   }
 
   /**
-   * A transformers config.json for this file (formats.md 4.6), with {@code torch_dtype} set to {@code dtype}.
+   * A transformers config.json for this file (docs/formats.md §4.6), with {@code torch_dtype} set to {@code dtype}.
    */
   public ObjectNode hfConfig(DType dtype) throws IOException {
     ObjectNode config = LlamaMetadata.toConfig(file.metadata(), file.path(), hasOutputWeight(), ropeFreqs(), dtype);

@@ -17,7 +17,7 @@ import java.util.Set;
 
 /**
  * Model hyperparameters of the Llama family between Hugging Face {@code config.json} and GGUF metadata
- * (formats.md 4.4 and 4.6), with the exact value types llama.cpp's loader insists on: counts and lengths UINT32,
+ * (docs/formats.md §4.4 and 4.6), with the exact value types llama.cpp's loader insists on: counts and lengths UINT32,
  * epsilon and frequency base FLOAT32, ids UINT32.
  *
  * <p>Supported: {@code LlamaForCausalLM} (Llama 1, 2, 3, 3.1, 3.2 including tied embeddings) and
@@ -282,7 +282,7 @@ public final class LlamaMetadata {
   }
 
   /**
-   * Rebuilds a transformers config.json for a Llama GGUF (formats.md 4.6).
+   * Rebuilds a transformers config.json for a Llama GGUF (docs/formats.md §4.6).
    *
    * <p>Defaults for keys a GGUF may lack: head_count_kv = head_count, rope_theta 10000, vocab_size = number of
    * tokens, head_dim = key_length, else rope.dimension_count, else hidden / heads. For llama3 rope scaling only the

@@ -56,7 +56,7 @@ public final class LlamaTensorNames {
 
   private LlamaTensorNames() {}
 
-  /** Which of the two row-permuted attention projections a tensor is (formats.md 4.2). */
+  /** Which of the two row-permuted attention projections a tensor is (docs/formats.md §4.2). */
   public enum Permuted {
     /** {@code attn_q}: permuted in groups of {@code head_count} heads. */
     QUERY,
@@ -147,7 +147,7 @@ public final class LlamaTensorNames {
   }
 
   /**
-   * The ggml type llama.cpp's converter writes for one tensor (formats.md 4.3).
+   * The ggml type llama.cpp's converter writes for one tensor (docs/formats.md §4.3).
    *
    * <p>F32 whatever is requested: tensors of rank 0 or 1, names ending {@code _norm.weight}, names not ending
    * {@code .weight} (biases) and a few special tensors. Otherwise the requested type; a block-quantized request

@@ -1,7 +1,7 @@
 package dev.amalgam.convert;
 
 /**
- * The row permutation between HF and GGUF layouts of the Llama query and key projections (formats.md 4.2).
+ * The row permutation between HF and GGUF layouts of the Llama query and key projections (docs/formats.md §4.2).
  *
  * <p>HF stores each head's rows in rotate-half (NEOX) order: the first half of a head's rows are the first
  * elements of the rotary pairs, the second half the second elements. llama.cpp's LLAMA rope pairs adjacent rows,

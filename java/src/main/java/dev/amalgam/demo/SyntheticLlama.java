@@ -50,7 +50,7 @@ public final class SyntheticLlama {
       return new Shape(4, 64, 172, 512, 8, 4, false);
     }
 
-    /** About 1.67 GB in bf16: the end-to-end benchmark pair of performance.md. */
+    /** About 1.67 GB in bf16: the end-to-end benchmark pair of docs/performance.md. */
     public static Shape benchmark() {
       return new Shape(16, 2048, 5632, 32000, 32, 4, false);
     }

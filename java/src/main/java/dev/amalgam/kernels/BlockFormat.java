@@ -1,7 +1,7 @@
 package dev.amalgam.kernels;
 
 /**
- * The ggml block formats the kernels decode (formats.md 2.4): 32 elements per block, an f16 scale d first.
+ * The ggml block formats the kernels decode (docs/formats.md §2.4): 32 elements per block, an f16 scale d first.
  * Kept here rather than reusing {@code io.gguf.GgmlType} so that the kernels do not depend on the GGUF reader.
  */
 public enum BlockFormat {

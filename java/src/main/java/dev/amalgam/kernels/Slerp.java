@@ -1,7 +1,7 @@
 package dev.amalgam.kernels;
 
 /**
- * Spherical linear interpolation with mergekit's semantics (merge-semantics.md section 2.3): the whole tensor is
+ * Spherical linear interpolation with mergekit's semantics (docs/merge-semantics.md §2.3): the whole tensor is
  * one vector; each input is normalised only if its norm exceeds {@link #EPS}; if the normalised inputs are
  * (anti)parallel, |cos| > {@link #DOT_THRESHOLD}, it falls back to linear interpolation; otherwise the
  * angle-derived coefficients are applied to the original, unnormalised tensors, so the output norm is not

@@ -41,7 +41,7 @@ class MergeCommandTest {
     c = model(models.resolve("c"), TINY, DType.BF16, 7, 0, 0); // unrelated
   }
 
-  /** Reference from merge-semantics.md 2.2 as Amalgam defines it: f32 FMA chain, rounded once. */
+  /** Reference from docs/merge-semantics.md §2.2 as Amalgam defines it: f32 FMA chain, rounded once. */
   static short linearBf16(float[] coefficients, float[][] inputs, int i) {
     float acc = coefficients[0] * inputs[0][i];
     for (int k = 1; k < inputs.length; k++) acc = Math.fma(coefficients[k], inputs[k][i], acc);
@@ -126,7 +126,7 @@ class MergeCommandTest {
     }
   }
 
-  /** mergekit's SLERP in double precision (merge-semantics.md 2.3), then rounded to bf16. */
+  /** mergekit's SLERP in double precision (docs/merge-semantics.md §2.3), then rounded to bf16. */
   static short[] slerpReference(float[] v0, float[] v1, double t) {
     double dot = 0, n0 = 0, n1 = 0;
     for (int i = 0; i < v0.length; i++) {
@@ -152,7 +152,7 @@ class MergeCommandTest {
     return out;
   }
 
-  /** Worked example of merge-semantics.md 3.3 applied per layer, in double precision. */
+  /** Worked example of docs/merge-semantics.md §3.3 applied per layer, in double precision. */
   static double gradient(double[] g, int layer, int layers) {
     double s = (double) layer / (layers - 1) * (g.length - 1);
     int i0 = (int) Math.floor(s);

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The shapes of mergekit's example configurations (merge-semantics.md 3: ties.yml with density and weight
+ * The shapes of mergekit's example configurations (docs/merge-semantics.md §3: ties.yml with density and weight
  * gradients and a filtered weight, the 44-layer passthrough frankenmerge, gradient SLERP, arcee_fusion, a DARE
  * merge) run unchanged on tiny generated models.
  */

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The task-arithmetic family (task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della,
- * della_linear) through the CLI, against a whole-tensor plain-Java reference written from merge-semantics.md 2.7
+ * della_linear) through the CLI, against a whole-tensor plain-Java reference written from docs/merge-semantics.md §2.7
  * with Amalgam's documented choices (f32 chain rounded once, ties by index, Philox masks).
  */
 class TaskArithmeticMergeTest {

@@ -42,7 +42,7 @@ class Llama3ConversionTest {
 
   @TempDir Path tmp;
 
-  /** formats.md 4.4, computed here independently: the llama3 factor for each of the head_dim/2 frequencies. */
+  /** docs/formats.md §4.4, computed here independently: the llama3 factor for each of the head_dim/2 frequencies. */
   static float[] expectedRopeFreqs(int headDim) {
     double factor = 8;
     double low = 1;

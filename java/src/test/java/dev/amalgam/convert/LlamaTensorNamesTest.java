@@ -16,7 +16,7 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 class LlamaTensorNamesTest {
-  /** formats.md 4.1, written out for layer 12. */
+  /** docs/formats.md §4.1, written out for layer 12. */
   private static Map<String, String> table() {
     Map<String, String> t = new LinkedHashMap<>();
     t.put("model.embed_tokens.weight", "token_embd.weight");

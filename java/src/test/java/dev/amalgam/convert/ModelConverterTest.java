@@ -161,7 +161,7 @@ class ModelConverterTest {
       assertArrayEquals(new long[] {512, 64}, m.tensor("model.embed_tokens.weight").orElseThrow().shape());
       assertArrayEquals(new long[] {32, 64}, m.tensor("model.layers.0.self_attn.k_proj.weight").orElseThrow().shape());
       for (int layer = 0; layer < 5; layer++) {
-        // formats.md 4.2: GGUF row (h*hd + 2j + i) = HF row (h*hd + i*half + j), 8 heads for Q, 4 for K, hd = 8.
+        // docs/formats.md §4.2: GGUF row (h*hd + 2j + i) = HF row (h*hd + i*half + j), 8 heads for Q, 4 for K, hd = 8.
         assertRowsPermuted(floats(g, "blk." + layer + ".attn_q.weight"),
             floats(m, "model.layers." + layer + ".self_attn.q_proj.weight"), 8, 8, 64);
         assertRowsPermuted(floats(g, "blk." + layer + ".attn_k.weight"),

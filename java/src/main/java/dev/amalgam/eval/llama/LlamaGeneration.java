@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * Text generation through java-llama.cpp 4.2.0, one child JVM per model load.
  *
  * <p>Why a child: the binding's native worker thread keeps the JVM alive and {@code close()} leaks the server context
- * (about 30 MB and a thread per load; formats.md section 6.4), so evaluating many merged models in one JVM would grow
+ * (about 30 MB and a thread per load; docs/formats.md §6.4), so evaluating many merged models in one JVM would grow
  * without bound. The child ({@link GenerationChild}) runs {@code java -cp <this class path>}, reads the requests as
  * JSON on stdin, writes one JSON result line on stdout and calls {@code System.exit}. It gets a private
  * {@code de.kherud.llama.tmpdir} (so concurrent children never share or delete each other's extracted library) and

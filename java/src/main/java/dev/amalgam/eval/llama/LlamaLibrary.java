@@ -20,7 +20,7 @@ import org.bytedeco.javacpp.Loader;
  * CUDA build serves both the bridge and generation), else the jar entry {@value #JAR_ENTRY} of the binding on the
  * class path, extracted into a fresh private directory {@code amalgam-llama-bridge-*} under java.io.tmpdir. The
  * directory is deliberately not named {@code llama*}/{@code jllama*}: the binding deletes such entries of its
- * extraction directory on its first load (formats.md section 6.2). The extracted copy is deleted as soon as it is
+ * extraction directory on its first load (docs/formats.md §6.2). The extracted copy is deleted as soon as it is
  * mapped. The outcome of the first attempt is remembered; a failure is rethrown on every use.
  */
 final class LlamaLibrary {

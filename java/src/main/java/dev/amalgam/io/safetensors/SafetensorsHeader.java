@@ -46,7 +46,7 @@ import java.util.Map;
 
 /**
  * Reads and validates the header of one safetensors file: every check of the reference reader
- * ({@code SafeTensors::read_metadata} and {@code Metadata::validate}, formats.md 1.3) plus duplicate keys, the
+ * ({@code SafeTensors::read_metadata} and {@code Metadata::validate}, docs/formats.md §1.3) plus duplicate keys, the
  * JSON schema's 2^48 − 1 bound and a distinction between trailing bytes and missing data.
  */
 final class SafetensorsHeader {

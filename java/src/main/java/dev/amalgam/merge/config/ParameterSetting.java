@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * One parameter's setting as mergekit's YAML allows it: a constant, a gradient (a list interpolated across
- * layers), or a list of {@code {filter, value}} rules whose first match decides. See merge-semantics.md section 3.
+ * layers), or a list of {@code {filter, value}} rules whose first match decides. See docs/merge-semantics.md §3.
  */
 public sealed interface ParameterSetting
     permits ParameterSetting.Constant, ParameterSetting.Gradient, ParameterSetting.Conditional {

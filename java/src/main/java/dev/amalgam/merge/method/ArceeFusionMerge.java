@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Arcee Fusion (mergekit {@code arcee_fusion}, merge-semantics.md 2.11): takes the other model's value where its
+ * Arcee Fusion (mergekit {@code arcee_fusion}, docs/merge-semantics.md §2.11): takes the other model's value where its
  * change from the base is important. With {@code a} the base and {@code b} the other model, per slice along the
  * last dimension ("row") {@code p = softmax(b) + 1e-8}, {@code q = softmax(a) + 1e-8} and {@code KL = sum p
  * log(p / q)}; the importance of each element is {@code I = |b - a| * KL(row)}; the threshold is {@code median +

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Karcher mean (mergekit {@code karcher}, merge-semantics.md 2.6): the Riemannian barycentre of the inputs'
+ * Karcher mean (mergekit {@code karcher}, docs/merge-semantics.md §2.6): the Riemannian barycentre of the inputs'
  * directions on the unit hypersphere, found by fixed-point iteration, scaled by the mean norm. Every input, base
  * included, has weight {@code 1/N}; inputs with norm at most {@code tol} are left out of the iteration (their
  * weight is spread over the others) but still count in the output norm {@code sum_i |X_i| / N}.

@@ -12,7 +12,7 @@ import java.util.Locale;
  *
  * <p>Differs from mergekit on purpose: the sum is computed in f32 and rounded once to the output type, where
  * mergekit rounds the weights and every product and partial sum to the tensors' dtype (bf16), so only about 61%
- * of its bf16 outputs equal the exactly rounded result (merge-semantics.md 2.2). Weights that sum to zero with
+ * of its bf16 outputs equal the exactly rounded result (docs/merge-semantics.md §2.2). Weights that sum to zero with
  * {@code normalize} are an error here, where mergekit silently writes inf/NaN.
  */
 public final class LinearMerge implements MergeMethod {

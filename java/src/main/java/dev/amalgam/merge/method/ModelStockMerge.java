@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Model Stock (merge-semantics.md 2.10): with offsets {@code o_i = X_i - B} of the N non-base models, the mean
+ * Model Stock (docs/merge-semantics.md §2.10): with offsets {@code o_i = X_i - B} of the N non-base models, the mean
  * pairwise cosine {@code c} (each {@code cos_ij = o_i.o_j / max(|o_i| |o_j|, 1e-6)} clamped to [-1, 1]) gives
  * {@code t = N c / (1 + (N - 1) c)} and {@code out = t mean_i(X_i) + (1 - t) B}. One reduction pass builds the Gram
  * matrix of the offsets (all pairs and the squared norms at once, summed in double per fixed segment), a second

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Multi-SLERP (mergekit {@code multislerp}, merge-semantics.md 2.5): barycentric interpolation of two or more
+ * Multi-SLERP (mergekit {@code multislerp}, docs/merge-semantics.md §2.5): barycentric interpolation of two or more
  * models on the hypersphere in one tangent-space step. Each non-base tensor (minus the base when one is set) is
  * one flat vector {@code x_i}; {@code u_i = x_i / (|x_i| + eps)}, {@code m} is the normalised weighted mean of the
  * {@code u_i}, the weighted tangent vector {@code tau = sum w_i (u_i - (u_i . m) m)} is mapped back with the

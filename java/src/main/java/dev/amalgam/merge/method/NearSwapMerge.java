@@ -10,7 +10,7 @@ import java.util.Locale;
 /**
  * NearSwap: takes the other model's value where it is close to the base and keeps the base where they differ
  * much. Per element {@code w = clamp(t / max(|B - X|, 1e-6), 0, 1)} and {@code out = w X + (1 - w) B}, in one
- * streaming pass (merge-semantics.md 2.11).
+ * streaming pass (docs/merge-semantics.md §2.11).
  *
  * <p>Differences from mergekit: the arithmetic is f32 ({@code w} in f32, {@code out = fma(w, X, (1 - w) B)})
  * rounded once to the output type, where mergekit rounds every step to the tensors' dtype (bf16). A negative

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * NuSLERP (mergekit {@code nuslerp}, merge-semantics.md 2.4): spherical interpolation of exactly two models with
+ * NuSLERP (mergekit {@code nuslerp}, docs/merge-semantics.md §2.4): spherical interpolation of exactly two models with
  * {@code t = w_2 / (w_1 + w_2)} (0.5 when {@code |w_1 + w_2| < 1e-6}); with a third model as {@code base_model}
  * the task vectors are interpolated and added to the base. Vectors are the whole tensor ({@code nuslerp_flatten},
  * the default), each slice along the last dimension (rows of a {@code [out, in]} weight), or with {@code

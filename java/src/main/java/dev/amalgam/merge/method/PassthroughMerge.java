@@ -8,7 +8,7 @@ import java.util.Locale;
 
 /**
  * Passthrough: copies the single input tensor, multiplied by its optional per-model {@code scale}
- * (merge-semantics.md 2.11). mergekit uses it for frankenmerges through {@code slices}; this version supports
+ * (docs/merge-semantics.md §2.11). mergekit uses it for frankenmerges through {@code slices}; this version supports
  * exactly one model under {@code models:} (or only {@code base_model}), and slices are a later step.
  *
  * <p>Differences from mergekit: none in results. {@code scale} defaults to 1, which is the same as mergekit's

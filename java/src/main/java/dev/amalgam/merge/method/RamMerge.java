@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Reinforced Agent Merging (merge-semantics.md 2.9): with task vectors {@code tau_i = X_i - B}, an element is
+ * Reinforced Agent Merging (docs/merge-semantics.md §2.9): with task vectors {@code tau_i = X_i - B}, an element is
  * active in model i when {@code |tau_i| > epsilon}; {@code c} counts the active models per element. {@code ram}
  * adds the mean of the active deltas to the base (nothing where none is active). {@code ramplus_tl} also counts,
  * over the whole tensor, each model's shared ({@code c > 1}) and unique ({@code c = 1}) active elements, and

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * SCE, Select-Calculate-Erase (merge-semantics.md 2.8). With task vectors {@code tau_i = X_i - B}:
+ * SCE, Select-Calculate-Erase (docs/merge-semantics.md §2.8). With task vectors {@code tau_i = X_i - B}:
  * <ol>
  *   <li><b>Select</b> (only when {@code select_topk < 1}): the per-element population variance of the
  *       {@code tau_i} across models; the {@code k = floor(count_nonzero(var) * select_topk)} elements of largest

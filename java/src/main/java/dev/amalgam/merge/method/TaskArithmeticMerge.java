@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * mergekit's generalized task arithmetic (merge-semantics.md 2.7), one implementation for eight methods:
+ * mergekit's generalized task arithmetic (docs/merge-semantics.md §2.7), one implementation for eight methods:
  * task vectors {@code d_i = X_i - B}, sparsified per model ({@link Sparsification}), optionally rescaled to
  * their L1 mass, weighted, combined with or without TIES sign consensus, optionally normalised, scaled by
  * {@code lambda} and added to the base. Per-model parameters: {@code weight} (required), {@code density} (1),

@@ -44,7 +44,7 @@ final class OutputPipeline implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(bufferCount * 2 + 4);
     List<ByteBuffer> buffers = new ArrayList<>();
     for (int i = 0; i < bufferCount; i++) {
-      // Page-aligned: the kernel copies from a misaligned buffer 2-6x slower (performance.md section 7).
+      // Page-aligned: the kernel copies from a misaligned buffer 2-6x slower (docs/performance.md §7).
       buffers.add(ByteBuffer.allocateDirect(bufferBytes + PAGE).alignedSlice(PAGE).limit(bufferBytes).slice());
     }
     free.addAll(buffers);

@@ -9,7 +9,7 @@ import dev.amalgam.eval.text.Tokenizer13a;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** {@link SacreBleu}, {@link HfBleu}, {@link BleuStats} and {@link Tokenizer13a} (metrics.md §3). */
+/** {@link SacreBleu}, {@link HfBleu}, {@link BleuStats} and {@link Tokenizer13a} (docs/metrics.md §3). */
 class BleuTest {
   private static final SacreBleu SENTENCE = SacreBleu.sentenceDefaults();
   private static final SacreBleu CORPUS = SacreBleu.corpusDefaults();
@@ -30,7 +30,7 @@ class BleuTest {
     assertArrayEquals(new String[0], Tokenizer13a.tokens(""));
   }
 
-  /** metrics.md §3.1 [run]: the three-sentence corpus and its signature. */
+  /** docs/metrics.md §3.1: the three-sentence corpus and its signature. */
   @Test
   void corpusExampleVerboseAndSignature() {
     List<String> hyps = List.of("The dog bit the man.", "It was not unexpected.", "The man bit him first.");

@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * NLTK 3.8 METEOR: the values of metrics.md section 4 and of NLTK's docstrings and meteor.doctest, and each matching
+ * NLTK 3.8 METEOR: the values of docs/metrics.md §4 and of NLTK's docstrings and meteor.doctest, and each matching
  * stage on its own.
  */
 class MeteorTest {

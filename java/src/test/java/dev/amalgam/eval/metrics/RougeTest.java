@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** {@link Rouge} and {@link RougeTokenizer} against rouge-score 0.1.2's documented behaviour (metrics.md §2). */
+/** {@link Rouge} and {@link RougeTokenizer} against rouge-score 0.1.2's documented behaviour (docs/metrics.md §2). */
 class RougeTest {
   private static final Rouge ALL = new Rouge(List.of("rouge1", "rouge2", "rougeL", "rougeLsum"), false);
 
@@ -21,7 +21,7 @@ class RougeTest {
     assertEquals(f, actual.f(), 1e-12, "f");
   }
 
-  /** The unit-test values of rouge-score (rouge_scorer_test.py), reproduced in metrics.md §2. */
+  /** The unit-test values of rouge-score (rouge_scorer_test.py), reproduced in docs/metrics.md §2. */
   @Test
   void referenceUnitValues() {
     assertPrf(1, 1.0 / 3, 0.5, ALL.score("testing one two", "testing").get("rouge1"));

@@ -47,7 +47,7 @@ class PorterStemmerTest {
     assertEquals(List.of(), mismatches.subList(0, Math.min(20, mismatches.size())), mismatches.size() + " mismatches");
   }
 
-  /** The NLTK-vs-Lucene examples of metrics.md §7.1 and the irregular forms. */
+  /** The NLTK-vs-Lucene examples of docs/metrics.md §7.1 and the irregular forms. */
   @ParameterizedTest
   @CsvSource({
     "aged, age",

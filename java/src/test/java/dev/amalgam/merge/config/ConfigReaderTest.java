@@ -55,7 +55,7 @@ class ConfigReaderTest {
 
   @Test
   void gradientRuleMatchesTheWorkedExample() {
-    // merge-semantics.md 3.3: 40 layers, t = [0, 0.5, 0.3, 0.7, 1]
+    // docs/merge-semantics.md §3.3: 40 layers, t = [0, 0.5, 0.3, 0.7, 1]
     ParameterSetting.Gradient g = new ParameterSetting.Gradient(List.of(0.0, 0.5, 0.3, 0.7, 1.0), "t");
     double[][] expected = {{0, 0.000}, {1, 0.051}, {5, 0.256}, {9, 0.462}, {10, 0.495}, {19, 0.310}, {20, 0.321},
         {29, 0.690}, {30, 0.723}, {38, 0.969}, {39, 1.000}};

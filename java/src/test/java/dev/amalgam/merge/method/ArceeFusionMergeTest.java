@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** arcee_fusion against a reference of merge-semantics.md 2.11 that sorts the whole importance array. */
+/** arcee_fusion against a reference of docs/merge-semantics.md §2.11 that sorts the whole importance array. */
 class ArceeFusionMergeTest {
   /** Importance per element, with two-pass softmax in double. */
   static float[] importance(float[] a, float[] b, int rowLength) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-/** karcher against the documented iteration (merge-semantics.md 2.6) run on whole vectors in double. */
+/** karcher against the documented iteration (docs/merge-semantics.md §2.6) run on whole vectors in double. */
 class KarcherMergeTest {
   static float[] reference(float[][] xs, int maxIter, double tol) {
     int n = xs.length;

@@ -33,7 +33,7 @@ class ModelStockMergeTest {
     x3 = model(models.resolve("x3"), DType.BF16, 1, 0.3, 4);
   }
 
-  /** merge-semantics.md 2.10 in double over {@code [from, to)}; inputs: base first, then the others. */
+  /** docs/merge-semantics.md §2.10 in double over {@code [from, to)}; inputs: base first, then the others. */
   static void reference(float[][] in, int from, int to, float[] out) {
     int n = in.length - 1;
     double cosines = 0;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** multislerp against a direct double-precision reference of merge-semantics.md 2.5 on whole vectors. */
+/** multislerp against a direct double-precision reference of docs/merge-semantics.md §2.5 on whole vectors. */
 class MultiSlerpMergeTest {
   /** The documented recipe, element by element (weights already normalised); base may be null. */
   static float[] reference(float[][] xs, float[] base, double[] w, double eps) {

@@ -32,7 +32,7 @@ class NearSwapMergeTest {
     b32 = model(models.resolve("b32"), DType.F32, 1, 0.3, 2);
   }
 
-  /** merge-semantics.md 2.11 in f32: w = clamp(t / max(|B - X|, 1e-6), 0, 1), out = w X + (1 - w) B. */
+  /** docs/merge-semantics.md §2.11 in f32: w = clamp(t / max(|B - X|, 1e-6), 0, 1), out = w X + (1 - w) B. */
   static float[] reference(float[] base, float[] other, float t) {
     float[] out = new float[base.length];
     for (int i = 0; i < out.length; i++) {

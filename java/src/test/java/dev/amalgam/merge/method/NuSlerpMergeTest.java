@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.amalgam.merge.method.NuSlerpMerge.Axis;
 import org.junit.jupiter.api.Test;
 
-/** nuslerp against a direct double-precision reference of merge-semantics.md 2.4, on in-memory tensors. */
+/** nuslerp against a direct double-precision reference of docs/merge-semantics.md §2.4, on in-memory tensors. */
 class NuSlerpMergeTest {
   /** The documented maths on whole vectors: vectors are lists of element indices. */
   static float[] reference(float[] x0, float[] x1, float[] base, double t, int[][] vectors) {

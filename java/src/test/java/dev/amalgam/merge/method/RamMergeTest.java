@@ -34,7 +34,7 @@ class RamMergeTest {
     x3 = model(models.resolve("x3"), DType.F32, 1, 0.02, 4);
   }
 
-  /** merge-semantics.md 2.9 in double; inputs: base first, then the others. */
+  /** docs/merge-semantics.md §2.9 in double; inputs: base first, then the others. */
   static float[] reference(float[][] in, double eps, boolean plus, double r, double alpha) {
     int m = in.length - 1;
     int n = in[0].length;

@@ -35,7 +35,7 @@ class SceMergeTest {
   }
 
   /**
-   * merge-semantics.md 2.8 over whole tensors, selecting by sorting (the method must not sort): variance ranked
+   * docs/merge-semantics.md §2.8 over whole tensors, selecting by sorting (the method must not sort): variance ranked
    * as f32, ties by lower index. Inputs: base first, then the others.
    */
   static float[] reference(float[][] in, double topk) {
