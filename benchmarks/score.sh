@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `amalgam score` throughput, end to end (JVM start, WordNet load, reading, scoring, printing):
 #
-#   benchmarks/score.sh [WORK_DIR]          (default /tmp/amalgam-score; needs ../shared/data)
-#   RUNS=7 benchmarks/score.sh
+#   AMALGAM_DATA=DIR benchmarks/score.sh [WORK_DIR]   (default /tmp/amalgam-score)
+#   AMALGAM_DATA=DIR RUNS=7 benchmarks/score.sh
+#
+# DIR holds the full MTS-Dialog data set as mts-dialog/ (https://github.com/abachaa/MTS-Dialog).
 #
 # Pairs: 1,000 MTS-Dialog training-set section texts, each scored against the next row's text (real clinical
 # vocabulary and lengths, no repeated pair), plus the 400 golden pairs for reference.
@@ -13,14 +15,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${1:-/tmp/amalgam-score}"
 runs="${RUNS:-5}"
-shared="${AMALGAM_SHARED:-$root/../shared}"
+data="${AMALGAM_DATA:?set AMALGAM_DATA to a folder holding the MTS-Dialog data set as mts-dialog/}"
 mkdir -p "$work"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 best() { sort -g | head -n 1; }
 
-python3 - "$shared/data/mts-dialog/Main-Dataset/MTS-Dialog-TrainingSet.csv" "$work/pairs.jsonl" <<'PY'
+python3 - "$data/mts-dialog/Main-Dataset/MTS-Dialog-TrainingSet.csv" "$work/pairs.jsonl" <<'PY'
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
 with open(sys.argv[2], "w", encoding="utf-8") as out:

@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -58,6 +59,8 @@ public final class EvalCommand implements Callable<Integer> {
   static Function<EvalCommand, IfevalChecker> ifevalCheckers = EvalCommand::defaultIfevalChecker;
   /** Test seam: the bootstrap of the 95 % intervals (null: ci95 fields are null). */
   static Function<EvalCommand, ConfidenceIntervals> intervals = EvalCommand::defaultIntervals;
+  /** Test seam: the AMALGAM_DATA environment variable. */
+  static Supplier<String> dataEnvironment = () -> System.getenv("AMALGAM_DATA");
   /** Test seam: how prompts become completions. */
   static Generator generator = Generator.CHILD_PROCESS;
 
@@ -70,8 +73,8 @@ public final class EvalCommand implements Callable<Integer> {
       + " or pubmedqa.")
   String task;
 
-  @Option(names = "--data", paramLabel = "PATH", description = "Data folder (the shared data root or the task's own"
-      + " folder); for --task jsonl the .jsonl file. Default: <amalgam home>/../shared/data.")
+  @Option(names = "--data", paramLabel = "PATH", description = "Data folder (a root holding the task's folder, such"
+      + " as mts-dialog/, or that folder itself); for --task jsonl the .jsonl file. Default: $AMALGAM_DATA.")
   Path data;
 
   @Option(names = "--split", description = "Split to evaluate (default: the task's; see the README).")
@@ -222,7 +225,7 @@ public final class EvalCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The task's data: --data, else <amalgam.home>/../shared/data; a built-in task's own folder below either. */
+  /** The task's data: --data, else $AMALGAM_DATA; a built-in task's own folder below either. */
   private Path dataFor(Task t) {
     if (t.dataFolder() == null) {
       if (data == null) throw new DataException("task " + t.name() + " needs --data FILE (a .jsonl file)");
@@ -231,13 +234,13 @@ public final class EvalCommand implements Callable<Integer> {
     }
     Path root = data;
     if (root == null) {
-      String home = System.getProperty("amalgam.home");
-      Path shared = home == null ? null : Path.of(home).resolve("..").resolve("shared").resolve("data").normalize();
-      if (shared == null || !Files.isDirectory(shared)) {
-        throw new DataException("no data folder for task " + t.name() + ": give --data DIR"
-            + (shared == null ? "" : " (looked in " + shared + ")"));
+      String env = dataEnvironment.get();
+      if (env == null || env.isBlank()) {
+        throw new DataException("no data for task " + t.name() + ": give --data DIR (a folder holding "
+            + t.dataFolder() + "/) or set AMALGAM_DATA; docs/metrics.md §9 says where each data set is"
+            + " published, and examples/data holds a 40-example MTS-Dialog slice");
       }
-      root = shared;
+      root = Path.of(env);
     }
     Path own = root.resolve(t.dataFolder());
     if (Files.isDirectory(own)) return own;

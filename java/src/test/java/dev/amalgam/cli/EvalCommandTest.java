@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.eval.llama.LlamaScorer;
 import dev.amalgam.eval.llama.ScorerOptions;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,34 +17,27 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code amalgam eval} end to end through the picocli entry on stories260K (5 examples per task, 16 tokens), scored
  * by the real metric suite (ROUGE, BLEU, METEOR; BERTScore and the composite on one task), the IFEval checks and the
- * bootstrap.
+ * bootstrap. MTS-Dialog runs on the repository's slice; the other built-in tasks need the external data sets.
  */
 class EvalCommandTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ROUGE_L = "rougeL";
 
   @TempDir Path dir;
-  private Path model;
-  private Path data;
-
-  @BeforeEach
-  void setUp() {
-    String shared = System.getProperty("amalgam.shared.dir", "../../shared");
-    model = Path.of(shared, "models", "stories260K.gguf");
-    data = Path.of(shared, "data");
-    assumeTrue(Files.isRegularFile(model), model + " is absent; skipping the eval end-to-end test");
-    assumeTrue(Files.isDirectory(data), data + " is absent; skipping the eval end-to-end test");
-  }
+  private final Path model = TestAssets.stories260K();
+  /** The repository's data root: MTS-Dialog's validation slice. */
+  private final Path slice = TestAssets.mtsDialogSlice();
+  /** The data root for the task at hand. */
+  private Path data = slice;
 
   /** One run; the context fits the tasks' prompts in stories260K's 512-token vocabulary, and no more. */
   private CliHarness.Run eval(String task, Path out, String... extra) {
@@ -100,41 +93,46 @@ class EvalCommandTest {
         .map(Thread::getId).collect(Collectors.toSet());
   }
 
-  @Test
-  void everyTaskRunsEndToEndAndLeavesNoProcessOrThread() throws IOException {
-    Set<Long> threadsBefore = nonDaemonThreads();
-
-    // ACI-BENCH dialogues are thousands of tokens in stories260K's tiny vocabulary (seconds each on a shared CPU):
-    // the test prompts with the visit's short fields; the default template is checked against the fields above.
-    Path aciTemplate = Files.writeString(dir.resolve("aci.txt"), "Visit {encounter_id} ({dataset}).\nNote:\n");
-    for (String task : List.of("mts-dialog", "aci-bench", "iu-xray")) {
-      Path out = dir.resolve(task);
-      CliHarness.Run run = task.equals("aci-bench") ? eval(task, out, "--template", aciTemplate.toString())
-          : task.equals("iu-xray") ? eval(task, out, "--metrics", "rouge,bleu,meteor,bertscore") : eval(task, out);
-      run.assertOk();
-      assertTrue(run.out().contains("n=5 rouge1="), run.out());
-      String split = Map.of("mts-dialog", "validation", "aci-bench", "valid", "iu-xray", "test").get(task);
-      JsonNode metrics = checkOutputs(out, task, split, ROUGE_L, "rougeL_f");
-      double low = metrics.at("/ci95/" + ROUGE_L + "/0").asDouble(Double.NaN);
-      double high = metrics.at("/ci95/" + ROUGE_L + "/1").asDouble(Double.NaN);
-      double value = metrics.at("/metrics/" + ROUGE_L).asDouble();
-      assertTrue(low <= value && value <= high, "bootstrap interval [" + low + ", " + high + "] around " + value);
-      assertEquals("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0", metrics.at("/signatures/bleu")
+  /** A generation run's outputs, its bootstrap interval, BLEU signature and decoding settings. */
+  private static JsonNode checkGeneration(Path out, String task, String split, boolean bertscore) throws IOException {
+    JsonNode metrics = checkOutputs(out, task, split, ROUGE_L, "rougeL_f");
+    double low = metrics.at("/ci95/" + ROUGE_L + "/0").asDouble(Double.NaN);
+    double high = metrics.at("/ci95/" + ROUGE_L + "/1").asDouble(Double.NaN);
+    double value = metrics.at("/metrics/" + ROUGE_L).asDouble();
+    assertTrue(low <= value && value <= high, "bootstrap interval [" + low + ", " + high + "] around " + value);
+    assertEquals("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0", metrics.at("/signatures/bleu")
+        .asText());
+    assertTrue(metrics.at("/metrics/bleu").isNumber() && metrics.at("/metrics/meteor").isNumber());
+    if (bertscore) {
+      assertTrue(metrics.at("/metrics/bertscore_f").isNumber(), metrics.toString());
+      assertEquals("mean(100*rougeL, bleu, 100*meteor, 100*bertscore_f)", metrics.at("/signatures/composite")
           .asText());
-      assertTrue(metrics.at("/metrics/bleu").isNumber() && metrics.at("/metrics/meteor").isNumber());
-      if (task.equals("iu-xray")) {
-        assertTrue(metrics.at("/metrics/bertscore_f").isNumber(), metrics.toString());
-        assertEquals("mean(100*rougeL, bleu, 100*meteor, 100*bertscore_f)", metrics.at("/signatures/composite")
-            .asText());
-        assertTrue(metrics.at("/metrics/composite").isNumber());
-      } else {
-        assertFalse(metrics.at("/metrics").has("composite"), "no BERTScore, so no default composite");
-      }
-      assertEquals(16, metrics.at("/decoding/max_tokens").asInt());
-      assertFalse(metrics.at("/decoding/chat").asBoolean(), "stories260K has no chat template");
-      for (JsonNode n : predictions(out)) assertTrue(n.get("generated_tokens").asInt() <= 16);
+      assertTrue(metrics.at("/metrics/composite").isNumber());
+    } else {
+      assertFalse(metrics.at("/metrics").has("composite"), "no BERTScore, so no default composite");
     }
-    assertTrue(predictions(dir.resolve("mts-dialog")).get(0).get("prompt").asText().contains("Doctor:"));
+    assertEquals(16, metrics.at("/decoding/max_tokens").asInt());
+    assertFalse(metrics.at("/decoding/chat").asBoolean(), "stories260K has no chat template");
+    for (JsonNode n : predictions(out)) assertTrue(n.get("generated_tokens").asInt() <= 16);
+    return metrics;
+  }
+
+  private void assertNothingLeftRunning(Set<Long> threadsBefore) {
+    assertEquals(0, ProcessHandle.current().children().count(), "no generation child left running");
+    Set<Long> leaked = new HashSet<>(nonDaemonThreads());
+    leaked.removeAll(threadsBefore);
+    assertTrue(leaked.isEmpty(), "non-daemon threads left behind: " + leaked);
+  }
+
+  @Test
+  void generationOnTheSliceAndOnAJsonlFileLeavesNoProcessOrThread() throws IOException {
+    Set<Long> threadsBefore = nonDaemonThreads();
+    Path mts = dir.resolve("mts-dialog");
+    CliHarness.Run run = eval("mts-dialog", mts);
+    run.assertOk();
+    assertTrue(run.out().contains("n=5 rouge1="), run.out());
+    checkGeneration(mts, "mts-dialog", "validation", false);
+    assertTrue(predictions(mts).get(0).get("prompt").asText().contains("Doctor:"));
 
     Path jsonl = dir.resolve("mine.jsonl");
     StringBuilder lines = new StringBuilder();
@@ -159,6 +157,25 @@ class EvalCommandTest {
       assertFalse(prompt.substring(0, prompt.lastIndexOf("Story: ")).contains(n.get("input").asText() + "\n"),
           "the query is not among its shots");
     }
+    assertNothingLeftRunning(threadsBefore);
+  }
+
+  /** The built-in tasks whose data sets are too large for the repository. */
+  @Test
+  void everyExternalTaskRunsEndToEndAndLeavesNoProcessOrThread() throws IOException {
+    data = TestAssets.externalData("");
+    for (String set : List.of("aci-bench", "iu-xray", "ifeval", "medqa", "pubmedqa")) TestAssets.externalData(set);
+    Set<Long> threadsBefore = nonDaemonThreads();
+
+    // ACI-BENCH dialogues are thousands of tokens in stories260K's tiny vocabulary (seconds each on a shared CPU):
+    // the test prompts with the visit's short fields; the default template is checked against the fields above.
+    Path aciTemplate = Files.writeString(dir.resolve("aci.txt"), "Visit {encounter_id} ({dataset}).\nNote:\n");
+    Path aci = dir.resolve("aci-bench");
+    eval("aci-bench", aci, "--template", aciTemplate.toString()).assertOk();
+    checkGeneration(aci, "aci-bench", "valid", false);
+    Path xray = dir.resolve("iu-xray");
+    eval("iu-xray", xray, "--metrics", "rouge,bleu,meteor,bertscore").assertOk();
+    checkGeneration(xray, "iu-xray", "test", true);
 
     Path ifevalOut = dir.resolve("ifeval");
     eval("ifeval", ifevalOut).assertOk();
@@ -216,10 +233,7 @@ class EvalCommandTest {
       assertTrue(Set.of("yes", "no", "maybe").contains(n.get("predicted").asText()), n.toString());
     }
 
-    assertEquals(0, ProcessHandle.current().children().count(), "no generation child left running");
-    Set<Long> leaked = new HashSet<>(nonDaemonThreads());
-    leaked.removeAll(threadsBefore);
-    assertTrue(leaked.isEmpty(), "non-daemon threads left behind: " + leaked);
+    assertNothingLeftRunning(threadsBefore);
   }
 
   @Test
@@ -227,12 +241,12 @@ class EvalCommandTest {
     Path copy = dir.resolve("other.gguf");
     Files.copy(model, copy);
     Path out = dir.resolve("both");
-    CliHarness.Run run = CliHarness.run("eval", model.toString(), copy.toString(), "--task", "iu-xray", "--data",
-        data.toString(), "--limit", "5", "--max-tokens", "4", "--threads", "1", "--out", out.toString(),
+    CliHarness.Run run = CliHarness.run("eval", model.toString(), copy.toString(), "--task", "mts-dialog",
+        "--data", data.toString(), "--limit", "5", "--max-tokens", "4", "--threads", "1", "--out", out.toString(),
         "--no-progress", "--metrics", "rouge");
     run.assertOk();
-    JsonNode a = checkOutputs(out.resolve("stories260K"), "iu-xray", "test", ROUGE_L, "rougeL_f");
-    JsonNode b = checkOutputs(out.resolve("other"), "iu-xray", "test", ROUGE_L, "rougeL_f");
+    JsonNode a = checkOutputs(out.resolve("stories260K"), "mts-dialog", "validation", ROUGE_L, "rougeL_f");
+    JsonNode b = checkOutputs(out.resolve("other"), "mts-dialog", "validation", ROUGE_L, "rougeL_f");
     assertEquals(a.at("/model/sha256"), b.at("/model/sha256"), "same bytes, same hash");
     assertEquals(predictions(out.resolve("stories260K")).get(0).get("prediction"),
         predictions(out.resolve("other")).get(0).get("prediction"), "greedy decoding is deterministic");
@@ -243,6 +257,24 @@ class EvalCommandTest {
     assertEquals(5, deltas.get("count").asInt());
     assertEquals(0.0, deltas.at("/metrics/rougeL/delta").asDouble(), "the same model twice: no difference");
     assertEquals(0, ProcessHandle.current().children().count());
+  }
+
+  @Test
+  void withoutDataTheFolderComesFromAmalgamData() throws IOException {
+    Supplier<String> environment = EvalCommand.dataEnvironment;
+    Path out = dir.resolve("env");
+    try {
+      EvalCommand.dataEnvironment = () -> null;
+      CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--out", out.toString())
+          .assertInvalid("no data for task mts-dialog: give --data DIR", "AMALGAM_DATA", "examples/data");
+      assertFalse(Files.exists(out));
+      EvalCommand.dataEnvironment = slice::toString;
+      CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--limit", "2", "--max-tokens", "4",
+          "--threads", "1", "--metrics", "rouge", "--no-progress", "--out", out.toString()).assertOk();
+      assertEquals(2, predictions(out).size());
+    } finally {
+      EvalCommand.dataEnvironment = environment;
+    }
   }
 
   @Test
@@ -257,8 +289,8 @@ class EvalCommandTest {
         .assertInvalid("model.gguf: not a GGUF file");
     CliHarness.run("eval", model.toString(), "--task", "medqa", "--data", dir.toString(), "--out", out.toString())
         .assertInvalid("missing data for task medqa: looked in " + dir.resolve("medqa"));
-    CliHarness.run("eval", model.toString(), "--task", "pubmedqa", "--data", data.toString(), "--split", "dev",
-        "--out", out.toString()).assertInvalid("no split 'dev'", "train, test");
+    CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--data", data.toString(), "--split", "dev",
+        "--out", out.toString()).assertInvalid("no split 'dev'", "train, validation, test1, test2");
     Path empty = Files.writeString(dir.resolve("empty.jsonl"), "\n");
     CliHarness.run("eval", model.toString(), "--task", "jsonl", "--data", empty.toString(), "--out", out.toString())
         .assertInvalid("has no examples");
@@ -266,19 +298,19 @@ class EvalCommandTest {
         "{\"input\":\"a\",\"reference\":\"b\"}\n{\"input\":\"a\"}\n");
     CliHarness.run("eval", model.toString(), "--task", "jsonl", "--data", bad.toString(), "--out", out.toString())
         .assertInvalid(bad + ": line 2, field 'reference': missing");
-    Path template = Files.writeString(dir.resolve("t.txt"), "Findings: {finding}\n");
-    CliHarness.run("eval", model.toString(), "--task", "iu-xray", "--data", data.toString(), "--template",
-        template.toString(), "--out", out.toString()).assertInvalid("unknown placeholder '{finding}'", "findings");
+    Path template = Files.writeString(dir.resolve("t.txt"), "Dialog: {dialog}\n");
+    CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--data", data.toString(), "--template",
+        template.toString(), "--out", out.toString()).assertInvalid("unknown placeholder '{dialog}'", "dialogue");
     CliHarness.run("eval", model.toString(), "--task", "medqa", "--data", data.toString(), "--mc-mode", "vote",
         "--out", out.toString()).assertInvalid("--mc-mode must be loglik or grammar");
-    CliHarness.run("eval", model.toString(), "--task", "iu-xray", "--data", data.toString(), "--limit", "1",
+    CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--data", data.toString(), "--limit", "1",
         "--max-tokens", "4", "--ctx", "32", "--threads", "1", "--out", out.toString(), "--no-progress")
         .assertInvalid("example 0 (id ", "leaves no room in the context of 32 tokens");
     assertFalse(Files.exists(out), "no output after failures");
     Files.createDirectories(out);
-    CliHarness.run("eval", model.toString(), "--task", "medqa", "--data", data.toString(), "--out", out.toString())
-        .assertInvalid("output folder already exists");
-    CliHarness.run("eval", model.toString(), "--task", "iu-xray", "--data", data.toString(), "--metrics", "cider",
+    CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--data", data.toString(), "--out",
+        out.toString()).assertInvalid("output folder already exists");
+    CliHarness.run("eval", model.toString(), "--task", "mts-dialog", "--data", data.toString(), "--metrics", "cider",
         "--out", dir.resolve("x").toString()).assertInvalid("unknown metric 'cider'");
     assertFalse(Files.exists(dir.resolve("x")));
   }

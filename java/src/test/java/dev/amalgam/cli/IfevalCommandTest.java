@@ -3,10 +3,10 @@ package dev.amalgam.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -88,9 +88,8 @@ class IfevalCommandTest {
   }
 
   @Test
-  void realDataWhenShared() {
-    Path data = Path.of(System.getProperty("amalgam.shared.dir", "../../shared")).resolve("data/ifeval/data");
-    assumeTrue(Files.isDirectory(data), "shared IFEval data not found; skipping");
+  void realDataWhenPresent() {
+    Path data = TestAssets.externalData("ifeval/data");
     CliHarness.Run run = CliHarness.run("ifeval", "--input", data.resolve("input_data.jsonl").toString(),
         "--responses", data.resolve("input_response_data_gpt4_20231107_145030.jsonl").toString(), "--skip-missing");
     run.assertOk();

@@ -4,11 +4,14 @@ import static dev.amalgam.cli.CliHarness.TINY;
 import static dev.amalgam.cli.CliHarness.model;
 import static dev.amalgam.cli.CliHarness.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.demo.DemoAssets;
 import dev.amalgam.demo.SyntheticLlama;
+import dev.amalgam.io.Checksums;
 import dev.amalgam.tensor.DType;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -57,33 +60,40 @@ class InspectAndDemoTest {
     run("inspect", m.toString()).assertInvalid(m.resolve("model.safetensors").toString());
   }
 
+  /** The whole demo on its packed model and data: every step runs and checks itself, then the closing screen. */
   @Test
-  void demoRunsTheMainJobAndChecksItself() {
-    CliHarness.Run r = run("demo", "--dir", tmp.resolve("demo").toString());
+  void demoRunsEveryStepOnItsPackedModelAndData() throws Exception {
+    Path demo = tmp.resolve("demo");
+    CliHarness.Run r = run("demo", "--dir", demo.toString());
     r.assertOk();
-    assertTrue(r.out().contains("[ok] model.layers.0.self_attn.q_proj.weight (t = 0) equals model-a bit for bit"),
-        r.out());
-    assertTrue(r.out().contains("Demo complete."), r.out());
-    assertTrue(Files.isRegularFile(tmp.resolve("demo/merged/model.safetensors")));
-  }
-
-  /** With stories260K and the shared data: the real-model merge, then eval and compare on MTS-Dialog (steps 8-9). */
-  @Test
-  void demoWithStoriesMergesEvaluatesAndCompares() throws Exception {
-    Path shared = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"));
-    Path stories = shared.resolve("models/stories260K.gguf");
-    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(stories)
-        && Files.isDirectory(shared.resolve("data/mts-dialog")), "stories260K or the shared data is absent");
-    CliHarness.Run r = run("demo", "--dir", tmp.resolve("demo").toString(), "--stories", stories.toString());
-    r.assertOk();
-    assertTrue(r.out().contains("[ok] every model loaded in llama.cpp and scored a finite perplexity"), r.out());
-    assertTrue(r.out().contains("mts-dialog: 20 paired examples"), r.out());
-    assertTrue(r.out().contains("[ok] both models evaluated"), r.out());
+    String out = r.out();
+    assertTrue(out.contains("[ok] model.layers.0.self_attn.q_proj.weight (t = 0) equals model-a bit for bit"), out);
+    assertTrue(Files.isRegularFile(demo.resolve("merged/model.safetensors")));
+    assertEquals(DemoAssets.STORIES_SHA256, Checksums.sha256(demo.resolve("stories260K.gguf")), "the packed model");
+    assertTrue(out.contains("[ok] every model loaded in llama.cpp and scored a finite perplexity"), out);
+    assertTrue(out.contains("[ok] the merge repaired the damage: perplexity "), out);
+    assertTrue(out.contains("mts-dialog: 40 paired examples"), out);
+    assertTrue(out.contains("[ok] both models evaluated"), out);
+    assertFalse(out.contains("[FAIL]") || out.contains("[skipped]"), out);
     for (String model : new String[] {"stories-perturbed", "stories-merged"}) {
-      Path run = tmp.resolve("demo/eval").resolve(model);
+      Path run = demo.resolve("eval").resolve(model);
       assertTrue(Files.isRegularFile(run.resolve("predictions.jsonl")) && Files.isRegularFile(run.resolve(
           "metrics.json")) && Files.isRegularFile(run.resolve("report.md")), run.toString());
     }
+    assertTrue(Files.isRegularFile(demo.resolve("data/mts-dialog/LICENSE.txt")), "the slice travels with its licence");
+    assertTrue(out.contains("Demo complete."), out);
+    int next = out.indexOf("Next, on your own models");
+    assertTrue(next > out.indexOf("Demo complete."), out);
+    for (String command : new String[] {"amalgam check ", "amalgam merge ", "amalgam eval "}) {
+      assertTrue(out.indexOf(command, next) > 0, command + " in the closing screen:\n" + out.substring(next));
+    }
+    assertTrue(out.contains("gatortronllama-llama31-slerp.yml"), "points at the models/ examples");
+  }
+
+  @Test
+  void demoRejectsAMissingStoriesFile() {
+    run("demo", "--dir", tmp.resolve("demo").toString(), "--stories", tmp.resolve("none.gguf").toString())
+        .assertInvalid("--stories: no such file", "none.gguf");
   }
 
   @Test

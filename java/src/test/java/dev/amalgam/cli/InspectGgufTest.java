@@ -4,7 +4,6 @@ import static dev.amalgam.cli.CliHarness.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,6 +11,7 @@ import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.io.gguf.GgufWriter;
+import dev.amalgam.testing.TestAssets;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,8 +120,7 @@ class InspectGgufTest {
 
   @Test
   void stories260K() throws Exception {
-    Path p = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"), "models", "stories260K.gguf");
-    assumeTrue(Files.isRegularFile(p), "stories260K.gguf not found at " + p.toAbsolutePath() + "; skipping");
+    Path p = TestAssets.stories260K();
     CliHarness.Run r = run("inspect", p.toString());
     r.assertOk();
     assertTrue(r.out().contains("GGUF v3, alignment 32, 19 keys, 48 tensors, data at offset 14176"), r.out());

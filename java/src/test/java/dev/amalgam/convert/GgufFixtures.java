@@ -3,7 +3,6 @@ package dev.amalgam.convert;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,6 +17,7 @@ import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.kernels.JavaKernels;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -70,13 +70,9 @@ public final class GgufFixtures {
     return dir;
   }
 
-  /** ../shared/models/stories260K.gguf via -Damalgam.shared.dir, or a skipped test saying why. */
+  /** The repository's stories260K.gguf (docs/formats.md §5). */
   public static Path stories() {
-    String shared = System.getProperty("amalgam.shared.dir");
-    assumeTrue(shared != null, "amalgam.shared.dir is not set; skipping the stories260K test");
-    Path model = Path.of(shared, "models", "stories260K.gguf");
-    assumeTrue(Files.isRegularFile(model), model + " is absent; skipping the stories260K test");
-    return model;
+    return TestAssets.stories260K();
   }
 
   /** The stored bytes of one GGUF tensor. */

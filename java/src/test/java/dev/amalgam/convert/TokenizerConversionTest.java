@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
+import dev.amalgam.testing.TestAssets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -268,8 +268,7 @@ class TokenizerConversionTest {
 
   @Test
   void stories260KTokenizerRoundTripsThroughTokenizerModel(@TempDir Path dir) throws Exception {
-    Path stories = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"), "models", "stories260K.gguf");
-    assumeTrue(Files.isRegularFile(stories), "stories260K.gguf not found at " + stories + "; skipping");
+    Path stories = TestAssets.stories260K();
     GgufMetadata original = tokenizerKeys(GgufKv.read(stories));
     assertEquals(512, original.get("tokenizer.ggml.tokens").orElseThrow().length());
     GgufToTokenizer.write(original, stories, dir);

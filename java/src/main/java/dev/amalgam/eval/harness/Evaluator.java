@@ -12,17 +12,13 @@ import dev.amalgam.eval.llama.ScorerOptions;
 import dev.amalgam.eval.score.CorpusScorer;
 import dev.amalgam.eval.score.MeanCorpus;
 import dev.amalgam.eval.score.ScoredCorpus;
+import dev.amalgam.io.Checksums;
 import dev.amalgam.io.gguf.GgufFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -184,7 +180,7 @@ public final class Evaluator {
     ObjectNode modelNode = json.putObject("model");
     modelNode.put("path", model.toAbsolutePath().toString());
     modelNode.put("bytes", Files.size(model));
-    modelNode.put("sha256", sha256(model));
+    modelNode.put("sha256", Checksums.sha256(model));
     ObjectNode metricsNode = json.putObject("metrics");
     metrics.forEach(metricsNode::put);
     ObjectNode ciNode = json.putObject("ci95");
@@ -350,22 +346,6 @@ public final class Evaluator {
     } catch (IOException e) {
       throw new DataException(model + ": cannot read the GGUF header: " + e.getMessage(), e);
     }
-  }
-
-  static String sha256(Path file) throws IOException {
-    MessageDigest digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-      byte[] buffer = new byte[1 << 20];
-      while (in.read(buffer) >= 0) {
-        // reading feeds the digest
-      }
-    }
-    return HexFormat.of().formatHex(digest.digest());
   }
 
   static String version() {

@@ -2,8 +2,8 @@ package dev.amalgam.eval.bertscore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,15 +12,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Sanity on MTS-Dialog's reference and automatic summaries (shared data; skipped when absent). */
+/** Sanity on MTS-Dialog's reference and automatic summaries (external data; skipped when absent). */
 class BertScoreRealDataTest {
   private static final int ROWS = 8;
 
   @Test
   void identicalIsOneAndOwnSummaryBeatsAnotherRowsSummary() throws IOException {
-    Path shared = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"));
-    Path csv = shared.resolve("data/mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
-    assumeTrue(Files.isRegularFile(csv), "shared data not found: " + csv + " (set -Damalgam.shared.dir)");
+    Path csv = TestAssets.externalData("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
     List<List<String>> rows = readCsv(Files.readString(csv, StandardCharsets.UTF_8));
     assertEquals(List.of("ID", "Dialogue", "Reference Summary", "Automatic Summary"), rows.get(0));
     List<String> references = new ArrayList<>();

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.amalgam.testing.TestAssets;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +14,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** Each loader on the real shared data: split sizes as the data READMEs state them, non-empty fields. */
+/**
+ * Each loader on the real data sets (the repository's slice, and the external sets when present): split sizes as the
+ * data READMEs state them, non-empty fields.
+ */
 class TaskLoadersTest {
   private static void assertFilled(List<Example> examples, String... fields) {
     for (Example e : examples) {
@@ -23,11 +28,26 @@ class TaskLoadersTest {
   }
 
   @Test
+  void mtsDialogLoadsTheRepositorySlice() {
+    Task task = Tasks.builtIn("mts-dialog");
+    List<Example> examples = task.load(TestAssets.mtsDialogSlice().resolve("mts-dialog"), task.defaultSplit());
+    assertEquals(40, examples.size());
+    assertFilled(examples, "dialogue", "section_header", "section_text", "section_name");
+    assertEquals("0", examples.get(0).id());
+    assertEquals("GENHX", examples.get(0).fields().get("section_header"));
+    String reference = examples.get(0).reference();
+    assertTrue(reference.startsWith("The patient is a 26-year-old female"), reference);
+    DataException missing = assertThrows(DataException.class,
+        () -> task.load(TestAssets.mtsDialogSlice().resolve("mts-dialog"), "train"));
+    assertTrue(missing.getMessage().contains("MTS-Dialog-TrainingSet.csv"), missing.getMessage());
+  }
+
+  @Test
   void mtsDialogSplitsMatchTheReadme() {
     Task task = Tasks.builtIn("mts-dialog");
     Map<String, Integer> sizes = Map.of("train", 1201, "validation", 100, "test1", 200, "test2", 200);
     for (Map.Entry<String, Integer> e : sizes.entrySet()) {
-      List<Example> examples = task.load(SharedData.folder("mts-dialog"), e.getKey());
+      List<Example> examples = task.load(TestAssets.externalData("mts-dialog"), e.getKey());
       assertEquals(e.getValue(), examples.size(), e.getKey());
       assertFilled(examples, "dialogue", "section_header", "section_text", "section_name");
       for (Example x : examples) {
@@ -37,7 +57,8 @@ class TaskLoadersTest {
       }
     }
     assertEquals("validation", task.defaultSplit());
-    DataException bad = assertThrows(DataException.class, () -> task.load(SharedData.folder("mts-dialog"), "dev"));
+    Path folder = TestAssets.externalData("mts-dialog");
+    DataException bad = assertThrows(DataException.class, () -> task.load(folder, "dev"));
     assertTrue(bad.getMessage().contains("train, validation, test1, test2"), bad.getMessage());
   }
 
@@ -46,7 +67,7 @@ class TaskLoadersTest {
     Task task = Tasks.builtIn("aci-bench");
     Map<String, Integer> sizes = Map.of("train", 67, "valid", 20, "test1", 40, "test2", 40, "test3", 40);
     for (Map.Entry<String, Integer> e : sizes.entrySet()) {
-      List<Example> examples = task.load(SharedData.folder("aci-bench"), e.getKey());
+      List<Example> examples = task.load(TestAssets.externalData("aci-bench"), e.getKey());
       assertEquals(e.getValue(), examples.size(), e.getKey());
       assertFilled(examples, "dialogue", "note", "dataset", "encounter_id");
       assertEquals(examples.size(), examples.stream().map(Example::id).distinct().count(), "unique encounter ids");
@@ -59,8 +80,8 @@ class TaskLoadersTest {
     Set<String> all = new HashSet<>();
     int total = 0;
     for (String split : task.splits()) {
-      List<Example> first = task.load(SharedData.folder("iu-xray"), split);
-      List<Example> second = task.load(SharedData.folder("iu-xray"), split);
+      List<Example> first = task.load(TestAssets.externalData("iu-xray"), split);
+      List<Example> second = task.load(TestAssets.externalData("iu-xray"), split);
       assertEquals(first.stream().map(Example::id).toList(), second.stream().map(Example::id).toList());
       assertFilled(first, "findings", "impression");
       for (Example e : first) {
@@ -80,8 +101,8 @@ class TaskLoadersTest {
   @Test
   void pubmedqaTestIsTheGroundTruthIdsAndTrainTheRest() {
     Task task = Tasks.builtIn("pubmedqa");
-    List<Example> test = task.load(SharedData.folder("pubmedqa"), "test");
-    List<Example> train = task.load(SharedData.folder("pubmedqa"), "train");
+    List<Example> test = task.load(TestAssets.externalData("pubmedqa"), "test");
+    List<Example> train = task.load(TestAssets.externalData("pubmedqa"), "train");
     assertEquals(500, test.size());
     assertEquals(500, train.size());
     Set<String> ids = test.stream().map(Example::id).collect(Collectors.toSet());
@@ -94,7 +115,7 @@ class TaskLoadersTest {
 
   @Test
   void medqaHas1273FourOptionQuestions() {
-    List<Example> test = Tasks.builtIn("medqa").load(SharedData.folder("medqa"), "test");
+    List<Example> test = Tasks.builtIn("medqa").load(TestAssets.externalData("medqa"), "test");
     assertEquals(1273, test.size());
     Map<String, Long> labels = test.stream().collect(Collectors.groupingBy(Example::reference, Collectors.counting()));
     assertEquals(Map.of("A", 353L, "B", 309L, "C", 346L, "D", 265L), labels);
@@ -104,7 +125,7 @@ class TaskLoadersTest {
 
   @Test
   void ifevalHas541Prompts() {
-    List<Example> prompts = Tasks.builtIn("ifeval").load(SharedData.folder("ifeval"), "test");
+    List<Example> prompts = Tasks.builtIn("ifeval").load(TestAssets.externalData("ifeval"), "test");
     assertEquals(541, prompts.size());
     assertFilled(prompts, "prompt", "key", "source_json");
     assertEquals("1000", prompts.get(0).id());
@@ -115,7 +136,7 @@ class TaskLoadersTest {
     for (String name : Tasks.NAMES) {
       if (name.equals("jsonl")) continue;
       Task task = Tasks.builtIn(name);
-      Example first = task.load(SharedData.folder(task.dataFolder()), task.defaultSplit()).get(0);
+      Example first = task.load(TestAssets.externalData(task.dataFolder()), task.defaultSplit()).get(0);
       task.defaultTemplate().requireKnown(first.fields().keySet(), name);
       String prompt = task.defaultTemplate().render(first.fields());
       assertTrue(prompt.contains(first.input()), name + ": the prompt holds the input");

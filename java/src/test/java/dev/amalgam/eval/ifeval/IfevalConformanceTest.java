@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,12 +18,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Compares our strict and loose verdicts with the reference outputs kept in shared/data/ifeval (the first 200 of
+ * Compares our strict and loose verdicts with the reference outputs of the external IFEval data (the first 200 of
  * the 540 rows the Python code produced on Google's GPT-4 responses) and our aggregates with the reference's.
  */
 class IfevalConformanceTest {
-  private static final Path DIR =
-      Path.of(System.getProperty("amalgam.shared.dir", "../../shared")).resolve("data/ifeval/data");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -38,16 +36,19 @@ class IfevalConformanceTest {
       "1122", List.of(true, true),
       "1129", List.of(true, true));
 
+  private static Path dir() {
+    return TestAssets.externalData("ifeval/data");
+  }
+
   private static void assumeData() {
-    assumeTrue(Files.isRegularFile(DIR.resolve("input_data.jsonl")),
-        "shared IFEval data not found under " + DIR.toAbsolutePath() + "; skipping the conformance test");
+    TestAssets.externalData("ifeval/data/input_data.jsonl");
   }
 
   private record Reference(String prompt, List<Boolean> follow, boolean followAll) {}
 
   private static List<Reference> reference(String name) throws IOException {
     List<Reference> out = new ArrayList<>();
-    for (String line : Files.readAllLines(DIR.resolve("test_output").resolve(name))) {
+    for (String line : Files.readAllLines(dir().resolve("test_output").resolve(name))) {
       if (line.isBlank()) continue;
       JsonNode n = JSON.readTree(line);
       List<Boolean> follow = new ArrayList<>();
@@ -58,14 +59,14 @@ class IfevalConformanceTest {
   }
 
   private static Map<String, String> responses() throws IOException {
-    return IfevalData.readResponses(DIR.resolve("input_response_data_gpt4_20231107_145030.jsonl"));
+    return IfevalData.readResponses(dir().resolve("input_response_data_gpt4_20231107_145030.jsonl"));
   }
 
   @Test
   void verdictsEqualTheReferenceRowsExceptTheRandomLetterOnes() throws IOException {
     assumeData();
     Map<String, IfevalInput> byPrompt = new HashMap<>();
-    for (IfevalInput in : IfevalData.readInputs(DIR.resolve("input_data.jsonl"))) byPrompt.put(in.prompt(), in);
+    for (IfevalInput in : IfevalData.readInputs(dir().resolve("input_data.jsonl"))) byPrompt.put(in.prompt(), in);
     Map<String, String> responses = responses();
     List<Reference> strict = reference("eval_results_strict.jsonl");
     List<Reference> loose = reference("eval_results_loose.jsonl");
@@ -98,7 +99,7 @@ class IfevalConformanceTest {
   @Test
   void aggregatesOverTheGpt4ResponsesMatchTheReference() throws IOException {
     assumeData();
-    List<IfevalInput> inputs = IfevalData.readInputs(DIR.resolve("input_data.jsonl"));
+    List<IfevalInput> inputs = IfevalData.readInputs(dir().resolve("input_data.jsonl"));
     Map<String, String> responses = responses();
     assertEquals(541, inputs.size());
     IfevalException missing = assertThrows(IfevalException.class, () -> IfevalEvaluator.evaluate(inputs, responses));

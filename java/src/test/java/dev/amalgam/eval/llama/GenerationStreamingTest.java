@@ -11,6 +11,7 @@ import dev.amalgam.eval.harness.McMode;
 import dev.amalgam.eval.harness.Progress;
 import dev.amalgam.eval.harness.PromptTemplate;
 import dev.amalgam.eval.harness.Tasks;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GenerationStreamingTest {
   @Test
   void resultsStreamOneByOneWithTokenCounts() {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     GenerationRequest once = GenerationRequest.of("Once upon a time").withMaxTokens(8).withThreads(2);
     List<Integer> seen = new ArrayList<>();
     long[] load = {-1};

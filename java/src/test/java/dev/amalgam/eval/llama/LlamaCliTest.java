@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.cli.Main;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -34,7 +35,7 @@ class LlamaCliTest {
 
   @Test
   void perplexityPrintsTextAndJson(@TempDir Path dir) throws IOException {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     Path text = dir.resolve("story.txt");
     Files.writeString(text, LlamaScorerTest.STORY);
     Run plain = run("perplexity", model.toString(), "--text", text.toString(), "--ctx", "64", "--threads", "2");
@@ -61,7 +62,7 @@ class LlamaCliTest {
 
   @Test
   void perplexityBadInputExitsTwoWithOneLine(@TempDir Path dir) throws IOException {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     Path shortText = dir.resolve("short.txt");
     Files.writeString(shortText, LlamaScorerTest.LILY);
     run("perplexity", model.toString(), "--text", shortText.toString(), "--ctx", "64")
@@ -81,7 +82,7 @@ class LlamaCliTest {
 
   @Test
   void generatePrintsTheCompletionAndRejectsBadInput(@TempDir Path dir) {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     Run r = run("generate", model.toString(), "--prompt", "Once upon a time", "--max-tokens", "8", "--threads", "2",
         "--ctx", "256", "--seed", "1", "--temperature", "0");
     assertEquals(0, r.code(), r.err());

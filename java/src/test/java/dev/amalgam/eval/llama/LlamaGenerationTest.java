@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.amalgam.eval.llama.LlamaBridgeException.Reason;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LlamaGenerationTest {
   @Test
   void greedyGenerationIsDeterministicAndSeveralPromptsShareOneChild() {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     GenerationRequest once = GenerationRequest.of("Once upon a time").withMaxTokens(12).withThreads(2);
     GenerationRequest lily = once.withPrompt("Lily and Tom went to the").withGpuLayers(0);
     List<GenerationResult> results = LlamaGeneration.generateAll(model, List.of(once, lily, once));
@@ -34,7 +35,7 @@ class LlamaGenerationTest {
 
   @Test
   void chatModeHasNoDoubleBosAndAcceptsGpuLayers() {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     GenerationRequest chat = GenerationRequest.of("Tell me a story.").withChat(true).withMaxTokens(4)
         .withThreads(2).withGpuLayers(99).withContextSize(256);
     GenerationResult r = LlamaGeneration.generate(model, chat);
@@ -76,7 +77,7 @@ class LlamaGenerationTest {
 
   @Test
   void aChildPastItsTimeoutIsKilled() {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     LlamaBridgeException e = assertThrows(LlamaBridgeException.class, () -> LlamaGeneration.generateAll(
         model, List.of(GenerationRequest.of("Once").withThreads(1)), Duration.ofMillis(50)));
     assertEquals(Reason.TIMEOUT, e.reason());

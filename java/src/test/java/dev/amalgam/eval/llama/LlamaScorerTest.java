@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.amalgam.eval.llama.LlamaBridgeException.Reason;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,11 +17,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The bridge against stories260K and the reference numbers of formats.md section 8. */
+/** The bridge against stories260K and the reference numbers of docs/formats.md §8. */
 class LlamaScorerTest {
   static final String LILY = "Once upon a time there was a little girl named Lily.";
   static final int[] LILY_TOKENS = {1, 403, 407, 261, 378, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426};
-  /** llama.cpp with the F16 KV cache, formats.md section 8. */
+  /** llama.cpp with the F16 KV cache, docs/formats.md §8. */
   static final double[] LILY_LOG_PROBS_F16 = {-0.243789, -0.017523, -0.012109, -0.000722, -3.548107, -0.151071,
       -0.001828, -0.759301, -0.476084, -0.007177, -0.000628, -0.137452, -0.162450, -0.055533};
 
@@ -36,7 +37,7 @@ class LlamaScorerTest {
 
   @BeforeAll
   static void open() {
-    model = TestModels.stories260K();
+    model = TestAssets.stories260K();
     scorer = LlamaScorer.open(model, ScorerOptions.defaults().withThreads(2));
   }
 

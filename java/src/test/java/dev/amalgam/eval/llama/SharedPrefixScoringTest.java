@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.amalgam.eval.llama.LlamaBridgeException.Reason;
+import dev.amalgam.testing.TestAssets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -44,7 +45,7 @@ class SharedPrefixScoringTest {
 
   @BeforeAll
   static void open() {
-    Path model = TestModels.stories260K();
+    Path model = TestAssets.stories260K();
     scorer = LlamaScorer.open(model, ScorerOptions.defaults().withThreads(2));
   }
 

@@ -2,11 +2,11 @@ package dev.amalgam.eval.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.eval.text.CsvReader;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every row of the golden file (400 MTS-Dialog validation summaries scored offline with rouge-score 0.1.2's logic,
- * NLTK 3.8 and sacreBLEU 2.6.0; shared/data/golden/README.md) and its summary: per-row values to 1e-6 (the
+ * NLTK 3.8 and sacreBLEU 2.6.0; docs/metrics.md §1) and its summary: per-row values to 1e-6 (the
  * measured maximum difference is printed), the means, and the corpus BLEU with its verbose line and signature.
  */
 class GoldenConformanceTest {
@@ -32,12 +32,9 @@ class GoldenConformanceTest {
 
   @BeforeAll
   static void load() throws IOException {
-    Path shared = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"));
     Path input =
-        shared.resolve("data/mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
-    Path goldenDir = shared.resolve("data/golden");
-    assumeTrue(Files.isRegularFile(input) && Files.isDirectory(goldenDir),
-        "shared data not found under " + shared + " (set -Damalgam.shared.dir); golden conformance skipped");
+        TestAssets.externalData("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
+    Path goldenDir = TestAssets.externalData("golden");
     CsvReader.Table table = CsvReader.read(input);
     references = table.column("Reference Summary");
     predictions = table.column("Automatic Summary");

@@ -2,8 +2,8 @@ package dev.amalgam.eval.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,11 +26,9 @@ class MeteorGoldenTest {
 
   @BeforeAll
   static void load() throws IOException {
-    Path shared = Path.of(System.getProperty("amalgam.shared.dir", "../../shared"));
-    Path input = shared.resolve("data/mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
-    Path expected = shared.resolve("data/golden/mts_dialog_val_autosummaries_metrics.csv");
-    assumeTrue(Files.isRegularFile(input) && Files.isRegularFile(expected),
-        "shared data absent (" + input + ", " + expected + "): golden METEOR conformance skipped");
+    Path input =
+        TestAssets.externalData("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
+    Path expected = TestAssets.externalData("golden/mts_dialog_val_autosummaries_metrics.csv");
     inputs = Rfc4180.readWithHeader(input);
     golden = Rfc4180.readWithHeader(expected);
     meteor = Meteor.nltkDefaults();

@@ -3,10 +3,10 @@ package dev.amalgam.eval.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.amalgam.eval.text.CsvReader.MalformedCsvException;
 import dev.amalgam.eval.text.CsvReader.Table;
+import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,10 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@link CsvReader}: RFC 4180 quoting, line numbers, and one clear error per broken rule. */
 class CsvReaderTest {
-  static Path shared() {
-    return Path.of(System.getProperty("amalgam.shared.dir", "../../shared"));
-  }
-
   @Test
   void quotedFieldsKeepCommasLineBreaksAndQuotes() throws IOException {
     String text = "\uFEFFid,text,note\r\n"
@@ -86,11 +82,21 @@ class CsvReaderTest {
     assertEquals(bad + ": the file is not valid UTF-8", e.getMessage());
   }
 
-  /** Every CSV of the shared data sets parses with the row counts their READMEs give. */
+  /** The repository's MTS-Dialog slice: the data set's own bytes, cut after 40 records. */
   @Test
-  void readsTheSharedDataSets() throws IOException {
-    Path data = shared().resolve("data");
-    assumeTrue(Files.isDirectory(data), "shared data not found at " + data + " (set -Damalgam.shared.dir)");
+  void readsTheRepositorySlice() throws IOException {
+    Table slice = CsvReader.read(TestAssets.mtsDialogSlice()
+        .resolve("mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"));
+    assertEquals(List.of("ID", "section_header", "section_text", "dialogue"), slice.header());
+    assertEquals(40, slice.rows().size());
+    assertEquals("39", slice.rows().get(39).get(0));
+    assertTrue(slice.column("dialogue").stream().allMatch(d -> d.contains("Doctor:")));
+  }
+
+  /** Every CSV of the external data sets parses with the row counts their READMEs give. */
+  @Test
+  void readsTheExternalDataSets() throws IOException {
+    Path data = TestAssets.externalData("");
     Table mts =
         CsvReader.read(data.resolve("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv"));
     assertEquals(List.of("ID", "Dialogue", "Reference Summary", "Automatic Summary"), mts.header());

@@ -2,8 +2,8 @@ package dev.amalgam.io.gguf;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.amalgam.testing.TestAssets;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -12,16 +12,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Reads the shared stories260K.gguf (formats.md §5) and rewrites it byte for byte; skipped when it is absent. */
+/** Reads the repository's stories260K.gguf (docs/formats.md §5) and rewrites it byte for byte. */
 class RealModelGgufTest {
   @TempDir Path dir;
 
   static Path model() {
-    String shared = System.getProperty("amalgam.shared.dir", "../../shared");
-    Path p = Path.of(shared, "models", "stories260K.gguf");
-    assumeTrue(Files.isRegularFile(p), "stories260K.gguf not found at " + p.toAbsolutePath()
-        + " (set -Damalgam.shared.dir); skipping");
-    return p;
+    return TestAssets.stories260K();
   }
 
   @Test
