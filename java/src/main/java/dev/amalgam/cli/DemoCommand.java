@@ -261,19 +261,35 @@ final class DemoCommand implements Callable<Integer> {
 
   /** The closing screen: what the demo showed, and the commands to run next on one's own models. */
   private static void printNextSteps(PrintWriter out) {
+    // Paths as the user would type them from the current folder (./amalgam and models/ in a checkout).
     String home = System.getProperty("amalgam.home");
-    String models = home == null ? "models/" : Path.of(home).resolve("models") + "/";
+    Path root = home == null ? null : Path.of(home).toAbsolutePath().normalize();
+    Path cwd = Path.of("").toAbsolutePath();
+    String amalgam = root == null ? "amalgam" : typed(cwd, root.resolve("amalgam"));
+    String config = root == null ? "models/gatortronllama-llama31-slerp.yml"
+        : typed(cwd, root.resolve("models/gatortronllama-llama31-slerp.yml"));
+    String data = root == null ? "DIR" : typed(cwd, root.resolve("examples/data"));
     out.printf(Locale.ROOT, "%nWhat you just saw%n"
         + "  - a mergekit YAML with per-layer SLERP gradients, checked before any weight was read, merged tensor by%n"
         + "    tensor and verified: bit-exact where t is 0 or 1, within 1 bf16 ulp of double precision elsewhere;%n"
         + "  - the same merge written straight to GGUF and run in llama.cpp;%n"
-        + "  - a real model damaged by noise and repaired by merging it with the original (steps 8-9);%n"
-        + "  - an evaluation of two models and their paired comparison with bootstrap intervals.%n"
-        + "%nNext, on your own models (Hugging Face directories or GGUF files; example configs in %s):%n"
-        + "  amalgam check  %sgatortronllama-llama31-slerp.yml    # validate a config, print the plan%n"
-        + "  amalgam merge  my-merge.yml merged.gguf                       # merge to GGUF (or to a directory)%n"
-        + "  amalgam eval   merged.gguf --task mts-dialog --data DIR       # score it; amalgam compare A B%n"
-        + "Every command takes --help; README.md has the rest.%n", models, models);
+        + "  - a real model damaged by noise and repaired by merging it with the original;%n"
+        + "  - an evaluation of both on clinical data, and their paired comparison with bootstrap intervals.%n"
+        + "%nNext, on your own models (Hugging Face directories or GGUF files; edit the model paths in the config):%n"
+        + "  %1$s check %2$s%n"
+        + "      validates the config and every input and prints the plan, without reading a weight%n"
+        + "  %1$s merge %2$s merged.gguf%n"
+        + "      merges straight to a GGUF file for llama.cpp (or to a Hugging Face folder: give a folder name)%n"
+        + "  %1$s eval merged.gguf --task mts-dialog --data %3$s%n"
+        + "      evaluates it (here on the 40 examples above); %1$s compare RUN_A RUN_B compares two runs%n"
+        + "Every command takes --help; README.md has the rest.%n", amalgam, config, data);
+  }
+
+  /** A path as typed from the working folder: relative when it lies below it, else absolute. */
+  private static String typed(Path cwd, Path target) {
+    if (!target.startsWith(cwd)) return target.toString();
+    String relative = cwd.relativize(target).toString();
+    return relative.contains("/") ? relative : "./" + relative;
   }
 
   /** Runs one amalgam command line, printing its output indented; false when it fails. */
