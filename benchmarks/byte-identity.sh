@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Output hashes of every merge method, to prove that a refactoring changed no output byte:
+#
+#   benchmarks/byte-identity.sh [WORK_DIR] > before.txt      (default /tmp/amalgam-identity)
+#   ... change the code, rebuild ...
+#   benchmarks/byte-identity.sh [WORK_DIR] > after.txt && diff before.txt after.txt
+#
+# Models: A (base), B and C (A plus two different 10% noises) of the benchmark shape (docs/performance.md §5.2),
+# LAYERS layers (default 16: 1.67 GB each in bf16, ~6 GB of disk with the outputs; LAYERS=2 for a quick check).
+# Every one of the 20 methods merges them into a Hugging Face folder (--random-seed 1); linear, slerp, ties and
+# dare_ties also merge straight to GGUF (bf16 and q8_0), and the repository's stories260K.gguf is SLERP-merged with
+# a perturbed copy of itself, GGUF to GGUF. Prints one "name sha256" line per output file, sorted.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="${1:-/tmp/amalgam-identity}"
+layers="${LAYERS:-16}"
+mkdir -p "$work"
+amalgam() { "$root/amalgam" "$@"; }
+bench_jar="$root/benchmarks/target/benchmarks.jar"
+[ -f "$bench_jar" ] || (cd "$root" && mvn -B -q -DskipTests package >&2)
+java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "$layers" "$work/c" >&2
+
+models() { # $1 = per-model parameters, or empty; B and C under base A
+  local p="${1:+    parameters: {$1\}}"
+  printf 'base_model: %s\nmodels:\n  - model: %s\n%s\n  - model: %s\n%s\n' "$work/a" "$work/b" "$p" "$work/c" "$p"
+}
+config() { # $1 = name, $2 = method, rest = YAML body
+  local name="$1" method="$2"
+  shift 2
+  printf 'merge_method: %s\n%s\ndtype: bfloat16\n' "$method" "$*" > "$work/$name.yml"
+}
+config linear linear "$(models 'weight: 0.5')"
+config slerp slerp "base_model: $work/a
+models:
+  - model: $work/a
+  - model: $work/b
+parameters:
+  t: [0, 0.3, 0.7, 1]"
+config nuslerp nuslerp "models:
+  - model: $work/b
+    parameters: {weight: 0.3}
+  - model: $work/c
+    parameters: {weight: 0.7}"
+config multislerp multislerp "$(models 'weight: 0.5')"
+config karcher karcher "models:
+  - model: $work/a
+  - model: $work/b
+  - model: $work/c"
+for m in task_arithmetic ties dare_ties dare_linear; do config "$m" "$m" "$(models 'weight: 0.5, density: 0.5')"; done
+for m in breadcrumbs breadcrumbs_ties; do config "$m" "$m" "$(models 'weight: 0.5, density: 0.9, gamma: 0.01')"; done
+for m in della della_linear; do config "$m" "$m" "$(models 'weight: 0.5, density: 0.5, epsilon: 0.1')"; done
+config model_stock model_stock "$(models '')"
+config sce sce "$(models '')
+parameters: {select_topk: 0.5}"
+config ram ram "$(models '')"
+config ramplus_tl ramplus_tl "$(models '')"
+config nearswap nearswap "base_model: $work/a
+models:
+  - model: $work/b
+parameters: {t: 0.001}"
+config arcee_fusion arcee_fusion "base_model: $work/a
+models:
+  - model: $work/b"
+config passthrough passthrough "slices:
+  - sources:
+      - model: $work/a
+        layer_range: [0, 1]
+  - sources:
+      - model: $work/b
+        layer_range: [1, $layers]"
+
+merge() { # $1 = config name, $2 = output, rest = options
+  local name="$1" out="$2"
+  shift 2
+  rm -rf "$out"
+  amalgam merge "$work/$name.yml" "$out" --no-progress --no-fsync --random-seed 1 "$@" > /dev/null
+}
+hash_out() { # $1 = label, $2 = output folder or file
+  if [ -d "$2" ]; then
+    (cd "$2" && sha256sum -- *.safetensors *.json) | awk -v l="$1" '{print l "/" $2, $1}'
+  else
+    echo "$1 $(sha256sum < "$2" | cut -c1-64)"
+  fi
+  rm -rf "$2"
+}
+for name in linear slerp nuslerp multislerp karcher task_arithmetic ties dare_ties dare_linear breadcrumbs \
+    breadcrumbs_ties della della_linear model_stock sce ram ramplus_tl nearswap arcee_fusion passthrough; do
+  echo "merging $name" >&2
+  merge "$name" "$work/out"
+  hash_out "$name" "$work/out"
+done
+for name in linear slerp ties dare_ties; do
+  for type in bf16 q8_0; do
+    echo "merging $name to GGUF $type" >&2
+    merge "$name" "$work/out.gguf" --out-type "$type"
+    hash_out "$name.$type.gguf" "$work/out.gguf"
+  done
+done
+
+stories="$root/models/stories260K.gguf"
+java -cp "$bench_jar" dev.amalgam.bench.PerturbGguf "$stories" "$work/stories-perturbed.gguf" >&2
+printf 'merge_method: slerp\nbase_model: %s\nmodels:\n  - model: %s\n  - model: %s\nparameters:\n  t: 0.5\n' \
+  "$stories" "$stories" "$work/stories-perturbed.gguf" > "$work/stories.yml"
+merge stories "$work/out.gguf"
+hash_out stories-slerp.gguf "$work/out.gguf"
