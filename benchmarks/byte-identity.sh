@@ -23,14 +23,18 @@ java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "$lay
 
 models() { # $1 = per-model parameters, or empty; B and C under base A
   local p="${1:+    parameters: {$1\}}"
-  printf 'base_model: %s\nmodels:\n  - model: %s\n%s\n  - model: %s\n%s\n' "$work/a" "$work/b" "$p" "$work/c" "$p"
+  printf 'base_model: %s\n%s' "$work/a" "$(others "$1")"
+}
+others() { # $1 = per-model parameters, or empty; B and C without a base
+  local p="${1:+    parameters: {$1\}}"
+  printf 'models:\n  - model: %s\n%s\n  - model: %s\n%s\n' "$work/b" "$p" "$work/c" "$p"
 }
 config() { # $1 = name, $2 = method, rest = YAML body
   local name="$1" method="$2"
   shift 2
   printf 'merge_method: %s\n%s\ndtype: bfloat16\n' "$method" "$*" > "$work/$name.yml"
 }
-config linear linear "$(models 'weight: 0.5')"
+config linear linear "$(others 'weight: 0.5')"
 config slerp slerp "base_model: $work/a
 models:
   - model: $work/a
@@ -42,7 +46,7 @@ config nuslerp nuslerp "models:
     parameters: {weight: 0.3}
   - model: $work/c
     parameters: {weight: 0.7}"
-config multislerp multislerp "$(models 'weight: 0.5')"
+config multislerp multislerp "$(others 'weight: 0.5')"
 config karcher karcher "models:
   - model: $work/a
   - model: $work/b
