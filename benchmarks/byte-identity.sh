@@ -102,7 +102,8 @@ for name in linear slerp ties dare_ties; do
   done
 done
 
-stories="$root/models/stories260K.gguf"
+stories="$work/stories260K.gguf" # a copy, so that the recorded configuration names no checkout path
+cp "$root/models/stories260K.gguf" "$stories"
 java -cp "$bench_jar" dev.amalgam.bench.PerturbGguf "$stories" "$work/stories-perturbed.gguf" >&2
 printf 'merge_method: slerp\nbase_model: %s\nmodels:\n  - model: %s\n  - model: %s\nparameters:\n  t: 0.5\n' \
   "$stories" "$stories" "$work/stories-perturbed.gguf" > "$work/stories.yml"

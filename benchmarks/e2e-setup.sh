@@ -1,7 +1,7 @@
 # Sourced by e2e-merge.sh and gguf.sh: builds what is missing, generates the docs/performance.md §5.2 pair and its
 # SLERP config in $work, and defines the timing helpers. Expects $root and $work to be set.
 bench_jar="$root/benchmarks/target/benchmarks.jar"
-if ! ls "$root"/java/target/amalgam-*-cli.jar >/dev/null 2>&1 || [ ! -f "$bench_jar" ]; then
+if ! ls "$root"/cli/target/amalgam-cli-*-cli.jar >/dev/null 2>&1 || [ ! -f "$bench_jar" ]; then
   (cd "$root" && mvn -B -q -DskipTests package)
 fi
 

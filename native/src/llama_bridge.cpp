@@ -8,7 +8,7 @@
 // Nothing throws across the C ABI: every exported function catches std::exception and everything else, records a
 // message for amalgam_llama_last_error() and returns a status. Arguments that would abort the process inside
 // llama.cpp (more tokens than n_batch, token ids outside the vocabulary) are rejected before llama_decode.
-#include "amalgam.h"
+#include "amalgam_llama.h"
 
 #include <dlfcn.h>
 
@@ -244,11 +244,11 @@ Context *as_context(int64_t handle) { return reinterpret_cast<Context *>(static_
 
 extern "C" {
 
-AMALGAM_API int32_t amalgam_llama_abi_version(void) { return AMALGAM_LLAMA_ABI_VERSION; }
+AMALGAM_LLAMA_API int32_t amalgam_llama_abi_version(void) { return AMALGAM_LLAMA_ABI_VERSION; }
 
-AMALGAM_API const char *amalgam_llama_last_error(void) { return g_last_error.c_str(); }
+AMALGAM_LLAMA_API const char *amalgam_llama_last_error(void) { return g_last_error.c_str(); }
 
-AMALGAM_API const char *amalgam_llama_status_message(int32_t status) {
+AMALGAM_LLAMA_API const char *amalgam_llama_status_message(int32_t status) {
   switch (status) {
     case AMALGAM_LLAMA_OK: return "ok";
     case AMALGAM_LLAMA_ERR_ARGUMENT: return "invalid argument";
@@ -266,7 +266,7 @@ AMALGAM_API const char *amalgam_llama_status_message(int32_t status) {
   }
 }
 
-AMALGAM_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose) {
   return guarded("amalgam_llama_open_library", [&]() -> int32_t {
     if (path == nullptr || *path == '\0') return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "library path is empty");
     std::lock_guard<std::mutex> lock(g_open_mutex);
@@ -320,7 +320,7 @@ AMALGAM_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_layers, int32_t vocab_only,
+AMALGAM_LLAMA_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_layers, int32_t vocab_only,
                                              int64_t *model_out) {
   return guarded("amalgam_llama_load_model", [&]() -> int32_t {
     if (!library_open()) return fail(AMALGAM_LLAMA_ERR_NOT_OPEN, "call amalgam_llama_open_library first");
@@ -347,7 +347,7 @@ AMALGAM_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_lay
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_free_model(int64_t model) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_free_model(int64_t model) {
   return guarded("amalgam_llama_free_model", [&]() -> int32_t {
     Model *m = as_model(model);
     if (m == nullptr) return AMALGAM_LLAMA_OK;
@@ -357,7 +357,7 @@ AMALGAM_API int32_t amalgam_llama_free_model(int64_t model) {
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info) {
   return guarded("amalgam_llama_model_info", [&]() -> int32_t {
     Model *m = as_model(model);
     if (m == nullptr || info == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
@@ -368,7 +368,7 @@ AMALGAM_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info) {
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char *out, int32_t capacity,
+AMALGAM_LLAMA_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char *out, int32_t capacity,
                                              int32_t *length) {
   return guarded("amalgam_llama_token_text", [&]() -> int32_t {
     Model *m = as_model(model);
@@ -388,7 +388,7 @@ AMALGAM_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char 
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
+AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
                                               int32_t f32_kv_cache, int64_t *context_out) {
   return guarded("amalgam_llama_new_context", [&]() -> int32_t {
     Model *m = as_model(model);
@@ -422,7 +422,7 @@ AMALGAM_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int3
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_free_context(int64_t context) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_free_context(int64_t context) {
   return guarded("amalgam_llama_free_context", [&]() -> int32_t {
     Context *c = as_context(context);
     if (c == nullptr) return AMALGAM_LLAMA_OK;
@@ -432,7 +432,7 @@ AMALGAM_API int32_t amalgam_llama_free_context(int64_t context) {
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_context_info(int64_t context, int32_t *info) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_context_info(int64_t context, int32_t *info) {
   return guarded("amalgam_llama_context_info", [&]() -> int32_t {
     Context *c = as_context(context);
     if (c == nullptr || info == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context or output");
@@ -442,7 +442,7 @@ AMALGAM_API int32_t amalgam_llama_context_info(int64_t context, int32_t *info) {
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length, int32_t add_special,
+AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length, int32_t add_special,
                                            int32_t parse_special, int32_t *tokens, int32_t capacity,
                                            int32_t *count) {
   return guarded("amalgam_llama_tokenize", [&]() -> int32_t {
@@ -465,7 +465,7 @@ AMALGAM_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int3
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, int32_t n_tokens, int32_t from,
+AMALGAM_LLAMA_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, int32_t n_tokens, int32_t from,
                                         double *log_probs, int32_t *is_argmax) {
   return guarded("amalgam_llama_score", [&]() -> int32_t {
     Context *c = as_context(context);
@@ -504,7 +504,7 @@ AMALGAM_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, 
   });
 }
 
-AMALGAM_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
+AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
                                                       const int32_t *suffix_offsets, int32_t n_sequences,
                                                       const int32_t *from, double *log_probs, int32_t *is_argmax,
                                                       int32_t capacity) {

@@ -1,7 +1,7 @@
 package dev.amalgam.bench;
 
-import dev.amalgam.convert.SyntheticTokenizers;
-import dev.amalgam.demo.SyntheticLlama;
+import dev.amalgam.synthetic.SyntheticTokenizers;
+import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.tensor.DType;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.amalgam.bench;
 
-import dev.amalgam.demo.PerturbedGguf;
+import dev.amalgam.synthetic.PerturbedGguf;
 import java.nio.file.Path;
 
 /**

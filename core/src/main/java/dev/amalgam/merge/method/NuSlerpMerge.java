@@ -1,0 +1,232 @@
+package dev.amalgam.merge.method;
+
+import dev.amalgam.merge.config.ConfigException;
+import dev.amalgam.merge.method.ParameterSpec.Scope;
+import dev.amalgam.merge.method.ParameterSpec.Type;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * NuSLERP (mergekit {@code nuslerp}, docs/merge-semantics.md §2.4): spherical interpolation of exactly two models with
+ * {@code t = w_2 / (w_1 + w_2)} (0.5 when {@code |w_1 + w_2| < 1e-6}); with a third model as {@code base_model}
+ * the task vectors are interpolated and added to the base. Vectors are the whole tensor ({@code nuslerp_flatten},
+ * the default), each slice along the last dimension (rows of a {@code [out, in]} weight), or with {@code
+ * nuslerp_row_wise} each slice along dimension 0 (columns), mergekit's axis rule. Per vector: {@code u = v /
+ * max(|v|, 1e-7)}, {@code theta = acos(clamp(u_0 . u_1))}, {@code (sin((1-t) theta) v_0 + sin(t theta) v_1) /
+ * sin theta}, and plain lerp where {@code |sin theta| < 1e-8} (colinear, or zero vectors).
+ *
+ * <p>Two streaming passes: per-vector dots and norms (O(number of vectors) doubles), then the combination. The
+ * per-element work is in f32 with coefficients from double, rounded once to the output type.
+ *
+ * <p>Against mergekit: mergekit computes in the input dtype (bf16 norms, angles and products for bf16 models);
+ * here reductions are double and elements f32, so results are closer to the exact interpolation. The axis rule,
+ * the constants and the weight rule are mergekit's. mergekit's error for a base model that is one of the two
+ * merged models is raised before any tensor is read.
+ */
+final class NuSlerpMerge implements MergeMethod {
+  /** mergekit's floor on a vector's norm before dividing. */
+  static final double NORM_FLOOR = 1e-7;
+  /** mergekit's colinearity threshold on {@code |sin theta|}. */
+  static final double COLINEAR = 1e-8;
+
+  @Override
+  public String name() {
+    return "nuslerp";
+  }
+
+  @Override
+  public String displayName() {
+    return "NuSLERP";
+  }
+
+  @Override
+  public String reference() {
+    return "https://arxiv.org/abs/2412.19819";
+  }
+
+  @Override
+  public List<ParameterSpec> parameters() {
+    return List.of(
+        ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER,
+            "relative weight of the model; t = w_2 / (w_1 + w_2)"),
+        ParameterSpec.optional("nuslerp_flatten", Scope.GLOBAL, Type.BOOLEAN, true,
+            "interpolate each tensor as one flat vector"),
+        ParameterSpec.optional("nuslerp_row_wise", Scope.GLOBAL, Type.BOOLEAN, false,
+            "without flatten: interpolate slices along dimension 0 instead of the last dimension"));
+  }
+
+  @Override
+  public void checkInputs(List<String> inputLabels, int baseIndex) {
+    if (baseIndex >= 0 && inputLabels.size() == 2) {
+      throw new ConfigException("base_model", "nuslerp's base_model must be a third model, not one of the two"
+          + " models it interpolates: " + String.join(", ", inputLabels));
+    }
+    int others = inputLabels.size() - (baseIndex >= 0 ? 1 : 0);
+    if (others != 2) {
+      throw new ConfigException("models", "nuslerp interpolates exactly two models (plus an optional base_model),"
+          + " got " + others + ": " + String.join(", ", inputLabels));
+    }
+  }
+
+  @Override
+  public boolean outputFollowsBase() {
+    return false;
+  }
+
+  /** Which vectors the angle is measured between. */
+  enum Axis {
+    /** The whole tensor is one vector. */
+    FLATTEN,
+    /** Slices along the last dimension. */
+    ROWS,
+    /** Slices along dimension 0. */
+    COLUMNS
+  }
+
+  @Override
+  public TensorOperation plan(TensorContext context) {
+    List<InputTensor> all = context.inputs();
+    int base = -1;
+    List<Integer> others = new ArrayList<>();
+    for (InputTensor in : all) {
+      if (in.isBase()) base = in.index();
+      else others.add(in.index());
+    }
+    double w1 = context.number(all.get(others.get(0)), "weight");
+    double w2 = context.number(all.get(others.get(1)), "weight");
+    double t = Math.abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
+    Axis axis = context.bool("nuslerp_flatten") ? Axis.FLATTEN
+        : context.bool("nuslerp_row_wise") ? Axis.COLUMNS : Axis.ROWS;
+    long[] shape = all.get(0).info().shape();
+    return new Operation(others.get(0), others.get(1), base, t, axis, shape);
+  }
+
+  /** Pass 1: per-vector reductions; pass 2: the per-vector combination. */
+  static final class Operation implements TensorOperation {
+    private final int first;
+    private final int second;
+    private final int base;
+    private final double t;
+    private final Axis axis;
+    private final long[] shape;
+
+    Operation(int first, int second, int base, double t, Axis axis, long[] shape) {
+      this.first = first;
+      this.second = second;
+      this.base = base;
+      this.t = t;
+      this.axis = axis;
+      this.shape = shape.clone();
+    }
+
+    @Override
+    public String describe() {
+      return String.format(Locale.ROOT, "nuslerp t=%.6g %s%s", t, axis.name().toLowerCase(Locale.ROOT),
+          base >= 0 ? " (task vectors from the base)" : "");
+    }
+
+    /** Elements per vector run (ROWS) or vectors in the cycle (COLUMNS); 1 for FLATTEN. */
+    private long period(long total) {
+      if (shape.length == 0 || total == 0) return 1;
+      if (axis == Axis.ROWS) return shape[shape.length - 1];
+      if (axis == Axis.COLUMNS) return total / shape[0];
+      return 1;
+    }
+
+    private int vectorCount(long total) {
+      if (total == 0) return 0;
+      long p = period(total);
+      long count = axis == Axis.ROWS ? total / p : axis == Axis.COLUMNS ? p : 1;
+      if (count > Integer.MAX_VALUE - 8) {
+        throw new ArithmeticException("nuslerp: " + count + " vectors in one tensor of shape "
+            + java.util.Arrays.toString(shape) + " is more than this method keeps per-vector sums for");
+      }
+      return (int) count;
+    }
+
+    /** The vector of each element in {@code [from, from + count)}. */
+    private void vectorIds(long total, long from, int count, int[] ids) {
+      long p = period(total);
+      if (axis == Axis.FLATTEN) {
+        java.util.Arrays.fill(ids, 0, count, 0);
+      } else if (axis == Axis.ROWS) {
+        long row = from / p;
+        long pos = from % p;
+        for (int e = 0; e < count; e++) {
+          ids[e] = (int) row;
+          if (++pos == p) {
+            pos = 0;
+            row++;
+          }
+        }
+      } else {
+        long id = from % p;
+        for (int e = 0; e < count; e++) {
+          ids[e] = (int) id;
+          if (++id == p) id = 0;
+        }
+      }
+    }
+
+    @Override
+    public void run(TensorStreams io) throws IOException, InterruptedException {
+      long total = io.elementCount();
+      int vectors = vectorCount(total);
+      FloatChunks reader = new FloatChunks(io);
+      int[] pair = {first, second};
+      float[][] x = SphericalPasses.buffers(io, 3);
+      int step = x[0].length;
+      int[] ids = new int[step];
+      double[] dot = new double[vectors];
+      double[] sq0 = new double[vectors];
+      double[] sq1 = new double[vectors];
+      for (long from = 0; from < total; from += step) {
+        int count = (int) Math.min(step, total - from);
+        SphericalPasses.readDeltas(reader, pair, base, from, count, x);
+        vectorIds(total, from, count, ids);
+        for (int e = 0; e < count; e++) {
+          double a = x[0][e];
+          double b = x[1][e];
+          int v = ids[e];
+          dot[v] += a * b;
+          sq0[v] += a * a;
+          sq1[v] += b * b;
+        }
+      }
+      float[] s0 = new float[vectors];
+      float[] s1 = new float[vectors];
+      for (int v = 0; v < vectors; v++) {
+        double[] c = coefficients(dot[v], sq0[v], sq1[v], t);
+        s0[v] = (float) c[0];
+        s1[v] = (float) c[1];
+      }
+      float[] out = new float[step];
+      for (long from = 0; from < total; from += step) {
+        int count = (int) Math.min(step, total - from);
+        SphericalPasses.readDeltas(reader, pair, base, from, count, x);
+        vectorIds(total, from, count, ids);
+        for (int e = 0; e < count; e++) {
+          int v = ids[e];
+          // a zero coefficient contributes nothing (t = 0 or 1 returns that model bit for bit)
+          float r = s0[v] == 0f ? s1[v] * x[1][e]
+              : s1[v] == 0f ? s0[v] * x[0][e] : Math.fma(s1[v], x[1][e], s0[v] * x[0][e]);
+          out[e] = base >= 0 ? x[2][e] + r : r;
+        }
+        reader.emit(out, count);
+      }
+    }
+
+    /** {@code (s0, s1)} for one pair of vectors given their dot product and squared norms. */
+    static double[] coefficients(double dot, double sq0, double sq1, double t) {
+      double n0 = Math.max(Math.sqrt(sq0), NORM_FLOOR);
+      double n1 = Math.max(Math.sqrt(sq1), NORM_FLOOR);
+      double cos = Math.max(-1.0, Math.min(1.0, dot / (n0 * n1)));
+      double theta = Math.acos(cos);
+      double sin = Math.sin(theta);
+      if (Math.abs(sin) < COLINEAR) return new double[] {1 - t, t};
+      return new double[] {Math.sin((1 - t) * theta) / sin, Math.sin(t * theta) / sin};
+    }
+  }
+}

@@ -1,0 +1,303 @@
+package dev.amalgam.merge.plan;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.convert.GgufOutput;
+import dev.amalgam.convert.GgufToTokenizer;
+import dev.amalgam.convert.HfTokenizerFiles;
+import dev.amalgam.io.ModelOutput;
+import dev.amalgam.io.TensorSink;
+import dev.amalgam.io.TensorSource;
+import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
+import dev.amalgam.kernels.Kernels;
+import dev.amalgam.merge.method.TensorStreams;
+import dev.amalgam.tensor.DType;
+import dev.amalgam.tensor.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs a {@link MergePlan}: tensor by tensor, inputs are read through zero-copy mapped chunks, merged by the
+ * kernels into reused staging buffers and written by a background thread into safetensors shards. Memory stays
+ * bounded whatever the model size: the staging and cast buffers are allocated once within the budget, and each
+ * tensor's mapped input pages are released when it is done. The output directory appears only when complete.
+ */
+public final class MergeExecutor {
+  /** Output staging buffers: enough for the writer to work on one while the kernels fill the others. */
+  private static final int STAGING_BUFFERS = 4;
+  /** Preferred chunk: 4 Mi elements (8 MB of bf16), large enough to amortise calls, small enough for L3. */
+  private static final long PREFERRED_CHUNK = Long.getLong("amalgam.merge.chunkElements", 4L * Kernels.DOT_SEGMENT);
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** -Damalgam.merge.trace=true prints where the time of the tensor phase went. */
+  private static final boolean TRACE = Boolean.getBoolean("amalgam.merge.trace");
+
+  private MergeExecutor() {}
+
+  /**
+   * Executes the plan into {@code outputDirectory}.
+   *
+   * @param warnings receives warnings that arise while writing (e.g. no tokenizer to copy)
+   */
+  public static MergeResult execute(MergePlan plan, Path outputDirectory, MergeOptions options,
+      List<String> warnings) throws IOException, InterruptedException {
+    return plan.output().isGguf() ? executeGguf(plan, outputDirectory, options)
+        : executeHf(plan, outputDirectory, options, warnings);
+  }
+
+  private static MergeResult executeHf(MergePlan plan, Path outputDirectory, MergeOptions options,
+      List<String> warnings) throws IOException, InterruptedException {
+    List<TensorInfo> outputs = plan.outputTensors();
+    try (ModelOutput out = ModelOutput.create(outputDirectory, options.overwrite());
+        Kernels kernels = Kernels.best(options.threads())) {
+      long start = System.nanoTime();
+      List<String> files;
+      try (ShardedSafetensorsWriter writer =
+              ShardedSafetensorsWriter.open(out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"))) {
+        writer.setSync(options.sync());
+        runTasks(plan, writer, options, kernels, start);
+        writer.finish();
+        files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      writeSideFiles(plan, out, options, warnings);
+      out.commit();
+      return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), plan.outputBytes(), seconds, files,
+          kernels.description());
+    }
+  }
+
+  /** A GGUF output is one self-contained file: no side files; it appears when complete. */
+  private static MergeResult executeGguf(MergePlan plan, Path target, MergeOptions options)
+      throws IOException, InterruptedException {
+    GgufPlan gguf = plan.gguf().orElseThrow();
+    Path absolute = target.toAbsolutePath().normalize();
+    if (Files.isDirectory(absolute)) {
+      throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory; a GGUF output is a file");
+    }
+    if (Files.exists(absolute) && !options.overwrite()) {
+      throw new FileAlreadyExistsException(absolute.toString(), null,
+          "output already exists; choose another name or pass --force to replace it");
+    }
+    Files.createDirectories(absolute.getParent());
+    List<GgufOutput.Planned> planned = new ArrayList<>();
+    for (int i = 0; i < plan.tasks().size(); i++) {
+      planned.add(new GgufOutput.Planned(plan.tasks().get(i).output(), gguf.types().get(i)));
+    }
+    try (Kernels kernels = Kernels.best(options.threads());
+        GgufOutput out = GgufOutput.create(absolute, gguf.metadata(), planned, gguf.ropeFreqs(), kernels,
+            options.overwrite(), options.sync())) {
+      long start = System.nanoTime();
+      runTasks(plan, out, options, kernels, start);
+      out.finish();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return new MergeResult(absolute, planned.size(), plan.inputBytes(), plan.outputBytes(), seconds,
+          List.of(absolute.getFileName().toString()), kernels.description());
+    }
+  }
+
+  /** Streams every task through the staging pipeline into {@code sink}. */
+  private static void runTasks(MergePlan plan, TensorSink sink, MergeOptions options, Kernels kernels, long start)
+      throws IOException, InterruptedException {
+    List<TensorTask> tasks = plan.tasks();
+    int maxOutBytes = tasks.stream().mapToInt(t -> t.output().dtype().byteSize()).max().orElse(2);
+    // cast scratch per input position (a slice's tasks may read fewer inputs than the merge has models)
+    int positions = tasks.stream().mapToInt(t -> t.inputs().size()).max().orElse(0);
+    List<Optional<DType>> castTypes = new ArrayList<>();
+    for (int i = 0; i < positions; i++) {
+      final int input = i;
+      castTypes.add(tasks.stream().filter(t -> t.castTo().size() > input).map(t -> t.castTo().get(input))
+          .flatMap(Optional::stream).findFirst());
+    }
+    long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
+    ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
+    for (int i = 0; i < scratch.length; i++) {
+      if (castTypes.get(i).isPresent()) {
+        scratch[i] = aligned(Math.toIntExact(castTypes.get(i).get().byteCount(chunk)));
+      }
+    }
+    options.progress().start(plan.outputBytes());
+    try (OutputPipeline pipeline = new OutputPipeline(sink, STAGING_BUFFERS, Math.toIntExact(chunk * maxOutBytes),
+        options.progress())) {
+      for (int t = 0; t < tasks.size(); t++) {
+        if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
+        TensorTask task = tasks.get(t);
+        if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
+        TensorSource[] data = new TensorSource[task.inputs().size()];
+        for (int i = 0; i < data.length; i++) {
+          data[i] = plan.inputs().get(task.models().get(i)).weights().data(task.inputs().get(i).name());
+        }
+        pipeline.beginTensor(task.output().name());
+        try {
+          task.operation().run(new Streams(task, data, scratch, chunk, kernels, pipeline));
+        } finally {
+          for (TensorSource d : data) d.release();
+        }
+      }
+      long computeEnd = System.nanoTime();
+      pipeline.finish();
+      if (TRACE) {
+        System.err.printf(java.util.Locale.ROOT, "amalgam: trace: tensors %.3f s (waiting for free buffers %.3f s),"
+            + " writer busy %.3f s, final drain %.3f s%n", (computeEnd - start) / 1e9, pipeline.waitSeconds(),
+            pipeline.writeSeconds(), (System.nanoTime() - computeEnd) / 1e9);
+      }
+    } finally {
+      options.progress().finish();
+    }
+  }
+
+  /**
+   * The largest chunk (a multiple of the reduction segment, at most the preferred size) whose staging and cast
+   * buffers fit in half the budget; the other half is left for the JVM's own needs.
+   */
+  static long chunkElements(long budget, int maxOutBytes, List<Optional<DType>> castTypes) {
+    long perElement = (long) STAGING_BUFFERS * maxOutBytes;
+    for (Optional<DType> c : castTypes) perElement += c.map(DType::byteSize).orElse(0);
+    long segments = Math.max(1, budget / 2 / perElement / Kernels.DOT_SEGMENT);
+    long preferred = Math.max(1, PREFERRED_CHUNK / Kernels.DOT_SEGMENT);
+    return Math.min(segments, preferred) * Kernels.DOT_SEGMENT;
+  }
+
+  private static void prefetch(MergePlan plan, TensorTask next) throws IOException {
+    for (int i = 0; i < next.inputs().size(); i++) {
+      plan.inputs().get(next.models().get(i)).weights().data(next.inputs().get(i).name()).adviseWillNeed();
+    }
+  }
+
+  private static ByteBuffer aligned(int bytes) {
+    return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).limit(bytes).slice();
+  }
+
+  private static void writeSideFiles(MergePlan plan, ModelOutput out, MergeOptions options, List<String> warnings)
+      throws IOException {
+    Path dir = out.directory();
+    JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
+    Path donor = plan.donor().reference().path();
+    Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
+    if (options.copyTokenizer()) {
+      Optional<OutputTokenizer> built = plan.tokenizer();
+      if (built.isPresent() && built.get().copyFrom().isEmpty()) {
+        // the vocabulary changed: files generated from it (a SentencePiece base gets a tokenizer.model with the
+        // extra tokens as user-defined pieces; a BPE base a tokenizer.json with them)
+        warnings.addAll(GgufToTokenizer.write(built.get().metadata(), built.get().source(), dir).warnings());
+      } else if (built.isEmpty() && plan.donor().gguf().isPresent()) {
+        GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
+      } else {
+        Path fromDir = built.flatMap(OutputTokenizer::copyFrom).orElse(donorDir);
+        if (HfTokenizerFiles.copy(fromDir, dir) == 0) {
+          warnings.add("'" + plan.donor().label() + "' has no tokenizer files; the merged model has none either"
+              + " (copy them in before using it)");
+        }
+      }
+      if (plan.config().chatTemplate().isPresent()) setChatTemplate(dir, plan.config().chatTemplate().get());
+    } else if (plan.config().chatTemplate().isPresent()) {
+      warnings.add("chat_template is not written: --no-copy-tokenizer leaves the tokenizer files out");
+    }
+    Path generation = donorDir.resolve("generation_config.json");
+    if (plan.donor().gguf().isEmpty() && Files.isRegularFile(generation)) {
+      Files.copy(generation, dir.resolve("generation_config.json"), StandardCopyOption.COPY_ATTRIBUTES);
+    }
+    if (options.writeModelCard()) {
+      Files.writeString(dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve("README.md"), ModelCard.render(plan, out.target().getFileName().toString()),
+          StandardCharsets.UTF_8);
+    }
+  }
+
+  /**
+   * Puts the configured chat template into tokenizer_config.json (created if the donor had none) and removes the
+   * donor's separate template files, which transformers would otherwise prefer.
+   */
+  private static void setChatTemplate(Path dir, String template) throws IOException {
+    Path config = dir.resolve("tokenizer_config.json");
+    com.fasterxml.jackson.databind.node.ObjectNode node = Files.isRegularFile(config)
+        && JSON.readTree(config.toFile()) instanceof com.fasterxml.jackson.databind.node.ObjectNode o ? o
+        : JSON.createObjectNode();
+    node.put("chat_template", template);
+    JSON.writerWithDefaultPrettyPrinter().writeValue(config.toFile(), node);
+    Files.deleteIfExists(dir.resolve("chat_template.jinja"));
+    Files.deleteIfExists(dir.resolve("chat_template.json"));
+  }
+
+  /** The executor's side of one tensor, handed to its operation. */
+  private static final class Streams implements TensorStreams {
+    private final TensorTask task;
+    private final TensorSource[] data;
+    private final ByteBuffer[] scratch;
+    private final long chunk;
+    private final Kernels kernels;
+    private final OutputPipeline pipeline;
+
+    Streams(TensorTask task, TensorSource[] data, ByteBuffer[] scratch, long chunk, Kernels kernels,
+        OutputPipeline pipeline) {
+      this.task = task;
+      this.data = data;
+      this.scratch = scratch;
+      this.chunk = chunk;
+      this.kernels = kernels;
+      this.pipeline = pipeline;
+    }
+
+    @Override
+    public int inputCount() {
+      return data.length;
+    }
+
+    @Override
+    public long elementCount() {
+      return task.output().elementCount();
+    }
+
+    @Override
+    public long chunkElements() {
+      return chunk;
+    }
+
+    @Override
+    public DType inputType(int input) {
+      return task.castTo().get(input).orElse(task.inputs().get(input).dtype());
+    }
+
+    @Override
+    public ByteBuffer inputChunk(int input, long first, long count) throws IOException {
+      if (count > chunk || first < 0 || first + count > elementCount()) {
+        throw new IllegalArgumentException("chunk [" + first + ", " + (first + count) + ") outside tensor '"
+            + task.output().name() + "' of " + elementCount() + " elements or larger than " + chunk);
+      }
+      ByteBuffer stored = data[input].slice(first, count);
+      Optional<DType> cast = task.castTo().get(input);
+      if (cast.isEmpty()) return stored;
+      ByteBuffer target = scratch[input].duplicate().clear();
+      kernels.convert(stored, task.inputs().get(input).dtype(), target, cast.get(), count);
+      return target.limit(Math.toIntExact(cast.get().byteCount(count))).asReadOnlyBuffer();
+    }
+
+    @Override
+    public DType outputType() {
+      return task.output().dtype();
+    }
+
+    @Override
+    public ByteBuffer outputChunk() throws IOException, InterruptedException {
+      return pipeline.acquire();
+    }
+
+    @Override
+    public void emit(ByteBuffer filled) throws IOException, InterruptedException {
+      pipeline.emit(filled);
+    }
+
+    @Override
+    public Kernels kernels() {
+      return kernels;
+    }
+  }
+}
