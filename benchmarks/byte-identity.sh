@@ -9,7 +9,9 @@
 # LAYERS layers (default 16: 1.67 GB each in bf16, ~6 GB of disk with the outputs; LAYERS=2 for a quick check).
 # Every one of the 20 methods merges them into a Hugging Face folder (--random-seed 1); linear, slerp, ties and
 # dare_ties also merge straight to GGUF (bf16 and q8_0), and the repository's stories260K.gguf is SLERP-merged with
-# a perturbed copy of itself, GGUF to GGUF. Prints one "name sha256" line per output file, sorted.
+# a perturbed copy of itself, GGUF to GGUF. Prints one "name sha256" line per output file. The merges run in the
+# work folder with relative model paths, so the hashes do not depend on where it is (GGUF outputs record the
+# configuration).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,11 +25,11 @@ java -cp "$bench_jar" dev.amalgam.bench.GenerateModels "$work/a" "$work/b" "$lay
 
 models() { # $1 = per-model parameters, or empty; B and C under base A
   local p="${1:+    parameters: {$1\}}"
-  printf 'base_model: %s\n%s' "$work/a" "$(others "$1")"
+  printf 'base_model: a\n%s' "$(others "$1")"
 }
 others() { # $1 = per-model parameters, or empty; B and C without a base
   local p="${1:+    parameters: {$1\}}"
-  printf 'models:\n  - model: %s\n%s\n  - model: %s\n%s\n' "$work/b" "$p" "$work/c" "$p"
+  printf 'models:\n  - model: b\n%s\n  - model: c\n%s\n' "$p" "$p"
 }
 config() { # $1 = name, $2 = method, rest = YAML body
   local name="$1" method="$2"
@@ -35,22 +37,22 @@ config() { # $1 = name, $2 = method, rest = YAML body
   printf 'merge_method: %s\n%s\ndtype: bfloat16\n' "$method" "$*" > "$work/$name.yml"
 }
 config linear linear "$(others 'weight: 0.5')"
-config slerp slerp "base_model: $work/a
+config slerp slerp "base_model: a
 models:
-  - model: $work/a
-  - model: $work/b
+  - model: a
+  - model: b
 parameters:
   t: [0, 0.3, 0.7, 1]"
 config nuslerp nuslerp "models:
-  - model: $work/b
+  - model: b
     parameters: {weight: 0.3}
-  - model: $work/c
+  - model: c
     parameters: {weight: 0.7}"
 config multislerp multislerp "$(others 'weight: 0.5')"
 config karcher karcher "models:
-  - model: $work/a
-  - model: $work/b
-  - model: $work/c"
+  - model: a
+  - model: b
+  - model: c"
 for m in task_arithmetic ties dare_ties dare_linear; do config "$m" "$m" "$(models 'weight: 0.5, density: 0.5')"; done
 for m in breadcrumbs breadcrumbs_ties; do config "$m" "$m" "$(models 'weight: 0.5, density: 0.9, gamma: 0.01')"; done
 for m in della della_linear; do config "$m" "$m" "$(models 'weight: 0.5, density: 0.5, epsilon: 0.1')"; done
@@ -59,26 +61,26 @@ config sce sce "$(models '')
 parameters: {select_topk: 0.5}"
 config ram ram "$(models '')"
 config ramplus_tl ramplus_tl "$(models '')"
-config nearswap nearswap "base_model: $work/a
+config nearswap nearswap "base_model: a
 models:
-  - model: $work/b
+  - model: b
 parameters: {t: 0.001}"
-config arcee_fusion arcee_fusion "base_model: $work/a
+config arcee_fusion arcee_fusion "base_model: a
 models:
-  - model: $work/b"
+  - model: b"
 config passthrough passthrough "slices:
   - sources:
-      - model: $work/a
+      - model: a
         layer_range: [0, 1]
   - sources:
-      - model: $work/b
+      - model: b
         layer_range: [1, $layers]"
 
 merge() { # $1 = config name, $2 = output, rest = options
   local name="$1" out="$2"
   shift 2
   rm -rf "$out"
-  amalgam merge "$work/$name.yml" "$out" --no-progress --no-fsync --random-seed 1 "$@" > /dev/null
+  (cd "$work" && amalgam merge "$name.yml" "$out" --no-progress --no-fsync --random-seed 1 "$@" > /dev/null)
 }
 hash_out() { # $1 = label, $2 = output folder or file
   if [ -d "$2" ]; then
@@ -102,10 +104,9 @@ for name in linear slerp ties dare_ties; do
   done
 done
 
-stories="$work/stories260K.gguf" # a copy, so that the recorded configuration names no checkout path
-cp "$root/models/stories260K.gguf" "$stories"
-java -cp "$bench_jar" dev.amalgam.bench.PerturbGguf "$stories" "$work/stories-perturbed.gguf" >&2
+cp "$root/models/stories260K.gguf" "$work/stories260K.gguf"
+java -cp "$bench_jar" dev.amalgam.bench.PerturbGguf "$work/stories260K.gguf" "$work/stories-perturbed.gguf" >&2
 printf 'merge_method: slerp\nbase_model: %s\nmodels:\n  - model: %s\n  - model: %s\nparameters:\n  t: 0.5\n' \
-  "$stories" "$stories" "$work/stories-perturbed.gguf" > "$work/stories.yml"
+  stories260K.gguf stories260K.gguf stories-perturbed.gguf > "$work/stories.yml"
 merge stories "$work/out.gguf"
 hash_out stories-slerp.gguf "$work/out.gguf"
