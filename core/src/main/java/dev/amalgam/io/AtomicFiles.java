@@ -9,15 +9,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.UUID;
 
 /**
- * The steps the writers share to put a file in place all at once: each writes to a temporary file beside the
- * target, then renames it ({@link #moveReplacing} or {@link #moveIfAbsent}) and makes the rename durable
- * ({@link #syncDirectory}); on failure {@link #closeAndDelete} removes the temporary file, so a reader never sees a
- * half-written file.
+ * The steps that put a file or a directory in place all at once: it is written under a temporary name beside the
+ * target ({@link #hiddenSibling}), then renamed ({@link #moveReplacing} or {@link #moveIfAbsent}) and the rename made
+ * durable ({@link #syncDirectory}); on failure {@link #closeAndDelete} removes a temporary file, so a reader never
+ * sees a half-written one. {@link AtomicFileWriter} runs these steps for a streamed file, {@link ModelOutput} for a
+ * model directory.
  */
 public final class AtomicFiles {
   private AtomicFiles() {}
+
+  /**
+   * A name {@code .<name>.amalgam-<kind>-<8 random hex digits>} beside {@code target}: hidden, recognisably ours,
+   * and on the same file system, so that renaming it to the target is atomic. Nothing is created.
+   */
+  public static Path hiddenSibling(Path target, String kind) {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    return target.resolveSibling("." + target.getFileName() + ".amalgam-" + kind + "-" + suffix);
+  }
 
   /**
    * Renames {@code from} to {@code to} atomically where the file system can, else replaces {@code to}.

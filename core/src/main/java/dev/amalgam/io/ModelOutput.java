@@ -2,7 +2,6 @@ package dev.amalgam.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -10,7 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
-import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
@@ -48,7 +46,7 @@ public final class ModelOutput implements AutoCloseable {
     }
     Path parent = absolute.getParent();
     Files.createDirectories(parent);
-    Path tmp = hiddenSibling(absolute, "partial");
+    Path tmp = AtomicFiles.hiddenSibling(absolute, "partial");
     Files.createDirectory(tmp);
     ModelOutput out = new ModelOutput(absolute, tmp, overwrite);
     Runtime.getRuntime().addShutdownHook(out.cleanupHook);
@@ -72,13 +70,11 @@ public final class ModelOutput implements AutoCloseable {
       if (!overwrite && !isEmptyDirectory(target)) {
         throw new FileAlreadyExistsException(target.toString(), null, "appeared while merging; not replaced");
       }
-      old = hiddenSibling(target, "old");
+      old = AtomicFiles.hiddenSibling(target, "old");
       Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
     }
     try {
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(temporary, target);
+      AtomicFiles.moveReplacing(temporary, target);
     } catch (IOException e) {
       if (old != null) Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); // put the old model back
       throw e;
@@ -96,12 +92,6 @@ public final class ModelOutput implements AutoCloseable {
       // the hook is running or will run; it deletes the directory
     }
     if (!committed) deleteQuietly(temporary);
-  }
-
-  /** ".NAME.amalgam-KIND-xxxxxxxx" beside {@code target}: same file system, so renames are atomic. */
-  private static Path hiddenSibling(Path target, String kind) {
-    String suffix = UUID.randomUUID().toString().substring(0, 8);
-    return target.resolveSibling("." + target.getFileName() + ".amalgam-" + kind + "-" + suffix);
   }
 
   private static boolean isEmptyDirectory(Path p) throws IOException {

@@ -1,7 +1,7 @@
 package dev.amalgam.io.gguf;
 
 import dev.amalgam.io.MappedFile;
-import dev.amalgam.io.MappedRegion;
+import dev.amalgam.io.MappedTensorData;
 import dev.amalgam.kernels.BlockFormat;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.tensor.DType;
@@ -13,20 +13,13 @@ import java.util.Objects;
 
 /**
  * Zero-copy access to one tensor of a {@link GgufFile}: its stored bytes through read-only memory mappings
- * ({@link #raw}) and its values decoded to f32 ({@link #readF32}).
- *
- * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so a tensor is mapped in windows (1 GiB by
- * default, whole blocks each) created on first use and reused; a range crossing a window boundary gets a mapping of
- * its own, kept with the windows (a {@link MappedRegion}). A tensor larger than 2 GiB is read through several calls.
- * Ranges are counted in elements and, for block-quantized types, must start and end on block boundaries.
- *
- * <p>{@link #release()} forgets the mappings and, where the native library is loaded, drops their resident pages
- * (MADV_DONTNEED), as {@code TensorData.release()} does for safetensors. Buffers handed out earlier stay valid.
- * Instances are thread-safe.
+ * ({@link #raw}) and its values decoded to f32 ({@link #readF32}). See {@link MappedTensorData} for the windows,
+ * releasing and thread-safety. Ranges are counted in elements ({@code ne[0]} fastest) and, for block-quantized
+ * types, must start and end on block boundaries: a unit is one block.
  */
-public final class GgufTensorData {
+public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   /** The most bytes one {@link #raw} buffer can hold. */
-  public static final long MAX_RAW_BYTES = MappedRegion.MAX_SLICE_BYTES;
+  public static final long MAX_RAW_BYTES = MappedTensorData.MAX_BYTES;
 
   /** Elements decoded per step of {@link #readF32} (a multiple of every block size). */
   private static final int DECODE_CHUNK = 1 << 16;
@@ -35,33 +28,14 @@ public final class GgufTensorData {
   private static final ThreadLocal<ByteBuffer> KERNEL_SCRATCH =
       ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(4 * DECODE_CHUNK).order(ByteOrder.LITTLE_ENDIAN));
 
-  private final MappedFile file;
-  private final GgufTensorInfo info;
-  private final long fileOffset;
-  private final MappedRegion region;
-
   GgufTensorData(MappedFile file, GgufTensorInfo info, long fileOffset, long windowBytes) {
-    this.file = file;
-    this.info = info;
-    this.fileOffset = fileOffset;
-    // Whole blocks per window, so that a range on block boundaries never splits a block.
-    this.region = new MappedRegion(file, fileOffset, info.byteSize(), windowBytes, info.type().blockBytes());
-  }
-
-  /** Name, type, dimensions and offset of the tensor. */
-  public GgufTensorInfo info() {
-    return info;
-  }
-
-  /** Absolute offset of the tensor's first byte in the file. */
-  public long fileOffset() {
-    return fileOffset;
+    super(file, info, fileOffset,
+        new Layout(info.elementCount(), info.type().blockElements(), info.type().blockBytes()), windowBytes);
   }
 
   /** The largest element count one {@link #raw} call may return: whole blocks fitting {@link #MAX_RAW_BYTES}. */
   public long maxRawElements() {
-    GgmlType t = info.type();
-    return MAX_RAW_BYTES / t.blockBytes() * t.blockElements();
+    return maxElements();
   }
 
   /**
@@ -75,18 +49,22 @@ public final class GgufTensorData {
    * @throws IOException if the file cannot be mapped
    */
   public ByteBuffer raw(long firstElement, long count) throws IOException {
-    Objects.checkFromIndexSize(firstElement, count, info.elementCount());
+    return mapElements(firstElement, count);
+  }
+
+  @Override
+  protected IllegalArgumentException misaligned(long firstElement, long count) {
+    GgufTensorInfo info = info();
     GgmlType t = info.type();
-    if (firstElement % t.blockElements() != 0 || count % t.blockElements() != 0) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "': elements [" + firstElement + ", "
-          + (firstElement + count) + ") do not start and end on " + t + " block boundaries of "
-          + t.blockElements());
-    }
-    if (count > maxRawElements()) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " elements are more than the "
-          + maxRawElements() + " one buffer can hold; read them in several ranges");
-    }
-    return region.slice(t.byteCount(firstElement), t.byteCount(count));
+    return new IllegalArgumentException("tensor '" + info.name() + "': elements [" + firstElement + ", "
+        + (firstElement + count) + ") do not start and end on " + t + " block boundaries of "
+        + t.blockElements());
+  }
+
+  @Override
+  protected IllegalArgumentException tooLarge(long count, long bytes) {
+    return new IllegalArgumentException("tensor '" + info().name() + "': " + count + " elements are more than the "
+        + maxRawElements() + " one buffer can hold; read them in several ranges");
   }
 
   /**
@@ -101,13 +79,13 @@ public final class GgufTensorData {
    * @throws IOException if the file cannot be mapped
    */
   public void readF32(long firstElement, long count, FloatBuffer dst) throws IOException {
-    GgmlType t = info.type();
+    GgmlType t = info().type();
     if (!GgufQuant.canDequantize(t)) {
-      throw new UnsupportedOperationException("tensor '" + info.name() + "': type " + t + " cannot be dequantized");
+      throw new UnsupportedOperationException("tensor '" + info().name() + "': type " + t + " cannot be dequantized");
     }
-    Objects.checkFromIndexSize(firstElement, count, info.elementCount());
+    Objects.checkFromIndexSize(firstElement, count, info().elementCount());
     if (dst.remaining() < count) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " floats do not fit the "
+      throw new IllegalArgumentException("tensor '" + info().name() + "': " + count + " floats do not fit the "
           + dst.remaining() + " left in the destination");
     }
     if (t == GgmlType.F32) {
@@ -146,16 +124,18 @@ public final class GgufTensorData {
    * @throws IllegalArgumentException as the FloatBuffer version, or if {@code dst} is read-only
    */
   public void readF32(long firstElement, long count, ByteBuffer dst) throws IOException {
-    GgmlType t = info.type();
+    GgmlType t = info().type();
     if (!GgufQuant.canDequantize(t)) {
-      throw new UnsupportedOperationException("tensor '" + info.name() + "': type " + t + " cannot be dequantized");
+      throw new UnsupportedOperationException("tensor '" + info().name() + "': type " + t + " cannot be dequantized");
     }
-    Objects.checkFromIndexSize(firstElement, count, info.elementCount());
+    Objects.checkFromIndexSize(firstElement, count, info().elementCount());
     if (dst.remaining() / 4 < count) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "': " + count + " floats do not fit the "
+      throw new IllegalArgumentException("tensor '" + info().name() + "': " + count + " floats do not fit the "
           + dst.remaining() + " bytes left in the destination");
     }
-    if (dst.isReadOnly()) throw new IllegalArgumentException("tensor '" + info.name() + "': destination is read-only");
+    if (dst.isReadOnly()) {
+      throw new IllegalArgumentException("tensor '" + info().name() + "': destination is read-only");
+    }
     if (!decodesWithKernels(t)) {
       readF32(firstElement, count, dst.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
       dst.position(dst.position() + Math.toIntExact(4 * count));
@@ -181,42 +161,12 @@ public final class GgufTensorData {
   private void decodeWithKernels(long first, int n, ByteBuffer out) throws IOException {
     ByteBuffer src = raw(first, n);
     ByteBuffer view = out.slice().order(ByteOrder.LITTLE_ENDIAN);
-    GgmlType t = info.type();
+    GgmlType t = info().type();
     if (t == GgmlType.Q8_0 || t == GgmlType.Q4_0) {
       Kernels.shared().dequantize(src, t == GgmlType.Q8_0 ? BlockFormat.Q8_0 : BlockFormat.Q4_0, view, DType.F32, n);
     } else {
       Kernels.shared().convert(src, t.plainDType().orElseThrow(), view, DType.F32, n);
     }
     out.position(out.position() + 4 * n);
-  }
-
-  /**
-   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that their pages are
-   * not needed (MADV_DONTNEED; for read-only file mappings the pages are read again from the page cache if
-   * touched). Later calls map afresh; buffers returned earlier stay valid.
-   */
-  public void release() {
-    region.release();
-  }
-
-  /**
-   * Asks the kernel to start reading the whole tensor (MADV_WILLNEED) so it can be prefetched while another tensor
-   * is computed. Does nothing where the native library is not loaded.
-   *
-   * @throws IllegalStateException if the file has been closed
-   * @throws IOException if the file cannot be mapped
-   */
-  public void adviseWillNeed() throws IOException {
-    region.adviseWillNeed();
-  }
-
-  /** Number of mappings currently cached, for tests. */
-  int cachedMappings() {
-    return region.cachedMappings();
-  }
-
-  @Override
-  public String toString() {
-    return info + " at file offset " + fileOffset + " of " + file.path();
   }
 }

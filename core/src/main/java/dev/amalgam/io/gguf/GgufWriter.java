@@ -1,7 +1,6 @@
 package dev.amalgam.io.gguf;
 
-import dev.amalgam.io.AtomicFiles;
-import dev.amalgam.io.Writeback;
+import dev.amalgam.io.AtomicFileWriter;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.tensor.DType;
 import java.io.Closeable;
@@ -9,15 +8,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -25,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Streams one GGUF v3 file to disk, tensor by tensor, without holding tensors in memory.
@@ -55,8 +50,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Not thread-safe: one thread writes.
  */
 public final class GgufWriter implements Closeable {
-  /** Bytes collected before a write to the file. */
-  private static final int BUFFER_BYTES = 4 << 20;
   /** Elements converted per step of {@link #writeConverted} (a multiple of every block size). */
   private static final int CONVERT_CHUNK = 1 << 16;
   /**
@@ -108,26 +101,12 @@ public final class GgufWriter implements Closeable {
     }
   }
 
-  private enum State {
-    OPEN,
-    COMMITTED,
-    CLOSED
-  }
-
-  private final Path target;
-  private final Path temp;
-  private final boolean overwrite;
+  private final AtomicFileWriter out;
   private final List<GgufTensorInfo> tensors;
   private final int alignment;
-  private final Writeback writeback;
-  private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
   private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder()
       .onMalformedInput(CodingErrorAction.REPORT)
       .onUnmappableCharacter(CodingErrorAction.REPORT);
-  private FileChannel channel;
-  private State state = State.OPEN;
-  private boolean failed;
-  private boolean sync = true;
   private long dataStart;
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written, -1 between tensors
@@ -137,13 +116,10 @@ public final class GgufWriter implements Closeable {
   private ByteBuffer kernelScratch; // output of the kernels, KERNEL_CHUNK f32 values
   private Kernels kernels; // null: Kernels.shared()
 
-  private GgufWriter(Path target, Path temp, boolean overwrite, List<GgufTensorInfo> tensors, int alignment) {
-    this.target = target;
-    this.temp = temp;
-    this.overwrite = overwrite;
+  private GgufWriter(AtomicFileWriter out, List<GgufTensorInfo> tensors, int alignment) {
+    this.out = out;
     this.tensors = tensors;
     this.alignment = alignment;
-    this.writeback = new Writeback(temp);
   }
 
   /**
@@ -172,13 +148,8 @@ public final class GgufWriter implements Closeable {
     Objects.requireNonNull(metadata, "metadata");
     int alignment = checkAlignment(metadata);
     List<GgufTensorInfo> planned = plan(tensors, alignment);
-    Path name = target.getFileName();
-    if (name == null) throw new IllegalArgumentException("not a file path: " + target);
-    if (!overwrite && Files.exists(target)) throw alreadyExists(target);
-    Path temp = target.resolveSibling(
-        "." + name + ".amalgam-partial-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
-    GgufWriter w = new GgufWriter(target, temp, overwrite, planned, alignment);
-    w.channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    GgufWriter w = new GgufWriter(
+        AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, overwrite), planned, alignment);
     try {
       w.writeHeader(metadata);
     } catch (IOException | RuntimeException | Error e) {
@@ -274,20 +245,20 @@ public final class GgufWriter implements Closeable {
       putInt(t.type().id());
       putLong(t.offset());
     }
-    long headerEnd = position();
+    long headerEnd = out.position();
     dataStart = GgufFile.align(headerEnd, alignment);
-    putZeros(dataStart - headerEnd);
+    out.putZeros(dataStart - headerEnd);
   }
 
   private void putScalar(String key, GgufValueType type, Object value) throws IOException {
     switch (type) {
-      case UINT8, INT8 -> room(1).put((byte) (long) (Long) value);
-      case UINT16, INT16 -> room(2).putShort((short) (long) (Long) value);
-      case UINT32, INT32 -> room(4).putInt((int) (long) (Long) value);
-      case UINT64, INT64 -> room(8).putLong((Long) value);
-      case FLOAT32 -> room(4).putFloat((Float) value);
-      case FLOAT64 -> room(8).putDouble((Double) value);
-      case BOOL -> room(1).put((byte) ((Boolean) value ? 1 : 0));
+      case UINT8, INT8 -> out.room(1).put((byte) (long) (Long) value);
+      case UINT16, INT16 -> out.room(2).putShort((short) (long) (Long) value);
+      case UINT32, INT32 -> out.room(4).putInt((int) (long) (Long) value);
+      case UINT64, INT64 -> out.room(8).putLong((Long) value);
+      case FLOAT32 -> out.room(4).putFloat((Float) value);
+      case FLOAT64 -> out.room(8).putDouble((Double) value);
+      case BOOL -> out.room(1).put((byte) ((Boolean) value ? 1 : 0));
       case STRING -> putString((String) value, "value of key '" + key + "'");
       case ARRAY -> throw new IllegalStateException("arrays are written by putArray");
     }
@@ -296,13 +267,13 @@ public final class GgufWriter implements Closeable {
   private void putArray(String key, GgufValueType element, Object array) throws IOException {
     switch (element) {
       case FLOAT32 -> {
-        for (float f : (float[]) array) room(4).putFloat(f);
+        for (float f : (float[]) array) out.room(4).putFloat(f);
       }
       case FLOAT64 -> {
-        for (double d : (double[]) array) room(8).putDouble(d);
+        for (double d : (double[]) array) out.room(8).putDouble(d);
       }
       case BOOL -> {
-        for (boolean b : (boolean[]) array) room(1).put((byte) (b ? 1 : 0));
+        for (boolean b : (boolean[]) array) out.room(1).put((byte) (b ? 1 : 0));
       }
       case STRING -> {
         for (String s : (String[]) array) putString(s, "element of key '" + key + "'");
@@ -316,7 +287,7 @@ public final class GgufWriter implements Closeable {
   private void putString(String s, String what) throws IOException {
     byte[] bytes = utf8Bytes(s, what);
     putLong(bytes.length);
-    putBytes(ByteBuffer.wrap(bytes));
+    out.write(ByteBuffer.wrap(bytes));
   }
 
   /** UTF-8 bytes of {@code s}; an unpaired surrogate (which Java would silently replace) is refused. */
@@ -335,14 +306,14 @@ public final class GgufWriter implements Closeable {
       b.get(bytes);
       return bytes;
     } catch (CharacterCodingException e) {
-      throw new IllegalArgumentException(target + ": " + what + " is not valid Unicode (unpaired surrogate): "
+      throw new IllegalArgumentException(file() + ": " + what + " is not valid Unicode (unpaired surrogate): "
           + s.substring(0, Math.min(s.length(), 40)), e);
     }
   }
 
   /** The file {@link #finish()} creates. */
   public Path file() {
-    return target;
+    return out.target();
   }
 
   /** The planned tensors with their offsets, in write order. Read-only. */
@@ -365,7 +336,7 @@ public final class GgufWriter implements Closeable {
    * throwaway output or benchmarks of warm runs.
    */
   public void setSync(boolean sync) {
-    this.sync = sync;
+    out.setSync(sync);
   }
 
   /**
@@ -385,18 +356,18 @@ public final class GgufWriter implements Closeable {
    *     writer is finished, closed or broken by an earlier I/O error
    */
   public void beginTensor(String name) {
-    ensureWritable();
+    out.ensureWritable();
     if (current >= 0) {
-      throw new IllegalStateException(target + ": tensor '" + tensors.get(current).name()
+      throw new IllegalStateException(file() + ": tensor '" + tensors.get(current).name()
           + "' is still open; call endTensor first");
     }
     if (next == tensors.size()) {
-      throw new IllegalStateException(target + ": all " + tensors.size() + " planned tensors are written; '" + name
+      throw new IllegalStateException(file() + ": all " + tensors.size() + " planned tensors are written; '" + name
           + "' is not planned");
     }
     String expected = tensors.get(next).name();
     if (!expected.equals(name)) {
-      throw new IllegalStateException(target + ": expected tensor '" + expected + "' next in the planned order, got '"
+      throw new IllegalStateException(file() + ": expected tensor '" + expected + "' next in the planned order, got '"
           + name + "'");
     }
     current = next++;
@@ -415,10 +386,10 @@ public final class GgufWriter implements Closeable {
     GgufTensorInfo t = currentTensor();
     long n = src.remaining();
     if (n > t.byteSize() - written) {
-      throw new IllegalStateException(target + ": tensor '" + t.name() + "' has " + (t.byteSize() - written)
+      throw new IllegalStateException(file() + ": tensor '" + t.name() + "' has " + (t.byteSize() - written)
           + " of its " + t.byteSize() + " bytes left; a write of " + n + " bytes would overrun it");
     }
-    putBytes(src);
+    out.write(src);
     written += n;
   }
 
@@ -459,7 +430,7 @@ public final class GgufWriter implements Closeable {
     }
     long outBytes = to.byteCount(elements);
     if (outBytes > t.byteSize() - written) {
-      throw new IllegalStateException(target + ": tensor '" + t.name() + "' has " + (t.byteSize() - written)
+      throw new IllegalStateException(file() + ": tensor '" + t.name() + "' has " + (t.byteSize() - written)
           + " of its " + t.byteSize() + " bytes left; " + elements + " values (" + outBytes + " bytes) would overrun it");
     }
     ByteBuffer in = src.slice(src.position(), Math.toIntExact(srcBytes)).order(ByteOrder.LITTLE_ENDIAN);
@@ -518,10 +489,10 @@ public final class GgufWriter implements Closeable {
   public void endTensor() throws IOException {
     GgufTensorInfo t = currentTensor();
     if (written != t.byteSize()) {
-      throw new IllegalStateException(target + ": tensor '" + t.name() + "' is incomplete: " + written + " of "
+      throw new IllegalStateException(file() + ": tensor '" + t.name() + "' is incomplete: " + written + " of "
           + t.byteSize() + " bytes written");
     }
-    putZeros(GgufFile.align(t.byteSize(), alignment) - t.byteSize());
+    out.putZeros(GgufFile.align(t.byteSize(), alignment) - t.byteSize());
     current = -1;
   }
 
@@ -535,42 +506,21 @@ public final class GgufWriter implements Closeable {
    * @throws IOException if syncing or renaming fails
    */
   public void finish() throws IOException {
-    ensureWritable();
+    out.ensureWritable();
     if (current >= 0) {
-      throw new IllegalStateException(target + ": tensor '" + tensors.get(current).name()
+      throw new IllegalStateException(file() + ": tensor '" + tensors.get(current).name()
           + "' is still open; call endTensor first");
     }
     if (next < tensors.size()) {
-      throw new IllegalStateException(target + ": tensor '" + tensors.get(next).name() + "' and "
+      throw new IllegalStateException(file() + ": tensor '" + tensors.get(next).name() + "' and "
           + (tensors.size() - next - 1) + " more were never written");
     }
-    flush();
     long expected = dataStart;
     if (!tensors.isEmpty()) {
       GgufTensorInfo last = tensors.get(tensors.size() - 1);
       expected += last.offset() + GgufFile.align(last.byteSize(), alignment);
     }
-    if (channel.position() != expected) {
-      throw new IllegalStateException(target + ": wrote " + channel.position() + " bytes, expected " + expected);
-    }
-    startWriteback(true);
-    if (sync) channel.force(true);
-    channel.close();
-    moveIntoPlace();
-    state = State.COMMITTED;
-    if (sync) AtomicFiles.syncDirectory(target);
-  }
-
-  private void moveIntoPlace() throws IOException {
-    if (overwrite) {
-      AtomicFiles.moveReplacing(temp, target);
-    } else if (!AtomicFiles.moveIfAbsent(temp, target)) {
-      throw alreadyExists(target);
-    }
-  }
-
-  private static FileAlreadyExistsException alreadyExists(Path target) {
-    return new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
+    out.finish(expected);
   }
 
   /**
@@ -579,93 +529,30 @@ public final class GgufWriter implements Closeable {
    */
   @Override
   public void close() throws IOException {
-    if (state != State.OPEN) return;
-    state = State.CLOSED;
-    AtomicFiles.closeAndDelete(channel, temp);
+    out.close();
   }
 
   /** The temporary file, for tests. */
   Path tempFile() {
-    return temp;
+    return out.temporary();
   }
 
   private GgufTensorInfo currentTensor() {
-    ensureWritable();
-    if (current < 0) throw new IllegalStateException(target + ": no tensor begun; call beginTensor first");
+    out.ensureWritable();
+    if (current < 0) throw new IllegalStateException(file() + ": no tensor begun; call beginTensor first");
     return tensors.get(current);
   }
 
-  private void ensureWritable() {
-    if (state != State.OPEN) {
-      throw new IllegalStateException(target + ": writer is " + (state == State.CLOSED ? "closed" : "finished"));
-    }
-    if (failed) throw new IllegalStateException(target + ": an earlier write failed; close the writer");
-  }
-
-  private long position() throws IOException {
-    return channel.position() + buffer.position();
-  }
-
-  /** The buffer with at least {@code n} (small) bytes free. */
-  private ByteBuffer room(int n) throws IOException {
-    if (buffer.remaining() < n) flush();
-    return buffer;
-  }
-
   private void putInt(int v) throws IOException {
-    room(4).putInt(v);
+    out.room(4).putInt(v);
   }
 
   private void putLong(long v) throws IOException {
-    room(8).putLong(v);
-  }
-
-  private void putZeros(long n) throws IOException {
-    for (long i = 0; i < n; i++) room(1).put((byte) 0);
-  }
-
-  /** Copies {@code src}'s remaining bytes through the buffer; large direct buffers go to the file directly. */
-  private void putBytes(ByteBuffer src) throws IOException {
-    if (src.remaining() >= BUFFER_BYTES && src.isDirect()) {
-      flush();
-      writeFully(src);
-      return;
-    }
-    while (src.hasRemaining()) {
-      if (!buffer.hasRemaining()) flush();
-      int n = Math.min(buffer.remaining(), src.remaining());
-      buffer.put(buffer.position(), src, src.position(), n);
-      buffer.position(buffer.position() + n);
-      src.position(src.position() + n);
-    }
-  }
-
-  private void flush() throws IOException {
-    buffer.flip();
-    try {
-      writeFully(buffer);
-    } finally {
-      buffer.clear();
-    }
-  }
-
-  private void writeFully(ByteBuffer src) throws IOException {
-    try {
-      while (src.hasRemaining()) channel.write(src);
-    } catch (IOException | RuntimeException e) {
-      failed = true;
-      throw e;
-    }
-    startWriteback(false);
-  }
-
-  /** With sync on, starts write-back of what has been written so far (see {@link Writeback}). */
-  private void startWriteback(boolean force) throws IOException {
-    if (sync) writeback.advance(channel, force);
+    out.room(8).putLong(v);
   }
 
   @Override
   public String toString() {
-    return "GgufWriter[" + target + ", " + next + "/" + tensors.size() + " tensors begun]";
+    return "GgufWriter[" + file() + ", " + next + "/" + tensors.size() + " tensors begun]";
   }
 }

@@ -1,8 +1,7 @@
 package dev.amalgam.io.safetensors;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.amalgam.io.AtomicFiles;
-import dev.amalgam.io.Writeback;
+import dev.amalgam.io.AtomicFileWriter;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -10,9 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,37 +41,19 @@ import java.util.Set;
  * <p>Not thread-safe: one thread writes.
  */
 public final class SafetensorsWriter implements Closeable {
-  /** Heap buffers are written in pieces of this size: the JDK copies each write into a temporary direct buffer. */
-  private static final int HEAP_CHUNK = 1 << 20;
-
-  private enum State {
-    OPEN,
-    DATA_DONE,
-    COMMITTED,
-    CLOSED
-  }
-
-  private final Path target;
-  private final Path temp;
+  private final AtomicFileWriter out;
   private final List<TensorInfo> tensors;
   private final long dataStart;
   private final long dataBytes;
-  private final Writeback writeback;
-  private FileChannel channel;
-  private State state = State.OPEN;
-  private boolean failed;
-  private boolean sync = true;
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written
   private long remaining; // bytes the current tensor still needs
 
-  private SafetensorsWriter(Path target, Path temp, List<TensorInfo> tensors, long dataStart, long dataBytes) {
-    this.target = target;
-    this.temp = temp;
+  private SafetensorsWriter(AtomicFileWriter out, List<TensorInfo> tensors, long dataStart, long dataBytes) {
+    this.out = out;
     this.tensors = tensors;
     this.dataStart = dataStart;
     this.dataBytes = dataBytes;
-    this.writeback = new Writeback(temp);
   }
 
   /**
@@ -94,20 +73,14 @@ public final class SafetensorsWriter implements Closeable {
     byte[] header = header(planned, metadata);
     long dataBytes = 0;
     for (TensorInfo t : planned) dataBytes += t.byteSize(); // bounded by header()
-    Path name = file.getFileName();
-    if (name == null) throw new IllegalArgumentException("not a file path: " + file);
-    Path temp = file.resolveSibling("." + name + ".partial");
-    SafetensorsWriter w = new SafetensorsWriter(file, temp, planned, header.length, dataBytes);
-    w.channel =
-        FileChannel.open(
-            temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+    AtomicFileWriter out = AtomicFileWriter.create(file, AtomicFileWriter.Temporary.FIXED, true);
     try {
-      w.writeFully(ByteBuffer.wrap(header));
+      out.write(ByteBuffer.wrap(header));
     } catch (IOException | RuntimeException e) {
-      w.close();
+      out.close();
       throw e;
     }
-    return w;
+    return new SafetensorsWriter(out, planned, header.length, dataBytes);
   }
 
   /**
@@ -180,7 +153,7 @@ public final class SafetensorsWriter implements Closeable {
 
   /** The file {@link #finish()} creates. */
   public Path file() {
-    return target;
+    return out.target();
   }
 
   /** The tensors in the order they must be written. Read-only. */
@@ -198,7 +171,7 @@ public final class SafetensorsWriter implements Closeable {
    * renamed but incomplete file (default true). Turn it off for throwaway output or benchmarks of warm runs.
    */
   public void setSync(boolean sync) {
-    this.sync = sync;
+    out.setSync(sync);
   }
 
   /**
@@ -209,16 +182,16 @@ public final class SafetensorsWriter implements Closeable {
    *     or the writer is finished, closed or broken by an earlier I/O error
    */
   public void beginTensor(String name) {
-    ensureWritable();
+    out.ensureWritable();
     checkCurrentComplete();
     if (next == tensors.size()) {
       throw new IllegalStateException(
-          target + ": all " + tensors.size() + " planned tensors are written; '" + name + "' is not planned");
+          file() + ": all " + tensors.size() + " planned tensors are written; '" + name + "' is not planned");
     }
     String expected = tensors.get(next).name();
     if (!expected.equals(name)) {
       throw new IllegalStateException(
-          target + ": expected tensor '" + expected + "' next in the planned order, got '" + name + "'");
+          file() + ": expected tensor '" + expected + "' next in the planned order, got '" + name + "'");
     }
     current = next++;
     remaining = tensors.get(current).byteSize();
@@ -226,41 +199,24 @@ public final class SafetensorsWriter implements Closeable {
 
   /**
    * Appends {@code src}'s remaining bytes to the current tensor and advances its position to its limit. Direct
-   * buffers go to the file in one call; heap buffers in 1 MiB pieces.
+   * buffers go to the file in one call; heap buffers through a staging buffer (see {@link AtomicFileWriter}).
    *
    * @throws IllegalStateException if no tensor is begun or the bytes would exceed the tensor's size (nothing is
    *     written then)
    * @throws IOException if writing fails; the writer is then unusable and {@link #close()} deletes the file
    */
   public void write(ByteBuffer src) throws IOException {
-    ensureWritable();
-    if (current < 0) throw new IllegalStateException(target + ": write before beginTensor");
+    out.ensureWritable();
+    if (current < 0) throw new IllegalStateException(file() + ": write before beginTensor");
     long n = src.remaining();
     if (n > remaining) {
       TensorInfo t = tensors.get(current);
       throw new IllegalStateException(
-          target + ": tensor '" + t.name() + "' has " + remaining + " of its " + t.byteSize()
+          file() + ": tensor '" + t.name() + "' has " + remaining + " of its " + t.byteSize()
               + " bytes left; a write of " + n + " bytes would overrun it");
     }
-    if (src.isDirect()) {
-      writeFully(src);
-    } else {
-      // A heap buffer is copied to a temporary direct buffer of the same size per write; bound that size.
-      ByteBuffer piece = src.duplicate();
-      while (src.hasRemaining()) {
-        int len = Math.min(HEAP_CHUNK, src.remaining());
-        piece.limit(src.position() + len).position(src.position());
-        writeFully(piece);
-        src.position(src.position() + len);
-      }
-    }
+    out.write(src);
     remaining -= n;
-    startWriteback(false);
-  }
-
-  /** With sync on, starts write-back of what has been written so far (see {@link Writeback}). */
-  private void startWriteback(boolean force) throws IOException {
-    if (sync) writeback.advance(channel, force);
   }
 
   /**
@@ -272,40 +228,24 @@ public final class SafetensorsWriter implements Closeable {
    * @throws IOException if syncing or renaming fails
    */
   public void finish() throws IOException {
-    finishData();
-    commit();
-    if (sync) AtomicFiles.syncDirectory(target);
+    checkComplete();
+    out.finish(dataStart + dataBytes);
   }
 
   /** Step 1 of {@link #finish()}: checks completeness, syncs and closes the temporary file. */
   void finishData() throws IOException {
-    ensureWritable();
-    checkCurrentComplete();
-    if (next < tensors.size()) {
-      throw new IllegalStateException(
-          target + ": tensor '" + tensors.get(next).name() + "' and " + (tensors.size() - next - 1)
-              + " more were never written");
-    }
-    long expected = dataStart + dataBytes;
-    if (channel.position() != expected) {
-      throw new IllegalStateException(target + ": wrote " + channel.position() + " bytes, expected " + expected);
-    }
-    startWriteback(true);
-    if (sync) channel.force(false);
-    channel.close();
-    state = State.DATA_DONE;
+    checkComplete();
+    out.finishData(dataStart + dataBytes);
   }
 
   /** Step 2 of {@link #finish()}: renames the temporary file into place. */
   void commit() throws IOException {
-    if (state != State.DATA_DONE) throw new IllegalStateException(target + ": commit before finishData");
-    AtomicFiles.moveReplacing(temp, target);
-    state = State.COMMITTED;
+    out.commit();
   }
 
   /** True once the file has been renamed into place. */
   boolean committed() {
-    return state == State.COMMITTED;
+    return out.committed();
   }
 
   /**
@@ -314,38 +254,31 @@ public final class SafetensorsWriter implements Closeable {
    */
   @Override
   public void close() throws IOException {
-    if (state == State.COMMITTED || state == State.CLOSED) return;
-    state = State.CLOSED;
-    AtomicFiles.closeAndDelete(channel, temp);
+    out.close();
   }
 
-  private void ensureWritable() {
-    if (state != State.OPEN) {
-      throw new IllegalStateException(target + ": writer is " + (state == State.CLOSED ? "closed" : "finished"));
+  /** Checks that every planned tensor was written in full. */
+  private void checkComplete() {
+    out.ensureWritable();
+    checkCurrentComplete();
+    if (next < tensors.size()) {
+      throw new IllegalStateException(
+          file() + ": tensor '" + tensors.get(next).name() + "' and " + (tensors.size() - next - 1)
+              + " more were never written");
     }
-    if (failed) throw new IllegalStateException(target + ": an earlier write failed; close the writer");
   }
 
   private void checkCurrentComplete() {
     if (current >= 0 && remaining > 0) {
       TensorInfo t = tensors.get(current);
       throw new IllegalStateException(
-          target + ": tensor '" + t.name() + "' is incomplete: " + (t.byteSize() - remaining) + " of "
+          file() + ": tensor '" + t.name() + "' is incomplete: " + (t.byteSize() - remaining) + " of "
               + t.byteSize() + " bytes written");
-    }
-  }
-
-  private void writeFully(ByteBuffer src) throws IOException {
-    try {
-      while (src.hasRemaining()) channel.write(src);
-    } catch (IOException | RuntimeException e) {
-      failed = true;
-      throw e;
     }
   }
 
   @Override
   public String toString() {
-    return "SafetensorsWriter[" + target + ", " + next + "/" + tensors.size() + " tensors begun]";
+    return "SafetensorsWriter[" + file() + ", " + next + "/" + tensors.size() + " tensors begun]";
   }
 }

@@ -4,17 +4,16 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
-import dev.amalgam.tensor.TensorInfo;
-import java.io.ByteArrayOutputStream;
+import dev.amalgam.io.AtomicFileWriter;
 import dev.amalgam.io.AtomicFiles;
 import dev.amalgam.io.TensorSink;
+import dev.amalgam.tensor.TensorInfo;
+import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -66,7 +65,6 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   private final List<TensorInfo> order = new ArrayList<>();
   private final int[] shardOf; // shard index of each tensor in order
   private final List<SafetensorsWriter> writers = new ArrayList<>();
-  private final Path indexTemp;
   private boolean sync = true;
   private boolean finished;
   private boolean closed;
@@ -83,7 +81,6 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     for (int s = 0; s < shards.size(); s++) {
       for (int k = 0; k < shards.get(s).tensors().size(); k++) shardOf[i++] = s;
     }
-    this.indexTemp = dir.resolve("." + SafetensorsModel.INDEX_FILE + ".partial");
   }
 
   /**
@@ -220,12 +217,11 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     for (SafetensorsWriter w : writers) w.commit();
     Path index = dir.resolve(SafetensorsModel.INDEX_FILE);
     if (shards.size() > 1) {
-      writeIndex();
-      AtomicFiles.moveReplacing(indexTemp, index);
+      writeIndex(index); // with sync, its directory sync makes the shards' renames durable too
     } else {
       Files.deleteIfExists(index);
+      if (sync) AtomicFiles.syncDirectory(index);
     }
-    if (sync) AtomicFiles.syncDirectory(index);
     finished = true;
   }
 
@@ -247,7 +243,6 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
       }
     }
     try {
-      Files.deleteIfExists(indexTemp);
       if (createdDir) {
         try (var entries = Files.list(dir)) {
           if (entries.findAny().isEmpty()) Files.delete(dir);
@@ -271,7 +266,7 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     return w;
   }
 
-  private void writeIndex() throws IOException {
+  private void writeIndex(Path index) throws IOException {
     // huggingface_hub writes json.dumps(indent=2): two-space indent, "key": value, a final newline.
     DefaultPrettyPrinter pretty =
         new DefaultPrettyPrinter(
@@ -291,12 +286,10 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
       g.writeEndObject();
     }
     json.write('\n');
-    try (FileChannel ch =
-        FileChannel.open(
-            indexTemp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer bytes = ByteBuffer.wrap(json.toByteArray());
-      while (bytes.hasRemaining()) ch.write(bytes);
-      if (sync) ch.force(false);
+    try (AtomicFileWriter out = AtomicFileWriter.create(index, AtomicFileWriter.Temporary.FIXED, true)) {
+      out.setSync(sync);
+      out.write(ByteBuffer.wrap(json.toByteArray()));
+      out.finish(json.size());
     }
   }
 

@@ -1,66 +1,40 @@
 package dev.amalgam.io.safetensors;
 
 import dev.amalgam.io.MappedFile;
-import dev.amalgam.io.MappedRegion;
+import dev.amalgam.io.MappedTensorData;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Objects;
 
 /**
- * Zero-copy access to the bytes of one tensor in a {@link SafetensorsFile}, through read-only memory mappings.
- *
- * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so a tensor is mapped in windows (1 GiB by
- * default, a whole number of elements each) that are created on first use and reused by later {@link #slice}
- * calls; a slice that crosses a window boundary gets a mapping of its own, which is kept with the windows. A
- * tensor larger than 2 GiB is read through several slices. The windows are a {@link MappedRegion}.
- *
- * <p>Mappings are never unmapped by force, since touching an unmapped buffer crashes the JVM: {@link #release()}
- * forgets them (the garbage collector unmaps them once no slice refers to them) and, where the native library is
- * loaded, tells the kernel to drop their resident pages, so resident memory stays bounded while a merge walks a
- * model. Buffers handed out earlier stay valid after a release; their pages are read again from the file cache.
- *
- * <p>Instances are thread-safe. If the file is truncated or rewritten by another process while mapped, reading a
- * slice can fail with an {@link InternalError}, as for any mapped file.
+ * Zero-copy access to the bytes of one tensor in a {@link SafetensorsFile}, through read-only memory mappings
+ * (see {@link MappedTensorData} for the windows, releasing and thread-safety). Elements are counted over the
+ * flattened row-major tensor; a unit is one element, or for sub-byte types the fewest elements that fill whole
+ * bytes, so slices of those must start and end on a byte boundary.
  */
-public final class TensorData implements TensorSource {
+public final class TensorData extends MappedTensorData<TensorInfo> implements TensorSource {
   /** The most bytes one slice can hold: the capacity limit of a {@link ByteBuffer}. */
-  public static final long MAX_SLICE_BYTES = MappedRegion.MAX_SLICE_BYTES;
-
-  private final MappedFile file;
-  private final TensorInfo info;
-  private final long fileOffset;
-  private final MappedRegion region;
+  public static final long MAX_SLICE_BYTES = MappedTensorData.MAX_BYTES;
 
   TensorData(MappedFile file, TensorInfo info, long fileOffset, long windowBytes) {
-    this.file = file;
-    this.info = info;
-    this.fileOffset = fileOffset;
-    // Whole groups of elements per window, so that no element (nor a byte shared by sub-byte elements) is split.
-    long groupBytes = lcm(info.dtype().bits(), 8) / 8;
-    this.region = new MappedRegion(file, fileOffset, info.byteSize(), windowBytes, groupBytes);
+    super(file, info, fileOffset, layout(info), windowBytes);
   }
 
-  /** Name, element type and shape of the tensor. */
-  public TensorInfo info() {
-    return info;
-  }
-
-  /** Absolute offset of the tensor's first byte in the file. */
-  public long fileOffset() {
-    return fileOffset;
+  /** Whole groups of elements per unit, so that no element (nor a byte shared by sub-byte elements) is split. */
+  private static Layout layout(TensorInfo info) {
+    int bits = info.dtype().bits();
+    long groupBits = lcm(bits, 8);
+    return new Layout(info.elementCount(), groupBits / bits, groupBits / 8);
   }
 
   /**
    * The largest element count one {@link #slice} may return: as many whole elements as fit in
    * {@link #MAX_SLICE_BYTES} bytes, rounded down to a byte boundary for sub-byte element types.
    */
+  @Override
   public long maxSliceElements() {
-    int bits = info.dtype().bits();
-    long group = lcm(bits, 8) / bits; // elements per whole-byte group
-    long elements = MAX_SLICE_BYTES * 8 / bits;
-    return elements - elements % group;
+    return maxElements();
   }
 
   /**
@@ -75,57 +49,25 @@ public final class TensorData implements TensorSource {
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
    */
+  @Override
   public ByteBuffer slice(long firstElement, long elementCount) throws IOException {
-    Objects.checkFromIndexSize(firstElement, elementCount, info.elementCount());
-    long start = byteOffset(firstElement);
-    long length = byteOffset(firstElement + elementCount) - start;
-    if (length > MAX_SLICE_BYTES) {
-      throw new IllegalArgumentException(
-          "tensor '" + info.name() + "': a slice of " + elementCount + " elements is " + length
-              + " bytes, more than the " + MAX_SLICE_BYTES + " one buffer can hold; read it in several slices");
-    }
-    return region.slice(start, length);
-  }
-
-  /**
-   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that their pages
-   * are not needed (MADV_DONTNEED, which for read-only file mappings only drops them from this process; they are
-   * read again from the page cache or the file if touched). Later slices map afresh. Buffers returned earlier
-   * stay valid.
-   */
-  public void release() {
-    region.release();
-  }
-
-  /**
-   * Asks the kernel to start reading the whole tensor into memory (MADV_WILLNEED), so that a merge can prefetch
-   * the next tensor while it computes the current one. Does nothing where the native library is not loaded.
-   *
-   * @throws IllegalStateException if the file has been closed
-   * @throws IOException if the file cannot be mapped
-   */
-  public void adviseWillNeed() throws IOException {
-    region.adviseWillNeed();
-  }
-
-  /** Number of mappings currently cached, for tests. */
-  int cachedMappings() {
-    return region.cachedMappings();
+    return mapElements(firstElement, elementCount);
   }
 
   @Override
-  public String toString() {
-    return info + " at file offset " + fileOffset + " of " + file.path();
+  protected IllegalArgumentException misaligned(long firstElement, long count) {
+    TensorInfo info = info();
+    long element = firstElement * info.dtype().bits() % 8 != 0 ? firstElement : firstElement + count;
+    return new IllegalArgumentException(
+        "tensor '" + info.name() + "': element " + element + " of " + info.dtype()
+            + " does not start on a byte boundary; slices of sub-byte types must start and end on one");
   }
 
-  private long byteOffset(long element) {
-    long bits = element * info.dtype().bits(); // element <= numel, and numel * bits was checked when parsing
-    if (bits % 8 != 0) {
-      throw new IllegalArgumentException(
-          "tensor '" + info.name() + "': element " + element + " of " + info.dtype()
-              + " does not start on a byte boundary; slices of sub-byte types must start and end on one");
-    }
-    return bits / 8;
+  @Override
+  protected IllegalArgumentException tooLarge(long count, long bytes) {
+    return new IllegalArgumentException(
+        "tensor '" + info().name() + "': a slice of " + count + " elements is " + bytes
+            + " bytes, more than the " + MAX_SLICE_BYTES + " one buffer can hold; read it in several slices");
   }
 
   private static long lcm(long a, long b) {
