@@ -90,7 +90,7 @@ class ModelStockMergeTest {
 
   private static float[] run(float[][] in, boolean filterWise, long[] shape, long chunk) throws Exception {
     TensorInfo info = new TensorInfo("w", DType.F32, shape);
-    TensorOperation op = new ModelStockMerge().plan(
+    TensorOperation op = ModelStockMerge.METHOD.plan(
         MiscMethodFixtures.context(info, 0, in.length, Map.of("filter_wise", filterWise)));
     return runInMemory(op, in, chunk);
   }

@@ -73,7 +73,7 @@ class NearSwapMergeTest {
       assertArrayEquals(floats(a16, t.name()), floats(tmp.resolve("out"), t.name()), t.name());
     }
     float[] base = {1f, -2f, 0f, 3.5f};
-    TensorOperation op = new NearSwapMerge().plan(MiscMethodFixtures.context(
+    TensorOperation op = NearSwapMerge.METHOD.plan(MiscMethodFixtures.context(
         new TensorInfo("w", DType.F32, new long[] {4}), 0, 2, java.util.Map.of("t", 0.5)));
     assertArrayEquals(base, MiscMethodFixtures.runInMemory(op, new float[][] {base, base.clone()}, 3));
   }

@@ -86,7 +86,7 @@ class RamMergeTest {
     }
   }
 
-  private static float[] run(RamMerge method, float[][] in, Map<String, Object> params) throws Exception {
+  private static float[] run(MergeMethod method, float[][] in, Map<String, Object> params) throws Exception {
     TensorInfo info = new TensorInfo("w", DType.F32, new long[] {in[0].length});
     return runInMemory(method.plan(MiscMethodFixtures.context(info, 0, in.length, params)), in, 2);
   }
@@ -98,14 +98,14 @@ class RamMergeTest {
     float[] x2 = {0.25f, -0.5f, 0f, 0f, 1f};
     float[][] in = {b, x1, x2};
     // epsilon 0.3: x2's 0.25 is no change, so element 0 takes x1 alone; element 2 is unique to x1 as well
-    assertArrayEquals(new float[] {0.5f, 0f, 0f, 0f, 1f}, run(RamMerge.ram(), in, Map.of("epsilon", 0.3)));
-    assertArrayEquals(new float[] {0.375f, 0f, 0.25f, 0f, 1f}, run(RamMerge.ram(), in, Map.of("epsilon", 0.0)));
+    assertArrayEquals(new float[] {0.5f, 0f, 0f, 0f, 1f}, run(RamMerge.RAM, in, Map.of("epsilon", 0.3)));
+    assertArrayEquals(new float[] {0.375f, 0f, 0.25f, 0f, 1f}, run(RamMerge.RAM, in, Map.of("epsilon", 0.0)));
     // ramplus_tl at epsilon 0: x1 has 2 shared, 1 unique -> rho 2, clamped to alpha 0.5 -> lambda 1 + 0.1 * 0.5
-    float[] plus = run(RamMerge.ramPlusTensorLocal(), in, Map.of("epsilon", 0.0, "r", 0.1, "alpha", 0.5));
+    float[] plus = run(RamMerge.RAMPLUS_TL, in, Map.of("epsilon", 0.0, "r", 0.1, "alpha", 0.5));
     assertArrayEquals(new float[] {0.375f, 0f, (float) (0.25 * 1.05), 0f, 1f}, plus);
     // x2 has no unique element and epsilon 0: no NaN (mergekit's 0/0), unchanged elements stay
     float[][] noUnique = {b, b.clone(), b.clone()};
-    assertArrayEquals(b, run(RamMerge.ramPlusTensorLocal(), noUnique, Map.of("epsilon", 0.0, "r", 0.1,
+    assertArrayEquals(b, run(RamMerge.RAMPLUS_TL, noUnique, Map.of("epsilon", 0.0, "r", 0.1,
         "alpha", 0.2)));
     assertEquals(1.0, RamMerge.boost(0, 0, 0, 0.1, 0.2));
   }

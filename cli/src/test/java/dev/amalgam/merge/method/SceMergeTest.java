@@ -103,7 +103,7 @@ class SceMergeTest {
 
   private static float[] run(float[][] in, double topk, long chunk) throws Exception {
     TensorInfo info = new TensorInfo("w", DType.F32, new long[] {in[0].length});
-    TensorOperation op = new SceMerge().plan(MiscMethodFixtures.context(info, 0, in.length,
+    TensorOperation op = SceMerge.METHOD.plan(MiscMethodFixtures.context(info, 0, in.length,
         Map.of("select_topk", topk, "int8_mask", false)));
     return runInMemory(op, in, chunk);
   }

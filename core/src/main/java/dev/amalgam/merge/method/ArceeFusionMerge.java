@@ -22,43 +22,22 @@ import java.util.List;
  * mergekit always writes f32 (mergekit issue #604). mergekit also computes the softmax in the input dtype; here
  * it is double.
  */
-final class ArceeFusionMerge implements MergeMethod {
+final class ArceeFusionMerge {
+  /** The {@code arcee_fusion} method: one model fused into a required base; no parameters. */
+  static final MergeMethod METHOD = DeclaredMethod.named("arcee_fusion")
+      .displayName("Arcee Fusion")
+      .reference("https://arcee.ai")
+      .inputs(InputRule.baseAndOneOther("fuses one model into base_model"))
+      .outputFollowsBase()
+      .plans(ArceeFusionMerge::plan);
+
   /** mergekit's guard added to both softmax distributions. */
   static final double SOFTMAX_EPS = 1e-8;
 
-  @Override
-  public String name() {
-    return "arcee_fusion";
-  }
+  private ArceeFusionMerge() {}
 
-  @Override
-  public String displayName() {
-    return "Arcee Fusion";
-  }
-
-  @Override
-  public String reference() {
-    return "https://arcee.ai";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of();
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "fuses one model into base_model", inputLabels,
-        baseIndex, 1, 1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return true;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The fusion of the other input into the base, rows along the last dimension. */
+  static TensorOperation plan(TensorContext context) {
     List<InputTensor> inputs = context.inputs();
     int base = inputs.get(0).isBase() ? 0 : 1;
     long[] shape = inputs.get(0).info().shape();

@@ -26,45 +26,23 @@ import java.util.Locale;
  * at every update; otherwise the constants, the {@code tol} tests and the zero-norm rules are mergekit's. A
  * configuration needs at least two inputs (the base counts).
  */
-final class KarcherMerge implements MergeMethod {
-  @Override
-  public String name() {
-    return "karcher";
-  }
+final class KarcherMerge {
+  /** The {@code karcher} method: every input, base_model included, with equal weight. */
+  static final MergeMethod METHOD = DeclaredMethod.named("karcher")
+      .displayName("Karcher Mean")
+      .reference("https://en.wikipedia.org/wiki/Karcher_mean")
+      .parameters(
+          ParameterSpec.optional("max_iter", Scope.GLOBAL, Type.NUMBER, 10.0, "most fixed-point iterations"),
+          ParameterSpec.optional("tol", Scope.GLOBAL, Type.NUMBER, 1e-5,
+              "convergence tolerance; also the smallest norm and angle that count"))
+      .inputs(InputRule.baseMerged(2, InputRule.UNLIMITED,
+          "{method} averages two or more models (base_model counts), got {count}: {inputs}"))
+      .plans(KarcherMerge::plan);
 
-  @Override
-  public String displayName() {
-    return "Karcher Mean";
-  }
+  private KarcherMerge() {}
 
-  @Override
-  public String reference() {
-    return "https://en.wikipedia.org/wiki/Karcher_mean";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(
-        ParameterSpec.optional("max_iter", Scope.GLOBAL, Type.NUMBER, 10.0, "most fixed-point iterations"),
-        ParameterSpec.optional("tol", Scope.GLOBAL, Type.NUMBER, 1e-5,
-            "convergence tolerance; also the smallest norm and angle that count"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (inputLabels.size() < 2) {
-      throw new ConfigException("models", "karcher averages two or more models (base_model counts), got "
-          + inputLabels.size() + ": " + String.join(", ", inputLabels));
-    }
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The Karcher mean of every input, after checking {@code max_iter} and {@code tol}. */
+  static TensorOperation plan(TensorContext context) {
     double maxIter = context.number("max_iter");
     if (!(maxIter >= 0) || maxIter != Math.rint(maxIter) || maxIter > 1_000_000) {
       throw new ConfigException("parameters.max_iter", "max_iter must be a whole number from 0 to 1000000, got "

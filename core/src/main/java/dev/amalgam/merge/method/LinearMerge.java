@@ -15,41 +15,21 @@ import java.util.Locale;
  * of its bf16 outputs equal the exactly rounded result (docs/merge-semantics.md §2.2). Weights that sum to zero with
  * {@code normalize} are an error here, where mergekit silently writes inf/NaN.
  */
-final class LinearMerge implements MergeMethod {
-  @Override
-  public String name() {
-    return "linear";
-  }
+final class LinearMerge {
+  /** The {@code linear} method; a base_model is one more merged model. */
+  static final MergeMethod METHOD = DeclaredMethod.named("linear")
+      .displayName("Linear")
+      .reference("https://arxiv.org/abs/2203.05482")
+      .parameters(
+          ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER, "relative weight of the model"),
+          ParameterSpec.optional("normalize", Scope.GLOBAL, Type.BOOLEAN, true, "divide by the sum of the weights"))
+      .inputs(InputRule.baseMerged(1, InputRule.UNLIMITED, "{method} needs at least one model"))
+      .plans(LinearMerge::plan);
 
-  @Override
-  public String displayName() {
-    return "Linear";
-  }
+  private LinearMerge() {}
 
-  @Override
-  public String reference() {
-    return "https://arxiv.org/abs/2203.05482";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(
-        ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER, "relative weight of the model"),
-        ParameterSpec.optional("normalize", Scope.GLOBAL, Type.BOOLEAN, true, "divide by the sum of the weights"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (inputLabels.isEmpty()) throw new ConfigException("models", "linear needs at least one model");
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The weighted sum of every input for one tensor. */
+  static TensorOperation plan(TensorContext context) {
     List<InputTensor> inputs = context.inputs();
     int n = inputs.size();
     double[] weights = new double[n];

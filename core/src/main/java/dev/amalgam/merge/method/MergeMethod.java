@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * A merge method: its name as mergekit's YAML spells it, the parameters it declares, the input shape it
- * requires, and how it plans one output tensor. Implementations are stateless.
+ * requires, and how it plans one output tensor. Implementations are stateless; the registry's methods are each
+ * declared by these facts as data, with the planning of a tensor as their only code.
  */
 public interface MergeMethod {
   /** The {@code merge_method} value, e.g. "slerp". */

@@ -10,13 +10,17 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-/** The registry of merge methods, by their mergekit names: all 20 of mergekit's. */
+/**
+ * The registry of merge methods, by their mergekit names: all 20 of mergekit's, each declared by its facts next to
+ * its maths (see the package comment).
+ */
 public final class MergeMethods {
   private static final List<MergeMethod> ALL = Stream.of(
-      Stream.of(new LinearMerge(), new SlerpMerge(), new NuSlerpMerge(), new MultiSlerpMerge(), new KarcherMerge()),
-      TaskArithmeticMerge.all().stream(),
-      Stream.of(new ModelStockMerge(), new SceMerge(), RamMerge.ram(), RamMerge.ramPlusTensorLocal(),
-          new NearSwapMerge(), new ArceeFusionMerge(), new PassthroughMerge()))
+      Stream.of(LinearMerge.METHOD, SlerpMerge.METHOD, NuSlerpMerge.METHOD, MultiSlerpMerge.METHOD,
+          KarcherMerge.METHOD),
+      TaskArithmeticMerge.METHODS.stream(),
+      Stream.of(ModelStockMerge.METHOD, SceMerge.METHOD, RamMerge.RAM, RamMerge.RAMPLUS_TL, NearSwapMerge.METHOD,
+          ArceeFusionMerge.METHOD, PassthroughMerge.METHOD))
       .flatMap(s -> s).toList();
   private static final Map<String, MergeMethod> BY_NAME =
       ALL.stream().collect(Collectors.toUnmodifiableMap(MergeMethod::name, Function.identity()));

@@ -21,44 +21,23 @@ import java.util.Locale;
  * (anti-parallel offsets of two models), mergekit divides by zero and writes inf/NaN; here {@code t = 0}, the base.
  * Zero offsets give cosine 0 and hence the base, as in mergekit.
  */
-final class ModelStockMerge implements MergeMethod {
+final class ModelStockMerge {
+  /** The {@code model_stock} method: two or more models around a required base. */
+  static final MergeMethod METHOD = DeclaredMethod.named("model_stock")
+      .displayName("Model Stock")
+      .reference("https://arxiv.org/abs/2403.19522")
+      .parameters(ParameterSpec.optional("filter_wise", Scope.GLOBAL, Type.BOOLEAN, false,
+          "compute the interpolation ratio per row (last dimension) instead of per tensor"))
+      .inputs(InputRule.baseAndAtLeast(2, "averages the other models around base_model"))
+      .plans(ModelStockMerge::plan);
+
   /** mergekit's floor on the product of the norms. */
   static final double MIN_NORM_PRODUCT = 1e-6;
 
-  @Override
-  public String name() {
-    return "model_stock";
-  }
+  private ModelStockMerge() {}
 
-  @Override
-  public String displayName() {
-    return "Model Stock";
-  }
-
-  @Override
-  public String reference() {
-    return "https://arxiv.org/abs/2403.19522";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(ParameterSpec.optional("filter_wise", Scope.GLOBAL, Type.BOOLEAN, false,
-        "compute the interpolation ratio per row (last dimension) instead of per tensor"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "averages the other models around base_model", inputLabels,
-        baseIndex, 2, -1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The interpolation of the base and the others' mean, per tensor or per row. */
+  static TensorOperation plan(TensorContext context) {
     List<InputTensor> inputs = context.inputs();
     boolean filterWise = context.bool("filter_wise");
     InputTensor first = inputs.get(0);

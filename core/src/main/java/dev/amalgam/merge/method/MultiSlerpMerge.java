@@ -27,47 +27,24 @@ import java.util.Locale;
  * divides by zero). mergekit's runtime error for a zero weighted mean with three or more models is kept (it names
  * the tensor); with two models it falls back to the weighted sum, as mergekit does.
  */
-final class MultiSlerpMerge implements MergeMethod {
-  @Override
-  public String name() {
-    return "multislerp";
-  }
+final class MultiSlerpMerge {
+  /** The {@code multislerp} method: two or more models, and an optional base as their task vectors' origin. */
+  static final MergeMethod METHOD = DeclaredMethod.named("multislerp")
+      .displayName("Multi-SLERP")
+      .reference("https://goddard.blog/posts/multislerp-wow-what-a-cool-idea")
+      .parameters(
+          ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER, "relative weight of the model"),
+          ParameterSpec.optional("normalize_weights", Scope.GLOBAL, Type.BOOLEAN, true,
+              "divide the weights by their sum"),
+          ParameterSpec.optional("eps", Scope.GLOBAL, Type.NUMBER, 1e-8, "guard added to norms"))
+      .inputs(InputRule.optionalBase(2, InputRule.UNLIMITED,
+          "{method} interpolates two or more models besides base_model, got {count}: {inputs}"))
+      .plans(MultiSlerpMerge::plan);
 
-  @Override
-  public String displayName() {
-    return "Multi-SLERP";
-  }
+  private MultiSlerpMerge() {}
 
-  @Override
-  public String reference() {
-    return "https://goddard.blog/posts/multislerp-wow-what-a-cool-idea";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(
-        ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER, "relative weight of the model"),
-        ParameterSpec.optional("normalize_weights", Scope.GLOBAL, Type.BOOLEAN, true,
-            "divide the weights by their sum"),
-        ParameterSpec.optional("eps", Scope.GLOBAL, Type.NUMBER, 1e-8, "guard added to norms"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    int others = inputLabels.size() - (baseIndex >= 0 ? 1 : 0);
-    if (others < 2) {
-      throw new ConfigException("models", "multislerp interpolates two or more models besides base_model, got "
-          + others + ": " + String.join(", ", inputLabels));
-    }
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The barycentric interpolation of the non-base inputs with their (normalised) weights. */
+  static TensorOperation plan(TensorContext context) {
     List<InputTensor> all = context.inputs();
     int base = -1;
     List<Integer> others = new ArrayList<>();

@@ -17,44 +17,23 @@ import java.util.Locale;
  * {@code t} is a configuration error here (mergekit accepts it and always returns the base, since the clamp makes
  * {@code w = 0}). Edge cases match: {@code t = 0} gives the base bit for bit, equal elements give the base.
  */
-final class NearSwapMerge implements MergeMethod {
+final class NearSwapMerge {
+  /** The {@code nearswap} method: one model swapped into a required base. */
+  static final MergeMethod METHOD = DeclaredMethod.named("nearswap")
+      .displayName("NearSwap")
+      .reference("https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001")
+      .parameters(ParameterSpec.required("t", Scope.GLOBAL, Type.NUMBER,
+          "distance below which the other model's value is taken entirely; 0 keeps the base"))
+      .inputs(InputRule.baseAndOneOther("swaps the other model's values into base_model where they are near"))
+      .plans(NearSwapMerge::plan);
+
   /** mergekit's floor on the distance, so equal elements take {@code w = 1} instead of dividing by zero. */
   static final float MIN_DISTANCE = 1e-6f;
 
-  @Override
-  public String name() {
-    return "nearswap";
-  }
+  private NearSwapMerge() {}
 
-  @Override
-  public String displayName() {
-    return "NearSwap";
-  }
-
-  @Override
-  public String reference() {
-    return "https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(ParameterSpec.required("t", Scope.GLOBAL, Type.NUMBER,
-        "distance below which the other model's value is taken entirely; 0 keeps the base"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "swaps the other model's values into base_model where they are near",
-        inputLabels, baseIndex, 1, 1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The elementwise swap at this tensor's {@code t}, which must not be negative. */
+  static TensorOperation plan(TensorContext context) {
     double t = context.number("t");
     if (t < 0) {
       throw new ConfigException("parameters.t", "must be >= 0 for tensor '" + context.tensorName() + "', got " + t

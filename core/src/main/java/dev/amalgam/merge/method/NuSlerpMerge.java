@@ -1,6 +1,5 @@
 package dev.amalgam.merge.method;
 
-import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
 import java.io.IOException;
@@ -25,55 +24,28 @@ import java.util.Locale;
  * the constants and the weight rule are mergekit's. mergekit's error for a base model that is one of the two
  * merged models is raised before any tensor is read.
  */
-final class NuSlerpMerge implements MergeMethod {
+final class NuSlerpMerge {
+  /** The {@code nuslerp} method: two models, and an optional third as the origin of their task vectors. */
+  static final MergeMethod METHOD = DeclaredMethod.named("nuslerp")
+      .displayName("NuSLERP")
+      .reference("https://arxiv.org/abs/2412.19819")
+      .parameters(
+          ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER,
+              "relative weight of the model; t = w_2 / (w_1 + w_2)"),
+          ParameterSpec.optional("nuslerp_flatten", Scope.GLOBAL, Type.BOOLEAN, true,
+              "interpolate each tensor as one flat vector"),
+          ParameterSpec.optional("nuslerp_row_wise", Scope.GLOBAL, Type.BOOLEAN, false,
+              "without flatten: interpolate slices along dimension 0 instead of the last dimension"))
+      .inputs(InputRule.optionalBase(2, 2,
+          "{method} interpolates exactly two models (plus an optional base_model), got {count}: {inputs}")
+          .withBaseAmongModels(
+              "{method}'s base_model must be a third model, not one of the two models it interpolates: {inputs}"))
+      .plans(NuSlerpMerge::plan);
+
   /** mergekit's floor on a vector's norm before dividing. */
   static final double NORM_FLOOR = 1e-7;
   /** mergekit's colinearity threshold on {@code |sin theta|}. */
   static final double COLINEAR = 1e-8;
-
-  @Override
-  public String name() {
-    return "nuslerp";
-  }
-
-  @Override
-  public String displayName() {
-    return "NuSLERP";
-  }
-
-  @Override
-  public String reference() {
-    return "https://arxiv.org/abs/2412.19819";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(
-        ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER,
-            "relative weight of the model; t = w_2 / (w_1 + w_2)"),
-        ParameterSpec.optional("nuslerp_flatten", Scope.GLOBAL, Type.BOOLEAN, true,
-            "interpolate each tensor as one flat vector"),
-        ParameterSpec.optional("nuslerp_row_wise", Scope.GLOBAL, Type.BOOLEAN, false,
-            "without flatten: interpolate slices along dimension 0 instead of the last dimension"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (baseIndex >= 0 && inputLabels.size() == 2) {
-      throw new ConfigException("base_model", "nuslerp's base_model must be a third model, not one of the two"
-          + " models it interpolates: " + String.join(", ", inputLabels));
-    }
-    int others = inputLabels.size() - (baseIndex >= 0 ? 1 : 0);
-    if (others != 2) {
-      throw new ConfigException("models", "nuslerp interpolates exactly two models (plus an optional base_model),"
-          + " got " + others + ": " + String.join(", ", inputLabels));
-    }
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
 
   /** Which vectors the angle is measured between. */
   enum Axis {
@@ -85,8 +57,10 @@ final class NuSlerpMerge implements MergeMethod {
     COLUMNS
   }
 
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  private NuSlerpMerge() {}
+
+  /** The interpolation of the two non-base inputs, with {@code t} from their weights. */
+  static TensorOperation plan(TensorContext context) {
     List<InputTensor> all = context.inputs();
     int base = -1;
     List<Integer> others = new ArrayList<>();

@@ -1,6 +1,5 @@
 package dev.amalgam.merge.method;
 
-import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
 import java.util.List;
@@ -16,43 +15,21 @@ import java.util.Locale;
  * torch does for a tensor times a Python float. Any other number of inputs is a configuration error up front,
  * where mergekit fails only while merging.
  */
-final class PassthroughMerge implements MergeMethod {
-  @Override
-  public String name() {
-    return "passthrough";
-  }
+final class PassthroughMerge {
+  /** The {@code passthrough} method: exactly one model, which may be base_model alone. */
+  static final MergeMethod METHOD = DeclaredMethod.named("passthrough")
+      .displayName("Passthrough")
+      .reference("https://github.com/arcee-ai/mergekit")
+      .parameters(ParameterSpec.optional("scale", Scope.PER_MODEL, Type.NUMBER, 1.0,
+          "factor the model's tensors are multiplied by"))
+      .inputs(InputRule.baseMerged(1, 1, "{method} copies exactly one model, got {count} (inputs: {inputs});"
+          + " slices (frankenmerges) are not supported yet"))
+      .plans(PassthroughMerge::plan);
 
-  @Override
-  public String displayName() {
-    return "Passthrough";
-  }
+  private PassthroughMerge() {}
 
-  @Override
-  public String reference() {
-    return "https://github.com/arcee-ai/mergekit";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(ParameterSpec.optional("scale", Scope.PER_MODEL, Type.NUMBER, 1.0,
-        "factor the model's tensors are multiplied by"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    if (inputLabels.size() != 1) {
-      throw new ConfigException("models", "passthrough copies exactly one model, got " + inputLabels.size()
-          + " (inputs: " + String.join(", ", inputLabels) + "); slices (frankenmerges) are not supported yet");
-    }
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The single input times its {@code scale}. */
+  static TensorOperation plan(TensorContext context) {
     InputTensor input = context.inputs().get(0);
     double scale = context.number(input, "scale");
     String description = scale == 1.0 ? "passthrough"

@@ -24,40 +24,15 @@ import java.util.Locale;
  * {@code epsilon = 0}, mergekit's {@code 0 / 0} for a model with no active element gives NaN that spreads into
  * every uniquely-changed element; here such a model's ratio is 0 (it has no unique contribution to scale).
  */
-final class RamMerge implements MergeMethod {
-  private final boolean plus;
-
-  private RamMerge(boolean plus) {
-    this.plus = plus;
-  }
-
+final class RamMerge {
   /** The {@code ram} method: mean of the active deltas. */
-  public static RamMerge ram() {
-    return new RamMerge(false);
-  }
-
+  static final MergeMethod RAM = declare(false);
   /** The {@code ramplus_tl} method: ram with per-model, tensor-local boosts of unique contributions. */
-  public static RamMerge ramPlusTensorLocal() {
-    return new RamMerge(true);
-  }
+  static final MergeMethod RAMPLUS_TL = declare(true);
 
-  @Override
-  public String name() {
-    return plus ? "ramplus_tl" : "ram";
-  }
+  private RamMerge() {}
 
-  @Override
-  public String displayName() {
-    return plus ? "Reinforced Agent Merging Plus (Tensor-Local)" : "Reinforced Agent Merging";
-  }
-
-  @Override
-  public String reference() {
-    return "https://arxiv.org/abs/2601.13572";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
+  private static MergeMethod declare(boolean plus) {
     List<ParameterSpec> specs = new ArrayList<>();
     specs.add(ParameterSpec.optional("epsilon", Scope.GLOBAL, Type.NUMBER, 1e-5,
         "a delta counts as a change when its magnitude exceeds this"));
@@ -67,22 +42,16 @@ final class RamMerge implements MergeMethod {
       specs.add(ParameterSpec.optional("alpha", Scope.GLOBAL, Type.NUMBER, 0.2,
           "upper bound of the shared/unique ratio in the boost"));
     }
-    return List.copyOf(specs);
+    return DeclaredMethod.named(plus ? "ramplus_tl" : "ram")
+        .displayName(plus ? "Reinforced Agent Merging Plus (Tensor-Local)" : "Reinforced Agent Merging")
+        .reference("https://arxiv.org/abs/2601.13572")
+        .parameters(specs)
+        .inputs(InputRule.baseAndAtLeast(1, "merges the other models' differences to base_model"))
+        .plans(context -> plan(plus, context));
   }
 
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "merges the other models' differences to base_model", inputLabels,
-        baseIndex, 1, -1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The operation for one tensor, after checking {@code epsilon} (and {@code alpha} for ramplus_tl). */
+  static TensorOperation plan(boolean plus, TensorContext context) {
     double epsilon = context.number("epsilon");
     if (epsilon < 0) {
       throw new ConfigException("parameters.epsilon", "must be >= 0 for tensor '" + context.tensorName()

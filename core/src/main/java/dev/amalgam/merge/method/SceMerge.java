@@ -36,47 +36,26 @@ import java.util.Locale;
  * small (mean squares summing below 1e-6), and the 1e-6 floor of the divisor, which shrinks an element whose
  * only agreeing model has a normalised weight below 1e-6.
  */
-final class SceMerge implements MergeMethod {
+final class SceMerge {
+  /** The {@code sce} method: task vectors of one or more models from a required base. */
+  static final MergeMethod METHOD = DeclaredMethod.named("sce")
+      .displayName("SCE")
+      .reference("https://arxiv.org/abs/2408.07990")
+      .parameters(
+          ParameterSpec.optional("select_topk", Scope.GLOBAL, Type.NUMBER, 1.0,
+              "fraction of the elements with non-zero variance across models to keep (1 keeps all)"),
+          ParameterSpec.optional("int8_mask", Scope.GLOBAL, Type.BOOLEAN, false,
+              "accepted for mergekit compatibility; no effect"))
+      .inputs(InputRule.baseAndAtLeast(1, "merges the other models' differences to base_model"))
+      .plans(SceMerge::plan);
+
   /** mergekit's threshold on the raw sum of the weights and floor of the divisor. */
   static final double WEIGHT_FLOOR = 1e-6;
 
-  @Override
-  public String name() {
-    return "sce";
-  }
+  private SceMerge() {}
 
-  @Override
-  public String displayName() {
-    return "SCE";
-  }
-
-  @Override
-  public String reference() {
-    return "https://arxiv.org/abs/2408.07990";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(
-        ParameterSpec.optional("select_topk", Scope.GLOBAL, Type.NUMBER, 1.0,
-            "fraction of the elements with non-zero variance across models to keep (1 keeps all)"),
-        ParameterSpec.optional("int8_mask", Scope.GLOBAL, Type.BOOLEAN, false,
-            "accepted for mergekit compatibility; no effect"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "merges the other models' differences to base_model", inputLabels,
-        baseIndex, 1, -1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return false;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** Select, calculate and erase at this tensor's {@code select_topk}, which must lie in [0, 1]. */
+  static TensorOperation plan(TensorContext context) {
     double topk = context.number("select_topk");
     if (topk < 0 || topk > 1) {
       throw new ConfigException("parameters.select_topk", "must be in [0, 1] for tensor '" + context.tensorName()

@@ -19,41 +19,21 @@ import java.util.Locale;
  * one f32 NumPy sum, which on very large tensors can drift enough to take the lerp path by accident), and the
  * combine is {@code fma(s1, b, s0 * a)} in f32, rounded once.
  */
-final class SlerpMerge implements MergeMethod {
-  @Override
-  public String name() {
-    return "slerp";
-  }
+final class SlerpMerge {
+  /** The {@code slerp} method: from the base (t = 0) to the other model (t = 1). */
+  static final MergeMethod METHOD = DeclaredMethod.named("slerp")
+      .displayName("SLERP")
+      .reference("https://en.wikipedia.org/wiki/Slerp")
+      .parameters(ParameterSpec.required("t", Scope.GLOBAL, Type.NUMBER,
+          "interpolation factor: 0 gives the base model, 1 the other model"))
+      .inputs(InputRule.baseAndOneOther("interpolates from base_model to one other model"))
+      .outputFollowsBase()
+      .plans(SlerpMerge::plan);
 
-  @Override
-  public String displayName() {
-    return "SLERP";
-  }
+  private SlerpMerge() {}
 
-  @Override
-  public String reference() {
-    return "https://en.wikipedia.org/wiki/Slerp";
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
-    return List.of(ParameterSpec.required("t", Scope.GLOBAL, Type.NUMBER,
-        "interpolation factor: 0 gives the base model, 1 the other model"));
-  }
-
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "interpolates from base_model to one other model", inputLabels,
-        baseIndex, 1, 1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return true;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The interpolation of the base and the other input at this tensor's {@code t}. */
+  static TensorOperation plan(TensorContext context) {
     double t = context.number("t");
     List<InputTensor> inputs = context.inputs();
     int base = inputs.get(0).isBase() ? 0 : 1;

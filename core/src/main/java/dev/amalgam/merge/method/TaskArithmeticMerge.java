@@ -6,6 +6,7 @@ import dev.amalgam.merge.method.ParameterSpec.Type;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * mergekit's generalized task arithmetic (docs/merge-semantics.md §2.7), one implementation for eight methods:
@@ -40,7 +41,7 @@ import java.util.Locale;
  *       weights that sum to zero are not divided by.</li>
  * </ul>
  */
-final class TaskArithmeticMerge implements MergeMethod {
+final class TaskArithmeticMerge {
   /** How a task vector is thinned before merging. */
   public enum Sparsification {
     /** Kept whole. */
@@ -100,42 +101,23 @@ final class TaskArithmeticMerge implements MergeMethod {
     }
   }
 
-  private final Variant variant;
+  /** The eight methods, one per variant in mergekit's order. */
+  static final List<MergeMethod> METHODS = Stream.of(Variant.values()).map(TaskArithmeticMerge::declare).toList();
 
-  /** The method for one variant. */
-  public TaskArithmeticMerge(Variant variant) {
-    this.variant = variant;
+  private TaskArithmeticMerge() {}
+
+  private static MergeMethod declare(Variant variant) {
+    return DeclaredMethod.named(variant.methodName)
+        .displayName(variant.displayName)
+        .reference(variant.reference)
+        .parameters(parameters(variant))
+        .inputs(InputRule.baseAndAtLeast(1, "adds task vectors (model - base) to a base model"))
+        .outputFollowsBase()
+        .plans(context -> plan(variant, context));
   }
 
-  /** One instance per variant, in mergekit's order. */
-  public static List<MergeMethod> all() {
-    List<MergeMethod> methods = new ArrayList<>();
-    for (Variant v : Variant.values()) methods.add(new TaskArithmeticMerge(v));
-    return List.copyOf(methods);
-  }
-
-  /** The variant this instance merges with. */
-  public Variant variant() {
-    return variant;
-  }
-
-  @Override
-  public String name() {
-    return variant.methodName;
-  }
-
-  @Override
-  public String displayName() {
-    return variant.displayName;
-  }
-
-  @Override
-  public String reference() {
-    return variant.reference;
-  }
-
-  @Override
-  public List<ParameterSpec> parameters() {
+  /** The family's parameters, with the variant's sparsification parameter and defaults. */
+  private static List<ParameterSpec> parameters(Variant variant) {
     List<ParameterSpec> p = new ArrayList<>();
     p.add(ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER, "scale of the model's task vector"));
     p.add(ParameterSpec.optional("density", Scope.PER_MODEL, Type.NUMBER, 1.0,
@@ -155,22 +137,11 @@ final class TaskArithmeticMerge implements MergeMethod {
     p.add(ParameterSpec.optional("rescale", Scope.GLOBAL, Type.BOOLEAN, variant.defaultRescale,
         "restore each sparsified task vector's L1 mass"));
     p.add(ParameterSpec.optional("lambda", Scope.GLOBAL, Type.NUMBER, 1.0, "scale of the merged task vector"));
-    return List.copyOf(p);
+    return p;
   }
 
-  @Override
-  public void checkInputs(List<String> inputLabels, int baseIndex) {
-    MethodInputs.requireBaseAndOthers(name(), "adds task vectors (model - base) to a base model", inputLabels,
-        baseIndex, 1, -1);
-  }
-
-  @Override
-  public boolean outputFollowsBase() {
-    return true;
-  }
-
-  @Override
-  public TensorOperation plan(TensorContext context) {
+  /** The variant's operation for one tensor, with every model's parameters checked. */
+  static TensorOperation plan(Variant variant, TensorContext context) {
     List<InputTensor> inputs = context.inputs();
     int base = -1;
     List<TaskArithmeticOperation.Model> models = new ArrayList<>();
@@ -184,7 +155,7 @@ final class TaskArithmeticMerge implements MergeMethod {
       }
     }
     long rowLength = shape == null || shape.length == 0 ? 1 : Math.max(1, shape[shape.length - 1]);
-    StringBuilder d = new StringBuilder(name());
+    StringBuilder d = new StringBuilder(variant.methodName);
     for (InputTensor in : inputs) {
       if (in.isBase()) continue;
       String path = "models[" + in.index() + "].parameters.";
