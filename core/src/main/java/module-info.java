@@ -9,6 +9,7 @@ module dev.amalgam.core {
   requires org.bytedeco.javacpp;
   requires org.snakeyaml.engine.v2;
 
+  exports dev.amalgam.diagnostic;
   exports dev.amalgam.tensor;
   exports dev.amalgam.kernels;
   exports dev.amalgam.io;

@@ -12,18 +12,19 @@ import com.tngtech.archunit.lang.ArchRule;
 
 /**
  * The module and layer boundaries, checked on the main classes of amalgam-core, amalgam-eval and amalgam-cli:
- * tensor, kernels, io, convert and merge are layered in that order inside core (each may use only the ones below
- * it), synthetic models sit beside merge, eval sits beside merge on top of core, and the command line is on top of
+ * diagnostic, tensor, kernels, io, convert and merge are layered in that order inside core (each may use only the
+ * ones below it), synthetic models sit beside merge, eval sits beside merge on top of core, and the command line is on top of
  * everything. No package depends on itself through others.
  */
 @AnalyzeClasses(packages = "dev.amalgam", importOptions = {ImportOption.DoNotIncludeTests.class,
     ArchitectureTest.MainClassesOnly.class})
 class ArchitectureTest {
-  private static final String[] CORE = {"dev.amalgam.tensor..", "dev.amalgam.kernels..", "dev.amalgam.io..",
+  private static final String[] CORE = {"dev.amalgam.diagnostic..", "dev.amalgam.tensor..", "dev.amalgam.kernels..", "dev.amalgam.io..",
       "dev.amalgam.convert..", "dev.amalgam.merge..", "dev.amalgam.synthetic.."};
 
   @ArchTest
   static final ArchRule layers = layeredArchitecture().consideringOnlyDependenciesInLayers()
+      .layer("diagnostic").definedBy("dev.amalgam.diagnostic..")
       .layer("tensor").definedBy("dev.amalgam.tensor..")
       .layer("kernels").definedBy("dev.amalgam.kernels..")
       .layer("io").definedBy("dev.amalgam.io..")
@@ -40,7 +41,9 @@ class ArchitectureTest {
       .whereLayer("io").mayOnlyBeAccessedByLayers("convert", "merge", "synthetic", "eval", "cli")
       .whereLayer("kernels").mayOnlyBeAccessedByLayers("io", "convert", "merge", "synthetic", "eval", "cli")
       .whereLayer("tensor").mayOnlyBeAccessedByLayers("kernels", "io", "convert", "merge", "synthetic", "eval",
-          "cli");
+          "cli")
+      .whereLayer("diagnostic").mayOnlyBeAccessedByLayers("tensor", "kernels", "io", "convert", "merge",
+          "synthetic", "eval", "cli");
 
   @ArchTest
   static final ArchRule noPackageCycles = slices().matching("dev.amalgam.(**)").should().beFreeOfCycles();

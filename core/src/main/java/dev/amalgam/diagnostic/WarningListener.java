@@ -1,0 +1,24 @@
+package dev.amalgam.diagnostic;
+
+import java.util.List;
+
+/**
+ * Receives warnings: things a run did differently from what was asked, or could not represent exactly, without
+ * failing (a tokenizer file that is missing, a tensor stored in another type). Long operations report through one
+ * instead of returning lists, so an application sees each warning as it happens and decides where it goes.
+ */
+@FunctionalInterface
+public interface WarningListener {
+  /** One warning, a complete sentence naming what it is about. */
+  void warn(String message);
+
+  /** A listener that drops every warning. */
+  static WarningListener ignoring() {
+    return message -> { };
+  }
+
+  /** A listener that adds every warning to {@code list}, in order. */
+  static WarningListener collectingInto(List<String> list) {
+    return list::add;
+  }
+}
