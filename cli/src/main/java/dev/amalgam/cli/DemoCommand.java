@@ -164,12 +164,12 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Loads a GGUF in llama.cpp: scores a sentence in-process and generates a few tokens in a child JVM. */
   private static boolean runInLlamaCpp(PrintWriter out, Path gguf, String note) {
-    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.defaults().withContextSize(128))) {
+    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.builder().contextSize(128).build())) {
       double[] lp = scorer.tokenLogProbs("Once upon a time");
       double sum = 0;
       for (double v : lp) sum += v;
-      GenerationResult g = LlamaGeneration.generate(gguf, GenerationRequest.of("Once upon a time").withMaxTokens(8)
-          .withContextSize(128));
+      GenerationResult g = LlamaGeneration.generate(gguf, GenerationRequest.builder().prompt("Once upon a time")
+          .maxTokens(8).contextSize(128).build());
       return check(out, String.format(Locale.ROOT, "llama.cpp loaded %s (vocabulary %d); log-likelihood of"
           + " \"Once upon a time\" %.2f; greedy continuation (%s): %s", gguf.getFileName(), scorer.vocabSize(), sum,
           note, quote(g.text())), Double.isFinite(sum));
@@ -211,10 +211,10 @@ final class DemoCommand implements Callable<Integer> {
     double[] ppl = new double[models.size()];
     for (int i = 0; i < models.size(); i++) {
       Path model = models.get(i);
-      try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.defaults().withContextSize(128))) {
+      try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.builder().contextSize(128).build())) {
         ppl[i] = scorer.perplexity(STORY, 64).perplexity();
-        String text = LlamaGeneration.generate(model, GenerationRequest.of("Once upon a time").withMaxTokens(24)
-            .withContextSize(256)).text();
+        String text = LlamaGeneration.generate(model, GenerationRequest.builder().prompt("Once upon a time")
+            .maxTokens(24).contextSize(256).build()).text();
         out.printf(Locale.ROOT, "   %-22s %-12.3f %s%n", model.getFileName(), ppl[i], quote(text));
       } catch (LlamaBridgeException e) {
         out.println("   [skipped] llama.cpp is not available here: " + e.getMessage());

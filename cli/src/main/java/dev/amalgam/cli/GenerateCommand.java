@@ -4,7 +4,6 @@ import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
 import dev.amalgam.eval.llama.LlamaBridgeException;
 import dev.amalgam.eval.llama.LlamaGeneration;
-import dev.amalgam.eval.llama.ScorerOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,9 +54,10 @@ final class GenerateCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     printGpuNote(gpuLayers, spec.commandLine().getErr());
     try {
-      GenerationRequest request = new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers,
-          contextSize, threads != null ? threads : ScorerOptions.defaultThreads());
-      GenerationResult result = LlamaGeneration.generate(model, request);
+      GenerationRequest.Builder request = GenerationRequest.builder().prompt(prompt).chat(chat).maxTokens(maxTokens)
+          .temperature(temperature).seed(seed).gpuLayers(gpuLayers).contextSize(contextSize);
+      if (threads != null) request.threads(threads);
+      GenerationResult result = LlamaGeneration.generate(model, request.build());
       out.println(result.text());
       return 0;
     } catch (LlamaBridgeException e) {

@@ -64,10 +64,10 @@ final class PerplexityCommand implements Callable<Integer> {
     GenerateCommand.printGpuNote(gpuLayers, spec.commandLine().getErr());
     PerplexityResult r;
     try {
-      ScorerOptions options = ScorerOptions.defaults().withContextSize(contextSize).withGpuLayers(gpuLayers)
-          .withF32KvCache(!f16Kv);
-      if (threads != null) options = options.withThreads(threads);
-      try (LlamaScorer scorer = LlamaScorer.open(model, options)) {
+      ScorerOptions.Builder options = ScorerOptions.builder().contextSize(contextSize).gpuLayers(gpuLayers)
+          .f32KvCache(!f16Kv);
+      if (threads != null) options.threads(threads);
+      try (LlamaScorer scorer = LlamaScorer.open(model, options.build())) {
         r = scorer.perplexity(content, contextSize);
       }
     } catch (LlamaBridgeException e) {

@@ -72,10 +72,9 @@ final class ScoringOptions {
       requireFile(bertModel, "ONNX encoder");
       requireFile(bertTokenizer, "tokenizer.json");
       requireFile(bertBaseline, "baseline file");
-      return ScoreOptions.defaults().withMetrics(selected).withStem(stem).withMeteorTokenization(tokenization)
-          .withBertScoreEncoder(bertModel, bertTokenizer).withBertScoreIdf(bertIdf)
-          .withBertScoreBaseline(bertBaseline).withBertScoreMaxLength(bertMaxLength)
-          .withComposite(Composite.parse(composite));
+      return ScoreOptions.builder().metrics(selected).stem(stem).meteorTokenization(tokenization)
+          .bertScoreEncoder(bertModel, bertTokenizer).bertScoreIdf(bertIdf).bertScoreBaseline(bertBaseline)
+          .bertScoreMaxLength(bertMaxLength).composite(Composite.parse(composite)).build();
     } catch (IllegalArgumentException e) {
       throw new Main.InvalidInputException(e.getMessage());
     }

@@ -76,7 +76,7 @@ class CompareCommandTest {
     r.assertOk();
     JsonNode out = JSON.readTree(r.out());
     assertEquals(n, out.get("count").asInt());
-    ScoreOptions options = ScoreOptions.defaults().withMetrics(EnumSet.of(Metric.ROUGE, Metric.BLEU, Metric.METEOR));
+    ScoreOptions options = ScoreOptions.builder().metrics(EnumSet.of(Metric.ROUGE, Metric.BLEU, Metric.METEOR)).build();
     try (MetricSuite suite = MetricSuite.create(options, w -> { })) {
       TextScores sa = suite.score(weak, refs);
       TextScores sb = suite.score(strong, refs);

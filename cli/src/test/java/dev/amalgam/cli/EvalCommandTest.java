@@ -216,7 +216,7 @@ class EvalCommandTest {
             n.at("/metrics/acc").asDouble());
       }
       // The harness scores the options over a shared prompt decode; the values are those of one call per option.
-      try (LlamaScorer single = LlamaScorer.open(model, ScorerOptions.defaults().withContextSize(2048).withThreads(1))) {
+      try (LlamaScorer single = LlamaScorer.open(model, ScorerOptions.builder().contextSize(2048).threads(1).build())) {
         for (JsonNode n : predictions(out)) {
           for (JsonNode o : n.get("options")) {
             assertEquals(single.continuationLogLikelihood(n.get("prompt").asText(), " " + o.asText()).logLikelihood(),

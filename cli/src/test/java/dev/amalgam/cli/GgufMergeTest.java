@@ -78,8 +78,8 @@ class GgufMergeTest {
     assertTrue(Files.isRegularFile(hf.resolve("tokenizer.model")));
     assertTrue(Files.isRegularFile(hf.resolve("config.json")));
 
-    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.defaults().withThreads(2));
-        LlamaScorer merged = LlamaScorer.open(gguf, ScorerOptions.defaults().withThreads(2))) {
+    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
+        LlamaScorer merged = LlamaScorer.open(gguf, ScorerOptions.builder().threads(2).build())) {
       assertEquals(perplexity(original).perplexity(), perplexity(merged).perplexity(), 0.0);
     }
     GgufFixtures.assertNoPartialFiles(tmp);
@@ -101,9 +101,9 @@ class GgufMergeTest {
         assertEquals(t.rank() == 1, same, t.name() + ": only the perturbed 2-D tensors change");
       }
     }
-    try (LlamaScorer base = LlamaScorer.open(stories, ScorerOptions.defaults().withThreads(2));
-        LlamaScorer merged = LlamaScorer.open(half, ScorerOptions.defaults().withThreads(2));
-        LlamaScorer partner = LlamaScorer.open(noisy, ScorerOptions.defaults().withThreads(2))) {
+    try (LlamaScorer base = LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
+        LlamaScorer merged = LlamaScorer.open(half, ScorerOptions.builder().threads(2).build());
+        LlamaScorer partner = LlamaScorer.open(noisy, ScorerOptions.builder().threads(2).build())) {
       double[] a = base.tokenLogProbs(LILY);
       double[] b = merged.tokenLogProbs(LILY);
       GgufFixtures.assertLogProbs(b);
@@ -139,8 +139,8 @@ class GgufMergeTest {
     merge(hfBase.toString(), d.toString(), "--out-format", "hf");
     GgufFixtures.assertSameHfTensors(hf, d);
 
-    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.defaults().withThreads(2));
-        LlamaScorer fromHfDonor = LlamaScorer.open(b, ScorerOptions.defaults().withThreads(2))) {
+    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
+        LlamaScorer fromHfDonor = LlamaScorer.open(b, ScorerOptions.builder().threads(2).build())) {
       assertArrayEquals(original.tokenLogProbs(LILY), fromHfDonor.tokenLogProbs(LILY), 0.0,
           "metadata and tokenizer rebuilt from the HF donor behave as the original");
       perplexity(fromHfDonor);
@@ -159,7 +159,7 @@ class GgufMergeTest {
     Path converted = tmp.resolve("converted-q8.gguf");
     ModelConverter.convert(stories, converted, convertOptions().withType(java.util.Optional.of(GgmlType.Q8_0)));
     GgufFixtures.assertSameTensors(converted, merged);
-    try (LlamaScorer scorer = LlamaScorer.open(merged, ScorerOptions.defaults().withThreads(2))) {
+    try (LlamaScorer scorer = LlamaScorer.open(merged, ScorerOptions.builder().threads(2).build())) {
       perplexity(scorer);
     }
   }
@@ -204,7 +204,7 @@ class GgufMergeTest {
       assertEquals(32L, f.metadata().getLong("general.file_type").orElseThrow());
       assertEquals("gpt2", f.metadata().getString("tokenizer.ggml.model").orElseThrow());
     }
-    try (LlamaScorer scorer = LlamaScorer.open(direct, ScorerOptions.defaults().withThreads(2).withContextSize(128))) {
+    try (LlamaScorer scorer = LlamaScorer.open(direct, ScorerOptions.builder().threads(2).contextSize(128).build())) {
       GgufFixtures.assertLogProbs(scorer.tokenLogProbs(LILY));
     }
   }

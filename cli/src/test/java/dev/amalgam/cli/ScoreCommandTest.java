@@ -70,10 +70,10 @@ class ScoreCommandTest {
   @Test
   void javaApiEqualsTheReferenceOnEveryRow() throws IOException {
     loadGolden();
-    ScoreOptions base = ScoreOptions.defaults().withMetrics(EnumSet.of(Metric.ROUGE, Metric.BLEU, Metric.METEOR));
+    ScoreOptions base = ScoreOptions.builder().metrics(EnumSet.of(Metric.ROUGE, Metric.BLEU, Metric.METEOR)).build();
     for (boolean stem : new boolean[] {false, true}) {
       for (MeteorTokenization tok : MeteorTokenization.values()) {
-        try (MetricSuite suite = MetricSuite.create(base.withStem(stem).withMeteorTokenization(tok), w -> { })) {
+        try (MetricSuite suite = MetricSuite.create(base.toBuilder().stem(stem).meteorTokenization(tok).build(), w -> { })) {
           TextScores s = suite.score(predictions, references);
           assertEquals(400, s.size());
           for (String type : ROUGE) {

@@ -132,7 +132,7 @@ class Llama3ConversionTest {
       }
     }
 
-    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.defaults().withThreads(2).withContextSize(128))) {
+    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.builder().threads(2).contextSize(128).build())) {
       assertEquals(320, scorer.vocabSize());
       assertEquals(315, scorer.bosToken(), "<|begin_of_text|> after the 315 normal tokens");
       int[] tokens = scorer.tokenize("Once upon a time there was a little girl.", true);
@@ -142,8 +142,8 @@ class Llama3ConversionTest {
       assertEquals(tokens.length - 1, lp.length);
       GgufFixtures.assertLogProbs(lp);
     }
-    GenerationResult generated = LlamaGeneration.generate(gguf, GenerationRequest.of("Once upon a time")
-        .withMaxTokens(8).withThreads(2).withContextSize(128));
+    GenerationResult generated = LlamaGeneration.generate(gguf, GenerationRequest.builder()
+        .prompt("Once upon a time").maxTokens(8).threads(2).contextSize(128).build());
     assertNotNull(generated.text());
 
     Path back = tmp.resolve("llama3-back");

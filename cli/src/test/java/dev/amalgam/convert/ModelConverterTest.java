@@ -93,8 +93,8 @@ class ModelConverterTest {
         }
       }
     }
-    GenerationRequest once = GenerationRequest.of("Once upon a time").withMaxTokens(12).withThreads(2)
-        .withContextSize(256);
+    GenerationRequest once = GenerationRequest.builder().prompt("Once upon a time").maxTokens(12).threads(2)
+        .contextSize(256).build();
     List<String> texts = new ArrayList<>();
     for (Path out : outputs) {
       GenerationResult g = LlamaGeneration.generate(out, once);
@@ -185,8 +185,8 @@ class ModelConverterTest {
       assertEquals(0L, b.metadata().getLong("general.file_type").orElseThrow(), "all F32");
     }
 
-    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.defaults().withThreads(2));
-        LlamaScorer roundTrip = LlamaScorer.open(back, ScorerOptions.defaults().withThreads(2))) {
+    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
+        LlamaScorer roundTrip = LlamaScorer.open(back, ScorerOptions.builder().threads(2).build())) {
       assertArrayEquals(original.tokenize(LILY, true), roundTrip.tokenize(LILY, true), "same tokenizer");
       double[] expected = original.tokenLogProbs(LILY);
       GgufFixtures.assertLogProbs(expected);
@@ -262,7 +262,7 @@ class ModelConverterTest {
       assertEquals(1L, g.metadata().getLong("general.file_type").orElseThrow());
       assertEquals("llama", g.metadata().getString("tokenizer.ggml.model").orElseThrow());
     }
-    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.defaults().withThreads(2).withContextSize(64))) {
+    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.builder().threads(2).contextSize(64).build())) {
       assertEquals(300, scorer.vocabSize());
       GgufFixtures.assertLogProbs(scorer.tokenLogProbs("Once upon a time there was a girl."));
     }

@@ -48,7 +48,7 @@ class LlamaCliTest {
     assertEquals(0, json.code(), json.err());
     assertTrue(json.err().contains("--gpu-layers 99 is ignored"), json.err());
     JsonNode n = new ObjectMapper().readTree(json.out());
-    try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.defaults().withContextSize(64))) {
+    try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.builder().contextSize(64).build())) {
       PerplexityResult expected = scorer.perplexity(TestAssets.STORY, 64);
       assertEquals(expected.perplexity(), n.get("ppl").asDouble(), 1e-9);
       assertEquals(expected.perplexityError(), n.get("ppl_stderr").asDouble(), 1e-9);

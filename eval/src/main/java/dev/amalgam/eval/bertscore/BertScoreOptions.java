@@ -1,7 +1,8 @@
 package dev.amalgam.eval.bertscore;
 
 /**
- * Options of a {@link BertScorer}.
+ * Options of a {@link BertScorer}: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()}
+ * for a changed copy.
  *
  * @param idf weight tokens by inverse document frequency over the references (bert_score {@code idf=True})
  * @param baseline rescale with this baseline, or null for raw scores (bert_score's default)
@@ -34,26 +35,53 @@ public record BertScoreOptions(boolean idf, Baseline baseline, TruncationListene
 
   /** bert_score's defaults: no idf, no rescaling; truncation ignored. */
   public static BertScoreOptions defaults() {
-    return new BertScoreOptions(false, null, IGNORE_TRUNCATION);
+    return builder().build();
   }
 
-  /** A copy with idf weighting on or off. */
-  public BertScoreOptions withIdf(boolean value) {
-    return new BertScoreOptions(value, baseline, truncationListener);
+  /** A builder with the {@link #defaults()}. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A copy that rescales with the given baseline (null: no rescaling). */
-  public BertScoreOptions withBaseline(Baseline value) {
-    return new BertScoreOptions(idf, value, truncationListener);
-  }
-
-  /** A copy with another truncation listener. */
-  public BertScoreOptions withTruncationListener(TruncationListener value) {
-    return new BertScoreOptions(idf, baseline, value);
+  /** A builder holding these options, for a changed copy. */
+  public Builder toBuilder() {
+    return new Builder().idf(idf).baseline(baseline).truncationListener(truncationListener);
   }
 
   /** The CLI's warning line, e.g. {@code bertscore: 3 of 800 texts truncated to 512 tokens}. */
   public static String truncationWarning(int truncated, int total, int maxLength) {
     return "bertscore: " + truncated + " of " + total + " texts truncated to " + maxLength + " tokens";
+  }
+
+  /** Collects {@link BertScoreOptions}. */
+  public static final class Builder {
+    private boolean idf;
+    private Baseline baseline;
+    private TruncationListener truncationListener = IGNORE_TRUNCATION;
+
+    private Builder() {}
+
+    /** Weight tokens by idf over the references, or not. */
+    public Builder idf(boolean value) {
+      idf = value;
+      return this;
+    }
+
+    /** Rescale with this baseline (null: raw scores). */
+    public Builder baseline(Baseline value) {
+      baseline = value;
+      return this;
+    }
+
+    /** Told about truncated texts (null: ignored). */
+    public Builder truncationListener(TruncationListener value) {
+      truncationListener = value;
+      return this;
+    }
+
+    /** The options. */
+    public BertScoreOptions build() {
+      return new BertScoreOptions(idf, baseline, truncationListener);
+    }
   }
 }

@@ -1,7 +1,8 @@
 package dev.amalgam.eval.bertscore;
 
 /**
- * Options of an {@link OnnxTokenEmbedder}.
+ * Options of an {@link OnnxTokenEmbedder}: {@link #defaults()}, or {@link #builder()} to set some and
+ * {@link #toBuilder()} for a changed copy.
  *
  * @param maxLength most tokens a text keeps, [CLS]/[SEP] included; longer texts lose their tail. bert_score uses
  *     the tokenizer's model_max_length; for all-MiniLM-L6-v2 the tokenizer.json says 128 (sentence-transformers'
@@ -46,32 +47,67 @@ public record EmbedderOptions(int maxLength, int batchSize, int intraOpThreads, 
 
   /** 512 tokens, batches of 32, one thread per available processor, derived name and layer. */
   public static EmbedderOptions defaults() {
-    return new EmbedderOptions(DEFAULT_MAX_LENGTH, DEFAULT_BATCH_SIZE, Runtime.getRuntime().availableProcessors(),
-        null, 0);
+    return builder().build();
   }
 
-  /** A copy with another maximum length. */
-  public EmbedderOptions withMaxLength(int value) {
-    return new EmbedderOptions(value, batchSize, intraOpThreads, modelName, layer);
+  /** A builder with the {@link #defaults()}. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A copy with another batch size. */
-  public EmbedderOptions withBatchSize(int value) {
-    return new EmbedderOptions(maxLength, value, intraOpThreads, modelName, layer);
+  /** A builder holding these options, for a changed copy. */
+  public Builder toBuilder() {
+    return new Builder().maxLength(maxLength).batchSize(batchSize).intraOpThreads(intraOpThreads)
+        .modelName(modelName).layer(layer);
   }
 
-  /** A copy with another thread count. */
-  public EmbedderOptions withIntraOpThreads(int value) {
-    return new EmbedderOptions(maxLength, batchSize, value, modelName, layer);
-  }
+  /** Collects {@link EmbedderOptions}; {@link #build()} validates them. */
+  public static final class Builder {
+    private int maxLength = DEFAULT_MAX_LENGTH;
+    private int batchSize = DEFAULT_BATCH_SIZE;
+    private int intraOpThreads = Runtime.getRuntime().availableProcessors();
+    private String modelName;
+    private int layer;
 
-  /** A copy with another model name for the hash. */
-  public EmbedderOptions withModelName(String value) {
-    return new EmbedderOptions(maxLength, batchSize, intraOpThreads, value, layer);
-  }
+    private Builder() {}
 
-  /** A copy with another layer for the hash. */
-  public EmbedderOptions withLayer(int value) {
-    return new EmbedderOptions(maxLength, batchSize, intraOpThreads, modelName, value);
+    /** Most tokens a text keeps, [CLS] and [SEP] included. */
+    public Builder maxLength(int value) {
+      maxLength = value;
+      return this;
+    }
+
+    /** Texts per encoder call. */
+    public Builder batchSize(int value) {
+      batchSize = value;
+      return this;
+    }
+
+    /** onnxruntime intra-op threads. */
+    public Builder intraOpThreads(int value) {
+      intraOpThreads = value;
+      return this;
+    }
+
+    /** The model name in the BERTScore hash, or null to derive it. */
+    public Builder modelName(String value) {
+      modelName = value;
+      return this;
+    }
+
+    /** The layer in the BERTScore hash, or 0 to derive it. */
+    public Builder layer(int value) {
+      layer = value;
+      return this;
+    }
+
+    /**
+     * The options.
+     *
+     * @throws BertScoreException (bad argument) if a value is out of range
+     */
+    public EmbedderOptions build() {
+      return new EmbedderOptions(maxLength, batchSize, intraOpThreads, modelName, layer);
+    }
   }
 }

@@ -233,12 +233,13 @@ public final class Evaluator {
   private void generate(Path model, Task task, List<Example> examples, List<String> prompts, EvalSettings s,
       boolean chat, Run run) {
     boolean grammarMode = task.kind() == TaskKind.MULTIPLE_CHOICE;
+    GenerationRequest.Builder request = GenerationRequest.builder().chat(chat)
+        .maxTokens(grammarMode ? Math.min(s.maxTokens(), GRAMMAR_MAX_TOKENS) : s.maxTokens()).temperature(0f)
+        .seed((int) s.seed()).gpuLayers(s.gpuLayers()).contextSize(s.contextSize()).threads(s.threads());
     List<GenerationRequest> requests = new ArrayList<>();
     for (int i = 0; i < examples.size(); i++) {
       String grammar = grammarMode ? labelGrammar(examples.get(i).choices()) : null;
-      int maxTokens = grammarMode ? Math.min(s.maxTokens(), GRAMMAR_MAX_TOKENS) : s.maxTokens();
-      requests.add(new GenerationRequest(prompts.get(i), chat, maxTokens, 0f, (int) s.seed(), s.gpuLayers(),
-          s.contextSize(), s.threads(), grammar));
+      requests.add(request.prompt(prompts.get(i)).grammar(grammar).build());
     }
     LlamaGeneration.Listener listener = new LlamaGeneration.Listener() {
       @Override
@@ -266,7 +267,8 @@ public final class Evaluator {
   }
 
   private void scoreChoices(Path model, List<Example> examples, List<String> prompts, EvalSettings s, Run run) {
-    ScorerOptions options = new ScorerOptions(s.contextSize(), s.threads(), s.gpuLayers(), true, false);
+    ScorerOptions options = ScorerOptions.builder().contextSize(s.contextSize()).threads(s.threads())
+        .gpuLayers(s.gpuLayers()).f32KvCache(true).verbose(false).build();
     long start = System.nanoTime();
     try (LlamaScorer llama = LlamaScorer.open(model, options)) {
       run.loadMillis = (System.nanoTime() - start) / 1_000_000;

@@ -3,7 +3,8 @@ package dev.amalgam.eval.llama;
 import java.util.Objects;
 
 /**
- * One text generation through java-llama.cpp.
+ * One text generation through java-llama.cpp. Build one with {@link #builder()} (or {@link #of(String)} for the
+ * defaults) and change a copy with {@link #toBuilder()}.
  *
  * @param prompt the prompt (raw, or the user message when chat is set)
  * @param chat wrap the prompt in the model's chat template (GGUF {@code tokenizer.chat_template}; chatml if absent)
@@ -40,61 +41,23 @@ public record GenerationRequest(
     if (grammar != null && grammar.isBlank()) throw bad("grammar must be null or a non-blank GBNF text");
   }
 
-  /** A request without a grammar (free text). */
-  public GenerationRequest(String prompt, boolean chat, int maxTokens, float temperature, int seed, int gpuLayers,
-      int contextSize, int threads) {
-    this(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads, null);
+  /**
+   * A builder with the defaults: no prompt yet (required), no chat template, 64 tokens, greedy, seed 42, no GPU
+   * layers, context 2048, {@link ScorerOptions#defaultThreads()} threads, free text.
+   */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A greedy request with the defaults: 64 tokens, seed 42, no GPU layers, context 2048, default threads. */
+  /** A greedy request for {@code prompt} with the defaults of {@link #builder()}. */
   public static GenerationRequest of(String prompt) {
-    return new GenerationRequest(prompt, false, DEFAULT_MAX_TOKENS, 0f, DEFAULT_SEED, 0, DEFAULT_CONTEXT_SIZE,
-        ScorerOptions.defaultThreads());
+    return builder().prompt(prompt).build();
   }
 
-  /** A copy with another prompt (same options). */
-  public GenerationRequest withPrompt(String value) {
-    return new GenerationRequest(value, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads, grammar);
-  }
-
-  /** A copy with chat templating on or off. */
-  public GenerationRequest withChat(boolean value) {
-    return new GenerationRequest(prompt, value, maxTokens, temperature, seed, gpuLayers, contextSize, threads, grammar);
-  }
-
-  /** A copy with another token limit. */
-  public GenerationRequest withMaxTokens(int value) {
-    return new GenerationRequest(prompt, chat, value, temperature, seed, gpuLayers, contextSize, threads, grammar);
-  }
-
-  /** A copy with another temperature. */
-  public GenerationRequest withTemperature(float value) {
-    return new GenerationRequest(prompt, chat, maxTokens, value, seed, gpuLayers, contextSize, threads, grammar);
-  }
-
-  /** A copy with another seed. */
-  public GenerationRequest withSeed(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, value, gpuLayers, contextSize, threads, grammar);
-  }
-
-  /** A copy with another number of GPU layers. */
-  public GenerationRequest withGpuLayers(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, value, contextSize, threads, grammar);
-  }
-
-  /** A copy with another context size. */
-  public GenerationRequest withContextSize(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, value, threads, grammar);
-  }
-
-  /** A copy with another thread count. */
-  public GenerationRequest withThreads(int value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, value, grammar);
-  }
-
-  /** A copy constrained by a GBNF grammar (null: free text). */
-  public GenerationRequest withGrammar(String value) {
-    return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize, threads, value);
+  /** A builder holding this request's values, for a changed copy. */
+  public Builder toBuilder() {
+    return new Builder().prompt(prompt).chat(chat).maxTokens(maxTokens).temperature(temperature).seed(seed)
+        .gpuLayers(gpuLayers).contextSize(contextSize).threads(threads).grammar(grammar);
   }
 
   boolean sameModelSettings(GenerationRequest other) {
@@ -103,5 +66,85 @@ public record GenerationRequest(
 
   private static LlamaBridgeException bad(String message) {
     return new LlamaBridgeException(LlamaBridgeException.Reason.BAD_ARGUMENT, message);
+  }
+
+  /** Collects a {@link GenerationRequest}'s values; {@link #build()} validates them. */
+  public static final class Builder {
+    private String prompt;
+    private boolean chat;
+    private int maxTokens = DEFAULT_MAX_TOKENS;
+    private float temperature;
+    private int seed = DEFAULT_SEED;
+    private int gpuLayers;
+    private int contextSize = DEFAULT_CONTEXT_SIZE;
+    private Integer threads; // null: ScorerOptions.defaultThreads(), read from /proc only when needed
+    private String grammar;
+
+    private Builder() {}
+
+    /** The prompt (required). */
+    public Builder prompt(String value) {
+      prompt = value;
+      return this;
+    }
+
+    /** Wrap the prompt in the model's chat template, or not. */
+    public Builder chat(boolean value) {
+      chat = value;
+      return this;
+    }
+
+    /** Most tokens to generate. */
+    public Builder maxTokens(int value) {
+      maxTokens = value;
+      return this;
+    }
+
+    /** Sampling temperature; 0 is greedy. */
+    public Builder temperature(float value) {
+      temperature = value;
+      return this;
+    }
+
+    /** Sampling seed. */
+    public Builder seed(int value) {
+      seed = value;
+      return this;
+    }
+
+    /** Layers to offload to a GPU. */
+    public Builder gpuLayers(int value) {
+      gpuLayers = value;
+      return this;
+    }
+
+    /** Context tokens. */
+    public Builder contextSize(int value) {
+      contextSize = value;
+      return this;
+    }
+
+    /** CPU threads. */
+    public Builder threads(int value) {
+      threads = value;
+      return this;
+    }
+
+    /** A GBNF grammar the output must follow, or null for free text. */
+    public Builder grammar(String value) {
+      grammar = value;
+      return this;
+    }
+
+    /**
+     * The request.
+     *
+     * @throws LlamaBridgeException (bad argument) if a value is out of range
+     * @throws NullPointerException if no prompt was set
+     */
+    public GenerationRequest build() {
+      return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize,
+          threads != null ? threads : ScorerOptions.defaultThreads(), grammar);
+    }
   }
 }

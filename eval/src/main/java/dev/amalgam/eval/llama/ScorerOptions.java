@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Options of a {@link LlamaScorer}.
+ * Options of a {@link LlamaScorer}: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()}
+ * for a changed copy.
  *
  * @param contextSize tokens the context holds (llama.cpp rounds up to a multiple of 32); also the longest sequence
  *     scored in one batch
@@ -38,32 +39,69 @@ public record ScorerOptions(int contextSize, int threads, int gpuLayers, boolean
 
   /** Context 512, {@link #defaultThreads()} threads, no GPU layers, F32 KV cache, quiet. */
   public static ScorerOptions defaults() {
-    return new ScorerOptions(DEFAULT_CONTEXT_SIZE, defaultThreads(), 0, true, false);
+    return builder().build();
   }
 
-  /** A copy with another context size. */
-  public ScorerOptions withContextSize(int value) {
-    return new ScorerOptions(value, threads, gpuLayers, f32KvCache, verbose);
+  /** A builder with the {@link #defaults()}. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A copy with another thread count. */
-  public ScorerOptions withThreads(int value) {
-    return new ScorerOptions(contextSize, value, gpuLayers, f32KvCache, verbose);
+  /** A builder holding these options, for a changed copy. */
+  public Builder toBuilder() {
+    return new Builder().contextSize(contextSize).threads(threads).gpuLayers(gpuLayers).f32KvCache(f32KvCache)
+        .verbose(verbose);
   }
 
-  /** A copy with another number of GPU layers. */
-  public ScorerOptions withGpuLayers(int value) {
-    return new ScorerOptions(contextSize, threads, value, f32KvCache, verbose);
-  }
+  /** Collects {@link ScorerOptions}; {@link #build()} validates them. */
+  public static final class Builder {
+    private int contextSize = DEFAULT_CONTEXT_SIZE;
+    private Integer threads; // null: defaultThreads(), read from /proc only when needed
+    private int gpuLayers;
+    private boolean f32KvCache = true;
+    private boolean verbose;
 
-  /** A copy with an F32 (true) or F16 (false) KV cache. */
-  public ScorerOptions withF32KvCache(boolean value) {
-    return new ScorerOptions(contextSize, threads, gpuLayers, value, verbose);
-  }
+    private Builder() {}
 
-  /** A copy with llama.cpp logging on or off. */
-  public ScorerOptions withVerbose(boolean value) {
-    return new ScorerOptions(contextSize, threads, gpuLayers, f32KvCache, value);
+    /** Tokens the context holds. */
+    public Builder contextSize(int value) {
+      contextSize = value;
+      return this;
+    }
+
+    /** CPU threads. */
+    public Builder threads(int value) {
+      threads = value;
+      return this;
+    }
+
+    /** Layers to offload to a GPU. */
+    public Builder gpuLayers(int value) {
+      gpuLayers = value;
+      return this;
+    }
+
+    /** An F32 (true) or F16 (false) KV cache. */
+    public Builder f32KvCache(boolean value) {
+      f32KvCache = value;
+      return this;
+    }
+
+    /** Pass llama.cpp's log lines to stderr, or not. */
+    public Builder verbose(boolean value) {
+      verbose = value;
+      return this;
+    }
+
+    /**
+     * The options.
+     *
+     * @throws LlamaBridgeException (bad argument) if a value is out of range
+     */
+    public ScorerOptions build() {
+      return new ScorerOptions(contextSize, threads != null ? threads : defaultThreads(), gpuLayers, f32KvCache,
+          verbose);
+    }
   }
 
   /**

@@ -114,16 +114,16 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
 
   private synchronized BertScorer bertScorer() {
     if (bertScorer == null) {
-      EmbedderOptions embedderOptions = EmbedderOptions.defaults().withMaxLength(options.bertScoreMaxLength());
+      EmbedderOptions embedderOptions = EmbedderOptions.builder().maxLength(options.bertScoreMaxLength()).build();
       embedder = options.bertScoreModel() == null ? OnnxTokenEmbedder.openDefault(embedderOptions)
           : OnnxTokenEmbedder.open(options.bertScoreModel(), options.bertScoreTokenizer(), embedderOptions);
-      BertScoreOptions bertOptions = BertScoreOptions.defaults().withIdf(options.bertScoreIdf())
-          .withTruncationListener((truncated, total, max) ->
+      BertScoreOptions.Builder bertOptions = BertScoreOptions.builder().idf(options.bertScoreIdf())
+          .truncationListener((truncated, total, max) ->
               warnings.accept(BertScoreOptions.truncationWarning(truncated, total, max)));
       if (options.bertScoreBaseline() != null) {
-        bertOptions = bertOptions.withBaseline(Baseline.forEncoder(embedder, options.bertScoreBaseline()));
+        bertOptions.baseline(Baseline.forEncoder(embedder, options.bertScoreBaseline()));
       }
-      bertScorer = new BertScorer(embedder, bertOptions);
+      bertScorer = new BertScorer(embedder, bertOptions.build());
     }
     return bertScorer;
   }

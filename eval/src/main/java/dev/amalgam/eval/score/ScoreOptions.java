@@ -9,7 +9,8 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * What {@link MetricSuite} computes and how.
+ * What {@link MetricSuite} computes and how: {@link #defaults()}, or {@link #builder()} to set some and
+ * {@link #toBuilder()} for a changed copy.
  *
  * @param metrics the metric families to compute
  * @param stem stem ROUGE tokens (rouge-score's {@code use_stemmer})
@@ -79,55 +80,93 @@ public record ScoreOptions(
    * sentence split), the bundled MiniLM encoder without idf or rescaling, 512 tokens, the default composite.
    */
   public static ScoreOptions defaults() {
-    return new ScoreOptions(EnumSet.allOf(Metric.class), false, MeteorTokenization.TREEBANK, null, null, false, null,
-        EmbedderOptions.DEFAULT_MAX_LENGTH, Composite.defaults());
+    return builder().build();
   }
 
-  /** A copy computing {@code value}. */
-  public ScoreOptions withMetrics(Set<Metric> value) {
-    return new ScoreOptions(value, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-        bertScoreBaseline, bertScoreMaxLength, composite);
+  /** A builder with the {@link #defaults()}. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A copy with stemming on or off. */
-  public ScoreOptions withStem(boolean value) {
-    return new ScoreOptions(metrics, value, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-        bertScoreBaseline, bertScoreMaxLength, composite);
+  /** A builder holding these options, for a changed copy. */
+  public Builder toBuilder() {
+    return new Builder().metrics(metrics).stem(stem).meteorTokenization(meteorTokenization)
+        .bertScoreEncoder(bertScoreModel, bertScoreTokenizer).bertScoreIdf(bertScoreIdf)
+        .bertScoreBaseline(bertScoreBaseline).bertScoreMaxLength(bertScoreMaxLength).composite(composite);
   }
 
-  /** A copy with another METEOR tokenization. */
-  public ScoreOptions withMeteorTokenization(MeteorTokenization value) {
-    return new ScoreOptions(metrics, stem, value, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-        bertScoreBaseline, bertScoreMaxLength, composite);
-  }
+  /** Collects {@link ScoreOptions}; {@link #build()} validates them. */
+  public static final class Builder {
+    private Set<Metric> metrics = EnumSet.allOf(Metric.class);
+    private boolean stem;
+    private MeteorTokenization meteorTokenization = MeteorTokenization.TREEBANK;
+    private Path bertScoreModel;
+    private Path bertScoreTokenizer;
+    private boolean bertScoreIdf;
+    private Path bertScoreBaseline;
+    private int bertScoreMaxLength = EmbedderOptions.DEFAULT_MAX_LENGTH;
+    private Composite composite = Composite.defaults();
 
-  /** A copy with a user BERTScore encoder (both null for the bundled one). */
-  public ScoreOptions withBertScoreEncoder(Path model, Path tokenizer) {
-    return new ScoreOptions(metrics, stem, meteorTokenization, model, tokenizer, bertScoreIdf, bertScoreBaseline,
-        bertScoreMaxLength, composite);
-  }
+    private Builder() {}
 
-  /** A copy with idf on or off. */
-  public ScoreOptions withBertScoreIdf(boolean value) {
-    return new ScoreOptions(metrics, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, value,
-        bertScoreBaseline, bertScoreMaxLength, composite);
-  }
+    /** The metric families to compute. */
+    public Builder metrics(Set<Metric> value) {
+      metrics = value;
+      return this;
+    }
 
-  /** A copy with a baseline file for rescaling (null for none). */
-  public ScoreOptions withBertScoreBaseline(Path value) {
-    return new ScoreOptions(metrics, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-        value, bertScoreMaxLength, composite);
-  }
+    /** Stem ROUGE tokens, or not. */
+    public Builder stem(boolean value) {
+      stem = value;
+      return this;
+    }
 
-  /** A copy with another encoder length limit. */
-  public ScoreOptions withBertScoreMaxLength(int value) {
-    return new ScoreOptions(metrics, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-        bertScoreBaseline, value, composite);
-  }
+    /** How METEOR's inputs are tokenized. */
+    public Builder meteorTokenization(MeteorTokenization value) {
+      meteorTokenization = value;
+      return this;
+    }
 
-  /** A copy with another composite. */
-  public ScoreOptions withComposite(Composite value) {
-    return new ScoreOptions(metrics, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-        bertScoreBaseline, bertScoreMaxLength, value);
+    /** A user BERTScore encoder and its tokenizer.json (both null for the bundled one). */
+    public Builder bertScoreEncoder(Path model, Path tokenizer) {
+      bertScoreModel = model;
+      bertScoreTokenizer = tokenizer;
+      return this;
+    }
+
+    /** idf weighting on or off. */
+    public Builder bertScoreIdf(boolean value) {
+      bertScoreIdf = value;
+      return this;
+    }
+
+    /** A baseline file for rescaling (null for none). */
+    public Builder bertScoreBaseline(Path value) {
+      bertScoreBaseline = value;
+      return this;
+    }
+
+    /** Encoder tokens kept per text. */
+    public Builder bertScoreMaxLength(int value) {
+      bertScoreMaxLength = value;
+      return this;
+    }
+
+    /** The composite's components and weights. */
+    public Builder composite(Composite value) {
+      composite = value;
+      return this;
+    }
+
+    /**
+     * The options.
+     *
+     * @throws IllegalArgumentException if no metric is selected, the encoder lacks its model or tokenizer, or the
+     *     length is below 3
+     */
+    public ScoreOptions build() {
+      return new ScoreOptions(metrics, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
+          bertScoreBaseline, bertScoreMaxLength, composite);
+    }
   }
 }

@@ -31,7 +31,7 @@ class BertScoreRealDataTest {
     for (int i = 0; i < ROWS; i++) {
       shifted.add(summaries.get((i + ROWS / 2) % ROWS));
     }
-    try (OnnxTokenEmbedder minilm = OnnxTokenEmbedder.openDefault(EmbedderOptions.defaults().withIntraOpThreads(2))) {
+    try (OnnxTokenEmbedder minilm = OnnxTokenEmbedder.openDefault(EmbedderOptions.builder().intraOpThreads(2).build())) {
       BertScorer scorer = new BertScorer(minilm, BertScoreOptions.defaults());
       List<BertScore> same = scorer.score(references, references);
       List<BertScore> own = scorer.score(summaries, references);

@@ -133,7 +133,7 @@ class BertScorerTest {
     // References: "a c", "a", "a b" (N = 3). df(a) = 3 -> idf 0; df(c) = 1 -> ln(4/2); df(b) = 1 -> ln 2;
     // unseen d -> ln 4.
     FakeEmbedder fake = new FakeEmbedder();
-    BertScorer scorer = new BertScorer(fake, BertScoreOptions.defaults().withIdf(true));
+    BertScorer scorer = new BertScorer(fake, BertScoreOptions.builder().idf(true).build());
     List<BertScore> scores = scorer.score(List.of("c d", "b", "b"), List.of("a c", "a", "a b"));
     // Row 0: candidate [CLS, c, d] vs reference [CLS, a, c].
     // c -> 1 (matches c); d -> max(cos(d,CLS) = -S, cos(d,a) = -1, cos(d,c) = -0.6) = -0.6.
@@ -187,7 +187,7 @@ class BertScorerTest {
   void rescalingIsAppliedToEachComponent() {
     Baseline b = new Baseline(0.5, 0.25, 0.75);
     BertScore raw = one(BertScoreOptions.defaults(), "a b", "c");
-    BertScore s = one(BertScoreOptions.defaults().withBaseline(b), "a b", "c");
+    BertScore s = one(BertScoreOptions.builder().baseline(b).build(), "a b", "c");
     assertEquals((raw.precision() - 0.5) / 0.5, s.precision(), EPS);
     assertEquals((raw.recall() - 0.25) / 0.75, s.recall(), EPS);
     assertEquals((raw.f() - 0.75) / 0.25, s.f(), EPS);
@@ -204,11 +204,11 @@ class BertScorerTest {
   @Test
   void truncationIsReportedOncePerCallCountingEachInput() {
     int[] seen = new int[3];
-    BertScoreOptions options = BertScoreOptions.defaults().withTruncationListener((n, m, max) -> {
+    BertScoreOptions options = BertScoreOptions.builder().truncationListener((n, m, max) -> {
       seen[0] += n;
       seen[1] = m;
       seen[2] = max;
-    });
+    }).build();
     new BertScorer(new FakeEmbedder(), options).score(List.of("a LONG", "b"), List.of("a LONG", "a LONG"));
     assertEquals(3, seen[0]);
     assertEquals(4, seen[1]);
@@ -221,7 +221,7 @@ class BertScorerTest {
     BertScorer plain = new BertScorer(new FakeEmbedder(), BertScoreOptions.defaults());
     assertEquals("fake_L2_no-idf_version=0.3.12(onnx)", plain.hash());
     BertScorer rescaled = new BertScorer(new FakeEmbedder(),
-        BertScoreOptions.defaults().withIdf(true).withBaseline(new Baseline(0.1, 0.1, 0.1)));
+        BertScoreOptions.builder().idf(true).baseline(new Baseline(0.1, 0.1, 0.1)).build());
     assertEquals("fake_L2_idf_version=0.3.12(onnx)-custom-rescaled", rescaled.hash());
   }
 

@@ -23,7 +23,7 @@ class OnnxTokenEmbedderTest {
 
   @BeforeAll
   static void load() {
-    minilm = OnnxTokenEmbedder.openDefault(EmbedderOptions.defaults().withIntraOpThreads(2));
+    minilm = OnnxTokenEmbedder.openDefault(EmbedderOptions.builder().intraOpThreads(2).build());
   }
 
   @AfterAll
@@ -82,11 +82,11 @@ class OnnxTokenEmbedderTest {
     assertTrue(minilm.embed(List.of("hello ".repeat(511))).get(0).truncated());
 
     int[] reported = new int[3];
-    BertScoreOptions options = BertScoreOptions.defaults().withTruncationListener((n, m, max) -> {
+    BertScoreOptions options = BertScoreOptions.builder().truncationListener((n, m, max) -> {
       reported[0] = n;
       reported[1] = m;
       reported[2] = max;
-    });
+    }).build();
     new BertScorer(minilm, options).score(List.of(text), List.of("a short reference"));
     assertArrayEquals(new int[] {1, 2, 512}, reported);
   }
@@ -114,7 +114,7 @@ class OnnxTokenEmbedderTest {
     Path onnx = Files.write(folder.resolve("model.onnx"), TinyOnnx.castModel("last_hidden_state", true));
     Files.writeString(folder.getParent().resolve("config.json"), "{\"num_hidden_layers\": 3}");
     Path tokenizer = defaultTokenizerFile(dir);
-    try (OnnxTokenEmbedder tiny = OnnxTokenEmbedder.open(onnx, tokenizer, EmbedderOptions.defaults().withMaxLength(5))) {
+    try (OnnxTokenEmbedder tiny = OnnxTokenEmbedder.open(onnx, tokenizer, EmbedderOptions.builder().maxLength(5).build())) {
       assertEquals("tiny-encoder", tiny.modelName());
       assertEquals(3, tiny.layer());
       List<TokenEmbedding> out = tiny.embed(List.of("hello world", "hello", "hello world hello world"));
@@ -132,7 +132,7 @@ class OnnxTokenEmbedderTest {
   @Test
   void badEncodersAreRefusedNamingTheFile(@TempDir Path dir) throws IOException {
     Path tokenizer = defaultTokenizerFile(dir);
-    EmbedderOptions options = EmbedderOptions.defaults().withLayer(1);
+    EmbedderOptions options = EmbedderOptions.builder().layer(1).build();
     Path missing = dir.resolve("missing.onnx");
     BertScoreException e = assertThrows(BertScoreException.class,
         () -> OnnxTokenEmbedder.open(missing, tokenizer, options));
@@ -167,7 +167,7 @@ class OnnxTokenEmbedderTest {
   void closedEmbedderRefusesWork(@TempDir Path dir) throws IOException {
     Path onnx = Files.write(dir.resolve("m.onnx"), TinyOnnx.castModel("last_hidden_state", true));
     OnnxTokenEmbedder tiny = OnnxTokenEmbedder.open(onnx, defaultTokenizerFile(dir),
-        EmbedderOptions.defaults().withLayer(1));
+        EmbedderOptions.builder().layer(1).build());
     assertEquals("m", tiny.modelName());
     tiny.close();
     BertScoreException e = assertThrows(BertScoreException.class, () -> tiny.embed(List.of("x")));

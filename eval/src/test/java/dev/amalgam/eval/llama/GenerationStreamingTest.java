@@ -26,11 +26,11 @@ class GenerationStreamingTest {
   @Test
   void resultsStreamOneByOneWithTokenCounts() {
     Path model = TestAssets.stories260K();
-    GenerationRequest once = GenerationRequest.of("Once upon a time").withMaxTokens(8).withThreads(2);
+    GenerationRequest once = GenerationRequest.builder().prompt("Once upon a time").maxTokens(8).threads(2).build();
     List<Integer> seen = new ArrayList<>();
     long[] load = {-1};
     List<GenerationResult> results = LlamaGeneration.generateStreaming(model,
-        List.of(once, once.withPrompt("Lily"), once.withMaxTokens(3)), Duration.ofMinutes(2),
+        List.of(once, once.toBuilder().prompt("Lily").build(), once.toBuilder().maxTokens(3).build()), Duration.ofMinutes(2),
         new LlamaGeneration.Listener() {
           @Override
           public void loaded(long millis) {
@@ -56,7 +56,7 @@ class GenerationStreamingTest {
     Path model = dir.resolve("crashy.gguf");
     Files.writeString(model, "GGUF not really");
     List<GenerationRequest> requests = new ArrayList<>();
-    for (int i = 0; i < 4; i++) requests.add(GenerationRequest.of("p" + i).withThreads(1));
+    for (int i = 0; i < 4; i++) requests.add(GenerationRequest.builder().prompt("p" + i).threads(1).build());
     List<Integer> seen = new ArrayList<>();
     LlamaGeneration.Listener listener = new LlamaGeneration.Listener() {
       @Override

@@ -21,8 +21,8 @@ class LlamaGenerationTest {
   @Test
   void greedyGenerationIsDeterministicAndSeveralPromptsShareOneChild() {
     Path model = TestAssets.stories260K();
-    GenerationRequest once = GenerationRequest.of("Once upon a time").withMaxTokens(12).withThreads(2);
-    GenerationRequest lily = once.withPrompt("Lily and Tom went to the").withGpuLayers(0);
+    GenerationRequest once = GenerationRequest.builder().prompt("Once upon a time").maxTokens(12).threads(2).build();
+    GenerationRequest lily = once.toBuilder().prompt("Lily and Tom went to the").gpuLayers(0).build();
     List<GenerationResult> results = LlamaGeneration.generateAll(model, List.of(once, lily, once));
     assertEquals(3, results.size());
     assertTrue(results.get(0).text().startsWith(", there was a little girl"), results.get(0).text());
@@ -36,13 +36,13 @@ class LlamaGenerationTest {
   @Test
   void chatModeHasNoDoubleBosAndAcceptsGpuLayers() {
     Path model = TestAssets.stories260K();
-    GenerationRequest chat = GenerationRequest.of("Tell me a story.").withChat(true).withMaxTokens(4)
-        .withThreads(2).withGpuLayers(99).withContextSize(256);
+    GenerationRequest chat = GenerationRequest.builder().prompt("Tell me a story.").chat(true).maxTokens(4)
+        .threads(2).gpuLayers(99).contextSize(256).build();
     GenerationResult r = LlamaGeneration.generate(model, chat);
     // stories260K has no chat template: java-llama.cpp falls back to chatml.
     assertTrue(r.prompt().contains("<|im_start|>user\nTell me a story.<|im_end|>"), r.prompt());
     assertTrue(r.prompt().contains("<|im_start|>assistant"), r.prompt());
-    try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.defaults().withThreads(1))) {
+    try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.builder().threads(1).build())) {
       int[] tokens = scorer.tokenize(r.prompt(), true, true);
       assertEquals(scorer.bosToken(), tokens[0]);
       assertNotEquals(scorer.bosToken(), tokens[1], "double BOS");
@@ -60,7 +60,7 @@ class LlamaGenerationTest {
     Path garbage = dir.resolve("garbage.gguf");
     Files.write(garbage, "GGUF this is not a model".getBytes());
     LlamaBridgeException e = assertThrows(LlamaBridgeException.class,
-        () -> LlamaGeneration.generate(garbage, GenerationRequest.of("x").withThreads(1)));
+        () -> LlamaGeneration.generate(garbage, GenerationRequest.builder().prompt("x").threads(1).build()));
     assertEquals(Reason.MODEL_LOAD_FAILED, e.reason());
     assertTrue(e.getMessage().contains("garbage.gguf"), e.getMessage());
     assertFalse(e.getMessage().isBlank());
@@ -69,17 +69,17 @@ class LlamaGenerationTest {
         () -> LlamaGeneration.generateAll(garbage, List.of())).reason());
     GenerationRequest a = GenerationRequest.of("a");
     assertEquals(Reason.BAD_ARGUMENT, assertThrows(LlamaBridgeException.class,
-        () -> LlamaGeneration.generateAll(garbage, List.of(a, a.withContextSize(512)))).reason());
-    assertThrows(LlamaBridgeException.class, () -> a.withMaxTokens(0));
-    assertThrows(LlamaBridgeException.class, () -> a.withTemperature(Float.NaN));
-    assertThrows(LlamaBridgeException.class, () -> a.withTemperature(-1));
+        () -> LlamaGeneration.generateAll(garbage, List.of(a, a.toBuilder().contextSize(512).build()))).reason());
+    assertThrows(LlamaBridgeException.class, () -> a.toBuilder().maxTokens(0).build());
+    assertThrows(LlamaBridgeException.class, () -> a.toBuilder().temperature(Float.NaN).build());
+    assertThrows(LlamaBridgeException.class, () -> a.toBuilder().temperature(-1).build());
   }
 
   @Test
   void aChildPastItsTimeoutIsKilled() {
     Path model = TestAssets.stories260K();
     LlamaBridgeException e = assertThrows(LlamaBridgeException.class, () -> LlamaGeneration.generateAll(
-        model, List.of(GenerationRequest.of("Once").withThreads(1)), Duration.ofMillis(50)));
+        model, List.of(GenerationRequest.builder().prompt("Once").threads(1).build()), Duration.ofMillis(50)));
     assertEquals(Reason.TIMEOUT, e.reason());
   }
 }

@@ -33,7 +33,7 @@ class LlamaScorerTest {
   @BeforeAll
   static void open() {
     model = TestAssets.stories260K();
-    scorer = LlamaScorer.open(model, ScorerOptions.defaults().withThreads(2));
+    scorer = LlamaScorer.open(model, ScorerOptions.builder().threads(2).build());
   }
 
   @AfterAll
@@ -52,7 +52,7 @@ class LlamaScorerTest {
 
   @Test
   void logProbsMatchLlamaCppWithF16KvCache() {
-    try (LlamaScorer f16 = LlamaScorer.open(model, ScorerOptions.defaults().withThreads(2).withF32KvCache(false))) {
+    try (LlamaScorer f16 = LlamaScorer.open(model, ScorerOptions.builder().threads(2).f32KvCache(false).build())) {
       double[] lp = f16.tokenLogProbs(LILY);
       assertEquals(LILY_LOG_PROBS_F16.length, lp.length);
       double sum = 0;
@@ -178,7 +178,7 @@ class LlamaScorerTest {
     assertEquals(Reason.MODEL_LOAD_FAILED, assertThrows(LlamaBridgeException.class,
         () -> LlamaScorer.open(truncated, ScorerOptions.defaults())).reason());
 
-    LlamaScorer s = LlamaScorer.open(model, ScorerOptions.defaults().withContextSize(64).withGpuLayers(99));
+    LlamaScorer s = LlamaScorer.open(model, ScorerOptions.builder().contextSize(64).gpuLayers(99).build());
     assertEquals(64, s.contextSize());
     assertEquals(LILY_TOKENS.length - 1, s.tokenLogProbs(LILY).length);
     s.close();
@@ -189,9 +189,9 @@ class LlamaScorerTest {
 
   @Test
   void optionsRejectOutOfRangeValues() {
-    assertThrows(LlamaBridgeException.class, () -> ScorerOptions.defaults().withContextSize(0));
-    assertThrows(LlamaBridgeException.class, () -> ScorerOptions.defaults().withThreads(0));
-    assertThrows(LlamaBridgeException.class, () -> ScorerOptions.defaults().withGpuLayers(-1));
+    assertThrows(LlamaBridgeException.class, () -> ScorerOptions.builder().contextSize(0).build());
+    assertThrows(LlamaBridgeException.class, () -> ScorerOptions.builder().threads(0).build());
+    assertThrows(LlamaBridgeException.class, () -> ScorerOptions.builder().gpuLayers(-1).build());
     int threads = ScorerOptions.defaultThreads();
     assertTrue(threads >= 1 && threads <= 4, "threads " + threads);
   }

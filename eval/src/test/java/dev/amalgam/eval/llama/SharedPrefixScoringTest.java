@@ -46,7 +46,7 @@ class SharedPrefixScoringTest {
   @BeforeAll
   static void open() {
     Path model = TestAssets.stories260K();
-    scorer = LlamaScorer.open(model, ScorerOptions.defaults().withThreads(2));
+    scorer = LlamaScorer.open(model, ScorerOptions.builder().threads(2).build());
   }
 
   @AfterAll
@@ -62,7 +62,7 @@ class SharedPrefixScoringTest {
   @Test
   void equalsOneCallPerOptionBitForBitWithF16KvCache() {
     try (LlamaScorer f16 = LlamaScorer.open(scorer.model(),
-        ScorerOptions.defaults().withThreads(2).withF32KvCache(false))) {
+        ScorerOptions.builder().threads(2).f32KvCache(false).build())) {
       assertEqualsOneCallPerOption(f16);
     }
   }
@@ -93,7 +93,7 @@ class SharedPrefixScoringTest {
   @Test
   void equalsOneCallPerOptionAcrossUbatchBoundaries() {
     try (LlamaScorer wide = LlamaScorer.open(scorer.model(),
-        ScorerOptions.defaults().withThreads(2).withContextSize(1024))) {
+        ScorerOptions.builder().threads(2).contextSize(1024).build())) {
       List<String> options = List.of(" B", " A", " liked", " named Lily.", "ly");
       String text = LlamaScorerTest.STORY.repeat(4);
       int end = text.length() / 2;
@@ -160,7 +160,7 @@ class SharedPrefixScoringTest {
         assertThrows(LlamaBridgeException.class, () -> scorer.continuationLogLikelihood(prompt, "")).reason());
 
     try (LlamaScorer small = LlamaScorer.open(scorer.model(),
-        ScorerOptions.defaults().withThreads(2).withContextSize(64))) {
+        ScorerOptions.builder().threads(2).contextSize(64).build())) {
       String tooLong = " named Lily. She loved to play outside in the sun. One day, she saw a big red ball in the "
           + "park. She wanted to play with it, so she ran to the ball and kicked it.";
       LlamaBridgeException single = assertThrows(LlamaBridgeException.class,
