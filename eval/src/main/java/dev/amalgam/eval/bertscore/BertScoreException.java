@@ -1,12 +1,14 @@
 package dev.amalgam.eval.bertscore;
 
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
 import java.util.Objects;
 
 /**
  * A BERTScore failure with a {@link Reason}, so the CLI can tell bad input (exit code 2) from an environment
- * problem. Messages name the file, row or option and the rule that failed.
+ * problem; {@link #failureReason()} follows it. Messages name the file, row or option and the rule that failed.
  */
-public final class BertScoreException extends RuntimeException {
+public final class BertScoreException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
 
   /** What went wrong. */
@@ -57,5 +59,11 @@ public final class BertScoreException extends RuntimeException {
   /** Why it failed. */
   public Reason reason() {
     return reason;
+  }
+
+  /** {@link FailureReason#BAD_INPUT} when the {@link #reason()} is bad input, else the environment. */
+  @Override
+  public FailureReason failureReason() {
+    return reason.isBadInput() ? FailureReason.BAD_INPUT : FailureReason.ENVIRONMENT;
   }
 }

@@ -1,12 +1,15 @@
 package dev.amalgam.eval.llama;
 
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
 import java.util.Objects;
 
 /**
  * A failure of the llama.cpp bridge or of generation, with a {@link Reason} so callers (the CLI) can tell bad input
- * from an environment problem. Messages name the model file or the rule that failed.
+ * from an environment problem; {@link #failureReason()} follows it. Messages name the model file or the rule that
+ * failed.
  */
-public final class LlamaBridgeException extends RuntimeException {
+public final class LlamaBridgeException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
 
   /** What went wrong. */
@@ -63,5 +66,11 @@ public final class LlamaBridgeException extends RuntimeException {
   /** Why the operation failed. */
   public Reason reason() {
     return reason;
+  }
+
+  /** {@link FailureReason#BAD_INPUT} when the {@link #reason()} is bad input, else the environment. */
+  @Override
+  public FailureReason failureReason() {
+    return reason.isBadInput() ? FailureReason.BAD_INPUT : FailureReason.ENVIRONMENT;
   }
 }

@@ -2,6 +2,8 @@ package dev.amalgam.eval.score;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
 import dev.amalgam.eval.text.CsvReader;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -28,12 +30,18 @@ public record PairFile(List<String> predictions, List<String> references) {
     references = List.copyOf(references);
   }
 
-  /** A bad file; the message names the file, the line and the field. */
-  public static final class BadPairFileException extends IOException {
+  /** A bad file (bad input); the message names the file, the line and the field. */
+  public static final class BadPairFileException extends IOException implements Failure {
     private static final long serialVersionUID = 1L;
 
     BadPairFileException(String message) {
       super(message);
+    }
+
+    /** Always {@link FailureReason#BAD_INPUT}. */
+    @Override
+    public FailureReason failureReason() {
+      return FailureReason.BAD_INPUT;
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.amalgam.eval.text;
 
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -131,8 +133,8 @@ public final class CsvReader {
     }
   }
 
-  /** The CSV text breaks a rule; the message is {@code file: line L, field F: rule}. */
-  public static final class MalformedCsvException extends IOException {
+  /** The CSV text breaks a rule (bad input); the message is {@code file: line L, field F: rule}. */
+  public static final class MalformedCsvException extends IOException implements Failure {
     private static final long serialVersionUID = 1L;
 
     private final String source;
@@ -167,6 +169,12 @@ public final class CsvReader {
     /** The 1-based field number, or 0 for the whole record. */
     public int field() {
       return field;
+    }
+
+    /** Always {@link FailureReason#BAD_INPUT}. */
+    @Override
+    public FailureReason failureReason() {
+      return FailureReason.BAD_INPUT;
     }
   }
 
