@@ -1,5 +1,6 @@
 package dev.amalgam.eval.score;
 
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.eval.bertscore.Baseline;
 import dev.amalgam.eval.bertscore.BertScore;
 import dev.amalgam.eval.bertscore.BertScoreOptions;
@@ -16,7 +17,6 @@ import dev.amalgam.eval.score.ScoreOptions.Metric;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.function.Consumer;
 import java.util.stream.IntStream;
 
 /**
@@ -30,7 +30,7 @@ import java.util.stream.IntStream;
  */
 public final class MetricSuite implements CorpusScorer, AutoCloseable {
   private final ScoreOptions options;
-  private final Consumer<String> warnings;
+  private final WarningListener warnings;
   private final Rouge rouge;
   private final SacreBleu corpusBleu = SacreBleu.corpusDefaults();
   private final SacreBleu sentenceBleu = SacreBleu.sentenceDefaults();
@@ -39,7 +39,7 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
   private OnnxTokenEmbedder embedder;
   private BertScorer bertScorer;
 
-  private MetricSuite(ScoreOptions options, Consumer<String> warnings) {
+  private MetricSuite(ScoreOptions options, WarningListener warnings) {
     this.options = options;
     this.warnings = warnings;
     this.rouge = Rouge.defaults(options.stem());
@@ -48,9 +48,9 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
   /**
    * A suite computing what {@code options} selects.
    *
-   * @param warnings receives one line per warning (for example BERTScore truncation)
+   * @param warnings told each warning as it happens (for example BERTScore truncation)
    */
-  public static MetricSuite create(ScoreOptions options, Consumer<String> warnings) {
+  public static MetricSuite create(ScoreOptions options, WarningListener warnings) {
     return new MetricSuite(Objects.requireNonNull(options, "options"), Objects.requireNonNull(warnings, "warnings"));
   }
 
@@ -119,7 +119,7 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
           : OnnxTokenEmbedder.open(options.bertScoreModel(), options.bertScoreTokenizer(), embedderOptions);
       BertScoreOptions.Builder bertOptions = BertScoreOptions.builder().idf(options.bertScoreIdf())
           .truncationListener((truncated, total, max) ->
-              warnings.accept(BertScoreOptions.truncationWarning(truncated, total, max)));
+              warnings.warn(BertScoreOptions.truncationWarning(truncated, total, max)));
       if (options.bertScoreBaseline() != null) {
         bertOptions.baseline(Baseline.forEncoder(embedder, options.bertScoreBaseline()));
       }
