@@ -3,7 +3,6 @@ package dev.amalgam.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.amalgam.eval.bertscore.BertScoreException;
 import dev.amalgam.eval.harness.DataException;
 import dev.amalgam.eval.harness.TaskKind;
 import dev.amalgam.eval.harness.Tasks;
@@ -93,9 +92,6 @@ final class CompareCommand implements Callable<Integer> {
           + line))) {
         ca = suite.score(texts(a.lines(), "prediction"), texts(a.lines(), "reference"));
         cb = suite.score(texts(pairedB, "prediction"), texts(pairedB, "reference"));
-      } catch (BertScoreException e) {
-        if (e.reason().isBadInput()) throw new Main.InvalidInputException(e.getMessage());
-        throw e;
       }
       warnOnSignatures(a, ca, err);
       warnOnSignatures(b, cb, err);

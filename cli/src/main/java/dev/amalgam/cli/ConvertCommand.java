@@ -75,6 +75,7 @@ final class ConvertCommand implements Callable<Integer> {
       r = ModelConverter.convert(source, target, bar != null ? options.withProgress(bar) : options);
     } catch (IllegalArgumentException | ConversionException e) {
       // A config.json or tokenizer that cannot be converted is bad input (exit 2), like a FormatException.
+      // TODO: ConversionException leaves this catch once it implements Failure (Main then maps it).
       throw new Main.InvalidInputException(e.getMessage());
     }
     r.warnings().forEach(w -> err.println("amalgam: warning: " + w));

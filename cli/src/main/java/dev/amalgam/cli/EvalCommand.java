@@ -13,7 +13,6 @@ import dev.amalgam.eval.harness.PromptTemplate;
 import dev.amalgam.eval.harness.Task;
 import dev.amalgam.eval.harness.TaskKind;
 import dev.amalgam.eval.harness.Tasks;
-import dev.amalgam.eval.llama.LlamaBridgeException;
 import dev.amalgam.eval.llama.ScorerOptions;
 import dev.amalgam.eval.score.CorpusScorer;
 import dev.amalgam.eval.score.MetricSuite;
@@ -161,16 +160,6 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    try {
-      return evaluate();
-    } catch (DataException e) {
-      throw new Main.InvalidInputException(e.getMessage());
-    } catch (LlamaBridgeException e) {
-      throw GenerateCommand.asCliError(e);
-    }
-  }
-
-  private int evaluate() throws IOException {
     Task t = "jsonl".equals(task) ? Tasks.jsonl(inputField, referenceField) : Tasks.builtIn(task);
     McMode mode = switch (mcMode.toLowerCase(Locale.ROOT)) {
       case "loglik" -> McMode.LOGLIK;

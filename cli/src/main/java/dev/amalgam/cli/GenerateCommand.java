@@ -2,7 +2,6 @@ package dev.amalgam.cli;
 
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
-import dev.amalgam.eval.llama.LlamaBridgeException;
 import dev.amalgam.eval.llama.LlamaGeneration;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -53,16 +52,12 @@ final class GenerateCommand implements Callable<Integer> {
     if (!Files.isRegularFile(model)) throw new Main.InvalidInputException("no such model file: " + model);
     PrintWriter out = spec.commandLine().getOut();
     printGpuNote(gpuLayers, spec.commandLine().getErr());
-    try {
-      GenerationRequest.Builder request = GenerationRequest.builder().prompt(prompt).chat(chat).maxTokens(maxTokens)
-          .temperature(temperature).seed(seed).gpuLayers(gpuLayers).contextSize(contextSize);
-      if (threads != null) request.threads(threads);
-      GenerationResult result = LlamaGeneration.generate(model, request.build());
-      out.println(result.text());
-      return 0;
-    } catch (LlamaBridgeException e) {
-      throw asCliError(e);
-    }
+    GenerationRequest.Builder request = GenerationRequest.builder().prompt(prompt).chat(chat).maxTokens(maxTokens)
+        .temperature(temperature).seed(seed).gpuLayers(gpuLayers).contextSize(contextSize);
+    if (threads != null) request.threads(threads);
+    GenerationResult result = LlamaGeneration.generate(model, request.build());
+    out.println(result.text());
+    return 0;
   }
 
   /** Notes that the bundled library is CPU-only when layers are requested without a custom libjllama.so. */
@@ -73,10 +68,5 @@ final class GenerateCommand implements Callable<Integer> {
           + " is ignored; point -Dde.kherud.llama.lib.path=DIR at a CUDA build to offload");
       err.flush();
     }
-  }
-
-  /** Bad input (missing or invalid model, text too short) becomes exit code 2; the rest stays a failure (1). */
-  static RuntimeException asCliError(LlamaBridgeException e) {
-    return e.reason().isBadInput() ? new Main.InvalidInputException(e.getMessage()) : e;
   }
 }

@@ -60,8 +60,6 @@ final class IfevalCommand implements Callable<Integer> {
       byPrompt = IfevalData.readResponses(responses);
     } catch (NoSuchFileException e) {
       throw new Main.InvalidInputException("no such file: " + e.getFile());
-    } catch (IfevalException e) {
-      throw new Main.InvalidInputException(e.getMessage());
     }
     if (skipMissing) {
       List<IfevalInput> answered = new ArrayList<>();
@@ -79,8 +77,8 @@ final class IfevalCommand implements Callable<Integer> {
     try {
       report = IfevalEvaluator.evaluate(inputs, byPrompt);
     } catch (IfevalException e) {
-      throw new Main.InvalidInputException(e.getMessage()
-          + (e.getMessage().contains("no response") ? " (--skip-missing leaves such prompts out)" : ""));
+      if (!e.getMessage().contains("no response")) throw e;
+      throw new IfevalException(e.getMessage() + " (--skip-missing leaves such prompts out)", e);
     }
     if (perExample != null) writePerExample(report, perExample);
     print(report, spec.commandLine().getOut());

@@ -1,5 +1,8 @@
 package dev.amalgam.cli;
 
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
+import dev.amalgam.eval.llama.LlamaBridgeException;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.merge.config.ConfigException;
 import java.io.PrintWriter;
@@ -12,7 +15,8 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code amalgam} command. Exit codes: 0 success; 2 usage, configuration or input validation error; 1 any
- * other failure. Errors print one line; {@code --verbose} adds the stack trace.
+ * other failure. Errors print one line; {@code --verbose} adds the stack trace. Commands throw; this class alone
+ * turns what they throw into the line and the exit code ({@link #exitCode}, {@link #describe}).
  */
 @Command(
     name = "amalgam",
@@ -53,7 +57,7 @@ public final class Main {
       failed.getErr().println("amalgam: error: " + e.getMessage() + " (see '" + failed.getCommandSpec().qualifiedName()
           + " --help')");
       failed.getErr().flush();
-      return EXIT_INVALID;
+      return exitCode(e);
     });
     cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       boolean verbose = parseResult.hasMatchedOption("--verbose") || isVerbose(parseResult);
@@ -72,15 +76,19 @@ public final class Main {
     return false;
   }
 
+  /**
+   * The exit code of a failed command: a {@link Failure} by its reason (bad input 2, environment 1); picocli's
+   * usage errors and an output that already exists 2; anything else 1.
+   */
   static int exitCode(Throwable e) {
-    if (e instanceof ConfigException || e instanceof FormatException || e instanceof FileAlreadyExistsException || e instanceof CommandLine.ParameterException
-        || e instanceof InvalidInputException
-        || (e instanceof dev.amalgam.eval.bertscore.BertScoreException b && b.reason().isBadInput())) {
-      return EXIT_INVALID;
-    }
+    if (e instanceof Failure f) return f.isBadInput() ? EXIT_INVALID : EXIT_FAILURE;
+    if (e instanceof CommandLine.ParameterException || e instanceof FileAlreadyExistsException) return EXIT_INVALID;
+    // TODO: goes once ConfigException and FormatException implement Failure.
+    if (e instanceof ConfigException || e instanceof FormatException) return EXIT_INVALID;
     return EXIT_FAILURE;
   }
 
+  /** The one-line message of a failed command. */
   static String describe(Throwable e) {
     if (e instanceof NoSuchFileException) return "no such file or directory: " + e.getMessage();
     if (e instanceof FileAlreadyExistsException) {
@@ -89,20 +97,30 @@ public final class Main {
     }
     if (e instanceof OutOfMemoryError) return "out of memory: " + e.getMessage();
     String m = e.getMessage();
-    if (e instanceof ConfigException || e instanceof FormatException || e instanceof InvalidInputException
-        || e instanceof dev.amalgam.eval.bertscore.BertScoreException) {
-      return m;
-    }
+    if (isSelfExplaining(e)) return m;
     return m == null || m.isBlank() ? e.toString() : m + (e instanceof RuntimeException ? " (" + e.getClass()
         .getSimpleName() + ")" : "");
   }
 
+  /** Amalgam's own failures carry complete messages; other runtime exceptions are named by their class. */
+  private static boolean isSelfExplaining(Throwable e) {
+    // llama.cpp environment failures have always been printed with their class name; the text stays.
+    if (e instanceof LlamaBridgeException l && !l.isBadInput()) return false;
+    // TODO: ConfigException and FormatException go once they implement Failure.
+    return e instanceof Failure || e instanceof ConfigException || e instanceof FormatException;
+  }
+
   /** A user-facing input problem detected by a command (exit code 2). */
-  static final class InvalidInputException extends RuntimeException {
+  static final class InvalidInputException extends RuntimeException implements Failure {
     private static final long serialVersionUID = 1L;
 
     InvalidInputException(String message) {
       super(message);
+    }
+
+    @Override
+    public FailureReason failureReason() {
+      return FailureReason.BAD_INPUT;
     }
   }
 

@@ -2,7 +2,6 @@ package dev.amalgam.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.amalgam.eval.llama.LlamaBridgeException;
 import dev.amalgam.eval.llama.LlamaScorer;
 import dev.amalgam.eval.llama.PerplexityResult;
 import dev.amalgam.eval.llama.ScorerOptions;
@@ -62,16 +61,12 @@ final class PerplexityCommand implements Callable<Integer> {
       throw new Main.InvalidInputException(text + ": not valid UTF-8");
     }
     GenerateCommand.printGpuNote(gpuLayers, spec.commandLine().getErr());
+    ScorerOptions.Builder options = ScorerOptions.builder().contextSize(contextSize).gpuLayers(gpuLayers)
+        .f32KvCache(!f16Kv);
+    if (threads != null) options.threads(threads);
     PerplexityResult r;
-    try {
-      ScorerOptions.Builder options = ScorerOptions.builder().contextSize(contextSize).gpuLayers(gpuLayers)
-          .f32KvCache(!f16Kv);
-      if (threads != null) options.threads(threads);
-      try (LlamaScorer scorer = LlamaScorer.open(model, options.build())) {
-        r = scorer.perplexity(content, contextSize);
-      }
-    } catch (LlamaBridgeException e) {
-      throw GenerateCommand.asCliError(e);
+    try (LlamaScorer scorer = LlamaScorer.open(model, options.build())) {
+      r = scorer.perplexity(content, contextSize);
     }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {

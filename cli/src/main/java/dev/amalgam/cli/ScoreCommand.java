@@ -3,7 +3,6 @@ package dev.amalgam.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.amalgam.eval.bertscore.BertScoreException;
 import dev.amalgam.eval.score.MetricSuite;
 import dev.amalgam.eval.score.PairFile;
 import dev.amalgam.eval.score.ScoreOptions;
@@ -57,12 +56,7 @@ final class ScoreCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     if (!Files.isRegularFile(data)) throw new Main.InvalidInputException("no such data file: " + data);
     ScoreOptions options = scoring.toScoreOptions();
-    PairFile pairs;
-    try {
-      pairs = PairFile.read(data, predField, refField);
-    } catch (PairFile.BadPairFileException e) {
-      throw new Main.InvalidInputException(e.getMessage());
-    }
+    PairFile pairs = PairFile.read(data, predField, refField);
     if (pairs.predictions().isEmpty()) throw new Main.InvalidInputException(data + ": no examples");
     PrintWriter err = spec.commandLine().getErr();
     long start = System.nanoTime();
@@ -72,9 +66,6 @@ final class ScoreCommand implements Callable<Integer> {
       err.flush();
     })) {
       scores = suite.score(pairs.predictions(), pairs.references());
-    } catch (BertScoreException e) {
-      if (e.reason().isBadInput()) throw new Main.InvalidInputException(e.getMessage());
-      throw e;
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     int[] all = java.util.stream.IntStream.range(0, scores.size()).toArray();
