@@ -73,7 +73,8 @@ class ScoreCommandTest {
     ScoreOptions base = ScoreOptions.builder().metrics(EnumSet.of(Metric.ROUGE, Metric.BLEU, Metric.METEOR)).build();
     for (boolean stem : new boolean[] {false, true}) {
       for (MeteorTokenization tok : MeteorTokenization.values()) {
-        try (MetricSuite suite = MetricSuite.create(base.toBuilder().stem(stem).meteorTokenization(tok).build(), w -> { })) {
+        ScoreOptions options = base.toBuilder().stem(stem).meteorTokenization(tok).build();
+        try (MetricSuite suite = MetricSuite.create(options, w -> { })) {
           TextScores s = suite.score(predictions, references);
           assertEquals(400, s.size());
           for (String type : ROUGE) {

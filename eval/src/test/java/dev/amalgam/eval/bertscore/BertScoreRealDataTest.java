@@ -31,7 +31,8 @@ class BertScoreRealDataTest {
     for (int i = 0; i < ROWS; i++) {
       shifted.add(summaries.get((i + ROWS / 2) % ROWS));
     }
-    try (OnnxTokenEmbedder minilm = OnnxTokenEmbedder.openDefault(EmbedderOptions.builder().intraOpThreads(2).build())) {
+    EmbedderOptions twoThreads = EmbedderOptions.builder().intraOpThreads(2).build();
+    try (OnnxTokenEmbedder minilm = OnnxTokenEmbedder.openDefault(twoThreads)) {
       BertScorer scorer = new BertScorer(minilm, BertScoreOptions.defaults());
       List<BertScore> same = scorer.score(references, references);
       List<BertScore> own = scorer.score(summaries, references);

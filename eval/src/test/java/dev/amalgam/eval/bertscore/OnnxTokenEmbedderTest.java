@@ -114,7 +114,8 @@ class OnnxTokenEmbedderTest {
     Path onnx = Files.write(folder.resolve("model.onnx"), TinyOnnx.castModel("last_hidden_state", true));
     Files.writeString(folder.getParent().resolve("config.json"), "{\"num_hidden_layers\": 3}");
     Path tokenizer = defaultTokenizerFile(dir);
-    try (OnnxTokenEmbedder tiny = OnnxTokenEmbedder.open(onnx, tokenizer, EmbedderOptions.builder().maxLength(5).build())) {
+    EmbedderOptions fiveTokens = EmbedderOptions.builder().maxLength(5).build();
+    try (OnnxTokenEmbedder tiny = OnnxTokenEmbedder.open(onnx, tokenizer, fiveTokens)) {
       assertEquals("tiny-encoder", tiny.modelName());
       assertEquals(3, tiny.layer());
       List<TokenEmbedding> out = tiny.embed(List.of("hello world", "hello", "hello world hello world"));

@@ -30,7 +30,8 @@ class GenerationStreamingTest {
     List<Integer> seen = new ArrayList<>();
     long[] load = {-1};
     List<GenerationResult> results = LlamaGeneration.generateStreaming(model,
-        List.of(once, once.toBuilder().prompt("Lily").build(), once.toBuilder().maxTokens(3).build()), Duration.ofMinutes(2),
+        List.of(once, once.toBuilder().prompt("Lily").build(), once.toBuilder().maxTokens(3).build()),
+        Duration.ofMinutes(2),
         new LlamaGeneration.Listener() {
           @Override
           public void loaded(long millis) {
