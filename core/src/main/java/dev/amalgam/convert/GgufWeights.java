@@ -8,6 +8,7 @@ import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufFile;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufTensorData;
 import dev.amalgam.io.gguf.GgufTensorInfo;
@@ -56,8 +57,8 @@ public final class GgufWeights implements ModelWeights {
       throw new FormatException(file.path(), FormatException.Reason.UNSUPPORTED_FORMAT, null, "architecture '"
           + arch + "' is not supported; Amalgam reads Llama-family GGUF files (general.architecture = llama)");
     }
-    this.headCount = m.getLong("llama.attention.head_count").orElse(0L);
-    this.headCountKv = m.getLong("llama.attention.head_count_kv").orElse(headCount);
+    this.headCount = m.getLong(GgufKeys.headCount(arch)).orElse(0L);
+    this.headCountKv = m.getLong(GgufKeys.headCountKv(arch)).orElse(headCount);
     for (GgufTensorInfo t : file.tensors()) {
       if (t.name().equals(LlamaTensorNames.ROPE_FREQS)) continue;
       String hf = LlamaTensorNames.toHf(t.name()).orElseThrow(() -> new FormatException(file.path(),
@@ -96,7 +97,8 @@ public final class GgufWeights implements ModelWeights {
   private QkPermutation permutation(GgufTensorInfo t) throws FormatException {
     LlamaTensorNames.Permuted p = LlamaTensorNames.permutation(t.name()).orElseThrow();
     long heads = p == LlamaTensorNames.Permuted.QUERY ? headCount : headCountKv;
-    String key = p == LlamaTensorNames.Permuted.QUERY ? "llama.attention.head_count" : "llama.attention.head_count_kv";
+    String key = p == LlamaTensorNames.Permuted.QUERY ? GgufKeys.headCount(LlamaMetadata.ARCHITECTURE)
+        : GgufKeys.headCountKv(LlamaMetadata.ARCHITECTURE);
     long rows = t.rank() == 1 ? t.ne(0) : t.rows();
     try {
       return new QkPermutation(rows, heads);

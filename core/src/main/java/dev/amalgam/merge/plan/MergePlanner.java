@@ -12,6 +12,7 @@ import dev.amalgam.convert.ModelConverter;
 import dev.amalgam.convert.ModelFormats;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.gguf.GgmlType;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.merge.config.ConfigException;
@@ -363,15 +364,11 @@ public final class MergePlanner {
     if (donor.gguf().isPresent()) {
       GgufWeights g = donor.gguf().get();
       metadata = new GgufMetadata(g.metadata());
-      metadata.put("general.file_type", GgufValue.uint32(LlamaMetadata.fileType(fileType)));
+      LlamaMetadata.putFileType(metadata, fileType, types.stream().anyMatch(GgmlType::isQuantized), true);
       if (donorConfig.path("num_hidden_layers").isIntegralNumber()) {
         // slices change the layer count; donorConfig is the output's config.json
-        metadata.put("llama.block_count", GgufValue.uint32(donorConfig.get("num_hidden_layers").asLong()));
-      }
-      if (types.stream().anyMatch(GgmlType::isQuantized)) {
-        metadata.put("general.quantization_version", GgufValue.uint32(LlamaMetadata.QUANTIZATION_VERSION));
-      } else {
-        metadata.remove("general.quantization_version");
+        metadata.put(GgufKeys.blockCount(LlamaMetadata.ARCHITECTURE),
+            GgufValue.uint32(donorConfig.get("num_hidden_layers").asLong()));
       }
       rope = g.ropeFreqs();
     } else {
@@ -387,13 +384,13 @@ public final class MergePlanner {
             + "': " + e.getMessage());
       }
     }
-    config.chatTemplate().ifPresent(t -> metadata.put("tokenizer.chat_template", GgufValue.string(t)));
+    config.chatTemplate().ifPresent(t -> metadata.put(GgufKeys.CHAT_TEMPLATE, GgufValue.string(t)));
     metadata.put(CONFIG_KEY, GgufValue.string(config.source()));
     return new GgufPlan(metadata, types, rope);
   }
 
   /** The GGUF key a merged file records its merge configuration under (llama.cpp ignores unknown keys). */
-  public static final String CONFIG_KEY = "amalgam.merge.config";
+  public static final String CONFIG_KEY = GgufKeys.MERGE_CONFIG;
 
   /** Input casts follow mergekit's {@code dtype}: rounding on load. Widening to f32 is exact, so it is skipped. */
   static Optional<DType> castFor(Optional<DType> configured, DType stored) {

@@ -2,8 +2,10 @@ package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.amalgam.convert.ConversionException;
+import dev.amalgam.convert.LlamaMetadata;
 import dev.amalgam.convert.TokenizerToGguf;
 import dev.amalgam.io.ModelWeights;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.merge.config.ConfigException;
@@ -75,14 +77,13 @@ final class TokenizerPlanning {
   static void putGgufTokenizer(GgufMetadata metadata, VocabularyPlan plan) {
     GgufMetadata built = plan.paddedMetadata();
     for (String key : List.copyOf(metadata.entries().keySet())) {
-      if (key.startsWith("tokenizer.ggml.")) metadata.remove(key);
+      if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.remove(key);
     }
     built.entries().forEach((key, value) -> {
-      if (key.startsWith("tokenizer.ggml.")) metadata.put(key, value);
+      if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.put(key, value);
     });
-    if (metadata.contains("llama.vocab_size")) {
-      metadata.put("llama.vocab_size", GgufValue.uint32(plan.paddedRows()));
-    }
+    String vocabSize = GgufKeys.vocabSize(LlamaMetadata.ARCHITECTURE);
+    if (metadata.contains(vocabSize)) metadata.put(vocabSize, GgufValue.uint32(plan.paddedRows()));
   }
 
   private static int indexOf(ModelReference ref, List<PlannedInput> inputs) {
