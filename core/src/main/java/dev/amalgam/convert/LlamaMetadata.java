@@ -27,8 +27,8 @@ import java.util.Set;
  * tensor) are passed in by the caller.
  */
 public final class LlamaMetadata {
-  /** The GGUF architecture name, also the prefix of every model key. */
-  public static final String ARCHITECTURE = "llama";
+  /** The GGUF architecture name, also the prefix of every model key (the table entry {@link Architecture#LLAMA}). */
+  public static final String ARCHITECTURE = Architecture.LLAMA.ggufName();
   /** gguf-py's GGML_QUANT_VERSION, written as general.quantization_version. */
   public static final long QUANTIZATION_VERSION = 2;
 
@@ -51,7 +51,7 @@ public final class LlamaMetadata {
   static final String ROPE_SCALING_FACTOR = GgufKeys.ropeScalingFactor(ARCHITECTURE);
   static final String ROPE_SCALING_ORIGINAL_CONTEXT = GgufKeys.ropeScalingOriginalContextLength(ARCHITECTURE);
 
-  private static final Set<String> SUPPORTED_ARCHITECTURES = Set.of("LlamaForCausalLM", "MistralForCausalLM");
+  private static final Set<String> SUPPORTED_ARCHITECTURES = Set.copyOf(Architecture.LLAMA.hfArchitectures());
   private static final long UINT32_MAX = 0xFFFF_FFFFL;
   /** Token ids stored as this value mean "not set" (llama.cpp: "bad special token ... using default id -1"). */
   static final long UNSET_ID = 0xFFFF_FFFFL;
@@ -153,12 +153,12 @@ public final class LlamaMetadata {
     }
     String type = f.optString(config, "model_type")
         .orElseThrow(() -> f.error("architectures", "neither 'architectures' nor 'model_type' is present"));
-    return switch (type) {
-      case "llama" -> "LlamaForCausalLM";
-      case "mistral" -> "MistralForCausalLM";
-      default -> throw f.error("model_type", "model type '" + type + "' is not supported; supported: llama, "
-          + "mistral");
-    };
+    String architecture = Architecture.LLAMA.hfModelTypes().get(type);
+    if (architecture == null) {
+      throw f.error("model_type", "model type '" + type + "' is not supported; supported: "
+          + String.join(", ", new java.util.TreeSet<>(Architecture.LLAMA.hfModelTypes().keySet())));
+    }
+    return architecture;
   }
 
   private static long headDimFromHidden(long hidden, long heads, JsonFields f) throws ConversionException {

@@ -2,12 +2,12 @@ package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.GgufOutput;
 import dev.amalgam.convert.GgufWeights;
 import dev.amalgam.convert.Layout;
 import dev.amalgam.convert.LlamaMetadata;
-import dev.amalgam.convert.LlamaTensorNames;
 import dev.amalgam.convert.ModelConverter;
 import dev.amalgam.convert.ModelFormats;
 import dev.amalgam.io.FormatException;
@@ -227,7 +227,8 @@ public final class MergePlanner {
     Optional<OutputTokenizer> outputTokenizer = Optional.empty();
     if (config.tokenizer().isPresent()) {
       // re-lays the embeddings of every input out to the output vocabulary (wrapping their weights)
-      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs, warnings);
+      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs,
+          Architecture.LLAMA, warnings);
       vocabulary = planned.map(TokenizerPlanning.Result::vocabulary);
       outputTokenizer = planned.map(TokenizerPlanning.Result::tokenizer);
     }
@@ -295,7 +296,7 @@ public final class MergePlanner {
           globalLevels(config), name, x, randomSeed));
       DType outType = outputType(config, method, inputTensors);
       if (output.isGguf()) {
-        if (LlamaTensorNames.toGguf(name).isEmpty()) {
+        if (Architecture.LLAMA.toGguf(name).isEmpty()) {
           throw new ConfigException(donor.reference().yamlPath(), "tensor '" + name + "' of '" + donor.label()
               + "' has no GGUF name (not a Llama-family tensor); write a Hugging Face output instead");
         }
@@ -328,7 +329,9 @@ public final class MergePlanner {
     Optional<GgufPlan> gguf = Optional.empty();
     if (output.isGguf()) {
       gguf = Optional.of(ggufPlan(config, inputs, donor, donorConfig, tasks, ggufTypes, output, warnings));
-      if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
+      if (vocabulary.isPresent()) {
+        TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get(), Architecture.LLAMA);
+      }
     } else {
       setTorchDtype(outputConfig, outputTypes, warnings);
     }
@@ -500,12 +503,12 @@ public final class MergePlanner {
     return c.path("model_type").isTextual() ? Optional.of(c.get("model_type").asText()) : Optional.empty();
   }
 
-  static final String LM_HEAD = "lm_head.weight";
-  static final String EMBED_TOKENS = "model.embed_tokens.weight";
+  static final String LM_HEAD = Architecture.LLAMA.hfWeight(Architecture.Role.LM_HEAD);
+  static final String EMBED_TOKENS = Architecture.LLAMA.hfWeight(Architecture.Role.TOKEN_EMBEDDINGS);
 
   /** Whether a tensor has one row per vocabulary entry (mergekit's is_embed). */
   static boolean isEmbedding(String name) {
-    return name.equals(LM_HEAD) || name.equals(EMBED_TOKENS);
+    return Architecture.LLAMA.hasVocabularyRows(name);
   }
 
 
@@ -521,12 +524,7 @@ public final class MergePlanner {
 
   /** The layer a tensor belongs to: its first all-digit dot-separated component ("model.layers.12.mlp" -> 12). */
   static Optional<Integer> layerIndex(String name) {
-    for (String part : name.split("\\.")) {
-      if (!part.isEmpty() && part.length() <= 9 && part.chars().allMatch(Character::isDigit)) {
-        return Optional.of(Integer.parseInt(part));
-      }
-    }
-    return Optional.empty();
+    return Architecture.layerIndex(name);
   }
 
   /** Parameter lookups for one tensor, with mergekit's precedence and clear errors. */

@@ -2,9 +2,9 @@ package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.GgufOutput;
 import dev.amalgam.convert.Layout;
-import dev.amalgam.convert.LlamaTensorNames;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.config.MergeConfig;
@@ -25,8 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Plans a {@code slices:} configuration (frankenmerges and layer-range merges), as mergekit does:
@@ -47,8 +45,6 @@ import java.util.regex.Pattern;
  * Every model is opened once however many slices name it. Everything is validated before any tensor is read.
  */
 final class SlicePlanner {
-  private static final Pattern LAYER = Pattern.compile("(^|\\.)(\\d{1,9})(\\.|$)");
-
   private SlicePlanner() {}
 
   static MergePlan plan(MergeConfig config, MergeMethod method, OutputSpec output, long randomSeed,
@@ -117,7 +113,8 @@ final class SlicePlanner {
     Optional<OutputTokenizer> outputTokenizer = Optional.empty();
     if (config.tokenizer().isPresent()) {
       // re-lays every input's embeddings out to the output vocabulary (wrapping their weights in inputs)
-      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs, warnings);
+      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs,
+          Architecture.LLAMA, warnings);
       vocabulary = planned.map(TokenizerPlanning.Result::vocabulary);
       outputTokenizer = planned.map(TokenizerPlanning.Result::tokenizer);
     }
@@ -181,7 +178,7 @@ final class SlicePlanner {
       List<String> fellBack = new ArrayList<>();
       for (TensorTask task : tasks) {
         String name = task.output().name();
-        if (LlamaTensorNames.toGguf(name).isEmpty()) {
+        if (Architecture.LLAMA.toGguf(name).isEmpty()) {
           throw new ConfigException(donor.reference().yamlPath(), "tensor '" + name + "' has no GGUF name (not a"
               + " Llama-family tensor); write a Hugging Face output instead");
         }
@@ -189,7 +186,9 @@ final class SlicePlanner {
       }
       output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
       gguf = Optional.of(MergePlanner.ggufPlan(config, inputs, donor, outputConfig, tasks, types, output, warnings));
-      if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
+      if (vocabulary.isPresent()) {
+        TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get(), Architecture.LLAMA);
+      }
     } else {
       MergePlanner.setTorchDtype(outputConfig, outputTypes, warnings);
     }
@@ -286,7 +285,7 @@ final class SlicePlanner {
 
   /** Embeddings come before the layers; every other non-layer tensor (final norm, lm_head) after them. */
   private static boolean isPreLayer(String name) {
-    return name.contains("embed");
+    return Architecture.LLAMA.isBeforeLayers(name);
   }
 
   private static Optional<Integer> layerOf(String name) {
@@ -295,9 +294,7 @@ final class SlicePlanner {
 
   /** The name with its layer number (the first all-digit component) replaced. */
   static String withLayer(String name, int layer) {
-    Matcher m = LAYER.matcher(name);
-    if (!m.find()) throw new IllegalArgumentException(name + " has no layer number");
-    return name.substring(0, m.start(2)) + layer + name.substring(m.end(2));
+    return Architecture.withLayer(name, layer);
   }
 
   private static void setLayerCount(ObjectNode config, int layers) {
