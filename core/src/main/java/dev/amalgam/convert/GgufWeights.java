@@ -8,6 +8,7 @@ import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufFile;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufTensorData;
 import dev.amalgam.io.gguf.GgufTensorInfo;
@@ -39,6 +40,7 @@ import java.util.Optional;
 public final class GgufWeights implements ModelWeights {
   private final GgufFile file;
   private final Layout layout;
+  private final Architecture architecture;
   private final Map<String, GgufTensorInfo> byHfName = new LinkedHashMap<>();
   private final List<TensorInfo> tensors = new ArrayList<>();
   private final long headCount;
@@ -52,22 +54,21 @@ public final class GgufWeights implements ModelWeights {
     GgufMetadata m = file.metadata();
     String arch = m.getString(GgufMetadata.ARCHITECTURE).orElseThrow(() -> new FormatException(file.path(),
         FormatException.Reason.BAD_HEADER, null, "no " + GgufMetadata.ARCHITECTURE + " key"));
-    if (!arch.equals(LlamaMetadata.ARCHITECTURE)) {
-      throw new FormatException(file.path(), FormatException.Reason.UNSUPPORTED_FORMAT, null, "architecture '"
-          + arch + "' is not supported; Amalgam reads Llama-family GGUF files (general.architecture = llama)");
-    }
-    this.headCount = m.getLong("llama.attention.head_count").orElse(0L);
-    this.headCountKv = m.getLong("llama.attention.head_count_kv").orElse(headCount);
+    this.architecture = Architecture.forGguf(arch).orElseThrow(() -> new FormatException(file.path(),
+        FormatException.Reason.UNSUPPORTED_FORMAT, null, "architecture '" + arch + "' is not supported; Amalgam"
+            + " reads Llama-family GGUF files (general.architecture = llama)"));
+    this.headCount = m.getLong(GgufKeys.headCount(arch)).orElse(0L);
+    this.headCountKv = m.getLong(GgufKeys.headCountKv(arch)).orElse(headCount);
     for (GgufTensorInfo t : file.tensors()) {
       if (t.name().equals(LlamaTensorNames.ROPE_FREQS)) continue;
-      String hf = LlamaTensorNames.toHf(t.name()).orElseThrow(() -> new FormatException(file.path(),
+      String hf = architecture.toHf(t.name()).orElseThrow(() -> new FormatException(file.path(),
           FormatException.Reason.UNSUPPORTED_FORMAT, t.name(), "not a Llama tensor name; cannot map it to Hugging"
               + " Face names"));
       if (!GgufQuant.canDequantize(t.type()) && t.type().plainDType().isEmpty()) {
         throw new FormatException(file.path(), FormatException.Reason.UNKNOWN_DTYPE, t.name(), "type " + t.type()
             + " cannot be read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
       }
-      if (LlamaTensorNames.permutation(t.name()).isPresent()) permutation(t); // validates heads against rows
+      if (architecture.permutation(t.name()).isPresent()) permutation(t); // validates heads against rows
       byHfName.put(hf, t);
       tensors.add(new TensorInfo(hf, presentedType(t), t.torchShape()));
     }
@@ -94,9 +95,10 @@ public final class GgufWeights implements ModelWeights {
   }
 
   private QkPermutation permutation(GgufTensorInfo t) throws FormatException {
-    LlamaTensorNames.Permuted p = LlamaTensorNames.permutation(t.name()).orElseThrow();
-    long heads = p == LlamaTensorNames.Permuted.QUERY ? headCount : headCountKv;
-    String key = p == LlamaTensorNames.Permuted.QUERY ? "llama.attention.head_count" : "llama.attention.head_count_kv";
+    Architecture.Permuted p = architecture.permutation(t.name()).orElseThrow();
+    long heads = p == Architecture.Permuted.QUERY ? headCount : headCountKv;
+    String key = p == Architecture.Permuted.QUERY ? GgufKeys.headCount(architecture.ggufName())
+        : GgufKeys.headCountKv(architecture.ggufName());
     long rows = t.rank() == 1 ? t.ne(0) : t.rows();
     try {
       return new QkPermutation(rows, heads);
@@ -128,7 +130,8 @@ public final class GgufWeights implements ModelWeights {
 
   /** Whether the file stores a separate {@code output.weight} (untied embeddings). */
   public boolean hasOutputWeight() {
-    return file.tensor("output.weight").isPresent();
+    String lmHead = architecture.toGguf(architecture.hfWeight(Architecture.Role.LM_HEAD)).orElseThrow();
+    return file.tensor(lmHead).isPresent();
   }
 
   /** The values of {@code rope_freqs.weight} (llama3 rope scaling), when the file has that tensor. */
@@ -185,7 +188,7 @@ public final class GgufWeights implements ModelWeights {
     if (t == null) throw new NoSuchElementException(file.path() + ": no tensor '" + name + "'");
     TensorInfo info = new TensorInfo(name, presentedType(t), t.torchShape());
     TensorSource stored = new Stored(file.data(t.name()), info, decoded);
-    if (layout == Layout.GGUF || LlamaTensorNames.permutation(t.name()).isEmpty()) return stored;
+    if (layout == Layout.GGUF || architecture.permutation(t.name()).isEmpty()) return stored;
     QkPermutation p;
     try {
       p = permutation(t);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.io.gguf.GgmlType;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.io.gguf.GgufValueType;
@@ -26,31 +27,31 @@ import java.util.Set;
  * tensor) are passed in by the caller.
  */
 public final class LlamaMetadata {
-  /** The GGUF architecture name, also the prefix of every model key. */
-  public static final String ARCHITECTURE = "llama";
+  /** The GGUF architecture name, also the prefix of every model key (the table entry {@link Architecture#LLAMA}). */
+  public static final String ARCHITECTURE = Architecture.LLAMA.ggufName();
   /** gguf-py's GGML_QUANT_VERSION, written as general.quantization_version. */
   public static final long QUANTIZATION_VERSION = 2;
 
-  static final String NAME = "general.name";
-  static final String FILE_TYPE = "general.file_type";
-  static final String QUANTIZATION_VERSION_KEY = "general.quantization_version";
-  static final String BLOCK_COUNT = "llama.block_count";
-  static final String CONTEXT_LENGTH = "llama.context_length";
-  static final String EMBEDDING_LENGTH = "llama.embedding_length";
-  static final String FEED_FORWARD_LENGTH = "llama.feed_forward_length";
-  static final String HEAD_COUNT = "llama.attention.head_count";
-  static final String HEAD_COUNT_KV = "llama.attention.head_count_kv";
-  static final String FREQ_BASE = "llama.rope.freq_base";
-  static final String RMS_EPSILON = "llama.attention.layer_norm_rms_epsilon";
-  static final String KEY_LENGTH = "llama.attention.key_length";
-  static final String VALUE_LENGTH = "llama.attention.value_length";
-  static final String VOCAB_SIZE = "llama.vocab_size";
-  static final String ROPE_DIMENSION = "llama.rope.dimension_count";
-  static final String ROPE_SCALING_TYPE = "llama.rope.scaling.type";
-  static final String ROPE_SCALING_FACTOR = "llama.rope.scaling.factor";
-  static final String ROPE_SCALING_ORIGINAL_CONTEXT = "llama.rope.scaling.original_context_length";
+  static final String NAME = GgufKeys.NAME;
+  static final String FILE_TYPE = GgufKeys.FILE_TYPE;
+  static final String QUANTIZATION_VERSION_KEY = GgufKeys.QUANTIZATION_VERSION;
+  static final String BLOCK_COUNT = GgufKeys.blockCount(ARCHITECTURE);
+  static final String CONTEXT_LENGTH = GgufKeys.contextLength(ARCHITECTURE);
+  static final String EMBEDDING_LENGTH = GgufKeys.embeddingLength(ARCHITECTURE);
+  static final String FEED_FORWARD_LENGTH = GgufKeys.feedForwardLength(ARCHITECTURE);
+  static final String HEAD_COUNT = GgufKeys.headCount(ARCHITECTURE);
+  static final String HEAD_COUNT_KV = GgufKeys.headCountKv(ARCHITECTURE);
+  static final String FREQ_BASE = GgufKeys.ropeFreqBase(ARCHITECTURE);
+  static final String RMS_EPSILON = GgufKeys.rmsEpsilon(ARCHITECTURE);
+  static final String KEY_LENGTH = GgufKeys.keyLength(ARCHITECTURE);
+  static final String VALUE_LENGTH = GgufKeys.valueLength(ARCHITECTURE);
+  static final String VOCAB_SIZE = GgufKeys.vocabSize(ARCHITECTURE);
+  static final String ROPE_DIMENSION = GgufKeys.ropeDimensionCount(ARCHITECTURE);
+  static final String ROPE_SCALING_TYPE = GgufKeys.ropeScalingType(ARCHITECTURE);
+  static final String ROPE_SCALING_FACTOR = GgufKeys.ropeScalingFactor(ARCHITECTURE);
+  static final String ROPE_SCALING_ORIGINAL_CONTEXT = GgufKeys.ropeScalingOriginalContextLength(ARCHITECTURE);
 
-  private static final Set<String> SUPPORTED_ARCHITECTURES = Set.of("LlamaForCausalLM", "MistralForCausalLM");
+  private static final Set<String> SUPPORTED_ARCHITECTURES = Set.copyOf(Architecture.LLAMA.hfArchitectures());
   private static final long UINT32_MAX = 0xFFFF_FFFFL;
   /** Token ids stored as this value mean "not set" (llama.cpp: "bad special token ... using default id -1"). */
   static final long UNSET_ID = 0xFFFF_FFFFL;
@@ -152,12 +153,12 @@ public final class LlamaMetadata {
     }
     String type = f.optString(config, "model_type")
         .orElseThrow(() -> f.error("architectures", "neither 'architectures' nor 'model_type' is present"));
-    return switch (type) {
-      case "llama" -> "LlamaForCausalLM";
-      case "mistral" -> "MistralForCausalLM";
-      default -> throw f.error("model_type", "model type '" + type + "' is not supported; supported: llama, "
-          + "mistral");
-    };
+    String architecture = Architecture.LLAMA.hfModelTypes().get(type);
+    if (architecture == null) {
+      throw f.error("model_type", "model type '" + type + "' is not supported; supported: "
+          + String.join(", ", new java.util.TreeSet<>(Architecture.LLAMA.hfModelTypes().keySet())));
+    }
+    return architecture;
   }
 
   private static long headDimFromHidden(long hidden, long heads, JsonFields f) throws ConversionException {
@@ -231,6 +232,24 @@ public final class LlamaMetadata {
       case BF16 -> 32;
       default -> throw new IllegalArgumentException("no llama_ftype for output type " + outputType);
     };
+  }
+
+  /**
+   * Records a new tensor type in a GGUF file's metadata, in place: {@code general.file_type} becomes the
+   * llama_ftype of {@code fileType}, and {@code general.quantization_version} is written when a tensor is
+   * quantized. A merged file's version follows its own tensors ({@code rewriteVersion}: rewritten, or removed when
+   * none is quantized); a retyped file keeps the version it has and gets one only when it lacks it.
+   *
+   * @param quantized whether some tensor of the file is block-quantized
+   */
+  public static void putFileType(GgufMetadata metadata, GgmlType fileType, boolean quantized,
+      boolean rewriteVersion) {
+    metadata.put(FILE_TYPE, GgufValue.uint32(fileType(fileType)));
+    if (rewriteVersion && !quantized) {
+      metadata.remove(QUANTIZATION_VERSION_KEY);
+    } else if (quantized && (rewriteVersion || !metadata.contains(QUANTIZATION_VERSION_KEY))) {
+      metadata.put(QUANTIZATION_VERSION_KEY, GgufValue.uint32(QUANTIZATION_VERSION));
+    }
   }
 
   /**

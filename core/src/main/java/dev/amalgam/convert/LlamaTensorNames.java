@@ -2,14 +2,13 @@ package dev.amalgam.convert;
 
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.tensor.DType;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * Tensor names of the Llama family in Hugging Face and GGUF spelling (llama.cpp's {@code convert_hf_to_gguf.py}
- * tensor map), which of them llama.cpp stores row-permuted, and the ggml type each tensor gets in a GGUF file.
+ * Tensor names of the Llama family in Hugging Face and GGUF spelling, which of them llama.cpp stores row-permuted
+ * (both read from the table entry {@link Architecture#LLAMA}), and the ggml type each tensor gets in a GGUF file.
  *
  * <p>The mapping is a bijection on the names it knows: {@code toHf(toGguf(n).get()).get().equals(n)}. Weights and
  * biases map alike ({@code .weight} / {@code .bias} suffixes are kept). {@code rope_freqs.weight} exists only in
@@ -19,30 +18,6 @@ import java.util.Set;
 public final class LlamaTensorNames {
   /** GGUF name of the llama3 rope frequency factors (F32, [head_dim / 2]); it has no HF counterpart. */
   public static final String ROPE_FREQS = "rope_freqs.weight";
-
-  private static final String HF_LAYER_PREFIX = "model.layers.";
-  private static final String GGUF_LAYER_PREFIX = "blk.";
-
-  /** Whole-model tensors: HF stem -> GGUF stem (without .weight/.bias). */
-  private static final Map<String, String> GLOBAL_HF_TO_GGUF = Map.of(
-      "model.embed_tokens", "token_embd",
-      "model.norm", "output_norm",
-      "lm_head", "output");
-
-  /** Per-layer tensors: HF stem after "model.layers.N." -> GGUF stem after "blk.N.". */
-  private static final Map<String, String> LAYER_HF_TO_GGUF = Map.of(
-      "input_layernorm", "attn_norm",
-      "self_attn.q_proj", "attn_q",
-      "self_attn.k_proj", "attn_k",
-      "self_attn.v_proj", "attn_v",
-      "self_attn.o_proj", "attn_output",
-      "post_attention_layernorm", "ffn_norm",
-      "mlp.gate_proj", "ffn_gate",
-      "mlp.up_proj", "ffn_up",
-      "mlp.down_proj", "ffn_down");
-
-  private static final Map<String, String> GLOBAL_GGUF_TO_HF = invert(GLOBAL_HF_TO_GGUF);
-  private static final Map<String, String> LAYER_GGUF_TO_HF = invert(LAYER_HF_TO_GGUF);
 
   /** HF buffers that are not weights (gguf-py skips them). */
   private static final Set<String> SKIPPED_HF_SUFFIXES =
@@ -56,14 +31,6 @@ public final class LlamaTensorNames {
 
   private LlamaTensorNames() {}
 
-  /** Which of the two row-permuted attention projections a tensor is (docs/formats.md §4.2). */
-  public enum Permuted {
-    /** {@code attn_q}: permuted in groups of {@code head_count} heads. */
-    QUERY,
-    /** {@code attn_k}: permuted in groups of {@code head_count_kv} heads (grouped-query attention). */
-    KEY
-  }
-
   /**
    * The ggml type chosen for one tensor.
    *
@@ -75,14 +42,7 @@ public final class LlamaTensorNames {
 
   /** The GGUF name of an HF tensor, or empty when the name is not a Llama tensor. */
   public static Optional<String> toGguf(String hf) {
-    String suffix = paramSuffix(hf);
-    if (suffix == null) return Optional.empty();
-    String stem = hf.substring(0, hf.length() - suffix.length());
-    String global = GLOBAL_HF_TO_GGUF.get(stem);
-    if (global != null) return Optional.of(global + suffix);
-    if (!stem.startsWith(HF_LAYER_PREFIX)) return Optional.empty();
-    return splitLayer(stem, HF_LAYER_PREFIX).flatMap(l -> Optional.ofNullable(LAYER_HF_TO_GGUF.get(l.rest()))
-        .map(g -> GGUF_LAYER_PREFIX + l.index() + "." + g + suffix));
+    return Architecture.LLAMA.toGguf(hf);
   }
 
   /**
@@ -90,14 +50,7 @@ public final class LlamaTensorNames {
    * ({@link #ROPE_FREQS}).
    */
   public static Optional<String> toHf(String gguf) {
-    String suffix = paramSuffix(gguf);
-    if (suffix == null) return Optional.empty();
-    String stem = gguf.substring(0, gguf.length() - suffix.length());
-    String global = GLOBAL_GGUF_TO_HF.get(stem);
-    if (global != null) return Optional.of(global + suffix);
-    if (!stem.startsWith(GGUF_LAYER_PREFIX)) return Optional.empty();
-    return splitLayer(stem, GGUF_LAYER_PREFIX).flatMap(l -> Optional.ofNullable(LAYER_GGUF_TO_HF.get(l.rest()))
-        .map(h -> HF_LAYER_PREFIX + l.index() + "." + h + suffix));
+    return Architecture.LLAMA.toHf(gguf);
   }
 
   /**
@@ -112,38 +65,19 @@ public final class LlamaTensorNames {
   }
 
   /**
-   * The block (layer) index of a tensor name in either spelling: the first all-digit dot-separated component
-   * ({@code model.layers.7.mlp.up_proj.weight} and {@code blk.7.ffn_up.weight} give 7); empty for whole-model
-   * tensors and for numbers that do not fit an int.
+   * The block (layer) index of a tensor name in either spelling ({@code model.layers.7.mlp.up_proj.weight} and
+   * {@code blk.7.ffn_up.weight} give 7); empty for whole-model tensors. See {@link Architecture#layerIndex}.
    */
   public static OptionalInt layerIndex(String name) {
-    for (String part : name.split("\\.", -1)) {
-      if (!part.isEmpty() && part.chars().allMatch(c -> c >= '0' && c <= '9')) {
-        try {
-          return OptionalInt.of(Integer.parseInt(part));
-        } catch (NumberFormatException e) {
-          return OptionalInt.empty();
-        }
-      }
-    }
-    return OptionalInt.empty();
+    return Architecture.layerIndex(name).map(OptionalInt::of).orElseGet(OptionalInt::empty);
   }
 
   /**
    * Whether, and as which projection, a GGUF tensor (weight or bias) is stored with its rows permuted relative to
    * HF; see {@link QkPermutation}.
    */
-  public static Optional<Permuted> permutation(String ggufName) {
-    String suffix = paramSuffix(ggufName);
-    if (suffix == null || !ggufName.startsWith(GGUF_LAYER_PREFIX)) return Optional.empty();
-    Optional<LayerName> layer = splitLayer(ggufName.substring(0, ggufName.length() - suffix.length()),
-        GGUF_LAYER_PREFIX);
-    if (layer.isEmpty()) return Optional.empty();
-    return switch (layer.get().rest()) {
-      case "attn_q" -> Optional.of(Permuted.QUERY);
-      case "attn_k" -> Optional.of(Permuted.KEY);
-      default -> Optional.empty();
-    };
+  public static Optional<Architecture.Permuted> permutation(String ggufName) {
+    return Architecture.LLAMA.permutation(ggufName);
   }
 
   /**
@@ -182,40 +116,6 @@ public final class LlamaTensorNames {
 
   /** The GGUF name without its block prefix and .weight/.bias suffix ("blk.3.attn_q.weight" -> "attn_q"). */
   private static String stemOf(String ggufName) {
-    String suffix = paramSuffix(ggufName);
-    String stem = suffix == null ? ggufName : ggufName.substring(0, ggufName.length() - suffix.length());
-    if (stem.startsWith(GGUF_LAYER_PREFIX)) {
-      return splitLayer(stem, GGUF_LAYER_PREFIX).map(LayerName::rest).orElse(stem);
-    }
-    return stem;
-  }
-
-  private static String paramSuffix(String name) {
-    if (name.endsWith(".weight")) return ".weight";
-    if (name.endsWith(".bias")) return ".bias";
-    return null;
-  }
-
-  private record LayerName(int index, String rest) {}
-
-  /**
-   * Splits "prefix N.rest" into (N, rest). N must be a canonical decimal (no sign, no leading zero) so that the
-   * mapping stays a bijection.
-   */
-  private static Optional<LayerName> splitLayer(String stem, String prefix) {
-    int dot = stem.indexOf('.', prefix.length());
-    if (dot < 0) return Optional.empty();
-    String digits = stem.substring(prefix.length(), dot);
-    if (digits.isEmpty() || digits.length() > 9 || (digits.length() > 1 && digits.charAt(0) == '0')
-        || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      return Optional.empty();
-    }
-    return Optional.of(new LayerName(Integer.parseInt(digits), stem.substring(dot + 1)));
-  }
-
-  private static Map<String, String> invert(Map<String, String> m) {
-    Map<String, String> out = new java.util.HashMap<>();
-    m.forEach((k, v) -> out.put(v, k));
-    return Map.copyOf(out);
+    return Architecture.LLAMA.ggufStem(ggufName);
   }
 }

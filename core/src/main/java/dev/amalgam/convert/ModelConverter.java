@@ -10,7 +10,6 @@ import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufQuant;
 import dev.amalgam.io.gguf.GgufTensorData;
 import dev.amalgam.io.gguf.GgufTensorInfo;
-import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.io.gguf.GgufWriter;
 import dev.amalgam.io.safetensors.ShardedSafetensorsWriter;
 import dev.amalgam.kernels.Kernels;
@@ -185,12 +184,7 @@ public final class ModelConverter {
         specs.add(new GgufWriter.TensorSpec(t.name(), type, t.ne()));
       }
       options.type().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
-      if (options.type().isPresent()) {
-        metadata.put("general.file_type", GgufValue.uint32(LlamaMetadata.fileType(options.type().get())));
-        if (quantized && !metadata.contains("general.quantization_version")) {
-          metadata.put("general.quantization_version", GgufValue.uint32(LlamaMetadata.QUANTIZATION_VERSION));
-        }
-      }
+      if (options.type().isPresent()) LlamaMetadata.putFileType(metadata, options.type().get(), quantized, false);
       long total = specs.stream().mapToLong(s -> s.type().byteCount(product(s.ne()))).sum();
       options.progress().start(total);
       try (GgufWriter writer = GgufWriter.create(target, metadata, specs, options.overwrite())) {

@@ -36,9 +36,9 @@ public final class PermutedHfWeights implements ModelWeights {
 
   /** The permutation a tensor needs, if it is a query or key projection (weight or bias). */
   Optional<QkPermutation> permutation(TensorInfo t) {
-    Optional<LlamaTensorNames.Permuted> p = LlamaTensorNames.toGguf(t.name()).flatMap(LlamaTensorNames::permutation);
+    Optional<Architecture.Permuted> p = Architecture.LLAMA.toGguf(t.name()).flatMap(Architecture.LLAMA::permutation);
     if (p.isEmpty()) return Optional.empty();
-    long heads = p.get() == LlamaTensorNames.Permuted.QUERY ? headCount : headCountKv;
+    long heads = p.get() == Architecture.Permuted.QUERY ? headCount : headCountKv;
     return Optional.of(new QkPermutation(t.dim(0), heads));
   }
 

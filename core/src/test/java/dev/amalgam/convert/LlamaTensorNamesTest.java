@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.amalgam.convert.Architecture.Permuted;
 import dev.amalgam.convert.LlamaTensorNames.OutputType;
-import dev.amalgam.convert.LlamaTensorNames.Permuted;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.tensor.DType;
 import java.util.LinkedHashMap;

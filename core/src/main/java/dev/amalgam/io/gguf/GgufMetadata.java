@@ -11,12 +11,12 @@ import java.util.Optional;
  * {@link IllegalStateException} when it holds another type.
  */
 public final class GgufMetadata {
-  /** gguf.h: the alignment key, UINT32, default {@value #DEFAULT_ALIGNMENT}. */
-  public static final String ALIGNMENT = "general.alignment";
+  /** gguf.h: the alignment key, UINT32, default {@value #DEFAULT_ALIGNMENT} ({@link GgufKeys#ALIGNMENT}). */
+  public static final String ALIGNMENT = GgufKeys.ALIGNMENT;
   /** Default data alignment in bytes. */
   public static final int DEFAULT_ALIGNMENT = 32;
-  /** The required architecture key. */
-  public static final String ARCHITECTURE = "general.architecture";
+  /** The required architecture key ({@link GgufKeys#ARCHITECTURE}). */
+  public static final String ARCHITECTURE = GgufKeys.ARCHITECTURE;
 
   private final LinkedHashMap<String, GgufValue> entries = new LinkedHashMap<>();
 

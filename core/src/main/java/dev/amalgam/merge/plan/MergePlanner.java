@@ -2,45 +2,34 @@ package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.amalgam.convert.ConversionException;
+import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.GgufOutput;
-import dev.amalgam.convert.GgufWeights;
 import dev.amalgam.convert.Layout;
-import dev.amalgam.convert.LlamaMetadata;
-import dev.amalgam.convert.LlamaTensorNames;
-import dev.amalgam.convert.ModelConverter;
-import dev.amalgam.convert.ModelFormats;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.gguf.GgmlType;
-import dev.amalgam.io.gguf.GgufMetadata;
-import dev.amalgam.io.gguf.GgufValue;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.merge.config.ConfigException;
-import dev.amalgam.merge.config.InputModel;
 import dev.amalgam.merge.config.MergeConfig;
 import dev.amalgam.merge.config.ModelReference;
-import dev.amalgam.merge.config.ParameterSetting;
-import dev.amalgam.merge.config.Suggestions;
 import dev.amalgam.merge.method.InputTensor;
 import dev.amalgam.merge.method.MergeMethod;
 import dev.amalgam.merge.method.MergeMethods;
-import dev.amalgam.merge.method.ParameterSpec;
-import dev.amalgam.merge.method.TensorContext;
 import dev.amalgam.merge.method.TensorOperation;
+import dev.amalgam.merge.plan.NormalizedConfig.Form;
+import dev.amalgam.merge.plan.NormalizedConfig.Slice;
+import dev.amalgam.merge.plan.NormalizedConfig.Source;
+import dev.amalgam.merge.plan.TensorParameters.Level;
 import dev.amalgam.merge.tokenizer.VocabularyPlan;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -48,12 +37,58 @@ import java.util.stream.Collectors;
  * the method and its parameters, the models (directories, weights, config.json), the tensor sets and shapes of
  * every input, and every parameter's value for every tensor. Errors are {@link ConfigException}s naming the YAML
  * path, or {@link FormatException}s naming the file.
+ *
+ * <p>One planner for both forms of a configuration: a {@code models:} configuration is first normalized into one
+ * slice of whole models, as mergekit's {@code normalize_config} does ({@link NormalizedConfig}), and planned as
+ * slices are:
+ *
+ * <ul>
+ *   <li>output slices are stacked in order; slice {@code s} contributes {@code end - start} layers, and its output
+ *       layer {@code k} merges layer {@code start_j + k} of every source {@code j} with the method;
+ *   <li>tensors outside the layers are planned from the first slice's sources when they come before the layers
+ *       (the embeddings) and from the last slice's sources otherwise (final norm, lm_head), with the layer fraction
+ *       0, as mergekit does for non-layer tensors; the architecture table ({@link Architecture}) says which are
+ *       which;
+ *   <li>per-model parameters resolve source, then slice, then top level; global ones slice, then top level; a
+ *       gradient's position restarts at 0 in every slice ({@link TensorParameters});
+ *   <li>a slice's base is its own {@code base_model}, else the top-level one, when that model is among its
+ *       sources; otherwise the slice has no base (the method decides whether it needs one);
+ *   <li>the output takes config.json and the tokenizer from the donor: the top-level base, else the first slice's
+ *       base, else the first slice's first source.
+ * </ul>
+ *
+ * The rules in which the two forms differ ({@link NormalizedConfig.Form}) keep each one's tensor order, checks and
+ * messages. Every model is opened once however many slices name it.
  */
 public final class MergePlanner {
-  private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*/[\\w.-]+(@.+)?");
-  static final List<String> LAYER_COUNT_KEYS = List.of("num_hidden_layers", "n_layer", "num_layers");
+  /** The GGUF key a merged file records its merge configuration under (llama.cpp ignores unknown keys). */
+  public static final String CONFIG_KEY = GgufKeys.MERGE_CONFIG;
 
-  private MergePlanner() {}
+  private final MergeConfig config;
+  private final MergeMethod method;
+  private final NormalizedConfig normalized;
+  private final OutputSpec output;
+  private final long randomSeed;
+  /** The opened models in merge order; tokenizer planning replaces the ones whose embeddings it re-lays out. */
+  private final List<PlannedInput> inputs;
+  /** Per slice, the index in {@link #inputs} of each source's model. */
+  private final List<List<Integer>> modelOf;
+  private final List<String> warnings = new ArrayList<>();
+  private final List<TensorTask> tasks = new ArrayList<>();
+  private final Set<DType> outputTypes = new LinkedHashSet<>();
+  private final Set<Integer> checkedSlices = new HashSet<>();
+  private Architecture architecture = Architecture.LLAMA;
+
+  private MergePlanner(MergeConfig config, MergeMethod method, NormalizedConfig normalized, OutputSpec output,
+      long randomSeed, List<PlannedInput> inputs, List<List<Integer>> modelOf) {
+    this.config = config;
+    this.method = method;
+    this.normalized = normalized;
+    this.output = output;
+    this.randomSeed = randomSeed;
+    this.inputs = inputs;
+    this.modelOf = modelOf;
+  }
 
   /** Plans a merge into a Hugging Face directory; see {@link #plan(MergeConfig, OutputSpec)}. */
   public static MergePlan plan(MergeConfig config) throws IOException {
@@ -84,23 +119,136 @@ public final class MergePlanner {
   public static MergePlan plan(MergeConfig config, OutputSpec output, long randomSeed, boolean allowCrimes)
       throws IOException {
     MergeMethod method = MergeMethods.forConfig(config.mergeMethod());
-    checkParameterNames(config, method);
-    if (!config.slices().isEmpty()) return SlicePlanner.plan(config, method, output, randomSeed, allowCrimes);
+    NormalizedConfig normalized = NormalizedConfig.of(config);
+    checkParameterNames(config, normalized, method);
     List<PlannedInput> inputs = new ArrayList<>();
     try {
-      openInputs(config, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
-      List<String> labels = inputs.stream().map(PlannedInput::label).collect(Collectors.toList());
-      int baseIndex = inputs.stream().filter(PlannedInput::isBase).mapToInt(PlannedInput::index).findFirst().orElse(-1);
-      method.checkInputs(labels, baseIndex);
-      return planTensors(config, method, inputs, output, randomSeed, allowCrimes);
+      List<List<Integer>> modelOf = openInputs(config, normalized, inputs, output.isGguf() ? Layout.GGUF : Layout.HF);
+      return new MergePlanner(config, method, normalized, output, randomSeed, inputs, modelOf).planTensors(allowCrimes);
     } catch (IOException | RuntimeException e) {
-      closeAll(inputs, e);
+      PlannedInputs.closeAll(inputs, e);
       throw e;
     }
   }
 
+  private static void checkParameterNames(MergeConfig config, NormalizedConfig normalized, MergeMethod method) {
+    for (Level level : TensorParameters.globalLevels(config)) TensorParameters.checkNames(method, level, false);
+    for (Slice slice : normalized.slices()) {
+      TensorParameters.checkNames(method, slice.parameters(), false);
+      for (Source source : slice.sources()) TensorParameters.checkNames(method, source.parameters(), true);
+    }
+  }
+
+  /**
+   * Opens every distinct model once, in the order the slices name them, then a top-level base that no slice names
+   * (it still donates config.json and the tokenizer); returns, per slice, the model index of each source.
+   */
+  private static List<List<Integer>> openInputs(MergeConfig config, NormalizedConfig normalized,
+      List<PlannedInput> inputs, Layout layout) throws IOException {
+    List<List<Integer>> modelOf = new ArrayList<>();
+    for (Slice slice : normalized.slices()) {
+      List<Integer> indexes = new ArrayList<>();
+      for (Source source : slice.sources()) {
+        Optional<PlannedInput> opened = find(inputs, source.model());
+        if (opened.isPresent() && normalized.form() == Form.MODELS) {
+          throw new ConfigException(source.model().yamlPath(), "'" + source.model().spec() + "' is listed twice"
+              + " (also at " + opened.get().reference().yamlPath() + ")");
+        }
+        indexes.add(opened.isPresent() ? opened.get().index()
+            : open(config, source, normalized.form(), inputs, layout));
+      }
+      modelOf.add(indexes);
+    }
+    if (config.baseModel().isPresent() && find(inputs, config.baseModel().get()).isEmpty()) {
+      ModelReference base = config.baseModel().get();
+      inputs.add(PlannedInputs.open(inputs.size(), base, base.yamlPath(), true, Map.of(), layout));
+    }
+    return modelOf;
+  }
+
+  private static int open(MergeConfig config, Source source, Form form, List<PlannedInput> inputs, Layout layout)
+      throws IOException {
+    ModelReference ref = source.model();
+    // isBase marks the top-level base (the donor); each slice decides its own base among its sources
+    boolean isBase = config.baseModel().map(b -> b.sameModel(ref)).orElse(false);
+    // a models: entry is the model's one place in the configuration; a slice source is one of several
+    PlannedInput in = form == Form.MODELS
+        ? PlannedInputs.open(inputs.size(), ref, source.yamlPath(), isBase, source.parameters().settings(), layout)
+        : PlannedInputs.open(inputs.size(), ref, ref.yamlPath(), isBase, Map.of(), layout);
+    inputs.add(in);
+    return in.index();
+  }
+
+  private static Optional<PlannedInput> find(List<PlannedInput> inputs, ModelReference ref) {
+    return inputs.stream().filter(in -> in.reference().sameModel(ref)).findFirst();
+  }
+
+  private MergePlan planTensors(boolean allowCrimes) throws IOException {
+    boolean models = normalized.form() == Form.MODELS;
+    if (models) checkSliceInputs(0);
+    int donorIndex = donorIndex();
+    architecture = PlannedInputs.architecture(inputs.get(donorIndex));
+    // the order of these steps, and so of their errors and warnings, is each form's own
+    Optional<TokenizerPlanning.Result> tokenizer = models ? planTokenizer() : Optional.empty();
+    ObjectNode donorConfig = PlannedInputs.donorConfig(inputs.get(donorIndex));
+    PlannedInputs.checkArchitectures(inputs, inputs.get(donorIndex), allowCrimes, warnings);
+    if (!models) tokenizer = planTokenizer();
+    PlannedInput donor = inputs.get(donorIndex);
+    Optional<VocabularyPlan> vocabulary = tokenizer.map(TokenizerPlanning.Result::vocabulary);
+
+    ObjectNode outputConfig = donorConfig.deepCopy();
+    int layerCount;
+    if (models) {
+      layerCount = planWholeModels(donor, outputConfig, vocabulary);
+    } else {
+      layerCount = planSlices();
+      setLayerCount(outputConfig, layerCount);
+      vocabulary.ifPresent(v -> outputConfig.put("vocab_size", v.paddedRows()));
+    }
+
+    Optional<GgufPlan> gguf = Optional.empty();
+    List<GgmlType> types = new ArrayList<>();
+    List<String> fellBack = new ArrayList<>();
+    if (output.isGguf()) {
+      for (TensorTask task : tasks) {
+        String name = task.output().name();
+        if (!models && architecture.toGguf(name).isEmpty()) {
+          throw new ConfigException(donor.reference().yamlPath(), "tensor '" + name + "' has no GGUF name (not a"
+              + " Llama-family tensor); write a Hugging Face output instead");
+        }
+        // The merge computes in its own dtype, as for a Hugging Face output, and the GGUF output converts on
+        // write: a direct GGUF merge then equals the Hugging Face merge converted afterwards (norms included).
+        types.add(GgufOutput.typeFor(task.output(), output.ggufType(), fellBack));
+      }
+    }
+    output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
+    if (output.isGguf()) {
+      // a models: merge takes the donor's hyperparameters unchanged; slices change the layer count
+      gguf = Optional.of(GgufPlanning.plan(config, inputs, donor, architecture, models ? donorConfig : outputConfig,
+          tasks, types, output, warnings));
+      if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get(),
+          architecture);
+    } else {
+      setTorchDtype(outputConfig, outputTypes, warnings);
+    }
+    return new MergePlan(config, method, List.copyOf(inputs), donor, layerCount, List.copyOf(tasks), outputConfig,
+        output, gguf, warnings, tokenizer.map(TokenizerPlanning.Result::tokenizer));
+  }
+
+  /** The donor: the top-level base, else the first slice's base, else the first slice's first source. */
+  private int donorIndex() {
+    return config.baseModel().or(() -> normalized.slices().get(0).baseModel())
+        .map(b -> find(inputs, b).orElseThrow().index()).orElse(modelOf.get(0).get(0));
+  }
+
+  /** Re-lays every input's embeddings out to the output vocabulary, if the tokenizer options change it. */
+  private Optional<TokenizerPlanning.Result> planTokenizer() throws IOException {
+    if (config.tokenizer().isEmpty()) return Optional.empty();
+    return TokenizerPlanning.apply(config.tokenizer().get(), inputs, architecture, warnings);
+  }
+
   /** Sets config.json's dtype when every output tensor has the same one; warns otherwise. */
-  static void setTorchDtype(ObjectNode outputConfig, Set<DType> outputTypes, List<String> warnings) {
+  private static void setTorchDtype(ObjectNode outputConfig, Set<DType> outputTypes, List<String> warnings) {
     if (outputTypes.size() != 1) {
       warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
       return;
@@ -110,143 +258,27 @@ public final class MergePlanner {
     if (outputConfig.has("dtype")) outputConfig.put("dtype", torchName); // transformers v5 spelling
   }
 
-  /** Closes every model opened so far after a failed plan, adding close failures to {@code failure}. */
-  static void closeAll(List<PlannedInput> inputs, Throwable failure) {
-    for (PlannedInput in : inputs) {
-      try {
-        in.weights().close();
-      } catch (IOException suppressed) {
-        failure.addSuppressed(suppressed);
-      }
-    }
-  }
+  // ------------------------------------------------------------------------------------------ models: form
 
   /**
-   * The levels above the slices', highest precedence first: the module's {@code parameters} (a {@code modules:}
-   * configuration), then the top-level ones.
+   * Plans the one slice of whole models, in the donor's tensor order; returns the layer count. Checks that every
+   * model has the donor's tensors and layer count, pairs lm_head with the embeddings of tied models, and merges
+   * tensors of vocabulary rows over the rows all models have.
    */
-  static List<Level> globalLevels(MergeConfig config) {
-    List<Level> levels = new ArrayList<>();
-    config.module().ifPresent(m -> levels.add(new Level(m.parameters(), m.parametersPath())));
-    levels.add(new Level(config.parameters(), "parameters"));
-    return levels;
-  }
-
-  static void checkParameterNames(MergeConfig config, MergeMethod method) {
-    for (Level level : globalLevels(config)) {
-      for (String name : level.settings().keySet()) {
-        checkParameterName(method, name, level.yamlPath() + "." + name, false);
-      }
-    }
-    for (InputModel m : config.models()) {
-      for (String name : m.parameters().keySet()) {
-        checkParameterName(method, name, m.yamlPath() + ".parameters." + name, true);
-      }
-    }
-  }
-
-  /**
-   * Checks that {@code method} declares a parameter; where only per-model parameters take effect (a model's or a
-   * slice source's own parameters), a global one is an error too, since mergekit silently ignores it there.
-   */
-  static void checkParameterName(MergeMethod method, String name, String yamlPath, boolean perModelOnly) {
-    Optional<ParameterSpec> spec = method.parameters().stream().filter(p -> p.name().equals(name)).findFirst();
-    if (spec.isEmpty()) {
-      String takes = method.parameters().isEmpty() ? "no parameters"
-          : "parameters " + method.parameters().stream().map(ParameterSpec::name).collect(Collectors.joining(", "));
-      Set<String> names = method.parameters().stream().map(ParameterSpec::name).collect(Collectors.toSet());
-      throw new ConfigException(yamlPath, "unknown parameter for " + method.name() + Suggestions.didYouMean(name,
-          names) + " (" + method.name() + " takes " + takes + ")");
-    }
-    if (perModelOnly && spec.get().scope() == ParameterSpec.Scope.GLOBAL) {
-      throw new ConfigException(yamlPath, "'" + name + "' is a global parameter of " + method.name()
-          + " and has no effect per model (mergekit ignores it here); set it under the top-level parameters");
-    }
-  }
-
-  private static void openInputs(MergeConfig config, List<PlannedInput> inputs, Layout layout) throws IOException {
-    List<ModelReference> seen = new ArrayList<>();
-    Optional<ModelReference> base = config.baseModel();
-    boolean baseListed = false;
-    for (InputModel m : config.models()) {
-      for (ModelReference other : seen) {
-        if (other.sameModel(m.model())) {
-          throw new ConfigException(m.model().yamlPath(), "'" + m.model().spec() + "' is listed twice (also at "
-              + other.yamlPath() + ")");
-        }
-      }
-      seen.add(m.model());
-      boolean isBase = base.isPresent() && base.get().sameModel(m.model());
-      baseListed |= isBase;
-      inputs.add(open(inputs.size(), m.model(), m.yamlPath(), isBase, m.parameters(), layout));
-    }
-    if (base.isPresent() && !baseListed) {
-      // mergekit appends a base_model that models: does not list as one more input
-      inputs.add(open(inputs.size(), base.get(), "base_model", true, Map.of(), layout));
-    }
-  }
-
-  static PlannedInput open(int index, ModelReference ref, String yamlPath, boolean isBase,
-      Map<String, ParameterSetting> parameters, Layout layout) throws IOException {
-    Path path = ref.path();
-    if (!Files.exists(path)) {
-      String spec = ref.spec();
-      String why;
-      if (spec.contains("+")) {
-        why = "'" + spec + "' does not exist; model+lora references (LoRA adapters) are not supported yet";
-      } else if (HUB_ID.matcher(spec).matches() && !spec.startsWith(".")) {
-        why = "'" + spec + "' is not a local directory; Amalgam reads local models only: download it first (for"
-            + " example huggingface-cli download " + spec.split("@")[0] + " --local-dir DIR) and give DIR";
-      } else {
-        why = "no such file or directory: " + path;
-      }
-      throw new ConfigException(ref.yamlPath(), why);
-    }
-    ModelFormats.Opened opened;
-    try {
-      opened = ModelFormats.open(path, layout);
-    } catch (FormatException e) {
-      boolean config = e.file().getFileName() != null && e.file().getFileName().toString().equals("config.json");
-      if (e.reason() == FormatException.Reason.MISSING_FILE || config) {
-        throw new ConfigException(ref.yamlPath(), e.getMessage());
-      }
-      throw e;
-    } catch (ConversionException e) {
-      // GGUF metadata that cannot become a config.json (a missing or mistyped llama.* key) is bad input
-      throw new ConfigException(ref.yamlPath(), e.getMessage());
-    }
-    return new PlannedInput(index, ref, yamlPath, isBase, parameters, opened.weights(), opened.hfConfig(),
-        opened.gguf());
-  }
-
-  private static MergePlan planTensors(MergeConfig config, MergeMethod method, List<PlannedInput> inputs,
-      OutputSpec output, long randomSeed, boolean allowCrimes) throws IOException {
-    List<String> warnings = new ArrayList<>();
-    Optional<VocabularyPlan> vocabulary = Optional.empty();
-    Optional<OutputTokenizer> outputTokenizer = Optional.empty();
-    if (config.tokenizer().isPresent()) {
-      // re-lays the embeddings of every input out to the output vocabulary (wrapping their weights)
-      Optional<TokenizerPlanning.Result> planned = TokenizerPlanning.apply(config.tokenizer().get(), inputs, warnings);
-      vocabulary = planned.map(TokenizerPlanning.Result::vocabulary);
-      outputTokenizer = planned.map(TokenizerPlanning.Result::tokenizer);
-    }
-    PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
-    ObjectNode donorConfig = donor.hfConfig().orElseThrow(() -> new ConfigException(donor.reference().yamlPath(),
-        "no config.json next to the weights of '" + donor.label() + "'; the merged model takes its config.json from"
-            + " this model"));
-    checkArchitectures(inputs, donor, allowCrimes, warnings);
-
+  private int planWholeModels(PlannedInput donor, ObjectNode outputConfig, Optional<VocabularyPlan> vocabulary) {
+    String lmHead = architecture.hfWeight(Architecture.Role.LM_HEAD);
+    String embeddings = architecture.hfWeight(Architecture.Role.TOKEN_EMBEDDINGS);
     List<TensorInfo> reference = new ArrayList<>(donor.weights().tensors());
-    int layerCount = layerCount(donor, reference);
+    int layerCount = PlannedInputs.layerCount(donor);
     for (PlannedInput in : inputs) {
-      if (in != donor) checkSameTensors(donor, in, layerCount);
+      if (in.index() != donor.index()) PlannedInputs.checkSameTensors(donor, in, layerCount, architecture);
     }
     // Tied embeddings: when some inputs have lm_head and the donor does not, the output gets one; models without
     // it contribute their embeddings (mergekit PR #464).
     boolean untied = false;
-    if (donor.weights().tensor(LM_HEAD).isEmpty()) {
+    if (donor.weights().tensor(lmHead).isEmpty()) {
       for (PlannedInput in : inputs) {
-        Optional<TensorInfo> head = in.weights().tensor(LM_HEAD);
+        Optional<TensorInfo> head = in.weights().tensor(lmHead);
         if (head.isPresent()) {
           reference.add(head.get());
           untied = true;
@@ -255,22 +287,17 @@ public final class MergePlanner {
       }
     }
     long commonRows = -1;
-
-    List<TensorTask> tasks = new ArrayList<>();
-    List<GgmlType> ggufTypes = new ArrayList<>();
-    List<String> fellBack = new ArrayList<>();
-    Set<DType> outputTypes = new LinkedHashSet<>();
     for (TensorInfo listed : reference) {
       TensorInfo ref = listed;
       String name = ref.name();
       List<TensorInfo> infos = new ArrayList<>();
       for (PlannedInput in : inputs) {
         Optional<TensorInfo> own = in.weights().tensor(name);
-        infos.add(own.isPresent() || !name.equals(LM_HEAD) ? own.orElseThrow()
-            : in.weights().tensor(EMBED_TOKENS).orElseThrow(() -> new ConfigException(in.reference().yamlPath(),
-                "'" + in.label() + "' has neither " + LM_HEAD + " nor " + EMBED_TOKENS)));
+        infos.add(own.isPresent() || !name.equals(lmHead) ? own.orElseThrow()
+            : in.weights().tensor(embeddings).orElseThrow(() -> new ConfigException(in.reference().yamlPath(),
+                "'" + in.label() + "' has neither " + lmHead + " nor " + embeddings)));
       }
-      if (isEmbedding(name)) {
+      if (architecture.hasVocabularyRows(name)) {
         // rectify_embed: different vocabulary sizes merge over the rows they share (mergekit's common sub-matrix)
         long rows = infos.stream().mapToLong(t -> t.dim(0)).min().orElseThrow();
         if (rows != ref.dim(0) || infos.stream().anyMatch(t -> t.dim(0) != rows)) {
@@ -284,32 +311,15 @@ public final class MergePlanner {
               + infos.get(i).dtype() + "; only F32, F16 and BF16 tensors can be merged");
         }
       }
-      Optional<Integer> layer = layerIndex(name);
+      Optional<Integer> layer = Architecture.layerIndex(name);
       double x = layer.map(l -> layerCount > 1 ? (double) l / (layerCount - 1) : 1.0).orElse(0.0);
-      List<InputTensor> inputTensors = new ArrayList<>();
-      for (PlannedInput in : inputs) {
-        inputTensors.add(new InputTensor(in.index(), infos.get(in.index()), in.isBase(), in.label()));
+      addTask(0, name, ref.shape(), infos, layer, x);
+      if (output.isGguf() && architecture.toGguf(name).isEmpty()) {
+        throw new ConfigException(donor.reference().yamlPath(), "tensor '" + name + "' of '" + donor.label()
+            + "' has no GGUF name (not a Llama-family tensor); write a Hugging Face output instead");
       }
-      TensorOperation op = method.plan(new Context(method, inputTensors, inputLevels(inputs),
-          globalLevels(config), name, x, randomSeed));
-      DType outType = outputType(config, method, inputTensors);
-      if (output.isGguf()) {
-        if (LlamaTensorNames.toGguf(name).isEmpty()) {
-          throw new ConfigException(donor.reference().yamlPath(), "tensor '" + name + "' of '" + donor.label()
-              + "' has no GGUF name (not a Llama-family tensor); write a Hugging Face output instead");
-        }
-        GgmlType stored = GgufOutput.typeFor(ref.withDtype(outType), output.ggufType(), fellBack);
-        // The merge computes in its own dtype, as for a Hugging Face output, and the GGUF output converts on
-        // write: a direct GGUF merge then equals the Hugging Face merge converted afterwards (norms included).
-        ggufTypes.add(stored);
-      }
-      outputTypes.add(outType);
-      List<Optional<DType>> casts = new ArrayList<>();
-      for (TensorInfo info : infos) casts.add(castFor(config.dtype(), info.dtype()));
-      tasks.add(new TensorTask(ref.withDtype(outType), infos, casts, layer, op));
     }
 
-    ObjectNode outputConfig = donorConfig.deepCopy();
     if (untied) {
       outputConfig.put("tie_word_embeddings", false);
       warnings.add("'" + donor.label() + "' ties lm_head to its embeddings but other models have their own: the"
@@ -323,85 +333,175 @@ public final class MergePlanner {
           + commonRows + " rows, and config.json's vocab_size says " + commonRows + " (mergekit keeps the base's"
           + " value, which no longer matches the tensors)");
     }
-    output.ggufType().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
-    Optional<GgufPlan> gguf = Optional.empty();
-    if (output.isGguf()) {
-      gguf = Optional.of(ggufPlan(config, inputs, donor, donorConfig, tasks, ggufTypes, output, warnings));
-      if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get());
-    } else {
-      setTorchDtype(outputConfig, outputTypes, warnings);
-    }
-    return new MergePlan(config, method, List.copyOf(inputs), donor, layerCount, List.copyOf(tasks), outputConfig,
-        output, gguf, warnings, outputTokenizer);
+    return layerCount;
   }
 
+  // ------------------------------------------------------------------------------------------ slices: form
+
   /**
-   * The metadata of a GGUF output, from the donor: a GGUF donor's own keys (tokenizer included) with the new file
-   * type; for a Hugging Face donor, its config.json and tokenizer converted as {@code amalgam convert} does. The
-   * merge configuration is recorded under {@value #CONFIG_KEY}.
+   * Plans the stacked slices: the first slice's tensors before the layers, every slice's layers renumbered in
+   * order, the last slice's tensors after the layers; returns the output's layer count.
    */
-  static GgufPlan ggufPlan(MergeConfig config, List<PlannedInput> inputs, PlannedInput donor,
-      ObjectNode donorConfig, List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, List<String> warnings)
-      throws IOException {
-    if (output.ggufType().isEmpty()) {
-      for (PlannedInput in : inputs) {
-        String quantized = in.gguf().map(g -> g.file().tensors().stream().map(t -> t.type()).filter(
-            GgmlType::isQuantized).map(GgmlType::name).distinct().collect(Collectors.joining(", "))).orElse("");
-        if (!quantized.isEmpty()) {
-          warnings.add("'" + in.label() + "' is quantized (" + quantized + "); it merges dequantized and the output"
-              + " is written in the merge's dtype: add --out-type q8_0 (or bf16) for a smaller file");
-          break;
+  private int planSlices() {
+    List<Slice> slices = normalized.slices();
+    for (int s = 0; s < slices.size(); s++) {
+      for (int j = 0; j < slices.get(s).sources().size(); j++) {
+        Source source = slices.get(s).sources().get(j);
+        PlannedInput in = inputs.get(modelOf.get(s).get(j));
+        int layers = PlannedInputs.layerCount(in);
+        if (source.end().orElseThrow() > layers) {
+          throw new ConfigException(source.yamlPath() + ".layer_range", "end " + source.end().orElseThrow()
+              + " > the " + layers + " layers of '" + in.label() + "'");
         }
       }
     }
-    GgmlType fileType = output.ggufType().orElseGet(() -> {
-      for (int i = 0; i < tasks.size(); i++) if (tasks.get(i).output().rank() >= 2) return types.get(i);
-      return GgmlType.F32;
-    });
-    GgufMetadata metadata;
-    Optional<float[]> rope;
-    if (donor.gguf().isPresent()) {
-      GgufWeights g = donor.gguf().get();
-      metadata = new GgufMetadata(g.metadata());
-      metadata.put("general.file_type", GgufValue.uint32(LlamaMetadata.fileType(fileType)));
-      if (donorConfig.path("num_hidden_layers").isIntegralNumber()) {
-        // slices change the layer count; donorConfig is the output's config.json
-        metadata.put("llama.block_count", GgufValue.uint32(donorConfig.get("num_hidden_layers").asLong()));
-      }
-      if (types.stream().anyMatch(GgmlType::isQuantized)) {
-        metadata.put("general.quantization_version", GgufValue.uint32(LlamaMetadata.QUANTIZATION_VERSION));
-      } else {
-        metadata.remove("general.quantization_version");
-      }
-      rope = g.ropeFreqs();
-    } else {
-      Path dir = donor.weights().path();
-      if (!Files.isDirectory(dir)) dir = dir.toAbsolutePath().getParent();
-      String name = dir.getFileName() != null ? dir.getFileName().toString() : "merged";
-      try {
-        metadata = ModelConverter.hfMetadata(donorConfig, dir.resolve("config.json"), dir, name, fileType, warnings);
-        float[] r = LlamaMetadata.ropeFreqs(donorConfig, dir.resolve("config.json"));
-        rope = r.length > 0 ? Optional.of(r) : Optional.empty();
-      } catch (ConversionException e) {
-        throw new ConfigException(donor.reference().yamlPath(), "cannot write a GGUF output from '" + donor.label()
-            + "': " + e.getMessage());
+    int last = slices.size() - 1;
+    for (TensorInfo t : inputs.get(modelOf.get(0).get(0)).weights().tensors()) {
+      if (Architecture.layerIndex(t.name()).isEmpty() && architecture.isBeforeLayers(t.name())) {
+        planSliceTensor(0, t.name(), t.name(), -1, 0.0);
       }
     }
-    config.chatTemplate().ifPresent(t -> metadata.put("tokenizer.chat_template", GgufValue.string(t)));
-    metadata.put(CONFIG_KEY, GgufValue.string(config.source()));
-    return new GgufPlan(metadata, types, rope);
+    int outLayer = 0;
+    for (int s = 0; s < slices.size(); s++) {
+      int layers = slices.get(s).layers();
+      Source lead = slices.get(s).sources().get(0);
+      PlannedInput leadModel = inputs.get(modelOf.get(s).get(0));
+      for (int k = 0; k < layers; k++) {
+        double x = layers > 1 ? (double) k / (layers - 1) : 1.0;
+        int sourceLayer = lead.start() + k;
+        boolean any = false;
+        for (TensorInfo t : leadModel.weights().tensors()) {
+          if (Architecture.layerIndex(t.name()).orElse(-1) != sourceLayer) continue;
+          any = true;
+          planSliceTensor(s, t.name(), Architecture.withLayer(t.name(), outLayer + k), k, x);
+        }
+        if (!any) {
+          throw new ConfigException(lead.yamlPath() + ".layer_range", "'" + leadModel.label() + "' has no tensors"
+              + " of layer " + sourceLayer);
+        }
+      }
+      outLayer += layers;
+    }
+    for (TensorInfo t : inputs.get(modelOf.get(last).get(0)).weights().tensors()) {
+      if (Architecture.layerIndex(t.name()).isEmpty() && !architecture.isBeforeLayers(t.name())) {
+        planSliceTensor(last, t.name(), t.name(), -1, 0.0);
+      }
+    }
+    if (tasks.isEmpty()) throw new ConfigException("slices", "the slices select no tensors");
+    return outLayer;
   }
 
-  /** The GGUF key a merged file records its merge configuration under (llama.cpp ignores unknown keys). */
-  public static final String CONFIG_KEY = "amalgam.merge.config";
+  /**
+   * Plans one output tensor of a slice from the same tensor of every source.
+   *
+   * @param leadName the tensor's name in the slice's first source
+   * @param outName the output tensor's name
+   * @param offset the layer offset within the slice, or -1 outside the layers
+   * @param x the gradient position
+   */
+  private void planSliceTensor(int s, String leadName, String outName, int offset, double x) {
+    checkSliceInputs(s);
+    Slice slice = normalized.slices().get(s);
+    List<TensorInfo> infos = new ArrayList<>();
+    for (int j = 0; j < slice.sources().size(); j++) {
+      Source source = slice.sources().get(j);
+      PlannedInput in = inputs.get(modelOf.get(s).get(j));
+      String name = offset < 0 ? leadName : Architecture.withLayer(leadName, source.start() + offset);
+      TensorInfo info = in.weights().tensor(name).orElseThrow(() -> new ConfigException(source.yamlPath(),
+          "tensor '" + name + "' is missing from '" + in.label() + "'"));
+      if (!info.dtype().isMergeable()) {
+        throw new ConfigException(source.yamlPath(), "tensor '" + name + "' is " + info.dtype()
+            + "; only F32, F16 and BF16 tensors can be merged");
+      }
+      if (!infos.isEmpty() && !infos.get(0).sameShape(info)) {
+        throw new ConfigException(source.yamlPath(), "tensor '" + name + "' has shape " + info.shapeString()
+            + " in '" + in.label() + "' but " + infos.get(0).shapeString() + " in the slice's first source");
+      }
+      infos.add(info);
+    }
+    addTask(s, outName, infos.get(0).shape(), infos, offset < 0 ? Optional.empty()
+        : Architecture.layerIndex(outName), x);
+  }
+
+  private static void setLayerCount(ObjectNode config, int layers) {
+    boolean set = false;
+    for (String key : PlannedInputs.LAYER_COUNT_KEYS) {
+      if (config.path(key).isIntegralNumber()) {
+        config.put(key, layers);
+        set = true;
+      }
+      JsonNode text = config.get("text_config");
+      if (text instanceof ObjectNode t && t.path(key).isIntegralNumber()) {
+        t.put(key, layers);
+        set = true;
+      }
+    }
+    if (!set) config.put("num_hidden_layers", layers);
+  }
+
+  // ---------------------------------------------------------------------------------------------- both forms
+
+  /**
+   * Lets the method check a slice's inputs, once: a {@code models:} configuration before anything else, as
+   * mergekit does, a slice when its first tensor is planned, under the slice's YAML path.
+   */
+  private void checkSliceInputs(int s) {
+    if (!checkedSlices.add(s)) return;
+    List<String> labels = new ArrayList<>();
+    for (int m : modelOf.get(s)) labels.add(inputs.get(m).label());
+    try {
+      method.checkInputs(labels, baseIndex(s));
+    } catch (ConfigException e) {
+      if (normalized.form() == Form.MODELS) throw e;
+      throw new ConfigException(normalized.slices().get(s).yamlPath(), e.getMessage());
+    }
+  }
+
+  /** The position of the slice's base among its sources, or -1 when the slice has none. */
+  private int baseIndex(int s) {
+    Optional<ModelReference> base = normalized.slices().get(s).baseModel().or(config::baseModel);
+    List<Integer> models = modelOf.get(s);
+    int baseIndex = -1;
+    for (int j = 0; j < models.size() && base.isPresent(); j++) {
+      if (inputs.get(models.get(j)).reference().sameModel(base.get())) baseIndex = j;
+    }
+    return baseIndex;
+  }
+
+  /**
+   * Plans one output tensor from its input tensors (one per source of slice {@code s}, already checked): resolves
+   * the parameters, lets the method plan the operation and decides the output type and input casts.
+   */
+  private void addTask(int s, String outName, long[] shape, List<TensorInfo> infos, Optional<Integer> layer,
+      double x) {
+    Slice slice = normalized.slices().get(s);
+    List<Integer> models = modelOf.get(s);
+    int baseIndex = baseIndex(s);
+    List<InputTensor> inputTensors = new ArrayList<>();
+    List<Level> levels = new ArrayList<>();
+    for (int j = 0; j < models.size(); j++) {
+      inputTensors.add(new InputTensor(j, infos.get(j), j == baseIndex, inputs.get(models.get(j)).label()));
+      levels.add(slice.sources().get(j).parameters());
+    }
+    List<Level> globals = new ArrayList<>();
+    globals.add(slice.parameters());
+    globals.addAll(TensorParameters.globalLevels(config));
+    TensorOperation op = method.plan(new TensorParameters(method, inputTensors, levels, globals, outName, x,
+        randomSeed));
+    DType outType = outputType(config, method, inputTensors);
+    outputTypes.add(outType);
+    List<Optional<DType>> casts = new ArrayList<>();
+    for (TensorInfo info : infos) casts.add(castFor(config.dtype(), info.dtype()));
+    tasks.add(new TensorTask(new TensorInfo(outName, outType, shape), models, infos, casts, layer, op));
+  }
 
   /** Input casts follow mergekit's {@code dtype}: rounding on load. Widening to f32 is exact, so it is skipped. */
-  static Optional<DType> castFor(Optional<DType> configured, DType stored) {
+  private static Optional<DType> castFor(Optional<DType> configured, DType stored) {
     if (configured.isEmpty() || configured.get() == stored || configured.get() == DType.F32) return Optional.empty();
     return configured;
   }
 
-  static DType outputType(MergeConfig config, MergeMethod method, List<InputTensor> inputs) {
+  private static DType outputType(MergeConfig config, MergeMethod method, List<InputTensor> inputs) {
     if (config.outDtype().isPresent()) return config.outDtype().get();
     if (config.dtype().isPresent()) return config.dtype().get();
     if (method.outputFollowsBase()) {
@@ -409,270 +509,5 @@ public final class MergePlanner {
     }
     Set<DType> types = inputs.stream().map(t -> t.info().dtype()).collect(Collectors.toSet());
     return types.size() == 1 ? types.iterator().next() : DType.F32;
-  }
-
-  static int layerCount(PlannedInput donor, List<TensorInfo> tensors) {
-    int maxIndex = -1;
-    for (TensorInfo t : tensors) maxIndex = Math.max(maxIndex, layerIndex(t.name()).orElse(-1));
-    Optional<Integer> configured = configuredLayers(donor);
-    if (configured.isEmpty()) return Math.max(1, maxIndex + 1);
-    if (maxIndex >= configured.get()) {
-      throw new ConfigException(donor.reference().yamlPath(), "config.json of '" + donor.label() + "' says "
-          + configured.get() + " layers but the weights have layer " + maxIndex);
-    }
-    return configured.get();
-  }
-
-  static Optional<Integer> configuredLayers(PlannedInput input) {
-    if (input.hfConfig().isEmpty()) return Optional.empty();
-    ObjectNode c = input.hfConfig().get();
-    JsonNode text = c.get("text_config");
-    for (String key : LAYER_COUNT_KEYS) {
-      if (c.path(key).isIntegralNumber()) return Optional.of(c.get(key).asInt());
-      if (text != null && text.path(key).isIntegralNumber()) return Optional.of(text.get(key).asInt());
-    }
-    return Optional.empty();
-  }
-
-  private static void checkSameTensors(PlannedInput donor, PlannedInput in, int layerCount) {
-    String where = in.reference().yamlPath();
-    Optional<Integer> layers = configuredLayers(in);
-    if (layers.isPresent() && layers.get() != layerCount) {
-      throw new ConfigException(where, "'" + in.label() + "' has " + layers.get() + " layers but '" + donor.label()
-          + "' has " + layerCount + "; merged models must have the same layer count");
-    }
-    Map<String, TensorInfo> theirs = new HashMap<>();
-    for (TensorInfo t : in.weights().tensors()) theirs.put(t.name(), t);
-    theirs.remove(LM_HEAD); // optional: tied models have none, and the planner pairs it with the embeddings
-    for (TensorInfo mine : donor.weights().tensors()) {
-      if (mine.name().equals(LM_HEAD)) continue;
-      TensorInfo other = theirs.remove(mine.name());
-      if (other == null) {
-        throw new ConfigException(where, "tensor '" + mine.name() + "' is missing from '" + in.label()
-            + "' (present in '" + donor.label() + "')");
-      }
-      boolean vocabOnly = isEmbedding(mine.name()) && mine.rank() == 2 && other.rank() == 2
-          && mine.dim(1) == other.dim(1);
-      if (!other.sameShape(mine) && !vocabOnly) {
-        throw new ConfigException(where, "tensor '" + mine.name() + "' has shape " + other.shapeString() + " in '"
-            + in.label() + "' but " + mine.shapeString() + " in '" + donor.label() + "'");
-      }
-    }
-    Optional<TensorInfo> head = in.weights().tensor(LM_HEAD).or(() -> donor.weights().tensor(LM_HEAD));
-    if (head.isPresent() && head.get().rank() == 2) {
-      long width = in.weights().tensor(EMBED_TOKENS).map(t -> t.dim(1)).orElse(head.get().dim(1));
-      if (head.get().dim(1) != width) {
-        throw new ConfigException(where, LM_HEAD + " of width " + head.get().dim(1) + " cannot pair with embeddings"
-            + " of width " + width);
-      }
-    }
-    if (!theirs.isEmpty()) {
-      String extra = theirs.keySet().stream().sorted().findFirst().orElseThrow();
-      throw new ConfigException(where, "tensor '" + extra + "' of '" + in.label() + "' is not in '" + donor.label()
-          + "'" + (theirs.size() > 1 ? " (and " + (theirs.size() - 1) + " more)" : ""));
-    }
-  }
-
-  /**
-   * mergekit refuses to merge models of different architectures unless told to (--allow-crimes); the architecture
-   * is config.json's {@code architectures[0]}, else its {@code model_type}.
-   */
-  static void checkArchitectures(List<PlannedInput> inputs, PlannedInput donor, boolean allowCrimes,
-      List<String> warnings) {
-    Optional<String> mine = architecture(donor);
-    if (mine.isEmpty()) return;
-    for (PlannedInput in : inputs) {
-      Optional<String> theirs = architecture(in);
-      if (in == donor || theirs.isEmpty() || theirs.equals(mine)) continue;
-      String what = "'" + in.label() + "' is a " + theirs.get() + " but '" + donor.label() + "' is a " + mine.get();
-      if (!allowCrimes) {
-        throw new ConfigException(in.reference().yamlPath(), what + "; pass --allow-crimes to merge different"
-            + " architectures (the output keeps " + donor.label() + "'s config.json)");
-      }
-      warnings.add(what + " (--allow-crimes: the output keeps the config.json of '" + donor.label() + "')");
-    }
-  }
-
-  private static Optional<String> architecture(PlannedInput in) {
-    if (in.hfConfig().isEmpty()) return Optional.empty();
-    JsonNode c = in.hfConfig().get();
-    JsonNode archs = c.get("architectures");
-    if (archs != null && archs.isArray() && archs.size() > 0 && archs.get(0).isTextual()) {
-      return Optional.of(archs.get(0).asText());
-    }
-    return c.path("model_type").isTextual() ? Optional.of(c.get("model_type").asText()) : Optional.empty();
-  }
-
-  static final String LM_HEAD = "lm_head.weight";
-  static final String EMBED_TOKENS = "model.embed_tokens.weight";
-
-  /** Whether a tensor has one row per vocabulary entry (mergekit's is_embed). */
-  static boolean isEmbedding(String name) {
-    return name.equals(LM_HEAD) || name.equals(EMBED_TOKENS);
-  }
-
-
-  /** Each input's own parameter level, in merge order. */
-  private static List<Level> inputLevels(List<PlannedInput> inputs) {
-    List<Level> levels = new ArrayList<>();
-    for (PlannedInput in : inputs) {
-      String path = in.yamlPath().equals("base_model") ? "base_model" : in.yamlPath() + ".parameters";
-      levels.add(new Level(in.parameters(), path));
-    }
-    return levels;
-  }
-
-  /** The layer a tensor belongs to: its first all-digit dot-separated component ("model.layers.12.mlp" -> 12). */
-  static Optional<Integer> layerIndex(String name) {
-    for (String part : name.split("\\.")) {
-      if (!part.isEmpty() && part.length() <= 9 && part.chars().allMatch(Character::isDigit)) {
-        return Optional.of(Integer.parseInt(part));
-      }
-    }
-    return Optional.empty();
-  }
-
-  /** Parameter lookups for one tensor, with mergekit's precedence and clear errors. */
-  /**
-   * One parameter-lookup level: the settings given at a YAML path ("parameters", "slices[0].parameters",
-   * "models[1].parameters").
-   */
-  record Level(Map<String, ParameterSetting> settings, String yamlPath) {}
-
-  /** Parameter lookups for one tensor, with mergekit's precedence and clear errors. */
-  static final class Context implements TensorContext {
-    private final MergeMethod method;
-    private final List<InputTensor> inputs;
-    private final List<Level> inputLevels;
-    private final List<Level> globalLevels;
-    private final String tensorName;
-    private final double layerFraction;
-    private final long randomSeed;
-
-    /**
-     * @param inputLevels per input, its own parameters (models[i] or a slice source); for an unlisted base_model
-     *     an empty level at "base_model"
-     * @param globalLevels the shared levels, most specific first (a slice's parameters, then the top level's)
-     */
-    Context(MergeMethod method, List<InputTensor> inputs, List<Level> inputLevels, List<Level> globalLevels,
-        String tensorName, double layerFraction, long randomSeed) {
-      this.method = method;
-      this.inputs = inputs;
-      this.inputLevels = inputLevels;
-      this.globalLevels = globalLevels;
-      this.tensorName = tensorName;
-      this.layerFraction = layerFraction;
-      this.randomSeed = randomSeed;
-    }
-
-    @Override
-    public long randomSeed() {
-      return randomSeed;
-    }
-
-    @Override
-    public String tensorName() {
-      return tensorName;
-    }
-
-    @Override
-    public List<InputTensor> inputs() {
-      return inputs;
-    }
-
-    private ParameterSpec spec(String name) {
-      return method.parameters().stream().filter(p -> p.name().equals(name)).findFirst()
-          .orElseThrow(() -> new IllegalArgumentException(method.name() + " declares no parameter " + name));
-    }
-
-    private Object global(String name) {
-      ParameterSpec spec = spec(name);
-      ParameterSetting given = null;
-      for (Level level : globalLevels) {
-        ParameterSetting setting = level.settings().get(name);
-        if (setting == null) continue;
-        given = setting;
-        Optional<ParameterSetting.Value> v = setting.resolve(tensorName, layerFraction);
-        if (v.isPresent()) return convert(v.get().value(), spec, v.get().yamlPath());
-      }
-      if (spec.defaultValue().isPresent()) return spec.defaultValue().get();
-      String path = globalLevels.get(globalLevels.size() - 1).yamlPath() + "." + name;
-      throw new ConfigException(path, given == null ? "required by " + method.name() + " (" + spec.description() + ")"
-          : "no filter matches tensor '" + tensorName + "' and there is no default entry (add one without a filter)");
-    }
-
-    @Override
-    public double number(String parameter) {
-      return (Double) global(parameter);
-    }
-
-    @Override
-    public boolean bool(String parameter) {
-      return (Boolean) global(parameter);
-    }
-
-    @Override
-    public double number(InputTensor input, String parameter) {
-      ParameterSpec spec = spec(parameter);
-      int position = inputs.indexOf(input);
-      if (position < 0) throw new IllegalArgumentException(input + " is not an input of " + tensorName);
-      Level own = inputLevels.get(position);
-      String inputName = input.info().name();
-      List<Level> levels = new ArrayList<>();
-      levels.add(own);
-      levels.addAll(globalLevels);
-      boolean given = false;
-      for (Level level : levels) {
-        ParameterSetting setting = level.settings().get(parameter);
-        if (setting == null) continue;
-        given = true;
-        Optional<ParameterSetting.Value> v = setting.resolve(inputName, layerFraction);
-        if (v.isPresent()) return (Double) convert(v.get().value(), spec, v.get().yamlPath());
-      }
-      if (spec.defaultValue().isPresent()) return (Double) spec.defaultValue().get();
-      if (own.yamlPath().equals("base_model")) {
-        throw new ConfigException("base_model", method.name() + " needs a " + parameter + " for every input, and"
-            + " base_model '" + input.label() + "' is not listed under models; list it there with its " + parameter);
-      }
-      String path = own.yamlPath() + "." + parameter;
-      throw new ConfigException(path, given ? "no filter matches tensor '" + inputName + "' and there is no default"
-          + " entry (add one without a filter)" : "required by " + method.name() + " (" + spec.description() + ")");
-    }
-
-    private static Object convert(Object value, ParameterSpec spec, String path) {
-      switch (spec.type()) {
-        case NUMBER: {
-          Double d = null;
-          if (value instanceof Double) {
-            d = (Double) value;
-          } else if (value instanceof String) {
-            try {
-              d = Double.parseDouble(((String) value).trim());
-            } catch (NumberFormatException ignored) {
-              // reported below
-            }
-          }
-          if (d == null) throw new ConfigException(path, "expected a number, got '" + value + "'");
-          if (!Double.isFinite(d)) throw new ConfigException(path, "must be finite, got " + d);
-          return d;
-        }
-        case BOOLEAN: {
-          if (value instanceof Boolean) return value;
-          if (value instanceof String) {
-            switch (((String) value).trim().toLowerCase(Locale.ROOT)) {
-              case "true": case "yes": case "on":
-                return true;
-              case "false": case "no": case "off":
-                return false;
-              default:
-                break;
-            }
-          }
-          throw new ConfigException(path, "expected true or false, got '" + value + "'");
-        }
-        default:
-          throw new IllegalStateException(spec.type().toString());
-      }
-    }
   }
 }

@@ -1,9 +1,11 @@
 package dev.amalgam.merge.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.TokenizerToGguf;
 import dev.amalgam.io.ModelWeights;
+import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.merge.config.ConfigException;
@@ -37,17 +39,17 @@ final class TokenizerPlanning {
    * re-laid-out view. Empty when the output vocabulary is the donor's tokenizer and every model's embeddings
    * already match it: then the merge is exactly the one without tokenizer options.
    */
-  static Optional<Result> apply(TokenizerSpec spec, List<PlannedInput> inputs, List<String> warnings)
-      throws IOException {
+  static Optional<Result> apply(TokenizerSpec spec, List<PlannedInput> inputs, Architecture architecture,
+      List<String> warnings) throws IOException {
     PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     List<ModelVocabulary> vocabularies = new ArrayList<>();
-    for (PlannedInput in : inputs) vocabularies.add(vocabulary(in));
+    for (PlannedInput in : inputs) vocabularies.add(vocabulary(in, architecture));
     VocabularyPlan plan = VocabularyPlan.build(spec, vocabularies, donor.index(), ref -> indexOf(ref, inputs));
     boolean allIdentity = true;
     List<Boolean> identity = new ArrayList<>();
     for (PlannedInput in : inputs) {
       boolean same = true;
-      for (String name : RelaidWeights.EMBEDDING_NAMES) {
+      for (String name : architecture.vocabularyTensors()) {
         Optional<TensorInfo> t = in.weights().tensor(name);
         if (t.isPresent() && !plan.isIdentity(in.index(), t.get().dim(0))) same = false;
       }
@@ -63,7 +65,7 @@ final class TokenizerPlanning {
     for (PlannedInput in : inputs) {
       if (identity.get(in.index())) continue;
       inputs.set(in.index(), new PlannedInput(in.index(), in.reference(), in.yamlPath(), in.isBase(), in.parameters(),
-          new RelaidWeights(in.weights(), layout, in.index()), in.hfConfig(), in.gguf()));
+          new RelaidWeights(in.weights(), layout, in.index(), architecture), in.hfConfig(), in.gguf()));
     }
     PlannedInput from = inputs.get(source);
     Optional<Path> copyFrom = from.gguf().isEmpty() && plan.sameTokensAs(vocabularies.get(source))
@@ -72,17 +74,16 @@ final class TokenizerPlanning {
   }
 
   /** Replaces the tokenizer keys of a GGUF output's metadata with the built (padded) vocabulary's. */
-  static void putGgufTokenizer(GgufMetadata metadata, VocabularyPlan plan) {
+  static void putGgufTokenizer(GgufMetadata metadata, VocabularyPlan plan, Architecture architecture) {
     GgufMetadata built = plan.paddedMetadata();
     for (String key : List.copyOf(metadata.entries().keySet())) {
-      if (key.startsWith("tokenizer.ggml.")) metadata.remove(key);
+      if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.remove(key);
     }
     built.entries().forEach((key, value) -> {
-      if (key.startsWith("tokenizer.ggml.")) metadata.put(key, value);
+      if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.put(key, value);
     });
-    if (metadata.contains("llama.vocab_size")) {
-      metadata.put("llama.vocab_size", GgufValue.uint32(plan.paddedRows()));
-    }
+    String vocabSize = GgufKeys.vocabSize(architecture.ggufName());
+    if (metadata.contains(vocabSize)) metadata.put(vocabSize, GgufValue.uint32(plan.paddedRows()));
   }
 
   private static int indexOf(ModelReference ref, List<PlannedInput> inputs) {
@@ -97,7 +98,7 @@ final class TokenizerPlanning {
   }
 
   /** A model's tokenizer, cut to its config.json vocab_size and embedding rows. */
-  private static ModelVocabulary vocabulary(PlannedInput in) throws IOException {
+  private static ModelVocabulary vocabulary(PlannedInput in, Architecture architecture) throws IOException {
     GgufMetadata metadata;
     if (in.gguf().isPresent()) {
       metadata = in.gguf().get().metadata();
@@ -109,9 +110,10 @@ final class TokenizerPlanning {
             + e.getMessage());
       }
     }
-    long rows = in.weights().tensor(MergePlanner.EMBED_TOKENS).map(t -> t.dim(0))
+    String embeddings = architecture.hfWeight(Architecture.Role.TOKEN_EMBEDDINGS);
+    long rows = in.weights().tensor(embeddings).map(t -> t.dim(0))
         .orElseThrow(() -> new ConfigException(in.reference().yamlPath(), "'" + in.label() + "' has no "
-            + MergePlanner.EMBED_TOKENS + " to re-lay out"));
+            + embeddings + " to re-lay out"));
     long limit = rows;
     if (in.hfConfig().isPresent()) {
       JsonNode c = in.hfConfig().get();

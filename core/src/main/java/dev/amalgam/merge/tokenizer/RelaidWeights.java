@@ -1,5 +1,6 @@
 package dev.amalgam.merge.tokenizer;
 
+import dev.amalgam.convert.Architecture;
 import dev.amalgam.io.ModelWeights;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.tensor.TensorInfo;
@@ -7,30 +8,29 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * A model's weights with its embedding tensors (embed_tokens, lm_head) re-laid out to the output vocabulary; every
- * other tensor is passed through. Closing it closes the model.
+ * A model's weights with its tensors of one row per token (its architecture's
+ * {@link Architecture#vocabularyTensors()}: embed_tokens, lm_head) re-laid out to the output vocabulary; every other
+ * tensor is passed through. Closing it closes the model.
  */
 public final class RelaidWeights implements ModelWeights {
-  /** The tensors with one row per token (mergekit's is_embed). */
-  public static final Set<String> EMBEDDING_NAMES = Set.of("model.embed_tokens.weight", "lm_head.weight");
-
   private final ModelWeights weights;
   private final EmbeddingLayout layout;
   private final int model;
+  private final Architecture architecture;
 
-  /** Wraps model {@code model} of the layout's plan. */
-  public RelaidWeights(ModelWeights weights, EmbeddingLayout layout, int model) {
+  /** Wraps model {@code model} of the layout's plan, whose vocabulary tensors {@code architecture} names. */
+  public RelaidWeights(ModelWeights weights, EmbeddingLayout layout, int model, Architecture architecture) {
     this.weights = weights;
     this.layout = layout;
     this.model = model;
+    this.architecture = architecture;
   }
 
   private TensorInfo relaid(TensorInfo t) {
-    if (!EMBEDDING_NAMES.contains(t.name()) || t.rank() != 2) return t;
+    if (!architecture.hasVocabularyRows(t.name()) || t.rank() != 2) return t;
     return new TensorInfo(t.name(), t.dtype(), new long[] {layout.plan().paddedRows(), t.dim(1)});
   }
 
@@ -57,7 +57,7 @@ public final class RelaidWeights implements ModelWeights {
   @Override
   public TensorSource data(String name) {
     TensorSource own = weights.data(name);
-    if (!EMBEDDING_NAMES.contains(name) || own.info().rank() != 2) return own;
+    if (!architecture.hasVocabularyRows(name) || own.info().rank() != 2) return own;
     return new RelaidEmbeddingSource(own, layout, model, name, name);
   }
 
