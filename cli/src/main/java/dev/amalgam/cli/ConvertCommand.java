@@ -1,12 +1,14 @@
 package dev.amalgam.cli;
 
-import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.ModelConverter;
 import dev.amalgam.convert.ModelFormats;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgmlType;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -67,18 +69,19 @@ final class ConvertCommand implements Callable<Integer> {
     if (Files.exists(target) && !force) {
       throw new Main.InvalidInputException(target + ": already exists; choose another name or pass --force");
     }
-    ModelConverter.Options options = ModelConverter.Options.defaults().withType(t).withThreads(threads)
-        .withOverwrite(force).withSync(!noFsync);
+    // Collected, not printed as they come: a line printed under the progress bar would break it.
+    List<String> warnings = new ArrayList<>();
+    ModelConverter.Options.Builder options = ModelConverter.Options.builder().type(t).threads(threads)
+        .overwrite(force).sync(!noFsync).warnings(WarningListener.collectingInto(warnings));
     boolean progress = !noProgress && System.console() != null;
     ModelConverter.Result r;
     try (MergeCommand.ConsoleProgress bar = progress ? new MergeCommand.ConsoleProgress("convert") : null) {
-      r = ModelConverter.convert(source, target, bar != null ? options.withProgress(bar) : options);
-    } catch (IllegalArgumentException | ConversionException e) {
-      // A config.json or tokenizer that cannot be converted is bad input (exit 2), like a FormatException.
-      // TODO: ConversionException leaves this catch once it implements Failure (Main then maps it).
+      if (bar != null) options.progress(bar);
+      r = ModelConverter.convert(source, target, options.build());
+    } catch (IllegalArgumentException e) {
       throw new Main.InvalidInputException(e.getMessage());
     }
-    r.warnings().forEach(w -> err.println("amalgam: warning: " + w));
+    warnings.forEach(w -> err.println("amalgam: warning: " + w));
     out.printf(Locale.ROOT, "converted %d tensors %s -> %s: wrote %s in %.2f s -> %s%n", r.tensors(), r.from(), r.to(),
         Sizes.format(r.bytesWritten()), r.seconds(), r.target());
     return 0;

@@ -3,6 +3,7 @@ package dev.amalgam.cli;
 import dev.amalgam.synthetic.SyntheticTokenizers;
 import dev.amalgam.synthetic.PerturbedGguf;
 import dev.amalgam.synthetic.SyntheticLlama;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
 import dev.amalgam.eval.llama.LlamaBridgeException;
@@ -126,8 +127,7 @@ final class DemoCommand implements Callable<Integer> {
     MergeResult result;
     out.printf(Locale.ROOT, "%n4. Merging into %s%n", merged);
     try (MergePlan plan = MergePlanner.plan(config)) {
-      MergeOptions options = MergeOptions.defaults().withThreads(threads).withOverwrite(true);
-      result = MergeExecutor.execute(plan, merged, options, warnings);
+      result = MergeExecutor.execute(plan, merged, mergeOptions(warnings));
     }
     for (String w : warnings) out.println("   note: " + w);
     out.println("   " + MergeCommand.summary(result));
@@ -150,8 +150,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "%n7. The same merge straight to GGUF for llama.cpp (amalgam merge merge.yml merged.gguf"
         + " --out-type bf16)%n");
     try (MergePlan plan = MergePlanner.plan(config, OutputSpec.gguf(Optional.of(GgmlType.BF16)))) {
-      result = MergeExecutor.execute(plan, mergedGguf, MergeOptions.defaults().withThreads(threads)
-          .withOverwrite(true), warnings);
+      result = MergeExecutor.execute(plan, mergedGguf, mergeOptions(warnings));
     }
     out.println("   " + MergeCommand.summary(result));
     ok &= runInLlamaCpp(out, mergedGguf, "random weights, so expect random tokens");
@@ -179,6 +178,12 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  /** The demo's merges: its thread count, replacing earlier runs' outputs, warnings collected for printing. */
+  private MergeOptions mergeOptions(List<String> warnings) {
+    return MergeOptions.builder().threads(threads).overwrite(true).warnings(WarningListener.collectingInto(warnings))
+        .build();
+  }
+
   /** --stories, else the packed copy written to the work folder. */
   private Path storiesModel(Path work) throws java.io.IOException {
     return stories == null ? DemoAssets.stories260K(work) : stories.toAbsolutePath().normalize();
@@ -202,8 +207,7 @@ final class DemoCommand implements Callable<Integer> {
     List<String> warnings = new ArrayList<>();
     try (MergePlan plan = MergePlanner.plan(ConfigReader.parse(yaml, "stories-merge.yml", work), OutputSpec.gguf(
         Optional.empty()))) {
-      out.println("   " + MergeCommand.summary(MergeExecutor.execute(plan, merged, MergeOptions.defaults()
-          .withThreads(threads).withOverwrite(true), warnings)));
+      out.println("   " + MergeCommand.summary(MergeExecutor.execute(plan, merged, mergeOptions(warnings))));
     }
     warnings.forEach(w -> out.println("   note: " + w));
     out.printf(Locale.ROOT, "   %-22s %-12s %s%n", "model", "perplexity", "greedy continuation of \"Once upon a time\"");

@@ -3,8 +3,6 @@ package dev.amalgam.cli;
 import dev.amalgam.diagnostic.Failure;
 import dev.amalgam.diagnostic.FailureReason;
 import dev.amalgam.eval.llama.LlamaBridgeException;
-import dev.amalgam.io.FormatException;
-import dev.amalgam.merge.config.ConfigException;
 import java.io.PrintWriter;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
@@ -83,8 +81,6 @@ public final class Main {
   static int exitCode(Throwable e) {
     if (e instanceof Failure f) return f.isBadInput() ? EXIT_INVALID : EXIT_FAILURE;
     if (e instanceof CommandLine.ParameterException || e instanceof FileAlreadyExistsException) return EXIT_INVALID;
-    // TODO: goes once ConfigException and FormatException implement Failure.
-    if (e instanceof ConfigException || e instanceof FormatException) return EXIT_INVALID;
     return EXIT_FAILURE;
   }
 
@@ -106,8 +102,7 @@ public final class Main {
   private static boolean isSelfExplaining(Throwable e) {
     // llama.cpp environment failures have always been printed with their class name; the text stays.
     if (e instanceof LlamaBridgeException l && !l.isBadInput()) return false;
-    // TODO: ConfigException and FormatException go once they implement Failure.
-    return e instanceof Failure || e instanceof ConfigException || e instanceof FormatException;
+    return e instanceof Failure;
   }
 
   /** A user-facing input problem detected by a command (exit code 2). */

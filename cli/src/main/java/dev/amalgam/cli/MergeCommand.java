@@ -9,6 +9,7 @@ import dev.amalgam.merge.plan.MergePlanner;
 import dev.amalgam.merge.plan.MergeResult;
 import dev.amalgam.merge.plan.OutputSpec;
 import dev.amalgam.convert.ModelFormats;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.ProgressListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -105,16 +106,18 @@ final class MergeCommand implements Callable<Integer> {
       err.println("amalgam: warning: --out-shard-size applies to Hugging Face outputs; a GGUF output is one file");
     }
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
-    MergeOptions options =
-        new MergeOptions(threads, shardSize, memoryBudget, force, !noFsync, ProgressListener.NONE, copyTokenizer,
-            writeModelCard);
     boolean progress = !noProgress && System.console() != null;
+    // Collected, not printed as they come: a line printed under the progress bar would break it.
     List<String> warnings = new ArrayList<>();
+    MergeOptions.Builder options = MergeOptions.builder().threads(threads).maxShardBytes(shardSize)
+        .memoryBudget(memoryBudget).overwrite(force).sync(!noFsync).copyTokenizer(copyTokenizer)
+        .writeModelCard(writeModelCard).warnings(WarningListener.collectingInto(warnings));
     MergeResult result;
     try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed, allowCrimes)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
       try (ConsoleProgress bar = progress ? new ConsoleProgress() : null) {
-        result = MergeExecutor.execute(plan, output, bar != null ? options.withProgress(bar) : options, warnings);
+        if (bar != null) options.progress(bar);
+        result = MergeExecutor.execute(plan, output, options.build());
       }
     }
     warnings.forEach(w -> err.println("amalgam: warning: " + w));

@@ -46,7 +46,7 @@ class GgufMergeTest {
   }
 
   private static ModelConverter.Options convertOptions() {
-    return ModelConverter.Options.defaults().withSync(false).withThreads(2);
+    return ModelConverter.Options.builder().sync(false).threads(2).build();
   }
 
   private static PerplexityResult perplexity(LlamaScorer scorer) {
@@ -157,7 +157,7 @@ class GgufMergeTest {
     run.assertOk();
     assertEquals(1, run.err().lines().filter(l -> l.contains("written as F16")).count(), run.err());
     Path converted = tmp.resolve("converted-q8.gguf");
-    ModelConverter.convert(stories, converted, convertOptions().withType(java.util.Optional.of(GgmlType.Q8_0)));
+    ModelConverter.convert(stories, converted, convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.Q8_0)).build());
     GgufFixtures.assertSameTensors(converted, merged);
     try (LlamaScorer scorer = LlamaScorer.open(merged, ScorerOptions.builder().threads(2).build())) {
       perplexity(scorer);
@@ -168,7 +168,7 @@ class GgufMergeTest {
   void quantizedInputsAreDequantizedAndRequantizeToTheSameBytes() throws IOException {
     Path stories = GgufFixtures.stories();
     Path q8 = tmp.resolve("q8.gguf");
-    ModelConverter.convert(stories, q8, convertOptions().withType(java.util.Optional.of(GgmlType.Q8_0)));
+    ModelConverter.convert(stories, q8, convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.Q8_0)).build());
     Path q8copy = Files.copy(q8, tmp.resolve("q8-copy.gguf"));
     Path config = slerp("q8in.yml", q8, q8copy, 0.5);
     Path requantized = tmp.resolve("requantized.gguf");
@@ -197,7 +197,7 @@ class GgufMergeTest {
     Path hf = tmp.resolve("merged-hf");
     merge(config.toString(), hf.toString());
     Path converted = tmp.resolve("converted.gguf");
-    ModelConverter.convert(hf, converted, convertOptions().withType(java.util.Optional.of(GgmlType.BF16)));
+    ModelConverter.convert(hf, converted, convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.BF16)).build());
     GgufFixtures.assertSameTensors(converted, direct);
     try (GgufFile f = GgufFile.open(direct)) {
       assertTrue(f.tensor("rope_freqs.weight").isPresent());

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.synthetic.SyntheticLlama;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
 import dev.amalgam.eval.llama.LlamaGeneration;
@@ -43,19 +44,26 @@ class ModelConverterTest {
   @TempDir Path tmp;
 
   static ModelConverter.Options options() {
-    return ModelConverter.Options.defaults().withSync(false).withThreads(2);
+    return options(new ArrayList<>());
+  }
+
+  /** Unsynced, two threads, warnings into {@code warnings}. */
+  static ModelConverter.Options options(List<String> warnings) {
+    return ModelConverter.Options.builder().sync(false).threads(2).warnings(WarningListener.collectingInto(warnings))
+        .build();
   }
 
   @Test
   void ggufWithoutTypeIsCopiedByteForByte() throws IOException {
     Path stories = GgufFixtures.stories();
     Path copy = tmp.resolve("copy.gguf");
-    ModelConverter.Result r = ModelConverter.convert(stories, copy, options());
+    List<String> warnings = new ArrayList<>();
+    ModelConverter.Result r = ModelConverter.convert(stories, copy, options(warnings));
     assertEquals(-1, Files.mismatch(stories, copy), "byte-identical file");
     assertEquals(48, r.tensors());
     assertEquals(ModelFormats.Format.GGUF, r.from());
     assertEquals(ModelFormats.Format.GGUF, r.to());
-    assertTrue(r.warnings().isEmpty(), r.warnings().toString());
+    assertTrue(warnings.isEmpty(), warnings.toString());
     GgufFixtures.assertNoPartialFiles(tmp);
   }
 
@@ -67,7 +75,8 @@ class ModelConverterTest {
     try (GgufFile original = GgufFile.open(stories)) {
       for (GgmlType type : types) {
         Path out = tmp.resolve("stories-" + type + ".gguf");
-        ModelConverter.Result r = ModelConverter.convert(stories, out, options().withType(Optional.of(type)));
+        List<String> warnings = new ArrayList<>();
+        ModelConverter.convert(stories, out, options(warnings).toBuilder().type(Optional.of(type)).build());
         outputs.add(out);
         try (GgufFile f = GgufFile.open(out)) {
           assertEquals(GgufFixtures.names(original), GgufFixtures.names(f));
@@ -84,12 +93,12 @@ class ModelConverterTest {
           }
         }
         if (type == GgmlType.Q8_0) {
-          assertEquals(1, r.warnings().size(), r.warnings().toString());
-          String w = r.warnings().get(0);
+          assertEquals(1, warnings.size(), warnings.toString());
+          String w = warnings.get(0);
           assertTrue(w.startsWith("5 tensors written as F16"), w);
           assertTrue(w.contains("blk.0.ffn_down.weight (rows of 172)"), w);
         } else {
-          assertTrue(r.warnings().isEmpty(), r.warnings().toString());
+          assertTrue(warnings.isEmpty(), warnings.toString());
         }
       }
     }
@@ -218,11 +227,11 @@ class ModelConverterTest {
   void quantizedGgufBecomesHfWithTheDequantizedValues() throws IOException {
     Path stories = GgufFixtures.stories();
     Path q8 = tmp.resolve("q8.gguf");
-    ModelConverter.convert(stories, q8, options().withType(Optional.of(GgmlType.Q8_0)));
+    ModelConverter.convert(stories, q8, options().toBuilder().type(Optional.of(GgmlType.Q8_0)).build());
     Path hf = tmp.resolve("q8-hf");
     ModelConverter.convert(q8, hf, options());
     Path bf16 = tmp.resolve("bf16-hf");
-    ModelConverter.convert(q8, bf16, options().withType(Optional.of(GgmlType.BF16)));
+    ModelConverter.convert(q8, bf16, options().toBuilder().type(Optional.of(GgmlType.BF16)).build());
     try (GgufFile g = GgufFile.open(q8); SafetensorsModel m = SafetensorsModel.open(hf);
         SafetensorsModel b = SafetensorsModel.open(bf16)) {
       for (GgufTensorInfo t : g.tensors()) {

@@ -1,5 +1,7 @@
 package dev.amalgam.convert;
 
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -11,7 +13,7 @@ import java.util.Optional;
  * key, a GGUF key or a protobuf field) and the rule, for example
  * {@code config.json: key 'num_hidden_layers': expected an integer, got STRING "32"}.
  */
-public final class ConversionException extends IOException {
+public final class ConversionException extends IOException implements Failure {
   private static final long serialVersionUID = 1L;
 
   private final Path file;
@@ -44,5 +46,11 @@ public final class ConversionException extends IOException {
   /** The key concerned, if the problem is about one. */
   public Optional<String> key() {
     return Optional.ofNullable(key);
+  }
+
+  /** Always bad input: a config.json or tokenizer that cannot be represented in the other format. */
+  @Override
+  public FailureReason failureReason() {
+    return FailureReason.BAD_INPUT;
   }
 }

@@ -3,6 +3,7 @@ package dev.amalgam.convert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgufMetadata;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -65,7 +66,8 @@ public final class GgufToTokenizer {
    * @throws ConversionException when the tokenizer model is missing or not llama/gpt2, or a key is malformed
    */
   public static TokenizerFiles write(GgufMetadata metadata, Path source, Path dir) throws IOException {
-    List<String> warnings = new ArrayList<>();
+    List<String> collected = new ArrayList<>();
+    WarningListener warnings = collected::add;
     String model = new LlamaMetadata.GgufFields(metadata, source).requireString(TokenizerKeys.MODEL);
     Map<String, byte[]> files = new LinkedHashMap<>();
     switch (model) {
@@ -97,7 +99,7 @@ public final class GgufToTokenizer {
         for (Path t : temps) Files.deleteIfExists(t);
       }
     }
-    return new TokenizerFiles(written, warnings);
+    return new TokenizerFiles(written, collected);
   }
 
   private static void move(Path from, Path to) throws IOException {
@@ -116,7 +118,7 @@ public final class GgufToTokenizer {
   private record Vocabulary(String[] tokens, long[] types, float[] scores, OptionalInt bos, OptionalInt eos,
       OptionalInt unk, OptionalInt pad) {}
 
-  private static Vocabulary vocabulary(GgufMetadata metadata, Path source, boolean needScores, List<String> warnings)
+  private static Vocabulary vocabulary(GgufMetadata metadata, Path source, boolean needScores, WarningListener warnings)
       throws ConversionException {
     LlamaMetadata.GgufFields g = new LlamaMetadata.GgufFields(metadata, source);
     String[] tokens = g.optStrings(TokenizerKeys.TOKENS)
@@ -126,7 +128,7 @@ public final class GgufToTokenizer {
     if (types == null) {
       types = new long[tokens.length];
       java.util.Arrays.fill(types, TokenizerKeys.TYPE_NORMAL);
-      warnings.add(source + ": no " + TokenizerKeys.TOKEN_TYPE + "; every token is written as normal");
+      warnings.warn(source + ": no " + TokenizerKeys.TOKEN_TYPE + "; every token is written as normal");
     }
     if (types.length != tokens.length) {
       throw new ConversionException(source, TokenizerKeys.TOKEN_TYPE, types.length + " types for "
@@ -141,7 +143,7 @@ public final class GgufToTokenizer {
     float[] scores = g.optFloats(TokenizerKeys.SCORES).orElse(null);
     if (scores == null) {
       scores = new float[tokens.length];
-      if (needScores) warnings.add(source + ": no " + TokenizerKeys.SCORES + "; every piece gets score 0");
+      if (needScores) warnings.warn(source + ": no " + TokenizerKeys.SCORES + "; every piece gets score 0");
     }
     if (scores.length != tokens.length) {
       throw new ConversionException(source, TokenizerKeys.SCORES, scores.length + " scores for " + tokens.length
@@ -155,12 +157,12 @@ public final class GgufToTokenizer {
   }
 
   /** A special id; 0xFFFFFFFF means unset, and ids outside the vocabulary are dropped with a warning. */
-  private static OptionalInt id(LlamaMetadata.GgufFields g, String key, int count, List<String> warnings)
+  private static OptionalInt id(LlamaMetadata.GgufFields g, String key, int count, WarningListener warnings)
       throws ConversionException {
     var v = g.optUint(key);
     if (v.isEmpty() || v.getAsLong() == LlamaMetadata.UNSET_ID) return OptionalInt.empty();
     if (v.getAsLong() >= count) {
-      warnings.add(g.source() + ": " + key + " " + v.getAsLong() + " is outside the vocabulary of " + count
+      warnings.warn(g.source() + ": " + key + " " + v.getAsLong() + " is outside the vocabulary of " + count
           + " tokens and was dropped");
       return OptionalInt.empty();
     }
@@ -171,10 +173,10 @@ public final class GgufToTokenizer {
 
   /** The bytes of a tokenizer.model for a "llama" (SentencePiece) vocabulary. */
   public static byte[] sentencePieceModel(GgufMetadata metadata, Path source) throws ConversionException {
-    return sentencePieceModel(metadata, source, new ArrayList<>());
+    return sentencePieceModel(metadata, source, WarningListener.ignoring());
   }
 
-  private static byte[] sentencePieceModel(GgufMetadata metadata, Path source, List<String> warnings)
+  private static byte[] sentencePieceModel(GgufMetadata metadata, Path source, WarningListener warnings)
       throws ConversionException {
     Vocabulary v = vocabulary(metadata, source, true, warnings);
     List<SentencePieceModel.Piece> pieces = new ArrayList<>(v.tokens().length);
@@ -207,10 +209,10 @@ public final class GgufToTokenizer {
 
   /** tokenizer.json for a "gpt2" (byte-level BPE) vocabulary. */
   public static ObjectNode tokenizerJson(GgufMetadata metadata, Path source) throws ConversionException {
-    return tokenizerJson(metadata, source, new ArrayList<>());
+    return tokenizerJson(metadata, source, WarningListener.ignoring());
   }
 
-  private static ObjectNode tokenizerJson(GgufMetadata metadata, Path source, List<String> warnings)
+  private static ObjectNode tokenizerJson(GgufMetadata metadata, Path source, WarningListener warnings)
       throws ConversionException {
     LlamaMetadata.GgufFields g = new LlamaMetadata.GgufFields(metadata, source);
     Vocabulary v = vocabulary(metadata, source, false, warnings);
@@ -238,7 +240,7 @@ public final class GgufToTokenizer {
       }
       if (type == TokenizerKeys.TYPE_CONTROL || type == TokenizerKeys.TYPE_USER_DEFINED) {
         if (!addedSeen.add(t)) {
-          warnings.add(source + ": added token " + i + " '" + t + "' duplicates an earlier one and was dropped");
+          warnings.warn(source + ": added token " + i + " '" + t + "' duplicates an earlier one and was dropped");
           continue;
         }
         ObjectNode a = added.addObject();
@@ -252,14 +254,14 @@ public final class GgufToTokenizer {
         continue;
       }
       if (vocab.has(t)) {
-        warnings.add(source + ": token " + i + " '" + t + "' duplicates an earlier one and was dropped");
+        warnings.warn(source + ": token " + i + " '" + t + "' duplicates an earlier one and was dropped");
         continue;
       }
       vocab.put(t, i);
       if (type == TokenizerKeys.TYPE_UNKNOWN && unkToken == null) unkToken = t;
     }
     if (skippedUnused > 0) {
-      warnings.add(source + ": " + skippedUnused + " unused tokens are not written to tokenizer.json");
+      warnings.warn(source + ": " + skippedUnused + " unused tokens are not written to tokenizer.json");
     }
     root.putNull("normalizer");
     root.set("pre_tokenizer", preTokenizer(pre, source, warnings));
@@ -281,7 +283,7 @@ public final class GgufToTokenizer {
     return root;
   }
 
-  private static ObjectNode preTokenizer(String pre, Path source, List<String> warnings) {
+  private static ObjectNode preTokenizer(String pre, Path source, WarningListener warnings) {
     ObjectNode p = JSON.createObjectNode();
     if (pre.equals(TokenizerToGguf.PRE_LLAMA_BPE)) {
       p.put("type", "Sequence");
@@ -295,7 +297,7 @@ public final class GgufToTokenizer {
       return p;
     }
     if (!pre.equals(TokenizerToGguf.PRE_DEFAULT)) {
-      warnings.add(source + ": pre-tokenizer '" + pre + "' has no tokenizer.json equivalent here; the GPT-2 "
+      warnings.warn(source + ": pre-tokenizer '" + pre + "' has no tokenizer.json equivalent here; the GPT-2 "
           + "byte-level split is written instead");
     }
     byteLevel(p, false, true, true);
@@ -311,7 +313,7 @@ public final class GgufToTokenizer {
 
   /** ByteLevel offsets processing, followed by a TemplateProcessing adding BOS/EOS when the flags ask. */
   private static ObjectNode postProcessor(Vocabulary v, boolean addBos, boolean addEos, Path source,
-      List<String> warnings) {
+      WarningListener warnings) {
     ObjectNode byteLevel = JSON.createObjectNode();
     byteLevel(byteLevel, true, false, true);
     String bos = addBos ? tokenOrWarn(v, v.bos(), "BOS", source, warnings) : null;
@@ -341,9 +343,9 @@ public final class GgufToTokenizer {
     return sequence;
   }
 
-  private static String tokenOrWarn(Vocabulary v, OptionalInt id, String what, Path source, List<String> warnings) {
+  private static String tokenOrWarn(Vocabulary v, OptionalInt id, String what, Path source, WarningListener warnings) {
     if (id.isEmpty()) {
-      warnings.add(source + ": add_" + what.toLowerCase() + "_token is set but there is no " + what
+      warnings.warn(source + ": add_" + what.toLowerCase() + "_token is set but there is no " + what
           + " id; the post-processor does not add it");
       return null;
     }
@@ -376,14 +378,14 @@ public final class GgufToTokenizer {
    * tokenizer class (LlamaTokenizer for SentencePiece, PreTrainedTokenizerFast for BPE).
    */
   public static ObjectNode tokenizerConfig(GgufMetadata metadata, Path source) throws ConversionException {
-    return tokenizerConfig(metadata, source, new ArrayList<>());
+    return tokenizerConfig(metadata, source, WarningListener.ignoring());
   }
 
-  private static ObjectNode tokenizerConfig(GgufMetadata metadata, Path source, List<String> warnings)
+  private static ObjectNode tokenizerConfig(GgufMetadata metadata, Path source, WarningListener warnings)
       throws ConversionException {
     LlamaMetadata.GgufFields g = new LlamaMetadata.GgufFields(metadata, source);
     boolean sentencePiece = g.requireString(TokenizerKeys.MODEL).equals("llama");
-    Vocabulary v = vocabulary(metadata, source, false, new ArrayList<>());
+    Vocabulary v = vocabulary(metadata, source, false, WarningListener.ignoring());
     ObjectNode c = JSON.createObjectNode();
     Optional<Boolean> addBos = g.optBoolean(TokenizerKeys.ADD_BOS);
     Optional<Boolean> addEos = g.optBoolean(TokenizerKeys.ADD_EOS);
@@ -407,7 +409,7 @@ public final class GgufToTokenizer {
       for (String name : names.get()) {
         Optional<String> named = g.optString(TokenizerKeys.CHAT_TEMPLATE_PREFIX + name);
         if (named.isEmpty()) {
-          warnings.add(source + ": chat template '" + name + "' is listed but missing");
+          warnings.warn(source + ": chat template '" + name + "' is listed but missing");
           continue;
         }
         list.addObject().put("name", name).put("template", named.get());

@@ -3,6 +3,7 @@ package dev.amalgam.convert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
@@ -92,7 +93,8 @@ public final class LlamaMetadata {
       Optional<GgmlType> outputType) throws ConversionException {
     JsonFields f = new JsonFields(configFile);
     if (!config.isObject()) throw f.error(null, "expected a JSON object, got " + JsonFields.describe(config));
-    List<String> warnings = new ArrayList<>();
+    List<String> collected = new ArrayList<>();
+    WarningListener warnings = collected::add;
     String architecture = checkArchitecture(config, f);
 
     long layers = f.requireLong(config, "num_hidden_layers", 1, UINT32_MAX);
@@ -132,10 +134,10 @@ public final class LlamaMetadata {
     outputType.ifPresent(t -> m.put(QUANTIZATION_VERSION_KEY, GgufValue.uint32(QUANTIZATION_VERSION)));
 
     if (architecture.equals("MistralForCausalLM") && f.get(config, "sliding_window").isPresent()) {
-      warnings.add(configFile + ": sliding_window " + config.get("sliding_window").asText()
+      warnings.warn(configFile + ": sliding_window " + config.get("sliding_window").asText()
           + " ignored: llama.cpp's llama architecture has no sliding-window key and attends to the whole context");
     }
-    return new ConversionResult(m, warnings);
+    return new ConversionResult(m, collected);
   }
 
   private static String checkArchitecture(JsonNode config, JsonFields f) throws ConversionException {
@@ -169,7 +171,7 @@ public final class LlamaMetadata {
     return hidden / heads;
   }
 
-  private static void ropeScaling(JsonNode config, JsonFields f, GgufMetadata m, List<String> warnings)
+  private static void ropeScaling(JsonNode config, JsonFields f, GgufMetadata m, WarningListener warnings)
       throws ConversionException {
     Optional<JsonNode> scaling = f.optObject(config, "rope_scaling");
     if (scaling.isEmpty()) return;
@@ -179,7 +181,7 @@ public final class LlamaMetadata {
       case "linear" -> {
         Optional<Double> factor = sf.optDouble(scaling.get(), "factor");
         if (factor.isEmpty()) {
-          warnings.add(f.file() + ": linear rope_scaling without a factor ignored");
+          warnings.warn(f.file() + ": linear rope_scaling without a factor ignored");
           return;
         }
         m.put(ROPE_SCALING_TYPE, GgufValue.string("linear"));
@@ -188,7 +190,7 @@ public final class LlamaMetadata {
       case "yarn" -> {
         Optional<Double> factor = sf.optDouble(scaling.get(), "factor");
         if (factor.isEmpty()) {
-          warnings.add(f.file() + ": yarn rope_scaling without a factor ignored");
+          warnings.warn(f.file() + ": yarn rope_scaling without a factor ignored");
           return;
         }
         m.put(ROPE_SCALING_TYPE, GgufValue.string("yarn"));
@@ -197,14 +199,14 @@ public final class LlamaMetadata {
         m.put(ROPE_SCALING_ORIGINAL_CONTEXT, GgufValue.uint32(original));
         for (String extra : List.of("beta_fast", "beta_slow", "attention_factor", "mscale", "mscale_all_dim")) {
           if (sf.get(scaling.get(), extra).isPresent()) {
-            warnings.add(f.file() + ": rope_scaling." + extra + " is not written; llama.cpp uses its default");
+            warnings.warn(f.file() + ": rope_scaling." + extra + " is not written; llama.cpp uses its default");
           }
         }
       }
       case "llama3", "default" -> {
         // llama3: no keys; the caller writes the rope_freqs.weight tensor from ropeFreqs(config).
       }
-      default -> warnings.add(f.file() + ": rope_scaling type '" + type
+      default -> warnings.warn(f.file() + ": rope_scaling type '" + type
           + "' is not supported by llama.cpp's llama architecture and was ignored");
     }
   }

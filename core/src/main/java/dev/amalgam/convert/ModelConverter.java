@@ -2,6 +2,7 @@ package dev.amalgam.convert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.io.gguf.GgmlType;
@@ -50,7 +51,8 @@ public final class ModelConverter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * How a conversion runs.
+   * How a conversion runs: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()} for a
+   * changed copy.
    *
    * @param type the tensor type of the output (F32, F16, BF16 or, for GGUF, Q8_0); empty keeps each tensor's type
    *     (quantized tensors become F32 in a Hugging Face output)
@@ -59,13 +61,15 @@ public final class ModelConverter {
    * @param sync whether the output is forced to disk before it is renamed into place
    * @param maxShardBytes the largest safetensors shard of a Hugging Face output
    * @param progress receives bytes written
+   * @param warnings receives what the user should know (fallback types, guessed values), as it arises
    */
   public record Options(Optional<GgmlType> type, int threads, boolean overwrite, boolean sync, long maxShardBytes,
-      ProgressListener progress) {
+      ProgressListener progress, WarningListener warnings) {
     /** Checks the values. */
     public Options {
       Objects.requireNonNull(type, "type");
       Objects.requireNonNull(progress, "progress");
+      Objects.requireNonNull(warnings, "warnings");
       if (type.isPresent() && type.get() != GgmlType.F32 && type.get() != GgmlType.F16 && type.get() != GgmlType.BF16
           && type.get() != GgmlType.Q8_0) {
         throw new IllegalArgumentException("output type must be f32, f16, bf16 or q8_0, got " + type.get());
@@ -74,34 +78,87 @@ public final class ModelConverter {
       if (maxShardBytes <= 0) throw new IllegalArgumentException("shard size must be positive");
     }
 
-    /** Each tensor keeps its type; all processors; no overwrite; synced; 5 GB shards; no progress. */
+    /**
+     * Each tensor keeps its type; all processors; no overwrite; synced; 5 GB shards; no progress; warnings to the
+     * {@code dev.amalgam} {@link System.Logger}.
+     */
     public static Options defaults() {
-      return new Options(Optional.empty(), 0, false, true, 5_000_000_000L, ProgressListener.NONE);
+      return builder().build();
     }
 
-    /** A copy with another output type. */
-    public Options withType(Optional<GgmlType> t) {
-      return new Options(t, threads, overwrite, sync, maxShardBytes, progress);
+    /** A builder with the {@link #defaults()}. */
+    public static Builder builder() {
+      return new Builder();
     }
 
-    /** A copy that may replace an existing output. */
-    public Options withOverwrite(boolean value) {
-      return new Options(type, threads, value, sync, maxShardBytes, progress);
+    /** A builder holding these options, for a changed copy. */
+    public Builder toBuilder() {
+      return new Builder().type(type).threads(threads).overwrite(overwrite).sync(sync).maxShardBytes(maxShardBytes)
+          .progress(progress).warnings(warnings);
     }
 
-    /** A copy with another thread count. */
-    public Options withThreads(int n) {
-      return new Options(type, n, overwrite, sync, maxShardBytes, progress);
-    }
+    /** Collects {@link Options}; {@link #build()} validates them. */
+    public static final class Builder {
+      private Optional<GgmlType> type = Optional.empty();
+      private int threads;
+      private boolean overwrite;
+      private boolean sync = true;
+      private long maxShardBytes = 5_000_000_000L;
+      private ProgressListener progress = ProgressListener.NONE;
+      private WarningListener warnings = WarningListener.toLogger();
 
-    /** A copy that does or does not sync. */
-    public Options withSync(boolean value) {
-      return new Options(type, threads, overwrite, value, maxShardBytes, progress);
-    }
+      private Builder() {}
 
-    /** A copy reporting progress. */
-    public Options withProgress(ProgressListener listener) {
-      return new Options(type, threads, overwrite, sync, maxShardBytes, listener);
+      /** The output tensor type; empty keeps each tensor's. */
+      public Builder type(Optional<GgmlType> value) {
+        type = value;
+        return this;
+      }
+
+      /** Kernel threads, 0 for all processors. */
+      public Builder threads(int value) {
+        threads = value;
+        return this;
+      }
+
+      /** Whether an existing output may be replaced. */
+      public Builder overwrite(boolean value) {
+        overwrite = value;
+        return this;
+      }
+
+      /** Whether the output is forced to disk before it is renamed into place. */
+      public Builder sync(boolean value) {
+        sync = value;
+        return this;
+      }
+
+      /** The largest safetensors shard of a Hugging Face output. */
+      public Builder maxShardBytes(long value) {
+        maxShardBytes = value;
+        return this;
+      }
+
+      /** Where progress by bytes written goes. */
+      public Builder progress(ProgressListener value) {
+        progress = value;
+        return this;
+      }
+
+      /** Where warnings go. */
+      public Builder warnings(WarningListener value) {
+        warnings = value;
+        return this;
+      }
+
+      /**
+       * The options.
+       *
+       * @throws IllegalArgumentException if a value is out of range or the type cannot be written
+       */
+      public Options build() {
+        return new Options(type, threads, overwrite, sync, maxShardBytes, progress, warnings);
+      }
     }
   }
 
@@ -114,10 +171,9 @@ public final class ModelConverter {
    * @param tensors tensors written
    * @param bytesWritten bytes of tensor data written
    * @param seconds wall time
-   * @param warnings things the user should know (fallback types, guessed values)
    */
   public record Result(Path target, ModelFormats.Format from, ModelFormats.Format to, int tensors, long bytesWritten,
-      double seconds, List<String> warnings) {}
+      double seconds) {}
 
   private ModelConverter() {}
 
@@ -137,7 +193,7 @@ public final class ModelConverter {
           + options.type().get() + "; give the output a .gguf name to quantize");
     }
     long start = System.nanoTime();
-    List<String> warnings = new ArrayList<>();
+    WarningListener warnings = options.warnings();
     int[] tensors = new int[1];
     long bytes;
     try (Kernels kernels = Kernels.best(options.threads())) {
@@ -150,12 +206,12 @@ public final class ModelConverter {
       }
     }
     return new Result(target.toAbsolutePath().normalize(), from, to, tensors[0], bytes,
-        (System.nanoTime() - start) / 1e9, List.copyOf(warnings));
+        (System.nanoTime() - start) / 1e9);
   }
 
   // ------------------------------------------------------------------------------------------- GGUF to GGUF
 
-  private static long ggufToGguf(Path source, Path target, Options options, Kernels kernels, List<String> warnings,
+  private static long ggufToGguf(Path source, Path target, Options options, Kernels kernels, WarningListener warnings,
       int[] count) throws IOException {
     try (GgufFile src = GgufFile.open(source)) {
       // The per-tensor type rules (norms and vectors F32) are llama.cpp's for the Llama family only.
@@ -183,7 +239,7 @@ public final class ModelConverter {
         quantized |= type.isQuantized();
         specs.add(new GgufWriter.TensorSpec(t.name(), type, t.ne()));
       }
-      options.type().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
+      options.type().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::warn);
       if (options.type().isPresent()) LlamaMetadata.putFileType(metadata, options.type().get(), quantized, false);
       long total = specs.stream().mapToLong(s -> s.type().byteCount(product(s.ne()))).sum();
       options.progress().start(total);
@@ -234,7 +290,7 @@ public final class ModelConverter {
 
   // --------------------------------------------------------------------------------------------- HF to GGUF
 
-  private static long hfToGguf(Path source, Path target, Options options, Kernels kernels, List<String> warnings,
+  private static long hfToGguf(Path source, Path target, Options options, Kernels kernels, WarningListener warnings,
       int[] count) throws IOException {
     ModelFormats.Opened in = ModelFormats.open(source, Layout.GGUF);
     try (var weights = in.weights()) {
@@ -255,11 +311,13 @@ public final class ModelConverter {
         }
         planned.add(new GgufOutput.Planned(t, GgufOutput.typeFor(t, options.type(), fellBack)));
       }
-      options.type().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::add);
+      options.type().flatMap(r -> GgufOutput.fallbackWarning(fellBack, r)).ifPresent(warnings::warn);
       GgmlType fileType = options.type().orElseGet(() -> planned.stream().filter(p -> p.hf().rank() >= 2)
           .map(GgufOutput.Planned::type).findFirst().orElse(GgmlType.F32));
       String name = dir.getFileName() != null ? dir.getFileName().toString() : "model";
-      GgufMetadata metadata = hfMetadata(config, configFile, dir, name, fileType, warnings);
+      ConversionResult converted = hfMetadata(config, configFile, dir, name, fileType);
+      converted.warnings().forEach(warnings::warn);
+      GgufMetadata metadata = converted.metadata();
       float[] rope = LlamaMetadata.ropeFreqs(config, configFile);
       long total = 0;
       for (GgufOutput.Planned p : planned) total += p.type().byteCount(p.hf().elementCount());
@@ -280,22 +338,23 @@ public final class ModelConverter {
 
   /**
    * The GGUF metadata of a Hugging Face Llama checkpoint: architecture and hyperparameters from config.json
-   * ({@code general.name}, file type and quantization version included) followed by the tokenizer's keys.
+   * ({@code general.name}, file type and quantization version included) followed by the tokenizer's keys, with the
+   * warnings of both conversions.
    *
    * @throws ConversionException if config.json or the tokenizer cannot be converted (no tokenizer at all
    *     included: llama.cpp cannot load a model without one)
    */
-  public static GgufMetadata hfMetadata(ObjectNode config, Path configFile, Path dir, String name, GgmlType fileType,
-      List<String> warnings) throws IOException {
+  public static ConversionResult hfMetadata(ObjectNode config, Path configFile, Path dir, String name,
+      GgmlType fileType) throws IOException {
     ConversionResult model = LlamaMetadata.fromConfig(config, configFile, Optional.of(name), Optional.of(fileType));
-    warnings.addAll(model.warnings());
+    List<String> warnings = new ArrayList<>(model.warnings());
     OptionalLong vocab = config.path("vocab_size").isIntegralNumber() ? OptionalLong.of(config.get("vocab_size")
         .asLong()) : OptionalLong.empty();
     ConversionResult tokenizer = TokenizerToGguf.fromDirectory(dir, vocab);
     warnings.addAll(tokenizer.warnings());
     GgufMetadata metadata = new GgufMetadata(model.metadata());
     tokenizer.metadata().entries().forEach(metadata::put);
-    return metadata;
+    return new ConversionResult(metadata, warnings);
   }
 
   private static void copy(TensorSource src, GgufOutput out, String name, ProgressListener progress, GgmlType type)
@@ -312,7 +371,7 @@ public final class ModelConverter {
 
   // ----------------------------------------------------------------------------------------------- to HF
 
-  private static long toHf(Path source, Path target, Options options, Kernels kernels, List<String> warnings,
+  private static long toHf(Path source, Path target, Options options, Kernels kernels, WarningListener warnings,
       int[] count) throws IOException {
     ModelFormats.Opened in = ModelFormats.open(source, Layout.HF);
     try (var weights = in.weights(); ModelOutput output = ModelOutput.create(target, options.overwrite())) {
@@ -363,7 +422,7 @@ public final class ModelConverter {
         if (types.size() == 1) config.put("torch_dtype", types.iterator().next().torchName().orElseThrow());
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
       } else {
-        warnings.add(source + " has no config.json; the output has none either");
+        warnings.warn(source + " has no config.json; the output has none either");
       }
       if (in.gguf().isPresent()) {
         GgufToTokenizer.write(in.gguf().get().metadata(), source, dir);

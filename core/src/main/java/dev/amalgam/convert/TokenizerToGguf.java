@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.io.gguf.GgufValueType;
@@ -120,7 +121,8 @@ public final class TokenizerToGguf {
   public static ConversionResult fromTokenizerJson(JsonNode tokenizer, Optional<JsonNode> tokenizerConfig,
       OptionalLong vocabSize, Path tokenizerFile) throws ConversionException {
     JsonFields f = new JsonFields(tokenizerFile);
-    List<String> warnings = new ArrayList<>();
+    List<String> collected = new ArrayList<>();
+    WarningListener warnings = collected::add;
     JsonNode model = f.optObject(tokenizer, "model").orElseThrow(() -> f.error("model", "required key is missing"));
     Optional<String> type = f.optString(model, "type");
     if (type.isPresent() && !type.get().equals("BPE")) {
@@ -149,7 +151,7 @@ public final class TokenizerToGguf {
         boolean special = f.optBoolean(t, "special").orElse(false);
         String inVocab = byId.put(id, content);
         if (inVocab != null && !inVocab.equals(content)) {
-          warnings.add(tokenizerFile + ": added token " + id + " '" + content + "' replaces vocabulary entry '"
+          warnings.warn(tokenizerFile + ": added token " + id + " '" + content + "' replaces vocabulary entry '"
               + inVocab + "'");
         }
         if (added.put(id, special) != null) throw f.error(key + ".id", "id " + id + " is added twice");
@@ -215,7 +217,7 @@ public final class TokenizerToGguf {
     addBos.ifPresent(b -> m.put(TokenizerKeys.ADD_BOS, GgufValue.bool(b)));
     addEos.ifPresent(e -> m.put(TokenizerKeys.ADD_EOS, GgufValue.bool(e)));
     chatTemplates(tokenizerConfig, cf, m, warnings);
-    return new ConversionResult(m, warnings);
+    return new ConversionResult(m, collected);
   }
 
   private static int tokenId(JsonNode id, JsonFields f, String key) throws ConversionException {
@@ -265,7 +267,7 @@ public final class TokenizerToGguf {
   }
 
   /** The GGUF pre-tokenizer name, chosen from tokenizer.json's Split regex. */
-  private static String preTokenizer(JsonNode tokenizer, Path file, List<String> warnings) {
+  private static String preTokenizer(JsonNode tokenizer, Path file, WarningListener warnings) {
     JsonNode pre = tokenizer.get("pre_tokenizer");
     List<JsonNode> parts = new ArrayList<>();
     if (pre != null && pre.isObject()) {
@@ -282,7 +284,7 @@ public final class TokenizerToGguf {
         return PRE_LLAMA_BPE;
       }
     }
-    warnings.add(file + ": pre-tokenizer not recognised (only the Llama-3 split regex is); llama.cpp will use its "
+    warnings.warn(file + ": pre-tokenizer not recognised (only the Llama-3 split regex is); llama.cpp will use its "
         + "'default' pre-tokenizer, which may split text differently from the original tokenizer");
     return PRE_DEFAULT;
   }
@@ -329,11 +331,11 @@ public final class TokenizerToGguf {
   }
 
   private static OptionalInt resolve(Optional<String> text, Map<String, Integer> idOf, String what, Path file,
-      List<String> warnings) {
+      WarningListener warnings) {
     if (text.isEmpty()) return OptionalInt.empty();
     Integer id = idOf.get(text.get());
     if (id == null) {
-      warnings.add(file + ": " + what + " '" + text.get() + "' is not in the vocabulary; its id is not written");
+      warnings.warn(file + ": " + what + " '" + text.get() + "' is not in the vocabulary; its id is not written");
       return OptionalInt.empty();
     }
     return OptionalInt.of(id);
@@ -344,7 +346,7 @@ public final class TokenizerToGguf {
   }
 
   /** tokenizer_config.json chat_template: a string, or a list of named templates ("default" is the main one). */
-  private static void chatTemplates(Optional<JsonNode> config, JsonFields cf, GgufMetadata m, List<String> warnings)
+  private static void chatTemplates(Optional<JsonNode> config, JsonFields cf, GgufMetadata m, WarningListener warnings)
       throws ConversionException {
     if (config.isEmpty()) return;
     Optional<JsonNode> t = cf.get(config.get(), "chat_template");
@@ -368,7 +370,7 @@ public final class TokenizerToGguf {
         m.put(TokenizerKeys.CHAT_TEMPLATE, GgufValue.string(template));
       } else {
         if (!name.matches("[A-Za-z0-9_]+")) {
-          warnings.add(cf.file() + ": chat template '" + name + "' skipped: its name is not a valid GGUF key part");
+          warnings.warn(cf.file() + ": chat template '" + name + "' skipped: its name is not a valid GGUF key part");
           continue;
         }
         m.put(TokenizerKeys.CHAT_TEMPLATE_PREFIX + name, GgufValue.string(template));
@@ -376,7 +378,7 @@ public final class TokenizerToGguf {
       }
     }
     if (!m.contains(TokenizerKeys.CHAT_TEMPLATE)) {
-      warnings.add(cf.file() + ": chat_template list has no 'default' entry; no default template is written");
+      warnings.warn(cf.file() + ": chat_template list has no 'default' entry; no default template is written");
     }
     if (!names.isEmpty()) m.put(TokenizerKeys.CHAT_TEMPLATES, GgufValue.strings(names.toArray(String[]::new)));
   }
@@ -400,7 +402,8 @@ public final class TokenizerToGguf {
    */
   public static ConversionResult fromSentencePiece(byte[] model, Optional<JsonNode> tokenizerConfig,
       OptionalLong vocabSize, Path modelFile) throws ConversionException {
-    List<String> warnings = new ArrayList<>();
+    List<String> collected = new ArrayList<>();
+    WarningListener warnings = collected::add;
     SentencePieceModel sp = SentencePieceModel.parse(model, modelFile);
     int count = vocabularySize(sp.pieces().size() - 1, vocabSize, modelFile);
     String[] tokens = new String[count];
@@ -452,11 +455,11 @@ public final class TokenizerToGguf {
     m.put(TokenizerKeys.ADD_BOS, GgufValue.bool(addBos));
     m.put(TokenizerKeys.ADD_EOS, GgufValue.bool(addEos));
     chatTemplates(tokenizerConfig, cf, m, warnings);
-    return new ConversionResult(m, warnings);
+    return new ConversionResult(m, collected);
   }
 
   private static OptionalInt specialId(Optional<JsonNode> config, String key, JsonFields cf,
-      Map<String, Integer> idOf, int fallback, int count, Path file, List<String> warnings)
+      Map<String, Integer> idOf, int fallback, int count, Path file, WarningListener warnings)
       throws ConversionException {
     Optional<String> text = configToken(config, key, cf);
     if (text.isPresent()) {
@@ -465,7 +468,7 @@ public final class TokenizerToGguf {
     }
     if (fallback < 0) return OptionalInt.empty();
     if (fallback >= count) {
-      warnings.add(file + ": " + key + " id " + fallback + " is outside the vocabulary of " + count
+      warnings.warn(file + ": " + key + " id " + fallback + " is outside the vocabulary of " + count
           + "; its id is not written");
       return OptionalInt.empty();
     }

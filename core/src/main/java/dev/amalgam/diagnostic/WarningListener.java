@@ -17,6 +17,16 @@ public interface WarningListener {
     return message -> { };
   }
 
+  /**
+   * A listener that logs every warning at WARNING level to the {@code dev.amalgam} {@link System.Logger}, which
+   * java.util.logging prints to stderr unless the application routes it elsewhere: the default where an application
+   * names no listener, so that no warning is lost.
+   */
+  static WarningListener toLogger() {
+    System.Logger logger = System.getLogger("dev.amalgam");
+    return message -> logger.log(System.Logger.Level.WARNING, message);
+  }
+
   /** A listener that adds every warning to {@code list}, in order. */
   static WarningListener collectingInto(List<String> list) {
     return list::add;

@@ -1,5 +1,7 @@
 package dev.amalgam.io;
 
+import dev.amalgam.diagnostic.Failure;
+import dev.amalgam.diagnostic.FailureReason;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -10,7 +12,7 @@ import java.util.Optional;
  * the rule, for example {@code model.safetensors: tensor 'lm_head.weight': data_offsets [0, 10) hold 10 bytes
  * but shape [4, 4] x BF16 needs 32}.
  */
-public final class FormatException extends IOException {
+public final class FormatException extends IOException implements Failure {
   private static final long serialVersionUID = 1L;
 
   /** The rule that was broken. */
@@ -111,5 +113,11 @@ public final class FormatException extends IOException {
   /** The tensor concerned, if the problem is about one. */
   public Optional<String> tensor() {
     return Optional.ofNullable(tensor);
+  }
+
+  /** Always bad input: the file breaks a rule of its format, or is a model Amalgam does not support. */
+  @Override
+  public FailureReason failureReason() {
+    return FailureReason.BAD_INPUT;
   }
 }

@@ -3,9 +3,11 @@ package dev.amalgam.merge.plan;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.ConversionException;
+import dev.amalgam.convert.ConversionResult;
 import dev.amalgam.convert.GgufWeights;
 import dev.amalgam.convert.LlamaMetadata;
 import dev.amalgam.convert.ModelConverter;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
@@ -32,14 +34,14 @@ final class GgufPlanning {
    * @param types the ggml type of each task's output tensor, in task order
    */
   static GgufPlan plan(MergeConfig config, List<PlannedInput> inputs, PlannedInput donor, Architecture architecture,
-      ObjectNode modelConfig, List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, List<String> warnings)
+      ObjectNode modelConfig, List<TensorTask> tasks, List<GgmlType> types, OutputSpec output, WarningListener warnings)
       throws IOException {
     if (output.ggufType().isEmpty()) {
       for (PlannedInput in : inputs) {
         String quantized = in.gguf().map(g -> g.file().tensors().stream().map(t -> t.type()).filter(
             GgmlType::isQuantized).map(GgmlType::name).distinct().collect(Collectors.joining(", "))).orElse("");
         if (!quantized.isEmpty()) {
-          warnings.add("'" + in.label() + "' is quantized (" + quantized + "); it merges dequantized and the output"
+          warnings.warn("'" + in.label() + "' is quantized (" + quantized + "); it merges dequantized and the output"
               + " is written in the merge's dtype: add --out-type q8_0 (or bf16) for a smaller file");
           break;
         }
@@ -66,7 +68,10 @@ final class GgufPlanning {
       if (!Files.isDirectory(dir)) dir = dir.toAbsolutePath().getParent();
       String name = dir.getFileName() != null ? dir.getFileName().toString() : "merged";
       try {
-        metadata = ModelConverter.hfMetadata(modelConfig, dir.resolve("config.json"), dir, name, fileType, warnings);
+        ConversionResult converted = ModelConverter.hfMetadata(modelConfig, dir.resolve("config.json"), dir, name,
+            fileType);
+        converted.warnings().forEach(warnings::warn);
+        metadata = converted.metadata();
         float[] r = LlamaMetadata.ropeFreqs(modelConfig, dir.resolve("config.json"));
         rope = r.length > 0 ? Optional.of(r) : Optional.empty();
       } catch (ConversionException e) {

@@ -43,18 +43,17 @@ public final class MergeExecutor {
   private MergeExecutor() {}
 
   /**
-   * Executes the plan into {@code outputDirectory}.
-   *
-   * @param warnings receives warnings that arise while writing (e.g. no tokenizer to copy)
+   * Executes the plan into {@code outputDirectory}. Warnings that arise while writing (a donor without tokenizer
+   * files, say) go to {@link MergeOptions#warnings()}.
    */
-  public static MergeResult execute(MergePlan plan, Path outputDirectory, MergeOptions options,
-      List<String> warnings) throws IOException, InterruptedException {
+  public static MergeResult execute(MergePlan plan, Path outputDirectory, MergeOptions options)
+      throws IOException, InterruptedException {
     return plan.output().isGguf() ? executeGguf(plan, outputDirectory, options)
-        : executeHf(plan, outputDirectory, options, warnings);
+        : executeHf(plan, outputDirectory, options);
   }
 
-  private static MergeResult executeHf(MergePlan plan, Path outputDirectory, MergeOptions options,
-      List<String> warnings) throws IOException, InterruptedException {
+  private static MergeResult executeHf(MergePlan plan, Path outputDirectory, MergeOptions options)
+      throws IOException, InterruptedException {
     List<TensorInfo> outputs = plan.outputTensors();
     try (ModelOutput out = ModelOutput.create(outputDirectory, options.overwrite());
         Kernels kernels = Kernels.best(options.threads())) {
@@ -68,7 +67,7 @@ public final class MergeExecutor {
         files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
       }
       double seconds = (System.nanoTime() - start) / 1e9;
-      writeSideFiles(plan, out, options, warnings);
+      writeSideFiles(plan, out, options);
       out.commit();
       return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), plan.outputBytes(), seconds, files,
           kernels.description());
@@ -176,8 +175,7 @@ public final class MergeExecutor {
     return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).limit(bytes).slice();
   }
 
-  private static void writeSideFiles(MergePlan plan, ModelOutput out, MergeOptions options, List<String> warnings)
-      throws IOException {
+  private static void writeSideFiles(MergePlan plan, ModelOutput out, MergeOptions options) throws IOException {
     Path dir = out.directory();
     JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
     Path donor = plan.donor().reference().path();
@@ -187,19 +185,20 @@ public final class MergeExecutor {
       if (built.isPresent() && built.get().copyFrom().isEmpty()) {
         // the vocabulary changed: files generated from it (a SentencePiece base gets a tokenizer.model with the
         // extra tokens as user-defined pieces; a BPE base a tokenizer.json with them)
-        warnings.addAll(GgufToTokenizer.write(built.get().metadata(), built.get().source(), dir).warnings());
+        GgufToTokenizer.write(built.get().metadata(), built.get().source(), dir).warnings()
+            .forEach(options.warnings()::warn);
       } else if (built.isEmpty() && plan.donor().gguf().isPresent()) {
         GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
       } else {
         Path fromDir = built.flatMap(OutputTokenizer::copyFrom).orElse(donorDir);
         if (HfTokenizerFiles.copy(fromDir, dir) == 0) {
-          warnings.add("'" + plan.donor().label() + "' has no tokenizer files; the merged model has none either"
-              + " (copy them in before using it)");
+          options.warnings().warn("'" + plan.donor().label() + "' has no tokenizer files; the merged model has"
+              + " none either (copy them in before using it)");
         }
       }
       if (plan.config().chatTemplate().isPresent()) setChatTemplate(dir, plan.config().chatTemplate().get());
     } else if (plan.config().chatTemplate().isPresent()) {
-      warnings.add("chat_template is not written: --no-copy-tokenizer leaves the tokenizer files out");
+      options.warnings().warn("chat_template is not written: --no-copy-tokenizer leaves the tokenizer files out");
     }
     Path generation = donorDir.resolve("generation_config.json");
     if (plan.donor().gguf().isEmpty() && Files.isRegularFile(generation)) {

@@ -1,10 +1,12 @@
 package dev.amalgam.merge.plan;
 
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.ProgressListener;
 import java.util.Objects;
 
 /**
- * How a merge runs.
+ * How a merge runs: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()} for a changed
+ * copy.
  *
  * @param threads kernel threads; 0 means one per available processor
  * @param maxShardBytes largest output shard, in bytes of tensor data (mergekit's --out-shard-size)
@@ -16,21 +18,17 @@ import java.util.Objects;
  * @param copyTokenizer whether the donor's tokenizer files are copied into a Hugging Face output (mergekit's
  *     --copy-tokenizer, on by default)
  * @param writeModelCard whether README.md and amalgam_config.yml are written (mergekit's --write-model-card)
+ * @param warnings receives what the merge does differently from what was asked (a donor without tokenizer files,
+ *     a chat template that cannot be written), as it happens
  */
 public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, boolean overwrite, boolean sync,
-    ProgressListener progress, boolean copyTokenizer, boolean writeModelCard) {
+    ProgressListener progress, boolean copyTokenizer, boolean writeModelCard, WarningListener warnings) {
   /** mergekit's default shard size: 5 GB (decimal). */
   public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
   /** Default buffer budget: 1 GiB. */
   public static final long DEFAULT_MEMORY_BUDGET = 1L << 30;
   /** The smallest budget accepted: room for the smallest chunks. */
   public static final long MIN_MEMORY_BUDGET = 64L << 20;
-
-  /** The options with the tokenizer copied and the model card written. */
-  public MergeOptions(int threads, long maxShardBytes, long memoryBudget, boolean overwrite, boolean sync,
-      ProgressListener progress) {
-    this(threads, maxShardBytes, memoryBudget, overwrite, sync, progress, true, true);
-  }
 
   /** Validates the values. */
   public MergeOptions {
@@ -41,53 +39,106 @@ public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, b
           + " MiB, got " + memoryBudget + " bytes");
     }
     Objects.requireNonNull(progress, "progress");
+    Objects.requireNonNull(warnings, "warnings");
   }
 
-  /** Defaults: all processors, 5 GB shards, 1 GiB budget, no overwrite, synced output, no progress output. */
+  /**
+   * Defaults: all processors, 5 GB shards, 1 GiB budget, no overwrite, synced output, no progress output, tokenizer
+   * and model card written, warnings to the {@code dev.amalgam} {@link System.Logger}.
+   */
   public static MergeOptions defaults() {
-    return new MergeOptions(0, DEFAULT_SHARD_BYTES, DEFAULT_MEMORY_BUDGET, false, true, ProgressListener.NONE);
+    return builder().build();
   }
 
-  /** A copy with another thread count. */
-  public MergeOptions withThreads(int n) {
-    return new MergeOptions(n, maxShardBytes, memoryBudget, overwrite, sync, progress, copyTokenizer, writeModelCard);
+  /** A builder with the {@link #defaults()}. */
+  public static Builder builder() {
+    return new Builder();
   }
 
-  /** A copy with another shard size. */
-  public MergeOptions withMaxShardBytes(long bytes) {
-    return new MergeOptions(threads, bytes, memoryBudget, overwrite, sync, progress, copyTokenizer, writeModelCard);
+  /** A builder holding these options, for a changed copy. */
+  public Builder toBuilder() {
+    return new Builder().threads(threads).maxShardBytes(maxShardBytes).memoryBudget(memoryBudget)
+        .overwrite(overwrite).sync(sync).progress(progress).copyTokenizer(copyTokenizer)
+        .writeModelCard(writeModelCard).warnings(warnings);
   }
 
-  /** A copy with another budget. */
-  public MergeOptions withMemoryBudget(long bytes) {
-    return new MergeOptions(threads, maxShardBytes, bytes, overwrite, sync, progress, copyTokenizer, writeModelCard);
-  }
+  /** Collects {@link MergeOptions}; {@link #build()} validates them. */
+  public static final class Builder {
+    private int threads;
+    private long maxShardBytes = DEFAULT_SHARD_BYTES;
+    private long memoryBudget = DEFAULT_MEMORY_BUDGET;
+    private boolean overwrite;
+    private boolean sync = true;
+    private ProgressListener progress = ProgressListener.NONE;
+    private boolean copyTokenizer = true;
+    private boolean writeModelCard = true;
+    private WarningListener warnings = WarningListener.toLogger();
 
-  /** A copy that may replace an existing output directory. */
-  public MergeOptions withOverwrite(boolean value) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, value, sync, progress,
-        copyTokenizer, writeModelCard);
-  }
+    private Builder() {}
 
-  /** A copy that does or does not flush shards to disk before committing. */
-  public MergeOptions withSync(boolean value) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, value, progress,
-        copyTokenizer, writeModelCard);
-  }
+    /** Kernel threads; 0 for one per available processor. */
+    public Builder threads(int value) {
+      threads = value;
+      return this;
+    }
 
-  /** A copy that does or does not copy the donor's tokenizer files. */
-  public MergeOptions withCopyTokenizer(boolean value) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, sync, progress, value, writeModelCard);
-  }
+    /** The largest output shard, in bytes. */
+    public Builder maxShardBytes(long value) {
+      maxShardBytes = value;
+      return this;
+    }
 
-  /** A copy that does or does not write the model card. */
-  public MergeOptions withWriteModelCard(boolean value) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, sync, progress, copyTokenizer, value);
-  }
+    /** Bytes of buffers the merge may allocate. */
+    public Builder memoryBudget(long value) {
+      memoryBudget = value;
+      return this;
+    }
 
-  /** A copy reporting progress to {@code listener}. */
-  public MergeOptions withProgress(ProgressListener listener) {
-    return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, sync, listener,
-        copyTokenizer, writeModelCard);
+    /** Whether an existing output may be replaced (only once the new one is complete). */
+    public Builder overwrite(boolean value) {
+      overwrite = value;
+      return this;
+    }
+
+    /** Whether the output is flushed to disk before it is renamed into place. */
+    public Builder sync(boolean value) {
+      sync = value;
+      return this;
+    }
+
+    /** Where progress by bytes written goes. */
+    public Builder progress(ProgressListener value) {
+      progress = value;
+      return this;
+    }
+
+    /** Whether the donor's tokenizer files are copied into a Hugging Face output. */
+    public Builder copyTokenizer(boolean value) {
+      copyTokenizer = value;
+      return this;
+    }
+
+    /** Whether README.md and amalgam_config.yml are written into a Hugging Face output. */
+    public Builder writeModelCard(boolean value) {
+      writeModelCard = value;
+      return this;
+    }
+
+    /** Where warnings go. */
+    public Builder warnings(WarningListener value) {
+      warnings = value;
+      return this;
+    }
+
+    /**
+     * The options.
+     *
+     * @throws IllegalArgumentException if a value is out of range
+     * @throws NullPointerException if a listener is null
+     */
+    public MergeOptions build() {
+      return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, sync, progress, copyTokenizer,
+          writeModelCard, warnings);
+    }
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.GgufOutput;
 import dev.amalgam.convert.Layout;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufKeys;
@@ -191,7 +192,7 @@ public final class MergePlanner {
     // the order of these steps, and so of their errors and warnings, is each form's own
     Optional<TokenizerPlanning.Result> tokenizer = models ? planTokenizer() : Optional.empty();
     ObjectNode donorConfig = PlannedInputs.donorConfig(inputs.get(donorIndex));
-    PlannedInputs.checkArchitectures(inputs, inputs.get(donorIndex), allowCrimes, warnings);
+    PlannedInputs.checkArchitectures(inputs, inputs.get(donorIndex), allowCrimes, warnings::add);
     if (!models) tokenizer = planTokenizer();
     PlannedInput donor = inputs.get(donorIndex);
     Optional<VocabularyPlan> vocabulary = tokenizer.map(TokenizerPlanning.Result::vocabulary);
@@ -225,11 +226,11 @@ public final class MergePlanner {
     if (output.isGguf()) {
       // a models: merge takes the donor's hyperparameters unchanged; slices change the layer count
       gguf = Optional.of(GgufPlanning.plan(config, inputs, donor, architecture, models ? donorConfig : outputConfig,
-          tasks, types, output, warnings));
+          tasks, types, output, warnings::add));
       if (vocabulary.isPresent()) TokenizerPlanning.putGgufTokenizer(gguf.get().metadata(), vocabulary.get(),
           architecture);
     } else {
-      setTorchDtype(outputConfig, outputTypes, warnings);
+      setTorchDtype(outputConfig, outputTypes, warnings::add);
     }
     return new MergePlan(config, method, List.copyOf(inputs), donor, layerCount, List.copyOf(tasks), outputConfig,
         output, gguf, warnings, tokenizer.map(TokenizerPlanning.Result::tokenizer));
@@ -244,13 +245,13 @@ public final class MergePlanner {
   /** Re-lays every input's embeddings out to the output vocabulary, if the tokenizer options change it. */
   private Optional<TokenizerPlanning.Result> planTokenizer() throws IOException {
     if (config.tokenizer().isEmpty()) return Optional.empty();
-    return TokenizerPlanning.apply(config.tokenizer().get(), inputs, architecture, warnings);
+    return TokenizerPlanning.apply(config.tokenizer().get(), inputs, architecture, warnings::add);
   }
 
   /** Sets config.json's dtype when every output tensor has the same one; warns otherwise. */
-  private static void setTorchDtype(ObjectNode outputConfig, Set<DType> outputTypes, List<String> warnings) {
+  private static void setTorchDtype(ObjectNode outputConfig, Set<DType> outputTypes, WarningListener warnings) {
     if (outputTypes.size() != 1) {
-      warnings.add("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
+      warnings.warn("output tensors have mixed dtypes " + outputTypes + "; config.json torch_dtype left as it was");
       return;
     }
     String torchName = outputTypes.iterator().next().torchName().orElseThrow();

@@ -6,6 +6,7 @@ import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.Layout;
 import dev.amalgam.convert.ModelFormats;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.FormatException;
 import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.config.ModelReference;
@@ -97,7 +98,7 @@ final class PlannedInputs {
    * is config.json's {@code architectures[0]}, else its {@code model_type}.
    */
   static void checkArchitectures(List<PlannedInput> inputs, PlannedInput donor, boolean allowCrimes,
-      List<String> warnings) {
+      WarningListener warnings) {
     Optional<String> mine = architectureName(donor);
     if (mine.isEmpty()) return;
     for (PlannedInput in : inputs) {
@@ -108,7 +109,7 @@ final class PlannedInputs {
         throw new ConfigException(in.reference().yamlPath(), what + "; pass --allow-crimes to merge different"
             + " architectures (the output keeps " + donor.label() + "'s config.json)");
       }
-      warnings.add(what + " (--allow-crimes: the output keeps the config.json of '" + donor.label() + "')");
+      warnings.warn(what + " (--allow-crimes: the output keeps the config.json of '" + donor.label() + "')");
     }
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.amalgam.convert.Architecture;
 import dev.amalgam.convert.ConversionException;
 import dev.amalgam.convert.TokenizerToGguf;
+import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.ModelWeights;
 import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
@@ -40,7 +41,7 @@ final class TokenizerPlanning {
    * already match it: then the merge is exactly the one without tokenizer options.
    */
   static Optional<Result> apply(TokenizerSpec spec, List<PlannedInput> inputs, Architecture architecture,
-      List<String> warnings) throws IOException {
+      WarningListener warnings) throws IOException {
     PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     List<ModelVocabulary> vocabularies = new ArrayList<>();
     for (PlannedInput in : inputs) vocabularies.add(vocabulary(in, architecture));
@@ -59,7 +60,7 @@ final class TokenizerPlanning {
     int source = plan.metadataModel();
     boolean sameTokenizer = source == donor.index() && plan.sameTokensAs(vocabularies.get(source));
     if (allIdentity && sameTokenizer) return Optional.empty();
-    warnings.addAll(plan.warnings());
+    plan.warnings().forEach(warnings::warn);
     List<ModelWeights> own = inputs.stream().map(PlannedInput::weights).toList();
     EmbeddingLayout layout = new EmbeddingLayout(plan, own);
     for (PlannedInput in : inputs) {

@@ -69,7 +69,7 @@ class MergeExecutorTest {
     try (MergePlan p = plan(a, b)) {
       MergePlan broken = failingAt(p, p.tasks().size() / 2);
       IOException e = assertThrows(IOException.class,
-          () -> MergeExecutor.execute(broken, out, MergeOptions.defaults(), new ArrayList<>()));
+          () -> MergeExecutor.execute(broken, out, MergeOptions.defaults()));
       assertTrue(e.getMessage().contains("simulated failure"), e.getMessage());
     }
     assertFalse(Files.exists(out));
@@ -96,8 +96,7 @@ class MergeExecutorTest {
       }
     };
     try (MergePlan p = plan(a, b)) {
-      MergeResult r = MergeExecutor.execute(p, tmp.resolve("out"), MergeOptions.defaults().withProgress(listener),
-          new ArrayList<>());
+      MergeResult r = MergeExecutor.execute(p, tmp.resolve("out"), MergeOptions.builder().progress(listener).build());
       assertEquals(p.outputBytes(), total.get());
       assertEquals(p.outputBytes(), advanced.get());
       assertEquals(p.outputBytes(), r.bytesWritten());
@@ -119,8 +118,8 @@ class MergeExecutorTest {
 
   @Test
   void optionsRejectNonsense() {
-    assertThrows(IllegalArgumentException.class, () -> MergeOptions.defaults().withThreads(-1));
-    assertThrows(IllegalArgumentException.class, () -> MergeOptions.defaults().withMaxShardBytes(0));
-    assertThrows(IllegalArgumentException.class, () -> MergeOptions.defaults().withMemoryBudget(1 << 20));
+    assertThrows(IllegalArgumentException.class, () -> MergeOptions.builder().threads(-1).build());
+    assertThrows(IllegalArgumentException.class, () -> MergeOptions.builder().maxShardBytes(0).build());
+    assertThrows(IllegalArgumentException.class, () -> MergeOptions.builder().memoryBudget(1 << 20).build());
   }
 }

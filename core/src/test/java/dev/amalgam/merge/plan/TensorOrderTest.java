@@ -50,7 +50,7 @@ class TensorOrderTest {
     Path forward = tmp.resolve("forward");
     Path reversed = tmp.resolve("reversed");
     try (MergePlan plan = MergePlanner.plan(ConfigReader.parse(yaml, "m.yml", tmp), OutputSpec.hf(), 11)) {
-      MergeExecutor.execute(plan, forward, MergeOptions.defaults(), new ArrayList<>());
+      MergeExecutor.execute(plan, forward, MergeOptions.defaults());
     }
     try (MergePlan plan = MergePlanner.plan(ConfigReader.parse(yaml, "m.yml", tmp), OutputSpec.hf(), 11)) {
       List<TensorTask> tasks = new ArrayList<>(plan.tasks());
@@ -58,7 +58,7 @@ class TensorOrderTest {
       MergePlan backwards = new MergePlan(plan.config(), plan.method(), plan.inputs(), plan.donor(),
           plan.layerCount(), tasks, plan.outputConfig(), plan.output(), plan.gguf(), plan.warnings(),
           plan.tokenizer());
-      MergeExecutor.execute(backwards, reversed, MergeOptions.defaults().withThreads(1), new ArrayList<>());
+      MergeExecutor.execute(backwards, reversed, MergeOptions.builder().threads(1).build());
     }
     int differentFromBase = 0;
     for (TensorInfo t : SyntheticLlama.tensors(SyntheticLlama.Shape.tiny(), DType.BF16)) {

@@ -13,8 +13,6 @@ import dev.amalgam.synthetic.SyntheticTokenizers;
 import dev.amalgam.tensor.DType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Merges two models through amalgam-core's Java API, as an application would: it writes two small related
@@ -47,13 +45,13 @@ public final class EmbedCore {
         "dtype: bfloat16",
         "");
     MergeConfig config = ConfigReader.parse(yaml, "embedded.yml", work);
-    List<String> warnings = new ArrayList<>();
     MergeResult result;
     try (MergePlan plan = MergePlanner.plan(config)) {
-      result = MergeExecutor.execute(plan, work.resolve("merged"), MergeOptions.defaults().withOverwrite(true),
-          warnings);
+      plan.warnings().forEach(w -> System.out.println("warning: " + w));
+      MergeOptions options = MergeOptions.builder().overwrite(true)
+          .warnings(w -> System.out.println("warning: " + w)).build();
+      result = MergeExecutor.execute(plan, work.resolve("merged"), options);
     }
-    warnings.forEach(w -> System.out.println("warning: " + w));
     try (SafetensorsModel merged = SafetensorsModel.open(work.resolve("merged"))) {
       int tensors = merged.tensors().size();
       if (tensors != result.tensors()) throw new IllegalStateException(tensors + " tensors read back");
