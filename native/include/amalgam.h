@@ -100,25 +100,18 @@ extern "C" {
 #define AMALGAM_QUANT_BLOCK 32
 
 /** Block formats; the values equal ggml's type ids (and dev.amalgam.kernels.BlockFormat#ggmlId()). */
-enum amalgam_block_format {
-  AMALGAM_BLOCK_Q4_0 = 2,
-  AMALGAM_BLOCK_Q8_0 = 8
-};
+enum amalgam_block_format { AMALGAM_BLOCK_Q4_0 = 2, AMALGAM_BLOCK_Q8_0 = 8 };
 
 /** Element types; the values equal dev.amalgam.tensor.DType#kernelCode(). */
-enum amalgam_dtype {
-  AMALGAM_DTYPE_F32 = 0,
-  AMALGAM_DTYPE_F16 = 1,
-  AMALGAM_DTYPE_BF16 = 2
-};
+enum amalgam_dtype { AMALGAM_DTYPE_F32 = 0, AMALGAM_DTYPE_F16 = 1, AMALGAM_DTYPE_BF16 = 2 };
 
 /** Instruction-set paths, ordered: every CPU that runs a path also runs the ones below it. */
 enum amalgam_isa {
   AMALGAM_ISA_BEST = -1,
-  AMALGAM_ISA_SCALAR = 0,       /* portable C++, baseline x86-64 or any other target */
-  AMALGAM_ISA_AVX2 = 1,         /* AVX2 + FMA + F16C */
-  AMALGAM_ISA_AVX512 = 2,       /* AVX-512 F/BW/VL */
-  AMALGAM_ISA_AVX512_BF16 = 3   /* AVX-512 + AVX512_BF16 */
+  AMALGAM_ISA_SCALAR = 0,     /* portable C++, baseline x86-64 or any other target */
+  AMALGAM_ISA_AVX2 = 1,       /* AVX2 + FMA + F16C */
+  AMALGAM_ISA_AVX512 = 2,     /* AVX-512 F/BW/VL */
+  AMALGAM_ISA_AVX512_BF16 = 3 /* AVX-512 + AVX512_BF16 */
 };
 
 /** Status codes; amalgam_status_message() names each. */
@@ -172,9 +165,9 @@ AMALGAM_API int32_t amalgam_convert(int32_t isa, int64_t src, int32_t src_dtype,
  * out[i] = sum_k coefficients[k] * inputs[k][i] for i in [0, n), in the canonical order of contract point 6.
  * inputs and input_dtypes hold count >= 1 entries. out may alias an input only if it has the same dtype.
  */
-AMALGAM_API int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs,
-                                         const int32_t *input_dtypes, const float *coefficients, int64_t out,
-                                         int32_t out_dtype, int64_t n, int32_t flags);
+AMALGAM_API int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes,
+                                         const float *coefficients, int64_t out, int32_t out_dtype, int64_t n,
+                                         int32_t flags);
 
 /** result[0..2] = (x.y, x.x, y.y) over n elements, in the canonical order of contract point 6. */
 AMALGAM_API int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n,
@@ -194,16 +187,15 @@ AMALGAM_API int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format,
                                        int64_t n);
 
 /** Adds the high 16 bits of each |values[i]| to histogram (AMALGAM_MAGNITUDE_BUCKETS int64; contract point 8). */
-AMALGAM_API int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64_t n,
-                                                     int64_t *histogram);
+AMALGAM_API int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64_t n, int64_t *histogram);
 
 /** Adds the low 16 bits of each |values[i]| whose high 16 bits equal high (contract point 8). */
 AMALGAM_API int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_t n, int32_t high,
                                                     int64_t *histogram);
 
 /** out[i] = the Philox uniform of element first + i of the stream (contract point 8); first >= 0. */
-AMALGAM_API int32_t amalgam_philox_uniforms(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first,
-                                            int64_t n, float *out);
+AMALGAM_API int32_t amalgam_philox_uniforms(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
+                                            float *out);
 
 /** values[i] = +0 where the Bernoulli(p) draw of element first + i drops it (contract point 8). */
 AMALGAM_API int32_t amalgam_philox_keep(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
@@ -236,9 +228,8 @@ AMALGAM_API int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype,
  * seen[0] and seen[1] are the keep and drop counters s, carried from call to call; keep_equal, drop_equal >= 0.
  * Added in ABI 4.
  */
-AMALGAM_API int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits,
-                                           int64_t keep_equal, int32_t drop_bits, int64_t drop_equal,
-                                           int64_t *seen);
+AMALGAM_API int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits, int64_t keep_equal,
+                                           int32_t drop_bits, int64_t drop_equal, int64_t *seen);
 
 /**
  * Gives the kernel advice about [address, address + length). DONTNEED shrinks the range inward to whole

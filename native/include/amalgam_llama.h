@@ -71,7 +71,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_open_library(const char *path, int32_t v
 
 /** Loads a GGUF model (vocab_only != 0: tokenizer only) and stores its handle in *model_out. */
 AMALGAM_LLAMA_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_layers, int32_t vocab_only,
-                                             int64_t *model_out);
+                                                   int64_t *model_out);
 
 /** Frees a model handle (0 is a no-op). */
 AMALGAM_LLAMA_API int32_t amalgam_llama_free_model(int64_t model);
@@ -81,11 +81,11 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info)
 
 /** Copies the vocabulary text of token (no NUL) into out; *length = its byte length, also when out is too small. */
 AMALGAM_LLAMA_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char *out, int32_t capacity,
-                                             int32_t *length);
+                                                   int32_t *length);
 
 /** Creates a scoring context (one sequence; KV cache F32 if f32_kv_cache != 0, else F16) in *context_out. */
 AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
-                                              int32_t f32_kv_cache, int64_t *context_out);
+                                                    int32_t f32_kv_cache, int64_t *context_out);
 
 /** Frees a context handle (0 is a no-op). */
 AMALGAM_LLAMA_API int32_t amalgam_llama_free_context(int64_t context);
@@ -97,16 +97,16 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_context_info(int64_t context, int32_t *i
  * Tokenizes text_length UTF-8 bytes. On success *count = number of tokens written. If capacity is too small,
  * returns AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL with *count = the capacity needed.
  */
-AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length, int32_t add_special,
-                                           int32_t parse_special, int32_t *tokens, int32_t capacity,
-                                           int32_t *count);
+AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length,
+                                                 int32_t add_special, int32_t parse_special, int32_t *tokens,
+                                                 int32_t capacity, int32_t *count);
 
 /**
  * Scores a token sequence as one batch (contract point 4). log_probs holds n_tokens - 1 - from doubles; is_argmax
  * (may be NULL) the same number of flags, 1 where tokens[i+1] is a most likely token at position i.
  */
 AMALGAM_LLAMA_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, int32_t n_tokens, int32_t from,
-                                        double *log_probs, int32_t *is_argmax);
+                                              double *log_probs, int32_t *is_argmax);
 
 /**
  * Scores n_sequences token sequences sharing a prefix (contract point 6). tokens holds the prefix (n_prefix >= 1
@@ -118,9 +118,9 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score(int64_t context, const int32_t *to
  * be NULL). Each sequence needs 2 <= n_s <= n_batch and n_ctx and 0 <= from[s] < n_s - 1.
  */
 AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
-                                                      const int32_t *suffix_offsets, int32_t n_sequences,
-                                                      const int32_t *from, double *log_probs, int32_t *is_argmax,
-                                                      int32_t capacity);
+                                                            const int32_t *suffix_offsets, int32_t n_sequences,
+                                                            const int32_t *from, double *log_probs, int32_t *is_argmax,
+                                                            int32_t capacity);
 
 #ifdef __cplusplus
 }

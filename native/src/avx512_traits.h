@@ -67,8 +67,8 @@ struct Avx512 {
       store_bytes<kStream>(static_cast<float *>(p) + i + 16, _mm512_castps_si512(v1));
     } else if constexpr (D == kF16) {
       const int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-      const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(v0, kRound)),
-                                              _mm512_cvtps_ph(v1, kRound), 1);
+      const __m512i both =
+          _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(v0, kRound)), _mm512_cvtps_ph(v1, kRound), 1);
       store_bytes<kStream>(static_cast<uint16_t *>(p) + i, both);
     } else {
       // Every lane is <= 0xffff, so unsigned saturation packs it unchanged; the pack interleaves the two

@@ -80,9 +80,7 @@ const KernelTable *table_for(int32_t isa) {
   }
 }
 
-bool valid_dtype(int32_t d) {
-  return d == AMALGAM_DTYPE_F32 || d == AMALGAM_DTYPE_F16 || d == AMALGAM_DTYPE_BF16;
-}
+bool valid_dtype(int32_t d) { return d == AMALGAM_DTYPE_F32 || d == AMALGAM_DTYPE_F16 || d == AMALGAM_DTYPE_BF16; }
 
 bool valid_format(int32_t f) { return f == AMALGAM_BLOCK_Q8_0 || f == AMALGAM_BLOCK_Q4_0; }
 
@@ -184,14 +182,12 @@ int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs, 
     ptrs[k] = as_pointer(inputs[k]);
   }
   if (status == AMALGAM_OK)
-    t->weighted_sum(count, ptrs, input_dtypes, coefficients, const_cast<void *>(as_pointer(out)), out_dtype, n,
-                    flags);
+    t->weighted_sum(count, ptrs, input_dtypes, coefficients, const_cast<void *>(as_pointer(out)), out_dtype, n, flags);
   delete[] heap_ptrs;
   return status;
 }
 
-int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n,
-                     double *result) {
+int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n, double *result) {
   const KernelTable *t = table_for(isa);
   if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
   if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
@@ -240,8 +236,7 @@ int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64
   return AMALGAM_OK;
 }
 
-int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_t n, int32_t high,
-                                        int64_t *histogram) {
+int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_t n, int32_t high, int64_t *histogram) {
   const KernelTable *t = table_for(isa);
   if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
   if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;

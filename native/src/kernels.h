@@ -12,8 +12,8 @@ namespace amalgam {
 // Arguments are validated by the dispatcher: non-null pointers, n >= 0, dtypes and formats in range, count >= 1.
 struct KernelTable {
   void (*convert)(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype, int64_t n, int32_t flags);
-  void (*weighted_sum)(int32_t count, const void *const *inputs, const int32_t *input_dtypes,
-                       const float *coefficients, void *out, int32_t out_dtype, int64_t n, int32_t flags);
+  void (*weighted_sum)(int32_t count, const void *const *inputs, const int32_t *input_dtypes, const float *coefficients,
+                       void *out, int32_t out_dtype, int64_t n, int32_t flags);
   void (*dot3)(const void *x, int32_t x_dtype, const void *y, int32_t y_dtype, int64_t n, double *result);
   // Block kernels count whole blocks of AMALGAM_QUANT_BLOCK elements; format is an amalgam_block_format.
   void (*quantize_q8_0)(const void *src, int32_t src_dtype, void *dst, int64_t blocks);

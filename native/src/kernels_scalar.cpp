@@ -1,7 +1,7 @@
 // Portable path: the canonical arithmetic of amalgam.h, one element at a time.
 #include "kernels.h"
-#include "task_arithmetic.h"
 #include "scalar_math.h"
+#include "task_arithmetic.h"
 
 namespace amalgam {
 namespace {
@@ -31,7 +31,8 @@ void dot3(const void *x, int32_t xd, const void *y, int32_t yd, int64_t n, doubl
 
 void quantize_q8_0(const void *src, int32_t src_dtype, void *dst, int64_t blocks) {
   uint8_t *out = static_cast<uint8_t *>(dst);
-  for (int64_t b = 0; b < blocks; ++b) quantize_q8_0_block_scalar(src, src_dtype, b * kQuantBlock, out + b * kQ8_0Bytes);
+  for (int64_t b = 0; b < blocks; ++b)
+    quantize_q8_0_block_scalar(src, src_dtype, b * kQuantBlock, out + b * kQ8_0Bytes);
 }
 
 void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, int64_t blocks) {
@@ -42,8 +43,8 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, i
 
 }  // namespace
 
-const KernelTable kScalarKernels = {convert, weighted_sum, dot3, quantize_q8_0, dequantize, ta_histogram_high, ta_histogram_low,
-                                 ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge,
-                                 ta_magnitude_mask};
+const KernelTable kScalarKernels = {
+    convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
+    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask};
 
 }  // namespace amalgam

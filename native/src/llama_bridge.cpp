@@ -8,20 +8,20 @@
 // Nothing throws across the C ABI: every exported function catches std::exception and everything else, records a
 // message for amalgam_llama_last_error() and returns a status. Arguments that would abort the process inside
 // llama.cpp (more tokens than n_batch, token ids outside the vocabulary) are rejected before llama_decode.
-#include "amalgam_llama.h"
-
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "amalgam_llama.h"
 
 namespace {
 
@@ -53,34 +53,34 @@ static_assert(offsetof(LlamaModelParams, vocab_only) == 56, "vocab_only @56");
 static_assert(offsetof(LlamaModelParams, check_tensors) == 59, "check_tensors @59");
 
 struct LlamaContextParams {
-  uint32_t n_ctx;              // @0
-  uint32_t n_batch;            // @4
-  uint32_t n_ubatch;           // @8
-  uint32_t n_seq_max;          // @12
-  int32_t n_threads;           // @16
-  int32_t n_threads_batch;     // @20
-  int32_t rope_scaling_type;   // @24
-  int32_t pooling_type;        // @28
-  int32_t attention_type;      // @32
-  float rope_freq_base;        // @36
-  float rope_freq_scale;       // @40
-  float yarn_ext_factor;       // @44
-  float yarn_attn_factor;      // @48
-  float yarn_beta_fast;        // @52
-  float yarn_beta_slow;        // @56
-  uint32_t yarn_orig_ctx;      // @60
-  float defrag_thold;          // @64
-  void *cb_eval;               // @72
-  void *cb_eval_user_data;     // @80
-  int32_t type_k;              // @88 (enum ggml_type: 0 F32, 1 F16)
-  int32_t type_v;              // @92
-  bool logits_all;             // @96
-  bool embeddings;             // @97
-  bool offload_kqv;            // @98
-  bool flash_attn;             // @99
-  bool no_perf;                // @100
-  void *abort_callback;        // @104
-  void *abort_callback_data;   // @112
+  uint32_t n_ctx;             // @0
+  uint32_t n_batch;           // @4
+  uint32_t n_ubatch;          // @8
+  uint32_t n_seq_max;         // @12
+  int32_t n_threads;          // @16
+  int32_t n_threads_batch;    // @20
+  int32_t rope_scaling_type;  // @24
+  int32_t pooling_type;       // @28
+  int32_t attention_type;     // @32
+  float rope_freq_base;       // @36
+  float rope_freq_scale;      // @40
+  float yarn_ext_factor;      // @44
+  float yarn_attn_factor;     // @48
+  float yarn_beta_fast;       // @52
+  float yarn_beta_slow;       // @56
+  uint32_t yarn_orig_ctx;     // @60
+  float defrag_thold;         // @64
+  void *cb_eval;              // @72
+  void *cb_eval_user_data;    // @80
+  int32_t type_k;             // @88 (enum ggml_type: 0 F32, 1 F16)
+  int32_t type_v;             // @92
+  bool logits_all;            // @96
+  bool embeddings;            // @97
+  bool offload_kqv;           // @98
+  bool flash_attn;            // @99
+  bool no_perf;               // @100
+  void *abort_callback;       // @104
+  void *abort_callback_data;  // @112
 };
 static_assert(sizeof(LlamaContextParams) == 120, "llama_context_params is 120 bytes in b4916");
 static_assert(offsetof(LlamaContextParams, n_threads) == 16, "n_threads @16");
@@ -250,19 +250,32 @@ AMALGAM_LLAMA_API const char *amalgam_llama_last_error(void) { return g_last_err
 
 AMALGAM_LLAMA_API const char *amalgam_llama_status_message(int32_t status) {
   switch (status) {
-    case AMALGAM_LLAMA_OK: return "ok";
-    case AMALGAM_LLAMA_ERR_ARGUMENT: return "invalid argument";
-    case AMALGAM_LLAMA_ERR_LIBRARY: return "llama library could not be opened";
-    case AMALGAM_LLAMA_ERR_NOT_OPEN: return "llama library not opened";
-    case AMALGAM_LLAMA_ERR_MODEL_LOAD: return "model could not be loaded";
-    case AMALGAM_LLAMA_ERR_CONTEXT: return "context could not be created";
-    case AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS: return "too many tokens for the batch or context";
-    case AMALGAM_LLAMA_ERR_BAD_TOKEN: return "token id outside the vocabulary";
-    case AMALGAM_LLAMA_ERR_DECODE: return "llama_decode failed";
-    case AMALGAM_LLAMA_ERR_EXCEPTION: return "llama.cpp threw an exception";
-    case AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL: return "output buffer too small";
-    case AMALGAM_LLAMA_ERR_NO_LOGITS: return "no logits for a requested position";
-    default: return "unknown status";
+    case AMALGAM_LLAMA_OK:
+      return "ok";
+    case AMALGAM_LLAMA_ERR_ARGUMENT:
+      return "invalid argument";
+    case AMALGAM_LLAMA_ERR_LIBRARY:
+      return "llama library could not be opened";
+    case AMALGAM_LLAMA_ERR_NOT_OPEN:
+      return "llama library not opened";
+    case AMALGAM_LLAMA_ERR_MODEL_LOAD:
+      return "model could not be loaded";
+    case AMALGAM_LLAMA_ERR_CONTEXT:
+      return "context could not be created";
+    case AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS:
+      return "too many tokens for the batch or context";
+    case AMALGAM_LLAMA_ERR_BAD_TOKEN:
+      return "token id outside the vocabulary";
+    case AMALGAM_LLAMA_ERR_DECODE:
+      return "llama_decode failed";
+    case AMALGAM_LLAMA_ERR_EXCEPTION:
+      return "llama.cpp threw an exception";
+    case AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL:
+      return "output buffer too small";
+    case AMALGAM_LLAMA_ERR_NO_LOGITS:
+      return "no logits for a requested position";
+    default:
+      return "unknown status";
   }
 }
 
@@ -273,8 +286,8 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_open_library(const char *path, int32_t v
     g_verbose = verbose != 0;
     if (library_open()) {
       if (g_library_path == path) return AMALGAM_LLAMA_OK;
-      return fail(AMALGAM_LLAMA_ERR_LIBRARY, "a llama library is already open from " + g_library_path +
-                                                 "; cannot also open " + std::string(path));
+      return fail(AMALGAM_LLAMA_ERR_LIBRARY,
+                  "a llama library is already open from " + g_library_path + "; cannot also open " + std::string(path));
     }
     // ggml_abort would first try to attach gdb for a backtrace; keep a user's explicit choice.
     setenv("GGML_NO_BACKTRACE", "1", 0);
@@ -321,7 +334,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_open_library(const char *path, int32_t v
 }
 
 AMALGAM_LLAMA_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_layers, int32_t vocab_only,
-                                             int64_t *model_out) {
+                                                   int64_t *model_out) {
   return guarded("amalgam_llama_load_model", [&]() -> int32_t {
     if (!library_open()) return fail(AMALGAM_LLAMA_ERR_NOT_OPEN, "call amalgam_llama_open_library first");
     if (path == nullptr || model_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null path or output");
@@ -369,15 +382,15 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info)
 }
 
 AMALGAM_LLAMA_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char *out, int32_t capacity,
-                                             int32_t *length) {
+                                                   int32_t *length) {
   return guarded("amalgam_llama_token_text", [&]() -> int32_t {
     Model *m = as_model(model);
     if (m == nullptr || length == nullptr || capacity < 0 || (out == nullptr && capacity > 0)) {
       return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model, output or negative capacity");
     }
     if (token < 0 || token >= m->n_vocab) {
-      return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN, "token " + std::to_string(token) + " outside [0, " +
-                                                   std::to_string(m->n_vocab) + ")");
+      return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN,
+                  "token " + std::to_string(token) + " outside [0, " + std::to_string(m->n_vocab) + ")");
     }
     const char *text = g_api.vocab_get_text(m->vocab, token);
     size_t n = text ? std::strlen(text) : 0;
@@ -389,7 +402,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_token_text(int64_t model, int32_t token,
 }
 
 AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
-                                              int32_t f32_kv_cache, int64_t *context_out) {
+                                                    int32_t f32_kv_cache, int64_t *context_out) {
   return guarded("amalgam_llama_new_context", [&]() -> int32_t {
     Model *m = as_model(model);
     if (m == nullptr || context_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
@@ -442,13 +455,13 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_context_info(int64_t context, int32_t *i
   });
 }
 
-AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length, int32_t add_special,
-                                           int32_t parse_special, int32_t *tokens, int32_t capacity,
-                                           int32_t *count) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text, int32_t text_length,
+                                                 int32_t add_special, int32_t parse_special, int32_t *tokens,
+                                                 int32_t capacity, int32_t *count) {
   return guarded("amalgam_llama_tokenize", [&]() -> int32_t {
     Model *m = as_model(model);
-    if (m == nullptr || count == nullptr || text_length < 0 || capacity < 0 ||
-        (text == nullptr && text_length > 0) || (tokens == nullptr && capacity > 0)) {
+    if (m == nullptr || count == nullptr || text_length < 0 || capacity < 0 || (text == nullptr && text_length > 0) ||
+        (tokens == nullptr && capacity > 0)) {
       return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model/text/output or negative length");
     }
     static const char empty[1] = {0};
@@ -457,8 +470,8 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text
     if (n < 0) {
       if (n == INT32_MIN) return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "text has more than 2^31-1 tokens");
       *count = -n;
-      return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "token buffer holds " + std::to_string(capacity) +
-                                                          ", needs " + std::to_string(-n));
+      return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL,
+                  "token buffer holds " + std::to_string(capacity) + ", needs " + std::to_string(-n));
     }
     *count = n;
     return AMALGAM_LLAMA_OK;
@@ -466,7 +479,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_tokenize(int64_t model, const char *text
 }
 
 AMALGAM_LLAMA_API int32_t amalgam_llama_score(int64_t context, const int32_t *tokens, int32_t n_tokens, int32_t from,
-                                        double *log_probs, int32_t *is_argmax) {
+                                              double *log_probs, int32_t *is_argmax) {
   return guarded("amalgam_llama_score", [&]() -> int32_t {
     Context *c = as_context(context);
     if (c == nullptr || tokens == nullptr || log_probs == nullptr) {
@@ -505,9 +518,9 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score(int64_t context, const int32_t *to
 }
 
 AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, const int32_t *tokens, int32_t n_prefix,
-                                                      const int32_t *suffix_offsets, int32_t n_sequences,
-                                                      const int32_t *from, double *log_probs, int32_t *is_argmax,
-                                                      int32_t capacity) {
+                                                            const int32_t *suffix_offsets, int32_t n_sequences,
+                                                            const int32_t *from, double *log_probs, int32_t *is_argmax,
+                                                            int32_t capacity) {
   return guarded("amalgam_llama_score_shared_prefix", [&]() -> int32_t {
     Context *c = as_context(context);
     if (c == nullptr || tokens == nullptr || suffix_offsets == nullptr || from == nullptr || log_probs == nullptr) {
@@ -527,15 +540,15 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
       }
       const int64_t length = static_cast<int64_t>(n_prefix) + suffix_offsets[s + 1] - suffix_offsets[s];
       if (length < 2 || from[s] < 0 || from[s] >= length - 1) {
-        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sequence " + std::to_string(s) + ": need n_tokens >= 2 and 0 <= "
-                                                    "from < n_tokens - 1 (n_tokens " + std::to_string(length) +
-                                                    ", from " + std::to_string(from[s]) + ")");
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sequence " + std::to_string(s) +
+                                                    ": need n_tokens >= 2 and 0 <= "
+                                                    "from < n_tokens - 1 (n_tokens " +
+                                                    std::to_string(length) + ", from " + std::to_string(from[s]) + ")");
       }
       if (length > c->n_batch || length > c->n_ctx) {
-        return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "sequence " + std::to_string(s) + ": " +
-                                                           std::to_string(length) + " tokens exceed n_batch " +
-                                                           std::to_string(c->n_batch) + " / n_ctx " +
-                                                           std::to_string(c->n_ctx));
+        return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "sequence " + std::to_string(s) + ": " + std::to_string(length) +
+                                                           " tokens exceed n_batch " + std::to_string(c->n_batch) +
+                                                           " / n_ctx " + std::to_string(c->n_ctx));
       }
       outputs += length - 1 - from[s];
     }
@@ -638,8 +651,8 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
       for (int32_t i = std::max(p0, from[s]); i < std::min(p1, length_of(s) - 1); i++) {
         const float *row = g_api.get_logits_ith(c->context, i - first_pos);
         if (row == nullptr) {
-          return fail(AMALGAM_LLAMA_ERR_NO_LOGITS, "no logits at position " + std::to_string(i) + " of sequence " +
-                                                       std::to_string(s));
+          return fail(AMALGAM_LLAMA_ERR_NO_LOGITS,
+                      "no logits at position " + std::to_string(i) + " of sequence " + std::to_string(s));
         }
         const int64_t out = first_output[s] + (i - from[s]);
         log_probs[out] = row_log_prob(row, row_stats(row, n_vocab), token_at(s, i + 1),
@@ -669,15 +682,15 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
       const int32_t status = decode_at(c->context, own.data(), p1 - p0, p0, output.data());
       if (status != 0) {
         return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (sequence " + std::to_string(s) + ", positions " +
-                                                  std::to_string(p0) + ".." + std::to_string(p1 - 1) +
-                                                  ") returned " + std::to_string(status));
+                                                  std::to_string(p0) + ".." + std::to_string(p1 - 1) + ") returned " +
+                                                  std::to_string(status));
       }
       return read(s, p0, p1, p0);
     };
     auto cut_cache = [&](int32_t from_pos) -> int32_t {
       if (g_api.kv_self_seq_rm(c->context, 0, from_pos, -1)) return AMALGAM_LLAMA_OK;
-      return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_kv_self_seq_rm could not cut the KV cache back to position " +
-                                                std::to_string(from_pos));
+      return fail(AMALGAM_LLAMA_ERR_DECODE,
+                  "llama_kv_self_seq_rm could not cut the KV cache back to position " + std::to_string(from_pos));
     };
 
     int32_t rc = AMALGAM_LLAMA_OK;

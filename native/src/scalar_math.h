@@ -122,8 +122,7 @@ static inline void store_scalar(void *p, int32_t dtype, int64_t i, float v) {
 
 // Elements [begin, n) of one weighted sum, scalar; used by the scalar path and for SIMD tails.
 static inline void weighted_sum_scalar_range(int32_t count, const void *const *inputs, const int32_t *dtypes,
-                                             const float *c, void *out, int32_t out_dtype, int64_t begin,
-                                             int64_t n) {
+                                             const float *c, void *out, int32_t out_dtype, int64_t begin, int64_t n) {
   for (int64_t i = begin; i < n; ++i) {
     float acc = c[0] * load_scalar(inputs[0], dtypes[0], i);
     for (int32_t k = 1; k < count; ++k) acc = std::fmaf(c[k], load_scalar(inputs[k], dtypes[k], i), acc);
@@ -131,8 +130,8 @@ static inline void weighted_sum_scalar_range(int32_t count, const void *const *i
   }
 }
 
-static inline void convert_scalar_range(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype,
-                                        int64_t begin, int64_t n) {
+static inline void convert_scalar_range(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype, int64_t begin,
+                                        int64_t n) {
   for (int64_t i = begin; i < n; ++i) store_scalar(dst, dst_dtype, i, load_scalar(src, src_dtype, i));
 }
 
@@ -229,8 +228,8 @@ static inline void dot3_lanes_reset(Dot3Lanes *l) {
 }
 
 // One group of 32 elements starting at element j, of which only those < n exist (the rest read as +0).
-static inline void dot3_group_scalar(Dot3Lanes *l, const void *x, int32_t xd, const void *y, int32_t yd,
-                                     int64_t j, int64_t n) {
+static inline void dot3_group_scalar(Dot3Lanes *l, const void *x, int32_t xd, const void *y, int32_t yd, int64_t j,
+                                     int64_t n) {
   for (int lane = 0; lane < 16; ++lane) {
     for (int odd = 1; odd >= 0; --odd) {
       int64_t e = j + 2 * lane + odd;

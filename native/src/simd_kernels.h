@@ -122,8 +122,9 @@ ConvertFn pick_convert(int32_t dd) {
 
 template <class S>
 void simd_convert(const void *src, int32_t sd, void *dst, int32_t dd, int64_t n, int32_t flags) {
-  ConvertFn fn = sd == kF32 ? pick_convert<S, kF32>(dd) : sd == kF16 ? pick_convert<S, kF16>(dd)
-                                                                     : pick_convert<S, kBf16>(dd);
+  ConvertFn fn = sd == kF32   ? pick_convert<S, kF32>(dd)
+                 : sd == kF16 ? pick_convert<S, kF16>(dd)
+                              : pick_convert<S, kBf16>(dd);
   fn(src, dst, n, flags);
 }
 
@@ -203,13 +204,14 @@ StripFn pick_strip_middle(int32_t d) {
 
 template <class S, int32_t DO, bool kStream>
 StripLastFn pick_strip_last(int32_t d) {
-  return d == kF32 ? strip_last<S, kF32, DO, kStream>
-                   : d == kF16 ? strip_last<S, kF16, DO, kStream> : strip_last<S, kBf16, DO, kStream>;
+  return d == kF32   ? strip_last<S, kF32, DO, kStream>
+         : d == kF16 ? strip_last<S, kF16, DO, kStream>
+                     : strip_last<S, kBf16, DO, kStream>;
 }
 
 template <class S, int32_t DO, bool kStream>
-void many_body(int32_t count, const void *const *in, const int32_t *dtypes, const float *c, void *out,
-               int64_t begin, int64_t end) {
+void many_body(int32_t count, const void *const *in, const int32_t *dtypes, const float *c, void *out, int64_t begin,
+               int64_t end) {
   alignas(64) float acc[kStrip];
   const StripFn first = pick_strip_first<S>(dtypes[0]);
   const StripLastFn last = pick_strip_last<S, DO, kStream>(dtypes[count - 1]);
@@ -225,34 +227,34 @@ void many_body(int32_t count, const void *const *in, const int32_t *dtypes, cons
 using BodyFn = void (*)(int32_t, const void *const *, const int32_t *, const float *, void *, int64_t, int64_t);
 
 template <class S, int32_t D0, int32_t DO, bool kStream>
-void scale_entry(int32_t, const void *const *in, const int32_t *, const float *c, void *out, int64_t b,
-                 int64_t e) {
+void scale_entry(int32_t, const void *const *in, const int32_t *, const float *c, void *out, int64_t b, int64_t e) {
   scale_body<S, D0, DO, kStream>(in, c, out, b, e);
 }
 
 template <class S, int32_t D0, int32_t D1, int32_t DO, bool kStream>
-void pair_entry(int32_t, const void *const *in, const int32_t *, const float *c, void *out, int64_t b,
-                int64_t e) {
+void pair_entry(int32_t, const void *const *in, const int32_t *, const float *c, void *out, int64_t b, int64_t e) {
   pair_body<S, D0, D1, DO, kStream>(in, c, out, b, e);
 }
 
 template <class S, int32_t DO, bool kStream>
 BodyFn pick_scale(int32_t d0) {
-  return d0 == kF32 ? scale_entry<S, kF32, DO, kStream>
-                    : d0 == kF16 ? scale_entry<S, kF16, DO, kStream> : scale_entry<S, kBf16, DO, kStream>;
+  return d0 == kF32   ? scale_entry<S, kF32, DO, kStream>
+         : d0 == kF16 ? scale_entry<S, kF16, DO, kStream>
+                      : scale_entry<S, kBf16, DO, kStream>;
 }
 
 template <class S, int32_t D0, int32_t DO, bool kStream>
 BodyFn pick_pair_second(int32_t d1) {
-  return d1 == kF32 ? pair_entry<S, D0, kF32, DO, kStream>
-                    : d1 == kF16 ? pair_entry<S, D0, kF16, DO, kStream> : pair_entry<S, D0, kBf16, DO, kStream>;
+  return d1 == kF32   ? pair_entry<S, D0, kF32, DO, kStream>
+         : d1 == kF16 ? pair_entry<S, D0, kF16, DO, kStream>
+                      : pair_entry<S, D0, kBf16, DO, kStream>;
 }
 
 template <class S, int32_t DO, bool kStream>
 BodyFn pick_pair(int32_t d0, int32_t d1) {
-  return d0 == kF32 ? pick_pair_second<S, kF32, DO, kStream>(d1)
-                    : d0 == kF16 ? pick_pair_second<S, kF16, DO, kStream>(d1)
-                                 : pick_pair_second<S, kBf16, DO, kStream>(d1);
+  return d0 == kF32   ? pick_pair_second<S, kF32, DO, kStream>(d1)
+         : d0 == kF16 ? pick_pair_second<S, kF16, DO, kStream>(d1)
+                      : pick_pair_second<S, kBf16, DO, kStream>(d1);
 }
 
 template <class S, int32_t DO, bool kStream>

@@ -68,8 +68,7 @@ static inline void ta_philox_block(uint64_t block, uint64_t hash, uint64_t seed,
 
 // sink(i, m) for i in [from, to): m = the 24-bit mantissa (word >> 8) of element first + i.
 template <class Sink>
-static inline void ta_philox_scalar(uint64_t seed, uint64_t hash, int64_t first, int64_t from, int64_t to,
-                                    Sink &sink) {
+static inline void ta_philox_scalar(uint64_t seed, uint64_t hash, int64_t first, int64_t from, int64_t to, Sink &sink) {
   uint32_t words[4];
   int64_t current = -1;
   for (int64_t i = from; i < to; ++i) {
@@ -114,9 +113,8 @@ static inline bool ta_in_top(uint32_t bits, int32_t t, int64_t equal_kept, int64
   return false;
 }
 
-static inline void ta_magnitude_mask_scalar(float *v, int64_t from, int64_t to, int32_t keep_bits,
-                                            int64_t keep_equal, int32_t drop_bits, int64_t drop_equal,
-                                            int64_t *seen) {
+static inline void ta_magnitude_mask_scalar(float *v, int64_t from, int64_t to, int32_t keep_bits, int64_t keep_equal,
+                                            int32_t drop_bits, int64_t drop_equal, int64_t *seen) {
   for (int64_t i = from; i < to; ++i) {
     const uint32_t bits = ta_abs_bits(v[i]);
     const bool kept = ta_in_top(bits, keep_bits, keep_equal, &seen[0]);

@@ -101,8 +101,8 @@ void fill_special(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
     uint32_t bits = static_cast<uint32_t>(r >> 8);
     if (dtype == AMALGAM_DTYPE_F32) {
       if (kind == 0) bits = (bits & 0x807fffffu) | 0x7f800000u;  // NaN or infinity
-      if (kind == 1) bits &= 0x807fffffu;                         // subnormal or zero
-      if (kind == 2) bits &= 0x80000000u;                         // +-0
+      if (kind == 1) bits &= 0x807fffffu;                        // subnormal or zero
+      if (kind == 2) bits &= 0x80000000u;                        // +-0
       std::memcpy(p + 4 * i, &bits, 4);
     } else {
       uint16_t h = static_cast<uint16_t>(bits);
@@ -143,8 +143,8 @@ void test_all_16_bit_patterns(int best) {
   }
   // The scalar widening itself: bf16 is a shift, f16 NaN is quieted (contract point 5).
   std::vector<float> wide(65536);
-  amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_BF16, address(wide.data()),
-                  AMALGAM_DTYPE_F32, 65536, 0);
+  amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_BF16, address(wide.data()), AMALGAM_DTYPE_F32,
+                  65536, 0);
   for (uint32_t i = 0; i < 65536; ++i) check(f32_bits(wide[i]) == i << 16, "bf16 widening", 0, i);
 }
 
@@ -181,13 +181,12 @@ void test_f32_narrowing(int best, std::mt19937_64 &rng) {
   int64_t n = static_cast<int64_t>(src.size());
   for (int dd : {AMALGAM_DTYPE_F16, AMALGAM_DTYPE_BF16, AMALGAM_DTYPE_F32}) {
     Buffer want(n * dtype_size(dd), 0), got(n * dtype_size(dd), 0);
-    expect_ok(amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_F32, address(want.data()), dd,
-                              n, 0),
-              "convert");
+    expect_ok(
+        amalgam_convert(AMALGAM_ISA_SCALAR, address(src.data()), AMALGAM_DTYPE_F32, address(want.data()), dd, n, 0),
+        "convert");
     for (int isa = 1; isa <= best; ++isa) {
       got.fill(0xab);
-      expect_ok(amalgam_convert(isa, address(src.data()), AMALGAM_DTYPE_F32, address(got.data()), dd, n, 0),
-                "convert");
+      expect_ok(amalgam_convert(isa, address(src.data()), AMALGAM_DTYPE_F32, address(got.data()), dd, n, 0), "convert");
       check(same_bytes(want, got), "f32 special values", isa, n, dtype_name(dd));
     }
   }
@@ -437,7 +436,8 @@ void fill_edge_blocks(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
       if (kind == 4) v *= 3e34f;
       f[static_cast<size_t>(first + j)] = v;
     }
-    if (kind == 2) f[static_cast<size_t>(first + static_cast<int64_t>(rng() % 32))] = (rng() & 1) ? INFINITY : -INFINITY;
+    if (kind == 2)
+      f[static_cast<size_t>(first + static_cast<int64_t>(rng() % 32))] = (rng() & 1) ? INFINITY : -INFINITY;
     if (kind == 3) {
       f[static_cast<size_t>(first + static_cast<int64_t>(rng() % 32))] =
           f32_from_bits(0x7f800001u | static_cast<uint32_t>(rng() & 0x807fffffu));
@@ -451,7 +451,7 @@ void fill_edge_blocks(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
 void test_q8_0_reference() {
   float x[32];
   for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j) - 16.0f;  // amax 16: d = 16/127, q = round(x * 127/16)
-  x[31] = 63.5f;                                                          // amax 63.5: d = 0.5, id = 2, q = 2x
+  x[31] = 63.5f;                                                      // amax 63.5: d = 0.5, id = 2, q = 2x
   uint8_t out[34];
   expect_ok(amalgam_quantize_q8_0(AMALGAM_ISA_SCALAR, address(x), AMALGAM_DTYPE_F32, address(out), 32), "quantize");
   uint16_t d;
@@ -644,7 +644,8 @@ void bench(int64_t n) {
                 nb / read / 1e9);
     double quantize = seconds_of(run_quantize, &g, 5), dequantize = seconds_of(run_dequantize, &g, 5);
     std::printf("  %-12s quantize bf16 -> q8_0 %6.0f M elements/s, dequantize q8_0 -> bf16 %6.0f M elements/s\n",
-                amalgam_isa_name(isa), static_cast<double>(n) / quantize / 1e6, static_cast<double>(n) / dequantize / 1e6);
+                amalgam_isa_name(isa), static_cast<double>(n) / quantize / 1e6,
+                static_cast<double>(n) / dequantize / 1e6);
   }
   {
     BenchArgs g{0, n, a.data(), b.data(), out.data()};
@@ -663,12 +664,25 @@ std::vector<float> ta_values(int64_t n, std::mt19937_64 &rng) {
     uint32_t r = static_cast<uint32_t>(rng());
     float x;
     switch (r % 16) {
-      case 0: x = 0.0f; break;
-      case 1: x = -0.0f; break;
-      case 2: { uint32_t b = static_cast<uint32_t>(rng()); std::memcpy(&x, &b, 4); break; }
-      case 3: x = (r & 16) ? INFINITY : -INFINITY; break;
-      case 4: x = 0.015625f * ((r & 32) ? 1.0f : -1.0f); break;
-      default: x = normal(rng);
+      case 0:
+        x = 0.0f;
+        break;
+      case 1:
+        x = -0.0f;
+        break;
+      case 2: {
+        uint32_t b = static_cast<uint32_t>(rng());
+        std::memcpy(&x, &b, 4);
+        break;
+      }
+      case 3:
+        x = (r & 16) ? INFINITY : -INFINITY;
+        break;
+      case 4:
+        x = 0.015625f * ((r & 32) ? 1.0f : -1.0f);
+        break;
+      default:
+        x = normal(rng);
     }
     v[static_cast<size_t>(i)] = x;
   }
@@ -697,8 +711,8 @@ void test_task_arithmetic(int best, std::mt19937_64 &rng) {
     std::vector<float> v = ta_values(n, rng);
     std::vector<int64_t> ref_high(AMALGAM_MAGNITUDE_BUCKETS), ref_low(AMALGAM_MAGNITUDE_BUCKETS);
     expect_ok(amalgam_magnitude_histogram_high(AMALGAM_ISA_SCALAR, v.data(), n, ref_high.data()), "hist high");
-    const int32_t high = n > 0 ? static_cast<int32_t>((*reinterpret_cast<uint32_t *>(&v[n / 2]) & 0x7fffffffu) >> 16)
-                               : 0x3c80;
+    const int32_t high =
+        n > 0 ? static_cast<int32_t>((*reinterpret_cast<uint32_t *>(&v[n / 2]) & 0x7fffffffu) >> 16) : 0x3c80;
     expect_ok(amalgam_magnitude_histogram_low(AMALGAM_ISA_SCALAR, v.data(), n, high, ref_low.data()), "hist low");
     int64_t total = 0;
     for (int64_t c : ref_high) total += c;
@@ -721,22 +735,26 @@ void test_task_arithmetic(int best, std::mt19937_64 &rng) {
     for (int k = 0; k < models; ++k) weights[k] = k == 1 ? -0.5f : 0.25f * (k + 1);
     std::vector<float> ref_dis(static_cast<size_t>(n)), ref_plain(static_cast<size_t>(n));
     expect_ok(amalgam_disjoint_merge(AMALGAM_ISA_SCALAR, models, w.data(), stride, weights.data(), n, 1, base.data(),
-                                     0.7f, ref_dis.data()), "disjoint");
-    expect_ok(amalgam_plain_merge(AMALGAM_ISA_SCALAR, models, w.data(), stride, n, 1.5f, base.data(), 1.0f,
-                                  ref_plain.data()), "plain");
+                                     0.7f, ref_dis.data()),
+              "disjoint");
+    expect_ok(
+        amalgam_plain_merge(AMALGAM_ISA_SCALAR, models, w.data(), stride, n, 1.5f, base.data(), 1.0f, ref_plain.data()),
+        "plain");
     for (int isa = AMALGAM_ISA_AVX2; isa <= best; ++isa) {
       std::vector<int64_t> hh(AMALGAM_MAGNITUDE_BUCKETS), hl(AMALGAM_MAGNITUDE_BUCKETS);
       expect_ok(amalgam_magnitude_histogram_high(isa, v.data(), n, hh.data()), "hist high");
       expect_ok(amalgam_magnitude_histogram_low(isa, v.data(), n, high, hl.data()), "hist low");
       check(hh == ref_high, "histogram high", isa, n);
       check(hl == ref_low, "histogram low", isa, n);
-      std::vector<float> uu(static_cast<size_t>(n)), keep(v), dis(static_cast<size_t>(n)), plain(static_cast<size_t>(n));
+      std::vector<float> uu(static_cast<size_t>(n)), keep(v), dis(static_cast<size_t>(n)),
+          plain(static_cast<size_t>(n));
       expect_ok(amalgam_philox_uniforms(isa, seed, hash, first, n, uu.data()), "uniforms");
       expect_ok(amalgam_philox_keep(isa, seed, hash, first, n, p, keep.data()), "keep");
       check(same_floats(uu, ref_u), "philox uniforms", isa, n);
       check(same_floats(keep, ref_keep), "philox keep", isa, n);
-      expect_ok(amalgam_disjoint_merge(isa, models, w.data(), stride, weights.data(), n, 1, base.data(), 0.7f,
-                                       dis.data()), "disjoint");
+      expect_ok(
+          amalgam_disjoint_merge(isa, models, w.data(), stride, weights.data(), n, 1, base.data(), 0.7f, dis.data()),
+          "disjoint");
       expect_ok(amalgam_plain_merge(isa, models, w.data(), stride, n, 1.5f, base.data(), 1.0f, plain.data()), "plain");
       check(same_floats(dis, ref_dis), "disjoint merge", isa, n);
       check(same_floats(plain, ref_plain), "plain merge", isa, n);
@@ -747,8 +765,8 @@ void test_task_arithmetic(int best, std::mt19937_64 &rng) {
   check(amalgam_magnitude_histogram_low(0, &one, 1, 65536, h) == AMALGAM_ERR_BAD_ARGUMENT, "high range", 0, 1);
   check(amalgam_philox_uniforms(0, 0, 0, -1, 1, &one) == AMALGAM_ERR_NEGATIVE_COUNT, "negative first", 0, 1);
   check(amalgam_philox_keep(0, 0, 0, INT64_MAX, 2, 0.5, &one) == AMALGAM_ERR_BAD_ARGUMENT, "range overflow", 0, 2);
-  check(amalgam_disjoint_merge(0, 0, &one, 1, &one, 1, 0, &one, 1.0f, &one) == AMALGAM_ERR_BAD_INPUT_COUNT, "models",
-        0, 1);
+  check(amalgam_disjoint_merge(0, 0, &one, 1, &one, 1, 0, &one, 1.0f, &one) == AMALGAM_ERR_BAD_INPUT_COUNT, "models", 0,
+        1);
   check(amalgam_plain_merge(0, 1, &one, 0, 1, 1.0f, &one, 1.0f, &one) == AMALGAM_ERR_BAD_ARGUMENT, "stride", 0, 1);
 }
 

@@ -1,8 +1,8 @@
 /**
- * Amalgam's merging library: element types and native kernels, safetensors and GGUF files, the Llama HF/GGUF
- * mapping, the mergekit configuration and methods, and the streaming planner and executor. It needs JavaCPP (the
- * native kernels, with a plain-Java fallback), Jackson (config.json, tokenizer.json) and snakeyaml-engine (merge
- * configurations), and nothing else.
+ * Amalgam's merging library: element types and native kernels, safetensors and GGUF files, the
+ * Llama HF/GGUF mapping, the mergekit configuration and methods, and the streaming planner and
+ * executor. It needs JavaCPP (the native kernels, with a plain-Java fallback), Jackson
+ * (config.json, tokenizer.json) and snakeyaml-engine (merge configurations), and nothing else.
  */
 module dev.amalgam.core {
   requires transitive com.fasterxml.jackson.databind;
@@ -20,5 +20,6 @@ module dev.amalgam.core {
   exports dev.amalgam.merge.method;
   exports dev.amalgam.merge.plan;
   exports dev.amalgam.synthetic;
-  // Not exported: dev.amalgam.kernels.jni (the JavaCPP peer) and dev.amalgam.merge.tokenizer (vocabulary planning).
+// Not exported: dev.amalgam.kernels.jni (the JavaCPP peer) and dev.amalgam.merge.tokenizer
+// (vocabulary planning).
 }

@@ -1,7 +1,8 @@
 /**
- * Amalgam's evaluation library: the llama.cpp bridge (log-likelihoods, perplexity, generation), ROUGE, BLEU, METEOR,
- * BERTScore, IFEval, the task harness and bootstrap statistics. METEOR's WordNet data, IFEval's language detection
- * and BERTScore's encoder (onnxruntime, HF tokenizers, the MiniLM model) are optional: add the ones you use.
+ * Amalgam's evaluation library: the llama.cpp bridge (log-likelihoods, perplexity, generation),
+ * ROUGE, BLEU, METEOR, BERTScore, IFEval, the task harness and bootstrap statistics. METEOR's
+ * WordNet data, IFEval's language detection and BERTScore's encoder (onnxruntime, HF tokenizers,
+ * the MiniLM model) are optional: add the ones you use.
  */
 @SuppressWarnings("requires-automatic")
 module dev.amalgam.eval {
@@ -21,5 +22,5 @@ module dev.amalgam.eval {
   exports dev.amalgam.eval.stats;
   exports dev.amalgam.eval.ifeval;
   exports dev.amalgam.eval.harness;
-  // Not exported: dev.amalgam.eval.llama.jni (the JavaCPP peer of the llama bridge).
+// Not exported: dev.amalgam.eval.llama.jni (the JavaCPP peer of the llama bridge).
 }

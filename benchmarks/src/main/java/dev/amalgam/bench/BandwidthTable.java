@@ -10,23 +10,37 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Turns the JSON results of {@link KernelBench} ({@code -rf json}) into a GB/s table with each kernel's ratio to
- * the bandwidth references of the same run.
+ * Turns the JSON results of {@link KernelBench} ({@code -rf json}) into a GB/s table with each
+ * kernel's ratio to the bandwidth references of the same run.
  *
- * <p>GB/s = bytes moved per call / mean time, 1 GB = 1e9 bytes, counting reads and writes (the STREAM
- * convention). Per element: lerp 6 bytes, SLERP 10, copy 4 (2 read + 2 written), read 2. The references are the
- * better of the two copies and the better of the two reads. lerp is compared with copy (both read and write);
- * SLERP with the time its traffic would take at reference speed, 4 bytes per element at read speed plus 6 at copy
- * speed.
+ * <p>GB/s = bytes moved per call / mean time, 1 GB = 1e9 bytes, counting reads and writes (the
+ * STREAM convention). Per element: lerp 6 bytes, SLERP 10, copy 4 (2 read + 2 written), read 2. The
+ * references are the better of the two copies and the better of the two reads. lerp is compared
+ * with copy (both read and write); SLERP with the time its traffic would take at reference speed, 4
+ * bytes per element at read speed plus 6 at copy speed.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.amalgam.bench.BandwidthTable results.json}
  */
 public final class BandwidthTable {
-  private static final Map<String, Integer> BYTES_PER_ELEMENT = Map.of(
-      "lerp", 6, "slerp", 10, "copyNative", 4, "copyBuffer", 4, "readDot3", 2, "readLongSum", 2);
+  private static final Map<String, Integer> BYTES_PER_ELEMENT =
+      Map.of(
+          "lerp",
+          6,
+          "slerp",
+          10,
+          "copyNative",
+          4,
+          "copyBuffer",
+          4,
+          "readDot3",
+          2,
+          "readLongSum",
+          2);
 
   /** Column order of the table. */
-  private static final String[] COLUMNS = {"lerp", "slerp", "copyNative", "copyBuffer", "readDot3", "readLongSum"};
+  private static final String[] COLUMNS = {
+    "lerp", "slerp", "copyNative", "copyBuffer", "readDot3", "readLongSum"
+  };
 
   private BandwidthTable() {}
 
@@ -51,9 +65,21 @@ public final class BandwidthTable {
       String key = String.format(Locale.ROOT, "%12d %2d", n, threads);
       rows.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(method, gbps);
     }
-    System.out.println("GB/s (1 GB = 1e9 B, reads + writes); ratios against the same run's references");
-    System.out.printf(Locale.ROOT, "%12s %2s %7s %7s %7s %7s %7s %7s | %10s %10s%n", "n", "t", "lerp", "slerp",
-        "copyN", "copyBB", "readDot", "readSum", "lerp/copy", "slerp/flr");
+    System.out.println(
+        "GB/s (1 GB = 1e9 B, reads + writes); ratios against the same run's references");
+    System.out.printf(
+        Locale.ROOT,
+        "%12s %2s %7s %7s %7s %7s %7s %7s | %10s %10s%n",
+        "n",
+        "t",
+        "lerp",
+        "slerp",
+        "copyN",
+        "copyBB",
+        "readDot",
+        "readSum",
+        "lerp/copy",
+        "slerp/flr");
     for (Map.Entry<String, Map<String, Double>> row : rows.entrySet()) {
       Map<String, Double> g = row.getValue();
       double copy = Math.max(g.getOrDefault("copyNative", 0.0), g.getOrDefault("copyBuffer", 0.0));
@@ -69,7 +95,10 @@ public final class BandwidthTable {
 
   /** A right-aligned number, or "-" where the benchmarks it needs were not run. */
   private static String cell(double value, int width, int decimals) {
-    String text = Double.isFinite(value) && value > 0 ? String.format(Locale.ROOT, "%." + decimals + "f", value) : "-";
+    String text =
+        Double.isFinite(value) && value > 0
+            ? String.format(Locale.ROOT, "%." + decimals + "f", value)
+            : "-";
     return " " + " ".repeat(Math.max(0, width - text.length())) + text;
   }
 }

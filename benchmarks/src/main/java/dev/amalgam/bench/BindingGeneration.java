@@ -14,21 +14,22 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The java-llama.cpp binding's own generation speed, for comparison with {@code amalgam eval}'s tokens/s: loads the
- * model in this JVM and generates, greedily, the prompts an eval run recorded (its predictions.jsonl), with the
- * settings the harness uses (same context, threads for generation and prompt processing, no prompt cache, same
- * token limit). Tokens/s = generated tokens / wall time of the generate() calls (prompt processing included, as
- * in the harness's figure).
+ * The java-llama.cpp binding's own generation speed, for comparison with {@code amalgam eval}'s
+ * tokens/s: loads the model in this JVM and generates, greedily, the prompts an eval run recorded
+ * (its predictions.jsonl), with the settings the harness uses (same context, threads for generation
+ * and prompt processing, no prompt cache, same token limit). Tokens/s = generated tokens / wall
+ * time of the generate() calls (prompt processing included, as in the harness's figure).
  *
- * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.BindingGeneration MODEL.gguf
- * predictions.jsonl MAX_TOKENS CTX THREADS}
+ * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.BindingGeneration
+ * MODEL.gguf predictions.jsonl MAX_TOKENS CTX THREADS}
  */
 public final class BindingGeneration {
   private BindingGeneration() {}
 
   public static void main(String[] args) throws Exception {
     if (args.length != 5) {
-      System.err.println("usage: BindingGeneration MODEL.gguf predictions.jsonl MAX_TOKENS CTX THREADS");
+      System.err.println(
+          "usage: BindingGeneration MODEL.gguf predictions.jsonl MAX_TOKENS CTX THREADS");
       System.exit(2);
     }
     int maxTokens = Integer.parseInt(args[2]);
@@ -42,22 +43,32 @@ public final class BindingGeneration {
         prompts.add(n.get("prompt").asText());
       }
     }
-    LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
-    LlamaModel model = new LlamaModel(new ModelParameters().setModel(args[0]).setCtxSize(ctx).setThreads(threads)
-        .setThreadsBatch(threads));
+    LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> {});
+    LlamaModel model =
+        new LlamaModel(
+            new ModelParameters()
+                .setModel(args[0])
+                .setCtxSize(ctx)
+                .setThreads(threads)
+                .setThreadsBatch(threads));
     long tokens = 0;
     long nanos = 0;
     for (String prompt : prompts) {
-      InferenceParameters p = new InferenceParameters(prompt).setNPredict(maxTokens).setTemperature(0f).setSeed(42)
-          .setCachePrompt(false);
+      InferenceParameters p =
+          new InferenceParameters(prompt)
+              .setNPredict(maxTokens)
+              .setTemperature(0f)
+              .setSeed(42)
+              .setCachePrompt(false);
       long start = System.nanoTime();
       int outputs = 0;
       for (LlamaOutput ignored : model.generate(p)) outputs++;
       nanos += System.nanoTime() - start;
       tokens += Math.max(0, outputs - 1); // the last output only carries the stop flag
     }
-    System.out.printf("binding: %d prompts, %d tokens in %.2f s -> %.1f tokens/s%n", prompts.size(), tokens,
-        nanos / 1e9, tokens / (nanos / 1e9));
+    System.out.printf(
+        "binding: %d prompts, %d tokens in %.2f s -> %.1f tokens/s%n",
+        prompts.size(), tokens, nanos / 1e9, tokens / (nanos / 1e9));
     System.exit(0); // the binding's native thread would keep the JVM alive
   }
 }

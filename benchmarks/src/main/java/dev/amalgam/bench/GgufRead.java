@@ -12,19 +12,22 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * GGUF read throughput: for each file, {@code RUNS} timed passes over every tensor in two modes, alternating:
+ * GGUF read throughput: for each file, {@code RUNS} timed passes over every tensor in two modes,
+ * alternating:
  *
  * <ul>
- *   <li>{@code raw}: the zero-copy mapped views the merge reads plain tensors through, every byte touched (summed
- *       as longs) so the pages are really read;
- *   <li>{@code f32}: {@code readF32}, which decodes every tensor to f32 (F16/BF16 widened, Q8_0/Q4_K/... dequantized),
- *       the path a merge of quantized inputs takes.
+ *   <li>{@code raw}: the zero-copy mapped views the merge reads plain tensors through, every byte
+ *       touched (summed as longs) so the pages are really read;
+ *   <li>{@code f32}: {@code readF32}, which decodes every tensor to f32 (F16/BF16 widened,
+ *       Q8_0/Q4_K/... dequantized), the path a merge of quantized inputs takes.
  * </ul>
  *
- * GB/s counts the bytes stored in the file (1 GB = 1e9 B). Prints median and best per mode. Run on a warm page
- * cache; the script beside it measures {@code cat FILE > /dev/null} in the same run as the reference.
+ * GB/s counts the bytes stored in the file (1 GB = 1e9 B). Prints median and best per mode. Run on
+ * a warm page cache; the script beside it measures {@code cat FILE > /dev/null} in the same run as
+ * the reference.
  *
- * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.GgufRead RUNS FILE...}
+ * <p>Usage: {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.GgufRead RUNS
+ * FILE...}
  */
 public final class GgufRead {
   private static final int CHUNK = 1 << 22;
@@ -53,7 +56,8 @@ public final class GgufRead {
   }
 
   private static double pass(GgufFile file, boolean decode) throws Exception {
-    FloatBuffer floats = ByteBuffer.allocateDirect(CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    FloatBuffer floats =
+        ByteBuffer.allocateDirect(CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     long start = System.nanoTime();
     for (GgufTensorInfo t : file.tensors()) {
       GgufTensorData data = file.data(t.name());
@@ -80,8 +84,17 @@ public final class GgufRead {
   private static void report(Path path, String mode, long bytes, double[] seconds) {
     double[] s = seconds.clone();
     Arrays.sort(s);
-    double median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    System.out.printf(Locale.ROOT, "%s %s: %.2f GB in median %.3f s (%.2f GB/s), best %.3f s (%.2f GB/s)%n",
-        path.getFileName(), mode, bytes / 1e9, median, bytes / 1e9 / median, s[0], bytes / 1e9 / s[0]);
+    double median =
+        s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    System.out.printf(
+        Locale.ROOT,
+        "%s %s: %.2f GB in median %.3f s (%.2f GB/s), best %.3f s (%.2f GB/s)%n",
+        path.getFileName(),
+        mode,
+        bytes / 1e9,
+        median,
+        bytes / 1e9 / median,
+        s[0],
+        bytes / 1e9 / s[0]);
   }
 }

@@ -32,23 +32,29 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The merge kernels over bf16 tensors against memory-bandwidth references measured in the same run.
  *
- * <p>Kernels: {@code lerp} (one weighted sum of two bf16 inputs into bf16; 6 bytes per element) and {@code slerp}
- * (dot3, {@link Slerp#coefficients}, then the weighted sum; 10 bytes per element); {@code quantizeQ8_0} (bf16 to
- * ggml Q8_0 blocks, 2 + 34/32 bytes per element). References over the same bytes
- * and thread count: {@code copyNative} and {@code copyBuffer} copy one bf16 array (2 x its bytes moved): the first
- * through the native kernels as an f32 -> f32 conversion, which writes with the same non-temporal stores as the
- * merge kernels; the second with {@link ByteBuffer#put(ByteBuffer)}. {@code readDot3} reads one array through
- * {@code dot3(a, a)} and {@code readLongSum} sums it as longs in Java (1 x its bytes). Run
- * {@code benchmarks/kernels.sh} to get GB/s and the kernel/reference ratios ({@link BandwidthTable}).
+ * <p>Kernels: {@code lerp} (one weighted sum of two bf16 inputs into bf16; 6 bytes per element) and
+ * {@code slerp} (dot3, {@link Slerp#coefficients}, then the weighted sum; 10 bytes per element);
+ * {@code quantizeQ8_0} (bf16 to ggml Q8_0 blocks, 2 + 34/32 bytes per element). References over the
+ * same bytes and thread count: {@code copyNative} and {@code copyBuffer} copy one bf16 array (2 x
+ * its bytes moved): the first through the native kernels as an f32 -> f32 conversion, which writes
+ * with the same non-temporal stores as the merge kernels; the second with {@link
+ * ByteBuffer#put(ByteBuffer)}. {@code readDot3} reads one array through {@code dot3(a, a)} and
+ * {@code readLongSum} sums it as longs in Java (1 x its bytes). Run {@code benchmarks/kernels.sh}
+ * to get GB/s and the kernel/reference ratios ({@link BandwidthTable}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"})
 public class KernelBench {
-  /** Elements per bf16 array: 64Mi (128 MiB) and 512Mi (1 GiB, the largest tensors of 8B-70B models). */
+  /**
+   * Elements per bf16 array: 64Mi (128 MiB) and 512Mi (1 GiB, the largest tensors of 8B-70B
+   * models).
+   */
   @Param({"67108864", "536870912"})
   public long n;
 
@@ -67,10 +73,12 @@ public class KernelBench {
   @Setup(Level.Trial)
   public void setUp() {
     kernels = Kernels.best(threads);
-    if (!kernels.isNative()) throw new IllegalStateException("native kernels did not load: " + kernels.description());
+    if (!kernels.isNative())
+      throw new IllegalStateException("native kernels did not load: " + kernels.description());
     pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1) : null;
     long bytes = 2 * n;
-    // allocateDirect zeroes the memory, so every page is touched (and resident) before the first measurement.
+    // allocateDirect zeroes the memory, so every page is touched (and resident) before the first
+    // measurement.
     a = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
     b = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
     out = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
@@ -84,7 +92,9 @@ public class KernelBench {
     if (pool != null) pool.shutdownNow();
   }
 
-  /** bf16 values of weight-like magnitude (2^-9 .. 2^-3, random sign and mantissa), four per long. */
+  /**
+   * bf16 values of weight-like magnitude (2^-9 .. 2^-3, random sign and mantissa), four per long.
+   */
   private static void fillWeights(ByteBuffer buffer, long seed) {
     LongBuffer longs = buffer.asLongBuffer();
     long state = seed * 0x9E3779B97F4A7C15L;
@@ -105,14 +115,16 @@ public class KernelBench {
 
   @Benchmark
   public void lerp() {
-    kernels.weightedSum(new ByteBuffer[] {a, b}, BF16_PAIR, new float[] {0.6f, 0.4f}, out, DType.BF16, n);
+    kernels.weightedSum(
+        new ByteBuffer[] {a, b}, BF16_PAIR, new float[] {0.6f, 0.4f}, out, DType.BF16, n);
   }
 
   @Benchmark
   public Slerp.Coefficients slerp() {
     Dot3 d = kernels.dot3(a, DType.BF16, b, DType.BF16, n);
     Slerp.Coefficients c = Slerp.coefficients(d, 0.4);
-    kernels.weightedSum(new ByteBuffer[] {a, b}, BF16_PAIR, new float[] {c.s0(), c.s1()}, out, DType.BF16, n);
+    kernels.weightedSum(
+        new ByteBuffer[] {a, b}, BF16_PAIR, new float[] {c.s0(), c.s1()}, out, DType.BF16, n);
     return c;
   }
 
@@ -123,14 +135,18 @@ public class KernelBench {
 
   @Benchmark
   public void copyBuffer() {
-    split((from, to) -> {
-      ByteBuffer src = a.duplicate().limit(Math.toIntExact(to)).position(Math.toIntExact(from));
-      out.duplicate().position(Math.toIntExact(from)).put(src);
-      return 0;
-    });
+    split(
+        (from, to) -> {
+          ByteBuffer src = a.duplicate().limit(Math.toIntExact(to)).position(Math.toIntExact(from));
+          out.duplicate().position(Math.toIntExact(from)).put(src);
+          return 0;
+        });
   }
 
-  /** bf16 -> Q8_0 (ggml's reference quantizer): reads 2 bytes and writes 34/32 bytes per element into {@code out}. */
+  /**
+   * bf16 -> Q8_0 (ggml's reference quantizer): reads 2 bytes and writes 34/32 bytes per element
+   * into {@code out}.
+   */
   @Benchmark
   public void quantizeQ8_0() {
     kernels.quantizeQ8_0(a, DType.BF16, out, n);
@@ -143,22 +159,23 @@ public class KernelBench {
 
   @Benchmark
   public long readLongSum() {
-    return split((from, to) -> {
-      LongBuffer longs = a.asLongBuffer();
-      long s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (int i = Math.toIntExact(from / 8), end = Math.toIntExact(to / 8); i < end; i += 4) {
-        s0 += longs.get(i);
-        s1 += longs.get(i + 1);
-        s2 += longs.get(i + 2);
-        s3 += longs.get(i + 3);
-      }
-      return s0 + s1 + s2 + s3;
-    });
+    return split(
+        (from, to) -> {
+          LongBuffer longs = a.asLongBuffer();
+          long s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (int i = Math.toIntExact(from / 8), end = Math.toIntExact(to / 8); i < end; i += 4) {
+            s0 += longs.get(i);
+            s1 += longs.get(i + 1);
+            s2 += longs.get(i + 2);
+            s3 += longs.get(i + 3);
+          }
+          return s0 + s1 + s2 + s3;
+        });
   }
 
   /**
-   * Runs {@code range} over [0, 2n) bytes cut into {@code threads} parts of whole 64-byte lines, the caller taking
-   * the first; returns the sum of the results.
+   * Runs {@code range} over [0, 2n) bytes cut into {@code threads} parts of whole 64-byte lines,
+   * the caller taking the first; returns the sum of the results.
    */
   private long split(LongBinaryOperator range) {
     long bytes = 2 * n;

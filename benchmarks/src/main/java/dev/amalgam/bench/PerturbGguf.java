@@ -4,8 +4,9 @@ import dev.amalgam.synthetic.PerturbedGguf;
 import java.nio.file.Path;
 
 /**
- * Writes a perturbed copy of a GGUF model, as the demo does (every matrix plus seeded noise of 0.3 times its RMS,
- * seed 7): {@code java -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.PerturbGguf SRC.gguf DST.gguf}.
+ * Writes a perturbed copy of a GGUF model, as the demo does (every matrix plus seeded noise of 0.3
+ * times its RMS, seed 7): {@code java -cp benchmarks/target/benchmarks.jar
+ * dev.amalgam.bench.PerturbGguf SRC.gguf DST.gguf}.
  */
 public final class PerturbGguf {
   private PerturbGguf() {}

@@ -33,32 +33,51 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code amalgam compare RUN_A RUN_B}: paired bootstrap of every corpus metric between two {@code amalgam eval}
- * runs of the same task on the same examples (B minus A, 95% interval, two-sided p-value).
+ * {@code amalgam compare RUN_A RUN_B}: paired bootstrap of every corpus metric between two {@code
+ * amalgam eval} runs of the same task on the same examples (B minus A, 95% interval, two-sided
+ * p-value).
  *
- * <p>Generation tasks are re-scored from the predictions (the corpus metrics, corpus BLEU included, are recomputed
- * on each resample); multiple-choice and IFEval runs are resampled from their per-example values.
+ * <p>Generation tasks are re-scored from the predictions (the corpus metrics, corpus BLEU included,
+ * are recomputed on each resample); multiple-choice and IFEval runs are resampled from their
+ * per-example values.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Compares two evaluation runs of the same task on the same examples with a paired bootstrap: "
-        + "for every corpus metric, B - A with its 95%% interval and a two-sided p-value.",
-        "Generation runs are re-scored with the scoring options (give the ones the runs used; a different "
-            + "signature draws a warning)."})
+@Command(
+    name = "compare",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Compares two evaluation runs of the same task on the same examples with a paired bootstrap: "
+          + "for every corpus metric, B - A with its 95%% interval and a two-sided p-value.",
+      "Generation runs are re-scored with the scoring options (give the ones the runs used; a different "
+          + "signature draws a warning)."
+    })
 final class CompareCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "RUN_A", description = "An amalgam eval output folder (the baseline).")
+  @Parameters(
+      index = "0",
+      paramLabel = "RUN_A",
+      description = "An amalgam eval output folder (the baseline).")
   Path runA;
 
-  @Parameters(index = "1", paramLabel = "RUN_B", description = "Another run of the same task and examples.")
+  @Parameters(
+      index = "1",
+      paramLabel = "RUN_B",
+      description = "Another run of the same task and examples.")
   Path runB;
 
-  @Option(names = "--samples", defaultValue = "1000", description = "Bootstrap resamples (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--samples",
+      defaultValue = "1000",
+      description = "Bootstrap resamples (default: ${DEFAULT-VALUE}).")
   int samples;
 
-  @Option(names = "--seed", defaultValue = "12345", description = "Bootstrap seed (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "12345",
+      description = "Bootstrap seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--json", description = "Print one JSON object.")
@@ -75,12 +94,21 @@ final class CompareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (samples < 1) throw new Main.InvalidInputException("--samples must be at least 1, got " + samples);
+    if (samples < 1)
+      throw new Main.InvalidInputException("--samples must be at least 1, got " + samples);
     Run a = read(runA);
     Run b = read(runB);
     if (!a.task().equals(b.task())) {
-      throw new Main.InvalidInputException("the runs are of different tasks: " + a.task() + " (" + runA + ") and "
-          + b.task() + " (" + runB + ")");
+      throw new Main.InvalidInputException(
+          "the runs are of different tasks: "
+              + a.task()
+              + " ("
+              + runA
+              + ") and "
+              + b.task()
+              + " ("
+              + runB
+              + ")");
     }
     List<JsonNode> pairedB = pair(a, b);
     TaskKind kind = kindOf(a);
@@ -88,8 +116,9 @@ final class CompareCommand implements Callable<Integer> {
     ScoredCorpus ca;
     ScoredCorpus cb;
     if (kind == TaskKind.GENERATION) {
-      try (MetricSuite suite = MetricSuite.create(scoring.toScoreOptions(), line -> err.println("amalgam: warning: "
-          + line))) {
+      try (MetricSuite suite =
+          MetricSuite.create(
+              scoring.toScoreOptions(), line -> err.println("amalgam: warning: " + line))) {
         ca = suite.score(texts(a.lines(), "prediction"), texts(a.lines(), "reference"));
         cb = suite.score(texts(pairedB, "prediction"), texts(pairedB, "reference"));
       }
@@ -108,7 +137,8 @@ final class CompareCommand implements Callable<Integer> {
         throw new Main.InvalidInputException("cannot read the IFEval results: " + e.getMessage());
       }
     }
-    Map<String, Bootstrap.PairedDelta> deltas = new Bootstrap(samples, seed, Bootstrap.DEFAULT_LEVEL).paired(ca, cb);
+    Map<String, Bootstrap.PairedDelta> deltas =
+        new Bootstrap(samples, seed, Bootstrap.DEFAULT_LEVEL).paired(ca, cb);
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       ObjectNode n = JSON.createObjectNode();
@@ -119,22 +149,46 @@ final class CompareCommand implements Callable<Integer> {
       n.put("samples", samples);
       n.put("seed", seed);
       ObjectNode m = n.putObject("metrics");
-      deltas.forEach((name, d) -> {
-        ObjectNode e = m.putObject(name);
-        e.put("a", d.a());
-        e.put("b", d.b());
-        e.put("delta", d.delta());
-        e.putArray("ci95").add(d.lower()).add(d.upper());
-        e.put("p_value", d.pValue());
-      });
+      deltas.forEach(
+          (name, d) -> {
+            ObjectNode e = m.putObject(name);
+            e.put("a", d.a());
+            e.put("b", d.b());
+            e.put("delta", d.delta());
+            e.putArray("ci95").add(d.lower()).add(d.upper());
+            e.put("p_value", d.pValue());
+          });
       out.println(n);
     } else {
-      out.printf(Locale.ROOT, "%s: %d paired examples, %d bootstrap resamples (seed %d); delta = B - A%n", a.task(),
-          ca.size(), samples, seed);
+      out.printf(
+          Locale.ROOT,
+          "%s: %d paired examples, %d bootstrap resamples (seed %d); delta = B - A%n",
+          a.task(),
+          ca.size(),
+          samples,
+          seed);
       out.printf(Locale.ROOT, "  A = %s%n  B = %s%n", runA, runB);
-      out.printf(Locale.ROOT, "%-24s %10s %10s %10s %23s %8s%n", "metric", "A", "B", "delta", "95% CI", "p");
-      deltas.forEach((name, d) -> out.printf(Locale.ROOT, "%-24s %10.4f %10.4f %+10.4f  [%+9.4f, %+9.4f] %8.4f%n",
-          name, d.a(), d.b(), d.delta(), d.lower(), d.upper(), d.pValue()));
+      out.printf(
+          Locale.ROOT,
+          "%-24s %10s %10s %10s %23s %8s%n",
+          "metric",
+          "A",
+          "B",
+          "delta",
+          "95% CI",
+          "p");
+      deltas.forEach(
+          (name, d) ->
+              out.printf(
+                  Locale.ROOT,
+                  "%-24s %10.4f %10.4f %+10.4f  [%+9.4f, %+9.4f] %8.4f%n",
+                  name,
+                  d.a(),
+                  d.b(),
+                  d.delta(),
+                  d.lower(),
+                  d.upper(),
+                  d.pValue()));
     }
     return 0;
   }
@@ -143,8 +197,8 @@ final class CompareCommand implements Callable<Integer> {
     Path metrics = dir.resolve("metrics.json");
     Path predictions = dir.resolve("predictions.jsonl");
     if (!Files.isRegularFile(metrics) || !Files.isRegularFile(predictions)) {
-      throw new Main.InvalidInputException(dir + ": not an amalgam eval run (needs metrics.json and "
-          + "predictions.jsonl)");
+      throw new Main.InvalidInputException(
+          dir + ": not an amalgam eval run (needs metrics.json and " + "predictions.jsonl)");
     }
     JsonNode m;
     try {
@@ -152,7 +206,8 @@ final class CompareCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new Main.InvalidInputException(metrics + ": not valid JSON");
     }
-    if (m == null || !m.path("task").isTextual()) throw new Main.InvalidInputException(metrics + ": no task");
+    if (m == null || !m.path("task").isTextual())
+      throw new Main.InvalidInputException(metrics + ": no task");
     List<JsonNode> lines = new ArrayList<>();
     try (BufferedReader in = Files.newBufferedReader(predictions, StandardCharsets.UTF_8)) {
       int number = 0;
@@ -163,11 +218,12 @@ final class CompareCommand implements Callable<Integer> {
         try {
           node = JSON.readTree(line);
         } catch (IOException e) {
-          throw new Main.InvalidInputException(predictions + ": line " + number + ": not valid JSON");
+          throw new Main.InvalidInputException(
+              predictions + ": line " + number + ": not valid JSON");
         }
         if (node == null || !node.path("id").isTextual() || !node.path("metrics").isObject()) {
-          throw new Main.InvalidInputException(predictions + ": line " + number + ": expected an object with id and "
-              + "metrics");
+          throw new Main.InvalidInputException(
+              predictions + ": line " + number + ": expected an object with id and " + "metrics");
         }
         lines.add(node);
       }
@@ -176,28 +232,47 @@ final class CompareCommand implements Callable<Integer> {
     return new Run(dir, m, lines);
   }
 
-  /** B's lines in A's order, matched by example id; the runs must hold the same examples with the same references. */
+  /**
+   * B's lines in A's order, matched by example id; the runs must hold the same examples with the
+   * same references.
+   */
   private List<JsonNode> pair(Run a, Run b) {
     Map<String, JsonNode> byId = new HashMap<>();
     for (JsonNode n : b.lines()) {
       if (byId.put(n.get("id").asText(), n) != null) {
-        throw new Main.InvalidInputException(b.dir() + ": example id " + n.get("id").asText() + " appears twice");
+        throw new Main.InvalidInputException(
+            b.dir() + ": example id " + n.get("id").asText() + " appears twice");
       }
     }
     if (a.lines().size() != b.lines().size()) {
-      throw new Main.InvalidInputException("the runs hold different numbers of examples: " + a.lines().size() + " ("
-          + runA + ") and " + b.lines().size() + " (" + runB + "); compare needs the same examples");
+      throw new Main.InvalidInputException(
+          "the runs hold different numbers of examples: "
+              + a.lines().size()
+              + " ("
+              + runA
+              + ") and "
+              + b.lines().size()
+              + " ("
+              + runB
+              + "); compare needs the same examples");
     }
     List<JsonNode> out = new ArrayList<>();
     for (JsonNode n : a.lines()) {
       String id = n.get("id").asText();
       JsonNode other = byId.get(id);
       if (other == null) {
-        throw new Main.InvalidInputException("example " + id + " of " + runA + " is not in " + runB
-            + "; compare needs the same examples");
+        throw new Main.InvalidInputException(
+            "example "
+                + id
+                + " of "
+                + runA
+                + " is not in "
+                + runB
+                + "; compare needs the same examples");
       }
       if (!Objects.equals(n.path("reference").asText(null), other.path("reference").asText(null))) {
-        throw new Main.InvalidInputException("example " + id + " has different references in the two runs");
+        throw new Main.InvalidInputException(
+            "example " + id + " has different references in the two runs");
       }
       out.add(other);
     }
@@ -219,7 +294,8 @@ final class CompareCommand implements Callable<Integer> {
     for (JsonNode n : lines) {
       JsonNode v = n.get(field);
       if (v == null || !v.isTextual()) {
-        throw new Main.InvalidInputException("example " + n.path("id").asText() + ": no text field '" + field + "'");
+        throw new Main.InvalidInputException(
+            "example " + n.path("id").asText() + ": no text field '" + field + "'");
       }
       out.add(v.asText());
     }
@@ -238,7 +314,8 @@ final class CompareCommand implements Callable<Integer> {
         if (e.getValue().isNumber()) m.put(e.getKey(), e.getValue().asDouble());
       }
       if (m.isEmpty()) {
-        throw new Main.InvalidInputException(dir + ": example " + n.path("id").asText() + " has no numeric metrics");
+        throw new Main.InvalidInputException(
+            dir + ": example " + n.path("id").asText() + " has no numeric metrics");
       }
       out.add(m);
     }
@@ -250,12 +327,23 @@ final class CompareCommand implements Callable<Integer> {
 
   private static void warnOnSignatures(Run run, ScoredCorpus rescored, PrintWriter err) {
     JsonNode recorded = run.metrics().path("signatures");
-    rescored.signatures().forEach((name, signature) -> {
-      JsonNode old = recorded.get(name);
-      if (old != null && !old.asText().equals(signature)) {
-        err.println("amalgam: warning: " + run.dir() + " was scored with " + name + " " + old.asText()
-            + "; compare re-scores with " + signature + " (give the scoring options the run used)");
-      }
-    });
+    rescored
+        .signatures()
+        .forEach(
+            (name, signature) -> {
+              JsonNode old = recorded.get(name);
+              if (old != null && !old.asText().equals(signature)) {
+                err.println(
+                    "amalgam: warning: "
+                        + run.dir()
+                        + " was scored with "
+                        + name
+                        + " "
+                        + old.asText()
+                        + "; compare re-scores with "
+                        + signature
+                        + " (give the scoring options the run used)");
+              }
+            });
   }
 }

@@ -11,7 +11,6 @@ import dev.amalgam.eval.ifeval.IfevalReport;
 import dev.amalgam.eval.ifeval.IfevalResult;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,31 +23,53 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code amalgam ifeval --input input_data.jsonl --responses responses.jsonl}: IFEval's four accuracies. */
-@Command(name = "ifeval", mixinStandardHelpOptions = true,
-    description = "Scores responses on IFEval (instruction following) as google-research's evaluation_lib does: "
-        + "prompt- and instruction-level accuracy, strict and loose, and accuracy per instruction group.")
+/**
+ * {@code amalgam ifeval --input input_data.jsonl --responses responses.jsonl}: IFEval's four
+ * accuracies.
+ */
+@Command(
+    name = "ifeval",
+    mixinStandardHelpOptions = true,
+    description =
+        "Scores responses on IFEval (instruction following) as google-research's evaluation_lib does: "
+            + "prompt- and instruction-level accuracy, strict and loose, and accuracy per instruction group.")
 final class IfevalCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--input", required = true, paramLabel = "FILE",
-      description = "Prompts: jsonl with key, prompt, instruction_id_list, kwargs (IFEval's input_data.jsonl).")
+  @Option(
+      names = "--input",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "Prompts: jsonl with key, prompt, instruction_id_list, kwargs (IFEval's input_data.jsonl).")
   Path input;
 
-  @Option(names = "--responses", required = true, paramLabel = "FILE",
-      description = "Responses: jsonl with prompt and response, joined to the prompts by exact text.")
+  @Option(
+      names = "--responses",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "Responses: jsonl with prompt and response, joined to the prompts by exact text.")
   Path responses;
 
-  @Option(names = "--per-example", paramLabel = "OUT.jsonl",
-      description = "Also write one jsonl line per prompt: key, prompt, instruction_id_list, "
-          + "follow_instruction_list_strict, follow_instruction_list_loose.")
+  @Option(
+      names = "--per-example",
+      paramLabel = "OUT.jsonl",
+      description =
+          "Also write one jsonl line per prompt: key, prompt, instruction_id_list, "
+              + "follow_instruction_list_strict, follow_instruction_list_loose.")
   Path perExample;
 
-  @Option(names = "--skip-missing", description = "Leave out prompts that have no response (reported on stderr) "
-      + "instead of failing; the reference's GPT-4 sample lacks key 2785, whose prompt was edited later.")
+  @Option(
+      names = "--skip-missing",
+      description =
+          "Leave out prompts that have no response (reported on stderr) "
+              + "instead of failing; the reference's GPT-4 sample lacks key 2785, whose prompt was edited later.")
   boolean skipMissing;
 
-  @Option(names = "--json", description = "Print one JSON object with the four accuracies and the count.")
+  @Option(
+      names = "--json",
+      description = "Print one JSON object with the four accuracies and the count.")
   boolean json;
 
   @Override
@@ -67,7 +88,9 @@ final class IfevalCommand implements Callable<Integer> {
         if (byPrompt.containsKey(in.prompt())) {
           answered.add(in);
         } else {
-          spec.commandLine().getErr().println("amalgam: warning: key " + in.key() + " has no response; left out");
+          spec.commandLine()
+              .getErr()
+              .println("amalgam: warning: key " + in.key() + " has no response; left out");
         }
       }
       inputs = answered;
@@ -96,40 +119,67 @@ final class IfevalCommand implements Callable<Integer> {
       out.println(n);
       return;
     }
-    out.printf(Locale.ROOT, "prompts %d, instructions %d%n", report.count(),
+    out.printf(
+        Locale.ROOT,
+        "prompts %d, instructions %d%n",
+        report.count(),
         report.instructionLevelStrict().total());
-    out.printf(Locale.ROOT, "prompt_level_strict %.4f (%d)%n", report.promptLevelStrict().value(),
+    out.printf(
+        Locale.ROOT,
+        "prompt_level_strict %.4f (%d)%n",
+        report.promptLevelStrict().value(),
         report.promptLevelStrict().followed());
-    out.printf(Locale.ROOT, "inst_level_strict   %.4f (%d)%n", report.instructionLevelStrict().value(),
+    out.printf(
+        Locale.ROOT,
+        "inst_level_strict   %.4f (%d)%n",
+        report.instructionLevelStrict().value(),
         report.instructionLevelStrict().followed());
-    out.printf(Locale.ROOT, "prompt_level_loose  %.4f (%d)%n", report.promptLevelLoose().value(),
+    out.printf(
+        Locale.ROOT,
+        "prompt_level_loose  %.4f (%d)%n",
+        report.promptLevelLoose().value(),
         report.promptLevelLoose().followed());
-    out.printf(Locale.ROOT, "inst_level_loose    %.4f (%d)%n", report.instructionLevelLoose().value(),
+    out.printf(
+        Locale.ROOT,
+        "inst_level_loose    %.4f (%d)%n",
+        report.instructionLevelLoose().value(),
         report.instructionLevelLoose().followed());
     out.println();
     out.printf(Locale.ROOT, "%-20s %6s %8s %8s%n", "group", "count", "strict", "loose");
     Map<String, IfevalReport.Accuracy> loose = report.looseByGroup();
-    report.strictByGroup().forEach((group, strict) -> out.printf(Locale.ROOT, "%-20s %6d %8.4f %8.4f%n", group,
-        strict.total(), strict.value(), loose.get(group).value()));
+    report
+        .strictByGroup()
+        .forEach(
+            (group, strict) ->
+                out.printf(
+                    Locale.ROOT,
+                    "%-20s %6d %8.4f %8.4f%n",
+                    group,
+                    strict.total(),
+                    strict.value(),
+                    loose.get(group).value()));
   }
 
   private static void writePerExample(IfevalReport report, Path target) throws IOException {
-    JsonLinesFile.write(target, report.results().size(), i -> {
-      IfevalResult r = report.results().get(i);
-      ObjectNode n = JsonLinesFile.object();
-      if (r.key().matches("-?\\d{1,18}")) {
-        n.put("key", Long.parseLong(r.key()));
-      } else {
-        n.put("key", r.key());
-      }
-      n.put("prompt", r.prompt());
-      ArrayNode ids = n.putArray("instruction_id_list");
-      r.instructionIds().forEach(ids::add);
-      ArrayNode strict = n.putArray("follow_instruction_list_strict");
-      r.strict().forEach(strict::add);
-      ArrayNode loose = n.putArray("follow_instruction_list_loose");
-      r.loose().forEach(loose::add);
-      return n;
-    });
+    JsonLinesFile.write(
+        target,
+        report.results().size(),
+        i -> {
+          IfevalResult r = report.results().get(i);
+          ObjectNode n = JsonLinesFile.object();
+          if (r.key().matches("-?\\d{1,18}")) {
+            n.put("key", Long.parseLong(r.key()));
+          } else {
+            n.put("key", r.key());
+          }
+          n.put("prompt", r.prompt());
+          ArrayNode ids = n.putArray("instruction_id_list");
+          r.instructionIds().forEach(ids::add);
+          ArrayNode strict = n.putArray("follow_instruction_list_strict");
+          r.strict().forEach(strict::add);
+          ArrayNode loose = n.putArray("follow_instruction_list_loose");
+          r.loose().forEach(loose::add);
+          return n;
+        });
   }
 }

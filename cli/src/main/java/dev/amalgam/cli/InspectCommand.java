@@ -13,31 +13,36 @@ import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.PrintWriter;
 import java.math.BigInteger;
-import java.util.Arrays;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code amalgam inspect PATH}: lists the tensors and metadata of a safetensors file or model directory, or of a
- * GGUF file (recognised by its magic bytes, whatever its name).
+ * {@code amalgam inspect PATH}: lists the tensors and metadata of a safetensors file or model
+ * directory, or of a GGUF file (recognised by its magic bytes, whatever its name).
  */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
-    description = "Lists every tensor (name, dtype, shape, bytes) and the metadata of a .safetensors file, a "
-        + "model directory (single or sharded) or a GGUF file (version, alignment, keys with types and values, "
-        + "tensors with ggml type, ne and PyTorch shape). The whole header is validated first.")
+@Command(
+    name = "inspect",
+    mixinStandardHelpOptions = true,
+    description =
+        "Lists every tensor (name, dtype, shape, bytes) and the metadata of a .safetensors file, a "
+            + "model directory (single or sharded) or a GGUF file (version, alignment, keys with types and values, "
+            + "tensors with ggml type, ne and PyTorch shape). The whole header is validated first.")
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "PATH", description = "A .safetensors file, a model directory or a GGUF file.")
+  @Parameters(
+      paramLabel = "PATH",
+      description = "A .safetensors file, a model directory or a GGUF file.")
   Path path;
 
   @Option(names = "--json", description = "Print one JSON document instead of a table.")
@@ -45,10 +50,12 @@ final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!Files.exists(path)) throw new Main.InvalidInputException("no such file or directory: " + path);
+    if (!Files.exists(path))
+      throw new Main.InvalidInputException("no such file or directory: " + path);
     PrintWriter out = spec.commandLine().getOut();
     if (Files.isRegularFile(path)
-        && (GgufFile.hasMagic(path) || path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf"))) {
+        && (GgufFile.hasMagic(path)
+            || path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf"))) {
       try (GgufFile gguf = GgufFile.open(path)) {
         if (json) {
           out.println(GgufInspection.toJson(gguf));
@@ -80,7 +87,8 @@ final class InspectCommand implements Callable<Integer> {
       ObjectNode m = metadata.putObject(shard.path().getFileName().toString());
       shard.metadata().forEach(m::put);
     }
-    if (!model.metadata().isEmpty()) root.set("index_metadata", mapper.valueToTree(model.metadata()));
+    if (!model.metadata().isEmpty())
+      root.set("index_metadata", mapper.valueToTree(model.metadata()));
     ArrayNode tensors = root.putArray("tensors");
     long params = 0;
     long bytes = 0;
@@ -103,34 +111,60 @@ final class InspectCommand implements Callable<Integer> {
   static void printTable(SafetensorsModel model, PrintWriter out) {
     List<TensorInfo> tensors = model.tensors();
     int nameWidth = Math.max(4, tensors.stream().mapToInt(t -> t.name().length()).max().orElse(4));
-    out.printf(Locale.ROOT, "%s (%d file%s)%n", model.path(), model.files().size(),
+    out.printf(
+        Locale.ROOT,
+        "%s (%d file%s)%n",
+        model.path(),
+        model.files().size(),
         model.files().size() == 1 ? "" : "s");
     for (SafetensorsFile shard : model.shards()) {
-      shard.metadata().forEach((k, v) -> out.printf(Locale.ROOT, "  %s metadata %s = %s%n",
-          shard.path().getFileName(), k, v));
+      shard
+          .metadata()
+          .forEach(
+              (k, v) ->
+                  out.printf(
+                      Locale.ROOT, "  %s metadata %s = %s%n", shard.path().getFileName(), k, v));
     }
     Map<String, ?> index = model.metadata();
     index.forEach((k, v) -> out.printf(Locale.ROOT, "  index metadata %s = %s%n", k, v));
-    out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-5s  %-20s  %12s%n", "name", "dtype", "shape", "bytes");
+    out.printf(
+        Locale.ROOT,
+        "%-" + nameWidth + "s  %-5s  %-20s  %12s%n",
+        "name",
+        "dtype",
+        "shape",
+        "bytes");
     long params = 0;
     long bytes = 0;
     for (TensorInfo t : tensors) {
-      out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-5s  %-20s  %12d%n", t.name(), t.dtype(), t.shapeString(),
+      out.printf(
+          Locale.ROOT,
+          "%-" + nameWidth + "s  %-5s  %-20s  %12d%n",
+          t.name(),
+          t.dtype(),
+          t.shapeString(),
           t.byteSize());
       params += t.elementCount();
       bytes += t.byteSize();
     }
-    out.printf(Locale.ROOT, "%d tensors, %,d parameters, %s%n", tensors.size(), params, Sizes.format(bytes));
+    out.printf(
+        Locale.ROOT,
+        "%d tensors, %,d parameters, %s%n",
+        tensors.size(),
+        params,
+        Sizes.format(bytes));
   }
 
   /**
-   * The GGUF half of {@code amalgam inspect}: a table or a JSON document of a GGUF file's header. Arrays show their
-   * element type, length and first {@value #ARRAY_HEAD} elements; strings longer than {@value #STRING_HEAD}
-   * characters (chat templates) are cut with an ellipsis, so a 128k-token vocabulary prints in a few lines.
+   * The GGUF half of {@code amalgam inspect}: a table or a JSON document of a GGUF file's header.
+   * Arrays show their element type, length and first {@value #ARRAY_HEAD} elements; strings longer
+   * than {@value #STRING_HEAD} characters (chat templates) are cut with an ellipsis, so a
+   * 128k-token vocabulary prints in a few lines.
    */
   static final class GgufInspection {
     /** Array elements shown. */
     static final int ARRAY_HEAD = 8;
+
     /** Characters of a string shown. */
     static final int STRING_HEAD = 80;
 
@@ -138,28 +172,56 @@ final class InspectCommand implements Callable<Integer> {
 
     static void print(GgufFile f, PrintWriter out) {
       List<GgufTensorInfo> tensors = f.tensors();
-      out.printf(Locale.ROOT, "%s: GGUF v%d, alignment %d, %d keys, %d tensors, data at offset %d%n", f.path(),
-          f.version(), f.alignment(), f.metadata().size(), tensors.size(), f.dataStart());
+      out.printf(
+          Locale.ROOT,
+          "%s: GGUF v%d, alignment %d, %d keys, %d tensors, data at offset %d%n",
+          f.path(),
+          f.version(),
+          f.alignment(),
+          f.metadata().size(),
+          tensors.size(),
+          f.dataStart());
       Map<String, GgufValue> entries = f.metadata().entries();
-      int keyWidth = Math.max(3, entries.keySet().stream().mapToInt(String::length).max().orElse(3));
-      int typeWidth = Math.max(4, entries.values().stream().mapToInt(v -> typeName(v).length()).max().orElse(4));
+      int keyWidth =
+          Math.max(3, entries.keySet().stream().mapToInt(String::length).max().orElse(3));
+      int typeWidth =
+          Math.max(
+              4, entries.values().stream().mapToInt(v -> typeName(v).length()).max().orElse(4));
       String row = "%-" + keyWidth + "s  %-" + typeWidth + "s  %s%n";
       out.printf(Locale.ROOT, row, "key", "type", "value");
       for (Map.Entry<String, GgufValue> e : entries.entrySet()) {
         out.printf(Locale.ROOT, row, e.getKey(), typeName(e.getValue()), describe(e.getValue()));
       }
-      int nameWidth = Math.max(4, tensors.stream().mapToInt(t -> t.name().length()).max().orElse(4));
-      out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-5s  %-22s  %-22s  %12s%n", "name", "type", "ne", "shape",
+      int nameWidth =
+          Math.max(4, tensors.stream().mapToInt(t -> t.name().length()).max().orElse(4));
+      out.printf(
+          Locale.ROOT,
+          "%-" + nameWidth + "s  %-5s  %-22s  %-22s  %12s%n",
+          "name",
+          "type",
+          "ne",
+          "shape",
           "bytes");
       long params = 0;
       long bytes = 0;
       for (GgufTensorInfo t : tensors) {
-        out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-5s  %-22s  %-22s  %12d%n", t.name(), t.type(),
-            Arrays.toString(t.ne()), Arrays.toString(t.torchShape()), t.byteSize());
+        out.printf(
+            Locale.ROOT,
+            "%-" + nameWidth + "s  %-5s  %-22s  %-22s  %12d%n",
+            t.name(),
+            t.type(),
+            Arrays.toString(t.ne()),
+            Arrays.toString(t.torchShape()),
+            t.byteSize());
         params += t.elementCount();
         bytes += t.byteSize();
       }
-      out.printf(Locale.ROOT, "%d tensors, %,d parameters, %s%n", tensors.size(), params, Sizes.format(bytes));
+      out.printf(
+          Locale.ROOT,
+          "%d tensors, %,d parameters, %s%n",
+          tensors.size(),
+          params,
+          Sizes.format(bytes));
     }
 
     /** The type as the table shows it, with an array's length: {@code ARRAY[STRING][512]}. */
@@ -167,7 +229,10 @@ final class InspectCommand implements Callable<Integer> {
       return v.isArray() ? v.describeType() + "[" + v.length() + "]" : v.describeType();
     }
 
-    /** A value for the table: scalars in full (strings quoted and cut), arrays as their first elements. */
+    /**
+     * A value for the table: scalars in full (strings quoted and cut), arrays as their first
+     * elements.
+     */
     static String describe(GgufValue v) {
       if (!v.isArray()) return scalar(v.type(), v.value());
       StringBuilder sb = new StringBuilder("[");
@@ -186,7 +251,10 @@ final class InspectCommand implements Callable<Integer> {
       return String.valueOf(value);
     }
 
-    /** A string in double quotes with control characters escaped, cut to {@value #STRING_HEAD} characters. */
+    /**
+     * A string in double quotes with control characters escaped, cut to {@value #STRING_HEAD}
+     * characters.
+     */
     static String quote(String s) {
       StringBuilder sb = new StringBuilder("\"");
       int limit = Math.min(s.length(), STRING_HEAD);

@@ -10,20 +10,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.IntFunction;
 
-/** Per-example output files ({@code --per-example}): JSON Lines written to a hidden temporary file, then renamed. */
+/**
+ * Per-example output files ({@code --per-example}): JSON Lines written to a hidden temporary file,
+ * then renamed.
+ */
 final class JsonLinesFile {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private JsonLinesFile() {}
 
   /**
-   * Writes {@code count} lines, line i being {@code line.apply(i)}, to {@code target}; a failure leaves no file.
+   * Writes {@code count} lines, line i being {@code line.apply(i)}, to {@code target}; a failure
+   * leaves no file.
    *
    * @throws Main.InvalidInputException if the target's folder does not exist
    */
   static void write(Path target, int count, IntFunction<ObjectNode> line) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
-    if (dir != null && !Files.isDirectory(dir)) throw new Main.InvalidInputException("no such directory: " + dir);
+    if (dir != null && !Files.isDirectory(dir))
+      throw new Main.InvalidInputException("no such directory: " + dir);
     Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
     BufferedWriter w = null;
     try {

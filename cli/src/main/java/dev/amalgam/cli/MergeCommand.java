@@ -1,5 +1,8 @@
 package dev.amalgam.cli;
 
+import dev.amalgam.convert.ModelFormats;
+import dev.amalgam.diagnostic.WarningListener;
+import dev.amalgam.io.ProgressListener;
 import dev.amalgam.merge.config.ConfigReader;
 import dev.amalgam.merge.config.MergeConfig;
 import dev.amalgam.merge.plan.MergeExecutor;
@@ -8,9 +11,6 @@ import dev.amalgam.merge.plan.MergePlan;
 import dev.amalgam.merge.plan.MergePlanner;
 import dev.amalgam.merge.plan.MergeResult;
 import dev.amalgam.merge.plan.OutputSpec;
-import dev.amalgam.convert.ModelFormats;
-import dev.amalgam.diagnostic.WarningListener;
-import dev.amalgam.io.ProgressListener;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,94 +24,160 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code amalgam merge CONFIG OUT_DIR}: runs a mergekit-style YAML merge into a new model directory. */
-@Command(name = "merge", mixinStandardHelpOptions = true,
-    description = {"Merges the models a mergekit-style YAML configuration names (Hugging Face directories or GGUF"
-        + " files, mixed as needed) into OUT.",
-        "The whole configuration and every input header is checked before any tensor is read; the output "
-            + "appears only when complete."})
+/**
+ * {@code amalgam merge CONFIG OUT_DIR}: runs a mergekit-style YAML merge into a new model
+ * directory.
+ */
+@Command(
+    name = "merge",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Merges the models a mergekit-style YAML configuration names (Hugging Face directories or GGUF"
+          + " files, mixed as needed) into OUT.",
+      "The whole configuration and every input header is checked before any tensor is read; the output "
+          + "appears only when complete."
+    })
 final class MergeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "CONFIG", description = "Merge configuration (mergekit YAML).")
+  @Parameters(
+      index = "0",
+      paramLabel = "CONFIG",
+      description = "Merge configuration (mergekit YAML).")
   Path config;
 
-  @Parameters(index = "1", paramLabel = "OUT", description = "Output: a model directory, or a GGUF file with"
-      + " --out-format gguf (must not exist unless --force).")
+  @Parameters(
+      index = "1",
+      paramLabel = "OUT",
+      description =
+          "Output: a model directory, or a GGUF file with"
+              + " --out-format gguf (must not exist unless --force).")
   Path output;
 
-  @Option(names = "--out-format", paramLabel = "FORMAT", description = "hf (a Hugging Face safetensors directory)"
-      + " or gguf (one llama.cpp file). Default: gguf when OUT ends in .gguf, else hf.")
+  @Option(
+      names = "--out-format",
+      paramLabel = "FORMAT",
+      description =
+          "hf (a Hugging Face safetensors directory)"
+              + " or gguf (one llama.cpp file). Default: gguf when OUT ends in .gguf, else hf.")
   String outFormat;
 
-  @Option(names = "--out-type", paramLabel = "TYPE", description = "GGUF tensor type: bf16, f16, f32 or q8_0"
-      + " (vectors and norms stay f32). Default: the merge's dtype.")
+  @Option(
+      names = "--out-type",
+      paramLabel = "TYPE",
+      description =
+          "GGUF tensor type: bf16, f16, f32 or q8_0"
+              + " (vectors and norms stay f32). Default: the merge's dtype.")
   String outType;
 
-  @Option(names = {"-j", "--threads"}, paramLabel = "N", description = "Kernel threads (default: all processors).")
+  @Option(
+      names = {"-j", "--threads"},
+      paramLabel = "N",
+      description = "Kernel threads (default: all processors).")
   int threads;
 
-  @Option(names = "--out-shard-size", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "5B",
-      description = "Largest output shard (mergekit units: 5B = 5e9 bytes; also 500M, 2GiB). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--out-shard-size",
+      paramLabel = "SIZE",
+      converter = SizeConverter.class,
+      defaultValue = "5B",
+      description =
+          "Largest output shard (mergekit units: 5B = 5e9 bytes; also 500M, 2GiB). Default: ${DEFAULT-VALUE}.")
   long shardSize;
 
-  @Option(names = "--memory-budget", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "1GiB",
+  @Option(
+      names = "--memory-budget",
+      paramLabel = "SIZE",
+      converter = SizeConverter.class,
+      defaultValue = "1GiB",
       description = "Buffer memory the merge may allocate. Default: ${DEFAULT-VALUE}.")
   long memoryBudget;
 
-  @Option(names = "--random-seed", paramLabel = "N", defaultValue = "0", description = "Seed of the methods that"
-      + " draw random numbers (DARE, DELLA): the same seed gives the same bytes at any thread count. Default:"
-      + " ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--random-seed",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Seed of the methods that"
+              + " draw random numbers (DARE, DELLA): the same seed gives the same bytes at any thread count. Default:"
+              + " ${DEFAULT-VALUE}.")
   long randomSeed;
 
-  @Option(names = "--copy-tokenizer", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Copy the tokenizer files of the base model (else the first) into a Hugging Face output."
-          + " Default: on (--no-copy-tokenizer turns it off).")
+  @Option(
+      names = "--copy-tokenizer",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Copy the tokenizer files of the base model (else the first) into a Hugging Face output."
+              + " Default: on (--no-copy-tokenizer turns it off).")
   boolean copyTokenizer;
 
-  @Option(names = "--write-model-card", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Write README.md (a model card) and amalgam_config.yml into a Hugging Face output. Default: on.")
+  @Option(
+      names = "--write-model-card",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Write README.md (a model card) and amalgam_config.yml into a Hugging Face output. Default: on.")
   boolean writeModelCard;
 
-  @Option(names = "--allow-crimes", description = "Merge models whose config.json names different architectures"
-      + " (the base's, else the first's, is used), as mergekit's --allow-crimes.")
+  @Option(
+      names = "--allow-crimes",
+      description =
+          "Merge models whose config.json names different architectures"
+              + " (the base's, else the first's, is used), as mergekit's --allow-crimes.")
   boolean allowCrimes;
 
   @Option(names = "--no-progress", description = "Do not draw a progress bar.")
   boolean noProgress;
 
-  @Option(names = "--no-fsync", description = "Do not flush the shards to disk before renaming the output into "
-      + "place (faster; a crash soon after may leave incomplete data).")
+  @Option(
+      names = "--no-fsync",
+      description =
+          "Do not flush the shards to disk before renaming the output into "
+              + "place (faster; a crash soon after may leave incomplete data).")
   boolean noFsync;
 
-  @Option(names = "--force", description = "Replace OUT_DIR if it exists (only once the new model is complete).")
+  @Option(
+      names = "--force",
+      description = "Replace OUT_DIR if it exists (only once the new model is complete).")
   boolean force;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    if (threads < 0) throw new Main.InvalidInputException("--threads must be 0 or more, got " + threads);
+    if (threads < 0)
+      throw new Main.InvalidInputException("--threads must be 0 or more, got " + threads);
     if (memoryBudget < MergeOptions.MIN_MEMORY_BUDGET) {
       throw new Main.InvalidInputException("--memory-budget must be at least 64MiB");
     }
     OutputSpec out = outputSpec(outFormat, outType, output);
     if (out.isGguf() && spec.commandLine().getParseResult().hasMatchedOption("--out-shard-size")) {
-      err.println("amalgam: warning: --out-shard-size applies to Hugging Face outputs; a GGUF output is one file");
+      err.println(
+          "amalgam: warning: --out-shard-size applies to Hugging Face outputs; a GGUF output is one file");
     }
     MergeConfig cfg = ConfigReader.read(config, Path.of("").toAbsolutePath());
     boolean progress = !noProgress && System.console() != null;
     // Collected, not printed as they come: a line printed under the progress bar would break it.
     List<String> warnings = new ArrayList<>();
-    MergeOptions.Builder options = MergeOptions.builder().threads(threads).maxShardBytes(shardSize)
-        .memoryBudget(memoryBudget).overwrite(force).sync(!noFsync).copyTokenizer(copyTokenizer)
-        .writeModelCard(writeModelCard).warnings(WarningListener.collectingInto(warnings));
+    MergeOptions.Builder options =
+        MergeOptions.builder()
+            .threads(threads)
+            .maxShardBytes(shardSize)
+            .memoryBudget(memoryBudget)
+            .overwrite(force)
+            .sync(!noFsync)
+            .copyTokenizer(copyTokenizer)
+            .writeModelCard(writeModelCard)
+            .warnings(WarningListener.collectingInto(warnings));
     MergeResult result;
     try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed, allowCrimes)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
@@ -132,22 +198,38 @@ final class MergeCommand implements Callable<Integer> {
       gguf = ModelFormats.isGgufPath(output);
     } else {
       switch (format.trim().toLowerCase(Locale.ROOT)) {
-        case "hf": gguf = false; break;
-        case "gguf": gguf = true; break;
-        default: throw new Main.InvalidInputException("--out-format must be hf or gguf, got '" + format + "'");
+        case "hf":
+          gguf = false;
+          break;
+        case "gguf":
+          gguf = true;
+          break;
+        default:
+          throw new Main.InvalidInputException(
+              "--out-format must be hf or gguf, got '" + format + "'");
       }
     }
     if (!gguf && type != null) {
-      throw new Main.InvalidInputException("--out-type applies to GGUF outputs; add --out-format gguf (for a"
-          + " Hugging Face output set out_dtype in the configuration)");
+      throw new Main.InvalidInputException(
+          "--out-type applies to GGUF outputs; add --out-format gguf (for a"
+              + " Hugging Face output set out_dtype in the configuration)");
     }
-    return gguf ? OutputSpec.gguf(Optional.ofNullable(type).map(ConvertCommand::parseType)) : OutputSpec.hf();
+    return gguf
+        ? OutputSpec.gguf(Optional.ofNullable(type).map(ConvertCommand::parseType))
+        : OutputSpec.hf();
   }
 
   static String summary(MergeResult r) {
-    return String.format(Locale.ROOT, "merged %d tensors: read %s, wrote %s in %.2f s (%.2f GB/s) -> %s [%s]",
-        r.tensors(), Sizes.format(r.bytesRead()), Sizes.format(r.bytesWritten()), r.seconds(), r.gigabytesPerSecond(),
-        r.outputDirectory(), r.kernels());
+    return String.format(
+        Locale.ROOT,
+        "merged %d tensors: read %s, wrote %s in %.2f s (%.2f GB/s) -> %s [%s]",
+        r.tensors(),
+        Sizes.format(r.bytesRead()),
+        Sizes.format(r.bytesWritten()),
+        r.seconds(),
+        r.gigabytesPerSecond(),
+        r.outputDirectory(),
+        r.kernels());
   }
 
   /** Parses sizes for picocli, turning bad input into a usage error (exit 2). */
@@ -180,9 +262,16 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public void start(long totalBytes) {
-      bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(1, totalBytes / 1_000_000))
-          .setUnit(" MB", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).showSpeed()
-          .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+      bar =
+          new ProgressBarBuilder()
+              .setTaskName(task)
+              .setInitialMax(Math.max(1, totalBytes / 1_000_000))
+              .setUnit(" MB", 1)
+              .setStyle(ProgressBarStyle.ASCII)
+              .setUpdateIntervalMillis(200)
+              .showSpeed()
+              .setConsumer(new ConsoleProgressBarConsumer(System.err))
+              .build();
     }
 
     @Override

@@ -10,13 +10,16 @@ import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code amalgam methods}: every merge method with its parameters, their scope and defaults. */
-@Command(name = "methods", mixinStandardHelpOptions = true,
-    description = "Lists every merge method with its parameters (global or per model), types and defaults.")
+@Command(
+    name = "methods",
+    mixinStandardHelpOptions = true,
+    description =
+        "Lists every merge method with its parameters (global or per model), types and defaults.")
 final class MethodsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -54,10 +57,18 @@ final class MethodsCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "%s  (%s; %s)%n", m.name(), m.displayName(), m.reference());
       if (m.parameters().isEmpty()) out.println("    no parameters");
       for (ParameterSpec p : m.parameters()) {
-        String value = p.required() ? "required" : "default " + p.defaultValue().map(Object::toString).orElse("none");
-        out.printf(Locale.ROOT, "    %-20s %-9s %-7s %-16s %s%n", p.name(),
+        String value =
+            p.required()
+                ? "required"
+                : "default " + p.defaultValue().map(Object::toString).orElse("none");
+        out.printf(
+            Locale.ROOT,
+            "    %-20s %-9s %-7s %-16s %s%n",
+            p.name(),
             p.scope() == ParameterSpec.Scope.GLOBAL ? "global" : "per-model",
-            p.type().name().toLowerCase(Locale.ROOT), value, p.description());
+            p.type().name().toLowerCase(Locale.ROOT),
+            value,
+            p.description());
       }
     }
     return 0;

@@ -23,30 +23,48 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code amalgam score}: scores existing predictions against references, without a model. */
-@Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Scores predictions against references with ROUGE (rouge-score 0.1.2), BLEU (sacreBLEU 2.6.0 and "
-        + "HF evaluate), METEOR (NLTK 3.8, WordNet 3.0) and BERTScore (ONNX encoder), and their composite.")
+@Command(
+    name = "score",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description =
+        "Scores predictions against references with ROUGE (rouge-score 0.1.2), BLEU (sacreBLEU 2.6.0 and "
+            + "HF evaluate), METEOR (NLTK 3.8, WordNet 3.0) and BERTScore (ONNX encoder), and their composite.")
 final class ScoreCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--data", required = true, paramLabel = "FILE", description = "A .csv (with a header) or .jsonl "
-      + "file, one example per row.")
+  @Option(
+      names = "--data",
+      required = true,
+      paramLabel = "FILE",
+      description = "A .csv (with a header) or .jsonl " + "file, one example per row.")
   Path data;
 
-  @Option(names = "--pred", required = true, paramLabel = "FIELD", description = "The column or key of the "
-      + "predictions.")
+  @Option(
+      names = "--pred",
+      required = true,
+      paramLabel = "FIELD",
+      description = "The column or key of the " + "predictions.")
   String predField;
 
-  @Option(names = "--ref", required = true, paramLabel = "FIELD", description = "The column or key of the "
-      + "references.")
+  @Option(
+      names = "--ref",
+      required = true,
+      paramLabel = "FIELD",
+      description = "The column or key of the " + "references.")
   String refField;
 
   @Mixin ScoringOptions scoring;
 
-  @Option(names = "--ci", description = "Add bootstrap 95%% confidence intervals (1,000 resamples, fixed seed).")
+  @Option(
+      names = "--ci",
+      description = "Add bootstrap 95%% confidence intervals (1,000 resamples, fixed seed).")
   boolean ci;
 
-  @Option(names = "--per-example", paramLabel = "OUT.jsonl", description = "Write each example's scores here.")
+  @Option(
+      names = "--per-example",
+      paramLabel = "OUT.jsonl",
+      description = "Write each example's scores here.")
   Path perExample;
 
   @Option(names = "--json", description = "Print one JSON object.")
@@ -54,23 +72,28 @@ final class ScoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (!Files.isRegularFile(data)) throw new Main.InvalidInputException("no such data file: " + data);
+    if (!Files.isRegularFile(data))
+      throw new Main.InvalidInputException("no such data file: " + data);
     ScoreOptions options = scoring.toScoreOptions();
     PairFile pairs = PairFile.read(data, predField, refField);
     if (pairs.predictions().isEmpty()) throw new Main.InvalidInputException(data + ": no examples");
     PrintWriter err = spec.commandLine().getErr();
     long start = System.nanoTime();
     TextScores scores;
-    try (MetricSuite suite = MetricSuite.create(options, line -> {
-      err.println("amalgam: warning: " + line);
-      err.flush();
-    })) {
+    try (MetricSuite suite =
+        MetricSuite.create(
+            options,
+            line -> {
+              err.println("amalgam: warning: " + line);
+              err.flush();
+            })) {
       scores = suite.score(pairs.predictions(), pairs.references());
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     int[] all = java.util.stream.IntStream.range(0, scores.size()).toArray();
     Map<String, Double> corpus = scores.aggregate(all);
-    Map<String, Bootstrap.Interval> intervals = ci ? Bootstrap.defaults().confidenceIntervals(scores) : Map.of();
+    Map<String, Bootstrap.Interval> intervals =
+        ci ? Bootstrap.defaults().confidenceIntervals(scores) : Map.of();
     if (perExample != null) writePerExample(scores, perExample);
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
@@ -81,9 +104,12 @@ final class ScoreCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The corpus JSON: the keys first, then signatures, the composite's definition and any intervals. */
-  static ObjectNode corpusJson(TextScores scores, Map<String, Double> corpus,
-      Map<String, Bootstrap.Interval> intervals) {
+  /**
+   * The corpus JSON: the issue's keys first, then signatures, the composite's definition and any
+   * intervals.
+   */
+  static ObjectNode corpusJson(
+      TextScores scores, Map<String, Double> corpus, Map<String, Bootstrap.Interval> intervals) {
     ObjectNode n = new ObjectMapper().createObjectNode();
     for (Map.Entry<String, Double> e : corpus.entrySet()) {
       n.put(e.getKey(), e.getValue());
@@ -92,29 +118,38 @@ final class ScoreCommand implements Callable<Integer> {
     n.put("count", scores.size());
     ObjectNode signatures = n.putObject("signatures");
     scores.signatures().forEach(signatures::put);
-    if (corpus.containsKey("composite")) n.put("composite_definition", scores.signatures().get("composite"));
+    if (corpus.containsKey("composite"))
+      n.put("composite_definition", scores.signatures().get("composite"));
     if (!intervals.isEmpty()) {
       ObjectNode ciNode = n.putObject("ci95");
-      intervals.forEach((name, interval) -> {
-        ArrayNode pair = ciNode.putArray(name);
-        pair.add(interval.lower());
-        pair.add(interval.upper());
-      });
+      intervals.forEach(
+          (name, interval) -> {
+            ArrayNode pair = ciNode.putArray(name);
+            pair.add(interval.lower());
+            pair.add(interval.upper());
+          });
     }
     return n;
   }
 
   private static void writePerExample(TextScores scores, Path target) throws IOException {
-    JsonLinesFile.write(target, scores.size(), i -> {
-      ObjectNode line = JsonLinesFile.object();
-      line.put("index", i);
-      scores.perExample(i).forEach(line::put);
-      return line;
-    });
+    JsonLinesFile.write(
+        target,
+        scores.size(),
+        i -> {
+          ObjectNode line = JsonLinesFile.object();
+          line.put("index", i);
+          scores.perExample(i).forEach(line::put);
+          return line;
+        });
   }
 
-  private static void printTable(PrintWriter out, TextScores scores, Map<String, Double> corpus,
-      Map<String, Bootstrap.Interval> intervals, double seconds) {
+  private static void printTable(
+      PrintWriter out,
+      TextScores scores,
+      Map<String, Double> corpus,
+      Map<String, Bootstrap.Interval> intervals,
+      double seconds) {
     out.printf(Locale.ROOT, "%d examples scored in %.2f s%n", scores.size(), seconds);
     Map<String, String> notes = new LinkedHashMap<>();
     notes.put("rouge1", "F, mean");
@@ -131,10 +166,18 @@ final class ScoreCommand implements Callable<Integer> {
     notes.put("composite", scores.signatures().getOrDefault("composite", ""));
     for (Map.Entry<String, Double> e : corpus.entrySet()) {
       Bootstrap.Interval i = intervals.get(e.getKey());
-      String ciText = i == null ? "" : String.format(Locale.ROOT, "  [%.4f, %.4f]", i.lower(), i.upper());
-      out.printf(Locale.ROOT, "%-14s %10.4f%s  %s%n", e.getKey(), e.getValue(), ciText, notes.get(e.getKey()));
+      String ciText =
+          i == null ? "" : String.format(Locale.ROOT, "  [%.4f, %.4f]", i.lower(), i.upper());
+      out.printf(
+          Locale.ROOT,
+          "%-14s %10.4f%s  %s%n",
+          e.getKey(),
+          e.getValue(),
+          ciText,
+          notes.get(e.getKey()));
     }
-    if (corpus.containsKey("bleu")) out.println(scores.corpusBleu(allIndices(scores.size())).verbose());
+    if (corpus.containsKey("bleu"))
+      out.println(scores.corpusBleu(allIndices(scores.size())).verbose());
     out.println("signatures:");
     scores.signatures().forEach((k, v) -> out.printf("  %-13s %s%n", k, v));
   }

@@ -11,57 +11,106 @@ import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
 /**
- * The module and layer boundaries, checked on the main classes of amalgam-core, amalgam-eval and amalgam-cli:
- * diagnostic, tensor, kernels, io, convert and merge are layered in that order inside core (each may use only the
- * ones below it), synthetic models sit beside merge, eval sits beside merge on top of core, and the command line is on top of
- * everything. No package depends on itself through others.
+ * The module and layer boundaries, checked on the main classes of amalgam-core, amalgam-eval and
+ * amalgam-cli: diagnostic, tensor, kernels, io, convert and merge are layered in that order inside
+ * core (each may use only the ones below it), synthetic models sit beside merge, eval sits beside
+ * merge on top of core, and the command line is on top of everything. No package depends on itself
+ * through others.
  */
-@AnalyzeClasses(packages = "dev.amalgam", importOptions = {ImportOption.DoNotIncludeTests.class,
-    ArchitectureTest.MainClassesOnly.class})
+@AnalyzeClasses(
+    packages = "dev.amalgam",
+    importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureTest.MainClassesOnly.class})
 class ArchitectureTest {
-  private static final String[] CORE = {"dev.amalgam.diagnostic..", "dev.amalgam.tensor..", "dev.amalgam.kernels..", "dev.amalgam.io..",
-      "dev.amalgam.convert..", "dev.amalgam.merge..", "dev.amalgam.synthetic.."};
+  private static final String[] CORE = {
+    "dev.amalgam.diagnostic..",
+    "dev.amalgam.tensor..",
+    "dev.amalgam.kernels..",
+    "dev.amalgam.io..",
+    "dev.amalgam.convert..",
+    "dev.amalgam.merge..",
+    "dev.amalgam.synthetic.."
+  };
 
   @ArchTest
-  static final ArchRule layers = layeredArchitecture().consideringOnlyDependenciesInLayers()
-      .layer("diagnostic").definedBy("dev.amalgam.diagnostic..")
-      .layer("tensor").definedBy("dev.amalgam.tensor..")
-      .layer("kernels").definedBy("dev.amalgam.kernels..")
-      .layer("io").definedBy("dev.amalgam.io..")
-      .layer("convert").definedBy("dev.amalgam.convert..")
-      .layer("merge").definedBy("dev.amalgam.merge..")
-      .layer("synthetic").definedBy("dev.amalgam.synthetic..")
-      .layer("eval").definedBy("dev.amalgam.eval..")
-      .layer("cli").definedBy("dev.amalgam.cli..")
-      .whereLayer("cli").mayNotBeAccessedByAnyLayer()
-      .whereLayer("eval").mayOnlyBeAccessedByLayers("cli")
-      .whereLayer("synthetic").mayOnlyBeAccessedByLayers("cli")
-      .whereLayer("merge").mayOnlyBeAccessedByLayers("cli")
-      .whereLayer("convert").mayOnlyBeAccessedByLayers("merge", "synthetic", "eval", "cli")
-      .whereLayer("io").mayOnlyBeAccessedByLayers("convert", "merge", "synthetic", "eval", "cli")
-      .whereLayer("kernels").mayOnlyBeAccessedByLayers("io", "convert", "merge", "synthetic", "eval", "cli")
-      .whereLayer("tensor").mayOnlyBeAccessedByLayers("kernels", "io", "convert", "merge", "synthetic", "eval",
-          "cli")
-      .whereLayer("diagnostic").mayOnlyBeAccessedByLayers("tensor", "kernels", "io", "convert", "merge",
-          "synthetic", "eval", "cli");
+  static final ArchRule layers =
+      layeredArchitecture()
+          .consideringOnlyDependenciesInLayers()
+          .layer("diagnostic")
+          .definedBy("dev.amalgam.diagnostic..")
+          .layer("tensor")
+          .definedBy("dev.amalgam.tensor..")
+          .layer("kernels")
+          .definedBy("dev.amalgam.kernels..")
+          .layer("io")
+          .definedBy("dev.amalgam.io..")
+          .layer("convert")
+          .definedBy("dev.amalgam.convert..")
+          .layer("merge")
+          .definedBy("dev.amalgam.merge..")
+          .layer("synthetic")
+          .definedBy("dev.amalgam.synthetic..")
+          .layer("eval")
+          .definedBy("dev.amalgam.eval..")
+          .layer("cli")
+          .definedBy("dev.amalgam.cli..")
+          .whereLayer("cli")
+          .mayNotBeAccessedByAnyLayer()
+          .whereLayer("eval")
+          .mayOnlyBeAccessedByLayers("cli")
+          .whereLayer("synthetic")
+          .mayOnlyBeAccessedByLayers("cli")
+          .whereLayer("merge")
+          .mayOnlyBeAccessedByLayers("cli")
+          .whereLayer("convert")
+          .mayOnlyBeAccessedByLayers("merge", "synthetic", "eval", "cli")
+          .whereLayer("io")
+          .mayOnlyBeAccessedByLayers("convert", "merge", "synthetic", "eval", "cli")
+          .whereLayer("kernels")
+          .mayOnlyBeAccessedByLayers("io", "convert", "merge", "synthetic", "eval", "cli")
+          .whereLayer("tensor")
+          .mayOnlyBeAccessedByLayers(
+              "kernels", "io", "convert", "merge", "synthetic", "eval", "cli")
+          .whereLayer("diagnostic")
+          .mayOnlyBeAccessedByLayers(
+              "tensor", "kernels", "io", "convert", "merge", "synthetic", "eval", "cli");
 
   @ArchTest
-  static final ArchRule noPackageCycles = slices().matching("dev.amalgam.(**)").should().beFreeOfCycles();
+  static final ArchRule noPackageCycles =
+      slices().matching("dev.amalgam.(**)").should().beFreeOfCycles();
 
   @ArchTest
-  static final ArchRule coreUsesNoEvalOrCliClass = noClasses().that().resideInAnyPackage(CORE)
-      .should().dependOnClassesThat().resideInAnyPackage("dev.amalgam.eval..", "dev.amalgam.cli..");
+  static final ArchRule coreUsesNoEvalOrCliClass =
+      noClasses()
+          .that()
+          .resideInAnyPackage(CORE)
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage("dev.amalgam.eval..", "dev.amalgam.cli..");
 
   @ArchTest
-  static final ArchRule evalUsesNoCliClass = noClasses().that().resideInAPackage("dev.amalgam.eval..")
-      .should().dependOnClassesThat().resideInAPackage("dev.amalgam.cli..");
+  static final ArchRule evalUsesNoCliClass =
+      noClasses()
+          .that()
+          .resideInAPackage("dev.amalgam.eval..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage("dev.amalgam.cli..");
 
   @ArchTest
-  static final ArchRule coreNeverEndsTheProcess = noClasses().that().resideInAnyPackage(CORE)
-      .should().callMethod(System.class, "exit", int.class).orShould().callMethod(Runtime.class, "halt", int.class)
-      .because("a library leaves the process to the application that embeds it");
+  static final ArchRule coreNeverEndsTheProcess =
+      noClasses()
+          .that()
+          .resideInAnyPackage(CORE)
+          .should()
+          .callMethod(System.class, "exit", int.class)
+          .orShould()
+          .callMethod(Runtime.class, "halt", int.class)
+          .because("a library leaves the process to the application that embeds it");
 
-  /** Leaves out the test-support jar of amalgam-core, which ImportOption.DoNotIncludeTests does not know. */
+  /**
+   * Leaves out the test-support jar of amalgam-core, which ImportOption.DoNotIncludeTests does not
+   * know.
+   */
   static final class MainClassesOnly implements ImportOption {
     @Override
     public boolean includes(Location location) {

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.kernels.JavaKernels;
+import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -30,7 +30,8 @@ final class CliHarness {
       assertEquals(Main.EXIT_INVALID, exitCode, () -> "exit code; stderr:\n" + err);
       assertTrue(err.startsWith("amalgam: error: "), err);
       assertEquals(1, err.strip().lines().count(), () -> "one line, no stack trace:\n" + err);
-      for (String f : fragments) assertTrue(err.contains(f), () -> "stderr should contain '" + f + "':\n" + err);
+      for (String f : fragments)
+        assertTrue(err.contains(f), () -> "stderr should contain '" + f + "':\n" + err);
     }
   }
 
@@ -45,7 +46,8 @@ final class CliHarness {
     return new Run(code, out.toString(), err.toString());
   }
 
-  static Path model(Path dir, SyntheticLlama.Shape shape, DType dtype, long seed, double noise, long variantSeed)
+  static Path model(
+      Path dir, SyntheticLlama.Shape shape, DType dtype, long seed, double noise, long variantSeed)
       throws IOException {
     SyntheticLlama.write(dir, shape, dtype, seed, noise, variantSeed, 5_000_000_000L);
     return dir;
@@ -83,7 +85,8 @@ final class CliHarness {
   static void assertNoOutput(Path out) throws IOException {
     assertFalse(Files.exists(out), out + " must not exist after a failure");
     try (Stream<Path> s = Files.list(out.toAbsolutePath().getParent())) {
-      assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".amalgam-partial-")),
+      assertTrue(
+          s.noneMatch(p -> p.getFileName().toString().contains(".amalgam-partial-")),
           "no temporary directory may remain");
     }
   }

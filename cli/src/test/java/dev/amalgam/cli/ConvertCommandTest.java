@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code amalgam convert} through the CLI: a working run, and every kind of bad input ending in one line on stderr,
- * exit code 2, and no output or hidden partial file.
+ * {@code amalgam convert} through the CLI: a working run, and every kind of bad input ending in one
+ * line on stderr, exit code 2, and no output or hidden partial file.
  */
 class ConvertCommandTest {
   @TempDir Path tmp;
@@ -55,7 +55,8 @@ class ConvertCommandTest {
   @Test
   void aMissingSourceIsRejected() throws IOException {
     Path out = tmp.resolve("out.gguf");
-    convert(tmp.resolve("nowhere.gguf").toString(), out.toString()).assertInvalid("no such file", "nowhere.gguf");
+    convert(tmp.resolve("nowhere.gguf").toString(), out.toString())
+        .assertInvalid("no such file", "nowhere.gguf");
     assertNothingWritten(out);
   }
 
@@ -94,7 +95,8 @@ class ConvertCommandTest {
     Path out = tmp.resolve("hf-out");
     convert(stories.toString(), out.toString(), "--type", "q8_0").assertInvalid("q8_0", ".gguf");
     assertNothingWritten(out);
-    convert(stories.toString(), tmp.resolve("x.gguf").toString(), "--type", "q4_k").assertInvalid("q4_k");
+    convert(stories.toString(), tmp.resolve("x.gguf").toString(), "--type", "q4_k")
+        .assertInvalid("q4_k");
     assertNothingWritten(tmp.resolve("x.gguf"));
   }
 
@@ -103,12 +105,14 @@ class ConvertCommandTest {
     Path stories = GgufFixtures.stories();
     Path out = tmp.resolve("existing.gguf");
     Files.writeString(out, "precious");
-    convert(stories.toString(), out.toString(), "--type", "f16").assertInvalid("existing.gguf", "--force");
+    convert(stories.toString(), out.toString(), "--type", "f16")
+        .assertInvalid("existing.gguf", "--force");
     assertEquals("precious", Files.readString(out));
     Path dir = Files.createDirectories(tmp.resolve("existing-hf"));
     Files.writeString(dir.resolve("keep.txt"), "x");
     convert(stories.toString(), dir.toString()).assertInvalid("existing-hf", "--force");
-    assertEquals(List.of("keep.txt"), Files.list(dir).map(p -> p.getFileName().toString()).toList());
+    assertEquals(
+        List.of("keep.txt"), Files.list(dir).map(p -> p.getFileName().toString()).toList());
     GgufFixtures.assertNoPartialFiles(tmp);
 
     convert(stories.toString(), out.toString(), "--force").assertOk();
@@ -118,10 +122,14 @@ class ConvertCommandTest {
   @Test
   void aNonLlamaGgufIsRejectedWithItsArchitecture() throws IOException {
     Path gpt2 = tmp.resolve("gpt2.gguf");
-    GgufMetadata metadata = new GgufMetadata().put("general.architecture", GgufValue.string("gpt2"))
-        .put("gpt2.block_count", GgufValue.uint32(1));
-    List<GgufWriter.TensorSpec> specs = List.of(new GgufWriter.TensorSpec("token_embd.weight", GgmlType.F32,
-        new long[] {4, 8}), new GgufWriter.TensorSpec("blk.0.attn_qkv.weight", GgmlType.F32, new long[] {4, 12}));
+    GgufMetadata metadata =
+        new GgufMetadata()
+            .put("general.architecture", GgufValue.string("gpt2"))
+            .put("gpt2.block_count", GgufValue.uint32(1));
+    List<GgufWriter.TensorSpec> specs =
+        List.of(
+            new GgufWriter.TensorSpec("token_embd.weight", GgmlType.F32, new long[] {4, 8}),
+            new GgufWriter.TensorSpec("blk.0.attn_qkv.weight", GgmlType.F32, new long[] {4, 12}));
     try (GgufWriter w = GgufWriter.create(gpt2, metadata, specs)) {
       for (GgufWriter.TensorSpec s : specs) {
         w.beginTensor(s.name());
@@ -134,7 +142,8 @@ class ConvertCommandTest {
     convert(gpt2.toString(), hf.toString()).assertInvalid("gpt2.gguf", "architecture 'gpt2'");
     assertNothingWritten(hf);
     Path out = tmp.resolve("out.gguf");
-    convert(gpt2.toString(), out.toString(), "--type", "f16").assertInvalid("gpt2.gguf", "architecture 'gpt2'");
+    convert(gpt2.toString(), out.toString(), "--type", "f16")
+        .assertInvalid("gpt2.gguf", "architecture 'gpt2'");
     assertNothingWritten(out);
     convert(gpt2.toString(), out.toString()).assertInvalid("gpt2.gguf", "architecture 'gpt2'");
     assertNothingWritten(out);
@@ -143,8 +152,10 @@ class ConvertCommandTest {
   /** stories260K with one metadata key removed (tensors copied unchanged). */
   static Path storiesWithout(Path stories, Path target, String key) throws IOException {
     try (GgufFile src = GgufFile.open(stories)) {
-      List<GgufWriter.TensorSpec> specs = src.tensors().stream().map(GgufWriter.TensorSpec::of).toList();
-      try (GgufWriter w = GgufWriter.create(target, new GgufMetadata(src.metadata()).remove(key), specs)) {
+      List<GgufWriter.TensorSpec> specs =
+          src.tensors().stream().map(GgufWriter.TensorSpec::of).toList();
+      try (GgufWriter w =
+          GgufWriter.create(target, new GgufMetadata(src.metadata()).remove(key), specs)) {
         w.setSync(false);
         for (GgufWriter.TensorSpec s : specs) {
           w.beginTensor(s.name());
@@ -159,12 +170,18 @@ class ConvertCommandTest {
 
   @Test
   void missingHyperparametersAreBadInputForConvertAndMerge() throws IOException {
-    Path broken = storiesWithout(GgufFixtures.stories(), tmp.resolve("no-blocks.gguf"), "llama.block_count");
+    Path broken =
+        storiesWithout(GgufFixtures.stories(), tmp.resolve("no-blocks.gguf"), "llama.block_count");
     Path hf = tmp.resolve("out-hf");
     convert(broken.toString(), hf.toString()).assertInvalid("no-blocks.gguf", "llama.block_count");
     assertNothingWritten(hf);
-    Path config = CliHarness.config(tmp, "m.yml", "merge_method: linear\nmodels:\n  - model: " + broken
-        + "\n    parameters:\n      weight: 1.0\n");
+    Path config =
+        CliHarness.config(
+            tmp,
+            "m.yml",
+            "merge_method: linear\nmodels:\n  - model: "
+                + broken
+                + "\n    parameters:\n      weight: 1.0\n");
     Path out = tmp.resolve("merged.gguf");
     CliHarness.run("merge", config.toString(), out.toString(), "--no-progress")
         .assertInvalid("no-blocks.gguf", "llama.block_count");

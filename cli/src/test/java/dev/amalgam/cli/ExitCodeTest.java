@@ -37,12 +37,19 @@ class ExitCodeTest {
     assertEquals(Main.EXIT_FAILURE, Main.exitCode(new SomeFailure(FailureReason.ENVIRONMENT)));
     assertEquals(Main.EXIT_INVALID, Main.exitCode(new DataException("x")));
     assertEquals(Main.EXIT_INVALID, Main.exitCode(new Main.InvalidInputException("x")));
-    assertEquals(Main.EXIT_INVALID,
-        Main.exitCode(new LlamaBridgeException(LlamaBridgeException.Reason.MODEL_LOAD_FAILED, "x")));
-    assertEquals(Main.EXIT_FAILURE,
-        Main.exitCode(new LlamaBridgeException(LlamaBridgeException.Reason.GENERATION_FAILED, "x")));
-    assertEquals(Main.EXIT_INVALID, Main.exitCode(new BertScoreException(BertScoreException.Reason.BAD_MODEL, "x")));
-    assertEquals(Main.EXIT_FAILURE,
+    assertEquals(
+        Main.EXIT_INVALID,
+        Main.exitCode(
+            new LlamaBridgeException(LlamaBridgeException.Reason.MODEL_LOAD_FAILED, "x")));
+    assertEquals(
+        Main.EXIT_FAILURE,
+        Main.exitCode(
+            new LlamaBridgeException(LlamaBridgeException.Reason.GENERATION_FAILED, "x")));
+    assertEquals(
+        Main.EXIT_INVALID,
+        Main.exitCode(new BertScoreException(BertScoreException.Reason.BAD_MODEL, "x")));
+    assertEquals(
+        Main.EXIT_FAILURE,
         Main.exitCode(new BertScoreException(BertScoreException.Reason.ENCODER_FAILED, "x")));
   }
 
@@ -59,10 +66,15 @@ class ExitCodeTest {
   @Test
   void failuresPrintTheirMessageAndOtherRuntimeExceptionsTheirClass() {
     assertEquals("what went wrong", Main.describe(new SomeFailure(FailureReason.ENVIRONMENT)));
-    assertEquals("x", Main.describe(new BertScoreException(BertScoreException.Reason.ENCODER_FAILED, "x")));
-    assertEquals("x", Main.describe(new LlamaBridgeException(LlamaBridgeException.Reason.MODEL_NOT_FOUND, "x")));
-    assertEquals("x (LlamaBridgeException)",
-        Main.describe(new LlamaBridgeException(LlamaBridgeException.Reason.LIBRARY_UNAVAILABLE, "x")));
+    assertEquals(
+        "x", Main.describe(new BertScoreException(BertScoreException.Reason.ENCODER_FAILED, "x")));
+    assertEquals(
+        "x",
+        Main.describe(new LlamaBridgeException(LlamaBridgeException.Reason.MODEL_NOT_FOUND, "x")));
+    assertEquals(
+        "x (LlamaBridgeException)",
+        Main.describe(
+            new LlamaBridgeException(LlamaBridgeException.Reason.LIBRARY_UNAVAILABLE, "x")));
     assertEquals("bug (IllegalStateException)", Main.describe(new IllegalStateException("bug")));
     assertEquals("disk full", Main.describe(new IOException("disk full")));
     assertEquals("no such file or directory: f", Main.describe(new NoSuchFileException("f")));

@@ -21,10 +21,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code amalgam merge} with GGUF inputs and outputs, end to end through the CLI: identities that must hold bit for
- * bit (a model with its copy, with its own HF conversion in either role, t = 0), a perturbed partner that must change
- * llama.cpp's log-probabilities, perplexity of merged files, a direct GGUF merge equal to an HF merge converted
- * afterwards, and the errors that must stop a merge before it writes anything.
+ * {@code amalgam merge} with GGUF inputs and outputs, end to end through the CLI: identities that
+ * must hold bit for bit (a model with its copy, with its own HF conversion in either role, t = 0),
+ * a perturbed partner that must change llama.cpp's log-probabilities, perplexity of merged files, a
+ * direct GGUF merge equal to an HF merge converted afterwards, and the errors that must stop a
+ * merge before it writes anything.
  */
 class GgufMergeTest {
   static final String LILY = "Once upon a time there was a little girl named Lily.";
@@ -32,8 +33,16 @@ class GgufMergeTest {
   @TempDir Path tmp;
 
   private Path slerp(String name, Path base, Path other, double t) throws IOException {
-    return CliHarness.config(tmp, name, "merge_method: slerp\nbase_model: " + base + "\nmodels:\n  - model: " + other
-        + "\nparameters:\n  t: " + t + "\n");
+    return CliHarness.config(
+        tmp,
+        name,
+        "merge_method: slerp\nbase_model: "
+            + base
+            + "\nmodels:\n  - model: "
+            + other
+            + "\nparameters:\n  t: "
+            + t
+            + "\n");
   }
 
   private static void merge(String... args) {
@@ -67,7 +76,8 @@ class GgufMergeTest {
     try (GgufFile f = GgufFile.open(gguf)) {
       assertTrue(f.metadata().getString(MergePlanner.CONFIG_KEY).orElseThrow().contains("slerp"));
       assertEquals(0L, f.metadata().getLong("general.file_type").orElseThrow());
-      assertEquals(512, f.metadata().get("tokenizer.ggml.tokens").orElseThrow().length(), "tokenizer kept");
+      assertEquals(
+          512, f.metadata().get("tokenizer.ggml.tokens").orElseThrow().length(), "tokenizer kept");
     }
 
     Path hf = tmp.resolve("merged-hf");
@@ -78,7 +88,8 @@ class GgufMergeTest {
     assertTrue(Files.isRegularFile(hf.resolve("tokenizer.model")));
     assertTrue(Files.isRegularFile(hf.resolve("config.json")));
 
-    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
+    try (LlamaScorer original =
+            LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
         LlamaScorer merged = LlamaScorer.open(gguf, ScorerOptions.builder().threads(2).build())) {
       assertEquals(perplexity(original).perplexity(), perplexity(merged).perplexity(), 0.0);
     }
@@ -95,9 +106,12 @@ class GgufMergeTest {
     merge(slerp("zero.yml", stories, noisy, 0.0).toString(), zero.toString());
     GgufFixtures.assertSameTensors(stories, zero);
 
-    try (GgufFile s = GgufFile.open(stories); GgufFile h = GgufFile.open(half)) {
+    try (GgufFile s = GgufFile.open(stories);
+        GgufFile h = GgufFile.open(half)) {
       for (GgufTensorInfo t : s.tensors()) {
-        boolean same = java.util.Arrays.equals(GgufFixtures.bytes(s, t.name()), GgufFixtures.bytes(h, t.name()));
+        boolean same =
+            java.util.Arrays.equals(
+                GgufFixtures.bytes(s, t.name()), GgufFixtures.bytes(h, t.name()));
         assertEquals(t.rank() == 1, same, t.name() + ": only the perturbed 2-D tensors change");
       }
     }
@@ -109,12 +123,15 @@ class GgufMergeTest {
       GgufFixtures.assertLogProbs(b);
       double maxDiff = 0;
       for (int i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-      assertTrue(maxDiff > 1e-2, "merging with a 30% perturbed copy must move the log-probs; max diff " + maxDiff);
+      assertTrue(
+          maxDiff > 1e-2,
+          "merging with a 30% perturbed copy must move the log-probs; max diff " + maxDiff);
       PerplexityResult pBase = perplexity(base);
       PerplexityResult pMerged = perplexity(merged);
       PerplexityResult pPartner = perplexity(partner);
       assertTrue(pMerged.perplexity() != pBase.perplexity(), pMerged + " vs " + pBase);
-      assertTrue(pPartner.perplexity() > pBase.perplexity(), "noise hurts: " + pPartner + " vs " + pBase);
+      assertTrue(
+          pPartner.perplexity() > pBase.perplexity(), "noise hurts: " + pPartner + " vs " + pBase);
     }
   }
 
@@ -139,9 +156,13 @@ class GgufMergeTest {
     merge(hfBase.toString(), d.toString(), "--out-format", "hf");
     GgufFixtures.assertSameHfTensors(hf, d);
 
-    try (LlamaScorer original = LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
+    try (LlamaScorer original =
+            LlamaScorer.open(stories, ScorerOptions.builder().threads(2).build());
         LlamaScorer fromHfDonor = LlamaScorer.open(b, ScorerOptions.builder().threads(2).build())) {
-      assertArrayEquals(original.tokenLogProbs(LILY), fromHfDonor.tokenLogProbs(LILY), 0.0,
+      assertArrayEquals(
+          original.tokenLogProbs(LILY),
+          fromHfDonor.tokenLogProbs(LILY),
+          0.0,
           "metadata and tokenizer rebuilt from the HF donor behave as the original");
       perplexity(fromHfDonor);
     }
@@ -152,14 +173,25 @@ class GgufMergeTest {
     Path stories = GgufFixtures.stories();
     Path copy = Files.copy(stories, tmp.resolve("copy.gguf"));
     Path merged = tmp.resolve("merged-q8.gguf");
-    CliHarness.Run run = CliHarness.run("merge", slerp("q8.yml", stories, copy, 0.5).toString(), merged.toString(),
-        "--out-type", "q8_0", "--no-progress", "--no-fsync");
+    CliHarness.Run run =
+        CliHarness.run(
+            "merge",
+            slerp("q8.yml", stories, copy, 0.5).toString(),
+            merged.toString(),
+            "--out-type",
+            "q8_0",
+            "--no-progress",
+            "--no-fsync");
     run.assertOk();
     assertEquals(1, run.err().lines().filter(l -> l.contains("written as F16")).count(), run.err());
     Path converted = tmp.resolve("converted-q8.gguf");
-    ModelConverter.convert(stories, converted, convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.Q8_0)).build());
+    ModelConverter.convert(
+        stories,
+        converted,
+        convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.Q8_0)).build());
     GgufFixtures.assertSameTensors(converted, merged);
-    try (LlamaScorer scorer = LlamaScorer.open(merged, ScorerOptions.builder().threads(2).build())) {
+    try (LlamaScorer scorer =
+        LlamaScorer.open(merged, ScorerOptions.builder().threads(2).build())) {
       perplexity(scorer);
     }
   }
@@ -168,21 +200,35 @@ class GgufMergeTest {
   void quantizedInputsAreDequantizedAndRequantizeToTheSameBytes() throws IOException {
     Path stories = GgufFixtures.stories();
     Path q8 = tmp.resolve("q8.gguf");
-    ModelConverter.convert(stories, q8, convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.Q8_0)).build());
+    ModelConverter.convert(
+        stories,
+        q8,
+        convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.Q8_0)).build());
     Path q8copy = Files.copy(q8, tmp.resolve("q8-copy.gguf"));
     Path config = slerp("q8in.yml", q8, q8copy, 0.5);
     Path requantized = tmp.resolve("requantized.gguf");
     merge(config.toString(), requantized.toString(), "--out-type", "q8_0");
     GgufFixtures.assertSameTensors(q8, requantized);
     Path plain = tmp.resolve("plain.gguf");
-    CliHarness.Run run = CliHarness.run("merge", config.toString(), plain.toString(), "--no-progress", "--no-fsync");
+    CliHarness.Run run =
+        CliHarness.run("merge", config.toString(), plain.toString(), "--no-progress", "--no-fsync");
     run.assertOk();
-    assertTrue(run.err().contains("is quantized (Q8_0)") && run.err().contains("--out-type q8_0"), run.err());
-    try (GgufFile quantized = GgufFile.open(q8); GgufFile f = GgufFile.open(plain)) {
+    assertTrue(
+        run.err().contains("is quantized (Q8_0)") && run.err().contains("--out-type q8_0"),
+        run.err());
+    try (GgufFile quantized = GgufFile.open(q8);
+        GgufFile f = GgufFile.open(plain)) {
       for (GgufTensorInfo t : quantized.tensors()) {
         GgmlType expected = t.type().isQuantized() ? GgmlType.F32 : t.type();
-        assertEquals(expected, f.tensor(t.name()).orElseThrow().type(), t.name() + ": merged in the dequantized type");
-        assertArrayEquals(GgufFixtures.floats(quantized, t.name()), GgufFixtures.floats(f, t.name()), 0f, t.name());
+        assertEquals(
+            expected,
+            f.tensor(t.name()).orElseThrow().type(),
+            t.name() + ": merged in the dequantized type");
+        assertArrayEquals(
+            GgufFixtures.floats(quantized, t.name()),
+            GgufFixtures.floats(f, t.name()),
+            0f,
+            t.name());
       }
     }
   }
@@ -197,14 +243,18 @@ class GgufMergeTest {
     Path hf = tmp.resolve("merged-hf");
     merge(config.toString(), hf.toString());
     Path converted = tmp.resolve("converted.gguf");
-    ModelConverter.convert(hf, converted, convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.BF16)).build());
+    ModelConverter.convert(
+        hf,
+        converted,
+        convertOptions().toBuilder().type(java.util.Optional.of(GgmlType.BF16)).build());
     GgufFixtures.assertSameTensors(converted, direct);
     try (GgufFile f = GgufFile.open(direct)) {
       assertTrue(f.tensor("rope_freqs.weight").isPresent());
       assertEquals(32L, f.metadata().getLong("general.file_type").orElseThrow());
       assertEquals("gpt2", f.metadata().getString("tokenizer.ggml.model").orElseThrow());
     }
-    try (LlamaScorer scorer = LlamaScorer.open(direct, ScorerOptions.builder().threads(2).contextSize(128).build())) {
+    try (LlamaScorer scorer =
+        LlamaScorer.open(direct, ScorerOptions.builder().threads(2).contextSize(128).build())) {
       GgufFixtures.assertLogProbs(scorer.tokenLogProbs(LILY));
     }
   }
@@ -214,13 +264,30 @@ class GgufMergeTest {
     Path stories = GgufFixtures.stories();
     Path copy = Files.copy(stories, tmp.resolve("copy.gguf"));
     Path out = tmp.resolve("out");
-    CliHarness.run("merge", slerp("x.yml", stories, copy, 0.5).toString(), out.toString(), "--out-type", "bf16")
+    CliHarness.run(
+            "merge",
+            slerp("x.yml", stories, copy, 0.5).toString(),
+            out.toString(),
+            "--out-type",
+            "bf16")
         .assertInvalid("--out-type", "gguf");
     CliHarness.assertNoOutput(out);
-    CliHarness.run("merge", slerp("y.yml", stories, copy, 0.5).toString(), out.toString(), "--out-format", "hf",
-        "--out-type", "f16").assertInvalid("--out-type");
-    CliHarness.run("merge", slerp("z.yml", stories, copy, 0.5).toString(), tmp.resolve("o.gguf").toString(),
-        "--out-type", "q4_0").assertInvalid("q4_0");
+    CliHarness.run(
+            "merge",
+            slerp("y.yml", stories, copy, 0.5).toString(),
+            out.toString(),
+            "--out-format",
+            "hf",
+            "--out-type",
+            "f16")
+        .assertInvalid("--out-type");
+    CliHarness.run(
+            "merge",
+            slerp("z.yml", stories, copy, 0.5).toString(),
+            tmp.resolve("o.gguf").toString(),
+            "--out-type",
+            "q4_0")
+        .assertInvalid("q4_0");
     CliHarness.assertNoOutput(tmp.resolve("o.gguf"));
   }
 
@@ -231,7 +298,8 @@ class GgufMergeTest {
     Files.delete(bare.resolve("tokenizer.json"));
     Files.delete(bare.resolve("tokenizer_config.json"));
     Path out = tmp.resolve("out.gguf");
-    CliHarness.run("merge", slerp("bare.yml", bare, a, 0.5).toString(), out.toString(), "--no-progress")
+    CliHarness.run(
+            "merge", slerp("bare.yml", bare, a, 0.5).toString(), out.toString(), "--no-progress")
         .assertInvalid("bare-donor", "base_model");
     CliHarness.assertNoOutput(out);
     GgufFixtures.assertNoPartialFiles(tmp);
@@ -243,12 +311,14 @@ class GgufMergeTest {
     Path copy = Files.copy(stories, tmp.resolve("copy.gguf"));
     Path out = tmp.resolve("existing.gguf");
     Files.writeString(out, "keep me");
-    CliHarness.run("merge", slerp("e.yml", stories, copy, 0.5).toString(), out.toString(), "--no-progress")
+    CliHarness.run(
+            "merge", slerp("e.yml", stories, copy, 0.5).toString(), out.toString(), "--no-progress")
         .assertInvalid("existing.gguf", "--force");
     assertEquals("keep me", Files.readString(out));
     GgufFixtures.assertNoPartialFiles(tmp);
     merge(tmp.resolve("e.yml").toString(), out.toString(), "--force");
     GgufFixtures.assertSameTensors(stories, out);
-    assertFalse(Files.readString(out, java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("keep"));
+    assertFalse(
+        Files.readString(out, java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("keep"));
   }
 }

@@ -10,7 +10,10 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** Every command's --help renders: picocli reports a malformed description (an unescaped %) on System.err. */
+/**
+ * Every command's --help renders: picocli reports a malformed description (an unescaped %) on
+ * System.err.
+ */
 class HelpTextTest {
   @Test
   void everyCommandsHelpRendersWithoutPicocliWarnings() {

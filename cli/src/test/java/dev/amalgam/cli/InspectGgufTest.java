@@ -27,17 +27,21 @@ class InspectGgufTest {
   private Path smallModel() throws Exception {
     Path p = tmp.resolve("model.bin");
     String template = "{% for m in messages %}\n" + "x".repeat(200) + "{% endfor %}";
-    GgufMetadata m = new GgufMetadata()
-        .put(GgufMetadata.ARCHITECTURE, GgufValue.string("llama"))
-        .put("llama.block_count", GgufValue.uint32(1))
-        .put(GgufMetadata.ALIGNMENT, GgufValue.uint32(64))
-        .put("tokenizer.ggml.tokens", GgufValue.strings(IntStream.range(0, 20).mapToObj(i -> "tok" + i)
-            .toArray(String[]::new)))
-        .put("tokenizer.chat_template", GgufValue.string(template))
-        .put("x.unset", GgufValue.uint64(-1));
-    List<GgufWriter.TensorSpec> specs = List.of(
-        new GgufWriter.TensorSpec("token_embd.weight", GgmlType.Q8_0, new long[] {64, 20}),
-        new GgufWriter.TensorSpec("output_norm.weight", GgmlType.F32, new long[] {64}));
+    GgufMetadata m =
+        new GgufMetadata()
+            .put(GgufMetadata.ARCHITECTURE, GgufValue.string("llama"))
+            .put("llama.block_count", GgufValue.uint32(1))
+            .put(GgufMetadata.ALIGNMENT, GgufValue.uint32(64))
+            .put(
+                "tokenizer.ggml.tokens",
+                GgufValue.strings(
+                    IntStream.range(0, 20).mapToObj(i -> "tok" + i).toArray(String[]::new)))
+            .put("tokenizer.chat_template", GgufValue.string(template))
+            .put("x.unset", GgufValue.uint64(-1));
+    List<GgufWriter.TensorSpec> specs =
+        List.of(
+            new GgufWriter.TensorSpec("token_embd.weight", GgmlType.Q8_0, new long[] {64, 20}),
+            new GgufWriter.TensorSpec("output_norm.weight", GgmlType.F32, new long[] {64}));
     try (GgufWriter w = GgufWriter.create(p, m, specs)) {
       w.beginTensor("token_embd.weight");
       w.write(ByteBuffer.allocate(34 * 2 * 20));
@@ -56,19 +60,31 @@ class InspectGgufTest {
     CliHarness.Run r = run("inspect", p.toString());
     r.assertOk();
     String out = r.out();
-    assertTrue(out.startsWith(p + ": GGUF v3, alignment 64, 6 keys, 2 tensors, data at offset "), out);
-    assertTrue(out.lines().anyMatch(l -> l.matches("general\\.architecture +STRING +\"llama\"")), out);
+    assertTrue(
+        out.startsWith(p + ": GGUF v3, alignment 64, 6 keys, 2 tensors, data at offset "), out);
+    assertTrue(
+        out.lines().anyMatch(l -> l.matches("general\\.architecture +STRING +\"llama\"")), out);
     assertTrue(out.lines().anyMatch(l -> l.matches("llama\\.block_count +UINT32 +1")), out);
-    assertTrue(out.lines().anyMatch(l -> l.matches("x\\.unset +UINT64 +18446744073709551615")), out);
-    assertTrue(out.lines().anyMatch(l -> l.matches(
-        "tokenizer\\.ggml\\.tokens +ARRAY\\[STRING\\]\\[20\\] +\\[\"tok0\", \"tok1\", .*\"tok7\", … \\(12 more\\)\\]")),
+    assertTrue(
+        out.lines().anyMatch(l -> l.matches("x\\.unset +UINT64 +18446744073709551615")), out);
+    assertTrue(
+        out.lines()
+            .anyMatch(
+                l ->
+                    l.matches(
+                        "tokenizer\\.ggml\\.tokens +ARRAY\\[STRING\\]\\[20\\] +\\[\"tok0\", \"tok1\", .*\"tok7\", … \\(12 more\\)\\]")),
         out);
     assertTrue(out.contains("\"{% for m in messages %}\\nxxx"), out);
     assertTrue(out.contains("… (" + (24 + 200 + 12) + " chars)"), out);
     assertFalse(out.contains("x".repeat(100)), "long strings are cut");
-    assertTrue(out.lines().anyMatch(l -> l.matches(
-        "token_embd\\.weight +Q8_0 +\\[64, 20\\] +\\[20, 64\\] +1360")), out);
-    assertTrue(out.lines().anyMatch(l -> l.matches("output_norm\\.weight +F32 +\\[64\\] +\\[64\\] +256")), out);
+    assertTrue(
+        out.lines()
+            .anyMatch(
+                l -> l.matches("token_embd\\.weight +Q8_0 +\\[64, 20\\] +\\[20, 64\\] +1360")),
+        out);
+    assertTrue(
+        out.lines().anyMatch(l -> l.matches("output_norm\\.weight +F32 +\\[64\\] +\\[64\\] +256")),
+        out);
     assertTrue(out.strip().endsWith("2 tensors, 1,344 parameters, 1.6 kB"), out);
   }
 
@@ -123,10 +139,18 @@ class InspectGgufTest {
     Path p = TestAssets.stories260K();
     CliHarness.Run r = run("inspect", p.toString());
     r.assertOk();
-    assertTrue(r.out().contains("GGUF v3, alignment 32, 19 keys, 48 tensors, data at offset 14176"), r.out());
+    assertTrue(
+        r.out().contains("GGUF v3, alignment 32, 19 keys, 48 tensors, data at offset 14176"),
+        r.out());
     assertTrue(r.out().contains("\"<unk>\", \"<s>\", \"</s>\", \"<0x00>\""), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.matches(
-        "blk\\.4\\.ffn_down\\.weight +F32 +\\[172, 64\\] +\\[64, 172\\] +44032")), r.out());
+    assertTrue(
+        r.out()
+            .lines()
+            .anyMatch(
+                l ->
+                    l.matches(
+                        "blk\\.4\\.ffn_down\\.weight +F32 +\\[172, 64\\] +\\[64, 172\\] +44032")),
+        r.out());
     JsonNode doc = new ObjectMapper().readTree(run("inspect", "--json", p.toString()).out());
     assertEquals(48, doc.get("tensors").size());
     assertEquals(512, doc.get("metadata").get("tokenizer.ggml.scores").get("length").asInt());

@@ -1,7 +1,6 @@
 package dev.amalgam.cli;
 
 import static dev.amalgam.cli.CliHarness.TINY;
-import static dev.amalgam.cli.CliHarness.assertNoOutput;
 import static dev.amalgam.cli.CliHarness.config;
 import static dev.amalgam.cli.CliHarness.floats;
 import static dev.amalgam.cli.CliHarness.model;
@@ -12,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.tensor.Bf16;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.F16;
@@ -26,7 +25,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Merges through the CLI on tiny generated models; results are checked against the documented maths. */
+/**
+ * Merges through the CLI on tiny generated models; results are checked against the documented
+ * maths.
+ */
 class MergeCommandTest {
   @TempDir static Path models;
   @TempDir Path tmp;
@@ -41,7 +43,9 @@ class MergeCommandTest {
     c = model(models.resolve("c"), TINY, DType.BF16, 7, 0, 0); // unrelated
   }
 
-  /** Reference from docs/merge-semantics.md §2.2 as Amalgam defines it: f32 FMA chain, rounded once. */
+  /**
+   * Reference from docs/merge-semantics.md §2.2 as Amalgam defines it: f32 FMA chain, rounded once.
+   */
   static short linearBf16(float[] coefficients, float[][] inputs, int i) {
     float acc = coefficients[0] * inputs[0][i];
     for (int k = 1; k < inputs.length; k++) acc = Math.fma(coefficients[k], inputs[k][i], acc);
@@ -57,22 +61,32 @@ class MergeCommandTest {
 
   @Test
   void linearMergeEqualsTheReferenceAndWritesACompleteModel() throws Exception {
-    Path cfg = config(tmp, "linear.yml", String.join("\n",
-        "merge_method: linear",
-        "models:",
-        "  - model: " + a,
-        "    parameters:",
-        "      weight: 0.3",
-        "  - model: " + c,
-        "    parameters:",
-        "      weight: 0.6",
-        "dtype: bfloat16", ""));
+    Path cfg =
+        config(
+            tmp,
+            "linear.yml",
+            String.join(
+                "\n",
+                "merge_method: linear",
+                "models:",
+                "  - model: " + a,
+                "    parameters:",
+                "      weight: 0.3",
+                "  - model: " + c,
+                "    parameters:",
+                "      weight: 0.6",
+                "dtype: bfloat16",
+                ""));
     Path out = tmp.resolve("out");
     CliHarness.Run r = run("merge", cfg.toString(), out.toString(), "--no-progress");
     r.assertOk();
-    assertTrue(r.out().startsWith("merged " + SyntheticLlama.tensors(TINY, DType.BF16).size() + " tensors"), r.out());
+    assertTrue(
+        r.out()
+            .startsWith("merged " + SyntheticLlama.tensors(TINY, DType.BF16).size() + " tensors"),
+        r.out());
 
-    for (String f : List.of("model.safetensors", "config.json", "README.md", "amalgam_config.yml")) {
+    for (String f :
+        List.of("model.safetensors", "config.json", "README.md", "amalgam_config.yml")) {
       assertTrue(Files.isRegularFile(out.resolve(f)), f);
     }
     assertEquals(Files.readString(cfg), Files.readString(out.resolve("amalgam_config.yml")));
@@ -85,14 +99,23 @@ class MergeCommandTest {
 
     float[] coefficients = {(float) (0.3 / 0.9), (float) (0.6 / 0.9)};
     try (SafetensorsModel merged = SafetensorsModel.open(out)) {
-      assertEquals(SyntheticLlama.tensors(TINY, DType.BF16), merged.tensors(), "names, order, shapes and dtypes");
+      assertEquals(
+          SyntheticLlama.tensors(TINY, DType.BF16),
+          merged.tensors(),
+          "names, order, shapes and dtypes");
       for (TensorInfo t : merged.tensors()) {
         float[][] in = {floats(a, t.name()), floats(c, t.name())};
         short[] got = bf16Bits(out, t.name());
         for (int i = 0; i < got.length; i++) {
           if (got[i] != linearBf16(coefficients, in, i)) {
-            throw new AssertionError(t.name() + "[" + i + "]: got " + got[i] + ", want "
-                + linearBf16(coefficients, in, i));
+            throw new AssertionError(
+                t.name()
+                    + "["
+                    + i
+                    + "]: got "
+                    + got[i]
+                    + ", want "
+                    + linearBf16(coefficients, in, i));
           }
         }
       }
@@ -101,28 +124,37 @@ class MergeCommandTest {
 
   @Test
   void linearWithFiltersPrecedenceAndWithoutNormalisation() throws Exception {
-    // per-model filters win over top-level values; unmatched tensors fall through to the top-level weight
-    Path cfg = config(tmp, "linear.yml", String.join("\n",
-        "merge_method: linear",
-        "models:",
-        "  - model: " + a,
-        "    parameters:",
-        "      weight:",
-        "        - filter: mlp",
-        "          value: 2.0",
-        "  - model: " + b,
-        "  - model: " + c,
-        "parameters:",
-        "  weight: 0.5",
-        "  normalize: false", ""));
+    // per-model filters win over top-level values; unmatched tensors fall through to the top-level
+    // weight
+    Path cfg =
+        config(
+            tmp,
+            "linear.yml",
+            String.join(
+                "\n",
+                "merge_method: linear",
+                "models:",
+                "  - model: " + a,
+                "    parameters:",
+                "      weight:",
+                "        - filter: mlp",
+                "          value: 2.0",
+                "  - model: " + b,
+                "  - model: " + c,
+                "parameters:",
+                "  weight: 0.5",
+                "  normalize: false",
+                ""));
     Path out = tmp.resolve("out");
     run("merge", cfg.toString(), out.toString(), "--no-progress").assertOk();
-    for (String name : List.of("model.layers.1.mlp.up_proj.weight", "model.layers.1.self_attn.q_proj.weight")) {
+    for (String name :
+        List.of("model.layers.1.mlp.up_proj.weight", "model.layers.1.self_attn.q_proj.weight")) {
       float wa = name.contains("mlp") ? 2.0f : 0.5f;
       float[] coefficients = {wa, 0.5f, 0.5f};
       float[][] in = {floats(a, name), floats(b, name), floats(c, name)};
       short[] got = bf16Bits(out, name);
-      for (int i = 0; i < got.length; i++) assertEquals(linearBf16(coefficients, in, i), got[i], name + "[" + i + "]");
+      for (int i = 0; i < got.length; i++)
+        assertEquals(linearBf16(coefficients, in, i), got[i], name + "[" + i + "]");
     }
   }
 
@@ -165,24 +197,32 @@ class MergeCommandTest {
     SyntheticLlama.Shape deep = new SyntheticLlama.Shape(40, 32, 48, 64, 4, 2, false);
     Path base = model(tmp.resolve("deep-a"), deep, DType.BF16, 3, 0, 0);
     Path other = model(tmp.resolve("deep-b"), deep, DType.BF16, 3, 0.5, 4);
-    Path cfg = config(tmp, "slerp.yml", String.join("\n",
-        "merge_method: slerp",
-        "base_model: " + base,
-        "models:",
-        "  - model: " + base,
-        "  - model: " + other,
-        "parameters:",
-        "  t:",
-        "    - filter: self_attn",
-        "      value: [0, 0.5, 0.3, 0.7, 1]",
-        "    - value: 0.25", ""));
+    Path cfg =
+        config(
+            tmp,
+            "slerp.yml",
+            String.join(
+                "\n",
+                "merge_method: slerp",
+                "base_model: " + base,
+                "models:",
+                "  - model: " + base,
+                "  - model: " + other,
+                "parameters:",
+                "  t:",
+                "    - filter: self_attn",
+                "      value: [0, 0.5, 0.3, 0.7, 1]",
+                "    - value: 0.25",
+                ""));
     Path out = tmp.resolve("out");
     run("merge", cfg.toString(), out.toString(), "--no-progress").assertOk();
 
     String q0 = "model.layers.0.self_attn.q_proj.weight";
     String q39 = "model.layers.39.self_attn.q_proj.weight";
-    assertArrayEquals(CliHarness.bytes(base, q0), CliHarness.bytes(out, q0), "t = 0 gives the base bit for bit");
-    assertArrayEquals(CliHarness.bytes(other, q39), CliHarness.bytes(out, q39), "t = 1 gives the other model");
+    assertArrayEquals(
+        CliHarness.bytes(base, q0), CliHarness.bytes(out, q0), "t = 0 gives the base bit for bit");
+    assertArrayEquals(
+        CliHarness.bytes(other, q39), CliHarness.bytes(out, q39), "t = 1 gives the other model");
     double[] g = {0, 0.5, 0.3, 0.7, 1};
     assertEquals(0.495, gradient(g, 10, 40), 0.0005);
     assertEquals(0.321, gradient(g, 20, 40), 0.0005);
@@ -194,8 +234,11 @@ class MergeCommandTest {
     assertSlerpClose(base, other, out, "model.embed_tokens.weight", 0.25);
   }
 
-  /** At least 99% of elements equal the double-precision reference, none more than 1 bf16 ulp away. */
-  static void assertSlerpClose(Path base, Path other, Path out, String name, double t) throws IOException {
+  /**
+   * At least 99% of elements equal the double-precision reference, none more than 1 bf16 ulp away.
+   */
+  static void assertSlerpClose(Path base, Path other, Path out, String name, double t)
+      throws IOException {
     short[] want = slerpReference(floats(base, name), floats(other, name), t);
     short[] got = bf16Bits(out, name);
     int equal = 0;
@@ -204,7 +247,8 @@ class MergeCommandTest {
       assertTrue(ulp <= 1, name + "[" + i + "] differs by " + ulp + " ulp");
       if (ulp == 0) equal++;
     }
-    assertTrue(equal >= 0.99 * want.length, name + ": only " + equal + " of " + want.length + " exact");
+    assertTrue(
+        equal >= 0.99 * want.length, name + ": only " + equal + " of " + want.length + " exact");
   }
 
   static int ordered(short bf16) {
@@ -217,17 +261,30 @@ class MergeCommandTest {
     Path x = model(tmp.resolve("x"), TINY, DType.F32, 3, 0, 0);
     Path y = model(tmp.resolve("y"), TINY, DType.F32, 3, 0, 0);
     for (String method : List.of("slerp", "linear")) {
-      Path cfg = config(tmp, method + ".yml", method.equals("slerp")
-          ? "merge_method: slerp\nbase_model: " + x + "\nmodels:\n  - model: " + y + "\nparameters:\n  t: 0.1\n"
-          : "merge_method: linear\nmodels:\n  - model: " + x + "\n    parameters: {weight: 0.9}\n  - model: " + y
-              + "\n    parameters: {weight: 0.1}\n");
+      Path cfg =
+          config(
+              tmp,
+              method + ".yml",
+              method.equals("slerp")
+                  ? "merge_method: slerp\nbase_model: "
+                      + x
+                      + "\nmodels:\n  - model: "
+                      + y
+                      + "\nparameters:\n  t: 0.1\n"
+                  : "merge_method: linear\nmodels:\n  - model: "
+                      + x
+                      + "\n    parameters: {weight: 0.9}\n  - model: "
+                      + y
+                      + "\n    parameters: {weight: 0.1}\n");
       Path out = tmp.resolve(method);
       run("merge", cfg.toString(), out.toString(), "--no-progress").assertOk();
       for (TensorInfo t : SyntheticLlama.tensors(TINY, DType.F32)) {
         float[] want = floats(x, t.name());
         float[] got = floats(out, t.name());
         for (int i = 0; i < want.length; i++) {
-          assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+          assertEquals(
+              Float.floatToRawIntBits(want[i]),
+              Float.floatToRawIntBits(got[i]),
               method + " " + t.name() + "[" + i + "]");
         }
       }
@@ -236,25 +293,48 @@ class MergeCommandTest {
 
   @Test
   void resultsDoNotDependOnTheThreadCount() throws Exception {
-    Path cfg = config(tmp, "slerp.yml", "merge_method: slerp\nbase_model: " + a + "\nmodels:\n  - model: " + a
-        + "\n  - model: " + b + "\nparameters:\n  t: 0.37\n");
-    run("merge", cfg.toString(), tmp.resolve("one").toString(), "-j", "1", "--no-progress").assertOk();
-    run("merge", cfg.toString(), tmp.resolve("two").toString(), "-j", "2", "--no-progress").assertOk();
-    assertArrayEquals(Files.readAllBytes(tmp.resolve("one/model.safetensors")),
+    Path cfg =
+        config(
+            tmp,
+            "slerp.yml",
+            "merge_method: slerp\nbase_model: "
+                + a
+                + "\nmodels:\n  - model: "
+                + a
+                + "\n  - model: "
+                + b
+                + "\nparameters:\n  t: 0.37\n");
+    run("merge", cfg.toString(), tmp.resolve("one").toString(), "-j", "1", "--no-progress")
+        .assertOk();
+    run("merge", cfg.toString(), tmp.resolve("two").toString(), "-j", "2", "--no-progress")
+        .assertOk();
+    assertArrayEquals(
+        Files.readAllBytes(tmp.resolve("one/model.safetensors")),
         Files.readAllBytes(tmp.resolve("two/model.safetensors")));
   }
 
   @Test
   void shardsByTheSizeLimit() throws Exception {
-    Path cfg = config(tmp, "slerp.yml", "merge_method: slerp\nbase_model: " + a + "\nmodels:\n  - model: " + b
-        + "\nparameters:\n  t: 0.5\n");
+    Path cfg =
+        config(
+            tmp,
+            "slerp.yml",
+            "merge_method: slerp\nbase_model: "
+                + a
+                + "\nmodels:\n  - model: "
+                + b
+                + "\nparameters:\n  t: 0.5\n");
     Path out = tmp.resolve("out");
-    run("merge", cfg.toString(), out.toString(), "--out-shard-size", "40k", "--no-progress").assertOk();
+    run("merge", cfg.toString(), out.toString(), "--out-shard-size", "40k", "--no-progress")
+        .assertOk();
     assertTrue(Files.isRegularFile(out.resolve("model.safetensors.index.json")));
-    JsonNode index = new ObjectMapper().readTree(out.resolve("model.safetensors.index.json").toFile());
-    try (SafetensorsModel merged = SafetensorsModel.open(out); SafetensorsModel in = SafetensorsModel.open(a)) {
+    JsonNode index =
+        new ObjectMapper().readTree(out.resolve("model.safetensors.index.json").toFile());
+    try (SafetensorsModel merged = SafetensorsModel.open(out);
+        SafetensorsModel in = SafetensorsModel.open(a)) {
       assertTrue(merged.files().size() > 1, "several shards");
-      assertEquals("model-00001-of-0000" + merged.files().size() + ".safetensors",
+      assertEquals(
+          "model-00001-of-0000" + merged.files().size() + ".safetensors",
           merged.files().get(0).getFileName().toString());
       assertEquals(in.totalBytes(), index.get("metadata").get("total_size").asLong());
       assertEquals(in.tensors(), merged.tensors());
@@ -265,13 +345,24 @@ class MergeCommandTest {
   void dtypeRoundsInputsOnLoadAndOutDtypeSetsTheOutput() throws Exception {
     Path fa = model(tmp.resolve("fa"), TINY, DType.F32, 1, 0, 0);
     Path fb = model(tmp.resolve("fb"), TINY, DType.F32, 7, 0, 0);
-    Path cfg = config(tmp, "linear.yml", "merge_method: linear\nmodels:\n  - model: " + fa
-        + "\n    parameters: {weight: 1}\n  - model: " + fb + "\n    parameters: {weight: 3}\ndtype: float16\n"
-        + "out_dtype: float32\n");
+    Path cfg =
+        config(
+            tmp,
+            "linear.yml",
+            "merge_method: linear\nmodels:\n  - model: "
+                + fa
+                + "\n    parameters: {weight: 1}\n  - model: "
+                + fb
+                + "\n    parameters: {weight: 3}\ndtype: float16\n"
+                + "out_dtype: float32\n");
     Path out = tmp.resolve("out");
     run("merge", cfg.toString(), out.toString(), "--no-progress").assertOk();
-    assertEquals("float32",
-        new ObjectMapper().readTree(out.resolve("config.json").toFile()).get("torch_dtype").asText());
+    assertEquals(
+        "float32",
+        new ObjectMapper()
+            .readTree(out.resolve("config.json").toFile())
+            .get("torch_dtype")
+            .asText());
     String name = "model.layers.2.mlp.down_proj.weight";
     float[] x = floats(fa, name);
     float[] y = floats(fb, name);
@@ -280,7 +371,8 @@ class MergeCommandTest {
       assertEquals(DType.F32, m.tensor(name).orElseThrow().dtype());
     }
     for (int i = 0; i < got.length; i++) {
-      float xr = F16.toFloat(F16.fromFloat(x[i])); // rounded to float16 on load, as mergekit's dtype does
+      float xr =
+          F16.toFloat(F16.fromFloat(x[i])); // rounded to float16 on load, as mergekit's dtype does
       float yr = F16.toFloat(F16.fromFloat(y[i]));
       float want = Math.fma(0.75f, yr, 0.25f * xr);
       assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got[i]), name + "[" + i + "]");
@@ -289,12 +381,20 @@ class MergeCommandTest {
 
   @Test
   void replacesAnExistingOutputOnlyWithForce() throws Exception {
-    Path cfg = config(tmp, "slerp.yml", "merge_method: slerp\nbase_model: " + a + "\nmodels:\n  - model: " + b
-        + "\nparameters:\n  t: 0.5\n");
+    Path cfg =
+        config(
+            tmp,
+            "slerp.yml",
+            "merge_method: slerp\nbase_model: "
+                + a
+                + "\nmodels:\n  - model: "
+                + b
+                + "\nparameters:\n  t: 0.5\n");
     Path out = tmp.resolve("out");
     Files.createDirectories(out);
     Files.writeString(out.resolve("keep.txt"), "old");
-    run("merge", cfg.toString(), out.toString(), "--no-progress").assertInvalid(out.toString(), "--force");
+    run("merge", cfg.toString(), out.toString(), "--no-progress")
+        .assertInvalid(out.toString(), "--force");
     assertTrue(Files.exists(out.resolve("keep.txt")), "the old directory is untouched");
     run("merge", cfg.toString(), out.toString(), "--no-progress", "--force").assertOk();
     assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
@@ -303,15 +403,29 @@ class MergeCommandTest {
 
   @Test
   void otherFailuresExitWithOneAndOneLine() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")), "needs Linux /proc");
-    Path cfg = config(tmp, "slerp.yml", "merge_method: slerp\nbase_model: " + a + "\nmodels:\n  - model: " + b
-        + "\nparameters:\n  t: 0.5\n");
-    CliHarness.Run r = run("merge", cfg.toString(), "/proc/amalgam-cannot-write-here", "--no-progress");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        Files.isDirectory(Path.of("/proc/self")), "needs Linux /proc");
+    Path cfg =
+        config(
+            tmp,
+            "slerp.yml",
+            "merge_method: slerp\nbase_model: "
+                + a
+                + "\nmodels:\n  - model: "
+                + b
+                + "\nparameters:\n  t: 0.5\n");
+    CliHarness.Run r =
+        run("merge", cfg.toString(), "/proc/amalgam-cannot-write-here", "--no-progress");
     assertEquals(Main.EXIT_FAILURE, r.exitCode(), r.err());
     assertTrue(r.err().startsWith("amalgam: error: "), r.err());
     assertEquals(1, r.err().strip().lines().count(), r.err());
-    CliHarness.Run verbose = run("merge", cfg.toString(), "/proc/amalgam-cannot-write-here", "--no-progress",
-        "--verbose");
+    CliHarness.Run verbose =
+        run(
+            "merge",
+            cfg.toString(),
+            "/proc/amalgam-cannot-write-here",
+            "--no-progress",
+            "--verbose");
     assertTrue(verbose.err().lines().count() > 3, "--verbose adds the stack trace");
   }
 }

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.tensor.DType;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -28,8 +28,14 @@ class VocabAndTiedTest {
   }
 
   private Path linear(Path x, Path y) throws Exception {
-    return config(tmp, "linear.yml", "merge_method: linear\nmodels:\n  - model: " + x
-        + "\n    parameters: {weight: 0.5}\n  - model: " + y + "\n    parameters: {weight: 0.5}\n");
+    return config(
+        tmp,
+        "linear.yml",
+        "merge_method: linear\nmodels:\n  - model: "
+            + x
+            + "\n    parameters: {weight: 0.5}\n  - model: "
+            + y
+            + "\n    parameters: {weight: 0.5}\n");
   }
 
   @Test
@@ -37,7 +43,8 @@ class VocabAndTiedTest {
     Path tied = model("tied", 512, true, 1);
     Path untied = model("untied", 512, false, 2);
     Path out = tmp.resolve("out");
-    CliHarness.Run r = run("merge", linear(tied, untied).toString(), out.toString(), "--no-progress");
+    CliHarness.Run r =
+        run("merge", linear(tied, untied).toString(), out.toString(), "--no-progress");
     r.assertOk();
     assertTrue(r.err().contains("output gets an lm_head"), r.err());
     float[] embed = floats(tied, "model.embed_tokens.weight");
@@ -53,8 +60,12 @@ class VocabAndTiedTest {
   @Test
   void tiedModelsStayTied() throws Exception {
     Path out = tmp.resolve("out");
-    run("merge", linear(model("t1", 512, true, 1), model("t2", 512, true, 2)).toString(), out.toString(),
-        "--no-progress").assertOk();
+    run(
+            "merge",
+            linear(model("t1", 512, true, 1), model("t2", 512, true, 2)).toString(),
+            out.toString(),
+            "--no-progress")
+        .assertOk();
     try (SafetensorsModel m = SafetensorsModel.open(out)) {
       assertTrue(m.tensor("lm_head.weight").isEmpty());
     }
@@ -65,7 +76,8 @@ class VocabAndTiedTest {
     Path small = model("small", 512, false, 1);
     Path large = model("large", 520, false, 2);
     Path out = tmp.resolve("out");
-    CliHarness.Run r = run("merge", linear(large, small).toString(), out.toString(), "--no-progress");
+    CliHarness.Run r =
+        run("merge", linear(large, small).toString(), out.toString(), "--no-progress");
     r.assertOk();
     assertTrue(r.err().contains("first 512 rows"), r.err());
     for (String name : new String[] {"model.embed_tokens.weight", "lm_head.weight"}) {

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.eval.llama.GenerationRequest;
 import dev.amalgam.eval.llama.GenerationResult;
 import dev.amalgam.eval.llama.LlamaGeneration;
@@ -22,6 +21,7 @@ import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufTensorInfo;
 import dev.amalgam.io.gguf.GgufValueType;
 import dev.amalgam.io.safetensors.SafetensorsModel;
+import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -32,9 +32,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A synthetic Llama-3-style checkpoint (grouped-query attention, llama3 rope scaling, bf16, byte-level BPE tokenizer)
- * converted to GGUF and back: rope_freqs by the formula, metadata keys and value types, Q/K rows by the index
- * formula, per-tensor types, loading in llama.cpp, and the tensors and hyperparameters after the round trip.
+ * A synthetic Llama-3-style checkpoint (grouped-query attention, llama3 rope scaling, bf16,
+ * byte-level BPE tokenizer) converted to GGUF and back: rope_freqs by the formula, metadata keys
+ * and value types, Q/K rows by the index formula, per-tensor types, loading in llama.cpp, and the
+ * tensors and hyperparameters after the round trip.
  */
 class Llama3ConversionTest {
   static final SyntheticLlama.Shape SHAPE = GgufFixtures.LLAMA3_SHAPE;
@@ -42,7 +43,10 @@ class Llama3ConversionTest {
 
   @TempDir Path tmp;
 
-  /** docs/formats.md §4.4, computed here independently: the llama3 factor for each of the head_dim/2 frequencies. */
+  /**
+   * docs/formats.md §4.4, computed here independently: the llama3 factor for each of the head_dim/2
+   * frequencies.
+   */
   static float[] expectedRopeFreqs(int headDim) {
     double factor = 8;
     double low = 1;
@@ -76,8 +80,10 @@ class Llama3ConversionTest {
     assertEquals(ModelFormats.Format.HF, r.from());
 
     int headDim = SHAPE.headDim();
-    try (GgufFile g = GgufFile.open(gguf); SafetensorsModel m = SafetensorsModel.open(hf)) {
-      // rope_freqs.weight: F32 [hd/2] with the llama3 values; this shape reaches all three branches.
+    try (GgufFile g = GgufFile.open(gguf);
+        SafetensorsModel m = SafetensorsModel.open(hf)) {
+      // rope_freqs.weight: F32 [hd/2] with the llama3 values; this shape reaches all three
+      // branches.
       GgufTensorInfo rope = g.tensor("rope_freqs.weight").orElseThrow();
       assertEquals(GgmlType.F32, rope.type());
       assertArrayEquals(new long[] {headDim / 2}, rope.ne());
@@ -101,14 +107,20 @@ class Llama3ConversionTest {
       assertKey(md, "general.file_type", GgufValueType.UINT32, 32L);
       assertEquals(GgufValueType.FLOAT32, md.get("llama.rope.freq_base").orElseThrow().type());
       assertEquals(ROPE_THETA, md.getDouble("llama.rope.freq_base").orElseThrow(), 0.0);
-      assertEquals(GgufValueType.FLOAT32, md.get("llama.attention.layer_norm_rms_epsilon").orElseThrow().type());
-      assertEquals(1e-5, md.getDouble("llama.attention.layer_norm_rms_epsilon").orElseThrow(), 1e-10);
-      assertFalse(md.contains("llama.rope.scaling.type"), "llama3 scaling writes no rope keys, only rope_freqs");
+      assertEquals(
+          GgufValueType.FLOAT32,
+          md.get("llama.attention.layer_norm_rms_epsilon").orElseThrow().type());
+      assertEquals(
+          1e-5, md.getDouble("llama.attention.layer_norm_rms_epsilon").orElseThrow(), 1e-10);
+      assertFalse(
+          md.contains("llama.rope.scaling.type"),
+          "llama3 scaling writes no rope keys, only rope_freqs");
       assertKey(md, "tokenizer.ggml.model", GgufValueType.STRING, "gpt2");
       assertKey(md, "tokenizer.ggml.pre", GgufValueType.STRING, "llama-bpe");
       assertEquals(320, md.get("tokenizer.ggml.tokens").orElseThrow().length());
 
-      // One GGUF tensor per HF tensor plus rope_freqs; norms F32 with the bf16 values, matrices BF16 bytes.
+      // One GGUF tensor per HF tensor plus rope_freqs; norms F32 with the bf16 values, matrices
+      // BF16 bytes.
       assertEquals(m.tensors().size() + 1, g.tensors().size());
       for (TensorInfo t : m.tensors()) {
         String name = LlamaTensorNames.toGguf(t.name()).orElseThrow();
@@ -122,9 +134,11 @@ class Llama3ConversionTest {
         } else {
           assertEquals(GgmlType.BF16, info.type(), name);
           if (name.endsWith("attn_q.weight")) {
-            ModelConverterTest.assertRowsPermuted(floats(g, name), floats(m, t.name()), 8, headDim, 64);
+            ModelConverterTest.assertRowsPermuted(
+                floats(g, name), floats(m, t.name()), 8, headDim, 64);
           } else if (name.endsWith("attn_k.weight")) {
-            ModelConverterTest.assertRowsPermuted(floats(g, name), floats(m, t.name()), 2, headDim, 64);
+            ModelConverterTest.assertRowsPermuted(
+                floats(g, name), floats(m, t.name()), 2, headDim, 64);
           } else {
             assertArrayEquals(bytes(m, t.name()), bytes(g, name), name);
           }
@@ -132,7 +146,8 @@ class Llama3ConversionTest {
       }
     }
 
-    try (LlamaScorer scorer = LlamaScorer.open(gguf, ScorerOptions.builder().threads(2).contextSize(128).build())) {
+    try (LlamaScorer scorer =
+        LlamaScorer.open(gguf, ScorerOptions.builder().threads(2).contextSize(128).build())) {
       assertEquals(320, scorer.vocabSize());
       assertEquals(315, scorer.bosToken(), "<|begin_of_text|> after the 315 normal tokens");
       int[] tokens = scorer.tokenize("Once upon a time there was a little girl.", true);
@@ -142,14 +157,23 @@ class Llama3ConversionTest {
       assertEquals(tokens.length - 1, lp.length);
       GgufFixtures.assertLogProbs(lp);
     }
-    GenerationResult generated = LlamaGeneration.generate(gguf, GenerationRequest.builder()
-        .prompt("Once upon a time").maxTokens(8).threads(2).contextSize(128).build());
+    GenerationResult generated =
+        LlamaGeneration.generate(
+            gguf,
+            GenerationRequest.builder()
+                .prompt("Once upon a time")
+                .maxTokens(8)
+                .threads(2)
+                .contextSize(128)
+                .build());
     assertNotNull(generated.text());
 
     Path back = tmp.resolve("llama3-back");
     ModelConverter.convert(gguf, back, ModelConverterTest.options());
-    try (SafetensorsModel original = SafetensorsModel.open(hf); SafetensorsModel roundTrip = SafetensorsModel.open(back)) {
-      assertEquals(original.tensors().stream().map(TensorInfo::name).sorted().toList(),
+    try (SafetensorsModel original = SafetensorsModel.open(hf);
+        SafetensorsModel roundTrip = SafetensorsModel.open(back)) {
+      assertEquals(
+          original.tensors().stream().map(TensorInfo::name).sorted().toList(),
           roundTrip.tensors().stream().map(TensorInfo::name).sorted().toList());
       for (TensorInfo t : original.tensors()) {
         TensorInfo other = roundTrip.tensor(t.name()).orElseThrow();
@@ -166,15 +190,27 @@ class Llama3ConversionTest {
     ObjectMapper json = new ObjectMapper();
     JsonNode before = json.readTree(hf.resolve("config.json").toFile());
     JsonNode after = json.readTree(back.resolve("config.json").toFile());
-    for (String key : new String[] {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-        "num_key_value_heads", "vocab_size", "max_position_embeddings", "head_dim"}) {
+    for (String key :
+        new String[] {
+          "hidden_size",
+          "intermediate_size",
+          "num_hidden_layers",
+          "num_attention_heads",
+          "num_key_value_heads",
+          "vocab_size",
+          "max_position_embeddings",
+          "head_dim"
+        }) {
       assertEquals(before.get(key).asLong(), after.path(key).asLong(-1), key);
     }
     assertEquals(before.get("rope_theta").asDouble(), after.path("rope_theta").asDouble(), 1e-3);
-    assertEquals(before.get("rms_norm_eps").asDouble(), after.path("rms_norm_eps").asDouble(), 1e-10);
+    assertEquals(
+        before.get("rms_norm_eps").asDouble(), after.path("rms_norm_eps").asDouble(), 1e-10);
     assertEquals("llama3", after.path("rope_scaling").path("rope_type").asText());
     assertEquals(8.0, after.path("rope_scaling").path("factor").asDouble(), 1e-6);
-    assertEquals(before.get("tie_word_embeddings").asBoolean(), after.path("tie_word_embeddings").asBoolean());
+    assertEquals(
+        before.get("tie_word_embeddings").asBoolean(),
+        after.path("tie_word_embeddings").asBoolean());
     assertTrue(Files.isRegularFile(back.resolve("tokenizer.json")), "tokenizer.json rebuilt");
     GgufFixtures.assertNoPartialFiles(tmp);
   }

@@ -8,9 +8,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A configuration, tokenizer or metadata file cannot be converted: a value has the wrong type, a required key is
- * missing, or the file describes something Amalgam does not convert. The message names the file, the key (a JSON
- * key, a GGUF key or a protobuf field) and the rule, for example
+ * A configuration, tokenizer or metadata file cannot be converted: a value has the wrong type, a
+ * required key is missing, or the file describes something Amalgam does not convert. The message
+ * names the file, the key (a JSON key, a GGUF key or a protobuf field) and the rule, for example
  * {@code config.json: key 'num_hidden_layers': expected an integer, got STRING "32"}.
  */
 public final class ConversionException extends IOException implements Failure {
@@ -48,7 +48,9 @@ public final class ConversionException extends IOException implements Failure {
     return Optional.ofNullable(key);
   }
 
-  /** Always bad input: a config.json or tokenizer that cannot be represented in the other format. */
+  /**
+   * Always bad input: a config.json or tokenizer that cannot be represented in the other format.
+   */
   @Override
   public FailureReason failureReason() {
     return FailureReason.BAD_INPUT;

@@ -20,11 +20,12 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Writes Hugging Face-named tensors into a llama.cpp GGUF file, streaming: each tensor arrives in chunks of the
- * element type it was planned with (its {@link TensorInfo#dtype()}) and in GGUF row order, and is stored under
- * its GGUF name, with its {@code ne} reversed from the PyTorch shape, in the ggml type chosen for it. Plain types
- * and Q8_0 (ggml's reference quantizer) are converted by the kernels. {@code rope_freqs.weight}, when given, is
- * written first. The file appears only when {@link #finish()} succeeds.
+ * Writes Hugging Face-named tensors into a llama.cpp GGUF file, streaming: each tensor arrives in
+ * chunks of the element type it was planned with (its {@link TensorInfo#dtype()}) and in GGUF row
+ * order, and is stored under its GGUF name, with its {@code ne} reversed from the PyTorch shape, in
+ * the ggml type chosen for it. Plain types and Q8_0 (ggml's reference quantizer) are converted by
+ * the kernels. {@code rope_freqs.weight}, when given, is written first. The file appears only when
+ * {@link #finish()} succeeds.
  */
 public final class GgufOutput implements TensorSink, Closeable {
   /** One output tensor: the HF tensor as it arrives and the ggml type it is stored in. */
@@ -49,17 +50,23 @@ public final class GgufOutput implements TensorSink, Closeable {
   }
 
   /**
-   * The ggml type for a tensor by llama.cpp's converter rules (docs/formats.md §4.3): F32 for vectors, norms and
-   * biases; otherwise {@code requested}, or when it is absent the type that stores {@code hf}'s dtype unchanged.
-   * A block type that does not divide the rows falls back to F16; the tensor's GGUF name is then added to
-   * {@code fellBack} (see {@link #fallbackWarning}).
+   * The ggml type for a tensor by llama.cpp's converter rules (docs/formats.md §4.3): F32 for
+   * vectors, norms and biases; otherwise {@code requested}, or when it is absent the type that
+   * stores {@code hf}'s dtype unchanged. A block type that does not divide the rows falls back to
+   * F16; the tensor's GGUF name is then added to {@code fellBack} (see {@link #fallbackWarning}).
    */
-  public static GgmlType typeFor(TensorInfo hf, Optional<GgmlType> requested, List<String> fellBack) {
+  public static GgmlType typeFor(
+      TensorInfo hf, Optional<GgmlType> requested, List<String> fellBack) {
     String gguf = ggufName(hf.name());
-    GgmlType want = requested.orElseGet(() -> GgmlType.of(hf.dtype()).filter(t -> t == GgmlType.F32
-        || t == GgmlType.F16 || t == GgmlType.BF16).orElse(GgmlType.F32));
+    GgmlType want =
+        requested.orElseGet(
+            () ->
+                GgmlType.of(hf.dtype())
+                    .filter(t -> t == GgmlType.F32 || t == GgmlType.F16 || t == GgmlType.BF16)
+                    .orElse(GgmlType.F32));
     long ne0 = hf.rank() == 0 ? 1 : hf.dim(hf.rank() - 1);
-    LlamaTensorNames.OutputType out = LlamaTensorNames.ggufType(gguf, Math.max(1, hf.rank()), want, ne0);
+    LlamaTensorNames.OutputType out =
+        LlamaTensorNames.ggufType(gguf, Math.max(1, hf.rank()), want, ne0);
     if (out.fellBack()) fellBack.add(gguf + " (rows of " + ne0 + ")");
     return out.type();
   }
@@ -67,16 +74,31 @@ public final class GgufOutput implements TensorSink, Closeable {
   /** One warning for every tensor that fell back to F16, or empty. */
   public static Optional<String> fallbackWarning(List<String> fellBack, GgmlType requested) {
     if (fellBack.isEmpty()) return Optional.empty();
-    String shown = String.join(", ", fellBack.subList(0, Math.min(3, fellBack.size())))
-        + (fellBack.size() > 3 ? " and " + (fellBack.size() - 3) + " more" : "");
-    return Optional.of(fellBack.size() + " tensor" + (fellBack.size() == 1 ? "" : "s") + " written as F16: their"
-        + " rows do not divide into " + requested + " blocks of " + requested.blockElements() + ": " + shown);
+    String shown =
+        String.join(", ", fellBack.subList(0, Math.min(3, fellBack.size())))
+            + (fellBack.size() > 3 ? " and " + (fellBack.size() - 3) + " more" : "");
+    return Optional.of(
+        fellBack.size()
+            + " tensor"
+            + (fellBack.size() == 1 ? "" : "s")
+            + " written as F16: their"
+            + " rows do not divide into "
+            + requested
+            + " blocks of "
+            + requested.blockElements()
+            + ": "
+            + shown);
   }
 
   /** The GGUF name of an HF Llama tensor; throws with the name when it has none. */
   public static String ggufName(String hf) {
-    return LlamaTensorNames.toGguf(hf).orElseThrow(() -> new IllegalArgumentException("tensor '" + hf
-        + "' has no GGUF name: it is not a tensor of the Llama family (llama.cpp would not load it)"));
+    return LlamaTensorNames.toGguf(hf)
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "tensor '"
+                        + hf
+                        + "' has no GGUF name: it is not a tensor of the Llama family (llama.cpp would not load it)"));
   }
 
   /**
@@ -89,11 +111,21 @@ public final class GgufOutput implements TensorSink, Closeable {
    * @param overwrite whether an existing target may be replaced
    * @param sync whether the file is forced to disk before it is renamed into place
    */
-  public static GgufOutput create(Path target, GgufMetadata metadata, List<Planned> tensors,
-      Optional<float[]> ropeFreqs, Kernels kernels, boolean overwrite, boolean sync) throws IOException {
+  public static GgufOutput create(
+      Path target,
+      GgufMetadata metadata,
+      List<Planned> tensors,
+      Optional<float[]> ropeFreqs,
+      Kernels kernels,
+      boolean overwrite,
+      boolean sync)
+      throws IOException {
     List<GgufWriter.TensorSpec> specs = new ArrayList<>();
-    ropeFreqs.ifPresent(r -> specs.add(new GgufWriter.TensorSpec(LlamaTensorNames.ROPE_FREQS, GgmlType.F32,
-        new long[] {r.length})));
+    ropeFreqs.ifPresent(
+        r ->
+            specs.add(
+                new GgufWriter.TensorSpec(
+                    LlamaTensorNames.ROPE_FREQS, GgmlType.F32, new long[] {r.length})));
     for (Planned p : tensors) {
       long[] shape = p.hf().shape();
       long[] ne = new long[Math.max(1, shape.length)];
@@ -131,7 +163,8 @@ public final class GgufOutput implements TensorSink, Closeable {
   public void beginTensor(String name) throws IOException {
     if (current != null) writer.endTensor();
     current = planned.get(name);
-    if (current == null) throw new IllegalStateException("tensor '" + name + "' was not planned for this GGUF file");
+    if (current == null)
+      throw new IllegalStateException("tensor '" + name + "' was not planned for this GGUF file");
     writer.beginTensor(ggufNames.get(name));
   }
 
@@ -147,7 +180,8 @@ public final class GgufOutput implements TensorSink, Closeable {
       DType to = plain.get();
       int bytes = Math.toIntExact(to.byteCount(n));
       if (scratch == null || scratch.capacity() < bytes) {
-        scratch = ByteBuffer.allocateDirect(Math.max(bytes, 1 << 16)).order(ByteOrder.LITTLE_ENDIAN);
+        scratch =
+            ByteBuffer.allocateDirect(Math.max(bytes, 1 << 16)).order(ByteOrder.LITTLE_ENDIAN);
       }
       ByteBuffer out = scratch.duplicate().order(ByteOrder.LITTLE_ENDIAN).clear();
       kernels.convert(src.slice().order(ByteOrder.LITTLE_ENDIAN), from, out, to, n);
@@ -174,7 +208,9 @@ public final class GgufOutput implements TensorSink, Closeable {
 
   /** Bytes of tensor data in the file (with alignment padding). */
   public long dataBytes() {
-    return writer.tensors().stream().mapToLong(t -> GgufWriter.align(t.byteSize(), writer.alignment())).sum();
+    return writer.tensors().stream()
+        .mapToLong(t -> GgufWriter.align(t.byteSize(), writer.alignment()))
+        .sum();
   }
 
   /** Discards the temporary file unless {@link #finish()} succeeded. */

@@ -10,9 +10,9 @@ import dev.amalgam.io.gguf.GgmlType;
 import dev.amalgam.io.gguf.GgufFile;
 import dev.amalgam.io.gguf.GgufKeys;
 import dev.amalgam.io.gguf.GgufMetadata;
+import dev.amalgam.io.gguf.GgufQuant;
 import dev.amalgam.io.gguf.GgufTensorData;
 import dev.amalgam.io.gguf.GgufTensorInfo;
-import dev.amalgam.io.gguf.GgufQuant;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -27,15 +27,15 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 
 /**
- * A Llama-family GGUF file seen as a Hugging Face checkpoint: tensors under their HF names with PyTorch shapes
- * (the reverse of ggml's {@code ne}), plain F32/F16/BF16 data handed out zero-copy, block-quantized data
- * (Q8_0, Q4_0, Q4_K, Q6_K) dequantized to F32 chunk by chunk, and the query/key rows in the requested
- * {@link Layout}. {@code rope_freqs.weight}, which has no HF counterpart, is not among {@link #tensors()} but
- * available through {@link #ropeFreqs()}.
+ * A Llama-family GGUF file seen as a Hugging Face checkpoint: tensors under their HF names with
+ * PyTorch shapes (the reverse of ggml's {@code ne}), plain F32/F16/BF16 data handed out zero-copy,
+ * block-quantized data (Q8_0, Q4_0, Q4_K, Q6_K) dequantized to F32 chunk by chunk, and the
+ * query/key rows in the requested {@link Layout}. {@code rope_freqs.weight}, which has no HF
+ * counterpart, is not among {@link #tensors()} but available through {@link #ropeFreqs()}.
  *
- * <p>Decoded and re-ordered data go through two buffers owned by this view, so one tensor of it is read at a
- * time (as merges and conversions do); a buffer from one {@link TensorSource} is overwritten by the next slice of
- * any tensor.
+ * <p>Decoded and re-ordered data go through two buffers owned by this view, so one tensor of it is
+ * read at a time (as merges and conversions do); a buffer from one {@link TensorSource} is
+ * overwritten by the next slice of any tensor.
  */
 public final class GgufWeights implements ModelWeights {
   private final GgufFile file;
@@ -52,23 +52,52 @@ public final class GgufWeights implements ModelWeights {
     this.file = file;
     this.layout = layout;
     GgufMetadata m = file.metadata();
-    String arch = m.getString(GgufMetadata.ARCHITECTURE).orElseThrow(() -> new FormatException(file.path(),
-        FormatException.Reason.BAD_HEADER, null, "no " + GgufMetadata.ARCHITECTURE + " key"));
-    this.architecture = Architecture.forGguf(arch).orElseThrow(() -> new FormatException(file.path(),
-        FormatException.Reason.UNSUPPORTED_FORMAT, null, "architecture '" + arch + "' is not supported; Amalgam"
-            + " reads Llama-family GGUF files (general.architecture = llama)"));
+    String arch =
+        m.getString(GgufMetadata.ARCHITECTURE)
+            .orElseThrow(
+                () ->
+                    new FormatException(
+                        file.path(),
+                        FormatException.Reason.BAD_HEADER,
+                        null,
+                        "no " + GgufMetadata.ARCHITECTURE + " key"));
+    this.architecture =
+        Architecture.forGguf(arch)
+            .orElseThrow(
+                () ->
+                    new FormatException(
+                        file.path(),
+                        FormatException.Reason.UNSUPPORTED_FORMAT,
+                        null,
+                        "architecture '"
+                            + arch
+                            + "' is not supported; Amalgam"
+                            + " reads Llama-family GGUF files (general.architecture = llama)"));
     this.headCount = m.getLong(GgufKeys.headCount(arch)).orElse(0L);
     this.headCountKv = m.getLong(GgufKeys.headCountKv(arch)).orElse(headCount);
     for (GgufTensorInfo t : file.tensors()) {
       if (t.name().equals(LlamaTensorNames.ROPE_FREQS)) continue;
-      String hf = architecture.toHf(t.name()).orElseThrow(() -> new FormatException(file.path(),
-          FormatException.Reason.UNSUPPORTED_FORMAT, t.name(), "not a Llama tensor name; cannot map it to Hugging"
-              + " Face names"));
+      String hf =
+          architecture
+              .toHf(t.name())
+              .orElseThrow(
+                  () ->
+                      new FormatException(
+                          file.path(),
+                          FormatException.Reason.UNSUPPORTED_FORMAT,
+                          t.name(),
+                          "not a Llama tensor name; cannot map it to Hugging" + " Face names"));
       if (!GgufQuant.canDequantize(t.type()) && t.type().plainDType().isEmpty()) {
-        throw new FormatException(file.path(), FormatException.Reason.UNKNOWN_DTYPE, t.name(), "type " + t.type()
-            + " cannot be read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+        throw new FormatException(
+            file.path(),
+            FormatException.Reason.UNKNOWN_DTYPE,
+            t.name(),
+            "type "
+                + t.type()
+                + " cannot be read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
       }
-      if (architecture.permutation(t.name()).isPresent()) permutation(t); // validates heads against rows
+      if (architecture.permutation(t.name()).isPresent())
+        permutation(t); // validates heads against rows
       byHfName.put(hf, t);
       tensors.add(new TensorInfo(hf, presentedType(t), t.torchShape()));
     }
@@ -97,14 +126,19 @@ public final class GgufWeights implements ModelWeights {
   private QkPermutation permutation(GgufTensorInfo t) throws FormatException {
     Architecture.Permuted p = architecture.permutation(t.name()).orElseThrow();
     long heads = p == Architecture.Permuted.QUERY ? headCount : headCountKv;
-    String key = p == Architecture.Permuted.QUERY ? GgufKeys.headCount(architecture.ggufName())
-        : GgufKeys.headCountKv(architecture.ggufName());
+    String key =
+        p == Architecture.Permuted.QUERY
+            ? GgufKeys.headCount(architecture.ggufName())
+            : GgufKeys.headCountKv(architecture.ggufName());
     long rows = t.rank() == 1 ? t.ne(0) : t.rows();
     try {
       return new QkPermutation(rows, heads);
     } catch (IllegalArgumentException e) {
-      throw new FormatException(file.path(), FormatException.Reason.BAD_SHAPE, t.name(), "rows do not fit " + key
-          + " = " + heads + ": " + e.getMessage());
+      throw new FormatException(
+          file.path(),
+          FormatException.Reason.BAD_SHAPE,
+          t.name(),
+          "rows do not fit " + key + " = " + heads + ": " + e.getMessage());
     }
   }
 
@@ -130,17 +164,23 @@ public final class GgufWeights implements ModelWeights {
 
   /** Whether the file stores a separate {@code output.weight} (untied embeddings). */
   public boolean hasOutputWeight() {
-    String lmHead = architecture.toGguf(architecture.hfWeight(Architecture.Role.LM_HEAD)).orElseThrow();
+    String lmHead =
+        architecture.toGguf(architecture.hfWeight(Architecture.Role.LM_HEAD)).orElseThrow();
     return file.tensor(lmHead).isPresent();
   }
 
-  /** The values of {@code rope_freqs.weight} (llama3 rope scaling), when the file has that tensor. */
+  /**
+   * The values of {@code rope_freqs.weight} (llama3 rope scaling), when the file has that tensor.
+   */
   public Optional<float[]> ropeFreqs() throws IOException {
     Optional<GgufTensorInfo> t = file.tensor(LlamaTensorNames.ROPE_FREQS);
     if (t.isEmpty()) return Optional.empty();
     long n = t.get().elementCount();
     if (n > 1 << 20) {
-      throw new FormatException(file.path(), FormatException.Reason.BAD_SHAPE, LlamaTensorNames.ROPE_FREQS,
+      throw new FormatException(
+          file.path(),
+          FormatException.Reason.BAD_SHAPE,
+          LlamaTensorNames.ROPE_FREQS,
           n + " values is not a rope frequency table");
     }
     float[] values = new float[(int) n];
@@ -150,14 +190,20 @@ public final class GgufWeights implements ModelWeights {
   }
 
   /**
-   * A transformers config.json for this file (docs/formats.md §4.6), with {@code torch_dtype} set to {@code dtype}.
+   * A transformers config.json for this file (docs/formats.md §4.6), with {@code torch_dtype} set
+   * to {@code dtype}.
    */
   public ObjectNode hfConfig(DType dtype) throws IOException {
-    ObjectNode config = LlamaMetadata.toConfig(file.metadata(), file.path(), hasOutputWeight(), ropeFreqs(), dtype);
-    // transformers builds the projections with biases only when told; the metadata cannot say, the tensors can
-    config.put("attention_bias", byHfName.keySet().stream().anyMatch(n -> n.contains(".self_attn.")
-        && n.endsWith(".bias")));
-    config.put("mlp_bias", byHfName.keySet().stream().anyMatch(n -> n.contains(".mlp.") && n.endsWith(".bias")));
+    ObjectNode config =
+        LlamaMetadata.toConfig(file.metadata(), file.path(), hasOutputWeight(), ropeFreqs(), dtype);
+    // transformers builds the projections with biases only when told; the metadata cannot say, the
+    // tensors can
+    config.put(
+        "attention_bias",
+        byHfName.keySet().stream().anyMatch(n -> n.contains(".self_attn.") && n.endsWith(".bias")));
+    config.put(
+        "mlp_bias",
+        byHfName.keySet().stream().anyMatch(n -> n.contains(".mlp.") && n.endsWith(".bias")));
     return config;
   }
 
@@ -179,7 +225,9 @@ public final class GgufWeights implements ModelWeights {
   @Override
   public Optional<TensorInfo> tensor(String name) {
     GgufTensorInfo t = byHfName.get(name);
-    return t == null ? Optional.empty() : Optional.of(new TensorInfo(name, presentedType(t), t.torchShape()));
+    return t == null
+        ? Optional.empty()
+        : Optional.of(new TensorInfo(name, presentedType(t), t.torchShape()));
   }
 
   @Override
@@ -195,7 +243,8 @@ public final class GgufWeights implements ModelWeights {
     } catch (FormatException e) {
       throw new IllegalStateException(e); // validated when opened
     }
-    return new RowPermutedSource(stored, info, t.rank() == 1 ? 1 : t.ne(0), p::hfRowToGgufRow, gathered);
+    return new RowPermutedSource(
+        stored, info, t.rank() == 1 ? 1 : t.ne(0), p::hfRowToGgufRow, gathered);
   }
 
   @Override
@@ -213,7 +262,9 @@ public final class GgufWeights implements ModelWeights {
     return "GgufWeights[" + file.path() + ", " + layout + "]";
   }
 
-  /** Stored data: zero-copy for plain types, dequantized into a buffer of its own for block types. */
+  /**
+   * Stored data: zero-copy for plain types, dequantized into a buffer of its own for block types.
+   */
   private static final class Stored implements TensorSource {
     private final GgufTensorData data;
     private final TensorInfo info;
@@ -235,7 +286,9 @@ public final class GgufWeights implements ModelWeights {
     @Override
     public long maxSliceElements() {
       GgmlType t = data.info().type();
-      return quantized ? (Integer.MAX_VALUE / 4) / t.blockElements() * t.blockElements() : data.maxRawElements();
+      return quantized
+          ? (Integer.MAX_VALUE / 4) / t.blockElements() * t.blockElements()
+          : data.maxRawElements();
     }
 
     @Override

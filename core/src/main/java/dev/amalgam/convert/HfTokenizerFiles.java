@@ -9,13 +9,24 @@ import java.util.List;
 /** The files that make up a Hugging Face tokenizer in a model folder. */
 public final class HfTokenizerFiles {
   /** Their names: tokenizer definitions, special tokens and chat templates. */
-  public static final List<String> NAMES = List.of("tokenizer.json", "tokenizer.model", "tokenizer_config.json",
-      "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja",
-      "chat_template.json");
+  public static final List<String> NAMES =
+      List.of(
+          "tokenizer.json",
+          "tokenizer.model",
+          "tokenizer_config.json",
+          "special_tokens_map.json",
+          "added_tokens.json",
+          "vocab.json",
+          "merges.txt",
+          "chat_template.jinja",
+          "chat_template.json");
 
   private HfTokenizerFiles() {}
 
-  /** Copies those present in {@code from} into {@code to}, keeping their attributes; returns how many. */
+  /**
+   * Copies those present in {@code from} into {@code to}, keeping their attributes; returns how
+   * many.
+   */
   public static int copy(Path from, Path to) throws IOException {
     int copied = 0;
     for (String name : NAMES) {

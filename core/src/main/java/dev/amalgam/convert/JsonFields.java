@@ -6,8 +6,9 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Typed access to the fields of one JSON file, turning type errors into {@link ConversionException}s that name the
- * file and the key. A JSON {@code null} counts as absent, as it does for transformers.
+ * Typed access to the fields of one JSON file, turning type errors into {@link
+ * ConversionException}s that name the file and the key. A JSON {@code null} counts as absent, as it
+ * does for transformers.
  */
 final class JsonFields {
   private final Path file;
@@ -85,14 +86,16 @@ final class JsonFields {
   /** An object, empty when absent. */
   Optional<JsonNode> optObject(JsonNode object, String key) throws ConversionException {
     Optional<JsonNode> v = get(object, key);
-    if (v.isPresent() && !v.get().isObject()) throw error(key, "expected an object, got " + describe(v.get()));
+    if (v.isPresent() && !v.get().isObject())
+      throw error(key, "expected an object, got " + describe(v.get()));
     return v;
   }
 
   /** An array, empty when absent. */
   Optional<JsonNode> optArray(JsonNode object, String key) throws ConversionException {
     Optional<JsonNode> v = get(object, key);
-    if (v.isPresent() && !v.get().isArray()) throw error(key, "expected an array, got " + describe(v.get()));
+    if (v.isPresent() && !v.get().isArray())
+      throw error(key, "expected an array, got " + describe(v.get()));
     return v;
   }
 

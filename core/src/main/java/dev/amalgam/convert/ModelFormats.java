@@ -16,9 +16,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Opens a model in whichever format it is stored (a Hugging Face safetensors checkpoint or a GGUF file) as
- * {@link ModelWeights} in the requested {@link Layout}, together with its config.json (read, or rebuilt from
- * GGUF metadata).
+ * Opens a model in whichever format it is stored (a Hugging Face safetensors checkpoint or a GGUF
+ * file) as {@link ModelWeights} in the requested {@link Layout}, together with its config.json
+ * (read, or rebuilt from GGUF metadata).
  */
 public final class ModelFormats {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -39,12 +39,17 @@ public final class ModelFormats {
    * @param hfConfig config.json (for GGUF rebuilt from the metadata), if there is one
    * @param gguf the GGUF view when the model is a GGUF file
    */
-  public record Opened(Format format, ModelWeights weights, Optional<ObjectNode> hfConfig,
+  public record Opened(
+      Format format,
+      ModelWeights weights,
+      Optional<ObjectNode> hfConfig,
       Optional<GgufWeights> gguf) {}
 
   private ModelFormats() {}
 
-  /** The format of a path: a regular file that starts with the GGUF magic is GGUF, anything else HF. */
+  /**
+   * The format of a path: a regular file that starts with the GGUF magic is GGUF, anything else HF.
+   */
   public static Format detect(Path path) {
     if (Files.isRegularFile(path) && GgufFile.hasMagic(path)) return Format.GGUF;
     return Format.HF;
@@ -66,8 +71,12 @@ public final class ModelFormats {
     if (detect(path) == Format.GGUF) {
       GgufWeights g = GgufWeights.open(path, layout);
       try {
-        DType dtype = g.tensors().stream().filter(t -> t.rank() >= 2).map(TensorInfo::dtype).findFirst()
-            .orElse(DType.F32);
+        DType dtype =
+            g.tensors().stream()
+                .filter(t -> t.rank() >= 2)
+                .map(TensorInfo::dtype)
+                .findFirst()
+                .orElse(DType.F32);
         return new Opened(Format.GGUF, g, Optional.of(g.hfConfig(dtype)), Optional.of(g));
       } catch (IOException | RuntimeException e) {
         g.close();
@@ -76,35 +85,49 @@ public final class ModelFormats {
     }
     SafetensorsModel st = SafetensorsModel.open(path);
     try {
-      Path configFile = Files.isDirectory(path) ? path.resolve("config.json") : path.resolveSibling("config.json");
+      Path configFile =
+          Files.isDirectory(path)
+              ? path.resolve("config.json")
+              : path.resolveSibling("config.json");
       Optional<ObjectNode> config = Optional.empty();
       if (Files.isRegularFile(configFile)) {
         JsonNode node;
         try {
           node = JSON.readTree(configFile.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-          throw new FormatException(configFile, FormatException.Reason.BAD_HEADER, null, "not valid JSON: "
-              + e.getOriginalMessage());
+          throw new FormatException(
+              configFile,
+              FormatException.Reason.BAD_HEADER,
+              null,
+              "not valid JSON: " + e.getOriginalMessage());
         }
         if (!(node instanceof ObjectNode)) {
-          throw new FormatException(configFile, FormatException.Reason.BAD_HEADER, null, "not a JSON object");
+          throw new FormatException(
+              configFile, FormatException.Reason.BAD_HEADER, null, "not a JSON object");
         }
         config = Optional.of((ObjectNode) node);
       }
       if (layout == Layout.HF) return new Opened(Format.HF, st, config, Optional.empty());
       if (config.isEmpty()) {
-        throw new FormatException(configFile, FormatException.Reason.MISSING_FILE, null, "config.json is needed to"
-            + " lay out the attention heads for GGUF (num_attention_heads, num_key_value_heads)");
+        throw new FormatException(
+            configFile,
+            FormatException.Reason.MISSING_FILE,
+            null,
+            "config.json is needed to"
+                + " lay out the attention heads for GGUF (num_attention_heads, num_key_value_heads)");
       }
       long heads = positive(config.get(), "num_attention_heads", configFile);
-      long kv = config.get().has("num_key_value_heads") ? positive(config.get(), "num_key_value_heads", configFile)
-          : heads;
+      long kv =
+          config.get().has("num_key_value_heads")
+              ? positive(config.get(), "num_key_value_heads", configFile)
+              : heads;
       PermutedHfWeights permuted = new PermutedHfWeights(st, heads, kv);
       for (TensorInfo t : st.tensors()) {
         try {
           permuted.permutation(t);
         } catch (IllegalArgumentException e) {
-          throw new FormatException(st.path(), FormatException.Reason.BAD_SHAPE, t.name(), e.getMessage());
+          throw new FormatException(
+              st.path(), FormatException.Reason.BAD_SHAPE, t.name(), e.getMessage());
         }
       }
       return new Opened(Format.HF, permuted, config, Optional.empty());
@@ -117,8 +140,11 @@ public final class ModelFormats {
   private static long positive(ObjectNode config, String key, Path file) throws FormatException {
     JsonNode v = config.get(key);
     if (v == null || !v.isIntegralNumber() || v.asLong() <= 0) {
-      throw new FormatException(file, FormatException.Reason.BAD_HEADER, null, key + " must be a positive integer,"
-          + " got " + v);
+      throw new FormatException(
+          file,
+          FormatException.Reason.BAD_HEADER,
+          null,
+          key + " must be a positive integer," + " got " + v);
     }
     return v.asLong();
   }

@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A Hugging Face checkpoint with its query and key projections presented in GGUF row order
- * ({@link Layout#GGUF}), so that it can be merged with GGUF inputs or written to a GGUF file without holding a
- * tensor in memory. Names, shapes and every other tensor are unchanged. The permuted rows are gathered into one
- * buffer owned by this view, so one permuted tensor is read at a time.
+ * A Hugging Face checkpoint with its query and key projections presented in GGUF row order ({@link
+ * Layout#GGUF}), so that it can be merged with GGUF inputs or written to a GGUF file without
+ * holding a tensor in memory. Names, shapes and every other tensor are unchanged. The permuted rows
+ * are gathered into one buffer owned by this view, so one permuted tensor is read at a time.
  */
 public final class PermutedHfWeights implements ModelWeights {
   private final ModelWeights hf;
@@ -26,7 +26,8 @@ public final class PermutedHfWeights implements ModelWeights {
    * Wraps a checkpoint.
    *
    * @param headCount config.json {@code num_attention_heads}
-   * @param headCountKv config.json {@code num_key_value_heads} (the head count without grouped-query attention)
+   * @param headCountKv config.json {@code num_key_value_heads} (the head count without
+   *     grouped-query attention)
    */
   public PermutedHfWeights(ModelWeights hf, long headCount, long headCountKv) {
     this.hf = hf;
@@ -36,7 +37,8 @@ public final class PermutedHfWeights implements ModelWeights {
 
   /** The permutation a tensor needs, if it is a query or key projection (weight or bias). */
   Optional<QkPermutation> permutation(TensorInfo t) {
-    Optional<Architecture.Permuted> p = Architecture.LLAMA.toGguf(t.name()).flatMap(Architecture.LLAMA::permutation);
+    Optional<Architecture.Permuted> p =
+        Architecture.LLAMA.toGguf(t.name()).flatMap(Architecture.LLAMA::permutation);
     if (p.isEmpty()) return Optional.empty();
     long heads = p.get() == Architecture.Permuted.QUERY ? headCount : headCountKv;
     return Optional.of(new QkPermutation(t.dim(0), heads));

@@ -7,12 +7,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * Reads the protobuf wire format (varints, fixed 32/64-bit values, length-delimited fields and groups) from a
- * byte range. Amalgam reads SentencePiece's tokenizer.model with it instead of depending on protobuf-java: only
- * three messages and a handful of fields are needed, and unknown fields are simply skipped by wire type.
+ * Reads the protobuf wire format (varints, fixed 32/64-bit values, length-delimited fields and
+ * groups) from a byte range. Amalgam reads SentencePiece's tokenizer.model with it instead of
+ * depending on protobuf-java: only three messages and a handful of fields are needed, and unknown
+ * fields are simply skipped by wire type.
  *
- * <p>Every read checks bounds; malformed input raises a {@link ConversionException} naming the file, the field
- * path being read and the byte offset.
+ * <p>Every read checks bounds; malformed input raises a {@link ConversionException} naming the
+ * file, the field path being read and the byte offset.
  */
 final class ProtoReader {
   static final int VARINT = 0;
@@ -92,8 +93,11 @@ final class ProtoReader {
   /** Reads a little-endian 32-bit value (fixed32, sfixed32, float). */
   int readFixed32() throws ConversionException {
     require(4, "fixed32");
-    int v = (data[position] & 0xFF) | (data[position + 1] & 0xFF) << 8 | (data[position + 2] & 0xFF) << 16
-        | (data[position + 3] & 0xFF) << 24;
+    int v =
+        (data[position] & 0xFF)
+            | (data[position + 1] & 0xFF) << 8
+            | (data[position + 2] & 0xFF) << 16
+            | (data[position + 3] & 0xFF) << 24;
     position += 4;
     return v;
   }
@@ -114,8 +118,13 @@ final class ProtoReader {
   private int readLength(String what) throws ConversionException {
     long length = readVarint();
     if (length < 0 || length > end - position) {
-      throw error(what + " of " + length + " bytes runs past the end of its message (" + (end - position)
-          + " bytes left)");
+      throw error(
+          what
+              + " of "
+              + length
+              + " bytes runs past the end of its message ("
+              + (end - position)
+              + " bytes left)");
     }
     return (int) length;
   }
@@ -134,11 +143,13 @@ final class ProtoReader {
     int length = readLength("string");
     int at = position;
     try {
-      String s = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(data, position, length))
-          .toString();
+      String s =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(data, position, length))
+              .toString();
       position += length;
       return s;
     } catch (CharacterCodingException e) {
@@ -147,11 +158,15 @@ final class ProtoReader {
     }
   }
 
-  /** Reads a length-delimited field as an embedded message; {@code name} extends the field path for messages. */
+  /**
+   * Reads a length-delimited field as an embedded message; {@code name} extends the field path for
+   * messages.
+   */
   ProtoReader readMessage(String name) throws ConversionException {
     if (depth + 1 > MAX_DEPTH) throw error("messages nested deeper than " + MAX_DEPTH);
     int length = readLength("message " + name);
-    ProtoReader sub = new ProtoReader(data, position, position + length, file, path + "." + name, depth + 1);
+    ProtoReader sub =
+        new ProtoReader(data, position, position + length, file, path + "." + name, depth + 1);
     position += length;
     return sub;
   }
@@ -184,7 +199,8 @@ final class ProtoReader {
       if (!hasMore()) throw error("group " + field + " is not closed");
       int tag = readTag();
       if ((tag & 7) == END_GROUP) {
-        if (tag >>> 3 != field) throw error("group " + field + " closed by end tag of field " + (tag >>> 3));
+        if (tag >>> 3 != field)
+          throw error("group " + field + " closed by end tag of field " + (tag >>> 3));
         return;
       }
       if ((tag & 7) == START_GROUP) {

@@ -3,7 +3,10 @@ package dev.amalgam.convert;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
-/** Writes the protobuf wire format: the counterpart of {@link ProtoReader} for tokenizer.model files. */
+/**
+ * Writes the protobuf wire format: the counterpart of {@link ProtoReader} for tokenizer.model
+ * files.
+ */
 final class ProtoWriter {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
@@ -19,7 +22,10 @@ final class ProtoWriter {
     out.write((int) v);
   }
 
-  /** An int32/enum/bool field; negative int32 values take 10 bytes, sign-extended as protobuf requires. */
+  /**
+   * An int32/enum/bool field; negative int32 values take 10 bytes, sign-extended as protobuf
+   * requires.
+   */
   ProtoWriter int32(int field, int value) {
     tag(field, ProtoReader.VARINT);
     varint(value);

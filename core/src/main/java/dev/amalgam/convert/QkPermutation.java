@@ -1,23 +1,29 @@
 package dev.amalgam.convert;
 
 /**
- * The row permutation between HF and GGUF layouts of the Llama query and key projections (docs/formats.md §4.2).
+ * The row permutation between HF and GGUF layouts of the Llama query and key projections
+ * (docs/formats.md §4.2).
  *
- * <p>HF stores each head's rows in rotate-half (NEOX) order: the first half of a head's rows are the first
- * elements of the rotary pairs, the second half the second elements. llama.cpp's LLAMA rope pairs adjacent rows,
- * so its converter interleaves the halves. For a matrix of {@code rows} rows in {@code heads} heads of
- * {@code headDim = rows / heads} rows each, with {@code half = headDim / 2}:
+ * <p>HF stores each head's rows in rotate-half (NEOX) order: the first half of a head's rows are
+ * the first elements of the rotary pairs, the second half the second elements. llama.cpp's LLAMA
+ * rope pairs adjacent rows, so its converter interleaves the halves. For a matrix of {@code rows}
+ * rows in {@code heads} heads of {@code headDim = rows / heads} rows each, with {@code half =
+ * headDim / 2}:
  *
- * <pre>GGUF row (h * headDim + 2j + i) = HF row (h * headDim + i * half + j),  i in {0, 1}, j in [0, half)</pre>
+ * <pre>
+ * GGUF row (h * headDim + 2j + i) = HF row (h * headDim + i * half + j),  i in {0, 1}, j in [0, half)
+ * </pre>
  *
- * Columns are untouched. Queries use {@code heads = head_count}; keys use {@code heads = head_count_kv} (with
- * grouped-query attention K has fewer rows). Biases are permuted the same way, as a matrix with one column.
+ * Columns are untouched. Queries use {@code heads = head_count}; keys use {@code heads =
+ * head_count_kv} (with grouped-query attention K has fewer rows). Biases are permuted the same way,
+ * as a matrix with one column.
  *
- * <p>Streaming: a converter does not need the whole tensor in memory. To write GGUF row {@code g} it copies HF
- * row {@link #ggufRowToHfRow(long) ggufRowToHfRow(g)} (and, reading GGUF, HF row {@code f} comes from GGUF row
- * {@link #hfRowToGgufRow(long) hfRowToGgufRow(f)}); rows of one head lie within {@code headDim} consecutive rows,
- * so reading a head at a time bounds the working set. {@link #hfToGguf(byte[], long)} and friends permute whole
- * in-memory arrays for tests and small tensors.
+ * <p>Streaming: a converter does not need the whole tensor in memory. To write GGUF row {@code g}
+ * it copies HF row {@link #ggufRowToHfRow(long) ggufRowToHfRow(g)} (and, reading GGUF, HF row
+ * {@code f} comes from GGUF row {@link #hfRowToGgufRow(long) hfRowToGgufRow(f)}); rows of one head
+ * lie within {@code headDim} consecutive rows, so reading a head at a time bounds the working set.
+ * {@link #hfToGguf(byte[], long)} and friends permute whole in-memory arrays for tests and small
+ * tensors.
  */
 public final class QkPermutation {
   private final long rows;
@@ -28,12 +34,13 @@ public final class QkPermutation {
   /**
    * A permutation of {@code rows} rows in {@code heads} heads.
    *
-   * @throws IllegalArgumentException unless rows and heads are positive, heads divides rows and the head
-   *     dimension is even
+   * @throws IllegalArgumentException unless rows and heads are positive, heads divides rows and the
+   *     head dimension is even
    */
   public QkPermutation(long rows, long heads) {
     if (rows <= 0 || heads <= 0) {
-      throw new IllegalArgumentException("rows (" + rows + ") and heads (" + heads + ") must be positive");
+      throw new IllegalArgumentException(
+          "rows (" + rows + ") and heads (" + heads + ") must be positive");
     }
     if (rows % heads != 0) {
       throw new IllegalArgumentException(rows + " rows do not split into " + heads + " heads");
@@ -42,8 +49,14 @@ public final class QkPermutation {
     this.heads = heads;
     this.headDim = rows / heads;
     if (headDim % 2 != 0) {
-      throw new IllegalArgumentException("head dimension " + headDim + " (" + rows + " rows / " + heads
-          + " heads) is odd; rotary pairs need an even head dimension");
+      throw new IllegalArgumentException(
+          "head dimension "
+              + headDim
+              + " ("
+              + rows
+              + " rows / "
+              + heads
+              + " heads) is odd; rotary pairs need an even head dimension");
     }
     this.half = headDim / 2;
   }
@@ -83,14 +96,18 @@ public final class QkPermutation {
    * Permutes a whole row-major matrix from HF to GGUF row order.
    *
    * @param hf the matrix, {@code rows * rowBytes} bytes
-   * @param rowBytes bytes per row (columns times element size; for block-quantized data the bytes of a row)
+   * @param rowBytes bytes per row (columns times element size; for block-quantized data the bytes
+   *     of a row)
    * @return a new array in GGUF row order
    */
   public byte[] hfToGguf(byte[] hf, long rowBytes) {
     return permute(hf, rowBytes, true);
   }
 
-  /** Permutes a whole row-major matrix from GGUF to HF row order (inverse of {@link #hfToGguf(byte[], long)}). */
+  /**
+   * Permutes a whole row-major matrix from GGUF to HF row order (inverse of {@link
+   * #hfToGguf(byte[], long)}).
+   */
   public byte[] ggufToHf(byte[] gguf, long rowBytes) {
     return permute(gguf, rowBytes, false);
   }
@@ -126,7 +143,8 @@ public final class QkPermutation {
   }
 
   private int checkArray(long length, long rowLength) {
-    if (rowLength <= 0) throw new IllegalArgumentException("row length " + rowLength + " must be positive");
+    if (rowLength <= 0)
+      throw new IllegalArgumentException("row length " + rowLength + " must be positive");
     long expected;
     try {
       expected = Math.multiplyExact(rows, rowLength);
@@ -134,8 +152,8 @@ public final class QkPermutation {
       throw new IllegalArgumentException(rows + " rows of " + rowLength + " overflow", e);
     }
     if (expected != length) {
-      throw new IllegalArgumentException("array of " + length + " elements is not " + rows + " rows of "
-          + rowLength);
+      throw new IllegalArgumentException(
+          "array of " + length + " elements is not " + rows + " rows of " + rowLength);
     }
     return (int) rowLength;
   }

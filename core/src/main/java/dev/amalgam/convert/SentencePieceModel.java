@@ -9,16 +9,18 @@ import java.util.Set;
 
 /**
  * The parts of a SentencePiece {@code tokenizer.model} (sentencepiece_model.proto, a serialized
- * {@code ModelProto}) that a GGUF needs: the pieces with score and type, and the special ids of the trainer spec.
+ * {@code ModelProto}) that a GGUF needs: the pieces with score and type, and the special ids of the
+ * trainer spec.
  *
  * <p>Field numbers (checked against google/sentencepiece src/sentencepiece_model.proto): ModelProto
- * {@code pieces = 1}, {@code trainer_spec = 2}, {@code normalizer_spec = 3}; SentencePiece {@code piece = 1}
- * (string), {@code score = 2} (float), {@code type = 3} (enum: NORMAL 1, UNKNOWN 2, CONTROL 3, USER_DEFINED 4,
- * UNUSED 5, BYTE 6; default NORMAL); TrainerSpec {@code model_type = 3} (UNIGRAM 1, BPE 2), {@code vocab_size =
- * 4}, {@code byte_fallback = 35}, {@code unk_id = 40} (default 0), {@code bos_id = 41} (1), {@code eos_id = 42}
- * (2), {@code pad_id = 43} (-1), {@code unk_piece = 45}, {@code bos_piece = 46}, {@code eos_piece = 47},
- * {@code pad_piece = 48}; NormalizerSpec {@code name = 1}, {@code add_dummy_prefix = 3},
- * {@code remove_extra_whitespaces = 4}, {@code escape_whitespaces = 5}.
+ * {@code pieces = 1}, {@code trainer_spec = 2}, {@code normalizer_spec = 3}; SentencePiece {@code
+ * piece = 1} (string), {@code score = 2} (float), {@code type = 3} (enum: NORMAL 1, UNKNOWN 2,
+ * CONTROL 3, USER_DEFINED 4, UNUSED 5, BYTE 6; default NORMAL); TrainerSpec {@code model_type = 3}
+ * (UNIGRAM 1, BPE 2), {@code vocab_size = 4}, {@code byte_fallback = 35}, {@code unk_id = 40}
+ * (default 0), {@code bos_id = 41} (1), {@code eos_id = 42} (2), {@code pad_id = 43} (-1), {@code
+ * unk_piece = 45}, {@code bos_piece = 46}, {@code eos_piece = 47}, {@code pad_piece = 48};
+ * NormalizerSpec {@code name = 1}, {@code add_dummy_prefix = 3}, {@code remove_extra_whitespaces =
+ * 4}, {@code escape_whitespaces = 5}.
  *
  * @param pieces the vocabulary in id order
  * @param trainer the trainer spec's special ids, when the file has a trainer spec
@@ -55,6 +57,7 @@ record SentencePieceModel(List<Piece> pieces, Optional<TrainerIds> trainer) {
   private static final int NORMALIZER_ADD_DUMMY_PREFIX = 3;
   private static final int NORMALIZER_REMOVE_EXTRA_WHITESPACES = 4;
   private static final int NORMALIZER_ESCAPE_WHITESPACES = 5;
+
   /** TrainerSpec.ModelType.BPE: the model type of Llama 1/2 tokenizers. */
   private static final int MODEL_TYPE_BPE = 2;
 
@@ -63,8 +66,8 @@ record SentencePieceModel(List<Piece> pieces, Optional<TrainerIds> trainer) {
   }
 
   /**
-   * Parses a serialized ModelProto. Unknown fields are skipped; pieces must be non-empty strings with a type in
-   * 1..6.
+   * Parses a serialized ModelProto. Unknown fields are skipped; pieces must be non-empty strings
+   * with a type in 1..6.
    */
   static SentencePieceModel parse(byte[] bytes, Path file) throws ConversionException {
     ProtoReader r = ProtoReader.of(bytes, file, "ModelProto");
@@ -79,12 +82,15 @@ record SentencePieceModel(List<Piece> pieces, Optional<TrainerIds> trainer) {
         }
         case MODEL_TRAINER_SPEC -> {
           r.expectWireType(tag, ProtoReader.LENGTH_DELIMITED, "trainer_spec");
-          trainer = parseTrainer(r.readMessage("trainer_spec"), trainer == null ? TrainerIds.defaults() : trainer);
+          trainer =
+              parseTrainer(
+                  r.readMessage("trainer_spec"), trainer == null ? TrainerIds.defaults() : trainer);
         }
         default -> r.skip(tag);
       }
     }
-    if (pieces.isEmpty()) throw new ConversionException(file, "ModelProto.pieces", "the model has no pieces");
+    if (pieces.isEmpty())
+      throw new ConversionException(file, "ModelProto.pieces", "the model has no pieces");
     return new SentencePieceModel(pieces, Optional.ofNullable(trainer));
   }
 
@@ -106,7 +112,8 @@ record SentencePieceModel(List<Piece> pieces, Optional<TrainerIds> trainer) {
         case PIECE_TYPE -> {
           r.expectWireType(tag, ProtoReader.VARINT, "type");
           long t = r.readVarint();
-          if (t < TokenizerKeys.TYPE_NORMAL || t > TokenizerKeys.TYPE_BYTE) throw r.error("unknown piece type " + t);
+          if (t < TokenizerKeys.TYPE_NORMAL || t > TokenizerKeys.TYPE_BYTE)
+            throw r.error("unknown piece type " + t);
           type = (int) t;
         }
         default -> r.skip(tag);
@@ -138,9 +145,10 @@ record SentencePieceModel(List<Piece> pieces, Optional<TrainerIds> trainer) {
   }
 
   /**
-   * Serializes the model as a Llama-style tokenizer.model: the pieces, a trainer spec (BPE model type, the
-   * vocabulary size, byte fallback when byte pieces exist, the special ids and pieces) and an identity normalizer
-   * with a dummy prefix and without whitespace collapsing, as Llama 1/2's tokenizer.model has.
+   * Serializes the model as a Llama-style tokenizer.model: the pieces, a trainer spec (BPE model
+   * type, the vocabulary size, byte fallback when byte pieces exist, the special ids and pieces)
+   * and an identity normalizer with a dummy prefix and without whitespace collapsing, as Llama
+   * 1/2's tokenizer.model has.
    */
   byte[] toBytes() {
     ProtoWriter model = new ProtoWriter();
@@ -148,32 +156,38 @@ record SentencePieceModel(List<Piece> pieces, Optional<TrainerIds> trainer) {
     boolean hasBytes = false;
     for (Piece p : pieces) {
       if (p.piece().isEmpty()) throw new IllegalArgumentException("empty piece");
-      if (!seen.add(p.piece())) throw new IllegalArgumentException("duplicate piece '" + p.piece() + "'");
+      if (!seen.add(p.piece()))
+        throw new IllegalArgumentException("duplicate piece '" + p.piece() + "'");
       hasBytes |= p.type() == TokenizerKeys.TYPE_BYTE;
-      model.message(MODEL_PIECES, new ProtoWriter()
-          .string(PIECE_PIECE, p.piece())
-          .float32(PIECE_SCORE, p.score())
-          .int32(PIECE_TYPE, p.type()));
+      model.message(
+          MODEL_PIECES,
+          new ProtoWriter()
+              .string(PIECE_PIECE, p.piece())
+              .float32(PIECE_SCORE, p.score())
+              .int32(PIECE_TYPE, p.type()));
     }
     TrainerIds ids = trainer.orElse(TrainerIds.defaults());
-    ProtoWriter spec = new ProtoWriter()
-        .int32(TRAINER_MODEL_TYPE, MODEL_TYPE_BPE)
-        .int32(TRAINER_VOCAB_SIZE, pieces.size())
-        .bool(TRAINER_BYTE_FALLBACK, hasBytes)
-        .int32(TRAINER_UNK_ID, ids.unk())
-        .int32(TRAINER_BOS_ID, ids.bos())
-        .int32(TRAINER_EOS_ID, ids.eos())
-        .int32(TRAINER_PAD_ID, ids.pad());
+    ProtoWriter spec =
+        new ProtoWriter()
+            .int32(TRAINER_MODEL_TYPE, MODEL_TYPE_BPE)
+            .int32(TRAINER_VOCAB_SIZE, pieces.size())
+            .bool(TRAINER_BYTE_FALLBACK, hasBytes)
+            .int32(TRAINER_UNK_ID, ids.unk())
+            .int32(TRAINER_BOS_ID, ids.bos())
+            .int32(TRAINER_EOS_ID, ids.eos())
+            .int32(TRAINER_PAD_ID, ids.pad());
     pieceName(ids.unk()).ifPresent(s -> spec.string(TRAINER_UNK_PIECE, s));
     pieceName(ids.bos()).ifPresent(s -> spec.string(TRAINER_BOS_PIECE, s));
     pieceName(ids.eos()).ifPresent(s -> spec.string(TRAINER_EOS_PIECE, s));
     pieceName(ids.pad()).ifPresent(s -> spec.string(TRAINER_PAD_PIECE, s));
     model.message(MODEL_TRAINER_SPEC, spec);
-    model.message(MODEL_NORMALIZER_SPEC, new ProtoWriter()
-        .string(NORMALIZER_NAME, "identity")
-        .bool(NORMALIZER_ADD_DUMMY_PREFIX, true)
-        .bool(NORMALIZER_REMOVE_EXTRA_WHITESPACES, false)
-        .bool(NORMALIZER_ESCAPE_WHITESPACES, true));
+    model.message(
+        MODEL_NORMALIZER_SPEC,
+        new ProtoWriter()
+            .string(NORMALIZER_NAME, "identity")
+            .bool(NORMALIZER_ADD_DUMMY_PREFIX, true)
+            .bool(NORMALIZER_REMOVE_EXTRA_WHITESPACES, false)
+            .bool(NORMALIZER_ESCAPE_WHITESPACES, true));
     return model.toByteArray();
   }
 

@@ -11,15 +11,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * One file written sequentially under a temporary name beside its target and renamed into place only when
- * complete, so a reader never sees a half-written file. This is the shell the safetensors and GGUF writers share;
- * they add only their header and layout.
+ * One file written sequentially under a temporary name beside its target and renamed into place
+ * only when complete, so a reader never sees a half-written file. This is the shell the safetensors
+ * and GGUF writers share; they add only their header and layout.
  *
- * <p>Bytes reach the file in the order they are given. Direct buffers go to the file as they are, without a copy;
- * heap buffers and small encoded values ({@link #room}) are collected in a direct staging buffer first, so they are
- * copied once, as the JDK would copy them anyway. With sync on (the default), write-back of the new bytes is started
- * behind the writer ({@link Writeback}) and {@link #finishData} forces them to the device before the rename.
- * {@link #close()} without a successful {@link #commit()} closes and deletes the temporary file.
+ * <p>Bytes reach the file in the order they are given. Direct buffers go to the file as they are,
+ * without a copy; heap buffers and small encoded values ({@link #room}) are collected in a direct
+ * staging buffer first, so they are copied once, as the JDK would copy them anyway. With sync on
+ * (the default), write-back of the new bytes is started behind the writer ({@link Writeback}) and
+ * {@link #finishData} forces them to the device before the rename. {@link #close()} without a
+ * successful {@link #commit()} closes and deletes the temporary file.
  *
  * <pre>{@code
  * try (AtomicFileWriter out = AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, false)) {
@@ -38,13 +39,13 @@ public final class AtomicFileWriter implements Closeable {
   /** How the temporary file beside the target is named and opened. */
   public enum Temporary {
     /**
-     * {@code .<name>.partial}, truncated if an earlier run left one behind: for files in a directory that this
-     * writer's owner controls (the shards of a model directory).
+     * {@code .<name>.partial}, truncated if an earlier run left one behind: for files in a
+     * directory that this writer's owner controls (the shards of a model directory).
      */
     FIXED,
     /**
-     * {@code .<name>.amalgam-partial-<random>} ({@link AtomicFiles#hiddenSibling}), created new: for a file beside
-     * files of others, where two runs may write at once.
+     * {@code .<name>.amalgam-partial-<random>} ({@link AtomicFiles#hiddenSibling}), created new:
+     * for a file beside files of others, where two runs may write at once.
      */
     UNIQUE
   }
@@ -62,7 +63,8 @@ public final class AtomicFileWriter implements Closeable {
   private final FileChannel channel;
   private final Writeback writeback;
   private ByteBuffer staging; // created on first use
-  private long written; // bytes handed to the channel: its position, since writing is sequential from 0
+  private long
+      written; // bytes handed to the channel: its position, since writing is sequential from 0
   private State state = State.OPEN;
   private boolean failed;
   private boolean sync = true;
@@ -80,13 +82,15 @@ public final class AtomicFileWriter implements Closeable {
    *
    * @param target the file {@link #commit()} creates
    * @param temporary how the temporary file is named
-   * @param overwrite whether {@link #commit()} may replace an existing target; without it an existing target is
-   *     refused now and again at the rename (atomically where the file system supports hard links)
+   * @param overwrite whether {@link #commit()} may replace an existing target; without it an
+   *     existing target is refused now and again at the rename (atomically where the file system
+   *     supports hard links)
    * @throws IllegalArgumentException if {@code target} has no file name
    * @throws FileAlreadyExistsException if {@code target} exists and {@code overwrite} is false
    * @throws IOException if the temporary file cannot be created
    */
-  public static AtomicFileWriter create(Path target, Temporary temporary, boolean overwrite) throws IOException {
+  public static AtomicFileWriter create(Path target, Temporary temporary, boolean overwrite)
+      throws IOException {
     Path name = target.getFileName();
     if (name == null) throw new IllegalArgumentException("not a file path: " + target);
     if (!overwrite && Files.exists(target)) throw alreadyExists(target);
@@ -94,8 +98,12 @@ public final class AtomicFileWriter implements Closeable {
     FileChannel channel;
     if (temporary == Temporary.FIXED) {
       temp = target.resolveSibling("." + name + ".partial");
-      channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING);
+      channel =
+          FileChannel.open(
+              temp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING);
     } else {
       temp = AtomicFiles.hiddenSibling(target, "partial");
       channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -114,9 +122,9 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   /**
-   * Whether write-back is started behind the writer and {@link #finishData} forces the data to the device before
-   * the rename, so that a crash cannot leave a renamed but incomplete file (default true). Turn it off for
-   * throwaway output or benchmarks of warm runs.
+   * Whether write-back is started behind the writer and {@link #finishData} forces the data to the
+   * device before the rename, so that a crash cannot leave a renamed but incomplete file (default
+   * true). Turn it off for throwaway output or benchmarks of warm runs.
    */
   public void setSync(boolean sync) {
     this.sync = sync;
@@ -128,23 +136,28 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   /**
-   * Fails unless bytes may still be written: the owner checks this before its own checks, so that a finished,
-   * closed or broken writer says so first.
+   * Fails unless bytes may still be written: the owner checks this before its own checks, so that a
+   * finished, closed or broken writer says so first.
    *
-   * @throws IllegalStateException if the data is finished, the writer is closed, or an earlier write failed
+   * @throws IllegalStateException if the data is finished, the writer is closed, or an earlier
+   *     write failed
    */
   public void ensureWritable() {
     if (state != State.OPEN) {
-      throw new IllegalStateException(target + ": writer is " + (state == State.CLOSED ? "closed" : "finished"));
+      throw new IllegalStateException(
+          target + ": writer is " + (state == State.CLOSED ? "closed" : "finished"));
     }
-    if (failed) throw new IllegalStateException(target + ": an earlier write failed; close the writer");
+    if (failed)
+      throw new IllegalStateException(target + ": an earlier write failed; close the writer");
   }
 
   /**
-   * Appends {@code src}'s remaining bytes and advances its position to its limit. A direct buffer goes to the file
-   * in one call, after anything staged; a heap buffer is copied through the staging buffer.
+   * Appends {@code src}'s remaining bytes and advances its position to its limit. A direct buffer
+   * goes to the file in one call, after anything staged; a heap buffer is copied through the
+   * staging buffer.
    *
-   * @throws IOException if writing fails; the writer is then unusable and {@link #close()} deletes the file
+   * @throws IOException if writing fails; the writer is then unusable and {@link #close()} deletes
+   *     the file
    */
   public void write(ByteBuffer src) throws IOException {
     if (src.isDirect()) {
@@ -162,14 +175,16 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   /**
-   * The little-endian staging buffer with at least {@code n} bytes free at its position, for encoding small values
-   * in place ({@code room(4).putInt(v)}); what is put there is written in order with everything else.
+   * The little-endian staging buffer with at least {@code n} bytes free at its position, for
+   * encoding small values in place ({@code room(4).putInt(v)}); what is put there is written in
+   * order with everything else.
    *
    * @param n at most {@link #STAGING_BYTES}
    * @throws IOException if writing staged bytes to make room fails
    */
   public ByteBuffer room(int n) throws IOException {
-    if (staging == null) staging = ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    if (staging == null)
+      staging = ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     if (staging.remaining() < n) flush();
     return staging;
   }
@@ -189,22 +204,24 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   /**
-   * Step 1 of {@link #finish}: writes what is staged, checks that the file has exactly the size its owner planned,
-   * forces it to the device (see {@link #setSync}) and closes it.
+   * Step 1 of {@link #finish}: writes what is staged, checks that the file has exactly the size its
+   * owner planned, forces it to the device (see {@link #setSync}) and closes it.
    *
-   * @throws IllegalStateException if the writer is not writable or the size differs (the writer stays open; close
-   *     it to discard the file)
+   * @throws IllegalStateException if the writer is not writable or the size differs (the writer
+   *     stays open; close it to discard the file)
    * @throws IOException if writing or syncing fails
    */
   public void finishData(long expectedSize) throws IOException {
     ensureWritable();
     flush();
     if (written != expectedSize) {
-      throw new IllegalStateException(target + ": wrote " + written + " bytes, expected " + expectedSize);
+      throw new IllegalStateException(
+          target + ": wrote " + written + " bytes, expected " + expectedSize);
     }
     if (sync) {
       writeback.advance(written, true);
-      // fdatasync: besides the data it flushes the file's size, the only metadata a reader of the file needs.
+      // fdatasync: besides the data it flushes the file's size, the only metadata a reader of the
+      // file needs.
       channel.force(false);
     }
     channel.close();
@@ -212,16 +229,17 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   /**
-   * Step 2 of {@link #finish}: renames the temporary file to the target, replacing an existing one only where
-   * overwriting was allowed.
+   * Step 2 of {@link #finish}: renames the temporary file to the target, replacing an existing one
+   * only where overwriting was allowed.
    *
    * @throws IllegalStateException if {@link #finishData} has not succeeded
-   * @throws FileAlreadyExistsException if the target exists and overwriting was not allowed (close the writer to
-   *     delete the temporary file)
+   * @throws FileAlreadyExistsException if the target exists and overwriting was not allowed (close
+   *     the writer to delete the temporary file)
    * @throws IOException if the rename fails
    */
   public void commit() throws IOException {
-    if (state != State.DATA_DONE) throw new IllegalStateException(target + ": commit before finishData");
+    if (state != State.DATA_DONE)
+      throw new IllegalStateException(target + ": commit before finishData");
     if (overwrite) {
       AtomicFiles.moveReplacing(temp, target);
     } else if (!AtomicFiles.moveIfAbsent(temp, target)) {
@@ -248,8 +266,8 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   /**
-   * Without a successful {@link #commit()}: closes and deletes the temporary file, leaving nothing behind. After
-   * it: does nothing, however often called.
+   * Without a successful {@link #commit()}: closes and deletes the temporary file, leaving nothing
+   * behind. After it: does nothing, however often called.
    */
   @Override
   public void close() throws IOException {
@@ -281,7 +299,8 @@ public final class AtomicFileWriter implements Closeable {
   }
 
   private static FileAlreadyExistsException alreadyExists(Path target) {
-    return new FileAlreadyExistsException(target.toString(), null, "already exists; pass overwrite to replace it");
+    return new FileAlreadyExistsException(
+        target.toString(), null, "already exists; pass overwrite to replace it");
   }
 
   @Override

@@ -8,9 +8,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A model file breaks a rule of its format. The message names the file, the tensor where one is concerned, and
- * the rule, for example {@code model.safetensors: tensor 'lm_head.weight': data_offsets [0, 10) hold 10 bytes
- * but shape [4, 4] x BF16 needs 32}.
+ * A model file breaks a rule of its format. The message names the file, the tensor where one is
+ * concerned, and the rule, for example {@code model.safetensors: tensor 'lm_head.weight':
+ * data_offsets [0, 10) hold 10 bytes but shape [4, 4] x BF16 needs 32}.
  */
 public final class FormatException extends IOException implements Failure {
   private static final long serialVersionUID = 1L;
@@ -53,9 +53,15 @@ public final class FormatException extends IOException implements Failure {
     UNSUPPORTED_FORMAT,
     /** The file does not start with its format's magic bytes (GGUF: {@code GGUF}). */
     BAD_MAGIC,
-    /** The format version is one Amalgam does not read (GGUF v1, a future version, or a big-endian file). */
+    /**
+     * The format version is one Amalgam does not read (GGUF v1, a future version, or a big-endian
+     * file).
+     */
     UNSUPPORTED_VERSION,
-    /** The file ends inside its header, or a length or count in the header reaches past the end of the file. */
+    /**
+     * The file ends inside its header, or a length or count in the header reaches past the end of
+     * the file.
+     */
     TRUNCATED,
     /** A count in the header (tensors, keys) is larger than the file could possibly hold. */
     COUNT_TOO_LARGE,
@@ -63,7 +69,9 @@ public final class FormatException extends IOException implements Failure {
     BAD_NAME,
     /** A metadata value type id is unknown, or an array nests another array. */
     BAD_VALUE_TYPE,
-    /** A metadata value is outside its type's valid range, such as a BOOL that is neither 0 nor 1. */
+    /**
+     * A metadata value is outside its type's valid range, such as a BOOL that is neither 0 nor 1.
+     */
     BAD_VALUE,
     /** The declared data alignment has the wrong type or is not a non-zero power of two. */
     BAD_ALIGNMENT,
@@ -115,7 +123,9 @@ public final class FormatException extends IOException implements Failure {
     return Optional.ofNullable(tensor);
   }
 
-  /** Always bad input: the file breaks a rule of its format, or is a model Amalgam does not support. */
+  /**
+   * Always bad input: the file breaks a rule of its format, or is a model Amalgam does not support.
+   */
   @Override
   public FailureReason failureReason() {
     return FailureReason.BAD_INPUT;

@@ -6,8 +6,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * A file opened for reading through memory mappings: its path, its channel and whether it has been closed. The
- * safetensors and GGUF readers share it so that opening, the closed check and closing behave the same for both.
+ * A file opened for reading through memory mappings: its path, its channel and whether it has been
+ * closed. The safetensors and GGUF readers share it so that opening, the closed check and closing
+ * behave the same for both.
  *
  * <p>Instances are thread-safe.
  */
@@ -33,8 +34,9 @@ public final class MappedFile {
   }
 
   /**
-   * Opens {@code path} for reading and hands it to {@code parser}. If the parser fails in any way the channel is
-   * closed before the failure propagates, so a bad file never leaks an open descriptor.
+   * Opens {@code path} for reading and hands it to {@code parser}. If the parser fails in any way
+   * the channel is closed before the failure propagates, so a bad file never leaks an open
+   * descriptor.
    *
    * @throws IOException if the file cannot be opened, or as thrown by the parser
    */
@@ -72,8 +74,9 @@ public final class MappedFile {
   }
 
   /**
-   * Marks the file closed, runs {@code releaseMappings} (which should release every {@link MappedRegion} handed
-   * out, so their resident pages are dropped) and closes the channel. Closing twice does nothing.
+   * Marks the file closed, runs {@code releaseMappings} (which should release every {@link
+   * MappedRegion} handed out, so their resident pages are dropped) and closes the channel. Closing
+   * twice does nothing.
    *
    * @throws IOException if closing the channel fails
    */

@@ -12,17 +12,19 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A byte range of a {@link MappedFile} (one tensor's data), mapped read-only in windows, handing out zero-copy
- * slices by byte offset. The safetensors and GGUF tensor views are built on it.
+ * A byte range of a {@link MappedFile} (one tensor's data), mapped read-only in windows, handing
+ * out zero-copy slices by byte offset. The safetensors and GGUF tensor views are built on it.
  *
- * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so the range is mapped in windows (of
- * {@link #DEFAULT_WINDOW_BYTES} unless the caller asks otherwise, a whole number of units each, where a unit is the
- * smallest run of bytes that must never be split: an element group or a quantization block) that are created on
- * first use and reused; a slice that crosses a window boundary gets a mapping of its own, kept with the windows.
+ * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so the range is mapped in
+ * windows (of {@link #DEFAULT_WINDOW_BYTES} unless the caller asks otherwise, a whole number of
+ * units each, where a unit is the smallest run of bytes that must never be split: an element group
+ * or a quantization block) that are created on first use and reused; a slice that crosses a window
+ * boundary gets a mapping of its own, kept with the windows.
  *
- * <p>Mappings are never unmapped by force, since touching an unmapped buffer crashes the JVM: {@link #release()}
- * forgets them (the garbage collector unmaps them once no slice refers to them) and, where the native library is
- * loaded, tells the kernel to drop their resident pages. Buffers handed out earlier stay valid.
+ * <p>Mappings are never unmapped by force, since touching an unmapped buffer crashes the JVM:
+ * {@link #release()} forgets them (the garbage collector unmaps them once no slice refers to them)
+ * and, where the native library is loaded, tells the kernel to drop their resident pages. Buffers
+ * handed out earlier stay valid.
  *
  * <p>Instances are thread-safe.
  */
@@ -30,7 +32,10 @@ public final class MappedRegion {
   /** The most bytes one slice can hold: the capacity limit of a {@link ByteBuffer}. */
   public static final long MAX_SLICE_BYTES = Integer.MAX_VALUE;
 
-  /** Default mapping window: large enough to keep the number of mappings small, well under the 2 GiB cap. */
+  /**
+   * Default mapping window: large enough to keep the number of mappings small, well under the 2 GiB
+   * cap.
+   */
   public static final long DEFAULT_WINDOW_BYTES = 1L << 30;
 
   // madvise(2) advice values as amalgam_advise takes them.
@@ -51,17 +56,19 @@ public final class MappedRegion {
   private record Mapping(long start, MappedByteBuffer buffer) {}
 
   /**
-   * A region of {@code byteSize} bytes at {@code fileOffset}; nothing is mapped until the first slice.
+   * A region of {@code byteSize} bytes at {@code fileOffset}; nothing is mapped until the first
+   * slice.
    *
    * @param file the open file
    * @param fileOffset absolute offset of the region's first byte
    * @param byteSize length of the region in bytes
-   * @param windowBytes the wanted window size; capped at {@link #MAX_SLICE_BYTES} and rounded down to whole units
-   *     (at least one unit)
-   * @param unitBytes bytes that must stay in one window (positive): slices that start and end on unit
-   *     boundaries and fit in a window never need a mapping of their own
+   * @param windowBytes the wanted window size; capped at {@link #MAX_SLICE_BYTES} and rounded down
+   *     to whole units (at least one unit)
+   * @param unitBytes bytes that must stay in one window (positive): slices that start and end on
+   *     unit boundaries and fit in a window never need a mapping of their own
    */
-  public MappedRegion(MappedFile file, long fileOffset, long byteSize, long windowBytes, long unitBytes) {
+  public MappedRegion(
+      MappedFile file, long fileOffset, long byteSize, long windowBytes, long unitBytes) {
     if (unitBytes <= 0) throw new IllegalArgumentException("unit of " + unitBytes + " bytes");
     this.file = Objects.requireNonNull(file, "file");
     this.fileOffset = fileOffset;
@@ -71,12 +78,12 @@ public final class MappedRegion {
   }
 
   /**
-   * A read-only, little-endian, direct buffer over bytes {@code [start, start + length)} of the region, position 0
-   * and limit {@code length}. No bytes are copied.
+   * A read-only, little-endian, direct buffer over bytes {@code [start, start + length)} of the
+   * region, position 0 and limit {@code length}. No bytes are copied.
    *
    * @throws IndexOutOfBoundsException if the range is not inside the region
-   * @throws IllegalArgumentException if {@code length} exceeds {@link #MAX_SLICE_BYTES} (callers check this first,
-   *     with a message that names their tensor)
+   * @throws IllegalArgumentException if {@code length} exceeds {@link #MAX_SLICE_BYTES} (callers
+   *     check this first, with a message that names their tensor)
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
    */
@@ -109,10 +116,10 @@ public final class MappedRegion {
   }
 
   /**
-   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that their pages are
-   * not needed (MADV_DONTNEED, which for read-only file mappings only drops them from this process; they are read
-   * again from the page cache or the file if touched). Later slices map afresh; buffers returned earlier stay
-   * valid.
+   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that
+   * their pages are not needed (MADV_DONTNEED, which for read-only file mappings only drops them
+   * from this process; they are read again from the page cache or the file if touched). Later
+   * slices map afresh; buffers returned earlier stay valid.
    */
   public void release() {
     List<MappedByteBuffer> dropped = new ArrayList<>();
@@ -130,8 +137,9 @@ public final class MappedRegion {
   }
 
   /**
-   * Asks the kernel to start reading the whole region into memory (MADV_WILLNEED), so that a merge can prefetch
-   * the next tensor while it computes the current one. Does nothing where the native library is not loaded.
+   * Asks the kernel to start reading the whole region into memory (MADV_WILLNEED), so that a merge
+   * can prefetch the next tensor while it computes the current one. Does nothing where the native
+   * library is not loaded.
    *
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
@@ -147,7 +155,10 @@ public final class MappedRegion {
     for (MappedByteBuffer b : all) advise(b, ADVICE_WILLNEED);
   }
 
-  /** Number of mappings currently cached (windows and crossings), so tests can see what a release dropped. */
+  /**
+   * Number of mappings currently cached (windows and crossings), so tests can see what a release
+   * dropped.
+   */
   public synchronized int cachedMappings() {
     int n = crossings.size();
     if (windows != null) for (MappedByteBuffer w : windows) if (w != null) n++;

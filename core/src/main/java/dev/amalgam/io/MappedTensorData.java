@@ -5,25 +5,27 @@ import java.nio.ByteBuffer;
 import java.util.Objects;
 
 /**
- * Zero-copy access to the stored bytes of one tensor in a memory-mapped file, by element range: the base of the
- * safetensors and GGUF tensor views, which add what their format means by an element.
+ * Zero-copy access to the stored bytes of one tensor in a memory-mapped file, by element range: the
+ * base of the safetensors and GGUF tensor views, which add what their format means by an element.
  *
- * <p>A tensor's elements are stored in units: the smallest run of elements that fills whole bytes and must never be
- * split (one element of a byte-sized type, a byte-aligned group of sub-byte elements, a quantization block). An
- * element range must start and end on unit boundaries and its bytes must fit one buffer ({@link #MAX_BYTES}).
+ * <p>A tensor's elements are stored in units: the smallest run of elements that fills whole bytes
+ * and must never be split (one element of a byte-sized type, a byte-aligned group of sub-byte
+ * elements, a quantization block). An element range must start and end on unit boundaries and its
+ * bytes must fit one buffer ({@link #MAX_BYTES}).
  *
- * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so the tensor is mapped in windows (1 GiB by
- * default, whole units each) that are created on first use and reused; a range that crosses a window boundary gets
- * a mapping of its own, kept with the windows (a {@link MappedRegion}). A tensor larger than 2 GiB is read through
- * several ranges.
+ * <p>Java 17 maps at most {@code Integer.MAX_VALUE} bytes at a time, so the tensor is mapped in
+ * windows (1 GiB by default, whole units each) that are created on first use and reused; a range
+ * that crosses a window boundary gets a mapping of its own, kept with the windows (a {@link
+ * MappedRegion}). A tensor larger than 2 GiB is read through several ranges.
  *
- * <p>Mappings are never unmapped by force, since touching an unmapped buffer crashes the JVM: {@link #release()}
- * forgets them (the garbage collector unmaps them once no buffer refers to them) and, where the native library is
- * loaded, tells the kernel to drop their resident pages, so resident memory stays bounded while a merge walks a
- * model. Buffers handed out earlier stay valid after a release; their pages are read again from the file cache.
+ * <p>Mappings are never unmapped by force, since touching an unmapped buffer crashes the JVM:
+ * {@link #release()} forgets them (the garbage collector unmaps them once no buffer refers to them)
+ * and, where the native library is loaded, tells the kernel to drop their resident pages, so
+ * resident memory stays bounded while a merge walks a model. Buffers handed out earlier stay valid
+ * after a release; their pages are read again from the file cache.
  *
- * <p>Instances are thread-safe. If the file is truncated or rewritten by another process while mapped, reading a
- * buffer can fail with an {@link InternalError}, as for any mapped file.
+ * <p>Instances are thread-safe. If the file is truncated or rewritten by another process while
+ * mapped, reading a buffer can fail with an {@link InternalError}, as for any mapped file.
  *
  * @param <I> what the format records about the tensor: name, type, shape
  */
@@ -42,10 +44,12 @@ public abstract class MappedTensorData<I> {
     /** Checks that the units are positive and the elements fill whole units. */
     public Layout {
       if (unitElements <= 0 || unitBytes <= 0) {
-        throw new IllegalArgumentException("units of " + unitElements + " elements in " + unitBytes + " bytes");
+        throw new IllegalArgumentException(
+            "units of " + unitElements + " elements in " + unitBytes + " bytes");
       }
       if (elementCount < 0 || elementCount % unitElements != 0) {
-        throw new IllegalArgumentException(elementCount + " elements are not whole units of " + unitElements);
+        throw new IllegalArgumentException(
+            elementCount + " elements are not whole units of " + unitElements);
       }
     }
   }
@@ -57,7 +61,8 @@ public abstract class MappedTensorData<I> {
   private final MappedRegion region;
 
   /**
-   * A view of the tensor whose first byte is at {@code fileOffset}; nothing is mapped until the first range.
+   * A view of the tensor whose first byte is at {@code fileOffset}; nothing is mapped until the
+   * first range.
    *
    * @param file the open file
    * @param info what the format records about the tensor
@@ -65,7 +70,8 @@ public abstract class MappedTensorData<I> {
    * @param layout how its elements lie in its bytes
    * @param windowBytes the wanted mapping window (see {@link MappedRegion})
    */
-  protected MappedTensorData(MappedFile file, I info, long fileOffset, Layout layout, long windowBytes) {
+  protected MappedTensorData(
+      MappedFile file, I info, long fileOffset, Layout layout, long windowBytes) {
     this.file = Objects.requireNonNull(file, "file");
     this.info = Objects.requireNonNull(info, "info");
     this.fileOffset = fileOffset;
@@ -85,18 +91,19 @@ public abstract class MappedTensorData<I> {
   }
 
   /**
-   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that their pages are
-   * not needed (MADV_DONTNEED, which for read-only file mappings only drops them from this process; they are read
-   * again from the page cache or the file if touched). Later ranges map afresh. Buffers returned earlier stay
-   * valid.
+   * Forgets the cached mappings and, where the native library is loaded, advises the kernel that
+   * their pages are not needed (MADV_DONTNEED, which for read-only file mappings only drops them
+   * from this process; they are read again from the page cache or the file if touched). Later
+   * ranges map afresh. Buffers returned earlier stay valid.
    */
   public final void release() {
     region.release();
   }
 
   /**
-   * Asks the kernel to start reading the whole tensor into memory (MADV_WILLNEED), so that a merge can prefetch
-   * the next tensor while it computes the current one. Does nothing where the native library is not loaded.
+   * Asks the kernel to start reading the whole tensor into memory (MADV_WILLNEED), so that a merge
+   * can prefetch the next tensor while it computes the current one. Does nothing where the native
+   * library is not loaded.
    *
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
@@ -105,30 +112,37 @@ public abstract class MappedTensorData<I> {
     region.adviseWillNeed();
   }
 
-  /** Number of mappings currently cached (windows and crossings), so tests can see what a release dropped. */
+  /**
+   * Number of mappings currently cached (windows and crossings), so tests can see what a release
+   * dropped.
+   */
   public final int cachedMappings() {
     return region.cachedMappings();
   }
 
-  /** The largest element count one range may hold: as many whole units as fit in {@link #MAX_BYTES}. */
+  /**
+   * The largest element count one range may hold: as many whole units as fit in {@link #MAX_BYTES}.
+   */
   protected final long maxElements() {
     return MAX_BYTES / layout.unitBytes() * layout.unitElements();
   }
 
   /**
-   * A read-only, little-endian, direct buffer over the stored bytes of elements {@code [firstElement,
-   * firstElement + count)} (flattened, in storage order), position 0, limit their byte count. No bytes are copied.
+   * A read-only, little-endian, direct buffer over the stored bytes of elements {@code
+   * [firstElement, firstElement + count)} (flattened, in storage order), position 0, limit their
+   * byte count. No bytes are copied.
    *
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
-   * @throws IllegalArgumentException as {@link #misaligned} and {@link #tooLarge} make it, if the range does not
-   *     start and end on unit boundaries or holds more than {@link #maxElements()}
+   * @throws IllegalArgumentException as {@link #misaligned} and {@link #tooLarge} make it, if the
+   *     range does not start and end on unit boundaries or holds more than {@link #maxElements()}
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
    */
   protected final ByteBuffer mapElements(long firstElement, long count) throws IOException {
     Objects.checkFromIndexSize(firstElement, count, layout.elementCount());
     long unit = layout.unitElements();
-    if (firstElement % unit != 0 || (firstElement + count) % unit != 0) throw misaligned(firstElement, count);
+    if (firstElement % unit != 0 || (firstElement + count) % unit != 0)
+      throw misaligned(firstElement, count);
     if (count > maxElements()) throw tooLarge(count, byteCount(count));
     return region.slice(byteCount(firstElement), byteCount(count));
   }
@@ -136,7 +150,10 @@ public abstract class MappedTensorData<I> {
   /** The exception for a range inside the tensor that does not start or end on a unit boundary. */
   protected abstract IllegalArgumentException misaligned(long firstElement, long count);
 
-  /** The exception for a range on unit boundaries of more than {@link #maxElements()} elements ({@code bytes}). */
+  /**
+   * The exception for a range on unit boundaries of more than {@link #maxElements()} elements
+   * ({@code bytes}).
+   */
   protected abstract IllegalArgumentException tooLarge(long count, long bytes);
 
   /** Bytes of {@code elements} elements, a whole number of units. */

@@ -12,9 +12,10 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
- * An output model directory built under a hidden temporary name beside its target and renamed into place only
- * when complete, so that a failed or interrupted merge never leaves a directory that looks like a model. A
- * shutdown hook removes the temporary directory if the JVM is stopped (Ctrl-C) mid-merge.
+ * An output model directory built under a hidden temporary name beside its target and renamed into
+ * place only when complete, so that a failed or interrupted merge never leaves a directory that
+ * looks like a model. A shutdown hook removes the temporary directory if the JVM is stopped
+ * (Ctrl-C) mid-merge.
  */
 public final class ModelOutput implements AutoCloseable {
   private final Path target;
@@ -38,11 +39,14 @@ public final class ModelOutput implements AutoCloseable {
   public static ModelOutput create(Path target, boolean overwrite) throws IOException {
     Path absolute = target.toAbsolutePath().normalize();
     if (Files.exists(absolute) && !overwrite && !isEmptyDirectory(absolute)) {
-      throw new FileAlreadyExistsException(absolute.toString(), null,
+      throw new FileAlreadyExistsException(
+          absolute.toString(),
+          null,
           "output already exists; choose another directory or pass --force to replace it");
     }
     if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
-      throw new FileAlreadyExistsException(absolute.toString(), null, "output exists and is not a directory");
+      throw new FileAlreadyExistsException(
+          absolute.toString(), null, "output exists and is not a directory");
     }
     Path parent = absolute.getParent();
     Files.createDirectories(parent);
@@ -68,7 +72,8 @@ public final class ModelOutput implements AutoCloseable {
     Path old = null;
     if (Files.exists(target)) {
       if (!overwrite && !isEmptyDirectory(target)) {
-        throw new FileAlreadyExistsException(target.toString(), null, "appeared while merging; not replaced");
+        throw new FileAlreadyExistsException(
+            target.toString(), null, "appeared while merging; not replaced");
       }
       old = AtomicFiles.hiddenSibling(target, "old");
       Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
@@ -76,7 +81,8 @@ public final class ModelOutput implements AutoCloseable {
     try {
       AtomicFiles.moveReplacing(temporary, target);
     } catch (IOException e) {
-      if (old != null) Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); // put the old model back
+      if (old != null)
+        Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); // put the old model back
       throw e;
     }
     committed = true;
@@ -101,19 +107,24 @@ public final class ModelOutput implements AutoCloseable {
     }
   }
 
-  /** Deletes a tree, retrying if a file appears while deleting (the writer may still be closing a shard). */
+  /**
+   * Deletes a tree, retrying if a file appears while deleting (the writer may still be closing a
+   * shard).
+   */
   static void deleteQuietly(Path root) {
     for (int attempt = 0; attempt < 5 && Files.exists(root); attempt++) {
       try (Stream<Path> walk = Files.walk(root)) {
-        walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-          try {
-            Files.deleteIfExists(p);
-          } catch (DirectoryNotEmptyException | NoSuchFileException e) {
-            // retried by the outer loop
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
+        walk.sorted(Comparator.reverseOrder())
+            .forEach(
+                p -> {
+                  try {
+                    Files.deleteIfExists(p);
+                  } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+                    // retried by the outer loop
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                });
       } catch (IOException | UncheckedIOException e) {
         // retry
       }

@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A model's tensors as a merge or a conversion reads them: Hugging Face names and PyTorch shapes, whatever the
- * file format underneath (a safetensors checkpoint, or a GGUF file seen through the Llama name mapping).
+ * A model's tensors as a merge or a conversion reads them: Hugging Face names and PyTorch shapes,
+ * whatever the file format underneath (a safetensors checkpoint, or a GGUF file seen through the
+ * Llama name mapping).
  */
 public interface ModelWeights extends Closeable {
   /** The file or directory opened. */

@@ -1,6 +1,9 @@
 package dev.amalgam.io;
 
-/** Receives the progress of a merge or conversion in bytes written (for a merge, from its writer thread). */
+/**
+ * Receives the progress of a merge or conversion in bytes written (for a merge, from its writer
+ * thread).
+ */
 public interface ProgressListener {
   /** Ignores everything. */
   ProgressListener NONE = new ProgressListener() {};

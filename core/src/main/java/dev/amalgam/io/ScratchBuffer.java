@@ -4,9 +4,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A direct buffer that grows on demand and is reused, so that sources which decode or gather data do not
- * allocate (and zero) fresh direct memory for every tensor. Owned by one model view and used by one tensor source
- * at a time: what {@link #get} returned is overwritten by the next call.
+ * A direct buffer that grows on demand and is reused, so that sources which decode or gather data
+ * do not allocate (and zero) fresh direct memory for every tensor. Owned by one model view and used
+ * by one tensor source at a time: what {@link #get} returned is overwritten by the next call.
  */
 public final class ScratchBuffer {
   private ByteBuffer buffer;

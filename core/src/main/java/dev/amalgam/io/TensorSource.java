@@ -5,10 +5,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * One tensor's data, read in element ranges. Sources over plain stored data hand out zero-copy views of mapped
- * memory; sources that decode (quantized GGUF) or reorder rows (the Q/K permutation between HF and GGUF layouts)
- * fill a buffer of their own, so a returned buffer is valid only until the next {@link #slice} call on the same
- * source.
+ * One tensor's data, read in element ranges. Sources over plain stored data hand out zero-copy
+ * views of mapped memory; sources that decode (quantized GGUF) or reorder rows (the Q/K permutation
+ * between HF and GGUF layouts) fill a buffer of their own, so a returned buffer is valid only until
+ * the next {@link #slice} call on the same source.
  */
 public interface TensorSource {
   /** Name, element type and shape as the source presents them. */
@@ -18,8 +18,9 @@ public interface TensorSource {
   long maxSliceElements();
 
   /**
-   * A read-only little-endian buffer with elements {@code [firstElement, firstElement + elementCount)} of the
-   * flattened row-major tensor in {@link #info()}'s dtype, position 0 and limit at their byte count.
+   * A read-only little-endian buffer with elements {@code [firstElement, firstElement +
+   * elementCount)} of the flattened row-major tensor in {@link #info()}'s dtype, position 0 and
+   * limit at their byte count.
    */
   ByteBuffer slice(long firstElement, long elementCount) throws IOException;
 

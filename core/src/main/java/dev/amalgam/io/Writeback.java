@@ -5,10 +5,10 @@ import dev.amalgam.kernels.jni.NativeLibrary;
 import java.nio.file.Path;
 
 /**
- * Starts the disk writing a file's new bytes back in steps while a writer is still producing them, so the disk
- * works while the caller computes and the writer's final sync has little left (on a 16 GB output the difference is
- * many seconds). Needs the native library; without it, or if the native call fails, nothing happens, since this
- * is only a hint.
+ * Starts the disk writing a file's new bytes back in steps while a writer is still producing them,
+ * so the disk works while the caller computes and the writer's final sync has little left (on a 16
+ * GB output the difference is many seconds). Needs the native library; without it, or if the native
+ * call fails, nothing happens, since this is only a hint.
  *
  * <p>Not thread-safe: one {@link AtomicFileWriter} owns it.
  */
@@ -25,8 +25,8 @@ final class Writeback {
   }
 
   /**
-   * Starts write-back of the bytes written since the last start, once they reach {@link #STEP} bytes, or whatever
-   * is left when {@code force} (before the final sync).
+   * Starts write-back of the bytes written since the last start, once they reach {@link #STEP}
+   * bytes, or whatever is left when {@code force} (before the final sync).
    *
    * @param end the file offset up to which the writer has written
    */

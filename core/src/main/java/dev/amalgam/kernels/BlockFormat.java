@@ -1,11 +1,14 @@
 package dev.amalgam.kernels;
 
 /**
- * The ggml block formats the kernels decode (docs/formats.md §2.4): 32 elements per block, an f16 scale d first.
- * Kept here rather than reusing {@code io.gguf.GgmlType} so that the kernels do not depend on the GGUF reader.
+ * The ggml block formats the kernels decode (docs/formats.md §2.4): 32 elements per block, an f16
+ * scale d first. Kept here rather than reusing {@code io.gguf.GgmlType} so that the kernels do not
+ * depend on the GGUF reader.
  */
 public enum BlockFormat {
-  /** f16 d; 16 bytes of nibbles: x[j] = (low nibble of qs[j] - 8)·d, x[j+16] = (high nibble - 8)·d. */
+  /**
+   * f16 d; 16 bytes of nibbles: x[j] = (low nibble of qs[j] - 8)·d, x[j+16] = (high nibble - 8)·d.
+   */
   Q4_0(2, 18),
   /** f16 d; 32 int8 qs: x[j] = qs[j]·d. */
   Q8_0(8, 34);
@@ -34,13 +37,14 @@ public enum BlockFormat {
   /**
    * Bytes of {@code n} elements, a whole number of blocks.
    *
-   * @throws IllegalArgumentException if {@code n} is negative or not a multiple of {@link #BLOCK_ELEMENTS}
+   * @throws IllegalArgumentException if {@code n} is negative or not a multiple of {@link
+   *     #BLOCK_ELEMENTS}
    * @throws ArithmeticException if the size overflows a long
    */
   public long byteCount(long n) {
     if (n < 0 || n % BLOCK_ELEMENTS != 0) {
-      throw new IllegalArgumentException(n + " elements are not a whole number of " + this + " blocks of "
-          + BLOCK_ELEMENTS);
+      throw new IllegalArgumentException(
+          n + " elements are not a whole number of " + this + " blocks of " + BLOCK_ELEMENTS);
     }
     return Math.multiplyExact(n / BLOCK_ELEMENTS, (long) blockBytes);
   }

@@ -10,9 +10,9 @@ package dev.amalgam.kernels;
 public record Dot3(double xy, double xx, double yy) {
 
   /**
-   * Adds reduction segments in order. A tensor reduced in several calls, each starting at a multiple of {@link
-   * Kernels#DOT_SEGMENT}, accumulates exactly the same sums as one call over the whole tensor, whatever the
-   * chunking or the thread count.
+   * Adds reduction segments in order. A tensor reduced in several calls, each starting at a
+   * multiple of {@link Kernels#DOT_SEGMENT}, accumulates exactly the same sums as one call over the
+   * whole tensor, whatever the chunking or the thread count.
    */
   public static final class Accumulator {
     private double xy;

@@ -27,7 +27,8 @@ public enum Isa {
   /** The path with the given ABI code. */
   public static Isa fromCode(int code) {
     Isa[] all = values();
-    if (code < 0 || code >= all.length) throw new IllegalArgumentException("unknown ISA code " + code);
+    if (code < 0 || code >= all.length)
+      throw new IllegalArgumentException("unknown ISA code " + code);
     return all[code];
   }
 

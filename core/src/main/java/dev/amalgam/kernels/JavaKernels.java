@@ -7,9 +7,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The plain-Java kernels: the reference every native path is tested against, and the fallback where the native
- * library cannot load. They follow amalgam.h's canonical arithmetic literally, one element at a time; the Q8_0
- * quantizer is {@link #quantizeQ8_0Block}, which {@code io.gguf.GgufQuant} uses too.
+ * The plain-Java kernels: the reference every native path is tested against, and the fallback where
+ * the native library cannot load. They follow amalgam.h's canonical arithmetic literally, one
+ * element at a time; the Q8_0 quantizer is {@link #quantizeQ8_0Block}, which {@code
+ * io.gguf.GgufQuant} uses too.
  */
 public final class JavaKernels implements KernelBackend {
   static final JavaKernels INSTANCE = new JavaKernels();
@@ -31,14 +32,19 @@ public final class JavaKernels implements KernelBackend {
     return true;
   }
 
-  /** Element {@code i} (counted from the buffer's position) of a little-endian buffer, widened to float. */
+  /**
+   * Element {@code i} (counted from the buffer's position) of a little-endian buffer, widened to
+   * float.
+   */
   public static float load(ByteBuffer buffer, DType type, long i) {
     int index = Math.toIntExact(buffer.position() + i * type.byteSize());
     switch (type) {
-      case F32: {
-        int bits = buffer.getInt(index);
-        return Float.intBitsToFloat(buffer.order() == ByteOrder.LITTLE_ENDIAN ? bits : Integer.reverseBytes(bits));
-      }
+      case F32:
+        {
+          int bits = buffer.getInt(index);
+          return Float.intBitsToFloat(
+              buffer.order() == ByteOrder.LITTLE_ENDIAN ? bits : Integer.reverseBytes(bits));
+        }
       case F16:
         return F16.toFloat(le16(buffer, index));
       case BF16:
@@ -48,15 +54,19 @@ public final class JavaKernels implements KernelBackend {
     }
   }
 
-  /** Rounds {@code value} to {@code type} and stores it as element {@code i} (from the position). */
+  /**
+   * Rounds {@code value} to {@code type} and stores it as element {@code i} (from the position).
+   */
   public static void store(ByteBuffer buffer, DType type, long i, float value) {
     int index = Math.toIntExact(buffer.position() + i * type.byteSize());
     switch (type) {
-      case F32: {
-        int bits = Float.floatToRawIntBits(value);
-        buffer.putInt(index, buffer.order() == ByteOrder.LITTLE_ENDIAN ? bits : Integer.reverseBytes(bits));
-        break;
-      }
+      case F32:
+        {
+          int bits = Float.floatToRawIntBits(value);
+          buffer.putInt(
+              index, buffer.order() == ByteOrder.LITTLE_ENDIAN ? bits : Integer.reverseBytes(bits));
+          break;
+        }
       case F16:
         putLe16(buffer, index, F16.fromFloat(value));
         break;
@@ -74,45 +84,65 @@ public final class JavaKernels implements KernelBackend {
   }
 
   private static void putLe16(ByteBuffer buffer, int index, short value) {
-    buffer.putShort(index, buffer.order() == ByteOrder.LITTLE_ENDIAN ? value : Short.reverseBytes(value));
+    buffer.putShort(
+        index, buffer.order() == ByteOrder.LITTLE_ENDIAN ? value : Short.reverseBytes(value));
   }
 
   @Override
-  public void convert(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, DType dstType,
-      long n, int flags) {
+  public void convert(
+      ByteBuffer src,
+      long srcOffset,
+      DType srcType,
+      ByteBuffer dst,
+      long dstOffset,
+      DType dstType,
+      long n,
+      int flags) {
     long s0 = srcOffset / srcType.byteSize();
     long d0 = dstOffset / dstType.byteSize();
     for (long i = 0; i < n; i++) store(dst, dstType, d0 + i, load(src, srcType, s0 + i));
   }
 
   @Override
-  public void weightedSum(ByteBuffer[] inputs, long[] inputOffsets, DType[] inputTypes, float[] c, ByteBuffer out,
-      long outOffset, DType outType, long n, int flags) {
+  public void weightedSum(
+      ByteBuffer[] inputs,
+      long[] inputOffsets,
+      DType[] inputTypes,
+      float[] c,
+      ByteBuffer out,
+      long outOffset,
+      DType outType,
+      long n,
+      int flags) {
     int count = inputs.length;
     long[] first = new long[count];
     for (int k = 0; k < count; k++) first[k] = inputOffsets[k] / inputTypes[k].byteSize();
     long o0 = outOffset / outType.byteSize();
     for (long i = 0; i < n; i++) {
       float acc = c[0] * load(inputs[0], inputTypes[0], first[0] + i);
-      for (int k = 1; k < count; k++) acc = Math.fma(c[k], load(inputs[k], inputTypes[k], first[k] + i), acc);
+      for (int k = 1; k < count; k++)
+        acc = Math.fma(c[k], load(inputs[k], inputTypes[k], first[k] + i), acc);
       store(out, outType, o0 + i, acc);
     }
   }
 
   /**
-   * ggml's reference Q8_0 quantizer (quantize_row_q8_0_ref) for one block: reads {@code x[from .. from + 31]} and
-   * writes 34 bytes at absolute index {@code at} of {@code dst} (little-endian whatever its order). The definition
-   * every native path reproduces bit for bit (amalgam.h contract point 7):
+   * ggml's reference Q8_0 quantizer (quantize_row_q8_0_ref) for one block: reads {@code x[from ..
+   * from + 31]} and writes 34 bytes at absolute index {@code at} of {@code dst} (little-endian
+   * whatever its order). The definition every native path reproduces bit for bit (amalgam.h
+   * contract point 7):
    *
    * <ul>
-   *   <li>amax = max |x[j]|; d = amax / 127 (f32); id = d != 0 ? 1 / d : 0, from the f32 d, not the stored f16;
-   *       d is stored as f16 rounded to nearest even ({@link F16#fromFloat}; above 65504 it is infinity).
-   *   <li>qs[j] = {@code (byte) roundHalfAway(x[j] * id)}: the f32 product rounded half away from zero, then
-   *       Java's (int) and (byte) conversions (NaN gives 0, values past the int range saturate, then the low 8 bits
-   *       are kept). Only a subnormal d can push |x·id| past 127.
-   *   <li>A block holding a NaN stores the first NaN's magnitude as d (quieted: {@code 0x7e00 | (bits >> 13 &
-   *       0x3ff)}) and qs = 0, what {@code Math.max}/{@code Math.abs} gave the original Java code under HotSpot's
-   *       compiler. A block holding an infinity (and no NaN) stores d = infinity and qs = 0.
+   *   <li>amax = max |x[j]|; d = amax / 127 (f32); id = d != 0 ? 1 / d : 0, from the f32 d, not the
+   *       stored f16; d is stored as f16 rounded to nearest even ({@link F16#fromFloat}; above
+   *       65504 it is infinity).
+   *   <li>qs[j] = {@code (byte) roundHalfAway(x[j] * id)}: the f32 product rounded half away from
+   *       zero, then Java's (int) and (byte) conversions (NaN gives 0, values past the int range
+   *       saturate, then the low 8 bits are kept). Only a subnormal d can push |x·id| past 127.
+   *   <li>A block holding a NaN stores the first NaN's magnitude as d (quieted: {@code 0x7e00 |
+   *       (bits >> 13 & 0x3ff)}) and qs = 0, what {@code Math.max}/{@code Math.abs} gave the
+   *       original Java code under HotSpot's compiler. A block holding an infinity (and no NaN)
+   *       stores d = infinity and qs = 0.
    * </ul>
    */
   public static void quantizeQ8_0Block(float[] x, int from, ByteBuffer dst, int at) {
@@ -134,7 +164,8 @@ public final class JavaKernels implements KernelBackend {
     float d = Float.intBitsToFloat(amaxBits) / 127f;
     float id = d != 0f ? 1f / d : 0f;
     putLe16(dst, at, F16.fromFloat(d));
-    for (int j = 0; j < BlockFormat.BLOCK_ELEMENTS; j++) dst.put(at + 2 + j, (byte) roundHalfAway(x[from + j] * id));
+    for (int j = 0; j < BlockFormat.BLOCK_ELEMENTS; j++)
+      dst.put(at + 2 + j, (byte) roundHalfAway(x[from + j] * id));
   }
 
   /** C's {@code roundf} (halfway cases away from zero) followed by Java's (int) conversion. */
@@ -144,18 +175,26 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void quantizeQ8_0(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
+  public void quantizeQ8_0(
+      ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
     long s0 = srcOffset / srcType.byteSize();
     float[] block = new float[BlockFormat.BLOCK_ELEMENTS];
     for (long b = 0; b < n / BlockFormat.BLOCK_ELEMENTS; b++) {
-      for (int j = 0; j < block.length; j++) block[j] = load(src, srcType, s0 + b * block.length + j);
+      for (int j = 0; j < block.length; j++)
+        block[j] = load(src, srcType, s0 + b * block.length + j);
       quantizeQ8_0Block(block, 0, dst, Math.toIntExact(dst.position() + dstOffset + b * 34));
     }
   }
 
   @Override
-  public void dequantize(ByteBuffer src, long srcOffset, BlockFormat format, ByteBuffer dst, long dstOffset,
-      DType dstType, long n) {
+  public void dequantize(
+      ByteBuffer src,
+      long srcOffset,
+      BlockFormat format,
+      ByteBuffer dst,
+      long dstOffset,
+      DType dstType,
+      long n) {
     long d0 = dstOffset / dstType.byteSize();
     for (long b = 0; b < n / BlockFormat.BLOCK_ELEMENTS; b++) {
       int at = Math.toIntExact(src.position() + srcOffset + b * format.blockBytes());
@@ -174,7 +213,14 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
+  public void dot3(
+      ByteBuffer x,
+      long xOffset,
+      DType xType,
+      ByteBuffer y,
+      long yOffset,
+      DType yType,
+      long n,
       double[] result) {
     long x0 = xOffset / xType.byteSize();
     long y0 = yOffset / yType.byteSize();
@@ -231,7 +277,8 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
+  public void taskVector(
+      ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
     long x0 = xOffset / xType.byteSize();
     for (int i = 0; i < n; i++) {
       float v = load(x, xType, x0 + i);
@@ -247,7 +294,13 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+  public void magnitudeMask(
+      float[] values,
+      int n,
+      int keepBits,
+      long keepEqual,
+      int dropBits,
+      long dropEqual,
       long[] seen) {
     for (int i = 0; i < n; i++) {
       int bits = absBits(values[i]);
@@ -257,7 +310,10 @@ public final class JavaKernels implements KernelBackend {
     }
   }
 
-  /** One threshold's decision for the next element in index order, counting equal elements in seen[slot]. */
+  /**
+   * One threshold's decision for the next element in index order, counting equal elements in
+   * seen[slot].
+   */
   private static boolean inTop(int bits, int threshold, long equalKept, long[] seen, int slot) {
     if (bits > threshold) return true;
     if (bits == threshold && seen[slot] < equalKept) {
@@ -273,7 +329,8 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n) {
+  public void bernoulliKeep(
+      long seed, long streamHash, long first, double p, float[] values, int n) {
     float[] u = new float[n];
     Philox.of(seed, streamHash).uniforms(first, n, u);
     for (int i = 0; i < n; i++) {
@@ -282,8 +339,16 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize,
-      float[] base, float lambda, float[] out) {
+  public void disjointMerge(
+      float[] w,
+      int stride,
+      int models,
+      float[] weights,
+      int n,
+      boolean normalize,
+      float[] base,
+      float lambda,
+      float[] out) {
     for (int i = 0; i < n; i++) {
       float sum = 0f;
       for (int k = 0; k < models; k++) sum += w[k * stride + i];
@@ -307,7 +372,14 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
-  public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
+  public void plainMerge(
+      float[] w,
+      int stride,
+      int models,
+      int n,
+      float divisor,
+      float[] base,
+      float lambda,
       float[] out) {
     for (int i = 0; i < n; i++) {
       float mixed = 0f;

@@ -4,8 +4,9 @@ import dev.amalgam.tensor.DType;
 import java.nio.ByteBuffer;
 
 /**
- * One single-threaded implementation of the kernels over validated arguments. Offsets are in bytes from each
- * buffer's position; {@link ParallelKernels} splits calls into ranges and checks every bound first.
+ * One single-threaded implementation of the kernels over validated arguments. Offsets are in bytes
+ * from each buffer's position; {@link ParallelKernels} splits calls into ranges and checks every
+ * bound first.
  */
 interface KernelBackend {
   String name();
@@ -15,21 +16,50 @@ interface KernelBackend {
   /** Whether this backend can work on the given buffer (the native one needs direct memory). */
   boolean accepts(ByteBuffer buffer);
 
-  void convert(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, DType dstType, long n,
+  void convert(
+      ByteBuffer src,
+      long srcOffset,
+      DType srcType,
+      ByteBuffer dst,
+      long dstOffset,
+      DType dstType,
+      long n,
       int flags);
 
-  void weightedSum(ByteBuffer[] inputs, long[] inputOffsets, DType[] inputTypes, float[] coefficients,
-      ByteBuffer out, long outOffset, DType outType, long n, int flags);
+  void weightedSum(
+      ByteBuffer[] inputs,
+      long[] inputOffsets,
+      DType[] inputTypes,
+      float[] coefficients,
+      ByteBuffer out,
+      long outOffset,
+      DType outType,
+      long n,
+      int flags);
 
   /** n is a whole number of blocks; dstOffset is in bytes (34 per block). */
-  void quantizeQ8_0(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n);
+  void quantizeQ8_0(
+      ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n);
 
   /** n is a whole number of blocks; srcOffset is in bytes (whole blocks). */
-  void dequantize(ByteBuffer src, long srcOffset, BlockFormat format, ByteBuffer dst, long dstOffset, DType dstType,
+  void dequantize(
+      ByteBuffer src,
+      long srcOffset,
+      BlockFormat format,
+      ByteBuffer dst,
+      long dstOffset,
+      DType dstType,
       long n);
 
   /** Adds nothing: writes x.y, x.x, y.y of the range into result[0..2]. */
-  void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
+  void dot3(
+      ByteBuffer x,
+      long xOffset,
+      DType xType,
+      ByteBuffer y,
+      long yOffset,
+      DType yType,
+      long n,
       double[] result);
 
   /** Adds the high 16 bits of each |values[i]|, i < n, to the 65536 counters. */
@@ -41,20 +71,48 @@ interface KernelBackend {
   /** {@code out[i]} = the Philox uniform of element {@code first + i}. */
   void philoxUniforms(long seed, long streamHash, long first, float[] out, int n);
 
-  /** Zeroes {@code values[i]} unless the Bernoulli(p) draw of element {@code first + i} keeps it. */
+  /**
+   * Zeroes {@code values[i]} unless the Bernoulli(p) draw of element {@code first + i} keeps it.
+   */
   void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
 
   /** TIES sign consensus and disjoint merge (amalgam.h contract point 8). */
-  void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize, float[] base,
-      float lambda, float[] out);
+  void disjointMerge(
+      float[] w,
+      int stride,
+      int models,
+      float[] weights,
+      int n,
+      boolean normalize,
+      float[] base,
+      float lambda,
+      float[] out);
 
-  /** A task vector {@code d = round(x) - b} (see {@link Kernels#taskVector}); x from {@code xOffset} bytes. */
-  void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n);
+  /**
+   * A task vector {@code d = round(x) - b} (see {@link Kernels#taskVector}); x from {@code xOffset}
+   * bytes.
+   */
+  void taskVector(
+      ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n);
 
   /** The magnitude top-k masks in element order (see {@link Kernels#magnitudeMask}). */
-  void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+  void magnitudeMask(
+      float[] values,
+      int n,
+      int keepBits,
+      long keepEqual,
+      int dropBits,
+      long dropEqual,
       long[] seen);
 
   /** The merge without consensus (amalgam.h contract point 8). */
-  void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda, float[] out);
+  void plainMerge(
+      float[] w,
+      int stride,
+      int models,
+      int n,
+      float divisor,
+      float[] base,
+      float lambda,
+      float[] out);
 }

@@ -3,7 +3,10 @@ package dev.amalgam.kernels;
 import dev.amalgam.diagnostic.Failure;
 import dev.amalgam.diagnostic.FailureReason;
 
-/** A native kernel returned a failure status; it carries the status and the library's message for it. */
+/**
+ * A native kernel returned a failure status; it carries the status and the library's message for
+ * it.
+ */
 public final class KernelException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
   private final int status;
@@ -19,7 +22,10 @@ public final class KernelException extends RuntimeException implements Failure {
     return status;
   }
 
-  /** The environment: the native library refused a call that Java validated (a defect or a broken build). */
+  /**
+   * The environment: the native library refused a call that Java validated (a defect or a broken
+   * build).
+   */
   @Override
   public FailureReason failureReason() {
     return FailureReason.ENVIRONMENT;

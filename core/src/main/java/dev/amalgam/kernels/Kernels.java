@@ -7,25 +7,27 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The merge kernels: conversions, weighted sums and the SLERP reductions over bf16, f16 and f32 buffers, and
- * the Q8_0 quantizer and block decoders that GGUF files need.
+ * The merge kernels: conversions, weighted sums and the SLERP reductions over bf16, f16 and f32
+ * buffers, and the Q8_0 quantizer and block decoders that GGUF files need.
  *
- * <p>Buffers are little-endian whatever their {@link ByteBuffer#order()}, and data starts at each buffer's
- * position; positions and limits are not changed. Every bound is checked before any work starts, so a bad
- * argument throws an {@link IllegalArgumentException} and never reaches native code. Work is split across
- * {@link #threads()} threads; results do not depend on the thread count.
+ * <p>Buffers are little-endian whatever their {@link ByteBuffer#order()}, and data starts at each
+ * buffer's position; positions and limits are not changed. Every bound is checked before any work
+ * starts, so a bad argument throws an {@link IllegalArgumentException} and never reaches native
+ * code. Work is split across {@link #threads()} threads; results do not depend on the thread count.
  *
- * <p>Obtain an instance with {@link #best(int)} (native where it loads, the Java kernels otherwise) and close it
- * to stop its threads.
+ * <p>Obtain an instance with {@link #best(int)} (native where it loads, the Java kernels otherwise)
+ * and close it to stop its threads.
  */
 public interface Kernels extends AutoCloseable {
   /** Elements per block of the canonical reduction (amalgam.h AMALGAM_DOT_BLOCK). */
   int DOT_BLOCK = 4096;
+
   /** Elements per independent reduction segment; results are combined in segment order. */
   int DOT_SEGMENT = 1 << 20;
 
   /** System property choosing the implementation: auto (default), native or java. */
   String IMPLEMENTATION_PROPERTY = "amalgam.kernels";
+
   /** System property capping the native ISA path (scalar, avx2, avx512, avx512_bf16). */
   String ISA_PROPERTY = "amalgam.kernels.isa";
 
@@ -42,10 +44,15 @@ public interface Kernels extends AutoCloseable {
   void convert(ByteBuffer src, DType srcType, ByteBuffer dst, DType dstType, long n);
 
   /**
-   * {@code out[i] = sum_k coefficients[k] * inputs[k][i]}: the first product rounded to f32, then one f32 FMA per
-   * further input in order, then one rounding to {@code outType}.
+   * {@code out[i] = sum_k coefficients[k] * inputs[k][i]}: the first product rounded to f32, then
+   * one f32 FMA per further input in order, then one rounding to {@code outType}.
    */
-  void weightedSum(ByteBuffer[] inputs, DType[] inputTypes, float[] coefficients, ByteBuffer out, DType outType,
+  void weightedSum(
+      ByteBuffer[] inputs,
+      DType[] inputTypes,
+      float[] coefficients,
+      ByteBuffer out,
+      DType outType,
       long n);
 
   /** The dot product and both squared norms of two equally long vectors. */
@@ -56,114 +63,147 @@ public interface Kernels extends AutoCloseable {
   }
 
   /**
-   * Adds the reductions of {@code n} elements to {@code sums}, one {@link #DOT_SEGMENT} at a time in order. To
-   * reduce a tensor in several calls, start each call at a multiple of {@link #DOT_SEGMENT} elements.
+   * Adds the reductions of {@code n} elements to {@code sums}, one {@link #DOT_SEGMENT} at a time
+   * in order. To reduce a tensor in several calls, start each call at a multiple of {@link
+   * #DOT_SEGMENT} elements.
    */
   void dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums);
 
   /**
-   * Quantizes {@code n} values of {@code srcType} (F32, F16 or BF16) into {@code n / 32} Q8_0 blocks of 34 bytes
-   * at {@code dst}'s position, with ggml's reference quantizer exactly as {@link JavaKernels#quantizeQ8_0Block}
-   * defines it (amalgam.h contract point 7: NaN and infinite blocks included).
+   * Quantizes {@code n} values of {@code srcType} (F32, F16 or BF16) into {@code n / 32} Q8_0
+   * blocks of 34 bytes at {@code dst}'s position, with ggml's reference quantizer exactly as {@link
+   * JavaKernels#quantizeQ8_0Block} defines it (amalgam.h contract point 7: NaN and infinite blocks
+   * included).
    *
    * @param n a multiple of {@link BlockFormat#BLOCK_ELEMENTS}
    */
   void quantizeQ8_0(ByteBuffer src, DType srcType, ByteBuffer dst, long n);
 
   /**
-   * Decodes {@code n} elements of a block format at {@code src}'s position into {@code dstType} values: x = q·d
-   * in f32 (as ggml's dequantize_row_*), then rounded to {@code dstType}.
+   * Decodes {@code n} elements of a block format at {@code src}'s position into {@code dstType}
+   * values: x = q·d in f32 (as ggml's dequantize_row_*), then rounded to {@code dstType}.
    *
    * @param n a multiple of {@link BlockFormat#BLOCK_ELEMENTS}
    */
   void dequantize(ByteBuffer src, BlockFormat format, ByteBuffer dst, DType dstType, long n);
 
-  /** Counters of a magnitude histogram: one per value of 16 bits (amalgam.h AMALGAM_MAGNITUDE_BUCKETS). */
+  /**
+   * Counters of a magnitude histogram: one per value of 16 bits (amalgam.h
+   * AMALGAM_MAGNITUDE_BUCKETS).
+   */
   int MAGNITUDE_BUCKETS = 1 << 16;
 
   /**
-   * The first counting pass of a k-th-largest-magnitude selection: adds 1 to {@code histogram[a >>> 16]} for
-   * each {@code values[i]}, {@code i < n}, where {@code a = floatToRawIntBits(x) & 0x7FFFFFFF} orders like
-   * {@code |x|} (NaN magnitudes above infinity). Runs on the calling thread.
+   * The first counting pass of a k-th-largest-magnitude selection: adds 1 to {@code histogram[a >>>
+   * 16]} for each {@code values[i]}, {@code i < n}, where {@code a = floatToRawIntBits(x) &
+   * 0x7FFFFFFF} orders like {@code |x|} (NaN magnitudes above infinity). Runs on the calling
+   * thread.
    *
    * @param histogram {@link #MAGNITUDE_BUCKETS} counters, added to
    */
   void magnitudeHistogramHigh(float[] values, int n, long[] histogram);
 
   /**
-   * The second counting pass: adds 1 to {@code histogram[a & 0xFFFF]} for each element whose {@code a >>> 16}
-   * equals {@code high} (see {@link #magnitudeHistogramHigh}).
+   * The second counting pass: adds 1 to {@code histogram[a & 0xFFFF]} for each element whose {@code
+   * a >>> 16} equals {@code high} (see {@link #magnitudeHistogramHigh}).
    *
    * @param high the bucket the first pass located, in [0, {@link #MAGNITUDE_BUCKETS})
    */
   void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram);
 
   /**
-   * A task vector: {@code d[i] = r(x[i]) - b[i]} in f32 for {@code i < n}, where {@code x[i]} is widened from
-   * {@code xType} (at {@code x}'s position) and {@code r} rounds it to {@code roundType} (round to nearest even,
-   * as {@link #convert}) when that is F16 or BF16 and differs from {@code xType}; mergekit casts each model to
-   * the base's dtype before subtracting. Runs on the calling thread.
+   * A task vector: {@code d[i] = r(x[i]) - b[i]} in f32 for {@code i < n}, where {@code x[i]} is
+   * widened from {@code xType} (at {@code x}'s position) and {@code r} rounds it to {@code
+   * roundType} (round to nearest even, as {@link #convert}) when that is F16 or BF16 and differs
+   * from {@code xType}; mergekit casts each model to the base's dtype before subtracting. Runs on
+   * the calling thread.
    */
   void taskVector(ByteBuffer x, DType xType, DType roundType, float[] b, float[] d, int n);
 
   /**
-   * The magnitude top-k masks of a selection ({@code MagnitudeSelection}), applied in element order: with
-   * {@code a = floatToRawIntBits(x) & 0x7FFFFFFF}, an element is in a threshold's set {@code (bits, equalKept)}
-   * iff {@code a > bits}, or {@code a == bits} while fewer than {@code equalKept} equal elements were counted
-   * (it is then counted; both thresholds see every element). {@code values[i]} becomes +0 unless it is in the
-   * keep set and not in the drop set. A drop set of {@code (Integer.MAX_VALUE, 0)} drops nothing. Runs on the
-   * calling thread.
+   * The magnitude top-k masks of a selection ({@code MagnitudeSelection}), applied in element
+   * order: with {@code a = floatToRawIntBits(x) & 0x7FFFFFFF}, an element is in a threshold's set
+   * {@code (bits, equalKept)} iff {@code a > bits}, or {@code a == bits} while fewer than {@code
+   * equalKept} equal elements were counted (it is then counted; both thresholds see every element).
+   * {@code values[i]} becomes +0 unless it is in the keep set and not in the drop set. A drop set
+   * of {@code (Integer.MAX_VALUE, 0)} drops nothing. Runs on the calling thread.
    *
    * @param seen the keep and drop counters ({@code seen[0]}, {@code seen[1]}), carried across calls
    */
-  void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+  void magnitudeMask(
+      float[] values,
+      int n,
+      int keepBits,
+      long keepEqual,
+      int dropBits,
+      long dropEqual,
       long[] seen);
 
   /**
-   * {@code out[i]} = the {@link Philox} uniform of element {@code first + i} of the stream with this seed and
-   * {@link Philox#streamHash stream hash}: the same values as {@link Philox#uniforms}, from any implementation.
+   * {@code out[i]} = the {@link Philox} uniform of element {@code first + i} of the stream with
+   * this seed and {@link Philox#streamHash stream hash}: the same values as {@link
+   * Philox#uniforms}, from any implementation.
    */
   void philoxUniforms(long seed, long streamHash, long first, float[] out, int n);
 
   /**
-   * Bernoulli(p) masking: sets {@code values[i]} to +0 unless the {@link Philox} uniform u of element
-   * {@code first + i} satisfies {@code u < p} (compared in double; a NaN p keeps nothing).
+   * Bernoulli(p) masking: sets {@code values[i]} to +0 unless the {@link Philox} uniform u of
+   * element {@code first + i} satisfies {@code u < p} (compared in double; a NaN p keeps nothing).
    */
   void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
 
   /**
-   * TIES sign consensus and disjoint merge of {@code models} weighted task vectors, model k's element i at
-   * {@code w[k * stride + i]}, into {@code out[0..n)}: the sign is that of the f32 sum over the models in order
-   * (a zero sum counts positive); the models whose value has that sign agree (zeros never do); their values
-   * and weights are summed in order from +0; with normalize, the sum is divided by the agreeing weights' sum
-   * (1 where it is 0); times lambda unless it is 1; plus {@code base[i]} (amalgam.h contract point 8).
-   * {@code out} may be {@code base} but must not overlap {@code w}.
+   * TIES sign consensus and disjoint merge of {@code models} weighted task vectors, model k's
+   * element i at {@code w[k * stride + i]}, into {@code out[0..n)}: the sign is that of the f32 sum
+   * over the models in order (a zero sum counts positive); the models whose value has that sign
+   * agree (zeros never do); their values and weights are summed in order from +0; with normalize,
+   * the sum is divided by the agreeing weights' sum (1 where it is 0); times lambda unless it is 1;
+   * plus {@code base[i]} (amalgam.h contract point 8). {@code out} may be {@code base} but must not
+   * overlap {@code w}.
    */
-  void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize, float[] base,
-      float lambda, float[] out);
+  void disjointMerge(
+      float[] w,
+      int stride,
+      int models,
+      float[] weights,
+      int n,
+      boolean normalize,
+      float[] base,
+      float lambda,
+      float[] out);
 
   /**
-   * The merge without consensus: {@code out[i] = base[i] + ((+0 + w_0 + ... ) / divisor) * lambda}, the
-   * division skipped when divisor is 1 and the product when lambda is 1 (amalgam.h contract point 8).
+   * The merge without consensus: {@code out[i] = base[i] + ((+0 + w_0 + ... ) / divisor) * lambda},
+   * the division skipped when divisor is 1 and the product when lambda is 1 (amalgam.h contract
+   * point 8).
    */
-  void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda, float[] out);
+  void plainMerge(
+      float[] w,
+      int stride,
+      int models,
+      int n,
+      float divisor,
+      float[] base,
+      float lambda,
+      float[] out);
 
   /** One piece of work of {@link #forEachTask}. */
   @FunctionalInterface
   interface TaskBody {
     /**
-     * Runs task {@code task} on worker {@code worker}, in [0, min(tasks, threads())): one worker runs one task at
-     * a time, so per-worker scratch needs no locking.
+     * Runs task {@code task} on worker {@code worker}, in [0, min(tasks, threads())): one worker
+     * runs one task at a time, so per-worker scratch needs no locking.
      */
     void run(int worker, int task);
   }
 
   /**
-   * Runs tasks {@code 0..tasks-1} on up to {@link #threads()} threads (the caller's included) and returns when all
-   * are done; the first failure is rethrown after the others finish. For work split by its caller into pieces
-   * that do not depend on which thread runs them (such as a merge's work blocks). A task must not call this again,
-   * nor a kernel large enough to be split across threads (one of more than 256 Ki elements): with every thread
-   * busy in a task, such a call would wait for a thread that never frees.
+   * Runs tasks {@code 0..tasks-1} on up to {@link #threads()} threads (the caller's included) and
+   * returns when all are done; the first failure is rethrown after the others finish. For work
+   * split by its caller into pieces that do not depend on which thread runs them (such as a merge's
+   * work blocks). A task must not call this again, nor a kernel large enough to be split across
+   * threads (one of more than 256 Ki elements): with every thread busy in a task, such a call would
+   * wait for a thread that never frees.
    */
   void forEachTask(int tasks, TaskBody body);
 
@@ -172,22 +212,23 @@ public interface Kernels extends AutoCloseable {
   void close();
 
   /**
-   * One process-wide, single-threaded instance of {@link #best(int)}, created on first use and never closed (it
-   * owns no threads). For code without a {@code Kernels} of its own, such as the GGUF reader; thread-safe, as
-   * every instance is: concurrent calls do not share state.
+   * One process-wide, single-threaded instance of {@link #best(int)}, created on first use and
+   * never closed (it owns no threads). For code without a {@code Kernels} of its own, such as the
+   * GGUF reader; thread-safe, as every instance is: concurrent calls do not share state.
    */
   static Kernels shared() {
     return SharedKernels.INSTANCE;
   }
 
   /**
-   * The fastest available kernels: native at the best ISA unless {@value #IMPLEMENTATION_PROPERTY} or
-   * {@value #ISA_PROPERTY} say otherwise, else the Java kernels (the fallback is logged once).
+   * The fastest available kernels: native at the best ISA unless {@value #IMPLEMENTATION_PROPERTY}
+   * or {@value #ISA_PROPERTY} say otherwise, else the Java kernels (the fallback is logged once).
    *
    * @param threads threads per call; 0 or less means the number of available processors
    */
   static Kernels best(int threads) {
-    String choice = System.getProperty(IMPLEMENTATION_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    String choice =
+        System.getProperty(IMPLEMENTATION_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
     switch (choice) {
       case "java":
         return java(threads);
@@ -232,7 +273,10 @@ public interface Kernels extends AutoCloseable {
     if (cap == null || cap.isBlank()) return best;
     Isa wanted =
         Isa.fromLabel(cap)
-            .orElseThrow(() -> new IllegalArgumentException("-D" + ISA_PROPERTY + "=" + cap + ": unknown ISA"));
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "-D" + ISA_PROPERTY + "=" + cap + ": unknown ISA"));
     return wanted.compareTo(best) < 0 ? wanted : best;
   }
 
@@ -246,8 +290,10 @@ public interface Kernels extends AutoCloseable {
       if (logged) return;
       logged = true;
       System.getLogger("dev.amalgam.kernels")
-          .log(System.Logger.Level.WARNING,
-              "native kernels unavailable, using the slower Java kernels: " + NativeLibrary.detail());
+          .log(
+              System.Logger.Level.WARNING,
+              "native kernels unavailable, using the slower Java kernels: "
+                  + NativeLibrary.detail());
     }
   }
 }

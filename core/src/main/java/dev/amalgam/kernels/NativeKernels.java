@@ -6,7 +6,10 @@ import dev.amalgam.tensor.DType;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 
-/** The native kernels of one ISA path, over direct buffers. Arguments arrive validated by ParallelKernels. */
+/**
+ * The native kernels of one ISA path, over direct buffers. Arguments arrive validated by
+ * ParallelKernels.
+ */
 final class NativeKernels implements KernelBackend {
   private final Isa isa;
 
@@ -16,7 +19,8 @@ final class NativeKernels implements KernelBackend {
     }
     Isa best = bestIsa();
     if (isa.compareTo(best) > 0) {
-      throw new IllegalArgumentException("ISA " + isa.label() + " is not supported here; best is " + best.label());
+      throw new IllegalArgumentException(
+          "ISA " + isa.label() + " is not supported here; best is " + best.label());
     }
     this.isa = isa;
   }
@@ -56,11 +60,26 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
-  public void convert(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, DType dstType,
-      long n, int flags) {
+  public void convert(
+      ByteBuffer src,
+      long srcOffset,
+      DType srcType,
+      ByteBuffer dst,
+      long dstOffset,
+      DType dstType,
+      long n,
+      int flags) {
     try {
-      check("convert", AmalgamNative.amalgam_convert(isa.code(), address(src, srcOffset), srcType.kernelCode(),
-          address(dst, dstOffset), dstType.kernelCode(), n, flags));
+      check(
+          "convert",
+          AmalgamNative.amalgam_convert(
+              isa.code(),
+              address(src, srcOffset),
+              srcType.kernelCode(),
+              address(dst, dstOffset),
+              dstType.kernelCode(),
+              n,
+              flags));
     } finally {
       Reference.reachabilityFence(src);
       Reference.reachabilityFence(dst);
@@ -68,8 +87,16 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
-  public void weightedSum(ByteBuffer[] inputs, long[] inputOffsets, DType[] inputTypes, float[] coefficients,
-      ByteBuffer out, long outOffset, DType outType, long n, int flags) {
+  public void weightedSum(
+      ByteBuffer[] inputs,
+      long[] inputOffsets,
+      DType[] inputTypes,
+      float[] coefficients,
+      ByteBuffer out,
+      long outOffset,
+      DType outType,
+      long n,
+      int flags) {
     int count = inputs.length;
     long[] addresses = new long[count];
     int[] codes = new int[count];
@@ -78,8 +105,18 @@ final class NativeKernels implements KernelBackend {
       codes[k] = inputTypes[k].kernelCode();
     }
     try {
-      check("weighted_sum", AmalgamNative.amalgam_weighted_sum(isa.code(), count, addresses, codes, coefficients,
-          address(out, outOffset), outType.kernelCode(), n, flags));
+      check(
+          "weighted_sum",
+          AmalgamNative.amalgam_weighted_sum(
+              isa.code(),
+              count,
+              addresses,
+              codes,
+              coefficients,
+              address(out, outOffset),
+              outType.kernelCode(),
+              n,
+              flags));
     } finally {
       Reference.reachabilityFence(inputs);
       Reference.reachabilityFence(out);
@@ -87,10 +124,17 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
-  public void quantizeQ8_0(ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
+  public void quantizeQ8_0(
+      ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
     try {
-      check("quantize_q8_0", AmalgamNative.amalgam_quantize_q8_0(isa.code(), address(src, srcOffset),
-          srcType.kernelCode(), address(dst, dstOffset), n));
+      check(
+          "quantize_q8_0",
+          AmalgamNative.amalgam_quantize_q8_0(
+              isa.code(),
+              address(src, srcOffset),
+              srcType.kernelCode(),
+              address(dst, dstOffset),
+              n));
     } finally {
       Reference.reachabilityFence(src);
       Reference.reachabilityFence(dst);
@@ -98,11 +142,24 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
-  public void dequantize(ByteBuffer src, long srcOffset, BlockFormat format, ByteBuffer dst, long dstOffset,
-      DType dstType, long n) {
+  public void dequantize(
+      ByteBuffer src,
+      long srcOffset,
+      BlockFormat format,
+      ByteBuffer dst,
+      long dstOffset,
+      DType dstType,
+      long n) {
     try {
-      check("dequantize", AmalgamNative.amalgam_dequantize(isa.code(), address(src, srcOffset), format.ggmlId(),
-          address(dst, dstOffset), dstType.kernelCode(), n));
+      check(
+          "dequantize",
+          AmalgamNative.amalgam_dequantize(
+              isa.code(),
+              address(src, srcOffset),
+              format.ggmlId(),
+              address(dst, dstOffset),
+              dstType.kernelCode(),
+              n));
     } finally {
       Reference.reachabilityFence(src);
       Reference.reachabilityFence(dst);
@@ -110,11 +167,26 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
-  public void dot3(ByteBuffer x, long xOffset, DType xType, ByteBuffer y, long yOffset, DType yType, long n,
+  public void dot3(
+      ByteBuffer x,
+      long xOffset,
+      DType xType,
+      ByteBuffer y,
+      long yOffset,
+      DType yType,
+      long n,
       double[] result) {
     try {
-      check("dot3", AmalgamNative.amalgam_dot3(isa.code(), address(x, xOffset), xType.kernelCode(),
-          address(y, yOffset), yType.kernelCode(), n, result));
+      check(
+          "dot3",
+          AmalgamNative.amalgam_dot3(
+              isa.code(),
+              address(x, xOffset),
+              xType.kernelCode(),
+              address(y, yOffset),
+              yType.kernelCode(),
+              n,
+              result));
     } finally {
       Reference.reachabilityFence(x);
       Reference.reachabilityFence(y);
@@ -123,54 +195,97 @@ final class NativeKernels implements KernelBackend {
 
   @Override
   public void magnitudeHistogramHigh(float[] values, int n, long[] histogram) {
-    check("magnitude_histogram_high", AmalgamNative.amalgam_magnitude_histogram_high(isa.code(), values, n,
-        histogram));
+    check(
+        "magnitude_histogram_high",
+        AmalgamNative.amalgam_magnitude_histogram_high(isa.code(), values, n, histogram));
   }
 
   @Override
   public void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram) {
-    check("magnitude_histogram_low", AmalgamNative.amalgam_magnitude_histogram_low(isa.code(), values, n, high,
-        histogram));
+    check(
+        "magnitude_histogram_low",
+        AmalgamNative.amalgam_magnitude_histogram_low(isa.code(), values, n, high, histogram));
   }
 
   @Override
   public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
-    check("philox_uniforms", AmalgamNative.amalgam_philox_uniforms(isa.code(), seed, streamHash, first, n, out));
+    check(
+        "philox_uniforms",
+        AmalgamNative.amalgam_philox_uniforms(isa.code(), seed, streamHash, first, n, out));
   }
 
   @Override
-  public void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n) {
-    check("philox_keep", AmalgamNative.amalgam_philox_keep(isa.code(), seed, streamHash, first, n, p, values));
+  public void bernoulliKeep(
+      long seed, long streamHash, long first, double p, float[] values, int n) {
+    check(
+        "philox_keep",
+        AmalgamNative.amalgam_philox_keep(isa.code(), seed, streamHash, first, n, p, values));
   }
 
   @Override
-  public void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize,
-      float[] base, float lambda, float[] out) {
-    check("disjoint_merge", AmalgamNative.amalgam_disjoint_merge(isa.code(), models, w, stride, weights, n,
-        normalize ? 1 : 0, base, lambda, out));
+  public void disjointMerge(
+      float[] w,
+      int stride,
+      int models,
+      float[] weights,
+      int n,
+      boolean normalize,
+      float[] base,
+      float lambda,
+      float[] out) {
+    check(
+        "disjoint_merge",
+        AmalgamNative.amalgam_disjoint_merge(
+            isa.code(), models, w, stride, weights, n, normalize ? 1 : 0, base, lambda, out));
   }
 
   @Override
-  public void taskVector(ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
+  public void taskVector(
+      ByteBuffer x, long xOffset, DType xType, DType roundType, float[] b, float[] d, int n) {
     try {
-      check("task_vector", AmalgamNative.amalgam_task_vector(isa.code(), address(x, xOffset), xType.kernelCode(),
-          roundType.kernelCode(), b, n, d));
+      check(
+          "task_vector",
+          AmalgamNative.amalgam_task_vector(
+              isa.code(),
+              address(x, xOffset),
+              xType.kernelCode(),
+              roundType.kernelCode(),
+              b,
+              n,
+              d));
     } finally {
       Reference.reachabilityFence(x);
     }
   }
 
   @Override
-  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+  public void magnitudeMask(
+      float[] values,
+      int n,
+      int keepBits,
+      long keepEqual,
+      int dropBits,
+      long dropEqual,
       long[] seen) {
-    check("magnitude_mask", AmalgamNative.amalgam_magnitude_mask(isa.code(), values, n, keepBits, keepEqual,
-        dropBits, dropEqual, seen));
+    check(
+        "magnitude_mask",
+        AmalgamNative.amalgam_magnitude_mask(
+            isa.code(), values, n, keepBits, keepEqual, dropBits, dropEqual, seen));
   }
 
   @Override
-  public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
+  public void plainMerge(
+      float[] w,
+      int stride,
+      int models,
+      int n,
+      float divisor,
+      float[] base,
+      float lambda,
       float[] out) {
-    check("plain_merge", AmalgamNative.amalgam_plain_merge(isa.code(), models, w, stride, n, divisor, base, lambda,
-        out));
+    check(
+        "plain_merge",
+        AmalgamNative.amalgam_plain_merge(
+            isa.code(), models, w, stride, n, divisor, base, lambda, out));
   }
 }

@@ -13,25 +13,30 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Validates every call, then cuts it into ranges run on a fixed pool (the caller runs the first range).
- * Element-wise kernels are split evenly; reductions always cut at {@link Kernels#DOT_SEGMENT} boundaries and
- * add the segment results in order, so results never depend on the thread count.
+ * Validates every call, then cuts it into ranges run on a fixed pool (the caller runs the first
+ * range). Element-wise kernels are split evenly; reductions always cut at {@link
+ * Kernels#DOT_SEGMENT} boundaries and add the segment results in order, so results never depend on
+ * the thread count.
  */
 final class ParallelKernels implements Kernels {
   /** Below this many elements per thread, splitting costs more than it saves. */
   private static final long MIN_ELEMENTS_PER_TASK = 1L << 18;
+
   /**
-   * Range boundaries fall on multiples of this many elements (one cache line of f32, and two whole blocks of the
-   * block formats, so the block kernels split on block boundaries).
+   * Range boundaries fall on multiples of this many elements (one cache line of f32, and two whole
+   * blocks of the block formats, so the block kernels split on block boundaries).
    */
   private static final long SPLIT_ALIGNMENT = 64;
+
   /**
-   * Outputs at least this large are written with non-temporal stores. Measured (benchmarks/RESULTS.md): at 64Mi
-   * bf16 elements NT stores made lerp 25-30% faster even on a VM with a 480 MiB L3, while the merge's 8 MB
-   * staging chunks stay below it and in cache for the write() that follows.
+   * Outputs at least this large are written with non-temporal stores. Measured
+   * (benchmarks/RESULTS.md): at 64Mi bf16 elements NT stores made lerp 25-30% faster even on a VM
+   * with a 480 MiB L3, while the merge's 8 MB staging chunks stay below it and in cache for the
+   * write() that follows.
    */
   private static final long STREAM_THRESHOLD_BYTES =
       Long.getLong("amalgam.kernels.streamThresholdBytes", 64L << 20);
+
   private static final int FLAG_STREAM_STORES = 1;
 
   private final KernelBackend backend;
@@ -41,7 +46,8 @@ final class ParallelKernels implements Kernels {
   ParallelKernels(KernelBackend backend, int threads) {
     this.backend = backend;
     this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-    this.pool = this.threads > 1 ? Executors.newFixedThreadPool(this.threads - 1, new Daemon()) : null;
+    this.pool =
+        this.threads > 1 ? Executors.newFixedThreadPool(this.threads - 1, new Daemon()) : null;
   }
 
   @Override
@@ -71,13 +77,28 @@ final class ParallelKernels implements Kernels {
     checkBuffer("dst", dst, dstType, n, true);
     KernelBackend b = backendFor(src, dst);
     int flags = streamFlags(dstType, n);
-    runSplit(n, (from, count) -> b.convert(src, from * srcType.byteSize(), srcType, dst,
-        from * dstType.byteSize(), dstType, count, flags));
+    runSplit(
+        n,
+        (from, count) ->
+            b.convert(
+                src,
+                from * srcType.byteSize(),
+                srcType,
+                dst,
+                from * dstType.byteSize(),
+                dstType,
+                count,
+                flags));
   }
 
   @Override
-  public void weightedSum(ByteBuffer[] inputs, DType[] inputTypes, float[] coefficients, ByteBuffer out,
-      DType outType, long n) {
+  public void weightedSum(
+      ByteBuffer[] inputs,
+      DType[] inputTypes,
+      float[] coefficients,
+      ByteBuffer out,
+      DType outType,
+      long n) {
     checkCount(n);
     Objects.requireNonNull(inputs, "inputs");
     Objects.requireNonNull(inputTypes, "inputTypes");
@@ -85,10 +106,17 @@ final class ParallelKernels implements Kernels {
     int count = inputs.length;
     if (count < 1) throw new IllegalArgumentException("weightedSum needs at least one input");
     if (inputTypes.length != count || coefficients.length != count) {
-      throw new IllegalArgumentException("weightedSum: " + count + " inputs but " + inputTypes.length
-          + " types and " + coefficients.length + " coefficients");
+      throw new IllegalArgumentException(
+          "weightedSum: "
+              + count
+              + " inputs but "
+              + inputTypes.length
+              + " types and "
+              + coefficients.length
+              + " coefficients");
     }
-    for (int k = 0; k < count; k++) checkBuffer("inputs[" + k + "]", inputs[k], inputTypes[k], n, false);
+    for (int k = 0; k < count; k++)
+      checkBuffer("inputs[" + k + "]", inputs[k], inputTypes[k], n, false);
     checkBuffer("out", out, outType, n, true);
     ByteBuffer[] all = new ByteBuffer[count + 1];
     System.arraycopy(inputs, 0, all, 0, count);
@@ -98,15 +126,19 @@ final class ParallelKernels implements Kernels {
     DType[] types = inputTypes.clone();
     float[] coeffs = coefficients.clone();
     int flags = streamFlags(outType, n);
-    runSplit(n, (from, len) -> {
-      long[] offsets = new long[count];
-      for (int k = 0; k < count; k++) offsets[k] = from * types[k].byteSize();
-      b.weightedSum(ins, offsets, types, coeffs, out, from * outType.byteSize(), outType, len, flags);
-    });
+    runSplit(
+        n,
+        (from, len) -> {
+          long[] offsets = new long[count];
+          for (int k = 0; k < count; k++) offsets[k] = from * types[k].byteSize();
+          b.weightedSum(
+              ins, offsets, types, coeffs, out, from * outType.byteSize(), outType, len, flags);
+        });
   }
 
   @Override
-  public void dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums) {
+  public void dot3(
+      ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums) {
     checkCount(n);
     Objects.requireNonNull(sums, "sums");
     checkBuffer("x", x, xType, n, false);
@@ -115,17 +147,19 @@ final class ParallelKernels implements Kernels {
     int segments = Math.toIntExact((n + DOT_SEGMENT - 1) / DOT_SEGMENT);
     double[] partial = new double[3 * Math.max(segments, 1)];
     AtomicInteger next = new AtomicInteger();
-    Runnable worker = () -> {
-      double[] r = new double[3];
-      for (int s; (s = next.getAndIncrement()) < segments; ) {
-        long from = (long) s * DOT_SEGMENT;
-        long len = Math.min(DOT_SEGMENT, n - from);
-        b.dot3(x, from * xType.byteSize(), xType, y, from * yType.byteSize(), yType, len, r);
-        System.arraycopy(r, 0, partial, 3 * s, 3);
-      }
-    };
+    Runnable worker =
+        () -> {
+          double[] r = new double[3];
+          for (int s; (s = next.getAndIncrement()) < segments; ) {
+            long from = (long) s * DOT_SEGMENT;
+            long len = Math.min(DOT_SEGMENT, n - from);
+            b.dot3(x, from * xType.byteSize(), xType, y, from * yType.byteSize(), yType, len, r);
+            System.arraycopy(r, 0, partial, 3 * s, 3);
+          }
+        };
     runOnAll(Math.min(threads, segments), worker);
-    for (int s = 0; s < segments; s++) sums.add(partial[3 * s], partial[3 * s + 1], partial[3 * s + 2]);
+    for (int s = 0; s < segments; s++)
+      sums.add(partial[3 * s], partial[3 * s + 1], partial[3 * s + 2]);
   }
 
   @Override
@@ -136,23 +170,42 @@ final class ParallelKernels implements Kernels {
     checkBytes("dst", dst, dstBytes, n + " elements as " + BlockFormat.Q8_0, true);
     KernelBackend b = backendFor(src, dst);
     int block = BlockFormat.Q8_0.blockBytes();
-    runSplit(n, (from, count) -> b.quantizeQ8_0(src, from * srcType.byteSize(), srcType, dst,
-        from / BlockFormat.BLOCK_ELEMENTS * block, count));
+    runSplit(
+        n,
+        (from, count) ->
+            b.quantizeQ8_0(
+                src,
+                from * srcType.byteSize(),
+                srcType,
+                dst,
+                from / BlockFormat.BLOCK_ELEMENTS * block,
+                count));
   }
 
   @Override
-  public void dequantize(ByteBuffer src, BlockFormat format, ByteBuffer dst, DType dstType, long n) {
+  public void dequantize(
+      ByteBuffer src, BlockFormat format, ByteBuffer dst, DType dstType, long n) {
     checkCount(n);
     Objects.requireNonNull(format, "format");
     long srcBytes = checkBlocks("dequantize", format, n);
     checkBytes("src", src, srcBytes, n + " elements of " + format, false);
     checkBuffer("dst", dst, dstType, n, true);
     KernelBackend b = backendFor(src, dst);
-    runSplit(n, (from, count) -> b.dequantize(src, from / BlockFormat.BLOCK_ELEMENTS * format.blockBytes(), format,
-        dst, from * dstType.byteSize(), dstType, count));
+    runSplit(
+        n,
+        (from, count) ->
+            b.dequantize(
+                src,
+                from / BlockFormat.BLOCK_ELEMENTS * format.blockBytes(),
+                format,
+                dst,
+                from * dstType.byteSize(),
+                dstType,
+                count));
   }
 
-  // The task-arithmetic kernels run on the calling thread: the merge calls them per work block from its own
+  // The task-arithmetic kernels run on the calling thread: the merge calls them per work block from
+  // its own
   // workers. Every bound is checked here, so native code only ever sees arrays large enough.
 
   @Override
@@ -165,8 +218,8 @@ final class ParallelKernels implements Kernels {
   public void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram) {
     checkArrays("magnitudeHistogramLow", values, n, histogram);
     if (high < 0 || high >= MAGNITUDE_BUCKETS) {
-      throw new IllegalArgumentException("magnitudeHistogramLow: bucket " + high + " outside [0, "
-          + MAGNITUDE_BUCKETS + ")");
+      throw new IllegalArgumentException(
+          "magnitudeHistogramLow: bucket " + high + " outside [0, " + MAGNITUDE_BUCKETS + ")");
     }
     backend.magnitudeHistogramLow(values, n, high, histogram);
   }
@@ -180,20 +233,30 @@ final class ParallelKernels implements Kernels {
     checkLength("taskVector", "d", d.length, n);
     checkBuffer("x", x, xType, n, false);
     if (!roundType.isMergeable()) {
-      throw new IllegalArgumentException("taskVector: " + roundType + " is not a kernel type (F32, F16, BF16)");
+      throw new IllegalArgumentException(
+          "taskVector: " + roundType + " is not a kernel type (F32, F16, BF16)");
     }
     backendFor(x).taskVector(x, 0, xType, roundType, b, d, n);
   }
 
   @Override
-  public void magnitudeMask(float[] values, int n, int keepBits, long keepEqual, int dropBits, long dropEqual,
+  public void magnitudeMask(
+      float[] values,
+      int n,
+      int keepBits,
+      long keepEqual,
+      int dropBits,
+      long dropEqual,
       long[] seen) {
     Objects.requireNonNull(values, "values");
     Objects.requireNonNull(seen, "seen");
     checkLength("magnitudeMask", "values", values.length, n);
-    if (seen.length < 2) throw new IllegalArgumentException("magnitudeMask: seen needs 2 counters, has " + seen.length);
+    if (seen.length < 2)
+      throw new IllegalArgumentException(
+          "magnitudeMask: seen needs 2 counters, has " + seen.length);
     if (keepEqual < 0 || dropEqual < 0) {
-      throw new IllegalArgumentException("magnitudeMask: negative equal-kept counts " + keepEqual + ", " + dropEqual);
+      throw new IllegalArgumentException(
+          "magnitudeMask: negative equal-kept counts " + keepEqual + ", " + dropEqual);
     }
     backend.magnitudeMask(values, n, keepBits, keepEqual, dropBits, dropEqual, seen);
   }
@@ -205,24 +268,41 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
-  public void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n) {
+  public void bernoulliKeep(
+      long seed, long streamHash, long first, double p, float[] values, int n) {
     checkPhilox("bernoulliKeep", first, values, n);
     backend.bernoulliKeep(seed, streamHash, first, p, values, n);
   }
 
   @Override
-  public void disjointMerge(float[] w, int stride, int models, float[] weights, int n, boolean normalize,
-      float[] base, float lambda, float[] out) {
+  public void disjointMerge(
+      float[] w,
+      int stride,
+      int models,
+      float[] weights,
+      int n,
+      boolean normalize,
+      float[] base,
+      float lambda,
+      float[] out) {
     checkMerge("disjointMerge", w, stride, models, n, base, out);
     Objects.requireNonNull(weights, "weights");
     if (weights.length < models) {
-      throw new IllegalArgumentException("disjointMerge: " + weights.length + " weights for " + models + " models");
+      throw new IllegalArgumentException(
+          "disjointMerge: " + weights.length + " weights for " + models + " models");
     }
     backend.disjointMerge(w, stride, models, weights, n, normalize, base, lambda, out);
   }
 
   @Override
-  public void plainMerge(float[] w, int stride, int models, int n, float divisor, float[] base, float lambda,
+  public void plainMerge(
+      float[] w,
+      int stride,
+      int models,
+      int n,
+      float divisor,
+      float[] base,
+      float lambda,
       float[] out) {
     checkMerge("plainMerge", w, stride, models, n, base, out);
     backend.plainMerge(w, stride, models, n, divisor, base, lambda, out);
@@ -241,9 +321,10 @@ final class ParallelKernels implements Kernels {
     List<Runnable> loops = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
       int worker = w;
-      loops.add(() -> {
-        for (int t; (t = next.getAndIncrement()) < tasks; ) body.run(worker, t);
-      });
+      loops.add(
+          () -> {
+            for (int t; (t = next.getAndIncrement()) < tasks; ) body.run(worker, t);
+          });
     }
     runAll(loops);
   }
@@ -253,66 +334,101 @@ final class ParallelKernels implements Kernels {
     Objects.requireNonNull(histogram, "histogram");
     checkLength(operation, "values", values.length, n);
     if (histogram.length != MAGNITUDE_BUCKETS) {
-      throw new IllegalArgumentException(operation + ": histogram has " + histogram.length + " counters, expected "
-          + MAGNITUDE_BUCKETS);
+      throw new IllegalArgumentException(
+          operation
+              + ": histogram has "
+              + histogram.length
+              + " counters, expected "
+              + MAGNITUDE_BUCKETS);
     }
   }
 
   private static void checkPhilox(String operation, long first, float[] values, int n) {
     Objects.requireNonNull(values, "values");
     checkLength(operation, "values", values.length, n);
-    if (first < 0) throw new IllegalArgumentException(operation + ": negative first element " + first);
+    if (first < 0)
+      throw new IllegalArgumentException(operation + ": negative first element " + first);
     if (first > Long.MAX_VALUE - n) {
-      throw new IllegalArgumentException(operation + ": elements " + first + " + " + n + " overflow a long");
+      throw new IllegalArgumentException(
+          operation + ": elements " + first + " + " + n + " overflow a long");
     }
   }
 
-  private static void checkMerge(String operation, float[] w, int stride, int models, int n, float[] base,
-      float[] out) {
+  private static void checkMerge(
+      String operation, float[] w, int stride, int models, int n, float[] base, float[] out) {
     Objects.requireNonNull(w, "w");
     Objects.requireNonNull(base, "base");
     Objects.requireNonNull(out, "out");
-    if (models < 1) throw new IllegalArgumentException(operation + ": " + models + " models, expected at least 1");
+    if (models < 1)
+      throw new IllegalArgumentException(
+          operation + ": " + models + " models, expected at least 1");
     checkLength(operation, "base", base.length, n);
     checkLength(operation, "out", out.length, n);
     if (stride < n) {
-      throw new IllegalArgumentException(operation + ": stride " + stride + " is shorter than " + n + " elements");
+      throw new IllegalArgumentException(
+          operation + ": stride " + stride + " is shorter than " + n + " elements");
     }
     long needed = (long) (models - 1) * stride + n; // at most 2^31 * 2^31: fits a long
     if (w.length < needed) {
-      throw new IllegalArgumentException(operation + ": " + models + " models of stride " + stride + " need " + needed
-          + " values but w has " + w.length);
+      throw new IllegalArgumentException(
+          operation
+              + ": "
+              + models
+              + " models of stride "
+              + stride
+              + " need "
+              + needed
+              + " values but w has "
+              + w.length);
     }
-    if (out == w) throw new IllegalArgumentException(operation + ": out must not be the task-vector array");
+    if (out == w)
+      throw new IllegalArgumentException(operation + ": out must not be the task-vector array");
   }
 
   private static void checkLength(String operation, String name, int length, int n) {
     if (n < 0) throw new IllegalArgumentException(operation + ": negative element count " + n);
     if (length < n) {
-      throw new IllegalArgumentException(operation + ": " + name + " has " + length + " elements, " + n
-          + " needed");
+      throw new IllegalArgumentException(
+          operation + ": " + name + " has " + length + " elements, " + n + " needed");
     }
   }
 
-  /** Bytes of {@code n} elements of a block format; n must be whole blocks (ranges split on whole blocks too). */
+  /**
+   * Bytes of {@code n} elements of a block format; n must be whole blocks (ranges split on whole
+   * blocks too).
+   */
   private static long checkBlocks(String operation, BlockFormat format, long n) {
     if (n % BlockFormat.BLOCK_ELEMENTS != 0) {
-      throw new IllegalArgumentException(operation + ": " + n + " elements are not a whole number of " + format
-          + " blocks of " + BlockFormat.BLOCK_ELEMENTS);
+      throw new IllegalArgumentException(
+          operation
+              + ": "
+              + n
+              + " elements are not a whole number of "
+              + format
+              + " blocks of "
+              + BlockFormat.BLOCK_ELEMENTS);
     }
     try {
       return format.byteCount(n);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException(operation + ": " + n + " elements of " + format
-          + " overflow a byte count", e);
+      throw new IllegalArgumentException(
+          operation + ": " + n + " elements of " + format + " overflow a byte count", e);
     }
   }
 
-  private static void checkBytes(String name, ByteBuffer buffer, long needed, String what, boolean output) {
+  private static void checkBytes(
+      String name, ByteBuffer buffer, long needed, String what, boolean output) {
     Objects.requireNonNull(buffer, name);
     if (buffer.remaining() < needed) {
-      throw new IllegalArgumentException(name + ": " + what + " need " + needed + " bytes but the buffer has "
-          + buffer.remaining() + " remaining");
+      throw new IllegalArgumentException(
+          name
+              + ": "
+              + what
+              + " need "
+              + needed
+              + " bytes but the buffer has "
+              + buffer.remaining()
+              + " remaining");
     }
     if (output && buffer.isReadOnly()) {
       throw new IllegalArgumentException(name + ": output buffer is read-only");
@@ -325,7 +441,8 @@ final class ParallelKernels implements Kernels {
 
   private KernelBackend backendFor(ByteBuffer... buffers) {
     for (ByteBuffer buffer : buffers) {
-      if (!backend.accepts(buffer)) return JavaKernels.INSTANCE; // heap memory: same bits, no native pointer
+      if (!backend.accepts(buffer))
+        return JavaKernels.INSTANCE; // heap memory: same bits, no native pointer
     }
     return backend;
   }
@@ -334,21 +451,33 @@ final class ParallelKernels implements Kernels {
     if (n < 0) throw new IllegalArgumentException("negative element count " + n);
   }
 
-  private static void checkBuffer(String name, ByteBuffer buffer, DType type, long n, boolean output) {
+  private static void checkBuffer(
+      String name, ByteBuffer buffer, DType type, long n, boolean output) {
     Objects.requireNonNull(buffer, name);
     Objects.requireNonNull(type, name + " type");
     if (!type.isMergeable()) {
-      throw new IllegalArgumentException(name + ": " + type + " is not a kernel type (F32, F16, BF16)");
+      throw new IllegalArgumentException(
+          name + ": " + type + " is not a kernel type (F32, F16, BF16)");
     }
     long needed;
     try {
       needed = type.byteCount(n);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException(name + ": " + n + " elements of " + type + " overflow a byte count", e);
+      throw new IllegalArgumentException(
+          name + ": " + n + " elements of " + type + " overflow a byte count", e);
     }
     if (buffer.remaining() < needed) {
-      throw new IllegalArgumentException(name + ": " + n + " elements of " + type + " need " + needed
-          + " bytes but the buffer has " + buffer.remaining() + " remaining");
+      throw new IllegalArgumentException(
+          name
+              + ": "
+              + n
+              + " elements of "
+              + type
+              + " need "
+              + needed
+              + " bytes but the buffer has "
+              + buffer.remaining()
+              + " remaining");
     }
     if (output && buffer.isReadOnly()) {
       throw new IllegalArgumentException(name + ": output buffer is read-only");
@@ -404,7 +533,10 @@ final class ParallelKernels implements Kernels {
       } catch (ExecutionException e) {
         Throwable cause = e.getCause();
         if (failure == null) {
-          failure = cause instanceof RuntimeException ? (RuntimeException) cause : new IllegalStateException(cause);
+          failure =
+              cause instanceof RuntimeException
+                  ? (RuntimeException) cause
+                  : new IllegalStateException(cause);
         }
       }
     }

@@ -1,16 +1,18 @@
 package dev.amalgam.kernels;
 
 /**
- * Spherical linear interpolation with mergekit's semantics (docs/merge-semantics.md §2.3): the whole tensor is
- * one vector; each input is normalised only if its norm exceeds {@link #EPS}; if the normalised inputs are
- * (anti)parallel, |cos| > {@link #DOT_THRESHOLD}, it falls back to linear interpolation; otherwise the
- * angle-derived coefficients are applied to the original, unnormalised tensors, so the output norm is not
- * forced. Computing {@link Coefficients} needs only the three reductions of {@link Dot3}; applying them is one
- * weighted sum, so a tensor of any size is processed in two streaming passes without temporaries.
+ * Spherical linear interpolation with mergekit's semantics (docs/merge-semantics.md §2.3): the
+ * whole tensor is one vector; each input is normalised only if its norm exceeds {@link #EPS}; if
+ * the normalised inputs are (anti)parallel, |cos| > {@link #DOT_THRESHOLD}, it falls back to linear
+ * interpolation; otherwise the angle-derived coefficients are applied to the original, unnormalised
+ * tensors, so the output norm is not forced. Computing {@link Coefficients} needs only the three
+ * reductions of {@link Dot3}; applying them is one weighted sum, so a tensor of any size is
+ * processed in two streaming passes without temporaries.
  */
 public final class Slerp {
   /** mergekit's DOT_THRESHOLD. */
   public static final double DOT_THRESHOLD = 0.9995;
+
   /** mergekit's eps: norms at or below it leave the vector unnormalised. */
   public static final double EPS = 1e-8;
 

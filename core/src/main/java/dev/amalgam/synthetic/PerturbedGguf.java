@@ -15,10 +15,11 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Writes a perturbed copy of a GGUF model: every matrix gets seeded Gaussian noise of {@code noise} times its
- * own RMS; vectors (norms) and everything else are copied byte for byte, as are the metadata and tensor order.
- * The demo and the tests merge a model with such a copy to show that a merge changes what the model writes.
- * Tensors are processed one at a time, each held in memory once as f32 (fine for the small models this is for).
+ * Writes a perturbed copy of a GGUF model: every matrix gets seeded Gaussian noise of {@code noise}
+ * times its own RMS; vectors (norms) and everything else are copied byte for byte, as are the
+ * metadata and tensor order. The demo and the tests merge a model with such a copy to show that a
+ * merge changes what the model writes. Tensors are processed one at a time, each held in memory
+ * once as f32 (fine for the small models this is for).
  */
 public final class PerturbedGguf {
   private PerturbedGguf() {}
@@ -26,7 +27,8 @@ public final class PerturbedGguf {
   /**
    * Writes the copy.
    *
-   * @param noise standard deviation of the noise relative to each matrix's RMS (0.3 changes a tiny model's text)
+   * @param noise standard deviation of the noise relative to each matrix's RMS (0.3 changes a tiny
+   *     model's text)
    * @param seed with the tensor name, seeds each tensor's noise
    */
   public static void write(Path source, Path target, double noise, long seed) throws IOException {
@@ -39,8 +41,13 @@ public final class PerturbedGguf {
           GgufTensorData data = src.data(t.name());
           w.beginTensor(t.name());
           long elements = t.elementCount();
-          boolean perturb = t.rank() >= 2 && t.type().plainDType().filter(d -> d == DType.F32 || d == DType.F16
-              || d == DType.BF16).isPresent() && elements <= Integer.MAX_VALUE / 4;
+          boolean perturb =
+              t.rank() >= 2
+                  && t.type()
+                      .plainDType()
+                      .filter(d -> d == DType.F32 || d == DType.F16 || d == DType.BF16)
+                      .isPresent()
+                  && elements <= Integer.MAX_VALUE / 4;
           if (!perturb) {
             w.write(data.raw(0, elements));
           } else {
@@ -51,8 +58,10 @@ public final class PerturbedGguf {
             double sumSquares = 0;
             for (int i = 0; i < n; i++) sumSquares += (double) values.get(i) * values.get(i);
             double scale = noise * Math.sqrt(sumSquares / Math.max(1, n));
-            SplittableRandom random = new SplittableRandom(seed ^ t.name().hashCode() * 0x9E3779B97F4A7C15L);
-            for (int i = 0; i < n; i++) values.put(i, (float) (values.get(i) + scale * gaussian(random)));
+            SplittableRandom random =
+                new SplittableRandom(seed ^ t.name().hashCode() * 0x9E3779B97F4A7C15L);
+            for (int i = 0; i < n; i++)
+              values.put(i, (float) (values.get(i) + scale * gaussian(random)));
             w.writeConverted(bytes, DType.F32, n);
           }
           w.endTensor();

@@ -17,15 +17,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes Llama-shaped Hugging Face model directories with random weights: real tensor names, shapes, order and
- * config.json, so that every tool that reads a Llama checkpoint accepts them. Used by {@code amalgam demo}, the
- * tests and the benchmarks.
+ * Writes Llama-shaped Hugging Face model directories with random weights: real tensor names,
+ * shapes, order and config.json, so that every tool that reads a Llama checkpoint accepts them.
+ * Used by {@code amalgam demo}, the tests and the benchmarks.
  *
- * <p>Weights are approximately N(0, 0.02) (RMSNorm weights 1 + N(0, 0.05)), drawn per tensor from a generator
- * seeded by (seed, tensor name), so a model is reproducible and can be written tensor by tensor without holding
- * it in memory. A "variant" adds {@code noise} times the same scale of independent noise to the weights of the
- * model with the same seed, giving a related model whose tensors have a cosine of about 1 / sqrt(1 + noise^2)
- * with the original's: SLERP then takes its real (non-linear) path.
+ * <p>Weights are approximately N(0, 0.02) (RMSNorm weights 1 + N(0, 0.05)), drawn per tensor from a
+ * generator seeded by (seed, tensor name), so a model is reproducible and can be written tensor by
+ * tensor without holding it in memory. A "variant" adds {@code noise} times the same scale of
+ * independent noise to the weights of the model with the same seed, giving a related model whose
+ * tensors have a cosine of about 1 / sqrt(1 + noise^2) with the original's: SLERP then takes its
+ * real (non-linear) path.
  */
 public final class SyntheticLlama {
   private static final int CHUNK = 1 << 20;
@@ -43,7 +44,13 @@ public final class SyntheticLlama {
    * @param kvHeads key/value heads (grouped-query attention)
    * @param tiedEmbeddings whether lm_head is tied to the embeddings (and absent)
    */
-  public record Shape(int layers, int hidden, int intermediate, int vocab, int heads, int kvHeads,
+  public record Shape(
+      int layers,
+      int hidden,
+      int intermediate,
+      int vocab,
+      int heads,
+      int kvHeads,
       boolean tiedEmbeddings) {
     /** A few MB: for tests and the demo. */
     public static Shape tiny() {
@@ -80,7 +87,8 @@ public final class SyntheticLlama {
       t.add(new TensorInfo(p + "mlp.down_proj.weight", dtype, new long[] {h, s.intermediate()}));
     }
     t.add(new TensorInfo("model.norm.weight", dtype, new long[] {h}));
-    if (!s.tiedEmbeddings()) t.add(new TensorInfo("lm_head.weight", dtype, new long[] {s.vocab(), h}));
+    if (!s.tiedEmbeddings())
+      t.add(new TensorInfo("lm_head.weight", dtype, new long[] {s.vocab(), h}));
     return t;
   }
 
@@ -115,14 +123,22 @@ public final class SyntheticLlama {
    * @param noise 0 for the model itself; &gt; 0 for a variant (relative noise amplitude)
    * @param variantSeed selects the variant's noise
    */
-  public static void write(Path dir, Shape shape, DType dtype, long seed, double noise, long variantSeed,
-      long maxShardBytes) throws IOException {
+  public static void write(
+      Path dir,
+      Shape shape,
+      DType dtype,
+      long seed,
+      double noise,
+      long variantSeed,
+      long maxShardBytes)
+      throws IOException {
     if (!dtype.isMergeable()) throw new IllegalArgumentException(dtype + " is not a float type");
     Files.createDirectories(dir);
     List<TensorInfo> tensors = tensors(shape, dtype);
-    ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer buffer =
+        ByteBuffer.allocateDirect(CHUNK * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
     try (ShardedSafetensorsWriter w =
-            ShardedSafetensorsWriter.open(dir, tensors, maxShardBytes, Map.of("format", "pt"))) {
+        ShardedSafetensorsWriter.open(dir, tensors, maxShardBytes, Map.of("format", "pt"))) {
       for (TensorInfo t : tensors) {
         w.beginTensor(t.name());
         boolean norm = t.rank() == 1;
@@ -145,7 +161,8 @@ public final class SyntheticLlama {
       }
       w.finish();
     }
-    new ObjectMapper().writerWithDefaultPrettyPrinter()
+    new ObjectMapper()
+        .writerWithDefaultPrettyPrinter()
         .writeValue(dir.resolve("config.json").toFile(), config(shape, dtype));
   }
 
@@ -164,9 +181,10 @@ public final class SyntheticLlama {
   }
 
   /**
-   * A fast, approximately standard normal generator (the sum of four uniform 16-bit draws, centred and scaled:
-   * the Irwin-Hall approximation), seeded by (seed, name). Good enough for synthetic weights and ~10x faster than
-   * {@code nextGaussian}, which matters for the 1.7 GB benchmark models.
+   * A fast, approximately standard normal generator (the sum of four uniform 16-bit draws, centred
+   * and scaled: the Irwin-Hall approximation), seeded by (seed, name). Good enough for synthetic
+   * weights and ~10x faster than {@code nextGaussian}, which matters for the 1.7 GB benchmark
+   * models.
    */
   private static final class Noise {
     private long state;

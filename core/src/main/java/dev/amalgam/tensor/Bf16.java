@@ -9,7 +9,10 @@ public final class Bf16 {
     return Float.intBitsToFloat((bits & 0xffff) << 16);
   }
 
-  /** Round to nearest even; a NaN becomes a quiet NaN with the sign and top payload bits of the input. */
+  /**
+   * Round to nearest even; a NaN becomes a quiet NaN with the sign and top payload bits of the
+   * input.
+   */
   public static short fromFloat(float value) {
     int u = Float.floatToRawIntBits(value);
     if ((u & 0x7fffffff) > 0x7f800000) return (short) ((u >>> 16) | 0x0040);

@@ -8,8 +8,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Element types of tensors, named as safetensors names them. Only {@link #F32}, {@link #F16} and {@link #BF16}
- * can be merged ({@link #isMergeable()}); the others can be read, inspected and copied.
+ * Element types of tensors, named as safetensors names them. Only {@link #F32}, {@link #F16} and
+ * {@link #BF16} can be merged ({@link #isMergeable()}); the others can be read, inspected and
+ * copied.
  */
 public enum DType {
   BOOL(8, null),
@@ -76,7 +77,10 @@ public enum DType {
     return bits / 8;
   }
 
-  /** The code of this type in the native ABI (amalgam.h {@code amalgam_dtype}); only for mergeable types. */
+  /**
+   * The code of this type in the native ABI (amalgam.h {@code amalgam_dtype}); only for mergeable
+   * types.
+   */
   public int kernelCode() {
     switch (this) {
       case F32:
@@ -109,8 +113,8 @@ public enum DType {
   }
 
   /**
-   * Looks up a torch or mergekit dtype name: "bfloat16", "torch.bfloat16", "float16", "float32", and the
-   * short aliases "bf16", "fp16", "half", "fp32", "float".
+   * Looks up a torch or mergekit dtype name: "bfloat16", "torch.bfloat16", "float16", "float32",
+   * and the short aliases "bf16", "fp16", "half", "fp32", "float".
    */
   public static Optional<DType> fromTorchName(String name) {
     String n = name.trim().toLowerCase(Locale.ROOT);

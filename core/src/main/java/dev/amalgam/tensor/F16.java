@@ -1,8 +1,9 @@
 package dev.amalgam.tensor;
 
 /**
- * IEEE binary16 conversions with the native kernels' rounding (amalgam.h contract point 5). Java 17 has no
- * {@code Float.float16ToFloat}, and the rounding must equal F16C's bit for bit, hence written out here.
+ * IEEE binary16 conversions with the native kernels' rounding (amalgam.h contract point 5). Java 17
+ * has no {@code Float.float16ToFloat}, and the rounding must equal F16C's bit for bit, hence
+ * written out here.
  */
 public final class F16 {
   private F16() {}

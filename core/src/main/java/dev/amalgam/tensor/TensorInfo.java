@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Name, element type and shape of one tensor. Shapes are row-major (PyTorch order) and every dimension, element
- * count and byte size is a long.
+ * Name, element type and shape of one tensor. Shapes are row-major (PyTorch order) and every
+ * dimension, element count and byte size is a long.
  */
 public final class TensorInfo {
   private final String name;
@@ -26,14 +26,23 @@ public final class TensorInfo {
     long count = 1;
     try {
       for (long d : this.shape) {
-        if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dimension " + d);
+        if (d < 0)
+          throw new IllegalArgumentException("tensor '" + name + "': negative dimension " + d);
         count = Math.multiplyExact(count, d);
       }
       this.elementCount = count;
       this.byteSize = dtype.byteCount(count);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException("tensor '" + name + "': size of shape " + Arrays.toString(shape)
-          + " x " + dtype + " overflows: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "tensor '"
+              + name
+              + "': size of shape "
+              + Arrays.toString(shape)
+              + " x "
+              + dtype
+              + " overflows: "
+              + e.getMessage(),
+          e);
     }
   }
 

@@ -11,8 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Reads just the key-value section of a small GGUF file, so these tests can use stories260K's real tokenizer
- * metadata without depending on the GGUF reader (written in parallel elsewhere).
+ * Reads just the key-value section of a small GGUF file, so these tests can use stories260K's real
+ * tokenizer metadata without depending on the GGUF reader (written in parallel elsewhere).
  */
 final class GgufKv {
   private GgufKv() {}

@@ -23,7 +23,9 @@ class LlamaMetadataTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   static ObjectNode llama31_8b() throws Exception {
-    return (ObjectNode) JSON.readTree("""
+    return (ObjectNode)
+        JSON.readTree(
+            """
         {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
          "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
          "num_key_value_heads": 8, "max_position_embeddings": 131072, "rms_norm_eps": 1e-05,
@@ -36,8 +38,11 @@ class LlamaMetadataTest {
 
   private static ObjectNode llama32_1b() throws Exception {
     ObjectNode c = llama31_8b();
-    c.put("hidden_size", 2048).put("intermediate_size", 8192).put("num_hidden_layers", 16)
-        .put("head_dim", 64).put("tie_word_embeddings", true);
+    c.put("hidden_size", 2048)
+        .put("intermediate_size", 8192)
+        .put("num_hidden_layers", 16)
+        .put("head_dim", 64)
+        .put("tie_word_embeddings", true);
     ((ObjectNode) c.get("rope_scaling")).put("factor", 32.0);
     return c;
   }
@@ -50,8 +55,9 @@ class LlamaMetadataTest {
 
   @Test
   void llama31HasExactlyTheGgufPyKeysAndTypes() throws Exception {
-    ConversionResult r = LlamaMetadata.fromConfig(llama31_8b(), CONFIG, Optional.of("Llama 3.1 8B"),
-        Optional.of(GgmlType.BF16));
+    ConversionResult r =
+        LlamaMetadata.fromConfig(
+            llama31_8b(), CONFIG, Optional.of("Llama 3.1 8B"), Optional.of(GgmlType.BF16));
     GgufMetadata m = r.metadata();
     Map<String, String> expected = new LinkedHashMap<>();
     expected.put("general.architecture", "STRING");
@@ -77,7 +83,8 @@ class LlamaMetadataTest {
     assertEquals(32, m.getLong("llama.attention.head_count").orElseThrow());
     assertEquals(8, m.getLong("llama.attention.head_count_kv").orElseThrow());
     assertEquals(GgufValue.float32(500000f), m.get("llama.rope.freq_base").orElseThrow());
-    assertEquals(GgufValue.float32(1e-5f), m.get("llama.attention.layer_norm_rms_epsilon").orElseThrow());
+    assertEquals(
+        GgufValue.float32(1e-5f), m.get("llama.attention.layer_norm_rms_epsilon").orElseThrow());
     assertEquals(32, m.getLong("general.file_type").orElseThrow());
     assertEquals(128256, m.getLong("llama.vocab_size").orElseThrow());
     assertEquals(128, m.getLong("llama.rope.dimension_count").orElseThrow());
@@ -114,7 +121,10 @@ class LlamaMetadataTest {
 
   @Test
   void mistralMapsToLlamaAndNotesTheSlidingWindow() throws Exception {
-    ObjectNode c = (ObjectNode) JSON.readTree("""
+    ObjectNode c =
+        (ObjectNode)
+            JSON.readTree(
+                """
         {"architectures": ["MistralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
          "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
          "max_position_embeddings": 32768, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
@@ -133,7 +143,8 @@ class LlamaMetadataTest {
   void rejectsOtherArchitecturesNamingFileAndArchitecture() throws Exception {
     ObjectNode c = llama31_8b();
     c.putArray("architectures").add("Qwen2ForCausalLM");
-    ConversionException e = assertThrows(ConversionException.class, () -> LlamaMetadata.fromConfig(c, CONFIG));
+    ConversionException e =
+        assertThrows(ConversionException.class, () -> LlamaMetadata.fromConfig(c, CONFIG));
     assertTrue(e.getMessage().contains("config.json"), e.getMessage());
     assertTrue(e.getMessage().contains("Qwen2ForCausalLM"), e.getMessage());
     assertEquals(Optional.of("architectures"), e.key());
@@ -146,28 +157,34 @@ class LlamaMetadataTest {
   @Test
   void typeErrorsNameTheKey() throws Exception {
     Object[][] cases = {
-        {"num_hidden_layers", JSON.getNodeFactory().textNode("32"), "expected an integer"},
-        {"num_hidden_layers", JSON.getNodeFactory().numberNode(32.5), "expected an integer"},
-        {"hidden_size", JSON.getNodeFactory().numberNode(-1), "outside"},
-        {"hidden_size", JSON.getNodeFactory().numberNode(1L << 32), "outside"},
-        {"rms_norm_eps", JSON.getNodeFactory().textNode("1e-5"), "expected a number"},
-        {"rope_theta", JSON.getNodeFactory().booleanNode(true), "expected a number"},
-        {"rope_scaling", JSON.getNodeFactory().textNode("llama3"), "expected an object"},
-        {"num_key_value_heads", JSON.getNodeFactory().numberNode(5), "does not divide"},
+      {"num_hidden_layers", JSON.getNodeFactory().textNode("32"), "expected an integer"},
+      {"num_hidden_layers", JSON.getNodeFactory().numberNode(32.5), "expected an integer"},
+      {"hidden_size", JSON.getNodeFactory().numberNode(-1), "outside"},
+      {"hidden_size", JSON.getNodeFactory().numberNode(1L << 32), "outside"},
+      {"rms_norm_eps", JSON.getNodeFactory().textNode("1e-5"), "expected a number"},
+      {"rope_theta", JSON.getNodeFactory().booleanNode(true), "expected a number"},
+      {"rope_scaling", JSON.getNodeFactory().textNode("llama3"), "expected an object"},
+      {"num_key_value_heads", JSON.getNodeFactory().numberNode(5), "does not divide"},
     };
     for (Object[] c : cases) {
       ObjectNode config = llama31_8b();
       config.set((String) c[0], (com.fasterxml.jackson.databind.JsonNode) c[1]);
-      ConversionException e = assertThrows(ConversionException.class,
-          () -> LlamaMetadata.fromConfig(config, CONFIG), (String) c[0]);
+      ConversionException e =
+          assertThrows(
+              ConversionException.class,
+              () -> LlamaMetadata.fromConfig(config, CONFIG),
+              (String) c[0]);
       assertEquals(Optional.of((String) c[0]), e.key(), e.getMessage());
       assertTrue(e.getMessage().startsWith(CONFIG + ": key '" + c[0] + "'"), e.getMessage());
       assertTrue(e.getMessage().contains((String) c[2]), e.getMessage());
     }
     ObjectNode missing = llama31_8b();
     missing.remove("rms_norm_eps");
-    ConversionException e = assertThrows(ConversionException.class, () -> LlamaMetadata.fromConfig(missing, CONFIG));
-    assertTrue(e.getMessage().contains("rms_norm_eps") && e.getMessage().contains("missing"), e.getMessage());
+    ConversionException e =
+        assertThrows(ConversionException.class, () -> LlamaMetadata.fromConfig(missing, CONFIG));
+    assertTrue(
+        e.getMessage().contains("rms_norm_eps") && e.getMessage().contains("missing"),
+        e.getMessage());
   }
 
   @Test
@@ -178,11 +195,16 @@ class LlamaMetadataTest {
     assertEquals(GgufValue.string("linear"), m.get("llama.rope.scaling.type").orElseThrow());
     assertEquals(GgufValue.float32(4f), m.get("llama.rope.scaling.factor").orElseThrow());
 
-    c.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0)
-        .put("original_max_position_embeddings", 32768).put("beta_fast", 32);
+    c.putObject("rope_scaling")
+        .put("rope_type", "yarn")
+        .put("factor", 4.0)
+        .put("original_max_position_embeddings", 32768)
+        .put("beta_fast", 32);
     ConversionResult r = LlamaMetadata.fromConfig(c, CONFIG);
-    assertEquals(GgufValue.string("yarn"), r.metadata().get("llama.rope.scaling.type").orElseThrow());
-    assertEquals(GgufValue.uint32(32768),
+    assertEquals(
+        GgufValue.string("yarn"), r.metadata().get("llama.rope.scaling.type").orElseThrow());
+    assertEquals(
+        GgufValue.uint32(32768),
         r.metadata().get("llama.rope.scaling.original_context_length").orElseThrow());
     assertTrue(r.warnings().stream().anyMatch(w -> w.contains("beta_fast")));
 
@@ -193,8 +215,8 @@ class LlamaMetadataTest {
   }
 
   /** gguf-py's formula in double precision, written independently of the implementation. */
-  private static double expectedFactor(int k, double base, int dim, double factor, double low, double high,
-      double orig) {
+  private static double expectedFactor(
+      int k, double base, int dim, double factor, double low, double high, double orig) {
     double freq = 1.0 / Math.pow(base, (2.0 * k) / dim);
     double wavelen = 2 * Math.PI / freq;
     if (wavelen < orig / high) return 1;
@@ -211,7 +233,9 @@ class LlamaMetadataTest {
     for (int k = 0; k < 64; k++) {
       double e = expectedFactor(k, 500000, 128, 8, 1, 4, 8192);
       assertEquals(e, f[k], 1e-5 * e, "k=" + k);
-      if (f[k] == 1f) ones++; else if (f[k] == 8f) factors++; else smooth++;
+      if (f[k] == 1f) ones++;
+      else if (f[k] == 8f) factors++;
+      else smooth++;
     }
     assertTrue(ones > 0 && factors > 0 && smooth > 0, ones + "/" + smooth + "/" + factors);
     assertEquals(1f, f[0]);
@@ -237,7 +261,10 @@ class LlamaMetadataTest {
     assertEquals(0, LlamaMetadata.ropeFreqs(c, CONFIG).length);
   }
 
-  /** stories260K's 19 keys less the tokenizer ones (docs/formats.md §5), with its 0xFFFFFFFF unset ids. */
+  /**
+   * stories260K's 19 keys less the tokenizer ones (docs/formats.md §5), with its 0xFFFFFFFF unset
+   * ids.
+   */
   static GgufMetadata storiesModelKeys() {
     GgufMetadata m = new GgufMetadata();
     m.put("general.architecture", GgufValue.string("llama"));
@@ -265,8 +292,9 @@ class LlamaMetadataTest {
 
   @Test
   void configFromStoriesLikeMetadataUsesTheDefaults() throws Exception {
-    ObjectNode c = LlamaMetadata.toConfig(storiesModelKeys(), Path.of("stories260K.gguf"), true,
-        Optional.empty(), DType.F32);
+    ObjectNode c =
+        LlamaMetadata.toConfig(
+            storiesModelKeys(), Path.of("stories260K.gguf"), true, Optional.empty(), DType.F32);
     assertEquals("LlamaForCausalLM", c.get("architectures").get(0).asText());
     assertEquals(64, c.get("hidden_size").asLong());
     assertEquals(172, c.get("intermediate_size").asLong());
@@ -293,14 +321,35 @@ class LlamaMetadataTest {
       m.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(128001));
       float[] freqs = LlamaMetadata.ropeFreqs(original, CONFIG);
       boolean tied = original.get("tie_word_embeddings").asBoolean();
-      ObjectNode back = LlamaMetadata.toConfig(m, Path.of("m.gguf"), !tied, Optional.of(freqs), DType.BF16);
-      for (String key : new String[] {"hidden_size", "intermediate_size", "num_hidden_layers",
-          "num_attention_heads", "num_key_value_heads", "max_position_embeddings", "rms_norm_eps", "rope_theta",
-          "vocab_size", "tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype"}) {
+      ObjectNode back =
+          LlamaMetadata.toConfig(m, Path.of("m.gguf"), !tied, Optional.of(freqs), DType.BF16);
+      for (String key :
+          new String[] {
+            "hidden_size",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "max_position_embeddings",
+            "rms_norm_eps",
+            "rope_theta",
+            "vocab_size",
+            "tie_word_embeddings",
+            "bos_token_id",
+            "eos_token_id",
+            "torch_dtype"
+          }) {
         assertEquals(original.get(key).asText(), back.get(key).asText(), key);
       }
-      original.get("rope_scaling").properties().forEach(e ->
-          assertEquals(e.getValue().asText(), back.get("rope_scaling").get(e.getKey()).asText(), e.getKey()));
+      original
+          .get("rope_scaling")
+          .properties()
+          .forEach(
+              e ->
+                  assertEquals(
+                      e.getValue().asText(),
+                      back.get("rope_scaling").get(e.getKey()).asText(),
+                      e.getKey()));
       assertEquals(original.get("rope_scaling").size(), back.get("rope_scaling").size());
       // a second trip gives identical metadata
       GgufMetadata again = LlamaMetadata.fromConfig(back, CONFIG).metadata();
@@ -317,18 +366,29 @@ class LlamaMetadataTest {
   void configFromMetadataRejectsBadInput() {
     GgufMetadata m = storiesModelKeys();
     m.put("llama.block_count", GgufValue.string("5"));
-    ConversionException e = assertThrows(ConversionException.class,
-        () -> LlamaMetadata.toConfig(m, Path.of("a.gguf"), true, Optional.empty(), DType.F16));
-    assertEquals("a.gguf: key 'llama.block_count': expected an integer, got STRING", e.getMessage());
+    ConversionException e =
+        assertThrows(
+            ConversionException.class,
+            () -> LlamaMetadata.toConfig(m, Path.of("a.gguf"), true, Optional.empty(), DType.F16));
+    assertEquals(
+        "a.gguf: key 'llama.block_count': expected an integer, got STRING", e.getMessage());
     GgufMetadata other = storiesModelKeys();
     other.put("general.architecture", GgufValue.string("qwen2"));
-    e = assertThrows(ConversionException.class,
-        () -> LlamaMetadata.toConfig(other, Path.of("a.gguf"), true, Optional.empty(), DType.F16));
+    e =
+        assertThrows(
+            ConversionException.class,
+            () ->
+                LlamaMetadata.toConfig(
+                    other, Path.of("a.gguf"), true, Optional.empty(), DType.F16));
     assertTrue(e.getMessage().contains("qwen2"), e.getMessage());
     GgufMetadata missing = storiesModelKeys();
     missing.remove("llama.embedding_length");
-    e = assertThrows(ConversionException.class,
-        () -> LlamaMetadata.toConfig(missing, Path.of("a.gguf"), true, Optional.empty(), DType.F16));
+    e =
+        assertThrows(
+            ConversionException.class,
+            () ->
+                LlamaMetadata.toConfig(
+                    missing, Path.of("a.gguf"), true, Optional.empty(), DType.F16));
     assertEquals(Optional.of("llama.embedding_length"), e.key());
   }
 }

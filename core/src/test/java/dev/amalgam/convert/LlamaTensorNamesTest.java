@@ -41,10 +41,12 @@ class LlamaTensorNamesTest {
 
   @Test
   void mapsEveryLlamaTensorBothWays() {
-    table().forEach((hf, gguf) -> {
-      assertEquals(Optional.of(gguf), LlamaTensorNames.toGguf(hf), hf);
-      assertEquals(Optional.of(hf), LlamaTensorNames.toHf(gguf), gguf);
-    });
+    table()
+        .forEach(
+            (hf, gguf) -> {
+              assertEquals(Optional.of(gguf), LlamaTensorNames.toGguf(hf), hf);
+              assertEquals(Optional.of(hf), LlamaTensorNames.toHf(gguf), gguf);
+            });
   }
 
   @Test
@@ -54,13 +56,27 @@ class LlamaTensorNamesTest {
 
   @Test
   void unknownAndNonCanonicalNamesDoNotMap() {
-    for (String hf : new String[] {"model.layers.01.mlp.up_proj.weight", "model.layers.x.mlp.up_proj.weight",
-        "model.layers.1.mlp.up_proj", "model.layers.1.mlp.fc1.weight", "transformer.h.0.attn.c_attn.weight",
-        "model.layers..mlp.up_proj.weight", "model.layers.-1.mlp.up_proj.weight", "embed_tokens.weight"}) {
+    for (String hf :
+        new String[] {
+          "model.layers.01.mlp.up_proj.weight",
+          "model.layers.x.mlp.up_proj.weight",
+          "model.layers.1.mlp.up_proj",
+          "model.layers.1.mlp.fc1.weight",
+          "transformer.h.0.attn.c_attn.weight",
+          "model.layers..mlp.up_proj.weight",
+          "model.layers.-1.mlp.up_proj.weight",
+          "embed_tokens.weight"
+        }) {
       assertEquals(Optional.empty(), LlamaTensorNames.toGguf(hf), hf);
     }
-    for (String gguf : new String[] {"blk.01.attn_q.weight", "blk.1.attn_qkv.weight", "token_embd",
-        "blk.1.attn_q.scale", "output.weight.weight"}) {
+    for (String gguf :
+        new String[] {
+          "blk.01.attn_q.weight",
+          "blk.1.attn_qkv.weight",
+          "token_embd",
+          "blk.1.attn_q.scale",
+          "output.weight.weight"
+        }) {
       assertEquals(Optional.empty(), LlamaTensorNames.toHf(gguf), gguf);
     }
   }
@@ -78,7 +94,8 @@ class LlamaTensorNamesTest {
 
   @Test
   void layerIndexIsTheFirstNumericComponent() {
-    assertEquals(OptionalInt.of(7), LlamaTensorNames.layerIndex("model.layers.7.mlp.up_proj.weight"));
+    assertEquals(
+        OptionalInt.of(7), LlamaTensorNames.layerIndex("model.layers.7.mlp.up_proj.weight"));
     assertEquals(OptionalInt.of(31), LlamaTensorNames.layerIndex("blk.31.attn_q.weight"));
     assertEquals(OptionalInt.empty(), LlamaTensorNames.layerIndex("model.norm.weight"));
     assertEquals(OptionalInt.empty(), LlamaTensorNames.layerIndex("blk.99999999999.attn_q.weight"));
@@ -97,39 +114,53 @@ class LlamaTensorNamesTest {
 
   @Test
   void normsBiasesAndVectorsStayF32() {
-    for (GgmlType requested : new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.F32}) {
-      assertEquals(new OutputType(GgmlType.F32, false),
+    for (GgmlType requested :
+        new GgmlType[] {GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.F32}) {
+      assertEquals(
+          new OutputType(GgmlType.F32, false),
           LlamaTensorNames.ggufType("blk.0.attn_norm.weight", 1, requested, 64));
-      assertEquals(new OutputType(GgmlType.F32, false),
+      assertEquals(
+          new OutputType(GgmlType.F32, false),
           LlamaTensorNames.ggufType("output_norm.weight", 1, requested, 64));
-      assertEquals(new OutputType(GgmlType.F32, false),
+      assertEquals(
+          new OutputType(GgmlType.F32, false),
           LlamaTensorNames.ggufType("blk.0.attn_q.bias", 1, requested, 64));
-      assertEquals(new OutputType(GgmlType.F32, false),
+      assertEquals(
+          new OutputType(GgmlType.F32, false),
           LlamaTensorNames.ggufType(LlamaTensorNames.ROPE_FREQS, 1, requested, 64));
       // a hypothetical 2-D tensor named like a norm is still F32 (name rule, not rank rule)
-      assertEquals(new OutputType(GgmlType.F32, false),
+      assertEquals(
+          new OutputType(GgmlType.F32, false),
           LlamaTensorNames.ggufType("blk.0.ffn_norm.weight", 2, requested, 64));
-      assertEquals(new OutputType(GgmlType.F32, false),
+      assertEquals(
+          new OutputType(GgmlType.F32, false),
           LlamaTensorNames.ggufType("blk.0.ffn_gate_inp.weight", 2, requested, 64));
     }
   }
 
   @Test
   void matricesTakeTheRequestedTypeWithQ8FallbackForOddRows() {
-    assertEquals(new OutputType(GgmlType.F16, false),
+    assertEquals(
+        new OutputType(GgmlType.F16, false),
         LlamaTensorNames.ggufType("blk.0.ffn_down.weight", 2, GgmlType.F16, 172));
-    assertEquals(new OutputType(GgmlType.BF16, false),
+    assertEquals(
+        new OutputType(GgmlType.BF16, false),
         LlamaTensorNames.ggufType("token_embd.weight", 2, GgmlType.BF16, 64));
-    assertEquals(new OutputType(GgmlType.Q8_0, false),
+    assertEquals(
+        new OutputType(GgmlType.Q8_0, false),
         LlamaTensorNames.ggufType("blk.0.ffn_gate.weight", 2, GgmlType.Q8_0, 64));
-    assertEquals(new OutputType(GgmlType.Q8_0, false),
+    assertEquals(
+        new OutputType(GgmlType.Q8_0, false),
         LlamaTensorNames.ggufType("output.weight", 2, GgmlType.Q8_0, 4096));
     // stories260K's ffn_down has 172-wide rows: not a multiple of 32
-    assertEquals(new OutputType(GgmlType.F16, true),
+    assertEquals(
+        new OutputType(GgmlType.F16, true),
         LlamaTensorNames.ggufType("blk.0.ffn_down.weight", 2, GgmlType.Q8_0, 172));
-    assertEquals(new OutputType(GgmlType.F16, true),
+    assertEquals(
+        new OutputType(GgmlType.F16, true),
         LlamaTensorNames.ggufType("blk.0.ffn_up.weight", 2, GgmlType.Q4_K, 64));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> LlamaTensorNames.ggufType("blk.0.ffn_up.weight", 2, GgmlType.F16, -1));
   }
 

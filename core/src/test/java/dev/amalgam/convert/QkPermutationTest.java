@@ -80,18 +80,20 @@ class QkPermutationTest {
     new Random(4).nextBytes(bytes);
     assertArrayEquals(bytes, p.ggufToHf(p.hfToGguf(bytes, 6), 6));
     // bytes and floats agree: a float row is 4 bytes per column
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(hf.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate(hf.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     for (float v : hf) b.putFloat(v);
     byte[] permuted = p.hfToGguf(b.array(), 12);
-    java.nio.ByteBuffer back = java.nio.ByteBuffer.wrap(permuted).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    java.nio.ByteBuffer back =
+        java.nio.ByteBuffer.wrap(permuted).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     float[] fromBytes = new float[hf.length];
     for (int i = 0; i < hf.length; i++) fromBytes[i] = back.getFloat();
     assertArrayEquals(p.hfToGguf(hf, 3), fromBytes);
   }
 
   /**
-   * The reason for the permutation: HF's rotate-half rope on HF rows equals llama.cpp's adjacent-pair rope on
-   * the permuted rows, position by position.
+   * The reason for the permutation: HF's rotate-half rope on HF rows equals llama.cpp's
+   * adjacent-pair rope on the permuted rows, position by position.
    */
   @Test
   void turnsRotateHalfRopeIntoAdjacentPairRope() {
@@ -123,7 +125,8 @@ class QkPermutationTest {
   @Test
   void rejectsShapesThatDoNotSplitIntoEvenHeads() {
     assertThrows(IllegalArgumentException.class, () -> new QkPermutation(30, 4));
-    IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> new QkPermutation(28, 4));
+    IllegalArgumentException odd =
+        assertThrows(IllegalArgumentException.class, () -> new QkPermutation(28, 4));
     assertEquals(true, odd.getMessage().contains("odd"));
     assertThrows(IllegalArgumentException.class, () -> new QkPermutation(0, 1));
     assertThrows(IllegalArgumentException.class, () -> new QkPermutation(8, 0));

@@ -69,47 +69,77 @@ class SentencePieceModelTest {
 
   @Test
   void readsPiecesAndTrainerIdsSkippingUnknownFieldsOfEveryWireType() throws Exception {
-    Bytes pieceWithExtras = new Bytes()
-        .tag(200, 0).varint(123456789012L) // unknown varint extension
-        .string(1, "▁the")
-        .tag(201, 1).raw(1, 2, 3, 4, 5, 6, 7, 8) // unknown fixed64
-        .float32(2, -3.5f)
-        .tag(202, 5).raw(9, 9, 9, 9) // unknown fixed32
-        .tag(3, 0).varint(1)
-        .tag(203, 3).tag(1, 0).varint(7).tag(2, 2).varint(1).raw('x').tag(203, 4); // unknown group
-    Bytes trainer = new Bytes()
-        .string(2, "prefix") // model_prefix, skipped
-        .tag(3, 0).varint(2) // model_type BPE
-        .tag(40, 0).varint(3) // unk_id
-        .tag(42, 0).varint(-1L) // eos_id = -1: ten-byte sign-extended varint
-        .tag(43, 0).varint(4); // pad_id; bos_id absent -> default 1
-    byte[] model = new Bytes()
-        .message(1, piece("<unk>", 0, 2))
-        .message(1, piece("<s>", 0, 3))
-        .message(4, new Bytes().string(1, "self test data")) // unknown to us: skipped
-        .message(1, pieceWithExtras)
-        .message(2, trainer)
-        .message(3, new Bytes().string(1, "identity"))
-        .message(1, new Bytes().string(1, "<0x41>").tag(3, 0).varint(6)) // no score: 0
-        .bytes();
+    Bytes pieceWithExtras =
+        new Bytes()
+            .tag(200, 0)
+            .varint(123456789012L) // unknown varint extension
+            .string(1, "▁the")
+            .tag(201, 1)
+            .raw(1, 2, 3, 4, 5, 6, 7, 8) // unknown fixed64
+            .float32(2, -3.5f)
+            .tag(202, 5)
+            .raw(9, 9, 9, 9) // unknown fixed32
+            .tag(3, 0)
+            .varint(1)
+            .tag(203, 3)
+            .tag(1, 0)
+            .varint(7)
+            .tag(2, 2)
+            .varint(1)
+            .raw('x')
+            .tag(203, 4); // unknown group
+    Bytes trainer =
+        new Bytes()
+            .string(2, "prefix") // model_prefix, skipped
+            .tag(3, 0)
+            .varint(2) // model_type BPE
+            .tag(40, 0)
+            .varint(3) // unk_id
+            .tag(42, 0)
+            .varint(-1L) // eos_id = -1: ten-byte sign-extended varint
+            .tag(43, 0)
+            .varint(4); // pad_id; bos_id absent -> default 1
+    byte[] model =
+        new Bytes()
+            .message(1, piece("<unk>", 0, 2))
+            .message(1, piece("<s>", 0, 3))
+            .message(4, new Bytes().string(1, "self test data")) // unknown to us: skipped
+            .message(1, pieceWithExtras)
+            .message(2, trainer)
+            .message(3, new Bytes().string(1, "identity"))
+            .message(1, new Bytes().string(1, "<0x41>").tag(3, 0).varint(6)) // no score: 0
+            .bytes();
     SentencePieceModel m = SentencePieceModel.parse(model, FILE);
-    assertEquals(List.of(new Piece("<unk>", 0, 2), new Piece("<s>", 0, 3), new Piece("▁the", -3.5f, 1),
-        new Piece("<0x41>", 0, 6)), m.pieces());
+    assertEquals(
+        List.of(
+            new Piece("<unk>", 0, 2),
+            new Piece("<s>", 0, 3),
+            new Piece("▁the", -3.5f, 1),
+            new Piece("<0x41>", 0, 6)),
+        m.pieces());
     assertEquals(Optional.of(new TrainerIds(3, 1, -1, 4)), m.trainer());
   }
 
   @Test
   void typeDefaultsToNormalAndTrainerSpecIsOptional() throws Exception {
-    SentencePieceModel m = SentencePieceModel.parse(new Bytes().message(1, new Bytes().string(1, "a")).bytes(), FILE);
+    SentencePieceModel m =
+        SentencePieceModel.parse(new Bytes().message(1, new Bytes().string(1, "a")).bytes(), FILE);
     assertEquals(List.of(new Piece("a", 0, 1)), m.pieces());
     assertEquals(Optional.empty(), m.trainer());
   }
 
   @Test
   void writerOutputParsesBackIdentically() throws Exception {
-    List<Piece> pieces = List.of(new Piece("<unk>", 0, 2), new Piece("<s>", 0, 3), new Piece("</s>", 0, 3),
-        new Piece("<0x00>", 0, 6), new Piece("▁a", -1, 1), new Piece("é", -2.25f, 1), new Piece("[X]", 0, 4),
-        new Piece("[PAD7]", -1000, 5));
+    List<Piece> pieces =
+        List.of(
+            new Piece("<unk>", 0, 2),
+            new Piece("<s>", 0, 3),
+            new Piece("</s>", 0, 3),
+            new Piece("<0x00>", 0, 6),
+            new Piece("▁a", -1, 1),
+            new Piece("é", -2.25f, 1),
+            new Piece("[X]", 0, 4),
+            new Piece("[PAD7]", -1000, 5));
     SentencePieceModel m = new SentencePieceModel(pieces, Optional.of(new TrainerIds(0, 1, 2, -1)));
     SentencePieceModel back = SentencePieceModel.parse(m.toBytes(), FILE);
     assertEquals(m, back);
@@ -117,10 +147,15 @@ class SentencePieceModelTest {
 
   @Test
   void writerRejectsDuplicateAndEmptyPieces() {
-    assertThrows(IllegalArgumentException.class, () -> new SentencePieceModel(
-        List.of(new Piece("a", 0, 1), new Piece("a", 0, 1)), Optional.empty()).toBytes());
-    assertThrows(IllegalArgumentException.class, () -> new SentencePieceModel(
-        List.of(new Piece("", 0, 1)), Optional.empty()).toBytes());
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new SentencePieceModel(
+                    List.of(new Piece("a", 0, 1), new Piece("a", 0, 1)), Optional.empty())
+                .toBytes());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SentencePieceModel(List.of(new Piece("", 0, 1)), Optional.empty()).toBytes());
   }
 
   private static ConversionException fails(byte[] bytes) {
@@ -129,8 +164,10 @@ class SentencePieceModelTest {
 
   @Test
   void truncatedInputFailsWithTheFileAndOffset() throws Exception {
-    byte[] good = new Bytes().message(1, piece("hello", -1, 1)).message(1, piece("world", -2, 1)).bytes();
-    int boundary = new Bytes().message(1, piece("hello", -1, 1)).bytes().length; // a valid one-piece model
+    byte[] good =
+        new Bytes().message(1, piece("hello", -1, 1)).message(1, piece("world", -2, 1)).bytes();
+    int boundary =
+        new Bytes().message(1, piece("hello", -1, 1)).bytes().length; // a valid one-piece model
     for (int cut = 1; cut < good.length; cut++) {
       if (cut == boundary) continue;
       byte[] truncated = Arrays.copyOf(good, cut);
@@ -144,7 +181,11 @@ class SentencePieceModelTest {
   void malformedInputFailsClearly() {
     ConversionException e = fails(new Bytes().raw(0x80, 0x80).bytes());
     assertTrue(e.getMessage().contains("truncated varint"), e.getMessage());
-    e = fails(new Bytes().raw(0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01).bytes());
+    e =
+        fails(
+            new Bytes()
+                .raw(0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01)
+                .bytes());
     assertTrue(e.getMessage().contains("longer than 10 bytes"), e.getMessage());
     e = fails(new Bytes().tag(9, 7).bytes());
     assertTrue(e.getMessage().contains("invalid wire type 7"), e.getMessage());
@@ -155,7 +196,9 @@ class SentencePieceModelTest {
     e = fails(new Bytes().tag(1, 2).varint(1000).raw(1, 2).bytes());
     assertTrue(e.getMessage().contains("runs past the end"), e.getMessage());
     e = fails(new Bytes().message(1, new Bytes().tag(1, 2).varint(2).raw(0xC3, 0x28)).bytes());
-    assertTrue(e.getMessage().contains("ModelProto.pieces[0]") && e.getMessage().contains("UTF-8"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("ModelProto.pieces[0]") && e.getMessage().contains("UTF-8"),
+        e.getMessage());
     e = fails(new Bytes().message(1, piece("a", 0, 9)).bytes());
     assertTrue(e.getMessage().contains("unknown piece type 9"), e.getMessage());
     e = fails(new Bytes().message(1, new Bytes().float32(2, 1f)).bytes());

@@ -34,11 +34,14 @@ class SyntheticTokenizersTest {
         assertTrue(vocab.contains(parts[0] + parts[1]), merge);
         assertTrue(seenMerges.add(merge), "duplicate merge " + merge);
       }
-      assertEquals("<|eot_id|>", tokens[(int) (long) m.getLong(TokenizerKeys.EOS_ID).orElseThrow()]);
-      assertEquals("<|begin_of_text|>", tokens[(int) (long) m.getLong(TokenizerKeys.BOS_ID).orElseThrow()]);
+      assertEquals(
+          "<|eot_id|>", tokens[(int) (long) m.getLong(TokenizerKeys.EOS_ID).orElseThrow()]);
+      assertEquals(
+          "<|begin_of_text|>", tokens[(int) (long) m.getLong(TokenizerKeys.BOS_ID).orElseThrow()]);
     }
     List<Path> files = SyntheticTokenizers.writeLlama3(dir, 1000);
-    assertEquals(List.of(dir.resolve("tokenizer.json"), dir.resolve("tokenizer_config.json")), files);
+    assertEquals(
+        List.of(dir.resolve("tokenizer.json"), dir.resolve("tokenizer_config.json")), files);
     ConversionResult back = TokenizerToGguf.fromDirectory(dir, OptionalLong.of(1000));
     assertTrue(back.warnings().isEmpty(), back.warnings().toString());
     assertEquals(SyntheticTokenizers.llama3Metadata(1000), back.metadata());
@@ -47,9 +50,11 @@ class SyntheticTokenizersTest {
 
   @Test
   void learntMergesComeFromTheCorpusFirst() {
-    String[] merges = SyntheticTokenizers.llama3Metadata(400).get(TokenizerKeys.MERGES).orElseThrow().asStrings();
+    String[] merges =
+        SyntheticTokenizers.llama3Metadata(400).get(TokenizerKeys.MERGES).orElseThrow().asStrings();
     // the most frequent pair of the built-in English text is a space before a letter or "t h"/"h e"
-    assertTrue(List.of(merges).subList(0, 5).stream().anyMatch(m -> m.equals("h e") || m.equals("Ġ t")),
+    assertTrue(
+        List.of(merges).subList(0, 5).stream().anyMatch(m -> m.equals("h e") || m.equals("Ġ t")),
         String.join(", ", List.of(merges).subList(0, 5)));
   }
 
@@ -76,7 +81,8 @@ class SyntheticTokenizersTest {
   @Test
   void tooSmallVocabulariesAreRejected() {
     assertThrows(IllegalArgumentException.class, () -> SyntheticTokenizers.llama3Metadata(261));
-    assertThrows(IllegalArgumentException.class, () -> SyntheticTokenizers.sentencePieceMetadata(259));
+    assertThrows(
+        IllegalArgumentException.class, () -> SyntheticTokenizers.sentencePieceMetadata(259));
   }
 
   @Test

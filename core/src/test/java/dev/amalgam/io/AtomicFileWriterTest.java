@@ -18,19 +18,24 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The shell the format writers share: ordering of staged and direct bytes, the size check, rename and cleanup. */
+/**
+ * The shell the format writers share: ordering of staged and direct bytes, the size check, rename
+ * and cleanup.
+ */
 class AtomicFileWriterTest {
   @TempDir Path dir;
 
   @Test
   void stagedAndDirectBytesArriveInOrder() throws IOException {
     Random random = new Random(5);
-    byte[] heap = new byte[AtomicFileWriter.STAGING_BYTES + 12345]; // more than the staging buffer holds
+    byte[] heap =
+        new byte[AtomicFileWriter.STAGING_BYTES + 12345]; // more than the staging buffer holds
     byte[] direct = new byte[777];
     random.nextBytes(heap);
     random.nextBytes(direct);
     Path target = dir.resolve("f.bin");
-    try (AtomicFileWriter out = AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, false)) {
+    try (AtomicFileWriter out =
+        AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, false)) {
       out.setSync(false);
       out.room(4).putInt(0x04030201);
       out.putZeros(3);
@@ -51,21 +56,25 @@ class AtomicFileWriterTest {
   @Test
   void wrongSizeIsRefusedAndCloseLeavesNothing() throws IOException {
     Path target = dir.resolve("g.bin");
-    try (AtomicFileWriter out = AtomicFileWriter.create(target, AtomicFileWriter.Temporary.FIXED, true)) {
+    try (AtomicFileWriter out =
+        AtomicFileWriter.create(target, AtomicFileWriter.Temporary.FIXED, true)) {
       assertEquals(dir.resolve(".g.bin.partial"), out.temporary());
       out.write(ByteBuffer.wrap(new byte[10]));
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> out.finish(11));
       assertEquals(target + ": wrote 10 bytes, expected 11", e.getMessage());
-      assertThrows(IllegalStateException.class, out::commit, "no commit before the data is finished");
+      assertThrows(
+          IllegalStateException.class, out::commit, "no commit before the data is finished");
     }
     assertEquals(List.of(), list());
   }
 
   @Test
   void fixedTemporaryReplacesLeftoversAndTarget() throws IOException {
-    Files.writeString(dir.resolve(".h.bin.partial"), "left by a crashed run, longer than the new file");
+    Files.writeString(
+        dir.resolve(".h.bin.partial"), "left by a crashed run, longer than the new file");
     Path target = Files.writeString(dir.resolve("h.bin"), "old");
-    try (AtomicFileWriter out = AtomicFileWriter.create(target, AtomicFileWriter.Temporary.FIXED, true)) {
+    try (AtomicFileWriter out =
+        AtomicFileWriter.create(target, AtomicFileWriter.Temporary.FIXED, true)) {
       out.write(ByteBuffer.wrap(new byte[] {'n', 'e', 'w'}));
       out.finish(3);
       IllegalStateException e = assertThrows(IllegalStateException.class, out::ensureWritable);
@@ -78,10 +87,12 @@ class AtomicFileWriterTest {
   @Test
   void withoutOverwriteAnExistingTargetIsKept() throws IOException {
     Path target = Files.writeString(dir.resolve("k.bin"), "keep");
-    assertThrows(FileAlreadyExistsException.class,
+    assertThrows(
+        FileAlreadyExistsException.class,
         () -> AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, false));
     Path raced = dir.resolve("r.bin");
-    try (AtomicFileWriter out = AtomicFileWriter.create(raced, AtomicFileWriter.Temporary.UNIQUE, false)) {
+    try (AtomicFileWriter out =
+        AtomicFileWriter.create(raced, AtomicFileWriter.Temporary.UNIQUE, false)) {
       assertTrue(out.temporary().getFileName().toString().startsWith(".r.bin.amalgam-partial-"));
       Files.writeString(raced, "raced");
       assertThrows(FileAlreadyExistsException.class, () -> out.finish(0));
@@ -94,7 +105,8 @@ class AtomicFileWriterTest {
   @Test
   void closedWriterRefusesWrites() throws IOException {
     Path target = dir.resolve("c.bin");
-    AtomicFileWriter out = AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, false);
+    AtomicFileWriter out =
+        AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, false);
     out.close();
     out.close();
     IllegalStateException e = assertThrows(IllegalStateException.class, out::ensureWritable);

@@ -57,7 +57,8 @@ class AtomicFilesTest {
         assertEquals(ByteOrder.LITTLE_ENDIAN, b.order());
         assertTrue(b.isReadOnly());
         assertEquals(length, b.remaining());
-        for (int i = 0; i < length; i++) assertEquals(bytes[(int) (50 + start + i)], b.get(i), "byte " + (start + i));
+        for (int i = 0; i < length; i++)
+          assertEquals(bytes[(int) (50 + start + i)], b.get(i), "byte " + (start + i));
       }
       assertTrue(region.cachedMappings() > 0);
       region.release();

@@ -16,9 +16,15 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** {@link RowPermutedSource} against a plain Java gather over random permutations, slices and chunk limits. */
+/**
+ * {@link RowPermutedSource} against a plain Java gather over random permutations, slices and chunk
+ * limits.
+ */
 class RowPermutedSourceTest {
-  /** An in-memory source that hands out at most {@code maxSlice} elements per call and counts its use. */
+  /**
+   * An in-memory source that hands out at most {@code maxSlice} elements per call and counts its
+   * use.
+   */
   static final class ArraySource implements TensorSource {
     final TensorInfo info;
     final byte[] data;
@@ -45,13 +51,18 @@ class RowPermutedSourceTest {
     @Override
     public ByteBuffer slice(long firstElement, long elementCount) {
       assertTrue(elementCount <= maxSlice, "source asked for " + elementCount + " > " + maxSlice);
-      assertTrue(firstElement >= 0 && firstElement + elementCount <= info.elementCount(), "out of range");
+      assertTrue(
+          firstElement >= 0 && firstElement + elementCount <= info.elementCount(), "out of range");
       slices++;
       int e = info.dtype().byteSize();
       // A view inside a larger buffer, as mapped windows are: only position..limit may be read.
       ByteBuffer whole = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-      return whole.position((int) firstElement * e).limit((int) (firstElement + elementCount) * e).slice()
-          .order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer();
+      return whole
+          .position((int) firstElement * e)
+          .limit((int) (firstElement + elementCount) * e)
+          .slice()
+          .order(ByteOrder.LITTLE_ENDIAN)
+          .asReadOnlyBuffer();
     }
 
     @Override
@@ -71,8 +82,8 @@ class RowPermutedSourceTest {
   }
 
   /** The reference: the bytes of elements [first, first + count) of the row-gathered tensor. */
-  private static byte[] reference(byte[] data, long[] sourceRow, long rowLength, int elementBytes, long first,
-      long count) {
+  private static byte[] reference(
+      byte[] data, long[] sourceRow, long rowLength, int elementBytes, long first, long count) {
     byte[] out = new byte[(int) (count * elementBytes)];
     for (long e = first; e < first + count; e++) {
       long row = e / rowLength;
@@ -113,10 +124,23 @@ class RowPermutedSourceTest {
         assertEquals(ByteOrder.LITTLE_ENDIAN, got.order());
         assertTrue(got.isReadOnly());
         assertEquals(0, got.position());
-        assertArrayEquals(reference(data, perm, rowLength, dtype.byteSize(), first, count), bytes(got),
-            "round " + round + ": rows " + rows + " x " + rowLength + ", slice [" + first + ", +" + count + ")");
+        assertArrayEquals(
+            reference(data, perm, rowLength, dtype.byteSize(), first, count),
+            bytes(got),
+            "round "
+                + round
+                + ": rows "
+                + rows
+                + " x "
+                + rowLength
+                + ", slice ["
+                + first
+                + ", +"
+                + count
+                + ")");
       }
-      // Whole tensor in consecutive chunks (how merges and conversions read it), chunk size not a row multiple.
+      // Whole tensor in consecutive chunks (how merges and conversions read it), chunk size not a
+      // row multiple.
       long chunk = 1 + random.nextInt((int) limit);
       byte[] all = new byte[data.length];
       for (long first = 0; first < n; first += chunk) {
@@ -124,15 +148,18 @@ class RowPermutedSourceTest {
         ByteBuffer b = view.slice(first, c);
         b.get(all, (int) first * dtype.byteSize(), b.remaining());
       }
-      assertArrayEquals(reference(data, perm, rowLength, dtype.byteSize(), 0, n), all, "round " + round);
+      assertArrayEquals(
+          reference(data, perm, rowLength, dtype.byteSize(), 0, n), all, "round " + round);
     }
   }
 
   @Test
   void vectorsPermuteSingleElements() throws IOException {
     byte[] data = new byte[16 * 4];
-    ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(new float[] {0, 1, 2, 3, 4, 5, 6, 7,
-        8, 9, 10, 11, 12, 13, 14, 15});
+    ByteBuffer.wrap(data)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer()
+        .put(new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
     TensorInfo info = new TensorInfo("bias", DType.F32, new long[] {16});
     ArraySource source = new ArraySource(info, data, 1 << 20);
     RowPermutedSource view = new RowPermutedSource(source, info, 1, r -> 15 - r);
@@ -149,18 +176,30 @@ class RowPermutedSourceTest {
   void badArgumentsAreRejected() throws IOException {
     TensorInfo info = new TensorInfo("q", DType.BF16, new long[] {4, 6});
     ArraySource source = new ArraySource(info, new byte[48], 1 << 20);
-    assertThrows(IllegalArgumentException.class, () -> new RowPermutedSource(source, info, 5, r -> r),
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new RowPermutedSource(source, info, 5, r -> r),
         "row length must divide the elements");
-    assertThrows(IllegalArgumentException.class, () -> new RowPermutedSource(source, info, 0, r -> r));
-    assertThrows(IllegalArgumentException.class, () -> new RowPermutedSource(source,
-        new TensorInfo("q", DType.F16, new long[] {4, 6}), 6, r -> r), "dtype must match the source");
-    assertThrows(IllegalArgumentException.class, () -> new RowPermutedSource(source,
-        new TensorInfo("q", DType.BF16, new long[] {4, 5}), 5, r -> r), "element count must match the source");
+    assertThrows(
+        IllegalArgumentException.class, () -> new RowPermutedSource(source, info, 0, r -> r));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new RowPermutedSource(
+                source, new TensorInfo("q", DType.F16, new long[] {4, 6}), 6, r -> r),
+        "dtype must match the source");
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new RowPermutedSource(
+                source, new TensorInfo("q", DType.BF16, new long[] {4, 5}), 5, r -> r),
+        "element count must match the source");
     RowPermutedSource view = new RowPermutedSource(source, info, 6, r -> r);
     assertThrows(IndexOutOfBoundsException.class, () -> view.slice(20, 5));
     assertThrows(IndexOutOfBoundsException.class, () -> view.slice(-1, 2));
     RowPermutedSource broken = new RowPermutedSource(source, info, 6, r -> r + 1);
-    assertThrows(IllegalStateException.class, () -> broken.slice(0, 24), "a row mapped outside the tensor");
+    assertThrows(
+        IllegalStateException.class, () -> broken.slice(0, 24), "a row mapped outside the tensor");
     ArraySource small = new ArraySource(info, new byte[48], 4);
     RowPermutedSource limited = new RowPermutedSource(small, info, 6, r -> r);
     assertEquals(4, limited.maxSliceElements());

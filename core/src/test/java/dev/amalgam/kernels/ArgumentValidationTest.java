@@ -13,22 +13,28 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Bad arguments throw IllegalArgumentException before any kernel runs: every call here would read or write out of
- * bounds if it reached native code, so each test also checks that the output memory, guards included, is
- * untouched. The output regions sit inside larger buffers, so an unchecked native write would land in memory that
- * exists and be seen, rather than crash the JVM.
+ * Bad arguments throw IllegalArgumentException before any kernel runs: every call here would read
+ * or write out of bounds if it reached native code, so each test also checks that the output
+ * memory, guards included, is untouched. The output regions sit inside larger buffers, so an
+ * unchecked native write would land in memory that exists and be seen, rather than crash the JVM.
  */
 class ArgumentValidationTest extends EveryImplementationTest {
   private static final long N = 1000;
-  /** Checks on every implementation that {@code call} throws IllegalArgumentException and leaves out untouched. */
+
+  /**
+   * Checks on every implementation that {@code call} throws IllegalArgumentException and leaves out
+   * untouched.
+   */
   private static void rejects(String what, Region out, Call call) {
     List<Executable> checks = new ArrayList<>();
     for (Impl impl : impls) {
-      checks.add(() -> {
-        out.reset();
-        assertThrows(IllegalArgumentException.class, () -> call.run(impl.kernels()), impl + ": " + what);
-        out.assertUntouched(impl + ": " + what);
-      });
+      checks.add(
+          () -> {
+            out.reset();
+            assertThrows(
+                IllegalArgumentException.class, () -> call.run(impl.kernels()), impl + ": " + what);
+            out.assertUntouched(impl + ": " + what);
+          });
     }
     assertAll(checks);
   }
@@ -44,63 +50,156 @@ class ArgumentValidationTest extends EveryImplementationTest {
 
   @Test
   void negativeCounts() {
-    Region a = KernelTestSupport.normal(DType.BF16, N, 1), out = KernelTestSupport.region(DType.BF16, N, 0);
+    Region a = KernelTestSupport.normal(DType.BF16, N, 1),
+        out = KernelTestSupport.region(DType.BF16, N, 0);
     rejects("convert n=-1", out, k -> k.convert(a.view(), DType.BF16, out.view(), DType.BF16, -1));
-    rejects("weightedSum n=-1", out, k -> k.weightedSum(new ByteBuffer[] {a.view()}, new DType[] {DType.BF16},
-        new float[] {1f}, out.view(), DType.BF16, -1));
+    rejects(
+        "weightedSum n=-1",
+        out,
+        k ->
+            k.weightedSum(
+                new ByteBuffer[] {a.view()},
+                new DType[] {DType.BF16},
+                new float[] {1f},
+                out.view(),
+                DType.BF16,
+                -1));
     rejects("dot3 n=-1", out, k -> k.dot3(a.view(), DType.BF16, a.view(), DType.BF16, -1));
-    rejects("convert n=Long.MIN_VALUE", out,
+    rejects(
+        "convert n=Long.MIN_VALUE",
+        out,
         k -> k.convert(a.view(), DType.BF16, out.view(), DType.BF16, Long.MIN_VALUE));
   }
 
   @Test
   void buffersTooSmallByOneByte() {
-    Region a = KernelTestSupport.normal(DType.BF16, N, 2), b = KernelTestSupport.normal(DType.F32, N, 3);
+    Region a = KernelTestSupport.normal(DType.BF16, N, 2),
+        b = KernelTestSupport.normal(DType.F32, N, 3);
     Region out = KernelTestSupport.region(DType.F32, N, 0);
-    rejects("convert, short src", out, k -> k.convert(shortBy(a, 1), DType.BF16, out.view(), DType.F32, N));
-    rejects("convert, short dst", out, k -> k.convert(a.view(), DType.BF16, shortBy(out, 1), DType.F32, N));
-    rejects("convert, src read as a wider type", out, k -> k.convert(a.view(), DType.F32, out.view(), DType.F32, N));
-    rejects("weightedSum, short second input", out, k -> k.weightedSum(new ByteBuffer[] {a.view(), shortBy(b, 1)},
-        new DType[] {DType.BF16, DType.F32}, new float[] {1f, 1f}, out.view(), DType.F32, N));
-    rejects("weightedSum, short out", out, k -> k.weightedSum(new ByteBuffer[] {a.view(), b.view()},
-        new DType[] {DType.BF16, DType.F32}, new float[] {1f, 1f}, shortBy(out, 1), DType.F32, N));
+    rejects(
+        "convert, short src",
+        out,
+        k -> k.convert(shortBy(a, 1), DType.BF16, out.view(), DType.F32, N));
+    rejects(
+        "convert, short dst",
+        out,
+        k -> k.convert(a.view(), DType.BF16, shortBy(out, 1), DType.F32, N));
+    rejects(
+        "convert, src read as a wider type",
+        out,
+        k -> k.convert(a.view(), DType.F32, out.view(), DType.F32, N));
+    rejects(
+        "weightedSum, short second input",
+        out,
+        k ->
+            k.weightedSum(
+                new ByteBuffer[] {a.view(), shortBy(b, 1)},
+                new DType[] {DType.BF16, DType.F32},
+                new float[] {1f, 1f},
+                out.view(),
+                DType.F32,
+                N));
+    rejects(
+        "weightedSum, short out",
+        out,
+        k ->
+            k.weightedSum(
+                new ByteBuffer[] {a.view(), b.view()},
+                new DType[] {DType.BF16, DType.F32},
+                new float[] {1f, 1f},
+                shortBy(out, 1),
+                DType.F32,
+                N));
     rejects("dot3, short y", out, k -> k.dot3(a.view(), DType.BF16, shortBy(b, 1), DType.F32, N));
     rejects("dot3, short x", out, k -> k.dot3(shortBy(a, 2), DType.BF16, b.view(), DType.F32, N));
     // A count whose byte size overflows a long must not wrap around into a small, "valid" size.
-    rejects("convert, byte count overflows", out,
+    rejects(
+        "convert, byte count overflows",
+        out,
         k -> k.convert(a.view(), DType.F32, out.view(), DType.F32, Long.MAX_VALUE / 2));
   }
 
   @Test
   void readOnlyOutputs() {
-    Region a = KernelTestSupport.normal(DType.BF16, N, 4), out = KernelTestSupport.region(DType.BF16, N, 0);
-    rejects("convert into a read-only buffer", out,
+    Region a = KernelTestSupport.normal(DType.BF16, N, 4),
+        out = KernelTestSupport.region(DType.BF16, N, 0);
+    rejects(
+        "convert into a read-only buffer",
+        out,
         k -> k.convert(a.view(), DType.BF16, out.view().asReadOnlyBuffer(), DType.BF16, N));
-    rejects("weightedSum into a read-only buffer", out, k -> k.weightedSum(new ByteBuffer[] {a.view()},
-        new DType[] {DType.BF16}, new float[] {2f}, out.view().asReadOnlyBuffer(), DType.BF16, N));
+    rejects(
+        "weightedSum into a read-only buffer",
+        out,
+        k ->
+            k.weightedSum(
+                new ByteBuffer[] {a.view()},
+                new DType[] {DType.BF16},
+                new float[] {2f},
+                out.view().asReadOnlyBuffer(),
+                DType.BF16,
+                N));
   }
 
   @Test
   void mismatchedArrayLengthsAndEmptyInputs() {
-    Region a = KernelTestSupport.normal(DType.BF16, N, 5), out = KernelTestSupport.region(DType.BF16, N, 0);
+    Region a = KernelTestSupport.normal(DType.BF16, N, 5),
+        out = KernelTestSupport.region(DType.BF16, N, 0);
     ByteBuffer[] two = {a.view(), a.view()};
-    rejects("one type for two inputs", out,
-        k -> k.weightedSum(two, new DType[] {DType.BF16}, new float[] {1f, 1f}, out.view(), DType.BF16, N));
-    rejects("three coefficients for two inputs", out, k -> k.weightedSum(two, new DType[] {DType.BF16, DType.BF16},
-        new float[] {1f, 1f, 1f}, out.view(), DType.BF16, N));
-    rejects("one coefficient for two inputs", out, k -> k.weightedSum(two, new DType[] {DType.BF16, DType.BF16},
-        new float[] {1f}, out.view(), DType.BF16, N));
-    rejects("no inputs", out,
-        k -> k.weightedSum(new ByteBuffer[0], new DType[0], new float[0], out.view(), DType.BF16, N));
+    rejects(
+        "one type for two inputs",
+        out,
+        k ->
+            k.weightedSum(
+                two, new DType[] {DType.BF16}, new float[] {1f, 1f}, out.view(), DType.BF16, N));
+    rejects(
+        "three coefficients for two inputs",
+        out,
+        k ->
+            k.weightedSum(
+                two,
+                new DType[] {DType.BF16, DType.BF16},
+                new float[] {1f, 1f, 1f},
+                out.view(),
+                DType.BF16,
+                N));
+    rejects(
+        "one coefficient for two inputs",
+        out,
+        k ->
+            k.weightedSum(
+                two,
+                new DType[] {DType.BF16, DType.BF16},
+                new float[] {1f},
+                out.view(),
+                DType.BF16,
+                N));
+    rejects(
+        "no inputs",
+        out,
+        k ->
+            k.weightedSum(
+                new ByteBuffer[0], new DType[0], new float[0], out.view(), DType.BF16, N));
   }
 
   @Test
   void typesTheKernelsDoNotHandle() {
-    Region a = KernelTestSupport.normal(DType.BF16, N, 6), out = KernelTestSupport.region(DType.BF16, N, 0);
-    rejects("convert from I16", out, k -> k.convert(a.view(), DType.I16, out.view(), DType.BF16, N));
-    rejects("convert to F64", out, k -> k.convert(a.view(), DType.BF16, out.view(), DType.F64, N / 4));
-    rejects("weightedSum of U16", out, k -> k.weightedSum(new ByteBuffer[] {a.view()}, new DType[] {DType.U16},
-        new float[] {1f}, out.view(), DType.BF16, N));
+    Region a = KernelTestSupport.normal(DType.BF16, N, 6),
+        out = KernelTestSupport.region(DType.BF16, N, 0);
+    rejects(
+        "convert from I16", out, k -> k.convert(a.view(), DType.I16, out.view(), DType.BF16, N));
+    rejects(
+        "convert to F64", out, k -> k.convert(a.view(), DType.BF16, out.view(), DType.F64, N / 4));
+    rejects(
+        "weightedSum of U16",
+        out,
+        k ->
+            k.weightedSum(
+                new ByteBuffer[] {a.view()},
+                new DType[] {DType.U16},
+                new float[] {1f},
+                out.view(),
+                DType.BF16,
+                N));
     rejects("dot3 of F8_E4M3", out, k -> k.dot3(a.view(), DType.F8_E4M3, a.view(), DType.BF16, N));
   }
 
@@ -109,6 +208,9 @@ class ArgumentValidationTest extends EveryImplementationTest {
     Dot3 d = new Dot3(0.5, 1.0, 1.0);
     assertAll(
         () -> assertThrows(IllegalArgumentException.class, () -> Slerp.coefficients(d, Double.NaN)),
-        () -> assertThrows(IllegalArgumentException.class, () -> Slerp.coefficients(d, Double.POSITIVE_INFINITY)));
+        () ->
+            assertThrows(
+                IllegalArgumentException.class,
+                () -> Slerp.coefficients(d, Double.POSITIVE_INFINITY)));
   }
 }

@@ -28,17 +28,24 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * The Q8_0 quantizer and the Q8_0/Q4_0 decoders on every implementation (Java and each native ISA path, 1 and 2
- * threads) against the Java reference, bit for bit, from and to every dtype; plus the reference itself against the
- * original GgufQuant code and hand-computed blocks (ties, zeros, subnormals, NaN, infinity).
+ * The Q8_0 quantizer and the Q8_0/Q4_0 decoders on every implementation (Java and each native ISA
+ * path, 1 and 2 threads) against the Java reference, bit for bit, from and to every dtype; plus the
+ * reference itself against the original GgufQuant code and hand-computed blocks (ties, zeros,
+ * subnormals, NaN, infinity).
  */
 class BlockKernelTest extends EveryImplementationTest {
   /** 0, one block, the brief's odd size, and one that every thread count splits. */
   private static final long[] SIZES = {0, 32, 64 * 1024 + 32, (1L << 20) + 96};
 
-  private enum Data { NORMAL, SPECIAL, TIES, EDGE_BLOCKS }
+  private enum Data {
+    NORMAL,
+    SPECIAL,
+    TIES,
+    EDGE_BLOCKS
+  }
 
-  // -------------------------------------------------------------------------------------------- quantize
+  // --------------------------------------------------------------------------------------------
+  // quantize
 
   @TestFactory
   Stream<DynamicTest> quantizeMatchesReference() {
@@ -48,7 +55,8 @@ class BlockKernelTest extends EveryImplementationTest {
       for (DType from : TYPES) {
         for (Data data : Data.values()) {
           long s = seed++;
-          tests.add(dynamicTest(from + " " + data + ", n=" + n, () -> checkQuantize(from, data, n, s)));
+          tests.add(
+              dynamicTest(from + " " + data + ", n=" + n, () -> checkQuantize(from, data, n, s)));
         }
       }
     }
@@ -60,17 +68,18 @@ class BlockKernelTest extends EveryImplementationTest {
     long bytes = BlockFormat.Q8_0.byteCount(n);
     Region want = new Region(bytes, 0);
     JavaKernels.INSTANCE.quantizeQ8_0(src.view(), 0, from, want.view(), 0, n);
-    onEveryImpl(impl -> {
-      Region got = new Region(bytes, (int) (seed % 7));
-      ByteBuffer in = src.view();
-      ByteBuffer out = got.view();
-      int inPosition = in.position(), outPosition = out.position();
-      impl.kernels().quantizeQ8_0(in, from, out, n);
-      String what = impl + " quantizeQ8_0 " + from + " " + data + " n=" + n;
-      assertEquals(inPosition, in.position(), what + ": src position changed");
-      assertEquals(outPosition, out.position(), what + ": dst position changed");
-      got.assertSameAs(want, what);
-    });
+    onEveryImpl(
+        impl -> {
+          Region got = new Region(bytes, (int) (seed % 7));
+          ByteBuffer in = src.view();
+          ByteBuffer out = got.view();
+          int inPosition = in.position(), outPosition = out.position();
+          impl.kernels().quantizeQ8_0(in, from, out, n);
+          String what = impl + " quantizeQ8_0 " + from + " " + data + " n=" + n;
+          assertEquals(inPosition, in.position(), what + ": src position changed");
+          assertEquals(outPosition, out.position(), what + ": dst position changed");
+          got.assertSameAs(want, what);
+        });
   }
 
   private static Region source(DType type, Data data, long n, long seed) {
@@ -89,8 +98,9 @@ class BlockKernelTest extends EveryImplementationTest {
   }
 
   /**
-   * Blocks whose amax is 127·2^e, so d = 2^e and id = 2^-e exactly, and every other value is (k + 0.5)·2^e: each
-   * x·id lands exactly on a tie. The values are exact in every dtype (few mantissa bits).
+   * Blocks whose amax is 127·2^e, so d = 2^e and id = 2^-e exactly, and every other value is (k +
+   * 0.5)·2^e: each x·id lands exactly on a tie. The values are exact in every dtype (few mantissa
+   * bits).
    */
   private static float[] ties(long n, long seed) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -103,7 +113,10 @@ class BlockKernelTest extends EveryImplementationTest {
     return x;
   }
 
-  /** Whole blocks of zeros (signed), of subnormals only, with an infinity, with a NaN, and of values above f16. */
+  /**
+   * Whole blocks of zeros (signed), of subnormals only, with an infinity, with a NaN, and of values
+   * above f16.
+   */
   private static float[] edgeBlocks(long n, long seed) {
     SplittableRandom rng = new SplittableRandom(seed);
     float[] x = new float[(int) n];
@@ -112,28 +125,38 @@ class BlockKernelTest extends EveryImplementationTest {
       for (int j = 0; j < 32; j++) {
         float v = (float) rng.nextGaussian();
         if (kind == 0) v = rng.nextBoolean() ? 0f : -0f;
-        if (kind == 1) v = Float.intBitsToFloat(rng.nextInt() & 0x807fffff); // subnormal: d may be subnormal
+        if (kind == 1)
+          v = Float.intBitsToFloat(rng.nextInt() & 0x807fffff); // subnormal: d may be subnormal
         if (kind == 4) v *= 3e34f;
         x[b + j] = v;
       }
-      if (kind == 2) x[b + rng.nextInt(32)] = rng.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
-      if (kind == 3) x[b + rng.nextInt(32)] = Float.intBitsToFloat(0x7f800001 | (rng.nextInt() & 0x807fffff));
+      if (kind == 2)
+        x[b + rng.nextInt(32)] =
+            rng.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+      if (kind == 3)
+        x[b + rng.nextInt(32)] = Float.intBitsToFloat(0x7f800001 | (rng.nextInt() & 0x807fffff));
     }
     return x;
   }
 
   /**
-   * The reference keeps the semantics of the original Java quantizer (Math.max of Math.abs, as GgufQuant had it
-   * before the kernels) on every input without NaN, and GgufQuant now gives the reference's bytes.
+   * The reference keeps the semantics of the original Java quantizer (Math.max of Math.abs, as
+   * GgufQuant had it before the kernels) on every input without NaN, and GgufQuant now gives the
+   * reference's bytes.
    */
   @Test
   void referenceEqualsTheOriginalQuantizerAndGgufQuant() {
     for (Data data : Data.values()) {
       int n = 64 * 1024;
-      float[] x = data == Data.TIES ? ties(n, 1) : data == Data.EDGE_BLOCKS ? edgeBlocks(n, 2) : gaussian(n, 3);
+      float[] x =
+          data == Data.TIES
+              ? ties(n, 1)
+              : data == Data.EDGE_BLOCKS ? edgeBlocks(n, 2) : gaussian(n, 3);
       if (data == Data.SPECIAL) {
-        for (int i = 0; i < n; i += 7) x[i] = Float.intBitsToFloat(new SplittableRandom(i).nextInt() & 0x807fffff);
-        for (int i = 3; i < n; i += 97) x[i] = i % 2 == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i += 7)
+          x[i] = Float.intBitsToFloat(new SplittableRandom(i).nextInt() & 0x807fffff);
+        for (int i = 3; i < n; i += 97)
+          x[i] = i % 2 == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
       }
       byte[] reference = new byte[n / 32 * 34];
       ByteBuffer r = ByteBuffer.wrap(reference);
@@ -147,13 +170,17 @@ class BlockKernelTest extends EveryImplementationTest {
         for (int j = 0; j < 32; j++) hasNaN |= Float.isNaN(x[32 * b + j]);
         if (hasNaN) continue;
         for (int k = 0; k < 34; k++) {
-          assertEquals(original[34 * b + k], reference[34 * b + k], data + ": block " + b + " byte " + k);
+          assertEquals(
+              original[34 * b + k], reference[34 * b + k], data + ": block " + b + " byte " + k);
         }
       }
     }
   }
 
-  /** GgufQuant.quantizeQ8_0 as it was written before the kernels existed, kept verbatim as the semantic anchor. */
+  /**
+   * GgufQuant.quantizeQ8_0 as it was written before the kernels existed, kept verbatim as the
+   * semantic anchor.
+   */
   private static byte[] originalQuantizer(float[] src) {
     ByteBuffer b = ByteBuffer.allocate(src.length / 32 * 34).order(ByteOrder.LITTLE_ENDIAN);
     int pos = 0;
@@ -198,17 +225,27 @@ class BlockKernelTest extends EveryImplementationTest {
     inf[9] = Float.NEGATIVE_INFINITY;
     assertBlock(inf, (short) 0x7c00, new int[0], "an infinity: d = inf, qs = 0");
     float[] nan = inf.clone();
-    nan[7] = Float.intBitsToFloat(0xff812345); // first NaN: negative, signalling; its magnitude is stored
+    nan[7] =
+        Float.intBitsToFloat(
+            0xff812345); // first NaN: negative, signalling; its magnitude is stored
     nan[8] = Float.NaN;
-    assertBlock(nan, (short) (0x7e00 | ((0x7f812345 >>> 13) & 0x3ff)), new int[0], "NaN: first NaN's magnitude");
+    assertBlock(
+        nan,
+        (short) (0x7e00 | ((0x7f812345 >>> 13) & 0x3ff)),
+        new int[0],
+        "NaN: first NaN's magnitude");
     float[] huge = new float[32];
     huge[0] = 65504f * 127f * 2f; // d above the f16 range is stored as infinity, the qs stay finite
     huge[1] = -huge[0] / 4;
     assertBlock(huge, (short) 0x7c00, new int[] {127, -32}, "d overflows f16");
     float[] tiny = new float[32];
     tiny[0] = Float.MIN_VALUE * 3; // a subnormal input
-    tiny[1] = Float.MIN_NORMAL; // amax: d = 2^-126 / 127 is subnormal (f16 0), and 1/d overflows to infinity
-    assertBlock(tiny, F16.fromFloat(Float.MIN_NORMAL / 127f), new int[] {-1, -1},
+    tiny[1] = Float.MIN_NORMAL; // amax: d = 2^-126 / 127 is subnormal (f16 0), and 1/d overflows to
+    // infinity
+    assertBlock(
+        tiny,
+        F16.fromFloat(Float.MIN_NORMAL / 127f),
+        new int[] {-1, -1},
         "subnormal d: x * inf = inf, Java's (int) saturates and (byte) keeps 0xff");
   }
 
@@ -218,20 +255,22 @@ class BlockKernelTest extends EveryImplementationTest {
     src.flip();
     List<Executable> checks = new ArrayList<>();
     for (Impl impl : impls) {
-      checks.add(() -> {
-        ByteBuffer out = ByteBuffer.allocateDirect(34).order(ByteOrder.LITTLE_ENDIAN);
-        impl.kernels().quantizeQ8_0(src, DType.F32, out, 32);
-        assertEquals(d, out.getShort(0), impl + " " + what + ": d");
-        for (int j = 0; j < 32; j++) {
-          int expected = j < firstQs.length ? firstQs[j] : 0;
-          assertEquals(expected, out.get(2 + j), impl + " " + what + ": qs[" + j + "]");
-        }
-      });
+      checks.add(
+          () -> {
+            ByteBuffer out = ByteBuffer.allocateDirect(34).order(ByteOrder.LITTLE_ENDIAN);
+            impl.kernels().quantizeQ8_0(src, DType.F32, out, 32);
+            assertEquals(d, out.getShort(0), impl + " " + what + ": d");
+            for (int j = 0; j < 32; j++) {
+              int expected = j < firstQs.length ? firstQs[j] : 0;
+              assertEquals(expected, out.get(2 + j), impl + " " + what + ": qs[" + j + "]");
+            }
+          });
     }
     assertAll(checks);
   }
 
-  // ------------------------------------------------------------------------------------------ dequantize
+  // ------------------------------------------------------------------------------------------
+  // dequantize
 
   @TestFactory
   Stream<DynamicTest> dequantizeMatchesReference() {
@@ -241,7 +280,9 @@ class BlockKernelTest extends EveryImplementationTest {
       for (long n : SIZES) {
         for (DType to : TYPES) {
           long s = seed++;
-          tests.add(dynamicTest(format + " -> " + to + ", n=" + n, () -> checkDequantize(format, to, n, s)));
+          tests.add(
+              dynamicTest(
+                  format + " -> " + to + ", n=" + n, () -> checkDequantize(format, to, n, s)));
         }
       }
     }
@@ -249,8 +290,9 @@ class BlockKernelTest extends EveryImplementationTest {
   }
 
   /**
-   * Random bytes: every scale bit pattern (NaN, infinity, subnormal) and every quant value. The reference is
-   * GgufQuant's ggml port, rounded to the destination type, and JavaKernels must equal it too.
+   * Random bytes: every scale bit pattern (NaN, infinity, subnormal) and every quant value. The
+   * reference is GgufQuant's ggml port, rounded to the destination type, and JavaKernels must equal
+   * it too.
    */
   private static void checkDequantize(BlockFormat format, DType to, long n, long seed) {
     long bytes = format.byteCount(n);
@@ -259,46 +301,54 @@ class BlockKernelTest extends EveryImplementationTest {
     ByteBuffer raw = src.view();
     for (int i = 0; i < bytes; i++) raw.put(raw.position() + i, (byte) rng.nextInt());
     float[] decoded = new float[(int) n];
-    GgufQuant.dequantize(format == BlockFormat.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0, src.view(), decoded, 0,
+    GgufQuant.dequantize(
+        format == BlockFormat.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0,
+        src.view(),
+        decoded,
+        0,
         (int) n);
     Region want = region(to, n, 0);
     ByteBuffer w = want.view();
     for (int i = 0; i < n; i++) JavaKernels.store(w, to, i, decoded[i]);
-    onEveryImpl(impl -> {
-      Region got = region(to, n, (int) (seed % 5) * to.byteSize());
-      ByteBuffer in = src.view();
-      ByteBuffer out = got.view();
-      int inPosition = in.position(), outPosition = out.position();
-      impl.kernels().dequantize(in, format, out, to, n);
-      String what = impl + " dequantize " + format + " -> " + to + " n=" + n;
-      assertEquals(inPosition, in.position(), what + ": src position changed");
-      assertEquals(outPosition, out.position(), what + ": dst position changed");
-      got.assertSameAs(want, what);
-    });
+    onEveryImpl(
+        impl -> {
+          Region got = region(to, n, (int) (seed % 5) * to.byteSize());
+          ByteBuffer in = src.view();
+          ByteBuffer out = got.view();
+          int inPosition = in.position(), outPosition = out.position();
+          impl.kernels().dequantize(in, format, out, to, n);
+          String what = impl + " dequantize " + format + " -> " + to + " n=" + n;
+          assertEquals(inPosition, in.position(), what + ": src position changed");
+          assertEquals(outPosition, out.position(), what + ": dst position changed");
+          got.assertSameAs(want, what);
+        });
   }
 
   @Test
   void quantizeThenDequantizeStaysWithinAboutHalfAStep() {
     int n = 4096;
     Region src = normal(DType.BF16, n, 77);
-    onEveryImpl(impl -> {
-      ByteBuffer q = ByteBuffer.allocateDirect(n / 32 * 34);
-      ByteBuffer back = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.LITTLE_ENDIAN);
-      impl.kernels().quantizeQ8_0(src.view(), DType.BF16, q, n);
-      impl.kernels().dequantize(q, BlockFormat.Q8_0, back, DType.F32, n);
-      for (int b = 0; b < n / 32; b++) {
-        float d = F16.toFloat(q.order(ByteOrder.LITTLE_ENDIAN).getShort(34 * b));
-        for (int j = 0; j < 32; j++) {
-          int i = 32 * b + j;
-          float x = JavaKernels.load(src.view(), DType.BF16, i);
-          // Half a step of the f32 d, plus 127 times the f16 rounding of d (relative 2^-11): below 0.57 d.
-          assertEquals(x, back.getFloat(4 * i), 0.57f * d, impl + " element " + i);
-        }
-      }
-    });
+    onEveryImpl(
+        impl -> {
+          ByteBuffer q = ByteBuffer.allocateDirect(n / 32 * 34);
+          ByteBuffer back = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+          impl.kernels().quantizeQ8_0(src.view(), DType.BF16, q, n);
+          impl.kernels().dequantize(q, BlockFormat.Q8_0, back, DType.F32, n);
+          for (int b = 0; b < n / 32; b++) {
+            float d = F16.toFloat(q.order(ByteOrder.LITTLE_ENDIAN).getShort(34 * b));
+            for (int j = 0; j < 32; j++) {
+              int i = 32 * b + j;
+              float x = JavaKernels.load(src.view(), DType.BF16, i);
+              // Half a step of the f32 d, plus 127 times the f16 rounding of d (relative 2^-11):
+              // below 0.57 d.
+              assertEquals(x, back.getFloat(4 * i), 0.57f * d, impl + " element " + i);
+            }
+          }
+        });
   }
 
-  // ---------------------------------------------------------------------------------------- bad arguments
+  // ---------------------------------------------------------------------------------------- bad
+  // arguments
 
   @Test
   void badArgumentsAreRejectedBeforeAnyWrite() {
@@ -306,31 +356,64 @@ class BlockKernelTest extends EveryImplementationTest {
     Region bf16 = normal(DType.BF16, n, 8);
     Region q8 = new Region(BlockFormat.Q8_0.byteCount(n), 3);
     Region f32 = region(DType.F32, n, 1);
-    rejects("quantize n not whole blocks", q8,
+    rejects(
+        "quantize n not whole blocks",
+        q8,
         k -> k.quantizeQ8_0(bf16.view(), DType.BF16, q8.view(), n - 16));
-    rejects("quantize negative n", q8, k -> k.quantizeQ8_0(bf16.view(), DType.BF16, q8.view(), -32));
-    rejects("quantize dst one byte short", q8,
+    rejects(
+        "quantize negative n", q8, k -> k.quantizeQ8_0(bf16.view(), DType.BF16, q8.view(), -32));
+    rejects(
+        "quantize dst one byte short",
+        q8,
         k -> k.quantizeQ8_0(bf16.view(), DType.BF16, shortBy(q8, 1), n));
-    rejects("quantize src one byte short", q8,
+    rejects(
+        "quantize src one byte short",
+        q8,
         k -> k.quantizeQ8_0(shortBy(bf16, 1), DType.BF16, q8.view(), n));
     rejects("quantize from I8", q8, k -> k.quantizeQ8_0(bf16.view(), DType.I8, q8.view(), n));
-    rejects("quantize into read-only", q8,
+    rejects(
+        "quantize into read-only",
+        q8,
         k -> k.quantizeQ8_0(bf16.view(), DType.BF16, q8.view().asReadOnlyBuffer(), n));
-    rejects("quantize, byte count overflows", q8,
+    rejects(
+        "quantize, byte count overflows",
+        q8,
         k -> k.quantizeQ8_0(bf16.view(), DType.F32, q8.view(), Long.MAX_VALUE / 64 * 32));
     Region blocks = new Region(BlockFormat.Q8_0.byteCount(n), 0);
-    rejects("dequantize n not whole blocks", f32,
+    rejects(
+        "dequantize n not whole blocks",
+        f32,
         k -> k.dequantize(blocks.view(), BlockFormat.Q8_0, f32.view(), DType.F32, n - 1));
-    rejects("dequantize src one byte short", f32,
+    rejects(
+        "dequantize src one byte short",
+        f32,
         k -> k.dequantize(shortBy(blocks, 1), BlockFormat.Q8_0, f32.view(), DType.F32, n));
-    rejects("dequantize Q4_0 read as Q8_0 is too short", f32, k -> k.dequantize(
-        new Region(BlockFormat.Q4_0.byteCount(n), 0).view(), BlockFormat.Q8_0, f32.view(), DType.F32, n));
-    rejects("dequantize dst one byte short", f32,
+    rejects(
+        "dequantize Q4_0 read as Q8_0 is too short",
+        f32,
+        k ->
+            k.dequantize(
+                new Region(BlockFormat.Q4_0.byteCount(n), 0).view(),
+                BlockFormat.Q8_0,
+                f32.view(),
+                DType.F32,
+                n));
+    rejects(
+        "dequantize dst one byte short",
+        f32,
         k -> k.dequantize(blocks.view(), BlockFormat.Q8_0, shortBy(f32, 1), DType.F32, n));
-    rejects("dequantize to U8", f32, k -> k.dequantize(blocks.view(), BlockFormat.Q8_0, f32.view(), DType.U8, n));
-    rejects("dequantize into read-only", f32,
-        k -> k.dequantize(blocks.view(), BlockFormat.Q8_0, f32.view().asReadOnlyBuffer(), DType.F32, n));
-    assertThrows(NullPointerException.class,
+    rejects(
+        "dequantize to U8",
+        f32,
+        k -> k.dequantize(blocks.view(), BlockFormat.Q8_0, f32.view(), DType.U8, n));
+    rejects(
+        "dequantize into read-only",
+        f32,
+        k ->
+            k.dequantize(
+                blocks.view(), BlockFormat.Q8_0, f32.view().asReadOnlyBuffer(), DType.F32, n));
+    assertThrows(
+        NullPointerException.class,
         () -> impls.get(0).kernels().dequantize(blocks.view(), null, f32.view(), DType.F32, n));
   }
 
@@ -341,11 +424,13 @@ class BlockKernelTest extends EveryImplementationTest {
   private static void rejects(String what, Region out, Call call) {
     List<Executable> checks = new ArrayList<>();
     for (Impl impl : impls) {
-      checks.add(() -> {
-        out.reset();
-        assertThrows(IllegalArgumentException.class, () -> call.run(impl.kernels()), impl + ": " + what);
-        out.assertUntouched(impl + ": " + what);
-      });
+      checks.add(
+          () -> {
+            out.reset();
+            assertThrows(
+                IllegalArgumentException.class, () -> call.run(impl.kernels()), impl + ": " + what);
+            out.assertUntouched(impl + ": " + what);
+          });
     }
     assertAll(checks);
   }
@@ -364,6 +449,7 @@ class BlockKernelTest extends EveryImplementationTest {
     assertEquals(GgmlType.Q8_0.blockBytes(), BlockFormat.Q8_0.blockBytes());
     assertEquals(GgmlType.Q4_0.blockBytes(), BlockFormat.Q4_0.blockBytes());
     assertThrows(IllegalArgumentException.class, () -> BlockFormat.Q8_0.byteCount(33));
-    assertThrows(ArithmeticException.class, () -> BlockFormat.Q8_0.byteCount(Long.MAX_VALUE / 32 * 32));
+    assertThrows(
+        ArithmeticException.class, () -> BlockFormat.Q8_0.byteCount(Long.MAX_VALUE / 32 * 32));
   }
 }

@@ -16,14 +16,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Conversions over every f16 and bf16 bit pattern and over special and sampled f32 values, on every implementation.
- * The Java reference (F16, Bf16) is itself checked against an independent oracle that rounds in double precision
- * with {@link Math#rint} (round half to even) and against hand-worked values, so a shared mistake cannot hide.
+ * Conversions over every f16 and bf16 bit pattern and over special and sampled f32 values, on every
+ * implementation. The Java reference (F16, Bf16) is itself checked against an independent oracle
+ * that rounds in double precision with {@link Math#rint} (round half to even) and against
+ * hand-worked values, so a shared mistake cannot hide.
  */
 class ConversionTest extends EveryImplementationTest {
-  // ------------------------------------------------------------------------------------- independent oracle
+  // -------------------------------------------------------------------------------------
+  // independent oracle
 
-  /** IEEE binary16 bits to float, from the definition: (-1)^s 2^(e-15) (1 + m/1024), subnormals m 2^-24. */
+  /**
+   * IEEE binary16 bits to float, from the definition: (-1)^s 2^(e-15) (1 + m/1024), subnormals m
+   * 2^-24.
+   */
   static float halfValue(int h) {
     int sign = (h >>> 15) & 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
     double magnitude;
@@ -38,11 +43,14 @@ class ConversionTest extends EveryImplementationTest {
     return (float) (sign == 1 ? -magnitude : magnitude);
   }
 
-  /** Round a finite or infinite non-NaN float to binary16, nearest even, by scaling and Math.rint. */
+  /**
+   * Round a finite or infinite non-NaN float to binary16, nearest even, by scaling and Math.rint.
+   */
   static short halfOracle(float f) {
     int sign = Float.floatToRawIntBits(f) < 0 ? 0x8000 : 0;
     double a = Math.abs((double) f);
-    if (a >= 65520.0) return (short) (sign | 0x7c00); // half-way above 65504 ties to the even infinity
+    if (a >= 65520.0)
+      return (short) (sign | 0x7c00); // half-way above 65504 ties to the even infinity
     double quantum = a < 0x1p-14 ? 0x1p-24 : Math.scalb(1.0, Math.getExponent(a) - 10);
     double r = Math.rint(a / quantum) * quantum; // both steps exact: quantum is a power of two
     if (r < 0x1p-14) return (short) (sign | (int) (r / 0x1p-24));
@@ -71,27 +79,33 @@ class ConversionTest extends EveryImplementationTest {
     return (short) (bits >>> 16 | 0x0040);
   }
 
-  // ------------------------------------------------------------------------------ reference against oracle
+  // ------------------------------------------------------------------------------ reference
+  // against oracle
 
   @Test
   void referenceWideningMatchesTheDefinitions() {
     for (int h = 0; h < 65536; h++) {
-      assertEquals(h << 16, Float.floatToRawIntBits(Bf16.toFloat((short) h)), () -> "bf16 widening");
+      assertEquals(
+          h << 16, Float.floatToRawIntBits(Bf16.toFloat((short) h)), () -> "bf16 widening");
       int bits = Float.floatToRawIntBits(F16.toFloat((short) h));
       if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) {
-        // NaN: quiet, same sign, payload shifted to the top of the f32 mantissa (F16C's vcvtph2ps does this).
+        // NaN: quiet, same sign, payload shifted to the top of the f32 mantissa (F16C's vcvtph2ps
+        // does this).
         int expected = (h & 0x8000) << 16 | 0x7fc00000 | (h & 0x3ff) << 13;
         if (bits != expected) fail(String.format("f16 NaN %04x widened to %08x", h, bits));
       } else if (bits != Float.floatToRawIntBits(halfValue(h))) {
-        fail(String.format("f16 %04x widened to %08x, expected %08x", h, bits,
-            Float.floatToRawIntBits(halfValue(h))));
+        fail(
+            String.format(
+                "f16 %04x widened to %08x, expected %08x",
+                h, bits, Float.floatToRawIntBits(halfValue(h))));
       }
     }
   }
 
   @Test
   void referenceNarrowingMatchesTheOracleOnSampledF32Patterns() {
-    // A prime stride visits every exponent and many mantissa patterns; ties and boundaries are listed separately.
+    // A prime stride visits every exponent and many mantissa patterns; ties and boundaries are
+    // listed separately.
     for (long u = 0; u < (1L << 32); u += 2039) checkReferenceNarrowing((int) u);
     for (int bits : specialFloatBits()) checkReferenceNarrowing(bits);
   }
@@ -102,8 +116,10 @@ class ConversionTest extends EveryImplementationTest {
     short wantHalf = Float.isNaN(f) ? halfOfNaN(bits) : halfOracle(f);
     short wantBf = Float.isNaN(f) ? bf16OfNaN(bits) : bf16Oracle(f);
     if (half != wantHalf || bf != wantBf) {
-      fail(String.format("f32 %08x: f16 %04x (oracle %04x), bf16 %04x (oracle %04x)", bits, half & 0xffff,
-          wantHalf & 0xffff, bf & 0xffff, wantBf & 0xffff));
+      fail(
+          String.format(
+              "f32 %08x: f16 %04x (oracle %04x), bf16 %04x (oracle %04x)",
+              bits, half & 0xffff, wantHalf & 0xffff, bf & 0xffff, wantBf & 0xffff));
     }
   }
 
@@ -139,10 +155,16 @@ class ConversionTest extends EveryImplementationTest {
     };
     List<Executable> checks = new ArrayList<>();
     for (int[] c : bf16) {
-      checks.add(() -> assertEquals((short) c[1], Bf16.fromFloat(Float.intBitsToFloat(c[0])), hex("bf16", c[0])));
+      checks.add(
+          () ->
+              assertEquals(
+                  (short) c[1], Bf16.fromFloat(Float.intBitsToFloat(c[0])), hex("bf16", c[0])));
     }
     for (int[] c : f16) {
-      checks.add(() -> assertEquals((short) c[1], F16.fromFloat(Float.intBitsToFloat(c[0])), hex("f16", c[0])));
+      checks.add(
+          () ->
+              assertEquals(
+                  (short) c[1], F16.fromFloat(Float.intBitsToFloat(c[0])), hex("f16", c[0])));
     }
     assertAll(checks);
   }
@@ -151,11 +173,13 @@ class ConversionTest extends EveryImplementationTest {
     return String.format("%s of f32 %08x", type, bits);
   }
 
-  // --------------------------------------------------------------------------- every implementation, exhaustive
+  // --------------------------------------------------------------------------- every
+  // implementation, exhaustive
 
   @Test
   void every16BitPatternConvertsLikeTheReferenceOnEveryPath() {
-    ByteBuffer patterns = ByteBuffer.allocateDirect(2 * 65536).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer patterns =
+        ByteBuffer.allocateDirect(2 * 65536).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     for (int h = 0; h < 65536; h++) patterns.putShort(2 * h, (short) h);
     List<Executable> checks = new ArrayList<>();
     for (DType from : new DType[] {DType.F16, DType.BF16}) {
@@ -163,11 +187,12 @@ class ConversionTest extends EveryImplementationTest {
         Region want = KernelTestSupport.region(to, 65536, 0);
         JavaKernels.INSTANCE.convert(patterns, 0, from, want.view(), 0, to, 65536, 0);
         for (Impl impl : impls) {
-          checks.add(() -> {
-            Region got = KernelTestSupport.region(to, 65536, 5);
-            impl.kernels().convert(patterns.duplicate(), from, got.view(), to, 65536);
-            got.assertSameAs(want, impl + " all " + from + " patterns -> " + to);
-          });
+          checks.add(
+              () -> {
+                Region got = KernelTestSupport.region(to, 65536, 5);
+                impl.kernels().convert(patterns.duplicate(), from, got.view(), to, 65536);
+                got.assertSameAs(want, impl + " all " + from + " patterns -> " + to);
+              });
         }
       }
     }
@@ -188,24 +213,58 @@ class ConversionTest extends EveryImplementationTest {
       Region want = KernelTestSupport.region(to, n, 0);
       JavaKernels.INSTANCE.convert(src.view(), 0, DType.F32, want.view(), 0, to, n, 0);
       for (Impl impl : impls) {
-        checks.add(() -> {
-          Region got = KernelTestSupport.region(to, n, 1);
-          impl.kernels().convert(src.view(), DType.F32, got.view(), to, n);
-          got.assertSameAs(want, impl + " special f32 -> " + to);
-        });
+        checks.add(
+            () -> {
+              Region got = KernelTestSupport.region(to, n, 1);
+              impl.kernels().convert(src.view(), DType.F32, got.view(), to, n);
+              got.assertSameAs(want, impl + " special f32 -> " + to);
+            });
       }
     }
     assertAll(checks);
   }
 
-  /** Zeros, subnormals, infinities, NaN payloads, and every f16 and bf16 rounding tie and its neighbours. */
+  /**
+   * Zeros, subnormals, infinities, NaN payloads, and every f16 and bf16 rounding tie and its
+   * neighbours.
+   */
   static int[] specialFloatBits() {
-    List<Integer> out = new ArrayList<>(List.of(0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff,
-        0x807fffff, 0x00800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000, 0x7f800001, 0xff800001, 0x7fc00000,
-        0xffc00000, 0x7fffffff, 0xffffffff, 0x7fa00000, 0x7fbfffff, 0x7f80ffff, 0x7f802000, 0x477fe000, 0x477ff000,
-        0x477fefff, 0x477ff001, 0x38800000, 0x387fffff, 0x33000000, 0x33000001, 0x32ffffff));
+    List<Integer> out =
+        new ArrayList<>(
+            List.of(
+                0x00000000,
+                0x80000000,
+                0x00000001,
+                0x80000001,
+                0x007fffff,
+                0x807fffff,
+                0x00800000,
+                0x7f7fffff,
+                0xff7fffff,
+                0x7f800000,
+                0xff800000,
+                0x7f800001,
+                0xff800001,
+                0x7fc00000,
+                0xffc00000,
+                0x7fffffff,
+                0xffffffff,
+                0x7fa00000,
+                0x7fbfffff,
+                0x7f80ffff,
+                0x7f802000,
+                0x477fe000,
+                0x477ff000,
+                0x477fefff,
+                0x477ff001,
+                0x38800000,
+                0x387fffff,
+                0x33000000,
+                0x33000001,
+                0x32ffffff));
     for (int h = 0; h < 0x7c00; h++) {
-      // Half-way between consecutive halves h and h + 1 (exact in f32), and one f32 ulp either side.
+      // Half-way between consecutive halves h and h + 1 (exact in f32), and one f32 ulp either
+      // side.
       double mid = (halfValue(h) + (double) halfValue(h + 1)) / 2;
       int m = Float.floatToRawIntBits((float) mid);
       for (int d = -1; d <= 1; d++) {

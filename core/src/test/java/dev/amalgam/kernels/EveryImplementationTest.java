@@ -10,7 +10,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.function.Executable;
 
-/** Base of the tests that hold every kernel implementation: opened once per test class, closed after it. */
+/**
+ * Base of the tests that hold every kernel implementation: opened once per test class, closed after
+ * it.
+ */
 abstract class EveryImplementationTest {
   /** The Java kernels and every native ISA path here, each with 1 and 2 threads. */
   static List<Impl> impls;

@@ -9,11 +9,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** Shared fixtures of the kernel tests: the implementations under test, guarded buffers and seeded data. */
+/**
+ * Shared fixtures of the kernel tests: the implementations under test, guarded buffers and seeded
+ * data.
+ */
 final class KernelTestSupport {
   static final DType[] TYPES = {DType.F32, DType.F16, DType.BF16};
+
   /** Bytes before and after every region; they must never change. */
   static final int GUARD = 64;
+
   private static final byte GUARD_BYTE = (byte) 0xA7;
 
   private KernelTestSupport() {}
@@ -27,22 +32,28 @@ final class KernelTestSupport {
   }
 
   /**
-   * Every implementation the tests must agree on: the Java kernels and every native ISA path up to the best one
-   * here, each with 1 and 2 threads. Close them with {@link #closeAll}.
+   * Every implementation the tests must agree on: the Java kernels and every native ISA path up to
+   * the best one here, each with 1 and 2 threads. Close them with {@link #closeAll}.
    */
   static List<Impl> implementations() {
     List<Impl> all = new ArrayList<>();
     for (int threads = 1; threads <= 2; threads++) {
       all.add(new Impl("java/" + threads + "t", Kernels.java(threads), null));
     }
-    Kernels.nativeBestIsa().ifPresent(best -> {
-      for (Isa isa : Isa.values()) {
-        if (isa.compareTo(best) > 0) break;
-        for (int threads = 1; threads <= 2; threads++) {
-          all.add(new Impl("native " + isa.label() + "/" + threads + "t", Kernels.nativeKernels(isa, threads), isa));
-        }
-      }
-    });
+    Kernels.nativeBestIsa()
+        .ifPresent(
+            best -> {
+              for (Isa isa : Isa.values()) {
+                if (isa.compareTo(best) > 0) break;
+                for (int threads = 1; threads <= 2; threads++) {
+                  all.add(
+                      new Impl(
+                          "native " + isa.label() + "/" + threads + "t",
+                          Kernels.nativeKernels(isa, threads),
+                          isa));
+                }
+              }
+            });
     return all;
   }
 
@@ -51,8 +62,9 @@ final class KernelTestSupport {
   }
 
   /**
-   * A region of {@code bytes} bytes inside a direct buffer, starting {@code offset} bytes after a 64-byte aligned
-   * guard, so that native code sees misaligned addresses and writes outside the region are caught.
+   * A region of {@code bytes} bytes inside a direct buffer, starting {@code offset} bytes after a
+   * 64-byte aligned guard, so that native code sees misaligned addresses and writes outside the
+   * region are caught.
    */
   static final class Region {
     final ByteBuffer whole;
@@ -63,7 +75,8 @@ final class KernelTestSupport {
       this.bytes = Math.toIntExact(bytes);
       this.offset = offset;
       // alignedSlice drops up to 63 leading bytes; the extra 64 keep the trailing guard whole.
-      this.whole = ByteBuffer.allocateDirect(GUARD + offset + this.bytes + GUARD + 64).alignedSlice(64);
+      this.whole =
+          ByteBuffer.allocateDirect(GUARD + offset + this.bytes + GUARD + 64).alignedSlice(64);
       fillAll(GUARD_BYTE);
     }
 
@@ -90,29 +103,39 @@ final class KernelTestSupport {
     /** Fails unless both regions hold the same bytes and this region's guards are intact. */
     void assertSameAs(Region expected, String what) {
       for (int i = 0; i < GUARD + offset; i++) {
-        if (whole.get(i) != GUARD_BYTE) fail(what + ": wrote before the output, at byte " + (i - GUARD - offset));
+        if (whole.get(i) != GUARD_BYTE)
+          fail(what + ": wrote before the output, at byte " + (i - GUARD - offset));
       }
       for (int i = GUARD + offset + bytes; i < whole.capacity(); i++) {
-        if (whole.get(i) != GUARD_BYTE) fail(what + ": wrote past the output, at byte " + (i - GUARD - offset));
+        if (whole.get(i) != GUARD_BYTE)
+          fail(what + ": wrote past the output, at byte " + (i - GUARD - offset));
       }
       if (expected.bytes != bytes) fail(what + ": sizes differ");
       for (int i = 0; i < bytes; i++) {
         if (at(i) != expected.at(i)) {
-          fail(String.format("%s: first difference at byte %d of %d: expected 0x%02x, got 0x%02x", what, i, bytes,
-              expected.at(i) & 0xff, at(i) & 0xff));
+          fail(
+              String.format(
+                  "%s: first difference at byte %d of %d: expected 0x%02x, got 0x%02x",
+                  what, i, bytes, expected.at(i) & 0xff, at(i) & 0xff));
         }
       }
     }
 
-    /** Fails if anything in the whole buffer, region or guards, differs from a fresh {@link #reset()}. */
+    /**
+     * Fails if anything in the whole buffer, region or guards, differs from a fresh {@link
+     * #reset()}.
+     */
     void assertUntouched(String what) {
       for (int i = 0; i < whole.capacity(); i++) {
-        if (whole.get(i) != GUARD_BYTE) fail(what + ": byte " + (i - GUARD - offset) + " was written");
+        if (whole.get(i) != GUARD_BYTE)
+          fail(what + ": byte " + (i - GUARD - offset) + " was written");
       }
     }
   }
 
-  /** Room for n elements at {@code offset} bytes past a 64-byte boundary (odd offsets are allowed). */
+  /**
+   * Room for n elements at {@code offset} bytes past a 64-byte boundary (odd offsets are allowed).
+   */
   static Region region(DType type, long n, int offset) {
     return new Region(type.byteCount(n), offset);
   }
@@ -127,8 +150,8 @@ final class KernelTestSupport {
   }
 
   /**
-   * Mostly N(0, 1) values with one element in eight an arbitrary bit pattern biased towards NaN (signalling and
-   * quiet, any payload), infinities, zeros and subnormals.
+   * Mostly N(0, 1) values with one element in eight an arbitrary bit pattern biased towards NaN
+   * (signalling and quiet, any payload), infinities, zeros and subnormals.
    */
   static Region special(DType type, long n, long seed) {
     Region r = region(type, n, Math.floorMod(seed, 11));

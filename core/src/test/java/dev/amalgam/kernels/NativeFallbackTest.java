@@ -29,10 +29,15 @@ class NativeFallbackTest {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(FallbackProbe.class.getName());
-    Process p = new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out.txt").toFile())
-        .redirectError(tmp.resolve("err.txt").toFile()).start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectOutput(tmp.resolve("out.txt").toFile())
+            .redirectError(tmp.resolve("err.txt").toFile())
+            .start();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM timed out");
-    return new Child(p.exitValue(), Files.readString(tmp.resolve("out.txt"), StandardCharsets.UTF_8),
+    return new Child(
+        p.exitValue(),
+        Files.readString(tmp.resolve("out.txt"), StandardCharsets.UTF_8),
         Files.readString(tmp.resolve("err.txt"), StandardCharsets.UTF_8));
   }
 
@@ -57,10 +62,13 @@ class NativeFallbackTest {
 
   @Test
   void thePathPropertyLoadsTheLibraryFromAnotherDirectory() throws Exception {
-    assumeTrue(NativeLibrary.isLoaded(), "native library not built here: " + NativeLibrary.detail());
-    Path dir = Path.of(Kernels.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-        .resolve("dev/amalgam/kernels/jni/linux-x86_64");
-    assumeTrue(Files.isDirectory(dir), "libraries are not in a directory (running from a jar?): " + dir);
+    assumeTrue(
+        NativeLibrary.isLoaded(), "native library not built here: " + NativeLibrary.detail());
+    Path dir =
+        Path.of(Kernels.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+            .resolve("dev/amalgam/kernels/jni/linux-x86_64");
+    assumeTrue(
+        Files.isDirectory(dir), "libraries are not in a directory (running from a jar?): " + dir);
     Path copy = Files.createDirectories(tmp.resolve("libs"));
     try (var files = Files.list(dir)) {
       for (Path f : (Iterable<Path>) files::iterator) Files.copy(f, copy.resolve(f.getFileName()));

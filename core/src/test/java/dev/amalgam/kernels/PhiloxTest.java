@@ -17,12 +17,19 @@ class PhiloxTest {
 
   @Test
   void matchesRandom123KnownAnswerVectors() {
-    assertArrayEquals(words(0x6627e8d5L, 0xe169c58dL, 0xbc57ac4cL, 0x9b00dbd8L),
+    assertArrayEquals(
+        words(0x6627e8d5L, 0xe169c58dL, 0xbc57ac4cL, 0x9b00dbd8L),
         Philox.block(words(0, 0, 0, 0), words(0, 0)));
-    assertArrayEquals(words(0x408f276dL, 0x41c83b0eL, 0xa20bc7c6L, 0x6d5451fdL),
-        Philox.block(words(0xffffffffL, 0xffffffffL, 0xffffffffL, 0xffffffffL), words(0xffffffffL, 0xffffffffL)));
-    assertArrayEquals(words(0xd16cfe09L, 0x94fdccebL, 0x5001e420L, 0x24126ea1L),
-        Philox.block(words(0x243f6a88L, 0x85a308d3L, 0x13198a2eL, 0x03707344L), words(0xa4093822L, 0x299f31d0L)));
+    assertArrayEquals(
+        words(0x408f276dL, 0x41c83b0eL, 0xa20bc7c6L, 0x6d5451fdL),
+        Philox.block(
+            words(0xffffffffL, 0xffffffffL, 0xffffffffL, 0xffffffffL),
+            words(0xffffffffL, 0xffffffffL)));
+    assertArrayEquals(
+        words(0xd16cfe09L, 0x94fdccebL, 0x5001e420L, 0x24126ea1L),
+        Philox.block(
+            words(0x243f6a88L, 0x85a308d3L, 0x13198a2eL, 0x03707344L),
+            words(0xa4093822L, 0x299f31d0L)));
   }
 
   @Test
@@ -31,8 +38,12 @@ class PhiloxTest {
     String name = "model.layers.0.mlp.up_proj.weight";
     Philox p = Philox.forTensor(seed, name, 3);
     long h = Philox.streamHash(name, 3);
-    long element = 4L * 0x1_0000_0005L + 2; // a block index above 2^32 exercises the counter's high word
-    int[] out = Philox.block(new int[] {5, 1, (int) h, (int) (h >>> 32)}, new int[] {(int) seed, (int) (seed >>> 32)});
+    long element =
+        4L * 0x1_0000_0005L + 2; // a block index above 2^32 exercises the counter's high word
+    int[] out =
+        Philox.block(
+            new int[] {5, 1, (int) h, (int) (h >>> 32)},
+            new int[] {(int) seed, (int) (seed >>> 32)});
     assertEquals((out[2] >>> 8) * 0x1p-24f, p.uniform(element));
   }
 
@@ -55,7 +66,8 @@ class PhiloxTest {
     for (int start = 0; start < all.length; start += piece.length) {
       int n = Math.min(piece.length, all.length - start);
       p.uniforms(7 + start, n, piece);
-      for (int i = 0; i < n; i++) assertEquals(all[start + i], piece[i], "element " + (7 + start + i));
+      for (int i = 0; i < n; i++)
+        assertEquals(all[start + i], piece[i], "element " + (7 + start + i));
     }
   }
 
@@ -76,6 +88,8 @@ class PhiloxTest {
     double expected = n / 16.0;
     double chi2 = 0;
     for (int b : bins) chi2 += (b - expected) * (b - expected) / expected;
-    assertTrue(chi2 < 40, "chi-square over 16 bins " + chi2); // 15 degrees of freedom: p < 1e-3 beyond 37.7
+    assertTrue(
+        chi2 < 40,
+        "chi-square over 16 bins " + chi2); // 15 degrees of freedom: p < 1e-3 beyond 37.7
   }
 }

@@ -38,17 +38,38 @@ class LlamaCliTest {
     Path model = TestAssets.stories260K();
     Path text = dir.resolve("story.txt");
     Files.writeString(text, TestAssets.STORY);
-    Run plain = run("perplexity", model.toString(), "--text", text.toString(), "--ctx", "64", "--threads", "2");
+    Run plain =
+        run(
+            "perplexity",
+            model.toString(),
+            "--text",
+            text.toString(),
+            "--ctx",
+            "64",
+            "--threads",
+            "2");
     assertEquals(0, plain.code(), plain.err());
     assertTrue(plain.out().startsWith("PPL = "), plain.out());
     assertTrue(plain.out().contains("chunks of n_ctx 64"), plain.out());
 
-    Run json = run("perplexity", model.toString(), "--text", text.toString(), "--ctx", "64", "--json",
-        "--gpu-layers", "99", "--threads", "2");
+    Run json =
+        run(
+            "perplexity",
+            model.toString(),
+            "--text",
+            text.toString(),
+            "--ctx",
+            "64",
+            "--json",
+            "--gpu-layers",
+            "99",
+            "--threads",
+            "2");
     assertEquals(0, json.code(), json.err());
     assertTrue(json.err().contains("--gpu-layers 99 is ignored"), json.err());
     JsonNode n = new ObjectMapper().readTree(json.out());
-    try (LlamaScorer scorer = LlamaScorer.open(model, ScorerOptions.builder().contextSize(64).build())) {
+    try (LlamaScorer scorer =
+        LlamaScorer.open(model, ScorerOptions.builder().contextSize(64).build())) {
       PerplexityResult expected = scorer.perplexity(TestAssets.STORY, 64);
       assertEquals(expected.perplexity(), n.get("ppl").asDouble(), 1e-9);
       assertEquals(expected.perplexityError(), n.get("ppl_stderr").asDouble(), 1e-9);
@@ -73,21 +94,40 @@ class LlamaCliTest {
         .assertInvalid("no such text file");
     Path garbage = dir.resolve("garbage.gguf");
     Files.write(garbage, new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0});
-    run("perplexity", garbage.toString(), "--text", shortText.toString()).assertInvalid("garbage.gguf");
+    run("perplexity", garbage.toString(), "--text", shortText.toString())
+        .assertInvalid("garbage.gguf");
     Path latin1 = dir.resolve("latin1.txt");
     Files.write(latin1, new byte[] {'c', 'a', 'f', (byte) 0xe9});
-    run("perplexity", model.toString(), "--text", latin1.toString()).assertInvalid("not valid UTF-8");
-    run("perplexity", model.toString(), "--text", shortText.toString(), "--ctx", "2").assertInvalid("context size");
+    run("perplexity", model.toString(), "--text", latin1.toString())
+        .assertInvalid("not valid UTF-8");
+    run("perplexity", model.toString(), "--text", shortText.toString(), "--ctx", "2")
+        .assertInvalid("context size");
   }
 
   @Test
   void generatePrintsTheCompletionAndRejectsBadInput(@TempDir Path dir) {
     Path model = TestAssets.stories260K();
-    Run r = run("generate", model.toString(), "--prompt", "Once upon a time", "--max-tokens", "8", "--threads", "2",
-        "--ctx", "256", "--seed", "1", "--temperature", "0");
+    Run r =
+        run(
+            "generate",
+            model.toString(),
+            "--prompt",
+            "Once upon a time",
+            "--max-tokens",
+            "8",
+            "--threads",
+            "2",
+            "--ctx",
+            "256",
+            "--seed",
+            "1",
+            "--temperature",
+            "0");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().startsWith(", there was a little girl"), r.out());
-    run("generate", dir.resolve("none.gguf").toString(), "--prompt", "x").assertInvalid("no such model file");
-    run("generate", model.toString(), "--prompt", "x", "--max-tokens", "0").assertInvalid("max tokens must be >= 1");
+    run("generate", dir.resolve("none.gguf").toString(), "--prompt", "x")
+        .assertInvalid("no such model file");
+    run("generate", model.toString(), "--prompt", "x", "--max-tokens", "0")
+        .assertInvalid("max tokens must be >= 1");
   }
 }

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.amalgam.cli.Main;
-import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.io.safetensors.SafetensorsModel;
 import dev.amalgam.kernels.JavaKernels;
 import dev.amalgam.kernels.Kernels;
+import dev.amalgam.synthetic.SyntheticLlama;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -24,16 +24,21 @@ import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
- * Shared fixtures of the model_stock, nearswap, ram, sce and passthrough tests: tiny generated models, CLI runs,
- * whole-tensor reads, and in-memory streams with a tiny chunk size to run an operation directly.
+ * Shared fixtures of the model_stock, nearswap, ram, sce and passthrough tests: tiny generated
+ * models, CLI runs, whole-tensor reads, and in-memory streams with a tiny chunk size to run an
+ * operation directly.
  */
 final class MiscMethodFixtures {
   static final SyntheticLlama.Shape TINY = new SyntheticLlama.Shape(2, 32, 48, 64, 4, 2, false);
 
   private MiscMethodFixtures() {}
 
-  /** A generated model: {@code noise} away from the model of {@code seed}, varied by {@code variantSeed}. */
-  static Path model(Path dir, DType dtype, long seed, double noise, long variantSeed) throws IOException {
+  /**
+   * A generated model: {@code noise} away from the model of {@code seed}, varied by {@code
+   * variantSeed}.
+   */
+  static Path model(Path dir, DType dtype, long seed, double noise, long variantSeed)
+      throws IOException {
     SyntheticLlama.write(dir, TINY, dtype, seed, noise, variantSeed, 5_000_000_000L);
     return dir;
   }
@@ -46,9 +51,11 @@ final class MiscMethodFixtures {
 
     /** Exit code 2 and one error line containing every fragment. */
     void assertInvalid(String... fragments) {
-      assertEquals(Main.EXIT_INVALID, exitCode, () -> "exit code; stderr:\n" + err + "\nstdout:\n" + out);
+      assertEquals(
+          Main.EXIT_INVALID, exitCode, () -> "exit code; stderr:\n" + err + "\nstdout:\n" + out);
       assertEquals(1, err.strip().lines().count(), () -> "one line, no stack trace:\n" + err);
-      for (String f : fragments) assertTrue(err.contains(f), () -> "stderr should contain '" + f + "':\n" + err);
+      for (String f : fragments)
+        assertTrue(err.contains(f), () -> "stderr should contain '" + f + "':\n" + err);
     }
   }
 
@@ -56,12 +63,15 @@ final class MiscMethodFixtures {
   static Run merge(Path dir, String yaml, String... extra) throws IOException {
     Path cfg = dir.resolve("merge.yml");
     Files.writeString(cfg, yaml, StandardCharsets.UTF_8);
-    List<String> args = new ArrayList<>(List.of("merge", cfg.toString(), dir.resolve("out").toString(),
-        "--no-progress"));
+    List<String> args =
+        new ArrayList<>(
+            List.of("merge", cfg.toString(), dir.resolve("out").toString(), "--no-progress"));
     args.addAll(List.of(extra));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = Main.run(args.toArray(new String[0]), new PrintWriter(out, true), new PrintWriter(err, true));
+    int code =
+        Main.run(
+            args.toArray(new String[0]), new PrintWriter(out, true), new PrintWriter(err, true));
     return new Run(code, out.toString(), err.toString());
   }
 
@@ -98,10 +108,11 @@ final class MiscMethodFixtures {
   }
 
   /**
-   * Asserts that every tensor of the merge output equals the reference bit for bit (after rounding the
-   * reference to the output type). The reference gets the inputs' whole tensors in merge order.
+   * Asserts that every tensor of the merge output equals the reference bit for bit (after rounding
+   * the reference to the output type). The reference gets the inputs' whole tensors in merge order.
    */
-  static void assertMergeEquals(Path out, List<Path> inputs, Reference reference) throws IOException {
+  static void assertMergeEquals(Path out, List<Path> inputs, Reference reference)
+      throws IOException {
     for (TensorInfo t : tensors(out)) {
       float[][] in = new float[inputs.size()][];
       for (int i = 0; i < in.length; i++) in[i] = floats(inputs.get(i), t.name());
@@ -111,8 +122,17 @@ final class MiscMethodFixtures {
       for (int i = 0; i < got.length; i++) {
         float w = round(want[i], t.dtype());
         if (Float.floatToIntBits(w) != Float.floatToIntBits(got[i])) {
-          throw new AssertionError(t.name() + "[" + i + "]: got " + got[i] + ", want " + w + " (unrounded "
-              + want[i] + ")");
+          throw new AssertionError(
+              t.name()
+                  + "["
+                  + i
+                  + "]: got "
+                  + got[i]
+                  + ", want "
+                  + w
+                  + " (unrounded "
+                  + want[i]
+                  + ")");
         }
       }
     }
@@ -125,7 +145,8 @@ final class MiscMethodFixtures {
   }
 
   /** A context with fixed parameters, for running a method's operation directly. */
-  static TensorContext context(TensorInfo info, int baseIndex, int inputs, Map<String, Object> global) {
+  static TensorContext context(
+      TensorInfo info, int baseIndex, int inputs, Map<String, Object> global) {
     List<InputTensor> list = new ArrayList<>();
     for (int i = 0; i < inputs; i++) list.add(new InputTensor(i, info, i == baseIndex, "m" + i));
     return new TensorContext() {
@@ -161,7 +182,10 @@ final class MiscMethodFixtures {
     };
   }
 
-  /** Runs an operation over f32 inputs held in arrays, {@code chunk} elements at a time; returns the output. */
+  /**
+   * Runs an operation over f32 inputs held in arrays, {@code chunk} elements at a time; returns the
+   * output.
+   */
   static float[] runInMemory(TensorOperation op, float[][] inputs, long chunk) throws Exception {
     int n = inputs[0].length;
     ByteBuffer[] data = new ByteBuffer[inputs.length];
@@ -172,58 +196,67 @@ final class MiscMethodFixtures {
     ByteBuffer result = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
     try (Kernels kernels = Kernels.java(1)) {
       IntFunction<DType> f32 = i -> DType.F32;
-      op.run(new TensorStreams() {
-        @Override
-        public int inputCount() {
-          return inputs.length;
-        }
+      op.run(
+          new TensorStreams() {
+            @Override
+            public int inputCount() {
+              return inputs.length;
+            }
 
-        @Override
-        public long elementCount() {
-          return n;
-        }
+            @Override
+            public long elementCount() {
+              return n;
+            }
 
-        @Override
-        public long chunkElements() {
-          return chunk;
-        }
+            @Override
+            public long chunkElements() {
+              return chunk;
+            }
 
-        @Override
-        public DType inputType(int input) {
-          return f32.apply(input);
-        }
+            @Override
+            public DType inputType(int input) {
+              return f32.apply(input);
+            }
 
-        @Override
-        public ByteBuffer inputChunk(int input, long first, long count) {
-          if (count > chunk) throw new AssertionError("chunk too large: " + count);
-          return data[input].duplicate().order(ByteOrder.LITTLE_ENDIAN).position((int) first * 4)
-              .limit((int) (first + count) * 4).slice().order(ByteOrder.LITTLE_ENDIAN).asReadOnlyBuffer()
-              .order(ByteOrder.LITTLE_ENDIAN);
-        }
+            @Override
+            public ByteBuffer inputChunk(int input, long first, long count) {
+              if (count > chunk) throw new AssertionError("chunk too large: " + count);
+              return data[input]
+                  .duplicate()
+                  .order(ByteOrder.LITTLE_ENDIAN)
+                  .position((int) first * 4)
+                  .limit((int) (first + count) * 4)
+                  .slice()
+                  .order(ByteOrder.LITTLE_ENDIAN)
+                  .asReadOnlyBuffer()
+                  .order(ByteOrder.LITTLE_ENDIAN);
+            }
 
-        @Override
-        public DType outputType() {
-          return DType.F32;
-        }
+            @Override
+            public DType outputType() {
+              return DType.F32;
+            }
 
-        @Override
-        public ByteBuffer outputChunk() {
-          return ByteBuffer.allocateDirect((int) chunk * 4).order(ByteOrder.LITTLE_ENDIAN);
-        }
+            @Override
+            public ByteBuffer outputChunk() {
+              return ByteBuffer.allocateDirect((int) chunk * 4).order(ByteOrder.LITTLE_ENDIAN);
+            }
 
-        @Override
-        public void emit(ByteBuffer filled) {
-          if (filled.remaining() > 4 * chunk) throw new AssertionError("output chunk too large");
-          result.put(filled.duplicate());
-        }
+            @Override
+            public void emit(ByteBuffer filled) {
+              if (filled.remaining() > 4 * chunk)
+                throw new AssertionError("output chunk too large");
+              result.put(filled.duplicate());
+            }
 
-        @Override
-        public Kernels kernels() {
-          return kernels;
-        }
-      });
+            @Override
+            public Kernels kernels() {
+              return kernels;
+            }
+          });
     }
-    if (result.hasRemaining()) throw new AssertionError("output covers " + result.position() / 4 + " of " + n);
+    if (result.hasRemaining())
+      throw new AssertionError("output covers " + result.position() / 4 + " of " + n);
     float[] out = new float[n];
     result.flip();
     result.asFloatBuffer().get(out);

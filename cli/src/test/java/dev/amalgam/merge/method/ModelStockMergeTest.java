@@ -33,7 +33,10 @@ class ModelStockMergeTest {
     x3 = model(models.resolve("x3"), DType.BF16, 1, 0.3, 4);
   }
 
-  /** docs/merge-semantics.md §2.10 in double over {@code [from, to)}; inputs: base first, then the others. */
+  /**
+   * docs/merge-semantics.md §2.10 in double over {@code [from, to)}; inputs: base first, then the
+   * others.
+   */
   static void reference(float[][] in, int from, int to, float[] out) {
     int n = in.length - 1;
     double cosines = 0;
@@ -71,27 +74,33 @@ class ModelStockMergeTest {
     for (boolean filterWise : new boolean[] {false, true}) {
       for (List<Path> others : List.of(List.of(x1, x2), List.of(x1, x2, x3))) {
         Path dir = Files.createDirectories(tmp.resolve(filterWise + "-" + others.size()));
-        StringBuilder yaml = new StringBuilder("merge_method: model_stock\nbase_model: " + base + "\nmodels:\n");
+        StringBuilder yaml =
+            new StringBuilder("merge_method: model_stock\nbase_model: " + base + "\nmodels:\n");
         for (Path p : others) yaml.append("  - model: ").append(p).append('\n');
         yaml.append("parameters:\n  filter_wise: ").append(filterWise).append('\n');
         merge(dir, yaml.toString()).assertOk();
         // merge order: models: list order, then the unlisted base appended
         List<Path> order = new java.util.ArrayList<>(others);
         order.add(base);
-        assertMergeEquals(dir.resolve("out"), order, (t, in) -> {
-          float[][] baseFirst = new float[in.length][];
-          baseFirst[0] = in[in.length - 1];
-          System.arraycopy(in, 0, baseFirst, 1, in.length - 1);
-          return reference(t, baseFirst, filterWise);
-        });
+        assertMergeEquals(
+            dir.resolve("out"),
+            order,
+            (t, in) -> {
+              float[][] baseFirst = new float[in.length][];
+              baseFirst[0] = in[in.length - 1];
+              System.arraycopy(in, 0, baseFirst, 1, in.length - 1);
+              return reference(t, baseFirst, filterWise);
+            });
       }
     }
   }
 
-  private static float[] run(float[][] in, boolean filterWise, long[] shape, long chunk) throws Exception {
+  private static float[] run(float[][] in, boolean filterWise, long[] shape, long chunk)
+      throws Exception {
     TensorInfo info = new TensorInfo("w", DType.F32, shape);
-    TensorOperation op = ModelStockMerge.METHOD.plan(
-        MiscMethodFixtures.context(info, 0, in.length, Map.of("filter_wise", filterWise)));
+    TensorOperation op =
+        ModelStockMerge.METHOD.plan(
+            MiscMethodFixtures.context(info, 0, in.length, Map.of("filter_wise", filterWise)));
     return runInMemory(op, in, chunk);
   }
 
@@ -118,7 +127,8 @@ class ModelStockMergeTest {
     long[] shape = {n};
     // colinear: cos 1, t = 1, the average of the models
     assertArrayEquals(mean, run(new float[][] {b, x1, x2}, false, shape, 7));
-    // anti-parallel with two models: 1 + (N - 1) c = 0, where mergekit writes inf/NaN; here the base
+    // anti-parallel with two models: 1 + (N - 1) c = 0, where mergekit writes inf/NaN; here the
+    // base
     assertArrayEquals(b, run(new float[][] {b, x1, minus}, false, shape, 7));
     // zero task vectors: the base
     assertArrayEquals(b, run(new float[][] {b, b.clone(), b.clone()}, true, new long[] {4, 10}, 3));
@@ -133,17 +143,36 @@ class ModelStockMergeTest {
       float[] whole = run(in, filterWise, new long[] {6, 35}, in[0].length);
       TensorInfo info = new TensorInfo("w", DType.F32, new long[] {6, 35});
       assertArrayEquals(reference(info, in, filterWise), whole);
-      for (long chunk : new long[] {1, 8, 34, 64}) assertArrayEquals(whole, run(in, filterWise, new long[] {6, 35}, chunk));
+      for (long chunk : new long[] {1, 8, 34, 64})
+        assertArrayEquals(whole, run(in, filterWise, new long[] {6, 35}, chunk));
     }
   }
 
   @Test
   void configErrorsNameTheYamlPath() throws Exception {
-    merge(tmp, "merge_method: model_stock\nbase_model: " + base + "\nmodels:\n  - model: " + x1 + "\n")
+    merge(
+            tmp,
+            "merge_method: model_stock\nbase_model: " + base + "\nmodels:\n  - model: " + x1 + "\n")
         .assertInvalid("models", "at least 2", "got 1");
-    merge(tmp, "merge_method: model_stock\nmodels:\n  - model: " + x1 + "\n  - model: " + x2 + "\n  - model: "
-        + x3 + "\n").assertInvalid("base_model");
-    merge(tmp, "merge_method: model_stock\nbase_model: " + base + "\nmodels:\n  - model: " + x1 + "\n  - model: "
-        + x2 + "\nparameters:\n  filter_wise: sometimes\n").assertInvalid("parameters.filter_wise", "true or false");
+    merge(
+            tmp,
+            "merge_method: model_stock\nmodels:\n  - model: "
+                + x1
+                + "\n  - model: "
+                + x2
+                + "\n  - model: "
+                + x3
+                + "\n")
+        .assertInvalid("base_model");
+    merge(
+            tmp,
+            "merge_method: model_stock\nbase_model: "
+                + base
+                + "\nmodels:\n  - model: "
+                + x1
+                + "\n  - model: "
+                + x2
+                + "\nparameters:\n  filter_wise: sometimes\n")
+        .assertInvalid("parameters.filter_wise", "true or false");
   }
 }

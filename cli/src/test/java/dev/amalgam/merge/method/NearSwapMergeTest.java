@@ -32,7 +32,10 @@ class NearSwapMergeTest {
     b32 = model(models.resolve("b32"), DType.F32, 1, 0.3, 2);
   }
 
-  /** docs/merge-semantics.md §2.11 in f32: w = clamp(t / max(|B - X|, 1e-6), 0, 1), out = w X + (1 - w) B. */
+  /**
+   * docs/merge-semantics.md §2.11 in f32: w = clamp(t / max(|B - X|, 1e-6), 0, 1), out = w X + (1 -
+   * w) B.
+   */
   static float[] reference(float[] base, float[] other, float t) {
     float[] out = new float[base.length];
     for (int i = 0; i < out.length; i++) {
@@ -44,8 +47,13 @@ class NearSwapMergeTest {
   }
 
   static String yaml(Path base, Path other, String t) {
-    return "merge_method: nearswap\nbase_model: " + base + "\nmodels:\n  - model: " + other + "\nparameters:\n  t: "
-        + t + "\n";
+    return "merge_method: nearswap\nbase_model: "
+        + base
+        + "\nmodels:\n  - model: "
+        + other
+        + "\nparameters:\n  t: "
+        + t
+        + "\n";
   }
 
   @Test
@@ -54,7 +62,10 @@ class NearSwapMergeTest {
       Path dir = tmp.resolve(pair[0].getFileName().toString());
       java.nio.file.Files.createDirectories(dir);
       merge(dir, yaml(pair[0], pair[1], "0.005")).assertOk();
-      assertMergeEquals(dir.resolve("out"), List.of(pair[1], pair[0]), (t, in) -> reference(in[1], in[0], 0.005f));
+      assertMergeEquals(
+          dir.resolve("out"),
+          List.of(pair[1], pair[0]),
+          (t, in) -> reference(in[1], in[0], 0.005f));
       // the merge is a real mix: some elements differ from both inputs
       String name = "model.layers.0.mlp.up_proj.weight";
       float[] got = floats(dir.resolve("out"), name);
@@ -73,9 +84,12 @@ class NearSwapMergeTest {
       assertArrayEquals(floats(a16, t.name()), floats(tmp.resolve("out"), t.name()), t.name());
     }
     float[] base = {1f, -2f, 0f, 3.5f};
-    TensorOperation op = NearSwapMerge.METHOD.plan(MiscMethodFixtures.context(
-        new TensorInfo("w", DType.F32, new long[] {4}), 0, 2, java.util.Map.of("t", 0.5)));
-    assertArrayEquals(base, MiscMethodFixtures.runInMemory(op, new float[][] {base, base.clone()}, 3));
+    TensorOperation op =
+        NearSwapMerge.METHOD.plan(
+            MiscMethodFixtures.context(
+                new TensorInfo("w", DType.F32, new long[] {4}), 0, 2, java.util.Map.of("t", 0.5)));
+    assertArrayEquals(
+        base, MiscMethodFixtures.runInMemory(op, new float[][] {base, base.clone()}, 3));
   }
 
   @Test
@@ -83,9 +97,23 @@ class NearSwapMergeTest {
     merge(tmp, yaml(a16, b16, "-0.1")).assertInvalid("parameters.t", ">= 0");
     merge(tmp, "merge_method: nearswap\nbase_model: " + a16 + "\nmodels:\n  - model: " + b16 + "\n")
         .assertInvalid("parameters.t", "required");
-    merge(tmp, "merge_method: nearswap\nmodels:\n  - model: " + a16 + "\n  - model: " + b16
-        + "\nparameters:\n  t: 0.1\n").assertInvalid("base_model");
-    merge(tmp, "merge_method: nearswap\nbase_model: " + a16 + "\nmodels:\n  - model: " + b16 + "\n  - model: "
-        + b32 + "\nparameters:\n  t: 0.1\n").assertInvalid("models", "exactly two models (the base and one other)");
+    merge(
+            tmp,
+            "merge_method: nearswap\nmodels:\n  - model: "
+                + a16
+                + "\n  - model: "
+                + b16
+                + "\nparameters:\n  t: 0.1\n")
+        .assertInvalid("base_model");
+    merge(
+            tmp,
+            "merge_method: nearswap\nbase_model: "
+                + a16
+                + "\nmodels:\n  - model: "
+                + b16
+                + "\n  - model: "
+                + b32
+                + "\nparameters:\n  t: 0.1\n")
+        .assertInvalid("models", "exactly two models (the base and one other)");
   }
 }

@@ -42,24 +42,40 @@ class PassthroughMergeTest {
     for (Path in : List.of(a16, a32)) {
       Path dir = tmp.resolve(in.getFileName().toString());
       java.nio.file.Files.createDirectories(dir);
-      merge(dir, "merge_method: passthrough\nmodels:\n  - model: " + in + "\n    parameters:\n      scale:\n"
-          + "        - filter: mlp\n          value: 0.3\n        - value: 1.7\n").assertOk();
-      assertMergeEquals(dir.resolve("out"), List.of(in), (t, x) -> {
-        float scale = t.name().contains("mlp") ? 0.3f : 1.7f;
-        float[] out = new float[x[0].length];
-        for (int i = 0; i < out.length; i++) out[i] = scale * x[0][i];
-        return out;
-      });
+      merge(
+              dir,
+              "merge_method: passthrough\nmodels:\n  - model: "
+                  + in
+                  + "\n    parameters:\n      scale:\n"
+                  + "        - filter: mlp\n          value: 0.3\n        - value: 1.7\n")
+          .assertOk();
+      assertMergeEquals(
+          dir.resolve("out"),
+          List.of(in),
+          (t, x) -> {
+            float scale = t.name().contains("mlp") ? 0.3f : 1.7f;
+            float[] out = new float[x[0].length];
+            for (int i = 0; i < out.length; i++) out[i] = scale * x[0][i];
+            return out;
+          });
     }
   }
 
   @Test
   void anythingButOneInputIsAConfigError() throws Exception {
-    merge(tmp, "merge_method: passthrough\nmodels:\n  - model: " + a16 + "\n  - model: " + a32 + "\n")
+    merge(
+            tmp,
+            "merge_method: passthrough\nmodels:\n  - model: " + a16 + "\n  - model: " + a32 + "\n")
         .assertInvalid("models", "exactly one model", "got 2");
-    merge(tmp, "merge_method: passthrough\nbase_model: " + a32 + "\nmodels:\n  - model: " + a16 + "\n")
+    merge(
+            tmp,
+            "merge_method: passthrough\nbase_model: " + a32 + "\nmodels:\n  - model: " + a16 + "\n")
         .assertInvalid("models", "exactly one model");
-    merge(tmp, "merge_method: passthrough\nmodels:\n  - model: " + a16 + "\n    parameters:\n      scale: big\n")
+    merge(
+            tmp,
+            "merge_method: passthrough\nmodels:\n  - model: "
+                + a16
+                + "\n    parameters:\n      scale: big\n")
         .assertInvalid("models[0].parameters.scale", "number");
   }
 }

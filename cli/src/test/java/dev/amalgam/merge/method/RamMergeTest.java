@@ -27,7 +27,8 @@ class RamMergeTest {
 
   @BeforeAll
   static void generate() throws Exception {
-    // bf16 models that share most values with the base: a sparse noise makes shared and unique changes
+    // bf16 models that share most values with the base: a sparse noise makes shared and unique
+    // changes
     base = model(models.resolve("base"), DType.BF16, 1, 0, 0);
     x1 = model(models.resolve("x1"), DType.BF16, 1, 0.02, 2);
     x2 = model(models.resolve("x2"), DType.BF16, 1, 0.02, 3);
@@ -76,17 +77,37 @@ class RamMergeTest {
   void ramAndRamPlusMatchTheReference() throws Exception {
     for (String method : List.of("ram", "ramplus_tl")) {
       Path dir = Files.createDirectories(tmp.resolve(method));
-      String params = method.equals("ram") ? "  epsilon: 0.001\n" : "  epsilon: 0.001\n  r: 0.5\n  alpha: 3\n";
-      merge(dir, "merge_method: " + method + "\nbase_model: " + base + "\nmodels:\n  - model: " + x1
-          + "\n  - model: " + x2 + "\n  - model: " + x3 + "\nparameters:\n" + params).assertOk();
-      assertEquals(DType.F32, MiscMethodFixtures.dtype(dir.resolve("out"), "model.norm.weight"), "mixed inputs");
+      String params =
+          method.equals("ram") ? "  epsilon: 0.001\n" : "  epsilon: 0.001\n  r: 0.5\n  alpha: 3\n";
+      merge(
+              dir,
+              "merge_method: "
+                  + method
+                  + "\nbase_model: "
+                  + base
+                  + "\nmodels:\n  - model: "
+                  + x1
+                  + "\n  - model: "
+                  + x2
+                  + "\n  - model: "
+                  + x3
+                  + "\nparameters:\n"
+                  + params)
+          .assertOk();
+      assertEquals(
+          DType.F32,
+          MiscMethodFixtures.dtype(dir.resolve("out"), "model.norm.weight"),
+          "mixed inputs");
       boolean plus = method.equals("ramplus_tl");
-      assertMergeEquals(dir.resolve("out"), List.of(x1, x2, x3, base),
+      assertMergeEquals(
+          dir.resolve("out"),
+          List.of(x1, x2, x3, base),
           (t, in) -> reference(new float[][] {in[3], in[0], in[1], in[2]}, 0.001, plus, 0.5, 3));
     }
   }
 
-  private static float[] run(MergeMethod method, float[][] in, Map<String, Object> params) throws Exception {
+  private static float[] run(MergeMethod method, float[][] in, Map<String, Object> params)
+      throws Exception {
     TensorInfo info = new TensorInfo("w", DType.F32, new long[] {in[0].length});
     return runInMemory(method.plan(MiscMethodFixtures.context(info, 0, in.length, params)), in, 2);
   }
@@ -97,16 +118,20 @@ class RamMergeTest {
     float[] x1 = {0.5f, 0.5f, 0.25f, 0f, 1f};
     float[] x2 = {0.25f, -0.5f, 0f, 0f, 1f};
     float[][] in = {b, x1, x2};
-    // epsilon 0.3: x2's 0.25 is no change, so element 0 takes x1 alone; element 2 is unique to x1 as well
-    assertArrayEquals(new float[] {0.5f, 0f, 0f, 0f, 1f}, run(RamMerge.RAM, in, Map.of("epsilon", 0.3)));
-    assertArrayEquals(new float[] {0.375f, 0f, 0.25f, 0f, 1f}, run(RamMerge.RAM, in, Map.of("epsilon", 0.0)));
-    // ramplus_tl at epsilon 0: x1 has 2 shared, 1 unique -> rho 2, clamped to alpha 0.5 -> lambda 1 + 0.1 * 0.5
+    // epsilon 0.3: x2's 0.25 is no change, so element 0 takes x1 alone; element 2 is unique to x1
+    // as well
+    assertArrayEquals(
+        new float[] {0.5f, 0f, 0f, 0f, 1f}, run(RamMerge.RAM, in, Map.of("epsilon", 0.3)));
+    assertArrayEquals(
+        new float[] {0.375f, 0f, 0.25f, 0f, 1f}, run(RamMerge.RAM, in, Map.of("epsilon", 0.0)));
+    // ramplus_tl at epsilon 0: x1 has 2 shared, 1 unique -> rho 2, clamped to alpha 0.5 -> lambda 1
+    // + 0.1 * 0.5
     float[] plus = run(RamMerge.RAMPLUS_TL, in, Map.of("epsilon", 0.0, "r", 0.1, "alpha", 0.5));
     assertArrayEquals(new float[] {0.375f, 0f, (float) (0.25 * 1.05), 0f, 1f}, plus);
     // x2 has no unique element and epsilon 0: no NaN (mergekit's 0/0), unchanged elements stay
     float[][] noUnique = {b, b.clone(), b.clone()};
-    assertArrayEquals(b, run(RamMerge.RAMPLUS_TL, noUnique, Map.of("epsilon", 0.0, "r", 0.1,
-        "alpha", 0.2)));
+    assertArrayEquals(
+        b, run(RamMerge.RAMPLUS_TL, noUnique, Map.of("epsilon", 0.0, "r", 0.1, "alpha", 0.2)));
     assertEquals(1.0, RamMerge.boost(0, 0, 0, 0.1, 0.2));
   }
 
@@ -117,10 +142,17 @@ class RamMergeTest {
         .assertInvalid("parameters.epsilon", ">= 0");
     merge(tmp, "merge_method: ramplus_tl\n" + models + "parameters:\n  alpha: -0.5\n")
         .assertInvalid("parameters.alpha", ">= 0");
-    merge(tmp, "merge_method: ram\n" + models + "parameters:\n  r: 0.5\n").assertInvalid("parameters.r");
+    merge(tmp, "merge_method: ram\n" + models + "parameters:\n  r: 0.5\n")
+        .assertInvalid("parameters.r");
     merge(tmp, "merge_method: ram\nmodels:\n  - model: " + x1 + "\n  - model: " + x2 + "\n")
         .assertInvalid("base_model");
-    merge(tmp, "merge_method: ramplus_tl\nbase_model: " + base + "\nmodels:\n  - model: " + base + "\n")
+    merge(
+            tmp,
+            "merge_method: ramplus_tl\nbase_model: "
+                + base
+                + "\nmodels:\n  - model: "
+                + base
+                + "\n")
         .assertInvalid("models", "at least 1");
   }
 }

@@ -35,14 +35,15 @@ class SceMergeTest {
   }
 
   /**
-   * docs/merge-semantics.md §2.8 over whole tensors, selecting by sorting (the method must not sort): variance ranked
-   * as f32, ties by lower index. Inputs: base first, then the others.
+   * docs/merge-semantics.md §2.8 over whole tensors, selecting by sorting (the method must not
+   * sort): variance ranked as f32, ties by lower index. Inputs: base first, then the others.
    */
   static float[] reference(float[][] in, double topk) {
     int m = in.length - 1;
     int n = in[0].length;
     double[][] tau = new double[m][n];
-    for (int i = 0; i < m; i++) for (int e = 0; e < n; e++) tau[i][e] = (double) in[i + 1][e] - in[0][e];
+    for (int i = 0; i < m; i++)
+      for (int e = 0; e < n; e++) tau[i][e] = (double) in[i + 1][e] - in[0][e];
     boolean[] keep = new boolean[n];
     if (topk >= 1) {
       Arrays.fill(keep, true);
@@ -60,7 +61,8 @@ class SceMergeTest {
       }
       long k = (long) (nonzero * topk);
       Integer[] order = IntStream.range(0, n).boxed().toArray(Integer[]::new);
-      Arrays.sort(order, Comparator.<Integer>comparingDouble(e -> -var[e]).thenComparingInt(e -> e));
+      Arrays.sort(
+          order, Comparator.<Integer>comparingDouble(e -> -var[e]).thenComparingInt(e -> e));
       for (int r = 0; r < k; r++) keep[order[r]] = true;
     }
     for (int i = 0; i < m; i++) for (int e = 0; e < n; e++) if (!keep[e]) tau[i][e] = 0;
@@ -93,24 +95,39 @@ class SceMergeTest {
   void matchesTheReferenceForSeveralSelectTopk() throws Exception {
     for (String topk : List.of("1", "0.5", "0.01", "0")) {
       Path dir = Files.createDirectories(tmp.resolve("k" + topk));
-      merge(dir, "merge_method: sce\nbase_model: " + base + "\nmodels:\n  - model: " + x1 + "\n  - model: " + x2
-          + "\nparameters:\n  select_topk: " + topk + "\n").assertOk();
+      merge(
+              dir,
+              "merge_method: sce\nbase_model: "
+                  + base
+                  + "\nmodels:\n  - model: "
+                  + x1
+                  + "\n  - model: "
+                  + x2
+                  + "\nparameters:\n  select_topk: "
+                  + topk
+                  + "\n")
+          .assertOk();
       double k = Double.parseDouble(topk);
-      assertMergeEquals(dir.resolve("out"), List.of(x1, x2, base),
+      assertMergeEquals(
+          dir.resolve("out"),
+          List.of(x1, x2, base),
           (t, in) -> reference(new float[][] {in[2], in[0], in[1]}, k));
     }
   }
 
   private static float[] run(float[][] in, double topk, long chunk) throws Exception {
     TensorInfo info = new TensorInfo("w", DType.F32, new long[] {in[0].length});
-    TensorOperation op = SceMerge.METHOD.plan(MiscMethodFixtures.context(info, 0, in.length,
-        Map.of("select_topk", topk, "int8_mask", false)));
+    TensorOperation op =
+        SceMerge.METHOD.plan(
+            MiscMethodFixtures.context(
+                info, 0, in.length, Map.of("select_topk", topk, "int8_mask", false)));
     return runInMemory(op, in, chunk);
   }
 
   @Test
   void tiesAtTheThresholdAreKeptByIndexAtAnyChunkSize() throws Exception {
-    // deltas from a few values: many elements share each variance, so the threshold falls inside a tie
+    // deltas from a few values: many elements share each variance, so the threshold falls inside a
+    // tie
     Random r = new Random(3);
     float[][] in = new float[4][300];
     for (int e = 0; e < 300; e++) {
@@ -119,7 +136,8 @@ class SceMergeTest {
     }
     for (double topk : new double[] {1, 0.37, 0.1, 1e-3, 0}) {
       float[] want = reference(in, topk);
-      for (long chunk : new long[] {1, 7, 64, 300}) assertArrayEquals(want, run(in, topk, chunk), "topk " + topk);
+      for (long chunk : new long[] {1, 7, 64, 300})
+        assertArrayEquals(want, run(in, topk, chunk), "topk " + topk);
     }
   }
 
@@ -139,7 +157,13 @@ class SceMergeTest {
         .assertInvalid("parameters.int8_mask");
     merge(tmp, "merge_method: sce\nmodels:\n  - model: " + x1 + "\n  - model: " + x2 + "\n")
         .assertInvalid("base_model");
-    merge(tmp, "merge_method: sce\n" + models + "  - model: " + x2 + "\n    parameters:\n      weight: 1\n")
+    merge(
+            tmp,
+            "merge_method: sce\n"
+                + models
+                + "  - model: "
+                + x2
+                + "\n    parameters:\n      weight: 1\n")
         .assertInvalid("models[1].parameters.weight");
   }
 }

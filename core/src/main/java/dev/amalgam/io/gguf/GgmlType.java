@@ -4,8 +4,8 @@ import dev.amalgam.tensor.DType;
 import java.util.Optional;
 
 /**
- * ggml tensor types that a GGUF file may hold, with their ids and block layouts (ggml-common.h). Ids that ggml
- * removed or reserved (4, 5, 31-33, 36-38) are absent, so looking them up fails.
+ * ggml tensor types that a GGUF file may hold, with their ids and block layouts (ggml-common.h).
+ * Ids that ggml removed or reserved (4, 5, 31-33, 36-38) are absent, so looking them up fails.
  */
 public enum GgmlType {
   F32(0, 1, 4),
@@ -83,17 +83,21 @@ public enum GgmlType {
   }
 
   /**
-   * Bytes of {@code elements} elements; {@code elements} must be a multiple of the block size. Throws
-   * {@link ArithmeticException} on overflow.
+   * Bytes of {@code elements} elements; {@code elements} must be a multiple of the block size.
+   * Throws {@link ArithmeticException} on overflow.
    */
   public long byteCount(long elements) {
     if (elements % blockElements != 0) {
-      throw new IllegalArgumentException(elements + " elements are not a whole number of " + this + " blocks");
+      throw new IllegalArgumentException(
+          elements + " elements are not a whole number of " + this + " blocks");
     }
     return Math.multiplyExact(elements / blockElements, (long) blockBytes);
   }
 
-  /** The plain element type this ggml type stores directly, if it is F32, F16 or BF16 (or F64, I8-I64). */
+  /**
+   * The plain element type this ggml type stores directly, if it is F32, F16 or BF16 (or F64,
+   * I8-I64).
+   */
   public Optional<DType> plainDType() {
     return switch (this) {
       case F32 -> Optional.of(DType.F32);

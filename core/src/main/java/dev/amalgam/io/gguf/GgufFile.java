@@ -21,41 +21,55 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One GGUF file (version 2 or 3), opened for reading: its validated header and zero-copy access to each tensor's
- * bytes through {@link GgufTensorData}.
+ * One GGUF file (version 2 or 3), opened for reading: its validated header and zero-copy access to
+ * each tensor's bytes through {@link GgufTensorData}.
  *
- * <p>Layout, all little-endian and packed: magic {@code GGUF}; u32 version; u64 tensor count; u64 key count; the
- * key-value pairs (string key, u32 value type, value); the tensor infos (string name, u32 n_dims, u64 ne[n_dims],
- * u32 ggml type, u64 offset); zero padding to the alignment ({@code general.alignment}, default 32); the tensor
- * data, tensor {@code i} at {@code dataStart + offset_i}. A string is a u64 byte length and UTF-8 bytes without a
- * NUL; an array is a u32 element type, a u64 count and the elements.
+ * <p>Layout, all little-endian and packed: magic {@code GGUF}; u32 version; u64 tensor count; u64
+ * key count; the key-value pairs (string key, u32 value type, value); the tensor infos (string
+ * name, u32 n_dims, u64 ne[n_dims], u32 ggml type, u64 offset); zero padding to the alignment
+ * ({@code general.alignment}, default 32); the tensor data, tensor {@code i} at {@code dataStart +
+ * offset_i}. A string is a u64 byte length and UTF-8 bytes without a NUL; an array is a u32 element
+ * type, a u64 count and the elements.
  *
- * <p>{@link #open} checks what ggml's gguf.cpp checks, with checked arithmetic and before allocating anything the
- * file could not back: the magic; the version (1 and future versions are refused, and a byte-swapped version
- * reveals a big-endian file); counts that fit the file; key and string lengths inside the file; strict UTF-8;
- * non-empty, unique keys; known value types, no nested arrays, BOOL values 0 or 1; a UINT32 power-of-two
- * alignment; unique tensor names shorter than 64 bytes; 1 to 4 non-negative dimensions; known ggml types; rows of
- * whole blocks; sizes that do not overflow; offsets exactly sequential in info order ({@code offset_i =
- * sum_{j<i} align(nbytes_j)}); and tensor data inside the file. Each failure is one {@link FormatException} whose
- * message names the file, the key or tensor and the numbers involved, in gguf.cpp's style.
+ * <p>{@link #open} checks what ggml's gguf.cpp checks, with checked arithmetic and before
+ * allocating anything the file could not back: the magic; the version (1 and future versions are
+ * refused, and a byte-swapped version reveals a big-endian file); counts that fit the file; key and
+ * string lengths inside the file; strict UTF-8; non-empty, unique keys; known value types, no
+ * nested arrays, BOOL values 0 or 1; a UINT32 power-of-two alignment; unique tensor names shorter
+ * than 64 bytes; 1 to 4 non-negative dimensions; known ggml types; rows of whole blocks; sizes that
+ * do not overflow; offsets exactly sequential in info order ({@code offset_i = sum_{j<i}
+ * align(nbytes_j)}); and tensor data inside the file. Each failure is one {@link FormatException}
+ * whose message names the file, the key or tensor and the numbers involved, in gguf.cpp's style.
  *
- * <p>The header is read through a buffered channel, so headers of any size parse in one pass. The file stays open
- * until {@link #close()}. Instances are thread-safe.
+ * <p>The header is read through a buffered channel, so headers of any size parse in one pass. The
+ * file stays open until {@link #close()}. Instances are thread-safe.
  */
 public final class GgufFile implements Closeable {
   /** The magic bytes "GGUF" read as a little-endian u32. */
   static final int MAGIC = 0x46554747;
+
   /** The version {@link GgufWriter} writes; the highest this reader accepts. */
   public static final int VERSION = 3;
+
   /** Tensor names must be shorter than this many bytes (GGML_MAX_NAME, which counts the NUL). */
   public static final int MAX_NAME_BYTES = 64;
-  /** The largest alignment accepted: larger powers of two would not fit the {@code int} of {@link #alignment()}. */
+
+  /**
+   * The largest alignment accepted: larger powers of two would not fit the {@code int} of {@link
+   * #alignment()}.
+   */
   static final long MAX_ALIGNMENT = 1L << 30;
 
-  /** Fewest bytes one key-value pair takes: 8-byte length, 1-byte key, 4-byte type, 1-byte value. */
+  /**
+   * Fewest bytes one key-value pair takes: 8-byte length, 1-byte key, 4-byte type, 1-byte value.
+   */
   private static final long MIN_KV_BYTES = 14;
-  /** Fewest bytes one tensor info takes: 8-byte length, empty name, n_dims, one ne, type, offset. */
+
+  /**
+   * Fewest bytes one tensor info takes: 8-byte length, empty name, n_dims, one ne, type, offset.
+   */
   private static final long MIN_TENSOR_INFO_BYTES = 32;
+
   /** Arrays are grown in steps up to their declared count rather than allocated at once. */
   private static final int INITIAL_ARRAY_CAPACITY = 1 << 16;
 
@@ -70,8 +84,15 @@ public final class GgufFile implements Closeable {
   private final long windowBytes;
   private final Map<String, GgufTensorData> data = new ConcurrentHashMap<>();
 
-  private GgufFile(MappedFile file, long fileSize, int version, GgufMetadata metadata,
-      List<GgufTensorInfo> tensors, int alignment, long dataStart, long windowBytes) {
+  private GgufFile(
+      MappedFile file,
+      long fileSize,
+      int version,
+      GgufMetadata metadata,
+      List<GgufTensorInfo> tensors,
+      int alignment,
+      long dataStart,
+      long windowBytes) {
     this.file = file;
     this.fileSize = fileSize;
     this.version = version;
@@ -97,15 +118,20 @@ public final class GgufFile implements Closeable {
 
   /** As {@link #open(Path)} with another mapping window size; tests use small windows. */
   static GgufFile open(Path path, long windowBytes) throws IOException {
-    if (Files.isDirectory(path)) throw new FileSystemException(path.toString(), null, "is a directory, not a GGUF file");
+    if (Files.isDirectory(path))
+      throw new FileSystemException(path.toString(), null, "is a directory, not a GGUF file");
     return MappedFile.open(path, f -> parse(f, windowBytes));
   }
 
-  /** Whether {@code path} is a regular file that starts with the GGUF magic (whatever its extension). */
+  /**
+   * Whether {@code path} is a regular file that starts with the GGUF magic (whatever its
+   * extension).
+   */
   public static boolean hasMagic(Path path) {
     if (!Files.isRegularFile(path)) return false;
     try (FileChannel c = FileChannel.open(path, StandardOpenOption.READ)) {
-      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      java.nio.ByteBuffer b =
+          java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
       while (b.hasRemaining()) {
         if (c.read(b) < 0) return false;
       }
@@ -121,13 +147,20 @@ public final class GgufFile implements Closeable {
     long fileSize = channel.size();
     HeaderInput in = new HeaderInput(path, channel, fileSize);
     if (fileSize < 4) {
-      throw new FormatException(path, Reason.BAD_MAGIC, null, "file is " + fileSize
-          + " bytes, too short for the GGUF magic");
+      throw new FormatException(
+          path,
+          Reason.BAD_MAGIC,
+          null,
+          "file is " + fileSize + " bytes, too short for the GGUF magic");
     }
     int magic = (int) in.u32("the magic");
     if (magic != MAGIC) {
-      throw new FormatException(path, Reason.BAD_MAGIC, null, String.format(
-          "invalid magic 0x%08x, expected 0x%08x (\"GGUF\"); not a GGUF file", magic, MAGIC));
+      throw new FormatException(
+          path,
+          Reason.BAD_MAGIC,
+          null,
+          String.format(
+              "invalid magic 0x%08x, expected 0x%08x (\"GGUF\"); not a GGUF file", magic, MAGIC));
     }
     long version = in.u32("the version");
     checkVersion(path, version);
@@ -135,26 +168,51 @@ public final class GgufFile implements Closeable {
     long kvCount = in.u64("the key-value count");
     long room = in.remainingInFile();
     if (tensorCount < 0 || tensorCount > room / MIN_TENSOR_INFO_BYTES) {
-      throw new FormatException(path, Reason.COUNT_TOO_LARGE, null, "tensor count "
-          + Long.toUnsignedString(tensorCount) + " cannot fit in the " + room + " bytes after the counts");
+      throw new FormatException(
+          path,
+          Reason.COUNT_TOO_LARGE,
+          null,
+          "tensor count "
+              + Long.toUnsignedString(tensorCount)
+              + " cannot fit in the "
+              + room
+              + " bytes after the counts");
     }
-    if (kvCount < 0 || kvCount > room / MIN_KV_BYTES
+    if (kvCount < 0
+        || kvCount > room / MIN_KV_BYTES
         || tensorCount * MIN_TENSOR_INFO_BYTES + kvCount * MIN_KV_BYTES > room) {
-      throw new FormatException(path, Reason.COUNT_TOO_LARGE, null, "key-value count "
-          + Long.toUnsignedString(kvCount) + " with " + tensorCount + " tensors cannot fit in the " + room
-          + " bytes after the counts");
+      throw new FormatException(
+          path,
+          Reason.COUNT_TOO_LARGE,
+          null,
+          "key-value count "
+              + Long.toUnsignedString(kvCount)
+              + " with "
+              + tensorCount
+              + " tensors cannot fit in the "
+              + room
+              + " bytes after the counts");
     }
 
     GgufMetadata metadata = new GgufMetadata();
     for (long i = 0; i < kvCount; i++) {
       String key = in.string("key #" + i, Long.MAX_VALUE, Reason.BAD_NAME, null);
-      if (key.isEmpty()) throw new FormatException(path, Reason.BAD_NAME, null, "key #" + i + " is empty");
+      if (key.isEmpty())
+        throw new FormatException(path, Reason.BAD_NAME, null, "key #" + i + " is empty");
       if (metadata.contains(key)) {
-        throw new FormatException(path, Reason.DUPLICATE_NAME, null, "duplicate key '" + key + "' (key #" + i + ")");
+        throw new FormatException(
+            path, Reason.DUPLICATE_NAME, null, "duplicate key '" + key + "' (key #" + i + ")");
       }
       long typeId = in.u32("the value type of key '" + key + "'");
-      GgufValueType type = GgufValueType.fromId(typeId).orElseThrow(() -> new FormatException(path,
-          Reason.BAD_VALUE_TYPE, null, "key '" + key + "' has unknown value type id " + typeId));
+      GgufValueType type =
+          GgufValueType.fromId(typeId)
+              .orElseThrow(
+                  () ->
+                      new FormatException(
+                          path,
+                          Reason.BAD_VALUE_TYPE,
+                          null,
+                          "key '" + key + "' has unknown value type id " + typeId));
       metadata.put(key, readValue(in, key, type));
     }
     int alignment = checkAlignment(path, metadata);
@@ -165,13 +223,17 @@ public final class GgufFile implements Closeable {
     for (long i = 0; i < tensorCount; i++) {
       GgufTensorInfo info = readTensorInfo(in, i, expectedOffset);
       if (seen.putIfAbsent(info.name(), (int) i) != null) {
-        throw new FormatException(path, Reason.DUPLICATE_NAME, info.name(), "duplicate tensor name (tensors #"
-            + seen.get(info.name()) + " and #" + i + ")");
+        throw new FormatException(
+            path,
+            Reason.DUPLICATE_NAME,
+            info.name(),
+            "duplicate tensor name (tensors #" + seen.get(info.name()) + " and #" + i + ")");
       }
       try {
         expectedOffset = Math.addExact(expectedOffset, align(info.byteSize(), alignment));
       } catch (ArithmeticException e) {
-        throw new FormatException(path, Reason.SIZE_OVERFLOW, info.name(), "data offsets overflow a 64-bit integer");
+        throw new FormatException(
+            path, Reason.SIZE_OVERFLOW, info.name(), "data offsets overflow a 64-bit integer");
       }
       infos.add(info);
     }
@@ -181,14 +243,25 @@ public final class GgufFile implements Closeable {
       try {
         end = Math.addExact(Math.addExact(dataStart, t.offset()), t.byteSize());
       } catch (ArithmeticException e) {
-        throw new FormatException(path, Reason.SIZE_OVERFLOW, t.name(), "data end overflows a 64-bit integer");
+        throw new FormatException(
+            path, Reason.SIZE_OVERFLOW, t.name(), "data end overflows a 64-bit integer");
       }
       if (end > fileSize) {
-        throw new FormatException(path, Reason.DATA_PAST_END, t.name(), "data [" + (dataStart + t.offset()) + ", "
-            + end + ") runs past the end of the file (" + fileSize + " bytes)");
+        throw new FormatException(
+            path,
+            Reason.DATA_PAST_END,
+            t.name(),
+            "data ["
+                + (dataStart + t.offset())
+                + ", "
+                + end
+                + ") runs past the end of the file ("
+                + fileSize
+                + " bytes)");
       }
     }
-    return new GgufFile(file, fileSize, (int) version, metadata, infos, alignment, dataStart, windowBytes);
+    return new GgufFile(
+        file, fileSize, (int) version, metadata, infos, alignment, dataStart, windowBytes);
   }
 
   private static void checkVersion(Path path, long version) throws FormatException {
@@ -196,17 +269,27 @@ public final class GgufFile implements Closeable {
       throw new FormatException(path, Reason.UNSUPPORTED_VERSION, null, "bad GGUF version 0");
     }
     if ((version & 0xFFFF) == 0) {
-      throw new FormatException(path, Reason.UNSUPPORTED_VERSION, null, String.format(
-          "big-endian GGUF not supported (the version reads as 0x%08x little-endian, %d byte-swapped)", version,
-          Integer.reverseBytes((int) version)));
+      throw new FormatException(
+          path,
+          Reason.UNSUPPORTED_VERSION,
+          null,
+          String.format(
+              "big-endian GGUF not supported (the version reads as 0x%08x little-endian, %d byte-swapped)",
+              version, Integer.reverseBytes((int) version)));
     }
     if (version == 1) {
-      throw new FormatException(path, Reason.UNSUPPORTED_VERSION, null,
+      throw new FormatException(
+          path,
+          Reason.UNSUPPORTED_VERSION,
+          null,
           "GGUF version 1 is not supported (32-bit counts); convert the file with a newer llama.cpp");
     }
     if (version > VERSION) {
-      throw new FormatException(path, Reason.UNSUPPORTED_VERSION, null, "GGUF version " + version
-          + " is newer than the supported version " + VERSION);
+      throw new FormatException(
+          path,
+          Reason.UNSUPPORTED_VERSION,
+          null,
+          "GGUF version " + version + " is newer than the supported version " + VERSION);
     }
   }
 
@@ -215,83 +298,162 @@ public final class GgufFile implements Closeable {
     if (value.isEmpty()) return GgufMetadata.DEFAULT_ALIGNMENT;
     GgufValue v = value.get();
     if (v.type() != GgufValueType.UINT32) {
-      throw new FormatException(path, Reason.BAD_ALIGNMENT, null, "key '" + GgufMetadata.ALIGNMENT + "' has type "
-          + v.describeType() + ", expected UINT32");
+      throw new FormatException(
+          path,
+          Reason.BAD_ALIGNMENT,
+          null,
+          "key '"
+              + GgufMetadata.ALIGNMENT
+              + "' has type "
+              + v.describeType()
+              + ", expected UINT32");
     }
     long a = v.asLong();
     if (a == 0 || (a & (a - 1)) != 0) {
-      throw new FormatException(path, Reason.BAD_ALIGNMENT, null, "alignment " + a
-          + " (key '" + GgufMetadata.ALIGNMENT + "') is not a non-zero power of two");
+      throw new FormatException(
+          path,
+          Reason.BAD_ALIGNMENT,
+          null,
+          "alignment "
+              + a
+              + " (key '"
+              + GgufMetadata.ALIGNMENT
+              + "') is not a non-zero power of two");
     }
     if (a > MAX_ALIGNMENT) {
-      throw new FormatException(path, Reason.BAD_ALIGNMENT, null, "alignment " + a
-          + " (key '" + GgufMetadata.ALIGNMENT + "') is larger than the supported " + MAX_ALIGNMENT);
+      throw new FormatException(
+          path,
+          Reason.BAD_ALIGNMENT,
+          null,
+          "alignment "
+              + a
+              + " (key '"
+              + GgufMetadata.ALIGNMENT
+              + "') is larger than the supported "
+              + MAX_ALIGNMENT);
     }
     return (int) a;
   }
 
-  private static GgufTensorInfo readTensorInfo(HeaderInput in, long index, long expectedOffset) throws IOException {
+  private static GgufTensorInfo readTensorInfo(HeaderInput in, long index, long expectedOffset)
+      throws IOException {
     Path path = in.path();
-    String name = in.string("the name of tensor #" + index, MAX_NAME_BYTES - 1, Reason.BAD_NAME, null);
+    String name =
+        in.string("the name of tensor #" + index, MAX_NAME_BYTES - 1, Reason.BAD_NAME, null);
     long nDims = in.u32("the n_dims of tensor '" + name + "'");
     if (nDims == 0 || nDims > GgufTensorInfo.MAX_DIMS) {
-      throw new FormatException(path, Reason.BAD_SHAPE, name, "has " + nDims + " dimensions, expected 1 to "
-          + GgufTensorInfo.MAX_DIMS);
+      throw new FormatException(
+          path,
+          Reason.BAD_SHAPE,
+          name,
+          "has " + nDims + " dimensions, expected 1 to " + GgufTensorInfo.MAX_DIMS);
     }
     long[] ne = new long[(int) nDims];
     for (int d = 0; d < nDims; d++) {
       ne[d] = in.u64("ne[" + d + "] of tensor '" + name + "'");
       if (ne[d] < 0) {
-        throw new FormatException(path, Reason.BAD_SHAPE, name, "ne[" + d + "] = " + ne[d] + " is negative");
+        throw new FormatException(
+            path, Reason.BAD_SHAPE, name, "ne[" + d + "] = " + ne[d] + " is negative");
       }
     }
     long typeId = in.u32("the type of tensor '" + name + "'");
-    GgmlType type = GgmlType.fromId(typeId).orElseThrow(() -> new FormatException(path, Reason.UNKNOWN_DTYPE,
-        name, "unknown or removed ggml type id " + typeId));
+    GgmlType type =
+        GgmlType.fromId(typeId)
+            .orElseThrow(
+                () ->
+                    new FormatException(
+                        path,
+                        Reason.UNKNOWN_DTYPE,
+                        name,
+                        "unknown or removed ggml type id " + typeId));
     long offset = in.u64("the offset of tensor '" + name + "'");
     if (ne[0] % type.blockElements() != 0) {
-      throw new FormatException(path, Reason.PARTIAL_BLOCK, name, "ne[0] = " + ne[0]
-          + " is not a multiple of the " + type + " block size " + type.blockElements());
+      throw new FormatException(
+          path,
+          Reason.PARTIAL_BLOCK,
+          name,
+          "ne[0] = "
+              + ne[0]
+              + " is not a multiple of the "
+              + type
+              + " block size "
+              + type.blockElements());
     }
     try {
       type.byteCount(GgufTensorInfo.elementCount(ne));
     } catch (ArithmeticException e) {
-      throw new FormatException(path, Reason.SIZE_OVERFLOW, name, "ne " + Arrays.toString(ne) + " of " + type
-          + " overflows a 64-bit element or byte count");
+      throw new FormatException(
+          path,
+          Reason.SIZE_OVERFLOW,
+          name,
+          "ne "
+              + Arrays.toString(ne)
+              + " of "
+              + type
+              + " overflows a 64-bit element or byte count");
     }
     if (offset != expectedOffset) {
-      throw new FormatException(path, Reason.BAD_OFFSETS, name, "has offset " + Long.toUnsignedString(offset)
-          + ", expected " + expectedOffset);
+      throw new FormatException(
+          path,
+          Reason.BAD_OFFSETS,
+          name,
+          "has offset " + Long.toUnsignedString(offset) + ", expected " + expectedOffset);
     }
     return new GgufTensorInfo(name, type, ne, offset);
   }
 
-  private static GgufValue readValue(HeaderInput in, String key, GgufValueType type) throws IOException {
+  private static GgufValue readValue(HeaderInput in, String key, GgufValueType type)
+      throws IOException {
     String what = "the value of key '" + key + "'";
-    if (type != GgufValueType.ARRAY) return new GgufValue(type, null, readScalar(in, key, type, what));
+    if (type != GgufValueType.ARRAY)
+      return new GgufValue(type, null, readScalar(in, key, type, what));
     long elementId = in.u32("the element type of key '" + key + "'");
-    GgufValueType element = GgufValueType.fromId(elementId).orElseThrow(() -> new FormatException(in.path(),
-        Reason.BAD_VALUE_TYPE, null, "key '" + key + "' is an array of unknown value type id " + elementId));
+    GgufValueType element =
+        GgufValueType.fromId(elementId)
+            .orElseThrow(
+                () ->
+                    new FormatException(
+                        in.path(),
+                        Reason.BAD_VALUE_TYPE,
+                        null,
+                        "key '" + key + "' is an array of unknown value type id " + elementId));
     if (element == GgufValueType.ARRAY) {
-      throw new FormatException(in.path(), Reason.BAD_VALUE_TYPE, null, "key '" + key
-          + "' is an array of arrays; nested arrays are not supported");
+      throw new FormatException(
+          in.path(),
+          Reason.BAD_VALUE_TYPE,
+          null,
+          "key '" + key + "' is an array of arrays; nested arrays are not supported");
     }
     long count = in.u64("the element count of key '" + key + "'");
     long minBytes = element == GgufValueType.STRING ? 8 : element.size();
     if (count < 0 || count > in.remainingInFile() / minBytes) {
-      throw new FormatException(in.path(), Reason.TRUNCATED, null, "key '" + key + "': array of "
-          + Long.toUnsignedString(count) + " " + element + " elements runs past the end of the file ("
-          + in.remainingInFile() + " bytes left)");
+      throw new FormatException(
+          in.path(),
+          Reason.TRUNCATED,
+          null,
+          "key '"
+              + key
+              + "': array of "
+              + Long.toUnsignedString(count)
+              + " "
+              + element
+              + " elements runs past the end of the file ("
+              + in.remainingInFile()
+              + " bytes left)");
     }
     if (count > Integer.MAX_VALUE - 16) {
-      throw new FormatException(in.path(), Reason.BAD_VALUE, null, "key '" + key + "': array of " + count
-          + " elements is more than a Java array can hold");
+      throw new FormatException(
+          in.path(),
+          Reason.BAD_VALUE,
+          null,
+          "key '" + key + "': array of " + count + " elements is more than a Java array can hold");
     }
     int n = (int) count;
     return new GgufValue(GgufValueType.ARRAY, element, readArray(in, key, element, n));
   }
 
-  private static Object readScalar(HeaderInput in, String key, GgufValueType type, String what) throws IOException {
+  private static Object readScalar(HeaderInput in, String key, GgufValueType type, String what)
+      throws IOException {
     return switch (type) {
       case UINT8 -> (long) in.u8(what);
       case INT8 -> (long) (byte) in.u8(what);
@@ -311,57 +473,74 @@ public final class GgufFile implements Closeable {
   private static boolean readBool(HeaderInput in, String key, String what) throws IOException {
     int b = in.u8(what);
     if (b > 1) {
-      throw new FormatException(in.path(), Reason.BAD_VALUE, null, "key '" + key + "': BOOL value " + b
-          + " is neither 0 nor 1");
+      throw new FormatException(
+          in.path(),
+          Reason.BAD_VALUE,
+          null,
+          "key '" + key + "': BOOL value " + b + " is neither 0 nor 1");
     }
     return b == 1;
   }
 
-  /** Reads {@code n} elements, growing the Java array as they arrive so a false count cannot force a huge allocation. */
-  private static Object readArray(HeaderInput in, String key, GgufValueType element, int n) throws IOException {
+  /**
+   * Reads {@code n} elements, growing the Java array as they arrive so a false count cannot force a
+   * huge allocation.
+   */
+  private static Object readArray(HeaderInput in, String key, GgufValueType element, int n)
+      throws IOException {
     String what = "an element of key '" + key + "'";
     int capacity = Math.min(n, INITIAL_ARRAY_CAPACITY);
     switch (element) {
-      case FLOAT32: {
-        float[] a = new float[capacity];
-        for (int i = 0; i < n; i++) {
-          if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
-          a[i] = in.f32(what);
+      case FLOAT32:
+        {
+          float[] a = new float[capacity];
+          for (int i = 0; i < n; i++) {
+            if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
+            a[i] = in.f32(what);
+          }
+          return a;
         }
-        return a;
-      }
-      case FLOAT64: {
-        double[] a = new double[capacity];
-        for (int i = 0; i < n; i++) {
-          if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
-          a[i] = in.f64(what);
+      case FLOAT64:
+        {
+          double[] a = new double[capacity];
+          for (int i = 0; i < n; i++) {
+            if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
+            a[i] = in.f64(what);
+          }
+          return a;
         }
-        return a;
-      }
-      case BOOL: {
-        boolean[] a = new boolean[capacity];
-        for (int i = 0; i < n; i++) {
-          if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
-          a[i] = readBool(in, key, what);
+      case BOOL:
+        {
+          boolean[] a = new boolean[capacity];
+          for (int i = 0; i < n; i++) {
+            if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
+            a[i] = readBool(in, key, what);
+          }
+          return a;
         }
-        return a;
-      }
-      case STRING: {
-        String[] a = new String[capacity];
-        for (int i = 0; i < n; i++) {
-          if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
-          a[i] = in.string("element " + i + " of key '" + key + "'", Long.MAX_VALUE, Reason.BAD_VALUE, null);
+      case STRING:
+        {
+          String[] a = new String[capacity];
+          for (int i = 0; i < n; i++) {
+            if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
+            a[i] =
+                in.string(
+                    "element " + i + " of key '" + key + "'",
+                    Long.MAX_VALUE,
+                    Reason.BAD_VALUE,
+                    null);
+          }
+          return a;
         }
-        return a;
-      }
-      default: {
-        long[] a = new long[capacity];
-        for (int i = 0; i < n; i++) {
-          if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
-          a[i] = (Long) readScalar(in, key, element, what);
+      default:
+        {
+          long[] a = new long[capacity];
+          for (int i = 0; i < n; i++) {
+            if (i == a.length) a = Arrays.copyOf(a, grow(a.length, n));
+            a[i] = (Long) readScalar(in, key, element, what);
+          }
+          return a;
         }
-        return a;
-      }
     }
   }
 
@@ -389,7 +568,10 @@ public final class GgufFile implements Closeable {
     return version;
   }
 
-  /** The metadata in file order. The returned object is a copy; changing it does not change this file. */
+  /**
+   * The metadata in file order. The returned object is a copy; changing it does not change this
+   * file.
+   */
   public GgufMetadata metadata() {
     return new GgufMetadata(metadata);
   }
@@ -409,7 +591,10 @@ public final class GgufFile implements Closeable {
     return alignment;
   }
 
-  /** Absolute file offset of the data section: the end of the tensor infos rounded up to the alignment. */
+  /**
+   * Absolute file offset of the data section: the end of the tensor infos rounded up to the
+   * alignment.
+   */
   public long dataStart() {
     return dataStart;
   }
@@ -422,8 +607,8 @@ public final class GgufFile implements Closeable {
   }
 
   /**
-   * Zero-copy access to tensor {@code name}'s bytes. Every call for the same name returns the same instance, so
-   * mapping windows are shared.
+   * Zero-copy access to tensor {@code name}'s bytes. Every call for the same name returns the same
+   * instance, so mapping windows are shared.
    *
    * @throws IllegalArgumentException if the file has no such tensor
    * @throws IllegalStateException if the file has been closed
@@ -431,13 +616,16 @@ public final class GgufFile implements Closeable {
   public GgufTensorData data(String name) {
     file.ensureOpen();
     GgufTensorInfo info = byName.get(name);
-    if (info == null) throw new IllegalArgumentException(file.path() + ": no tensor '" + name + "'");
-    return data.computeIfAbsent(name, n -> new GgufTensorData(file, info, dataStart + info.offset(), windowBytes));
+    if (info == null)
+      throw new IllegalArgumentException(file.path() + ": no tensor '" + name + "'");
+    return data.computeIfAbsent(
+        name, n -> new GgufTensorData(file, info, dataStart + info.offset(), windowBytes));
   }
 
   /**
-   * Releases the mappings of every {@link GgufTensorData} handed out and closes the file. Buffers already
-   * returned stay valid; further {@link #data} or {@link GgufTensorData#raw} calls fail. Closing twice does nothing.
+   * Releases the mappings of every {@link GgufTensorData} handed out and closes the file. Buffers
+   * already returned stay valid; further {@link #data} or {@link GgufTensorData#raw} calls fail.
+   * Closing twice does nothing.
    */
   @Override
   public void close() throws IOException {
@@ -446,6 +634,13 @@ public final class GgufFile implements Closeable {
 
   @Override
   public String toString() {
-    return file.path() + " (GGUF v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors)";
+    return file.path()
+        + " (GGUF v"
+        + version
+        + ", "
+        + metadata.size()
+        + " keys, "
+        + tensors.size()
+        + " tensors)";
   }
 }

@@ -6,15 +6,20 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * GGUF key-value metadata in file order. Keys are unique; {@link #put} replaces a value in place (keeping its
- * position) and appends new keys. Typed getters return empty when the key is absent and throw
- * {@link IllegalStateException} when it holds another type.
+ * GGUF key-value metadata in file order. Keys are unique; {@link #put} replaces a value in place
+ * (keeping its position) and appends new keys. Typed getters return empty when the key is absent
+ * and throw {@link IllegalStateException} when it holds another type.
  */
 public final class GgufMetadata {
-  /** gguf.h: the alignment key, UINT32, default {@value #DEFAULT_ALIGNMENT} ({@link GgufKeys#ALIGNMENT}). */
+  /**
+   * gguf.h: the alignment key, UINT32, default {@value #DEFAULT_ALIGNMENT} ({@link
+   * GgufKeys#ALIGNMENT}).
+   */
   public static final String ALIGNMENT = GgufKeys.ALIGNMENT;
+
   /** Default data alignment in bytes. */
   public static final int DEFAULT_ALIGNMENT = 32;
+
   /** The required architecture key ({@link GgufKeys#ARCHITECTURE}). */
   public static final String ARCHITECTURE = GgufKeys.ARCHITECTURE;
 

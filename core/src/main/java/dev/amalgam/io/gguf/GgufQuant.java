@@ -8,23 +8,26 @@ import java.nio.ByteOrder;
 import java.util.Objects;
 
 /**
- * ggml block formats to and from f32, following ggml's C reference code (ggml-quants.c {@code dequantize_row_*},
- * {@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}) so that results match llama.cpp: each product is
- * rounded to f32 in the same order, without fused multiply-add.
+ * ggml block formats to and from f32, following ggml's C reference code (ggml-quants.c {@code
+ * dequantize_row_*}, {@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}) so that results
+ * match llama.cpp: each product is rounded to f32 in the same order, without fused multiply-add.
  *
  * <p>Block layouts (little-endian, f16 = IEEE binary16):
  *
  * <ul>
  *   <li>Q8_0, 32 elements in 34 bytes: f16 d; i8 qs[32]. x[j] = qs[j]·d.
- *   <li>Q4_0, 32 elements in 18 bytes: f16 d; u8 qs[16]. x[j] = (low nibble of qs[j] − 8)·d, x[j+16] = (high
- *       nibble − 8)·d.
- *   <li>Q4_K, 256 elements in 144 bytes: f16 d; f16 dmin; u8 scales[12] (eight 6-bit scale/min pairs); u8 qs[128].
- *       Each 64 elements use two pairs: the low nibbles of 32 bytes of qs, then their high nibbles.
- *   <li>Q6_K, 256 elements in 210 bytes: u8 ql[128] (low 4 bits); u8 qh[64] (high 2 bits); i8 scales[16]; f16 d.
+ *   <li>Q4_0, 32 elements in 18 bytes: f16 d; u8 qs[16]. x[j] = (low nibble of qs[j] − 8)·d,
+ *       x[j+16] = (high nibble − 8)·d.
+ *   <li>Q4_K, 256 elements in 144 bytes: f16 d; f16 dmin; u8 scales[12] (eight 6-bit scale/min
+ *       pairs); u8 qs[128]. Each 64 elements use two pairs: the low nibbles of 32 bytes of qs, then
+ *       their high nibbles.
+ *   <li>Q6_K, 256 elements in 210 bytes: u8 ql[128] (low 4 bits); u8 qh[64] (high 2 bits); i8
+ *       scales[16]; f16 d.
  * </ul>
  *
- * <p>Buffers are read and written as little-endian whatever their {@link ByteBuffer#order()}; like NIO's relative
- * bulk operations, the methods read from or write at the buffer's position and advance it.
+ * <p>Buffers are read and written as little-endian whatever their {@link ByteBuffer#order()}; like
+ * NIO's relative bulk operations, the methods read from or write at the buffer's position and
+ * advance it.
  */
 public final class GgufQuant {
   private GgufQuant() {}
@@ -41,11 +44,13 @@ public final class GgufQuant {
    * Decodes {@code count} elements of {@code type} from {@code src} into {@code dst[dstOffset ..]}.
    *
    * @param count a whole number of the type's blocks
-   * @throws UnsupportedOperationException if the type cannot be dequantized ({@link #canDequantize})
+   * @throws UnsupportedOperationException if the type cannot be dequantized ({@link
+   *     #canDequantize})
    * @throws IllegalArgumentException if {@code count} is not a whole number of blocks
    * @throws java.nio.BufferUnderflowException if {@code src} holds fewer bytes
    */
-  public static void dequantize(GgmlType type, ByteBuffer src, float[] dst, int dstOffset, int count) {
+  public static void dequantize(
+      GgmlType type, ByteBuffer src, float[] dst, int dstOffset, int count) {
     switch (type) {
       case F32 -> {
         Objects.checkFromIndexSize(dstOffset, count, dst.length);
@@ -96,8 +101,8 @@ public final class GgufQuant {
   }
 
   /**
-   * Decodes {@code count} (a multiple of 256) Q4_K elements. For the 64 elements {@code [64i, 64i + 64)} the
-   * pairs {@code 2i} and {@code 2i + 1} give (sc, m); x = (d·sc)·nibble − dmin·m.
+   * Decodes {@code count} (a multiple of 256) Q4_K elements. For the 64 elements {@code [64i, 64i +
+   * 64)} the pairs {@code 2i} and {@code 2i + 1} give (sc, m); x = (d·sc)·nibble − dmin·m.
    */
   public static void dequantizeQ4_K(ByteBuffer src, float[] dst, int dstOffset, int count) {
     ByteBuffer b = blocks(GgmlType.Q4_K, src, dst, dstOffset, count);
@@ -123,8 +128,9 @@ public final class GgufQuant {
   }
 
   /**
-   * Decodes {@code count} (a multiple of 256) Q6_K elements. Each half block of 128 elements takes 64 bytes of ql,
-   * 32 of qh and 8 scales; x = (d·scale)·(q − 32) with q the 4 low bits from ql and 2 high bits from qh.
+   * Decodes {@code count} (a multiple of 256) Q6_K elements. Each half block of 128 elements takes
+   * 64 bytes of ql, 32 of qh and 8 scales; x = (d·scale)·(q − 32) with q the 4 low bits from ql and
+   * 2 high bits from qh.
    */
   public static void dequantizeQ6_K(ByteBuffer src, float[] dst, int dstOffset, int count) {
     ByteBuffer b = blocks(GgmlType.Q6_K, src, dst, dstOffset, count);
@@ -155,13 +161,15 @@ public final class GgufQuant {
   }
 
   /**
-   * Encodes {@code count} (a multiple of 32) floats as Q8_0 blocks with ggml's reference quantizer: amax = max |x|,
-   * d = amax / 127, id = 1/d (0 when d is 0, computed from the f32 d, not the stored f16), d stored as f16, and
-   * qs[j] = x[j]·id rounded half away from zero. Writes {@code count / 32 * 34} bytes. Each block is
-   * {@link JavaKernels#quantizeQ8_0Block}, which also defines NaN and infinite blocks; {@code
-   * Kernels.quantizeQ8_0} gives the same bytes from f32, f16 or bf16 buffers, natively.
+   * Encodes {@code count} (a multiple of 32) floats as Q8_0 blocks with ggml's reference quantizer:
+   * amax = max |x|, d = amax / 127, id = 1/d (0 when d is 0, computed from the f32 d, not the
+   * stored f16), d stored as f16, and qs[j] = x[j]·id rounded half away from zero. Writes {@code
+   * count / 32 * 34} bytes. Each block is {@link JavaKernels#quantizeQ8_0Block}, which also defines
+   * NaN and infinite blocks; {@code Kernels.quantizeQ8_0} gives the same bytes from f32, f16 or
+   * bf16 buffers, natively.
    *
-   * @throws java.nio.BufferOverflowException if {@code dst} has too little room (nothing is written then)
+   * @throws java.nio.BufferOverflowException if {@code dst} has too little room (nothing is written
+   *     then)
    */
   public static void quantizeQ8_0(float[] src, int srcOffset, int count, ByteBuffer dst) {
     ByteBuffer b = room(GgmlType.Q8_0, src, srcOffset, count, dst);
@@ -173,11 +181,12 @@ public final class GgufQuant {
   }
 
   /**
-   * Encodes {@code count} (a multiple of 32) floats as Q4_0 blocks with ggml's reference quantizer: m = the element
-   * of largest magnitude (with its sign), d = m / −8, id = 1/d (0 when d is 0), d stored as f16, and q =
-   * min(15, (int8) (x·id + 8.5)). Writes {@code count / 32 * 18} bytes.
+   * Encodes {@code count} (a multiple of 32) floats as Q4_0 blocks with ggml's reference quantizer:
+   * m = the element of largest magnitude (with its sign), d = m / −8, id = 1/d (0 when d is 0), d
+   * stored as f16, and q = min(15, (int8) (x·id + 8.5)). Writes {@code count / 32 * 18} bytes.
    *
-   * @throws java.nio.BufferOverflowException if {@code dst} has too little room (nothing is written then)
+   * @throws java.nio.BufferOverflowException if {@code dst} has too little room (nothing is written
+   *     then)
    */
   public static void quantizeQ4_0(float[] src, int srcOffset, int count, ByteBuffer dst) {
     ByteBuffer b = room(GgmlType.Q4_0, src, srcOffset, count, dst);
@@ -227,14 +236,19 @@ public final class GgufQuant {
   }
 
   /** Checks a dequantize call and takes its blocks' bytes from {@code src}. */
-  private static ByteBuffer blocks(GgmlType type, ByteBuffer src, float[] dst, int dstOffset, int count) {
+  private static ByteBuffer blocks(
+      GgmlType type, ByteBuffer src, float[] dst, int dstOffset, int count) {
     Objects.checkFromIndexSize(dstOffset, count, dst.length);
     wholeBlocks(type, count);
     return take(src, type.byteCount(count));
   }
 
-  /** Checks a quantize call and returns a little-endian view of the bytes it will fill, advancing {@code dst}. */
-  private static ByteBuffer room(GgmlType type, float[] src, int srcOffset, int count, ByteBuffer dst) {
+  /**
+   * Checks a quantize call and returns a little-endian view of the bytes it will fill, advancing
+   * {@code dst}.
+   */
+  private static ByteBuffer room(
+      GgmlType type, float[] src, int srcOffset, int count, ByteBuffer dst) {
     Objects.checkFromIndexSize(srcOffset, count, src.length);
     wholeBlocks(type, count);
     int bytes = Math.toIntExact(type.byteCount(count));
@@ -246,12 +260,18 @@ public final class GgufQuant {
 
   private static void wholeBlocks(GgmlType type, int count) {
     if (count % type.blockElements() != 0) {
-      throw new IllegalArgumentException(count + " elements are not a whole number of " + type + " blocks of "
-          + type.blockElements());
+      throw new IllegalArgumentException(
+          count
+              + " elements are not a whole number of "
+              + type
+              + " blocks of "
+              + type.blockElements());
     }
   }
 
-  /** A little-endian view of the next {@code bytes} bytes of {@code src}, advancing its position. */
+  /**
+   * A little-endian view of the next {@code bytes} bytes of {@code src}, advancing its position.
+   */
   private static ByteBuffer take(ByteBuffer src, long bytes) {
     if (src.remaining() < bytes) throw new java.nio.BufferUnderflowException();
     ByteBuffer view = src.slice(src.position(), (int) bytes).order(ByteOrder.LITTLE_ENDIAN);

@@ -12,10 +12,11 @@ import java.nio.FloatBuffer;
 import java.util.Objects;
 
 /**
- * Zero-copy access to one tensor of a {@link GgufFile}: its stored bytes through read-only memory mappings
- * ({@link #raw}) and its values decoded to f32 ({@link #readF32}). See {@link MappedTensorData} for the windows,
- * releasing and thread-safety. Ranges are counted in elements ({@code ne[0]} fastest) and, for block-quantized
- * types, must start and end on block boundaries: a unit is one block.
+ * Zero-copy access to one tensor of a {@link GgufFile}: its stored bytes through read-only memory
+ * mappings ({@link #raw}) and its values decoded to f32 ({@link #readF32}). See {@link
+ * MappedTensorData} for the windows, releasing and thread-safety. Ranges are counted in elements
+ * ({@code ne[0]} fastest) and, for block-quantized types, must start and end on block boundaries: a
+ * unit is one block.
  */
 public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   /** The most bytes one {@link #raw} buffer can hold. */
@@ -24,27 +25,39 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   /** Elements decoded per step of {@link #readF32} (a multiple of every block size). */
   private static final int DECODE_CHUNK = 1 << 16;
 
-  /** Per-thread direct output of the kernels for {@link #readF32(long, long, FloatBuffer)}, one chunk of f32. */
+  /**
+   * Per-thread direct output of the kernels for {@link #readF32(long, long, FloatBuffer)}, one
+   * chunk of f32.
+   */
   private static final ThreadLocal<ByteBuffer> KERNEL_SCRATCH =
-      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(4 * DECODE_CHUNK).order(ByteOrder.LITTLE_ENDIAN));
+      ThreadLocal.withInitial(
+          () -> ByteBuffer.allocateDirect(4 * DECODE_CHUNK).order(ByteOrder.LITTLE_ENDIAN));
 
   GgufTensorData(MappedFile file, GgufTensorInfo info, long fileOffset, long windowBytes) {
-    super(file, info, fileOffset,
-        new Layout(info.elementCount(), info.type().blockElements(), info.type().blockBytes()), windowBytes);
+    super(
+        file,
+        info,
+        fileOffset,
+        new Layout(info.elementCount(), info.type().blockElements(), info.type().blockBytes()),
+        windowBytes);
   }
 
-  /** The largest element count one {@link #raw} call may return: whole blocks fitting {@link #MAX_RAW_BYTES}. */
+  /**
+   * The largest element count one {@link #raw} call may return: whole blocks fitting {@link
+   * #MAX_RAW_BYTES}.
+   */
   public long maxRawElements() {
     return maxElements();
   }
 
   /**
-   * A read-only, little-endian, direct buffer over the stored bytes of elements {@code [firstElement,
-   * firstElement + count)} (flattened, {@code ne[0]} fastest), position 0, limit their byte count. No copy.
+   * A read-only, little-endian, direct buffer over the stored bytes of elements {@code
+   * [firstElement, firstElement + count)} (flattened, {@code ne[0]} fastest), position 0, limit
+   * their byte count. No copy.
    *
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
-   * @throws IllegalArgumentException if the range does not start and end on block boundaries, or exceeds
-   *     {@link #maxRawElements()}
+   * @throws IllegalArgumentException if the range does not start and end on block boundaries, or
+   *     exceeds {@link #maxRawElements()}
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
    */
@@ -56,37 +69,60 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   protected IllegalArgumentException misaligned(long firstElement, long count) {
     GgufTensorInfo info = info();
     GgmlType t = info.type();
-    return new IllegalArgumentException("tensor '" + info.name() + "': elements [" + firstElement + ", "
-        + (firstElement + count) + ") do not start and end on " + t + " block boundaries of "
-        + t.blockElements());
+    return new IllegalArgumentException(
+        "tensor '"
+            + info.name()
+            + "': elements ["
+            + firstElement
+            + ", "
+            + (firstElement + count)
+            + ") do not start and end on "
+            + t
+            + " block boundaries of "
+            + t.blockElements());
   }
 
   @Override
   protected IllegalArgumentException tooLarge(long count, long bytes) {
-    return new IllegalArgumentException("tensor '" + info().name() + "': " + count + " elements are more than the "
-        + maxRawElements() + " one buffer can hold; read them in several ranges");
+    return new IllegalArgumentException(
+        "tensor '"
+            + info().name()
+            + "': "
+            + count
+            + " elements are more than the "
+            + maxRawElements()
+            + " one buffer can hold; read them in several ranges");
   }
 
   /**
-   * Decodes elements {@code [firstElement, firstElement + count)} to f32 and puts them at {@code dst}'s position,
-   * advancing it. F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are decoded exactly as ggml's reference code does
-   * ({@link GgufQuant}); F16, BF16, Q8_0 and Q4_0 through the single-threaded {@link Kernels#shared()} (native
-   * where it loads, same bits). The range is read in steps, so ranges and tensors above 2 GiB work.
+   * Decodes elements {@code [firstElement, firstElement + count)} to f32 and puts them at {@code
+   * dst}'s position, advancing it. F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are decoded exactly as
+   * ggml's reference code does ({@link GgufQuant}); F16, BF16, Q8_0 and Q4_0 through the
+   * single-threaded {@link Kernels#shared()} (native where it loads, same bits). The range is read
+   * in steps, so ranges and tensors above 2 GiB work.
    *
    * @throws UnsupportedOperationException if the tensor's type cannot be dequantized
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
-   * @throws IllegalArgumentException if the range is not on block boundaries or {@code dst} has too little room
+   * @throws IllegalArgumentException if the range is not on block boundaries or {@code dst} has too
+   *     little room
    * @throws IOException if the file cannot be mapped
    */
   public void readF32(long firstElement, long count, FloatBuffer dst) throws IOException {
     GgmlType t = info().type();
     if (!GgufQuant.canDequantize(t)) {
-      throw new UnsupportedOperationException("tensor '" + info().name() + "': type " + t + " cannot be dequantized");
+      throw new UnsupportedOperationException(
+          "tensor '" + info().name() + "': type " + t + " cannot be dequantized");
     }
     Objects.checkFromIndexSize(firstElement, count, info().elementCount());
     if (dst.remaining() < count) {
-      throw new IllegalArgumentException("tensor '" + info().name() + "': " + count + " floats do not fit the "
-          + dst.remaining() + " left in the destination");
+      throw new IllegalArgumentException(
+          "tensor '"
+              + info().name()
+              + "': "
+              + count
+              + " floats do not fit the "
+              + dst.remaining()
+              + " left in the destination");
     }
     if (t == GgmlType.F32) {
       long step = maxRawElements();
@@ -117,31 +153,41 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   }
 
   /**
-   * As {@link #readF32(long, long, FloatBuffer)}, but writes the values as little-endian f32 bytes at {@code dst}'s
-   * position (whatever its order), advancing it by {@code 4 * count}: Q8_0, Q4_0, F16 and BF16 decode straight
-   * into {@code dst} through the native kernels when it is a direct buffer, without a copy.
+   * As {@link #readF32(long, long, FloatBuffer)}, but writes the values as little-endian f32 bytes
+   * at {@code dst}'s position (whatever its order), advancing it by {@code 4 * count}: Q8_0, Q4_0,
+   * F16 and BF16 decode straight into {@code dst} through the native kernels when it is a direct
+   * buffer, without a copy.
    *
    * @throws IllegalArgumentException as the FloatBuffer version, or if {@code dst} is read-only
    */
   public void readF32(long firstElement, long count, ByteBuffer dst) throws IOException {
     GgmlType t = info().type();
     if (!GgufQuant.canDequantize(t)) {
-      throw new UnsupportedOperationException("tensor '" + info().name() + "': type " + t + " cannot be dequantized");
+      throw new UnsupportedOperationException(
+          "tensor '" + info().name() + "': type " + t + " cannot be dequantized");
     }
     Objects.checkFromIndexSize(firstElement, count, info().elementCount());
     if (dst.remaining() / 4 < count) {
-      throw new IllegalArgumentException("tensor '" + info().name() + "': " + count + " floats do not fit the "
-          + dst.remaining() + " bytes left in the destination");
+      throw new IllegalArgumentException(
+          "tensor '"
+              + info().name()
+              + "': "
+              + count
+              + " floats do not fit the "
+              + dst.remaining()
+              + " bytes left in the destination");
     }
     if (dst.isReadOnly()) {
-      throw new IllegalArgumentException("tensor '" + info().name() + "': destination is read-only");
+      throw new IllegalArgumentException(
+          "tensor '" + info().name() + "': destination is read-only");
     }
     if (!decodesWithKernels(t)) {
       readF32(firstElement, count, dst.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
       dst.position(dst.position() + Math.toIntExact(4 * count));
       return;
     }
-    long step = Math.min(maxRawElements(), (Integer.MAX_VALUE / 4) / t.blockElements() * t.blockElements());
+    long step =
+        Math.min(maxRawElements(), (Integer.MAX_VALUE / 4) / t.blockElements() * t.blockElements());
     for (long done = 0; done < count; ) {
       int n = (int) Math.min(step, count - done);
       decodeWithKernels(firstElement + done, n, dst);
@@ -155,15 +201,18 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   }
 
   /**
-   * Decodes a checked range into f32 at {@code out}'s position, advancing it, through {@link Kernels#shared()}:
-   * the same bits as {@link GgufQuant#dequantize} (the kernels' tests compare them).
+   * Decodes a checked range into f32 at {@code out}'s position, advancing it, through {@link
+   * Kernels#shared()}: the same bits as {@link GgufQuant#dequantize} (the kernels' tests compare
+   * them).
    */
   private void decodeWithKernels(long first, int n, ByteBuffer out) throws IOException {
     ByteBuffer src = raw(first, n);
     ByteBuffer view = out.slice().order(ByteOrder.LITTLE_ENDIAN);
     GgmlType t = info().type();
     if (t == GgmlType.Q8_0 || t == GgmlType.Q4_0) {
-      Kernels.shared().dequantize(src, t == GgmlType.Q8_0 ? BlockFormat.Q8_0 : BlockFormat.Q4_0, view, DType.F32, n);
+      Kernels.shared()
+          .dequantize(
+              src, t == GgmlType.Q8_0 ? BlockFormat.Q8_0 : BlockFormat.Q4_0, view, DType.F32, n);
     } else {
       Kernels.shared().convert(src, t.plainDType().orElseThrow(), view, DType.F32, n);
     }

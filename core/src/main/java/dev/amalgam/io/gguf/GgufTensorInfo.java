@@ -4,13 +4,14 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One tensor as a GGUF header describes it. {@code ne} is in GGUF order: {@code ne[0]} is the contiguous dimension,
- * so the PyTorch/Hugging Face shape is {@code ne} reversed ({@link #torchShape()}); the bytes are the same in both
- * views. {@code offset} is relative to the start of the file's data section.
+ * One tensor as a GGUF header describes it. {@code ne} is in GGUF order: {@code ne[0]} is the
+ * contiguous dimension, so the PyTorch/Hugging Face shape is {@code ne} reversed ({@link
+ * #torchShape()}); the bytes are the same in both views. {@code offset} is relative to the start of
+ * the file's data section.
  *
- * <p>The constructor checks only what makes the sizes well defined (1 to 4 non-negative dimensions, {@code ne[0]} a
- * whole number of blocks, sizes that fit a long); the reader turns those failures into {@code FormatException}s
- * before it builds an instance.
+ * <p>The constructor checks only what makes the sizes well defined (1 to 4 non-negative dimensions,
+ * {@code ne[0]} a whole number of blocks, sizes that fit a long); the reader turns those failures
+ * into {@code FormatException}s before it builds an instance.
  *
  * @param name the tensor name
  * @param type the ggml storage type
@@ -27,16 +28,27 @@ public record GgufTensorInfo(String name, GgmlType type, long[] ne, long offset)
     Objects.requireNonNull(type, "type");
     ne = ne.clone();
     if (ne.length < 1 || ne.length > MAX_DIMS) {
-      throw new IllegalArgumentException("tensor '" + name + "': " + ne.length + " dimensions, expected 1 to 4");
+      throw new IllegalArgumentException(
+          "tensor '" + name + "': " + ne.length + " dimensions, expected 1 to 4");
     }
     for (long d : ne) {
-      if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(ne));
+      if (d < 0)
+        throw new IllegalArgumentException(
+            "tensor '" + name + "': negative dimension in " + Arrays.toString(ne));
     }
     if (ne[0] % type.blockElements() != 0) {
-      throw new IllegalArgumentException("tensor '" + name + "': ne[0] = " + ne[0] + " is not a multiple of the "
-          + type + " block size " + type.blockElements());
+      throw new IllegalArgumentException(
+          "tensor '"
+              + name
+              + "': ne[0] = "
+              + ne[0]
+              + " is not a multiple of the "
+              + type
+              + " block size "
+              + type.blockElements());
     }
-    if (offset < 0) throw new IllegalArgumentException("tensor '" + name + "': negative offset " + offset);
+    if (offset < 0)
+      throw new IllegalArgumentException("tensor '" + name + "': negative offset " + offset);
     type.byteCount(elementCount(ne)); // throws ArithmeticException on overflow
   }
 
@@ -96,7 +108,10 @@ public record GgufTensorInfo(String name, GgmlType type, long[] ne, long offset)
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof GgufTensorInfo t && t.name.equals(name) && t.type == type && Arrays.equals(t.ne, ne)
+    return o instanceof GgufTensorInfo t
+        && t.name.equals(name)
+        && t.type == type
+        && Arrays.equals(t.ne, ne)
         && t.offset == offset;
   }
 

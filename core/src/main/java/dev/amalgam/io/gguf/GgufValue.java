@@ -7,11 +7,11 @@ import java.util.Objects;
  * One typed GGUF metadata value. The Java representation depends on the type:
  *
  * <ul>
- *   <li>integer types: {@link Long} (UINT64 as its bit pattern); FLOAT32: {@link Float}; FLOAT64: {@link Double};
- *       BOOL: {@link Boolean}; STRING: {@link String};
- *   <li>ARRAY: a Java array chosen by {@link #elementType()}: {@code long[]} for integers, {@code float[]},
- *       {@code double[]}, {@code boolean[]} or {@code String[]}. Nested arrays are not representable (ggml rejects
- *       them too).
+ *   <li>integer types: {@link Long} (UINT64 as its bit pattern); FLOAT32: {@link Float}; FLOAT64:
+ *       {@link Double}; BOOL: {@link Boolean}; STRING: {@link String};
+ *   <li>ARRAY: a Java array chosen by {@link #elementType()}: {@code long[]} for integers, {@code
+ *       float[]}, {@code double[]}, {@code boolean[]} or {@code String[]}. Nested arrays are not
+ *       representable (ggml rejects them too).
  * </ul>
  *
  * Values are immutable by convention: array contents must not be changed after construction.
@@ -27,34 +27,42 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
     Objects.requireNonNull(value, "value");
     if (type == GgufValueType.ARRAY) {
       Objects.requireNonNull(elementType, "elementType");
-      if (elementType == GgufValueType.ARRAY) throw new IllegalArgumentException("nested GGUF arrays");
+      if (elementType == GgufValueType.ARRAY)
+        throw new IllegalArgumentException("nested GGUF arrays");
       checkArray(elementType, value);
     } else {
-      if (elementType != null) throw new IllegalArgumentException("elementType given for a scalar " + type);
+      if (elementType != null)
+        throw new IllegalArgumentException("elementType given for a scalar " + type);
       checkScalar(type, value);
     }
   }
 
   private static void checkScalar(GgufValueType type, Object value) {
-    boolean ok = switch (type) {
-      case FLOAT32 -> value instanceof Float;
-      case FLOAT64 -> value instanceof Double;
-      case BOOL -> value instanceof Boolean;
-      case STRING -> value instanceof String;
-      default -> value instanceof Long l && type.fits(l);
-    };
-    if (!ok) throw new IllegalArgumentException(type + " cannot hold " + value + " (" + value.getClass().getName() + ")");
+    boolean ok =
+        switch (type) {
+          case FLOAT32 -> value instanceof Float;
+          case FLOAT64 -> value instanceof Double;
+          case BOOL -> value instanceof Boolean;
+          case STRING -> value instanceof String;
+          default -> value instanceof Long l && type.fits(l);
+        };
+    if (!ok)
+      throw new IllegalArgumentException(
+          type + " cannot hold " + value + " (" + value.getClass().getName() + ")");
   }
 
   private static void checkArray(GgufValueType element, Object value) {
-    boolean ok = switch (element) {
-      case FLOAT32 -> value instanceof float[];
-      case FLOAT64 -> value instanceof double[];
-      case BOOL -> value instanceof boolean[];
-      case STRING -> value instanceof String[] s && Arrays.stream(s).allMatch(Objects::nonNull);
-      default -> value instanceof long[] a && Arrays.stream(a).allMatch(element::fits);
-    };
-    if (!ok) throw new IllegalArgumentException("ARRAY of " + element + " cannot hold " + value.getClass().getName());
+    boolean ok =
+        switch (element) {
+          case FLOAT32 -> value instanceof float[];
+          case FLOAT64 -> value instanceof double[];
+          case BOOL -> value instanceof boolean[];
+          case STRING -> value instanceof String[] s && Arrays.stream(s).allMatch(Objects::nonNull);
+          default -> value instanceof long[] a && Arrays.stream(a).allMatch(element::fits);
+        };
+    if (!ok)
+      throw new IllegalArgumentException(
+          "ARRAY of " + element + " cannot hold " + value.getClass().getName());
   }
 
   /** An unsigned 32-bit value (llama.cpp's type for counts, lengths and token ids). */
@@ -159,8 +167,8 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
 
   /** Array contents of an integer array. */
   public long[] asLongs() {
-    if (!isArray() || !elementType.isInteger()) throw new IllegalStateException(this.describeType()
-        + " is not an integer array");
+    if (!isArray() || !elementType.isInteger())
+      throw new IllegalStateException(this.describeType() + " is not an integer array");
     return (long[]) value;
   }
 
@@ -192,17 +200,20 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
   public int hashCode() {
     int h = Objects.hash(type, elementType);
     if (!isArray()) return 31 * h + value.hashCode();
-    return 31 * h + switch (elementType) {
-      case FLOAT32 -> Arrays.hashCode((float[]) value);
-      case FLOAT64 -> Arrays.hashCode((double[]) value);
-      case BOOL -> Arrays.hashCode((boolean[]) value);
-      case STRING -> Arrays.hashCode((String[]) value);
-      default -> Arrays.hashCode((long[]) value);
-    };
+    return 31 * h
+        + switch (elementType) {
+          case FLOAT32 -> Arrays.hashCode((float[]) value);
+          case FLOAT64 -> Arrays.hashCode((double[]) value);
+          case BOOL -> Arrays.hashCode((boolean[]) value);
+          case STRING -> Arrays.hashCode((String[]) value);
+          default -> Arrays.hashCode((long[]) value);
+        };
   }
 
   @Override
   public String toString() {
-    return describeType() + " " + (isArray() ? "(" + length() + " elements)" : String.valueOf(value));
+    return describeType()
+        + " "
+        + (isArray() ? "(" + length() + " elements)" : String.valueOf(value));
   }
 }

@@ -3,8 +3,9 @@ package dev.amalgam.io.gguf;
 import java.util.Optional;
 
 /**
- * GGUF metadata value types, with their on-disk ids (gguf.h {@code enum gguf_type}). Integer values of every width
- * are held in a Java {@code long} (UINT64 as its two's-complement bits); arrays of them in a {@code long[]}.
+ * GGUF metadata value types, with their on-disk ids (gguf.h {@code enum gguf_type}). Integer values
+ * of every width are held in a Java {@code long} (UINT64 as its two's-complement bits); arrays of
+ * them in a {@code long[]}.
  */
 public enum GgufValueType {
   UINT8(0, 1),
@@ -59,8 +60,8 @@ public enum GgufValueType {
   }
 
   /**
-   * Whether {@code value} fits this integer type's range (UINT64 accepts every long: its bit pattern is the
-   * value).
+   * Whether {@code value} fits this integer type's range (UINT64 accepts every long: its bit
+   * pattern is the value).
    */
   public boolean fits(long value) {
     return switch (this) {

@@ -25,16 +25,17 @@ import java.util.Set;
 /**
  * Streams one GGUF v3 file to disk, tensor by tensor, without holding tensors in memory.
  *
- * <p>{@link #create} validates the whole plan first (names shorter than 64 bytes and unique, 1 to 4 non-negative
- * dimensions, rows of whole blocks, writable types, a valid {@code general.alignment}), computes the offsets (the
- * tensors packed in the given order, each padded to the alignment), and writes the header (metadata and tensor
- * infos in the given order, then padding) to a hidden temporary file {@code .<name>.amalgam-partial-<random>} next
- * to the target. Tensor data then follows strictly in plan order: {@link #beginTensor}, any number of
- * {@link #write} (stored bytes) or {@link #writeConverted} (F32/F16/BF16 values converted to the tensor's type)
- * calls, {@link #endTensor} (which checks the byte count and writes the padding, after the last tensor too).
- * {@link #finish()} forces the data to the device (unless {@link #setSync} turned that off) and renames the file
- * into place; {@link #close()} without a successful {@code finish()} deletes the temporary file, so a failed write
- * never leaves a partial model.
+ * <p>{@link #create} validates the whole plan first (names shorter than 64 bytes and unique, 1 to 4
+ * non-negative dimensions, rows of whole blocks, writable types, a valid {@code
+ * general.alignment}), computes the offsets (the tensors packed in the given order, each padded to
+ * the alignment), and writes the header (metadata and tensor infos in the given order, then
+ * padding) to a hidden temporary file {@code .<name>.amalgam-partial-<random>} next to the target.
+ * Tensor data then follows strictly in plan order: {@link #beginTensor}, any number of {@link
+ * #write} (stored bytes) or {@link #writeConverted} (F32/F16/BF16 values converted to the tensor's
+ * type) calls, {@link #endTensor} (which checks the byte count and writes the padding, after the
+ * last tensor too). {@link #finish()} forces the data to the device (unless {@link #setSync} turned
+ * that off) and renames the file into place; {@link #close()} without a successful {@code finish()}
+ * deletes the temporary file, so a failed write never leaves a partial model.
  *
  * <pre>{@code
  * try (GgufWriter w = GgufWriter.create(path, metadata, specs)) {
@@ -52,15 +53,17 @@ import java.util.Set;
 public final class GgufWriter implements Closeable {
   /** Elements converted per step of {@link #writeConverted} (a multiple of every block size). */
   private static final int CONVERT_CHUNK = 1 << 16;
+
   /**
-   * Elements converted per kernel call of {@link #writeConverted}: large enough for the kernels to split across
-   * threads (32Ki elements per thread at least), small enough (4 MiB of f32 output) to stay in cache.
+   * Elements converted per kernel call of {@link #writeConverted}: large enough for the kernels to
+   * split across threads (32Ki elements per thread at least), small enough (4 MiB of f32 output) to
+   * stay in cache.
    */
   private static final int KERNEL_CHUNK = 1 << 20;
 
   /**
-   * A tensor to write: its name, storage type and dimensions in GGUF order ({@code ne[0]} contiguous, the reverse
-   * of the PyTorch shape). The offset is computed by the writer.
+   * A tensor to write: its name, storage type and dimensions in GGUF order ({@code ne[0]}
+   * contiguous, the reverse of the PyTorch shape). The offset is computed by the writer.
    *
    * @param name the tensor name, shorter than 64 bytes in UTF-8
    * @param type the ggml storage type
@@ -87,7 +90,10 @@ public final class GgufWriter implements Closeable {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof TensorSpec t && t.name.equals(name) && t.type == type && Arrays.equals(t.ne, ne);
+      return o instanceof TensorSpec t
+          && t.name.equals(name)
+          && t.type == type
+          && Arrays.equals(t.ne, ne);
     }
 
     @Override
@@ -104,9 +110,11 @@ public final class GgufWriter implements Closeable {
   private final AtomicFileWriter out;
   private final List<GgufTensorInfo> tensors;
   private final int alignment;
-  private final CharsetEncoder utf8 = StandardCharsets.UTF_8.newEncoder()
-      .onMalformedInput(CodingErrorAction.REPORT)
-      .onUnmappableCharacter(CodingErrorAction.REPORT);
+  private final CharsetEncoder utf8 =
+      StandardCharsets.UTF_8
+          .newEncoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT);
   private long dataStart;
   private int next; // index of the next tensor to begin
   private int current = -1; // index of the tensor being written, -1 between tensors
@@ -123,33 +131,39 @@ public final class GgufWriter implements Closeable {
   }
 
   /**
-   * As {@link #create(Path, GgufMetadata, List, boolean)} without overwriting: {@link #finish()} refuses an
-   * existing target.
+   * As {@link #create(Path, GgufMetadata, List, boolean)} without overwriting: {@link #finish()}
+   * refuses an existing target.
    */
-  public static GgufWriter create(Path target, GgufMetadata metadata, List<TensorSpec> tensors) throws IOException {
+  public static GgufWriter create(Path target, GgufMetadata metadata, List<TensorSpec> tensors)
+      throws IOException {
     return create(target, metadata, tensors, false);
   }
 
   /**
-   * Validates the plan, writes the header to a temporary file beside {@code target} and returns a writer ready for
-   * the first tensor.
+   * Validates the plan, writes the header to a temporary file beside {@code target} and returns a
+   * writer ready for the first tensor.
    *
    * @param target the file {@link #finish()} creates
-   * @param metadata the key-value pairs, written in their order; {@code general.alignment}, if present, sets the
-   *     alignment (UINT32, a power of two)
+   * @param metadata the key-value pairs, written in their order; {@code general.alignment}, if
+   *     present, sets the alignment (UINT32, a power of two)
    * @param tensors the tensors, in the order their infos and data are written
    * @param overwrite whether {@link #finish()} may replace an existing {@code target}
-   * @throws IllegalArgumentException if a tensor or the metadata breaks a rule of the format (message names it)
+   * @throws IllegalArgumentException if a tensor or the metadata breaks a rule of the format
+   *     (message names it)
    * @throws FileAlreadyExistsException if {@code target} exists and {@code overwrite} is false
    * @throws IOException if the temporary file cannot be written
    */
-  public static GgufWriter create(Path target, GgufMetadata metadata, List<TensorSpec> tensors, boolean overwrite)
+  public static GgufWriter create(
+      Path target, GgufMetadata metadata, List<TensorSpec> tensors, boolean overwrite)
       throws IOException {
     Objects.requireNonNull(metadata, "metadata");
     int alignment = checkAlignment(metadata);
     List<GgufTensorInfo> planned = plan(tensors, alignment);
-    GgufWriter w = new GgufWriter(
-        AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, overwrite), planned, alignment);
+    GgufWriter w =
+        new GgufWriter(
+            AtomicFileWriter.create(target, AtomicFileWriter.Temporary.UNIQUE, overwrite),
+            planned,
+            alignment);
     try {
       w.writeHeader(metadata);
     } catch (IOException | RuntimeException | Error e) {
@@ -163,10 +177,14 @@ public final class GgufWriter implements Closeable {
     return w;
   }
 
-  /** {@code x} rounded up to a multiple of {@code alignment} (a positive power of two): ggml's GGML_PAD. */
+  /**
+   * {@code x} rounded up to a multiple of {@code alignment} (a positive power of two): ggml's
+   * GGML_PAD.
+   */
   public static long align(long x, int alignment) {
     if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
-      throw new IllegalArgumentException("alignment " + alignment + " is not a positive power of two");
+      throw new IllegalArgumentException(
+          "alignment " + alignment + " is not a positive power of two");
     }
     return GgufFile.align(x, alignment);
   }
@@ -175,13 +193,22 @@ public final class GgufWriter implements Closeable {
     GgufValue v = metadata.get(GgufMetadata.ALIGNMENT).orElse(null);
     if (v == null) return GgufMetadata.DEFAULT_ALIGNMENT;
     if (v.type() != GgufValueType.UINT32) {
-      throw new IllegalArgumentException("key '" + GgufMetadata.ALIGNMENT + "' has type " + v.describeType()
-          + ", expected UINT32");
+      throw new IllegalArgumentException(
+          "key '"
+              + GgufMetadata.ALIGNMENT
+              + "' has type "
+              + v.describeType()
+              + ", expected UINT32");
     }
     long a = v.asLong();
     if (a == 0 || (a & (a - 1)) != 0 || a > GgufFile.MAX_ALIGNMENT) {
-      throw new IllegalArgumentException("alignment " + a + " (key '" + GgufMetadata.ALIGNMENT
-          + "') is not a power of two between 1 and " + GgufFile.MAX_ALIGNMENT);
+      throw new IllegalArgumentException(
+          "alignment "
+              + a
+              + " (key '"
+              + GgufMetadata.ALIGNMENT
+              + "') is not a power of two between 1 and "
+              + GgufFile.MAX_ALIGNMENT);
     }
     return (int) a;
   }
@@ -196,26 +223,37 @@ public final class GgufWriter implements Closeable {
       String name = s.name();
       int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
       if (nameBytes >= GgufFile.MAX_NAME_BYTES) {
-        throw new IllegalArgumentException("tensor '" + name + "': name is " + nameBytes + " bytes, the limit is "
-            + (GgufFile.MAX_NAME_BYTES - 1));
+        throw new IllegalArgumentException(
+            "tensor '"
+                + name
+                + "': name is "
+                + nameBytes
+                + " bytes, the limit is "
+                + (GgufFile.MAX_NAME_BYTES - 1));
       }
-      if (!names.add(name)) throw new IllegalArgumentException("tensor '" + name + "' is listed twice");
+      if (!names.add(name))
+        throw new IllegalArgumentException("tensor '" + name + "' is listed twice");
       if (s.type() == GgmlType.Q8_1 || s.type() == GgmlType.Q8_K) {
-        throw new IllegalArgumentException("tensor '" + name + "': type " + s.type()
-            + " is an intermediate ggml type that files do not hold");
+        throw new IllegalArgumentException(
+            "tensor '"
+                + name
+                + "': type "
+                + s.type()
+                + " is an intermediate ggml type that files do not hold");
       }
       GgufTensorInfo info;
       try {
         info = new GgufTensorInfo(name, s.type(), s.ne, offset);
       } catch (ArithmeticException e) {
-        throw new IllegalArgumentException("tensor '" + name + "': ne " + Arrays.toString(s.ne)
-            + " overflows a 64-bit size", e);
+        throw new IllegalArgumentException(
+            "tensor '" + name + "': ne " + Arrays.toString(s.ne) + " overflows a 64-bit size", e);
       }
       planned.add(info);
       try {
         offset = Math.addExact(offset, GgufFile.align(info.byteSize(), alignment));
       } catch (ArithmeticException e) {
-        throw new IllegalArgumentException("tensor '" + name + "': data offsets overflow a 64-bit integer", e);
+        throw new IllegalArgumentException(
+            "tensor '" + name + "': data offsets overflow a 64-bit integer", e);
       }
     }
     return List.copyOf(planned);
@@ -290,7 +328,9 @@ public final class GgufWriter implements Closeable {
     out.write(ByteBuffer.wrap(bytes));
   }
 
-  /** UTF-8 bytes of {@code s}; an unpaired surrogate (which Java would silently replace) is refused. */
+  /**
+   * UTF-8 bytes of {@code s}; an unpaired surrogate (which Java would silently replace) is refused.
+   */
   private byte[] utf8Bytes(String s, String what) {
     boolean ascii = true;
     for (int i = 0; i < s.length(); i++) {
@@ -306,8 +346,13 @@ public final class GgufWriter implements Closeable {
       b.get(bytes);
       return bytes;
     } catch (CharacterCodingException e) {
-      throw new IllegalArgumentException(file() + ": " + what + " is not valid Unicode (unpaired surrogate): "
-          + s.substring(0, Math.min(s.length(), 40)), e);
+      throw new IllegalArgumentException(
+          file()
+              + ": "
+              + what
+              + " is not valid Unicode (unpaired surrogate): "
+              + s.substring(0, Math.min(s.length(), 40)),
+          e);
     }
   }
 
@@ -332,79 +377,104 @@ public final class GgufWriter implements Closeable {
   }
 
   /**
-   * Whether {@link #finish()} forces the data to the device before renaming (default true). Turn it off for
-   * throwaway output or benchmarks of warm runs.
+   * Whether {@link #finish()} forces the data to the device before renaming (default true). Turn it
+   * off for throwaway output or benchmarks of warm runs.
    */
   public void setSync(boolean sync) {
     out.setSync(sync);
   }
 
   /**
-   * The kernels that {@link #writeConverted} quantizes to Q8_0 and converts between F32, F16 and BF16 with (the
-   * caller keeps ownership and closes them after the writer). Without this call the single-threaded
-   * {@link Kernels#shared()} serve. Every implementation writes the same bytes; Q4_0 stays on
-   * {@link GgufQuant#quantizeQ4_0}.
+   * The kernels that {@link #writeConverted} quantizes to Q8_0 and converts between F32, F16 and
+   * BF16 with (the caller keeps ownership and closes them after the writer). Without this call the
+   * single-threaded {@link Kernels#shared()} serve. Every implementation writes the same bytes;
+   * Q4_0 stays on {@link GgufQuant#quantizeQ4_0}.
    */
   public void setKernels(Kernels kernels) {
     this.kernels = Objects.requireNonNull(kernels, "kernels");
   }
 
   /**
-   * Starts the next tensor, which must be the next one in plan order; the previous one must have been ended.
+   * Starts the next tensor, which must be the next one in plan order; the previous one must have
+   * been ended.
    *
-   * @throws IllegalStateException if the name is not the next planned tensor, a tensor is still open, or the
-   *     writer is finished, closed or broken by an earlier I/O error
+   * @throws IllegalStateException if the name is not the next planned tensor, a tensor is still
+   *     open, or the writer is finished, closed or broken by an earlier I/O error
    */
   public void beginTensor(String name) {
     out.ensureWritable();
     if (current >= 0) {
-      throw new IllegalStateException(file() + ": tensor '" + tensors.get(current).name()
-          + "' is still open; call endTensor first");
+      throw new IllegalStateException(
+          file()
+              + ": tensor '"
+              + tensors.get(current).name()
+              + "' is still open; call endTensor first");
     }
     if (next == tensors.size()) {
-      throw new IllegalStateException(file() + ": all " + tensors.size() + " planned tensors are written; '" + name
-          + "' is not planned");
+      throw new IllegalStateException(
+          file()
+              + ": all "
+              + tensors.size()
+              + " planned tensors are written; '"
+              + name
+              + "' is not planned");
     }
     String expected = tensors.get(next).name();
     if (!expected.equals(name)) {
-      throw new IllegalStateException(file() + ": expected tensor '" + expected + "' next in the planned order, got '"
-          + name + "'");
+      throw new IllegalStateException(
+          file()
+              + ": expected tensor '"
+              + expected
+              + "' next in the planned order, got '"
+              + name
+              + "'");
     }
     current = next++;
     written = 0;
   }
 
   /**
-   * Appends {@code src}'s remaining bytes, already in the tensor's stored type, to the current tensor and advances
-   * {@code src}'s position to its limit.
+   * Appends {@code src}'s remaining bytes, already in the tensor's stored type, to the current
+   * tensor and advances {@code src}'s position to its limit.
    *
-   * @throws IllegalStateException if no tensor is begun or the bytes would exceed the tensor's size (nothing is
-   *     written then)
-   * @throws IOException if writing fails; the writer is then unusable and {@link #close()} deletes the file
+   * @throws IllegalStateException if no tensor is begun or the bytes would exceed the tensor's size
+   *     (nothing is written then)
+   * @throws IOException if writing fails; the writer is then unusable and {@link #close()} deletes
+   *     the file
    */
   public void write(ByteBuffer src) throws IOException {
     GgufTensorInfo t = currentTensor();
     long n = src.remaining();
     if (n > t.byteSize() - written) {
-      throw new IllegalStateException(file() + ": tensor '" + t.name() + "' has " + (t.byteSize() - written)
-          + " of its " + t.byteSize() + " bytes left; a write of " + n + " bytes would overrun it");
+      throw new IllegalStateException(
+          file()
+              + ": tensor '"
+              + t.name()
+              + "' has "
+              + (t.byteSize() - written)
+              + " of its "
+              + t.byteSize()
+              + " bytes left; a write of "
+              + n
+              + " bytes would overrun it");
     }
     out.write(src);
     written += n;
   }
 
   /**
-   * Converts {@code elements} values of {@code srcType} (F32, F16 or BF16, little-endian, from {@code src}'s
-   * position, which advances past them) to the current tensor's type and appends them. The tensor's type must be
-   * F32, F16, BF16, Q8_0 or Q4_0; for the block types the values must be whole blocks (a multiple of 32) and
-   * earlier writes must have ended on a block boundary. Conversions round to nearest even (F16, BF16) or use
-   * ggml's reference quantizers ({@link GgufQuant}; Q8_0 and the plain types through the kernels, see
-   * {@link #setKernels}, which give the same bytes); equal types are copied unchanged.
+   * Converts {@code elements} values of {@code srcType} (F32, F16 or BF16, little-endian, from
+   * {@code src}'s position, which advances past them) to the current tensor's type and appends
+   * them. The tensor's type must be F32, F16, BF16, Q8_0 or Q4_0; for the block types the values
+   * must be whole blocks (a multiple of 32) and earlier writes must have ended on a block boundary.
+   * Conversions round to nearest even (F16, BF16) or use ggml's reference quantizers ({@link
+   * GgufQuant}; Q8_0 and the plain types through the kernels, see {@link #setKernels}, which give
+   * the same bytes); equal types are copied unchanged.
    *
-   * @throws IllegalArgumentException if a type is not supported, the count is not whole blocks, or {@code src}
-   *     holds fewer values
-   * @throws IllegalStateException if no tensor is begun or the values would exceed the tensor (nothing is
-   *     written then)
+   * @throws IllegalArgumentException if a type is not supported, the count is not whole blocks, or
+   *     {@code src} holds fewer values
+   * @throws IllegalStateException if no tensor is begun or the values would exceed the tensor
+   *     (nothing is written then)
    * @throws IOException if writing fails
    */
   public void writeConverted(ByteBuffer src, DType srcType, long elements) throws IOException {
@@ -413,27 +483,62 @@ public final class GgufWriter implements Closeable {
     if (srcType != DType.F32 && srcType != DType.F16 && srcType != DType.BF16) {
       throw new IllegalArgumentException("writeConverted reads F32, F16 or BF16, not " + srcType);
     }
-    if (to != GgmlType.F32 && to != GgmlType.F16 && to != GgmlType.BF16 && to != GgmlType.Q8_0
+    if (to != GgmlType.F32
+        && to != GgmlType.F16
+        && to != GgmlType.BF16
+        && to != GgmlType.Q8_0
         && to != GgmlType.Q4_0) {
-      throw new IllegalArgumentException("tensor '" + t.name() + "': cannot convert to " + to
-          + "; write its stored bytes with write()");
+      throw new IllegalArgumentException(
+          "tensor '"
+              + t.name()
+              + "': cannot convert to "
+              + to
+              + "; write its stored bytes with write()");
     }
     if (elements < 0) throw new IllegalArgumentException("negative element count " + elements);
     if (elements % to.blockElements() != 0 || written % to.blockBytes() != 0) {
-      throw new IllegalArgumentException("tensor '" + t.name() + "': " + elements + " values after " + written
-          + " bytes are not whole " + to + " blocks of " + to.blockElements());
+      throw new IllegalArgumentException(
+          "tensor '"
+              + t.name()
+              + "': "
+              + elements
+              + " values after "
+              + written
+              + " bytes are not whole "
+              + to
+              + " blocks of "
+              + to.blockElements());
     }
     long srcBytes = srcType.byteCount(elements);
     if (src.remaining() < srcBytes) {
-      throw new IllegalArgumentException("the source holds " + src.remaining() + " bytes, " + elements + " "
-          + srcType + " values need " + srcBytes);
+      throw new IllegalArgumentException(
+          "the source holds "
+              + src.remaining()
+              + " bytes, "
+              + elements
+              + " "
+              + srcType
+              + " values need "
+              + srcBytes);
     }
     long outBytes = to.byteCount(elements);
     if (outBytes > t.byteSize() - written) {
-      throw new IllegalStateException(file() + ": tensor '" + t.name() + "' has " + (t.byteSize() - written)
-          + " of its " + t.byteSize() + " bytes left; " + elements + " values (" + outBytes + " bytes) would overrun it");
+      throw new IllegalStateException(
+          file()
+              + ": tensor '"
+              + t.name()
+              + "' has "
+              + (t.byteSize() - written)
+              + " of its "
+              + t.byteSize()
+              + " bytes left; "
+              + elements
+              + " values ("
+              + outBytes
+              + " bytes) would overrun it");
     }
-    ByteBuffer in = src.slice(src.position(), Math.toIntExact(srcBytes)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer in =
+        src.slice(src.position(), Math.toIntExact(srcBytes)).order(ByteOrder.LITTLE_ENDIAN);
     if (to.plainDType().orElse(null) == srcType) {
       write(in);
     } else if (to != GgmlType.Q4_0) {
@@ -457,16 +562,21 @@ public final class GgufWriter implements Closeable {
     src.position(src.position() + (int) srcBytes);
   }
 
-  /** Q8_0 and plain targets: the kernels convert or quantize chunk by chunk into a direct scratch buffer. */
-  private void writeWithKernels(ByteBuffer in, DType srcType, GgmlType to, long elements) throws IOException {
+  /**
+   * Q8_0 and plain targets: the kernels convert or quantize chunk by chunk into a direct scratch
+   * buffer.
+   */
+  private void writeWithKernels(ByteBuffer in, DType srcType, GgmlType to, long elements)
+      throws IOException {
     Kernels k = kernels != null ? kernels : Kernels.shared();
     if (kernelScratch == null) {
       kernelScratch = ByteBuffer.allocateDirect(KERNEL_CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN);
     }
     for (long done = 0; done < elements; ) {
       int n = (int) Math.min(KERNEL_CHUNK, elements - done);
-      ByteBuffer chunk = in.slice(Math.toIntExact(srcType.byteCount(done)), Math.toIntExact(srcType.byteCount(n)))
-          .order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer chunk =
+          in.slice(Math.toIntExact(srcType.byteCount(done)), Math.toIntExact(srcType.byteCount(n)))
+              .order(ByteOrder.LITTLE_ENDIAN);
       ByteBuffer out = kernelScratch.clear();
       if (to == GgmlType.Q8_0) {
         k.quantizeQ8_0(chunk, srcType, out, n);
@@ -480,8 +590,8 @@ public final class GgufWriter implements Closeable {
   }
 
   /**
-   * Ends the current tensor: checks that exactly its byte size was written and writes the zero padding up to the
-   * alignment.
+   * Ends the current tensor: checks that exactly its byte size was written and writes the zero
+   * padding up to the alignment.
    *
    * @throws IllegalStateException if no tensor is begun or it is incomplete
    * @throws IOException if writing fails
@@ -489,8 +599,15 @@ public final class GgufWriter implements Closeable {
   public void endTensor() throws IOException {
     GgufTensorInfo t = currentTensor();
     if (written != t.byteSize()) {
-      throw new IllegalStateException(file() + ": tensor '" + t.name() + "' is incomplete: " + written + " of "
-          + t.byteSize() + " bytes written");
+      throw new IllegalStateException(
+          file()
+              + ": tensor '"
+              + t.name()
+              + "' is incomplete: "
+              + written
+              + " of "
+              + t.byteSize()
+              + " bytes written");
     }
     out.putZeros(GgufFile.align(t.byteSize(), alignment) - t.byteSize());
     current = -1;
@@ -498,22 +615,31 @@ public final class GgufWriter implements Closeable {
 
   /**
    * Checks that every tensor was written and ended, flushes and forces the file to the device (see
-   * {@link #setSync}) and renames it to {@link #file()}. Without overwrite an existing target is refused (where
-   * the file system supports hard links, atomically).
+   * {@link #setSync}) and renames it to {@link #file()}. Without overwrite an existing target is
+   * refused (where the file system supports hard links, atomically).
    *
-   * @throws IllegalStateException if a tensor is missing or still open (the writer stays open; close it to discard)
+   * @throws IllegalStateException if a tensor is missing or still open (the writer stays open;
+   *     close it to discard)
    * @throws FileAlreadyExistsException if the target exists and overwriting was not requested
    * @throws IOException if syncing or renaming fails
    */
   public void finish() throws IOException {
     out.ensureWritable();
     if (current >= 0) {
-      throw new IllegalStateException(file() + ": tensor '" + tensors.get(current).name()
-          + "' is still open; call endTensor first");
+      throw new IllegalStateException(
+          file()
+              + ": tensor '"
+              + tensors.get(current).name()
+              + "' is still open; call endTensor first");
     }
     if (next < tensors.size()) {
-      throw new IllegalStateException(file() + ": tensor '" + tensors.get(next).name() + "' and "
-          + (tensors.size() - next - 1) + " more were never written");
+      throw new IllegalStateException(
+          file()
+              + ": tensor '"
+              + tensors.get(next).name()
+              + "' and "
+              + (tensors.size() - next - 1)
+              + " more were never written");
     }
     long expected = dataStart;
     if (!tensors.isEmpty()) {
@@ -524,8 +650,8 @@ public final class GgufWriter implements Closeable {
   }
 
   /**
-   * Without a successful {@link #finish()}: closes and deletes the temporary file, leaving nothing behind. After
-   * {@code finish()}: does nothing.
+   * Without a successful {@link #finish()}: closes and deletes the temporary file, leaving nothing
+   * behind. After {@code finish()}: does nothing.
    */
   @Override
   public void close() throws IOException {
@@ -539,7 +665,8 @@ public final class GgufWriter implements Closeable {
 
   private GgufTensorInfo currentTensor() {
     out.ensureWritable();
-    if (current < 0) throw new IllegalStateException(file() + ": no tensor begun; call beginTensor first");
+    if (current < 0)
+      throw new IllegalStateException(file() + ": no tensor begun; call beginTensor first");
     return tensors.get(current);
   }
 

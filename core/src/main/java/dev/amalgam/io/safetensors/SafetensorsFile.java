@@ -18,24 +18,28 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One safetensors file, opened for reading: its validated header and zero-copy access to each tensor's bytes.
+ * One safetensors file, opened for reading: its validated header and zero-copy access to each
+ * tensor's bytes.
  *
- * <p>Layout: bytes [0, 8) hold N, the header length, as an unsigned little-endian 64-bit integer; bytes [8, 8 + N)
- * hold a UTF-8 JSON object mapping each tensor name to {@code {"dtype", "shape", "data_offsets": [begin, end]}},
- * plus an optional {@code "__metadata__"} string-to-string map; the tensors' bytes follow, little-endian and
- * row-major, tensor by tensor, at file offset 8 + N + begin.
+ * <p>Layout: bytes [0, 8) hold N, the header length, as an unsigned little-endian 64-bit integer;
+ * bytes [8, 8 + N) hold a UTF-8 JSON object mapping each tensor name to {@code {"dtype", "shape",
+ * "data_offsets": [begin, end]}}, plus an optional {@code "__metadata__"} string-to-string map; the
+ * tensors' bytes follow, little-endian and row-major, tensor by tensor, at file offset 8 + N +
+ * begin.
  *
- * <p>{@link #open} checks everything the reference reader checks before it returns: the header length (at most
- * 100,000,000 bytes, inside the file), strict UTF-8, a JSON object that starts with '{' and is followed by nothing
- * but whitespace, no repeated key anywhere, a string-only {@code __metadata__}, each entry's dtype (exact
- * spelling), shape (non-negative integers up to 2^48 − 1) and data_offsets (two such integers, begin ≤ end),
- * overflow-checked sizes that end on a byte boundary and equal end − begin, offsets that start at 0 and leave no
- * hole or overlap, and a data section that ends exactly at the end of the file. Fields of an entry other than
- * those three are ignored, as the reference reader ignores them. Every failure is a {@link FormatException}
- * naming the file, the tensor where one is concerned, and the rule.
+ * <p>{@link #open} checks everything the reference reader checks before it returns: the header
+ * length (at most 100,000,000 bytes, inside the file), strict UTF-8, a JSON object that starts with
+ * '{' and is followed by nothing but whitespace, no repeated key anywhere, a string-only {@code
+ * __metadata__}, each entry's dtype (exact spelling), shape (non-negative integers up to 2^48 − 1)
+ * and data_offsets (two such integers, begin ≤ end), overflow-checked sizes that end on a byte
+ * boundary and equal end − begin, offsets that start at 0 and leave no hole or overlap, and a data
+ * section that ends exactly at the end of the file. Fields of an entry other than those three are
+ * ignored, as the reference reader ignores them. Every failure is a {@link FormatException} naming
+ * the file, the tensor where one is concerned, and the rule.
  *
- * <p>The file stays open until {@link #close()}, which releases the mappings of every {@link TensorData} handed
- * out; buffers already returned by {@link TensorData#slice} remain readable. Instances are thread-safe.
+ * <p>The file stays open until {@link #close()}, which releases the mappings of every {@link
+ * TensorData} handed out; buffers already returned by {@link TensorData#slice} remain readable.
+ * Instances are thread-safe.
  */
 public final class SafetensorsFile implements Closeable {
   private final MappedFile file;
@@ -75,7 +79,9 @@ public final class SafetensorsFile implements Closeable {
   static SafetensorsFile open(Path path, long windowBytes) throws IOException {
     if (Files.isDirectory(path)) {
       throw new FileSystemException(
-          path.toString(), null, "is a directory; open model directories with SafetensorsModel.open");
+          path.toString(),
+          null,
+          "is a directory; open model directories with SafetensorsModel.open");
     }
     return MappedFile.open(
         path, f -> new SafetensorsFile(f, SafetensorsHeader.read(path, f.channel()), windowBytes));
@@ -86,7 +92,10 @@ public final class SafetensorsFile implements Closeable {
     return file.path();
   }
 
-  /** N, the length of the JSON header in bytes (padding included); tensor data starts at file offset 8 + N. */
+  /**
+   * N, the length of the JSON header in bytes (padding included); tensor data starts at file offset
+   * 8 + N.
+   */
   public long headerLength() {
     return headerLength;
   }
@@ -96,7 +105,10 @@ public final class SafetensorsFile implements Closeable {
     return metadata;
   }
 
-  /** All tensors in data-offset order (empty tensors sharing an offset keep their header order). Read-only. */
+  /**
+   * All tensors in data-offset order (empty tensors sharing an offset keep their header order).
+   * Read-only.
+   */
   public List<TensorInfo> tensors() {
     return tensors;
   }
@@ -117,8 +129,8 @@ public final class SafetensorsFile implements Closeable {
   }
 
   /**
-   * Zero-copy access to the bytes of tensor {@code name}. Every call for the same name returns the same
-   * instance, so mapping windows are shared.
+   * Zero-copy access to the bytes of tensor {@code name}. Every call for the same name returns the
+   * same instance, so mapping windows are shared.
    *
    * @throws IllegalArgumentException if the file has no such tensor
    * @throws IllegalStateException if the file has been closed
@@ -126,12 +138,14 @@ public final class SafetensorsFile implements Closeable {
   public TensorData data(String name) {
     file.ensureOpen();
     SafetensorsHeader.Entry e = entry(name);
-    return data.computeIfAbsent(name, n -> new TensorData(file, e.info(), dataOffset(n), windowBytes));
+    return data.computeIfAbsent(
+        name, n -> new TensorData(file, e.info(), dataOffset(n), windowBytes));
   }
 
   /**
-   * Releases the mappings of every {@link TensorData} handed out and closes the file. Buffers already returned
-   * stay valid; further {@link #data} or {@link TensorData#slice} calls fail. Closing twice does nothing.
+   * Releases the mappings of every {@link TensorData} handed out and closes the file. Buffers
+   * already returned stay valid; further {@link #data} or {@link TensorData#slice} calls fail.
+   * Closing twice does nothing.
    */
   @Override
   public void close() throws IOException {

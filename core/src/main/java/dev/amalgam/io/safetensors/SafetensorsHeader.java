@@ -46,24 +46,31 @@ import java.util.Map;
 
 /**
  * Reads and validates the header of one safetensors file: every check of the reference reader
- * ({@code SafeTensors::read_metadata} and {@code Metadata::validate}, docs/formats.md §1.3) plus duplicate keys, the
- * JSON schema's 2^48 − 1 bound and a distinction between trailing bytes and missing data.
+ * ({@code SafeTensors::read_metadata} and {@code Metadata::validate}, docs/formats.md §1.3) plus
+ * duplicate keys, the JSON schema's 2^48 − 1 bound and a distinction between trailing bytes and
+ * missing data.
  */
 final class SafetensorsHeader {
   /** {@code MAX_HEADER_SIZE} of the reference reader. */
   static final long MAX_HEADER_BYTES = 100_000_000L;
+
   /** Largest dimension or offset the JSON schema allows. */
   static final long MAX_SCHEMA_VALUE = (1L << 48) - 1;
+
   /** The reserved key of the string-to-string metadata map. */
   static final String METADATA_KEY = "__metadata__";
 
   private static final String DUPLICATE_PREFIX = "Duplicate field '";
 
-  /** Shared by the reader, the writer and the index code: duplicate keys are errors, long strings allowed. */
+  /**
+   * Shared by the reader, the writer and the index code: duplicate keys are errors, long strings
+   * allowed.
+   */
   static final JsonFactory JSON =
       JsonFactory.builder()
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-          // Jackson's default caps (20 M chars per string, 50 k per name) are below what the reference reader
+          // Jackson's default caps (20 M chars per string, 50 k per name) are below what the
+          // reference reader
           // accepts; the header length bound already limits both.
           .streamReadConstraints(
               StreamReadConstraints.builder()
@@ -85,12 +92,18 @@ final class SafetensorsHeader {
     this.entries = entries;
   }
 
-  /** Reads the header of {@code file} through {@code channel} and validates it against the file size. */
+  /**
+   * Reads the header of {@code file} through {@code channel} and validates it against the file
+   * size.
+   */
   static SafetensorsHeader read(Path file, FileChannel channel) throws IOException {
     long fileSize = channel.size();
     if (fileSize < 8) {
       throw new FormatException(
-          file, FILE_TOO_SMALL, null, "file has " + fileSize + " bytes, fewer than the 8-byte header length field");
+          file,
+          FILE_TOO_SMALL,
+          null,
+          "file has " + fileSize + " bytes, fewer than the 8-byte header length field");
     }
     ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     readFully(file, channel, prefix, 0);
@@ -100,14 +113,24 @@ final class SafetensorsHeader {
           file,
           HEADER_TOO_LARGE,
           null,
-          "header length " + Long.toUnsignedString(n) + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+          "header length "
+              + Long.toUnsignedString(n)
+              + " exceeds the limit of "
+              + MAX_HEADER_BYTES
+              + " bytes");
     }
     if (8 + n > fileSize) {
       throw new FormatException(
           file,
           HEADER_PAST_END,
           null,
-          "header length " + n + " runs past the end of the file: 8 + " + n + " > " + fileSize + " bytes");
+          "header length "
+              + n
+              + " runs past the end of the file: 8 + "
+              + n
+              + " > "
+              + fileSize
+              + " bytes");
     }
     ByteBuffer header = ByteBuffer.allocate((int) n);
     readFully(file, channel, header, 8);
@@ -118,7 +141,8 @@ final class SafetensorsHeader {
     return new SafetensorsHeader(n, Collections.unmodifiableMap(metadata), entries);
   }
 
-  private static void readFully(Path file, FileChannel channel, ByteBuffer dst, long position) throws IOException {
+  private static void readFully(Path file, FileChannel channel, ByteBuffer dst, long position)
+      throws IOException {
     long pos = position;
     while (dst.hasRemaining()) {
       int r = channel.read(dst, pos);
@@ -135,7 +159,8 @@ final class SafetensorsHeader {
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     ByteBuffer in = ByteBuffer.wrap(bytes);
-    CharBuffer out = CharBuffer.allocate(bytes.length); // UTF-8 never yields more UTF-16 units than bytes
+    CharBuffer out =
+        CharBuffer.allocate(bytes.length); // UTF-8 never yields more UTF-16 units than bytes
     CoderResult result = decoder.decode(in, out, true);
     if (!result.isError()) result = decoder.flush(out);
     if (result.isError()) {
@@ -148,8 +173,8 @@ final class SafetensorsHeader {
     return out;
   }
 
-  private static List<Entry> parseJson(Path file, char[] json, int length, Map<String, String> metadata)
-      throws IOException {
+  private static List<Entry> parseJson(
+      Path file, char[] json, int length, Map<String, String> metadata) throws IOException {
     if (length == 0 || json[0] != '{') {
       throw new FormatException(
           file,
@@ -175,8 +200,10 @@ final class SafetensorsHeader {
         }
         context = null;
       }
-      if (t != JsonToken.END_OBJECT) throw new IllegalStateException("Jackson returned " + t + " inside an object");
-      // The reference reader (serde_json) accepts trailing JSON whitespace, writers pad with spaces; nothing else.
+      if (t != JsonToken.END_OBJECT)
+        throw new IllegalStateException("Jackson returned " + t + " inside an object");
+      // The reference reader (serde_json) accepts trailing JSON whitespace, writers pad with
+      // spaces; nothing else.
       JsonToken after;
       try {
         after = p.nextToken();
@@ -197,9 +224,11 @@ final class SafetensorsHeader {
       if (duplicate != null) {
         if (context == null) {
           if (duplicate.equals(METADATA_KEY)) {
-            throw new FormatException(file, DUPLICATE_NAME, null, "the header repeats the key '__metadata__'", e);
+            throw new FormatException(
+                file, DUPLICATE_NAME, null, "the header repeats the key '__metadata__'", e);
           }
-          throw new FormatException(file, DUPLICATE_NAME, duplicate, "the header names this tensor twice", e);
+          throw new FormatException(
+              file, DUPLICATE_NAME, duplicate, "the header names this tensor twice", e);
         }
         String where = context.equals(METADATA_KEY) ? "__metadata__" : "the entry";
         throw new FormatException(
@@ -213,13 +242,18 @@ final class SafetensorsHeader {
           file,
           BAD_HEADER,
           context != null && !context.equals(METADATA_KEY) ? context : null,
-          "header is not valid JSON at character " + e.getLocation().getCharOffset() + ": " + jsonMessage(e),
+          "header is not valid JSON at character "
+              + e.getLocation().getCharOffset()
+              + ": "
+              + jsonMessage(e),
           e);
     }
     return entries;
   }
 
-  /** Jackson's message without its source placeholder: "... (start marker at line: 1, column: 1)". */
+  /**
+   * Jackson's message without its source placeholder: "... (start marker at line: 1, column: 1)".
+   */
   static String jsonMessage(JsonProcessingException e) {
     String m = String.valueOf(e.getOriginalMessage());
     return m.replaceAll("\\[Source: [^;\\]]*; (line: \\d+, column: \\d+)\\]", "$1");
@@ -234,10 +268,14 @@ final class SafetensorsHeader {
     return null;
   }
 
-  private static void readMetadata(Path file, JsonParser p, Map<String, String> metadata) throws IOException {
+  private static void readMetadata(Path file, JsonParser p, Map<String, String> metadata)
+      throws IOException {
     if (p.currentToken() != JsonToken.START_OBJECT) {
       throw new FormatException(
-          file, BAD_HEADER, null, "__metadata__ must be an object of string values, found " + describe(p));
+          file,
+          BAD_HEADER,
+          null,
+          "__metadata__ must be an object of string values, found " + describe(p));
     }
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String key = p.currentName();
@@ -255,7 +293,10 @@ final class SafetensorsHeader {
   private static Entry readEntry(Path file, JsonParser p, String name) throws IOException {
     if (p.currentToken() != JsonToken.START_OBJECT) {
       throw new FormatException(
-          file, BAD_HEADER, name, "entry must be an object with dtype, shape and data_offsets, found " + describe(p));
+          file,
+          BAD_HEADER,
+          name,
+          "entry must be an object with dtype, shape and data_offsets, found " + describe(p));
     }
     DType dtype = null;
     long[] shape = null;
@@ -278,8 +319,10 @@ final class SafetensorsHeader {
           p.skipChildren();
       }
     }
-    for (Object[] f : new Object[][] {{"dtype", dtype}, {"shape", shape}, {"data_offsets", offsets}}) {
-      if (f[1] == null) throw new FormatException(file, BAD_HEADER, name, "entry lacks the field '" + f[0] + "'");
+    for (Object[] f :
+        new Object[][] {{"dtype", dtype}, {"shape", shape}, {"data_offsets", offsets}}) {
+      if (f[1] == null)
+        throw new FormatException(file, BAD_HEADER, name, "entry lacks the field '" + f[0] + "'");
     }
     long begin = offsets[0];
     long end = offsets[1];
@@ -289,7 +332,10 @@ final class SafetensorsHeader {
         numel = Math.multiplyExact(numel, d);
       } catch (ArithmeticException e) {
         throw new FormatException(
-            file, SIZE_OVERFLOW, name, "element count of shape " + Arrays.toString(shape) + " overflows 64 bits");
+            file,
+            SIZE_OVERFLOW,
+            name,
+            "element count of shape " + Arrays.toString(shape) + " overflows 64 bits");
       }
     }
     long bits;
@@ -300,14 +346,25 @@ final class SafetensorsHeader {
           file,
           SIZE_OVERFLOW,
           name,
-          "size of shape " + Arrays.toString(shape) + " x " + dtype + " (" + numel + " elements) overflows 64 bits");
+          "size of shape "
+              + Arrays.toString(shape)
+              + " x "
+              + dtype
+              + " ("
+              + numel
+              + " elements) overflows 64 bits");
     }
     if (bits % 8 != 0) {
       throw new FormatException(
           file,
           NOT_BYTE_ALIGNED,
           name,
-          "shape " + Arrays.toString(shape) + " x " + dtype + " is " + bits
+          "shape "
+              + Arrays.toString(shape)
+              + " x "
+              + dtype
+              + " is "
+              + bits
               + " bits, which do not end on a byte boundary");
     }
     if (end - begin != bits / 8) {
@@ -315,15 +372,26 @@ final class SafetensorsHeader {
           file,
           SIZE_MISMATCH,
           name,
-          "data_offsets [" + begin + ", " + end + ") hold " + bytes(end - begin) + " but shape "
-              + Arrays.toString(shape) + " x " + dtype + " needs " + bits / 8);
+          "data_offsets ["
+              + begin
+              + ", "
+              + end
+              + ") hold "
+              + bytes(end - begin)
+              + " but shape "
+              + Arrays.toString(shape)
+              + " x "
+              + dtype
+              + " needs "
+              + bits / 8);
     }
     return new Entry(new TensorInfo(name, dtype, shape), begin, end);
   }
 
   private static DType readDtype(Path file, JsonParser p, String name) throws IOException {
     if (p.currentToken() != JsonToken.VALUE_STRING) {
-      throw new FormatException(file, BAD_HEADER, name, "dtype must be a string, found " + describe(p));
+      throw new FormatException(
+          file, BAD_HEADER, name, "dtype must be a string, found " + describe(p));
     }
     String s = p.getText();
     return DType.fromSafetensorsName(s)
@@ -334,13 +402,15 @@ final class SafetensorsHeader {
                   !upper.equals(s) && DType.fromSafetensorsName(upper).isPresent()
                       ? " (dtype names are case-sensitive: did you mean \"" + upper + "\"?)"
                       : "";
-              return new FormatException(file, UNKNOWN_DTYPE, name, "unknown dtype \"" + s + "\"" + hint);
+              return new FormatException(
+                  file, UNKNOWN_DTYPE, name, "unknown dtype \"" + s + "\"" + hint);
             });
   }
 
   private static long[] readShape(Path file, JsonParser p, String name) throws IOException {
     if (p.currentToken() != JsonToken.START_ARRAY) {
-      throw new FormatException(file, BAD_SHAPE, name, "shape must be an array of integers, found " + describe(p));
+      throw new FormatException(
+          file, BAD_SHAPE, name, "shape must be an array of integers, found " + describe(p));
     }
     long[] dims = new long[4];
     int rank = 0;
@@ -355,53 +425,71 @@ final class SafetensorsHeader {
   private static long[] readOffsets(Path file, JsonParser p, String name) throws IOException {
     if (p.currentToken() != JsonToken.START_ARRAY) {
       throw new FormatException(
-          file, BAD_OFFSETS, name, "data_offsets must be an array [begin, end], found " + describe(p));
+          file,
+          BAD_OFFSETS,
+          name,
+          "data_offsets must be an array [begin, end], found " + describe(p));
     }
     long[] v = new long[2];
     int count = 0;
     while (p.nextToken() != JsonToken.END_ARRAY) {
-      long x = readCount(file, p, name, BAD_OFFSETS, count == 0 ? "data_offsets begin" : "data_offsets end");
+      long x =
+          readCount(
+              file, p, name, BAD_OFFSETS, count == 0 ? "data_offsets begin" : "data_offsets end");
       if (count < 2) v[count] = x;
       count++;
     }
     if (count != 2) {
       throw new FormatException(
-          file, BAD_OFFSETS, name, "data_offsets must hold exactly 2 integers [begin, end], found " + count);
+          file,
+          BAD_OFFSETS,
+          name,
+          "data_offsets must hold exactly 2 integers [begin, end], found " + count);
     }
     if (v[0] > v[1]) {
       throw new FormatException(
-          file, BAD_OFFSETS, name, "data_offsets [" + v[0] + ", " + v[1] + "] end before they begin");
+          file,
+          BAD_OFFSETS,
+          name,
+          "data_offsets [" + v[0] + ", " + v[1] + "] end before they begin");
     }
     return v;
   }
 
   /** A non-negative integer no larger than the schema's bound. */
-  private static long readCount(Path file, JsonParser p, String name, FormatException.Reason reason, String what)
+  private static long readCount(
+      Path file, JsonParser p, String name, FormatException.Reason reason, String what)
       throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NUMBER_INT) {
       if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
         String text = p.getText();
         throw new FormatException(
-            file, reason, name, what + " is " + text + (text.startsWith("-") ? ", negative" : ", above 2^48 - 1"));
+            file,
+            reason,
+            name,
+            what + " is " + text + (text.startsWith("-") ? ", negative" : ", above 2^48 - 1"));
       }
       long v = p.getLongValue();
       if (v < 0) throw new FormatException(file, reason, name, what + " is " + v + ", negative");
-      if (v > MAX_SCHEMA_VALUE) throw new FormatException(file, reason, name, what + " is " + v + ", above 2^48 - 1");
+      if (v > MAX_SCHEMA_VALUE)
+        throw new FormatException(file, reason, name, what + " is " + v + ", above 2^48 - 1");
       return v;
     }
     if (t == JsonToken.VALUE_NUMBER_FLOAT) {
-      throw new FormatException(file, reason, name, what + " is " + p.getText() + ", not an integer");
+      throw new FormatException(
+          file, reason, name, what + " is " + p.getText() + ", not an integer");
     }
-    throw new FormatException(file, reason, name, what + " must be an integer, found " + describe(p));
+    throw new FormatException(
+        file, reason, name, what + " must be an integer, found " + describe(p));
   }
 
   /**
-   * Sorts the entries by data offset and checks the layout: contiguous from 0, no holes or overlaps, and the
-   * data ends exactly at the end of the file.
+   * Sorts the entries by data offset and checks the layout: contiguous from 0, no holes or
+   * overlaps, and the data ends exactly at the end of the file.
    */
-  private static List<Entry> validateLayout(Path file, List<Entry> entries, long headerLength, long fileSize)
-      throws FormatException {
+  private static List<Entry> validateLayout(
+      Path file, List<Entry> entries, long headerLength, long fileSize) throws FormatException {
     List<Entry> sorted = new ArrayList<>(entries);
     // Stable: several empty tensors may share an offset; they keep their header order.
     sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
@@ -412,13 +500,30 @@ final class SafetensorsHeader {
         String range = "data [" + e.begin() + ", " + e.end() + ")";
         String detail;
         if (previous == null) {
-          detail = range + " starts at " + e.begin() + ", but the first tensor must start at offset 0 (leading gap)";
+          detail =
+              range
+                  + " starts at "
+                  + e.begin()
+                  + ", but the first tensor must start at offset 0 (leading gap)";
         } else if (e.begin() > position) {
-          detail = range + " leaves a hole of " + bytes(e.begin() - position) + " after tensor '"
-              + previous.info().name() + "', which ends at " + position;
+          detail =
+              range
+                  + " leaves a hole of "
+                  + bytes(e.begin() - position)
+                  + " after tensor '"
+                  + previous.info().name()
+                  + "', which ends at "
+                  + position;
         } else {
-          detail = range + " overlaps tensor '" + previous.info().name() + "' at ["
-              + previous.begin() + ", " + previous.end() + ")";
+          detail =
+              range
+                  + " overlaps tensor '"
+                  + previous.info().name()
+                  + "' at ["
+                  + previous.begin()
+                  + ", "
+                  + previous.end()
+                  + ")";
         }
         throw new FormatException(file, BAD_OFFSETS, e.info().name(), detail);
       }
@@ -432,7 +537,9 @@ final class SafetensorsHeader {
           file,
           TRAILING_BYTES,
           null,
-          bytes(fileSize - expected) + " follow the last tensor's data, which ends at file offset " + expected);
+          bytes(fileSize - expected)
+              + " follow the last tensor's data, which ends at file offset "
+              + expected);
     }
     if (expected > fileSize) {
       for (Entry e : sorted) {
@@ -441,7 +548,10 @@ final class SafetensorsHeader {
               file,
               DATA_PAST_END,
               e.info().name(),
-              "data ends at file offset " + (dataStart + e.end()) + ", past the end of the file (" + fileSize
+              "data ends at file offset "
+                  + (dataStart + e.end())
+                  + ", past the end of the file ("
+                  + fileSize
                   + " bytes); the file is truncated");
         }
       }

@@ -11,8 +11,8 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.io.FormatException;
-import dev.amalgam.tensor.TensorInfo;
 import dev.amalgam.io.ModelWeights;
+import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -32,22 +32,24 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * A model's weights in safetensors form: a single file, or a directory holding one file or several shards tied
- * together by {@code model.safetensors.index.json}.
+ * A model's weights in safetensors form: a single file, or a directory holding one file or several
+ * shards tied together by {@code model.safetensors.index.json}.
  *
- * <p>{@link #open} on a directory uses, in this order: the index, if present; {@code model.safetensors}; the only
- * {@code *.safetensors} file, if there is exactly one. The index must be a JSON object whose {@code weight_map}
- * maps tensor names to shard file names inside the directory; every shard must exist, the tensors found in the
- * shards must be exactly the {@code weight_map}'s keys, each in the shard the map names, and no tensor may appear
- * in two shards. Every shard's header is opened and validated by {@code open}; shards stay open until
- * {@link #close()}. PyTorch pickle checkpoints ({@code pytorch_model.bin}, {@code *.pt}, {@code *.pth}) are
- * refused with advice to convert them.
+ * <p>{@link #open} on a directory uses, in this order: the index, if present; {@code
+ * model.safetensors}; the only {@code *.safetensors} file, if there is exactly one. The index must
+ * be a JSON object whose {@code weight_map} maps tensor names to shard file names inside the
+ * directory; every shard must exist, the tensors found in the shards must be exactly the {@code
+ * weight_map}'s keys, each in the shard the map names, and no tensor may appear in two shards.
+ * Every shard's header is opened and validated by {@code open}; shards stay open until {@link
+ * #close()}. PyTorch pickle checkpoints ({@code pytorch_model.bin}, {@code *.pt}, {@code *.pth})
+ * are refused with advice to convert them.
  *
  * <p>Instances are thread-safe.
  */
 public final class SafetensorsModel implements ModelWeights {
   /** The index of a sharded checkpoint. */
   public static final String INDEX_FILE = "model.safetensors.index.json";
+
   /** The weights file of an unsharded checkpoint. */
   public static final String SINGLE_FILE = "model.safetensors";
 
@@ -80,9 +82,11 @@ public final class SafetensorsModel implements ModelWeights {
   }
 
   /**
-   * Opens a model directory or a single safetensors file and validates every header (and the index).
+   * Opens a model directory or a single safetensors file and validates every header (and the
+   * index).
    *
-   * @throws FormatException if a file or the index breaks a rule, or the directory holds no safetensors weights
+   * @throws FormatException if a file or the index breaks a rule, or the directory holds no
+   *     safetensors weights
    * @throws NoSuchFileException if {@code path} does not exist
    * @throws IOException if a file cannot be read
    */
@@ -135,8 +139,8 @@ public final class SafetensorsModel implements ModelWeights {
   }
 
   /**
-   * The index's {@code metadata} object as plain Java values (maps, lists, strings, numbers, booleans), e.g.
-   * {@code total_size}; empty without an index. Read-only at the top level.
+   * The index's {@code metadata} object as plain Java values (maps, lists, strings, numbers,
+   * booleans), e.g. {@code total_size}; empty without an index. Read-only at the top level.
    */
   public Map<String, Object> metadata() {
     return metadata;
@@ -162,7 +166,8 @@ public final class SafetensorsModel implements ModelWeights {
     Path index = dir.resolve(INDEX_FILE);
     if (Files.exists(index)) return openIndexed(dir, index);
     Path single = dir.resolve(SINGLE_FILE);
-    if (Files.isRegularFile(single)) return new SafetensorsModel(dir, List.of(SafetensorsFile.open(single)), Map.of());
+    if (Files.isRegularFile(single))
+      return new SafetensorsModel(dir, List.of(SafetensorsFile.open(single)), Map.of());
     List<Path> files;
     try (Stream<Path> s = Files.list(dir)) {
       files = s.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
@@ -175,7 +180,8 @@ public final class SafetensorsModel implements ModelWeights {
       if (name.endsWith(".safetensors")) candidates.add(f);
       String lower = name.toLowerCase(Locale.ROOT);
       boolean isPickle =
-          (lower.startsWith("pytorch_model") && (lower.endsWith(".bin") || lower.endsWith(".bin.index.json")))
+          (lower.startsWith("pytorch_model")
+                  && (lower.endsWith(".bin") || lower.endsWith(".bin.index.json")))
               || lower.endsWith(".pt")
               || lower.endsWith(".pth");
       if (isPickle && pickle == null) pickle = f;
@@ -188,16 +194,30 @@ public final class SafetensorsModel implements ModelWeights {
           dir,
           MISSING_FILE,
           null,
-          "holds " + candidates.size() + " .safetensors files ("
-              + candidates.stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "))
-              + ") but no " + INDEX_FILE + " or " + SINGLE_FILE + " saying which form the model");
+          "holds "
+              + candidates.size()
+              + " .safetensors files ("
+              + candidates.stream()
+                  .map(p -> p.getFileName().toString())
+                  .collect(Collectors.joining(", "))
+              + ") but no "
+              + INDEX_FILE
+              + " or "
+              + SINGLE_FILE
+              + " saying which form the model");
     }
     if (pickle != null) throw pickle(dir, pickle);
     throw new FormatException(
         dir,
         MISSING_FILE,
         null,
-        "no safetensors weights in " + dir + " (looked for " + INDEX_FILE + ", " + SINGLE_FILE + " and *.safetensors)");
+        "no safetensors weights in "
+            + dir
+            + " (looked for "
+            + INDEX_FILE
+            + ", "
+            + SINGLE_FILE
+            + " and *.safetensors)");
   }
 
   private static FormatException pickle(Path where, Path file) {
@@ -205,7 +225,9 @@ public final class SafetensorsModel implements ModelWeights {
         where,
         UNSUPPORTED_FORMAT,
         null,
-        "holds a PyTorch pickle checkpoint (" + file.getFileName() + "); pickle checkpoints are not supported, "
+        "holds a PyTorch pickle checkpoint ("
+            + file.getFileName()
+            + "); pickle checkpoints are not supported, "
             + "as loading them can run arbitrary code: convert the model to safetensors first (e.g. with "
             + "transformers: model.save_pretrained(dir, safe_serialization=True))");
   }
@@ -227,11 +249,17 @@ public final class SafetensorsModel implements ModelWeights {
       }
       if (file.isEmpty() || !p.startsWith(root) || p.equals(root)) {
         throw new FormatException(
-            index, BAD_INDEX, e.getKey(), "weight_map names '" + file + "', which is not a file in " + dir);
+            index,
+            BAD_INDEX,
+            e.getKey(),
+            "weight_map names '" + file + "', which is not a file in " + dir);
       }
       if (!Files.isRegularFile(p)) {
         throw new FormatException(
-            index, MISSING_FILE, e.getKey(), "weight_map names shard '" + file + "', which does not exist in " + dir);
+            index,
+            MISSING_FILE,
+            e.getKey(),
+            "weight_map names shard '" + file + "', which does not exist in " + dir);
       }
       shardNames.add(file);
     }
@@ -245,7 +273,8 @@ public final class SafetensorsModel implements ModelWeights {
         for (TensorInfo t : f.tensors()) {
           String earlier = fileOfTensor.putIfAbsent(t.name(), shard);
           if (earlier != null) {
-            throw new FormatException(f.path(), DUPLICATE_NAME, t.name(), "also stored in shard '" + earlier + "'");
+            throw new FormatException(
+                f.path(), DUPLICATE_NAME, t.name(), "also stored in shard '" + earlier + "'");
           }
         }
       }
@@ -253,14 +282,21 @@ public final class SafetensorsModel implements ModelWeights {
         String mapped = weightMap.get(e.getKey());
         if (mapped == null) {
           throw new FormatException(
-              index, BAD_INDEX, e.getKey(), "shard '" + e.getValue() + "' holds this tensor, but weight_map lacks it");
+              index,
+              BAD_INDEX,
+              e.getKey(),
+              "shard '" + e.getValue() + "' holds this tensor, but weight_map lacks it");
         }
         if (!mapped.equals(e.getValue())) {
           throw new FormatException(
               index,
               BAD_INDEX,
               e.getKey(),
-              "weight_map places this tensor in '" + mapped + "', but it is in '" + e.getValue() + "'");
+              "weight_map places this tensor in '"
+                  + mapped
+                  + "', but it is in '"
+                  + e.getValue()
+                  + "'");
         }
       }
       for (Map.Entry<String, String> e : weightMap.entrySet()) {
@@ -280,7 +316,8 @@ public final class SafetensorsModel implements ModelWeights {
   }
 
   /** Parses the index into its weight_map (in file order) and fills {@code metadata}. */
-  private static Map<String, String> readIndex(Path index, Map<String, Object> metadata) throws IOException {
+  private static Map<String, String> readIndex(Path index, Map<String, Object> metadata)
+      throws IOException {
     Map<String, String> weightMap = null;
     String inWeightMap = null; // the entry being read, for messages
     try (JsonParser p = SafetensorsHeader.JSON.createParser(Files.readAllBytes(index))) {
@@ -292,7 +329,8 @@ public final class SafetensorsModel implements ModelWeights {
         JsonToken value = p.nextToken();
         if (key.equals("weight_map")) {
           if (value != JsonToken.START_OBJECT) {
-            throw new FormatException(index, BAD_INDEX, null, "weight_map must be an object of tensor -> file name");
+            throw new FormatException(
+                index, BAD_INDEX, null, "weight_map must be an object of tensor -> file name");
           }
           weightMap = new LinkedHashMap<>();
           while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -308,13 +346,15 @@ public final class SafetensorsModel implements ModelWeights {
           if (value != JsonToken.START_OBJECT) {
             throw new FormatException(index, BAD_INDEX, null, "metadata must be a JSON object");
           }
-          metadata.putAll(MAPPER.readValue(p, new TypeReference<LinkedHashMap<String, Object>>() {}));
+          metadata.putAll(
+              MAPPER.readValue(p, new TypeReference<LinkedHashMap<String, Object>>() {}));
         } else {
           p.skipChildren();
         }
       }
       if (p.nextToken() != null) {
-        throw new FormatException(index, BAD_INDEX, null, "unexpected content after the JSON object");
+        throw new FormatException(
+            index, BAD_INDEX, null, "unexpected content after the JSON object");
       }
     } catch (JsonProcessingException e) {
       String duplicate = SafetensorsHeader.duplicateKey(e);
@@ -329,10 +369,16 @@ public final class SafetensorsModel implements ModelWeights {
             e);
       }
       throw new FormatException(
-          index, BAD_INDEX, null, "index is not valid JSON: " + SafetensorsHeader.jsonMessage(e), e);
+          index,
+          BAD_INDEX,
+          null,
+          "index is not valid JSON: " + SafetensorsHeader.jsonMessage(e),
+          e);
     }
-    if (weightMap == null) throw new FormatException(index, BAD_INDEX, null, "index has no weight_map");
-    if (weightMap.isEmpty()) throw new FormatException(index, BAD_INDEX, null, "weight_map is empty");
+    if (weightMap == null)
+      throw new FormatException(index, BAD_INDEX, null, "index has no weight_map");
+    if (weightMap.isEmpty())
+      throw new FormatException(index, BAD_INDEX, null, "weight_map is empty");
     return weightMap;
   }
 

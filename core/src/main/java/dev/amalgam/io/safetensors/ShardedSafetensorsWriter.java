@@ -24,22 +24,24 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Streams a model directory: the tensors split over one or more safetensors shards, plus
- * {@code model.safetensors.index.json} when there are several.
+ * Streams a model directory: the tensors split over one or more safetensors shards, plus {@code
+ * model.safetensors.index.json} when there are several.
  *
- * <p>Sharding follows mergekit and huggingface_hub: tensors are taken in the given order and appended to the
- * current shard unless that would push the shard's data over {@code maxShardBytes} and the shard already holds a
- * tensor; then a new shard starts. A tensor larger than the limit thus gets a shard of its own. Shards are named
- * {@code model-00001-of-00003.safetensors} (1-based, 5 digits), or {@code model.safetensors} when there is only
- * one. The index is {@code {"metadata": {"total_size": <bytes of all tensors>}, "weight_map": {<tensor>:
- * <shard>}}}, pretty-printed with the tensors in order.
+ * <p>Sharding follows mergekit and huggingface_hub: tensors are taken in the given order and
+ * appended to the current shard unless that would push the shard's data over {@code maxShardBytes}
+ * and the shard already holds a tensor; then a new shard starts. A tensor larger than the limit
+ * thus gets a shard of its own. Shards are named {@code model-00001-of-00003.safetensors} (1-based,
+ * 5 digits), or {@code model.safetensors} when there is only one. The index is {@code {"metadata":
+ * {"total_size": <bytes of all tensors>}, "weight_map": {<tensor>: <shard>}}}, pretty-printed with
+ * the tensors in order.
  *
- * <p>Writing uses the {@link SafetensorsWriter} protocol across shards: {@link #beginTensor} for every tensor in
- * the planned order, {@link #write} any number of times, then {@link #finish()}. Shards are written to temporary
- * files and renamed into place only by {@code finish()}, all together, before the index; {@link #close()} without
- * a successful {@code finish()} removes everything this writer wrote. A single-shard save deletes a
- * {@code model.safetensors.index.json} left by an earlier sharded save in the same directory, since readers
- * prefer the index; other files are left alone.
+ * <p>Writing uses the {@link SafetensorsWriter} protocol across shards: {@link #beginTensor} for
+ * every tensor in the planned order, {@link #write} any number of times, then {@link #finish()}.
+ * Shards are written to temporary files and renamed into place only by {@code finish()}, all
+ * together, before the index; {@link #close()} without a successful {@code finish()} removes
+ * everything this writer wrote. A single-shard save deletes a {@code model.safetensors.index.json}
+ * left by an earlier sharded save in the same directory, since readers prefer the index; other
+ * files are left alone.
  *
  * <p>Not thread-safe: one thread writes.
  */
@@ -70,7 +72,8 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   private boolean closed;
   private int next; // index in order of the next tensor to begin
 
-  private ShardedSafetensorsWriter(Path dir, boolean createdDir, List<Shard> shards, Map<String, String> metadata) {
+  private ShardedSafetensorsWriter(
+      Path dir, boolean createdDir, List<Shard> shards, Map<String, String> metadata) {
     this.dir = dir;
     this.createdDir = createdDir;
     this.shards = shards;
@@ -86,17 +89,20 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   /**
    * Splits tensors into shards (see the class description). An empty list gives one empty shard.
    *
-   * @param maxShardBytes the most tensor bytes a shard may hold unless a single tensor is larger; positive
+   * @param maxShardBytes the most tensor bytes a shard may hold unless a single tensor is larger;
+   *     positive
    * @throws IllegalArgumentException if {@code maxShardBytes} is not positive
    */
   public static List<Shard> plan(List<TensorInfo> tensors, long maxShardBytes) {
-    if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be positive: " + maxShardBytes);
+    if (maxShardBytes <= 0)
+      throw new IllegalArgumentException("maxShardBytes must be positive: " + maxShardBytes);
     List<List<TensorInfo>> groups = new ArrayList<>();
     List<Long> sizes = new ArrayList<>();
     List<TensorInfo> current = new ArrayList<>();
     long bytes = 0;
     for (TensorInfo t : tensors) {
-      if (!current.isEmpty() && t.byteSize() > maxShardBytes - bytes) { // bytes + size > max, without overflow
+      if (!current.isEmpty()
+          && t.byteSize() > maxShardBytes - bytes) { // bytes + size > max, without overflow
         groups.add(current);
         sizes.add(bytes);
         current = new ArrayList<>();
@@ -120,22 +126,26 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   }
 
   /**
-   * Plans the shards and prepares to write them into {@code dir}, which is created if missing. Each shard's
-   * temporary file is created when its first tensor begins.
+   * Plans the shards and prepares to write them into {@code dir}, which is created if missing. Each
+   * shard's temporary file is created when its first tensor begins.
    *
-   * @param metadata {@code __metadata__} of every shard; {@code "format": "pt"} is added unless a format is given
-   * @throws IllegalArgumentException as {@link #plan} and {@link SafetensorsWriter#create} do, checked for every
-   *     shard before anything is written
+   * @param metadata {@code __metadata__} of every shard; {@code "format": "pt"} is added unless a
+   *     format is given
+   * @throws IllegalArgumentException as {@link #plan} and {@link SafetensorsWriter#create} do,
+   *     checked for every shard before anything is written
    * @throws IOException if the directory cannot be created
    */
   public static ShardedSafetensorsWriter open(
-      Path dir, List<TensorInfo> tensors, long maxShardBytes, Map<String, String> metadata) throws IOException {
+      Path dir, List<TensorInfo> tensors, long maxShardBytes, Map<String, String> metadata)
+      throws IOException {
     List<Shard> shards = plan(tensors, maxShardBytes);
     Set<String> names = new HashSet<>();
     for (TensorInfo t : tensors) {
-      if (!names.add(t.name())) throw new IllegalArgumentException("tensor '" + t.name() + "' is listed twice");
+      if (!names.add(t.name()))
+        throw new IllegalArgumentException("tensor '" + t.name() + "' is listed twice");
     }
-    for (Shard s : shards) SafetensorsWriter.header(s.tensors(), metadata); // validates names, sizes, metadata
+    for (Shard s : shards)
+      SafetensorsWriter.header(s.tensors(), metadata); // validates names, sizes, metadata
     boolean created = !Files.exists(dir);
     Files.createDirectories(dir);
     return new ShardedSafetensorsWriter(dir, created, shards, metadata);
@@ -165,8 +175,8 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   }
 
   /**
-   * Starts the next tensor, which must be the next one in the order given to {@link #open}; when it opens a new
-   * shard, the previous shard's data is completed and closed.
+   * Starts the next tensor, which must be the next one in the order given to {@link #open}; when it
+   * opens a new shard, the previous shard's data is completed and closed.
    *
    * @throws IllegalStateException as {@link SafetensorsWriter#beginTensor} does
    * @throws IOException if a shard cannot be completed or created
@@ -175,12 +185,22 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     ensureOpen();
     if (next == order.size()) {
       throw new IllegalStateException(
-          dir + ": all " + order.size() + " planned tensors are written; '" + name + "' is not planned");
+          dir
+              + ": all "
+              + order.size()
+              + " planned tensors are written; '"
+              + name
+              + "' is not planned");
     }
     String expected = order.get(next).name();
     if (!expected.equals(name)) {
       throw new IllegalStateException(
-          dir + ": expected tensor '" + expected + "' next in the planned order, got '" + name + "'");
+          dir
+              + ": expected tensor '"
+              + expected
+              + "' next in the planned order, got '"
+              + name
+              + "'");
     }
     current(shardOf[next]).beginTensor(name);
     next++;
@@ -199,18 +219,22 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   }
 
   /**
-   * Completes the last shard, renames every shard into place, then writes the index (two or more shards) or
-   * deletes a stale one (one shard).
+   * Completes the last shard, renames every shard into place, then writes the index (two or more
+   * shards) or deletes a stale one (one shard).
    *
    * @throws IllegalStateException if a tensor is missing or incomplete
-   * @throws IOException if syncing, renaming or writing the index fails; {@link #close()} then removes what was
-   *     written
+   * @throws IOException if syncing, renaming or writing the index fails; {@link #close()} then
+   *     removes what was written
    */
   public void finish() throws IOException {
     ensureOpen();
     if (next < order.size()) {
       throw new IllegalStateException(
-          dir + ": tensor '" + order.get(next).name() + "' and " + (order.size() - next - 1)
+          dir
+              + ": tensor '"
+              + order.get(next).name()
+              + "' and "
+              + (order.size() - next - 1)
               + " more were never written");
     }
     current(shards.size() - 1).finishData(); // creates the one empty shard of an empty model
@@ -226,8 +250,9 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
   }
 
   /**
-   * Without a successful {@link #finish()}: deletes every shard and temporary file this writer created (and the
-   * directory, if this writer created it and it is empty). After {@code finish()}: does nothing.
+   * Without a successful {@link #finish()}: deletes every shard and temporary file this writer
+   * created (and the directory, if this writer created it and it is empty). After {@code finish()}:
+   * does nothing.
    */
   @Override
   public void close() throws IOException {
@@ -254,13 +279,16 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     if (failure != null) throw failure;
   }
 
-  /** The writer of shard {@code s}, creating it (and completing the previous shard) when it is new. */
+  /**
+   * The writer of shard {@code s}, creating it (and completing the previous shard) when it is new.
+   */
   private SafetensorsWriter current(int s) throws IOException {
     if (s < writers.size()) return writers.get(s);
     if (s != writers.size()) throw new IllegalStateException("shard " + s + " opened out of order");
     if (!writers.isEmpty()) writers.get(writers.size() - 1).finishData();
     Shard shard = shards.get(s);
-    SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), shard.tensors(), metadata);
+    SafetensorsWriter w =
+        SafetensorsWriter.create(dir.resolve(shard.fileName()), shard.tensors(), metadata);
     w.setSync(sync);
     writers.add(w);
     return w;
@@ -270,7 +298,8 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
     // huggingface_hub writes json.dumps(indent=2): two-space indent, "key": value, a final newline.
     DefaultPrettyPrinter pretty =
         new DefaultPrettyPrinter(
-                Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER))
+                Separators.createDefaultInstance()
+                    .withObjectFieldValueSpacing(Separators.Spacing.AFTER))
             .withObjectIndenter(new DefaultIndenter("  ", "\n"));
     ByteArrayOutputStream json = new ByteArrayOutputStream();
     try (JsonGenerator g = SafetensorsHeader.JSON.createGenerator(json).setPrettyPrinter(pretty)) {
@@ -286,7 +315,8 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
       g.writeEndObject();
     }
     json.write('\n');
-    try (AtomicFileWriter out = AtomicFileWriter.create(index, AtomicFileWriter.Temporary.FIXED, true)) {
+    try (AtomicFileWriter out =
+        AtomicFileWriter.create(index, AtomicFileWriter.Temporary.FIXED, true)) {
       out.setSync(sync);
       out.write(ByteBuffer.wrap(json.toByteArray()));
       out.finish(json.size());
@@ -306,7 +336,14 @@ public final class ShardedSafetensorsWriter implements Closeable, TensorSink {
 
   @Override
   public String toString() {
-    return "ShardedSafetensorsWriter[" + dir + ", " + shards.size() + " shards, " + next + "/" + order.size()
+    return "ShardedSafetensorsWriter["
+        + dir
+        + ", "
+        + shards.size()
+        + " shards, "
+        + next
+        + "/"
+        + order.size()
         + " tensors begun]";
   }
 }

@@ -8,10 +8,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Zero-copy access to the bytes of one tensor in a {@link SafetensorsFile}, through read-only memory mappings
- * (see {@link MappedTensorData} for the windows, releasing and thread-safety). Elements are counted over the
- * flattened row-major tensor; a unit is one element, or for sub-byte types the fewest elements that fill whole
- * bytes, so slices of those must start and end on a byte boundary.
+ * Zero-copy access to the bytes of one tensor in a {@link SafetensorsFile}, through read-only
+ * memory mappings (see {@link MappedTensorData} for the windows, releasing and thread-safety).
+ * Elements are counted over the flattened row-major tensor; a unit is one element, or for sub-byte
+ * types the fewest elements that fill whole bytes, so slices of those must start and end on a byte
+ * boundary.
  */
 public final class TensorData extends MappedTensorData<TensorInfo> implements TensorSource {
   /** The most bytes one slice can hold: the capacity limit of a {@link ByteBuffer}. */
@@ -21,7 +22,10 @@ public final class TensorData extends MappedTensorData<TensorInfo> implements Te
     super(file, info, fileOffset, layout(info), windowBytes);
   }
 
-  /** Whole groups of elements per unit, so that no element (nor a byte shared by sub-byte elements) is split. */
+  /**
+   * Whole groups of elements per unit, so that no element (nor a byte shared by sub-byte elements)
+   * is split.
+   */
   private static Layout layout(TensorInfo info) {
     int bits = info.dtype().bits();
     long groupBits = lcm(bits, 8);
@@ -38,14 +42,15 @@ public final class TensorData extends MappedTensorData<TensorInfo> implements Te
   }
 
   /**
-   * A read-only, little-endian, direct buffer over elements {@code [firstElement, firstElement + elementCount)}
-   * in row-major order, with position 0 and limit equal to their byte count. No bytes are copied.
+   * A read-only, little-endian, direct buffer over elements {@code [firstElement, firstElement +
+   * elementCount)} in row-major order, with position 0 and limit equal to their byte count. No
+   * bytes are copied.
    *
    * @param firstElement index of the first element, counted over the flattened tensor
    * @param elementCount number of elements; their bytes must not exceed {@link #MAX_SLICE_BYTES}
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
-   * @throws IllegalArgumentException if the slice is larger than {@link #MAX_SLICE_BYTES}, or if, for a
-   *     sub-byte element type, it does not start and end on a byte boundary
+   * @throws IllegalArgumentException if the slice is larger than {@link #MAX_SLICE_BYTES}, or if,
+   *     for a sub-byte element type, it does not start and end on a byte boundary
    * @throws IllegalStateException if the file has been closed
    * @throws IOException if the file cannot be mapped
    */
@@ -57,17 +62,30 @@ public final class TensorData extends MappedTensorData<TensorInfo> implements Te
   @Override
   protected IllegalArgumentException misaligned(long firstElement, long count) {
     TensorInfo info = info();
-    long element = firstElement * info.dtype().bits() % 8 != 0 ? firstElement : firstElement + count;
+    long element =
+        firstElement * info.dtype().bits() % 8 != 0 ? firstElement : firstElement + count;
     return new IllegalArgumentException(
-        "tensor '" + info.name() + "': element " + element + " of " + info.dtype()
+        "tensor '"
+            + info.name()
+            + "': element "
+            + element
+            + " of "
+            + info.dtype()
             + " does not start on a byte boundary; slices of sub-byte types must start and end on one");
   }
 
   @Override
   protected IllegalArgumentException tooLarge(long count, long bytes) {
     return new IllegalArgumentException(
-        "tensor '" + info().name() + "': a slice of " + count + " elements is " + bytes
-            + " bytes, more than the " + MAX_SLICE_BYTES + " one buffer can hold; read it in several slices");
+        "tensor '"
+            + info().name()
+            + "': a slice of "
+            + count
+            + " elements is "
+            + bytes
+            + " bytes, more than the "
+            + MAX_SLICE_BYTES
+            + " one buffer can hold; read it in several slices");
   }
 
   private static long lcm(long a, long b) {

@@ -7,12 +7,13 @@ import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * Hand-written JavaCPP peer of native/include/amalgam.h; each method mirrors the C function of the same name.
+ * Hand-written JavaCPP peer of native/include/amalgam.h; each method mirrors the C function of the
+ * same name.
  *
- * <p>There is no static initialiser: {@link NativeLibrary} loads the library once and the rest of Amalgam calls
- * these methods only after that succeeded. The native code never throws (status codes carry errors), hence
- * {@code @NoException}. Nothing here validates arguments: use {@link dev.amalgam.kernels.Kernels}, which checks
- * every buffer bound before it calls down.
+ * <p>There is no static initialiser: {@link NativeLibrary} loads the library once and the rest of
+ * Amalgam calls these methods only after that succeeded. The native code never throws (status codes
+ * carry errors), hence {@code @NoException}. Nothing here validates arguments: use {@link
+ * dev.amalgam.kernels.Kernels}, which checks every buffer bound before it calls down.
  */
 @Platform(include = "amalgam.h", link = "amalgam")
 @NoException
@@ -31,8 +32,12 @@ public final class AmalgamNative {
   /** See {@code amalgam_status_message}. */
   public static native @Cast("const char*") String amalgam_status_message(int status);
 
-  /** Address of a direct buffer's current position; meaningless for heap buffers (JavaCPP copies those). */
-  public static native @Cast("int64_t") long amalgam_address_of(@Cast("const void*") ByteBuffer buffer);
+  /**
+   * Address of a direct buffer's current position; meaningless for heap buffers (JavaCPP copies
+   * those).
+   */
+  public static native @Cast("int64_t") long amalgam_address_of(
+      @Cast("const void*") ByteBuffer buffer);
 
   /** See {@code amalgam_convert}. */
   public static native int amalgam_convert(
@@ -68,7 +73,11 @@ public final class AmalgamNative {
 
   /** See {@code amalgam_quantize_q8_0}. */
   public static native int amalgam_quantize_q8_0(
-      int isa, @Cast("int64_t") long src, int srcDtype, @Cast("int64_t") long dst, @Cast("int64_t") long n);
+      int isa,
+      @Cast("int64_t") long src,
+      int srcDtype,
+      @Cast("int64_t") long dst,
+      @Cast("int64_t") long n);
 
   /** See {@code amalgam_dequantize}. */
   public static native int amalgam_dequantize(
@@ -79,13 +88,17 @@ public final class AmalgamNative {
       int dstDtype,
       @Cast("int64_t") long n);
 
-  // The task-arithmetic kernels take Java arrays, pinned for the call (GetPrimitiveArrayCritical, no copy): they
+  // The task-arithmetic kernels take Java arrays, pinned for the call (GetPrimitiveArrayCritical,
+  // no copy): they
   // run over one work block of the merge and never block.
 
   /** See {@code amalgam_magnitude_histogram_high}. */
   @CriticalRegion
   public static native int amalgam_magnitude_histogram_high(
-      int isa, @Cast("const float*") float[] values, @Cast("int64_t") long n, @Cast("int64_t*") long[] histogram);
+      int isa,
+      @Cast("const float*") float[] values,
+      @Cast("int64_t") long n,
+      @Cast("int64_t*") long[] histogram);
 
   /** See {@code amalgam_magnitude_histogram_low}. */
   @CriticalRegion
@@ -168,7 +181,8 @@ public final class AmalgamNative {
       @Cast("int64_t*") long[] seen);
 
   /** See {@code amalgam_advise}. */
-  public static native int amalgam_advise(@Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
+  public static native int amalgam_advise(
+      @Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
 
   /** See {@code amalgam_start_writeback}. */
   public static native int amalgam_start_writeback(

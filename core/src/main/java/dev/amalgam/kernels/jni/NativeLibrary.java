@@ -9,13 +9,17 @@ import org.bytedeco.javacpp.Loader;
 /**
  * Loads the native kernels once per JVM and remembers why not, if they could not be loaded.
  *
- * <p>Order: if the system property {@value #PATH_PROPERTY} names a directory, the two libraries are loaded from
- * there and nothing else is tried (whoever sets it knows better); otherwise JavaCPP extracts them from the jar
- * (or finds them in target/classes). {@value #DISABLE_PROPERTY}{@code =true} skips loading entirely.
+ * <p>Order: if the system property {@value #PATH_PROPERTY} names a directory, the two libraries are
+ * loaded from there and nothing else is tried (whoever sets it knows better); otherwise JavaCPP
+ * extracts them from the jar (or finds them in target/classes). {@value #DISABLE_PROPERTY}{@code
+ * =true} skips loading entirely.
  */
 public final class NativeLibrary {
-  /** Directory holding libjniAmalgamNative.so and libamalgam.so, overriding the copies in the jar. */
+  /**
+   * Directory holding libjniAmalgamNative.so and libamalgam.so, overriding the copies in the jar.
+   */
   public static final String PATH_PROPERTY = "amalgam.native.path";
+
   /** Set to true to run on the Java kernels without trying the native library. */
   public static final String DISABLE_PROPERTY = "amalgam.native.disable";
 
@@ -67,7 +71,8 @@ public final class NativeLibrary {
       }
       int abi = AmalgamNative.amalgam_abi_version();
       if (abi != EXPECTED_ABI) {
-        return new Status(false, "native ABI version " + abi + " at " + origin + ", expected " + EXPECTED_ABI);
+        return new Status(
+            false, "native ABI version " + abi + " at " + origin + ", expected " + EXPECTED_ABI);
       }
       return new Status(true, origin);
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | SecurityException e) {

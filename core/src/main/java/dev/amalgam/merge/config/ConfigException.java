@@ -4,8 +4,9 @@ import dev.amalgam.diagnostic.Failure;
 import dev.amalgam.diagnostic.FailureReason;
 
 /**
- * A merge configuration is invalid. The message starts with the YAML path of the offending value, e.g.
- * {@code models[1].parameters.weight: required (line 7)}; {@link #yamlPath()} is empty for whole-document errors.
+ * A merge configuration is invalid. The message starts with the YAML path of the offending value,
+ * e.g. {@code models[1].parameters.weight: required (line 7)}; {@link #yamlPath()} is empty for
+ * whole-document errors.
  */
 public final class ConfigException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
@@ -17,7 +18,9 @@ public final class ConfigException extends RuntimeException implements Failure {
     this.yamlPath = yamlPath == null ? "" : yamlPath;
   }
 
-  /** The path of the offending value, e.g. "models[1].parameters.weight", or "" for the document. */
+  /**
+   * The path of the offending value, e.g. "models[1].parameters.weight", or "" for the document.
+   */
   public String yamlPath() {
     return yamlPath;
   }

@@ -9,7 +9,8 @@ import java.util.Map;
  * @param parameters its {@code parameters:} block, by name
  * @param yamlPath where the entry was written, e.g. "models[1]"
  */
-public record InputModel(ModelReference model, Map<String, ParameterSetting> parameters, String yamlPath) {
+public record InputModel(
+    ModelReference model, Map<String, ParameterSetting> parameters, String yamlPath) {
   /** Copies the parameters. */
   public InputModel {
     parameters = Map.copyOf(parameters);

@@ -4,8 +4,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One parameter's setting as mergekit's YAML allows it: a constant, a gradient (a list interpolated across
- * layers), or a list of {@code {filter, value}} rules whose first match decides. See docs/merge-semantics.md §3.
+ * One parameter's setting as mergekit's YAML allows it: a constant, a gradient (a list interpolated
+ * across layers), or a list of {@code {filter, value}} rules whose first match decides. See
+ * docs/merge-semantics.md §3.
  */
 public sealed interface ParameterSetting
     permits ParameterSetting.Constant, ParameterSetting.Gradient, ParameterSetting.Conditional {
@@ -14,11 +15,12 @@ public sealed interface ParameterSetting
   String yamlPath();
 
   /**
-   * The value for one tensor, or empty if no rule matches (the caller then falls through to the next level of
-   * precedence).
+   * The value for one tensor, or empty if no rule matches (the caller then falls through to the
+   * next level of precedence).
    *
    * @param tensorName the tensor name filters are matched against
-   * @param layerFraction where the tensor's layer lies in its slice: i / (L - 1), 0 for non-layer tensors
+   * @param layerFraction where the tensor's layer lies in its slice: i / (L - 1), 0 for non-layer
+   *     tensors
    */
   Optional<Value> resolve(String tensorName, double layerFraction);
 
@@ -39,14 +41,15 @@ public sealed interface ParameterSetting
   }
 
   /**
-   * A list of values spread evenly over the layers of a slice. Numbers are interpolated linearly between the two
-   * nearest anchors; any other values are picked by {@code floor(x * (n - 1))}.
+   * A list of values spread evenly over the layers of a slice. Numbers are interpolated linearly
+   * between the two nearest anchors; any other values are picked by {@code floor(x * (n - 1))}.
    */
   record Gradient(List<Object> values, String yamlPath) implements ParameterSetting {
     /** Creates the gradient; it must hold at least one value. */
     public Gradient {
       values = List.copyOf(values);
-      if (values.isEmpty()) throw new ConfigException(yamlPath, "a gradient needs at least one value");
+      if (values.isEmpty())
+        throw new ConfigException(yamlPath, "a gradient needs at least one value");
     }
 
     @Override
@@ -67,7 +70,10 @@ public sealed interface ParameterSetting
     }
   }
 
-  /** Rules tried in order; a rule without a filter, with "*", or whose filter is a substring of the name wins. */
+  /**
+   * Rules tried in order; a rule without a filter, with "*", or whose filter is a substring of the
+   * name wins.
+   */
   record Conditional(List<Rule> rules, String yamlPath) implements ParameterSetting {
     /** Copies the rules. */
     public Conditional {
@@ -86,7 +92,8 @@ public sealed interface ParameterSetting
   /**
    * One {@code {filter, value}} entry.
    *
-   * @param filter a plain substring of tensor names (no regex or glob, as in mergekit), "*" or null for any
+   * @param filter a plain substring of tensor names (no regex or glob, as in mergekit), "*" or null
+   *     for any
    * @param value a constant or gradient
    */
   record Rule(String filter, ParameterSetting value) {

@@ -8,7 +8,10 @@ import java.util.Optional;
 public final class Suggestions {
   private Suggestions() {}
 
-  /** The known name closest to {@code given} (case-insensitive), if it is close enough to be a likely typo. */
+  /**
+   * The known name closest to {@code given} (case-insensitive), if it is close enough to be a
+   * likely typo.
+   */
   public static Optional<String> closest(String given, Collection<String> known) {
     String g = given.toLowerCase(Locale.ROOT);
     String best = null;
@@ -20,7 +23,9 @@ public final class Suggestions {
         best = k;
       }
     }
-    return best != null && bestDistance <= Math.max(2, g.length() / 3) ? Optional.of(best) : Optional.empty();
+    return best != null && bestDistance <= Math.max(2, g.length() / 3)
+        ? Optional.of(best)
+        : Optional.empty();
   }
 
   /** "; did you mean 'x'?" or "". */

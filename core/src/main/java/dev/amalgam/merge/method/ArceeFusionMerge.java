@@ -4,32 +4,35 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Arcee Fusion (mergekit {@code arcee_fusion}, docs/merge-semantics.md §2.11): takes the other model's value where its
- * change from the base is important. With {@code a} the base and {@code b} the other model, per slice along the
- * last dimension ("row") {@code p = softmax(b) + 1e-8}, {@code q = softmax(a) + 1e-8} and {@code KL = sum p
- * log(p / q)}; the importance of each element is {@code I = |b - a| * KL(row)}; the threshold is {@code median +
- * 1.5 (Q3 - Q1)} of {@code I} with quantile {@code q} the element of rank {@code floor(q (n - 1))}; the output is
- * {@code a + (b - a) * [I >= threshold]}.
+ * Arcee Fusion (mergekit {@code arcee_fusion}, docs/merge-semantics.md §2.11): takes the other
+ * model's value where its change from the base is important. With {@code a} the base and {@code b}
+ * the other model, per slice along the last dimension ("row") {@code p = softmax(b) + 1e-8}, {@code
+ * q = softmax(a) + 1e-8} and {@code KL = sum p log(p / q)}; the importance of each element is
+ * {@code I = |b - a| * KL(row)}; the threshold is {@code median + 1.5 (Q3 - Q1)} of {@code I} with
+ * quantile {@code q} the element of rank {@code floor(q (n - 1))}; the output is {@code a + (b - a)
+ * * [I >= threshold]}.
  *
- * <p>Streaming in five passes with O(rows) state: per-row softmax maxima and sums (online rescaling), per-row KL,
- * then an exact radix selection of the three quantiles over the float keys of {@code I} (a histogram of the top
- * 16 bits, then of the low 16 bits inside the chosen buckets), then the output. {@code I} is recomputed from the
- * inputs in each pass, never stored. KL sums are double, {@code I} is f32.
+ * <p>Streaming in five passes with O(rows) state: per-row softmax maxima and sums (online
+ * rescaling), per-row KL, then an exact radix selection of the three quantiles over the float keys
+ * of {@code I} (a histogram of the top 16 bits, then of the low 16 bits inside the chosen buckets),
+ * then the output. {@code I} is recomputed from the inputs in each pass, never stored. KL sums are
+ * double, {@code I} is f32.
  *
- * <p>Against mergekit, two deliberate fixes: (1) quantiles are exact over all elements, where mergekit sorts a
- * random sample of 1,000,000 elements (with replacement) once a tensor has more, so its threshold is random and
- * unreproducible; (2) the output follows {@code out_dtype}, else {@code dtype}, else the base model's type, where
- * mergekit always writes f32 (mergekit issue #604). mergekit also computes the softmax in the input dtype; here
- * it is double.
+ * <p>Against mergekit, two deliberate fixes: (1) quantiles are exact over all elements, where
+ * mergekit sorts a random sample of 1,000,000 elements (with replacement) once a tensor has more,
+ * so its threshold is random and unreproducible; (2) the output follows {@code out_dtype}, else
+ * {@code dtype}, else the base model's type, where mergekit always writes f32 (mergekit issue
+ * #604). mergekit also computes the softmax in the input dtype; here it is double.
  */
 final class ArceeFusionMerge {
   /** The {@code arcee_fusion} method: one model fused into a required base; no parameters. */
-  static final MergeMethod METHOD = DeclaredMethod.named("arcee_fusion")
-      .displayName("Arcee Fusion")
-      .reference("https://arcee.ai")
-      .inputs(InputRule.baseAndOneOther("fuses one model into base_model"))
-      .outputFollowsBase()
-      .plans(ArceeFusionMerge::plan);
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("arcee_fusion")
+          .displayName("Arcee Fusion")
+          .reference("https://arcee.ai")
+          .inputs(InputRule.baseAndOneOther("fuses one model into base_model"))
+          .outputFollowsBase()
+          .plans(ArceeFusionMerge::plan);
 
   /** mergekit's guard added to both softmax distributions. */
   static final double SOFTMAX_EPS = 1e-8;
@@ -45,7 +48,10 @@ final class ArceeFusionMerge {
     return new Operation(base, 1 - base, rowLength);
   }
 
-  /** Maps a float to an int whose signed order is the float's order (NaNs with the sign bit clear last). */
+  /**
+   * Maps a float to an int whose signed order is the float's order (NaNs with the sign bit clear
+   * last).
+   */
   static int sortableKey(float f) {
     int bits = Float.floatToRawIntBits(f);
     return bits ^ ((bits >> 31) & 0x7fffffff);
@@ -95,8 +101,11 @@ final class ArceeFusionMerge {
         this.step = SphericalPasses.buffers(io, 1)[0].length;
         long rowCount = total == 0 ? 0 : total / rowLength;
         if (rowCount > Integer.MAX_VALUE - 8) {
-          throw new ArithmeticException("arcee_fusion: " + rowCount + " rows in one tensor is more than this"
-              + " method keeps per-row sums for");
+          throw new ArithmeticException(
+              "arcee_fusion: "
+                  + rowCount
+                  + " rows in one tensor is more than this"
+                  + " method keeps per-row sums for");
         }
         int rows = (int) rowCount;
         a = new float[step];
@@ -232,8 +241,13 @@ final class ArceeFusionMerge {
       r.softmaxSums();
       r.divergences();
       long last = r.total - 1;
-      float[] q = r.select(new long[] {(long) Math.floor(0.25 * last), (long) Math.floor(0.5 * last),
-          (long) Math.floor(0.75 * last)});
+      float[] q =
+          r.select(
+              new long[] {
+                (long) Math.floor(0.25 * last),
+                (long) Math.floor(0.5 * last),
+                (long) Math.floor(0.75 * last)
+              });
       float threshold = q[1] + 1.5f * (q[2] - q[0]);
       r.emit(threshold);
     }

@@ -5,19 +5,26 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * A merge method declared by its facts, with its maths as the one piece of code: every method of the registry is
- * one of these. Declare one with {@link #named}.
+ * A merge method declared by its facts, with its maths as the one piece of code: every method of
+ * the registry is one of these. Declare one with {@link #named}.
  *
  * @param name the {@code merge_method} value
  * @param displayName the name for model cards
  * @param reference where the method is described
  * @param parameters the declared parameters, in the order {@code amalgam methods} lists them
  * @param inputs how many models it merges and what {@code base_model} is to it
- * @param outputFollowsBase whether the output takes the base's element type by default (see {@link MergeMethod})
+ * @param outputFollowsBase whether the output takes the base's element type by default (see {@link
+ *     MergeMethod})
  * @param planner turns one tensor's context into its operation
  */
-record DeclaredMethod(String name, String displayName, String reference, List<ParameterSpec> parameters,
-    InputRule inputs, boolean outputFollowsBase, Function<TensorContext, TensorOperation> planner)
+record DeclaredMethod(
+    String name,
+    String displayName,
+    String reference,
+    List<ParameterSpec> parameters,
+    InputRule inputs,
+    boolean outputFollowsBase,
+    Function<TensorContext, TensorOperation> planner)
     implements MergeMethod {
   DeclaredMethod {
     Objects.requireNonNull(name, "name");
@@ -43,7 +50,9 @@ record DeclaredMethod(String name, String displayName, String reference, List<Pa
     return planner.apply(context);
   }
 
-  /** The facts of a method being declared; {@link #plans} completes it. No parameters by default. */
+  /**
+   * The facts of a method being declared; {@link #plans} completes it. No parameters by default.
+   */
   static final class Declaration {
     private final String name;
     private String displayName;
@@ -93,7 +102,8 @@ record DeclaredMethod(String name, String displayName, String reference, List<Pa
 
     /** The method, planning each tensor with {@code planner}. */
     MergeMethod plans(Function<TensorContext, TensorOperation> planner) {
-      return new DeclaredMethod(name, displayName, reference, parameters, inputs, outputFollowsBase, planner);
+      return new DeclaredMethod(
+          name, displayName, reference, parameters, inputs, outputFollowsBase, planner);
     }
   }
 }

@@ -6,9 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Chunks as {@code float[]} for methods whose per-element work is plain Java: inputs are widened to f32 by the
- * kernels and results rounded to the output type by the kernels, so the Java code sees only floats. One instance
- * per operation run; its buffers are reused across chunks.
+ * Chunks as {@code float[]} for methods whose per-element work is plain Java: inputs are widened to
+ * f32 by the kernels and results rounded to the output type by the kernels, so the Java code sees
+ * only floats. One instance per operation run; its buffers are reused across chunks.
  */
 final class FloatChunks {
   private final TensorStreams io;
@@ -43,8 +43,8 @@ final class FloatChunks {
 
   /**
    * Elements {@code [offset, offset + count)} of a chunk fetched earlier (by a thread that may call
-   * {@link TensorStreams#inputChunk}) as floats, into {@code dst[0..count)}: for workers sharing one fetched chunk,
-   * each with its own instance.
+   * {@link TensorStreams#inputChunk}) as floats, into {@code dst[0..count)}: for workers sharing
+   * one fetched chunk, each with its own instance.
    */
   void read(ByteBuffer chunk, DType type, int offset, int count, float[] dst) {
     ByteBuffer src = chunk.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -59,8 +59,9 @@ final class FloatChunks {
   }
 
   /**
-   * Rounds {@code values[0..count)} to the output type into {@code out} at element {@code offset} (from index 0,
-   * whatever its position): workers fill disjoint parts of one output chunk, which their caller then emits.
+   * Rounds {@code values[0..count)} to the output type into {@code out} at element {@code offset}
+   * (from index 0, whatever its position): workers fill disjoint parts of one output chunk, which
+   * their caller then emits.
    */
   void write(float[] values, int count, ByteBuffer out, int offset) {
     ByteBuffer f32 = scratch(count);

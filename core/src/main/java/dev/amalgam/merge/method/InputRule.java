@@ -8,29 +8,39 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What a merge method takes as inputs: how many models it merges and what {@code base_model} is to it. {@link
- * #check} is the one input check of every method, run once before any tensor is planned.
+ * What a merge method takes as inputs: how many models it merges and what {@code base_model} is to
+ * it. {@link #check} is the one input check of every method, run once before any tensor is planned.
  *
- * <p>Error texts are templates, so that each method keeps its own wording: {@code {method}} stands for the method's
- * name, {@code {count}} for the number of merged models, {@code {total}} for the number of inputs and {@code
- * {inputs}} for the inputs' labels joined by ", ".
+ * <p>Error texts are templates, so that each method keeps its own wording: {@code {method}} stands
+ * for the method's name, {@code {count}} for the number of merged models, {@code {total}} for the
+ * number of inputs and {@code {inputs}} for the inputs' labels joined by ", ".
  *
  * @param base what the method does with {@code base_model}
  * @param min the fewest merged models
  * @param max the most merged models, or {@link #UNLIMITED}
  * @param missingBase for a required base: the error at {@code base_model} when it is not set
- * @param baseAmongModels for an optional base: the error at {@code base_model} when it is set but the inputs number
- *     only {@code max}, so the base must be one of the merged models; empty to report that as a wrong count
- * @param wrongCount the error at {@code models} when the number of merged models is outside {@code [min, max]}
+ * @param baseAmongModels for an optional base: the error at {@code base_model} when it is set but
+ *     the inputs number only {@code max}, so the base must be one of the merged models; empty to
+ *     report that as a wrong count
+ * @param wrongCount the error at {@code models} when the number of merged models is outside {@code
+ *     [min, max]}
  */
-record InputRule(Base base, int min, int max, Optional<String> missingBase, Optional<String> baseAmongModels,
+record InputRule(
+    Base base,
+    int min,
+    int max,
+    Optional<String> missingBase,
+    Optional<String> baseAmongModels,
     String wrongCount) {
   /** {@link #max} of a method that merges any number of models. */
   static final int UNLIMITED = -1;
 
   private static final Pattern PLACEHOLDER = Pattern.compile("\\{(method|count|total|inputs)}");
 
-  /** What a method does with {@code base_model}, which decides whether the base counts as a merged model. */
+  /**
+   * What a method does with {@code base_model}, which decides whether the base counts as a merged
+   * model.
+   */
   enum Base {
     /** The others are merged into or relative to it; it must be set and is not counted. */
     REQUIRED,
@@ -44,7 +54,8 @@ record InputRule(Base base, int min, int max, Optional<String> missingBase, Opti
     Objects.requireNonNull(base, "base");
     Objects.requireNonNull(wrongCount, "wrongCount");
     if (missingBase.isPresent() != (base == Base.REQUIRED)) {
-      throw new IllegalArgumentException("missingBase is the error of a required base, and only of one");
+      throw new IllegalArgumentException(
+          "missingBase is the error of a required base, and only of one");
     }
     if (baseAmongModels.isPresent() && base != Base.OPTIONAL) {
       throw new IllegalArgumentException("baseAmongModels is the error of an optional base");
@@ -54,12 +65,17 @@ record InputRule(Base base, int min, int max, Optional<String> missingBase, Opti
   /**
    * A required base and exactly one other model.
    *
-   * @param purpose what the method does with the base, for the error when it is missing ("interpolates from
-   *     base_model to one other model")
+   * @param purpose what the method does with the base, for the error when it is missing
+   *     ("interpolates from base_model to one other model")
    */
   static InputRule baseAndOneOther(String purpose) {
-    return new InputRule(Base.REQUIRED, 1, 1, Optional.of("{method} " + purpose + "; set base_model"),
-        Optional.empty(), "{method} merges exactly two models (the base and one other), got {total}: {inputs}");
+    return new InputRule(
+        Base.REQUIRED,
+        1,
+        1,
+        Optional.of("{method} " + purpose + "; set base_model"),
+        Optional.empty(),
+        "{method} merges exactly two models (the base and one other), got {total}: {inputs}");
   }
 
   /**
@@ -68,8 +84,16 @@ record InputRule(Base base, int min, int max, Optional<String> missingBase, Opti
    * @param purpose what the method does with the base, for the error when it is missing
    */
   static InputRule baseAndAtLeast(int min, String purpose) {
-    return new InputRule(Base.REQUIRED, min, UNLIMITED, Optional.of("{method} " + purpose + "; set base_model"),
-        Optional.empty(), "{method} needs at least " + min + " model" + (min == 1 ? "" : "s")
+    return new InputRule(
+        Base.REQUIRED,
+        min,
+        UNLIMITED,
+        Optional.of("{method} " + purpose + "; set base_model"),
+        Optional.empty(),
+        "{method} needs at least "
+            + min
+            + " model"
+            + (min == 1 ? "" : "s")
             + " besides base_model, got {count} (inputs: {inputs})");
   }
 
@@ -104,7 +128,8 @@ record InputRule(Base base, int min, int max, Optional<String> missingBase, Opti
       throw new ConfigException("base_model", fill(missingBase.get(), method, count, inputLabels));
     }
     if (hasBase && total == max && baseAmongModels.isPresent()) {
-      throw new ConfigException("base_model", fill(baseAmongModels.get(), method, count, inputLabels));
+      throw new ConfigException(
+          "base_model", fill(baseAmongModels.get(), method, count, inputLabels));
     }
     if (count < min || (max != UNLIMITED && count > max)) {
       throw new ConfigException("models", fill(wrongCount, method, count, inputLabels));
@@ -115,12 +140,13 @@ record InputRule(Base base, int min, int max, Optional<String> missingBase, Opti
     Matcher placeholder = PLACEHOLDER.matcher(template);
     StringBuilder text = new StringBuilder();
     while (placeholder.find()) {
-      String value = switch (placeholder.group(1)) {
-        case "method" -> method;
-        case "count" -> Integer.toString(count);
-        case "total" -> Integer.toString(inputLabels.size());
-        default -> String.join(", ", inputLabels);
-      };
+      String value =
+          switch (placeholder.group(1)) {
+            case "method" -> method;
+            case "count" -> Integer.toString(count);
+            case "total" -> Integer.toString(inputLabels.size());
+            default -> String.join(", ", inputLabels);
+          };
       placeholder.appendReplacement(text, Matcher.quoteReplacement(value));
     }
     return placeholder.appendTail(text).toString();

@@ -4,40 +4,50 @@ import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
 import java.io.IOException;
-import java.util.List;
 import java.util.Locale;
 
 /**
- * Karcher mean (mergekit {@code karcher}, docs/merge-semantics.md §2.6): the Riemannian barycentre of the inputs'
- * directions on the unit hypersphere, found by fixed-point iteration, scaled by the mean norm. Every input, base
- * included, has weight {@code 1/N}; inputs with norm at most {@code tol} are left out of the iteration (their
- * weight is spread over the others) but still count in the output norm {@code sum_i |X_i| / N}.
+ * Karcher mean (mergekit {@code karcher}, docs/merge-semantics.md §2.6): the Riemannian barycentre
+ * of the inputs' directions on the unit hypersphere, found by fixed-point iteration, scaled by the
+ * mean norm. Every input, base included, has weight {@code 1/N}; inputs with norm at most {@code
+ * tol} are left out of the iteration (their weight is spread over the others) but still count in
+ * the output norm {@code sum_i |X_i| / N}.
  *
- * <p>Streaming without holding the estimate: the initial mean is a combination of the unit inputs {@code u_i},
- * and each update {@code u <- cos|T| u + sin|T| T/|T|} with {@code T = sum_i a_i (theta_i / sin theta_i)(u_i -
- * cos theta_i u)} is again a combination of the {@code u_i} and {@code u}, hence of the {@code u_i}. So
- * {@code u = sum_i c_i u_i}, every dot {@code u . u_i}, every norm {@code |T|} and {@code |u|} is a quadratic form
- * of the Gram matrix {@code G_ij = u_i . u_j}, and the whole iteration runs on N coefficients. One pass computes
- * the Gram matrix; one more emits {@code sum_i c_i X_i} with the scale folded into {@code c_i}. The result equals
- * the documented algorithm up to floating-point rounding (the algebra is the same, reassociated).
+ * <p>Streaming without holding the estimate: the initial mean is a combination of the unit inputs
+ * {@code u_i}, and each update {@code u <- cos|T| u + sin|T| T/|T|} with {@code T = sum_i a_i
+ * (theta_i / sin theta_i)(u_i - cos theta_i u)} is again a combination of the {@code u_i} and
+ * {@code u}, hence of the {@code u_i}. So {@code u = sum_i c_i u_i}, every dot {@code u . u_i},
+ * every norm {@code |T|} and {@code |u|} is a quadratic form of the Gram matrix {@code G_ij = u_i .
+ * u_j}, and the whole iteration runs on N coefficients. One pass computes the Gram matrix; one more
+ * emits {@code sum_i c_i X_i} with the scale folded into {@code c_i}. The result equals the
+ * documented algorithm up to floating-point rounding (the algebra is the same, reassociated).
  *
- * <p>Against mergekit: norms, dots and the iteration run in double and each output element is an f32 sum rounded
- * once, where mergekit keeps the unit tensors and the mean in the input dtype (bf16 for bf16 models) and rounds
- * at every update; otherwise the constants, the {@code tol} tests and the zero-norm rules are mergekit's. A
- * configuration needs at least two inputs (the base counts).
+ * <p>Against mergekit: norms, dots and the iteration run in double and each output element is an
+ * f32 sum rounded once, where mergekit keeps the unit tensors and the mean in the input dtype (bf16
+ * for bf16 models) and rounds at every update; otherwise the constants, the {@code tol} tests and
+ * the zero-norm rules are mergekit's. A configuration needs at least two inputs (the base counts).
  */
 final class KarcherMerge {
   /** The {@code karcher} method: every input, base_model included, with equal weight. */
-  static final MergeMethod METHOD = DeclaredMethod.named("karcher")
-      .displayName("Karcher Mean")
-      .reference("https://en.wikipedia.org/wiki/Karcher_mean")
-      .parameters(
-          ParameterSpec.optional("max_iter", Scope.GLOBAL, Type.NUMBER, 10.0, "most fixed-point iterations"),
-          ParameterSpec.optional("tol", Scope.GLOBAL, Type.NUMBER, 1e-5,
-              "convergence tolerance; also the smallest norm and angle that count"))
-      .inputs(InputRule.baseMerged(2, InputRule.UNLIMITED,
-          "{method} averages two or more models (base_model counts), got {count}: {inputs}"))
-      .plans(KarcherMerge::plan);
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("karcher")
+          .displayName("Karcher Mean")
+          .reference("https://en.wikipedia.org/wiki/Karcher_mean")
+          .parameters(
+              ParameterSpec.optional(
+                  "max_iter", Scope.GLOBAL, Type.NUMBER, 10.0, "most fixed-point iterations"),
+              ParameterSpec.optional(
+                  "tol",
+                  Scope.GLOBAL,
+                  Type.NUMBER,
+                  1e-5,
+                  "convergence tolerance; also the smallest norm and angle that count"))
+          .inputs(
+              InputRule.baseMerged(
+                  2,
+                  InputRule.UNLIMITED,
+                  "{method} averages two or more models (base_model counts), got {count}: {inputs}"))
+          .plans(KarcherMerge::plan);
 
   private KarcherMerge() {}
 
@@ -45,8 +55,9 @@ final class KarcherMerge {
   static TensorOperation plan(TensorContext context) {
     double maxIter = context.number("max_iter");
     if (!(maxIter >= 0) || maxIter != Math.rint(maxIter) || maxIter > 1_000_000) {
-      throw new ConfigException("parameters.max_iter", "max_iter must be a whole number from 0 to 1000000, got "
-          + maxIter);
+      throw new ConfigException(
+          "parameters.max_iter",
+          "max_iter must be a whole number from 0 to 1000000, got " + maxIter);
     }
     double tol = context.number("tol");
     if (!(tol >= 0)) {
@@ -72,7 +83,8 @@ final class KarcherMerge {
 
     @Override
     public String describe() {
-      return String.format(Locale.ROOT, "karcher max_iter=%d tol=%.3g over %d models", maxIter, tol, inputs.length);
+      return String.format(
+          Locale.ROOT, "karcher max_iter=%d tol=%.3g over %d models", maxIter, tol, inputs.length);
     }
 
     @Override
@@ -82,7 +94,10 @@ final class KarcherMerge {
       SphericalPasses.emitCombination(io, reader, inputs, -1, coefficients(g, maxIter, tol));
     }
 
-    /** The coefficients {@code c_i} of {@code sum c_i X_i} that equal the Karcher mean, from the inputs' Gram matrix. */
+    /**
+     * The coefficients {@code c_i} of {@code sum c_i X_i} that equal the Karcher mean, from the
+     * inputs' Gram matrix.
+     */
     static double[] coefficients(double[][] g, int maxIter, double tol) {
       int n = g.length;
       double[] norms = new double[n];

@@ -7,24 +7,32 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Linear merge (model soups): {@code out = sum_i w_i X_i}, divided by {@code sum_i w_i} when {@code normalize}
- * (the default).
+ * Linear merge (model soups): {@code out = sum_i w_i X_i}, divided by {@code sum_i w_i} when {@code
+ * normalize} (the default).
  *
- * <p>Differs from mergekit on purpose: the sum is computed in f32 and rounded once to the output type, where
- * mergekit rounds the weights and every product and partial sum to the tensors' dtype (bf16), so only about 61%
- * of its bf16 outputs equal the exactly rounded result (docs/merge-semantics.md §2.2). Weights that sum to zero with
- * {@code normalize} are an error here, where mergekit silently writes inf/NaN.
+ * <p>Differs from mergekit on purpose: the sum is computed in f32 and rounded once to the output
+ * type, where mergekit rounds the weights and every product and partial sum to the tensors' dtype
+ * (bf16), so only about 61% of its bf16 outputs equal the exactly rounded result
+ * (docs/merge-semantics.md §2.2). Weights that sum to zero with {@code normalize} are an error
+ * here, where mergekit silently writes inf/NaN.
  */
 final class LinearMerge {
   /** The {@code linear} method; a base_model is one more merged model. */
-  static final MergeMethod METHOD = DeclaredMethod.named("linear")
-      .displayName("Linear")
-      .reference("https://arxiv.org/abs/2203.05482")
-      .parameters(
-          ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER, "relative weight of the model"),
-          ParameterSpec.optional("normalize", Scope.GLOBAL, Type.BOOLEAN, true, "divide by the sum of the weights"))
-      .inputs(InputRule.baseMerged(1, InputRule.UNLIMITED, "{method} needs at least one model"))
-      .plans(LinearMerge::plan);
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("linear")
+          .displayName("Linear")
+          .reference("https://arxiv.org/abs/2203.05482")
+          .parameters(
+              ParameterSpec.required(
+                  "weight", Scope.PER_MODEL, Type.NUMBER, "relative weight of the model"),
+              ParameterSpec.optional(
+                  "normalize",
+                  Scope.GLOBAL,
+                  Type.BOOLEAN,
+                  true,
+                  "divide by the sum of the weights"))
+          .inputs(InputRule.baseMerged(1, InputRule.UNLIMITED, "{method} needs at least one model"))
+          .plans(LinearMerge::plan);
 
   private LinearMerge() {}
 
@@ -40,8 +48,11 @@ final class LinearMerge {
     }
     boolean normalize = context.bool("normalize");
     if (normalize && sum == 0.0) {
-      throw new ConfigException("parameters.normalize", "the weights of tensor '" + context.tensorName()
-          + "' sum to zero, so they cannot be normalised; change the weights or set normalize: false");
+      throw new ConfigException(
+          "parameters.normalize",
+          "the weights of tensor '"
+              + context.tensorName()
+              + "' sum to zero, so they cannot be normalised; change the weights or set normalize: false");
     }
     int[] indices = new int[n];
     float[] coefficients = new float[n];

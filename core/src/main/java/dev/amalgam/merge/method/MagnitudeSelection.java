@@ -3,19 +3,19 @@ package dev.amalgam.merge.method;
 import dev.amalgam.kernels.Kernels;
 
 /**
- * Exact magnitude ranks without sorting a tensor: the k-th largest {@code |x|} found by a two-pass radix
- * selection over float bit patterns. For non-negative floats the bit pattern orders like an int, so pass one
- * counts the high 16 bits of {@code |x|} into 65536 buckets and finds the bucket holding rank k, and pass two
- * counts the low 16 bits of the elements in that bucket, giving the exact threshold value. Memory is two
- * histograms, whatever the tensor's size.
+ * Exact magnitude ranks without sorting a tensor: the k-th largest {@code |x|} found by a two-pass
+ * radix selection over float bit patterns. For non-negative floats the bit pattern orders like an
+ * int, so pass one counts the high 16 bits of {@code |x|} into 65536 buckets and finds the bucket
+ * holding rank k, and pass two counts the low 16 bits of the elements in that bucket, giving the
+ * exact threshold value. Memory is two histograms, whatever the tensor's size.
  *
- * <p>The selection ranks elements by {@code |x|} descending, then by element index ascending: where several
- * elements equal the threshold, the first ones (lowest index) are kept. mergekit's tie order is unspecified
- * (torch argsort), so ties are the one place where a kept set can differ from mergekit's. NaN magnitudes rank
- * above infinity.
+ * <p>The selection ranks elements by {@code |x|} descending, then by element index ascending: where
+ * several elements equal the threshold, the first ones (lowest index) are kept. mergekit's tie
+ * order is unspecified (torch argsort), so ties are the one place where a kept set can differ from
+ * mergekit's. NaN magnitudes rank above infinity.
  *
- * <p>The two counting passes run in {@link Kernels#magnitudeHistogramHigh} and
- * {@link Kernels#magnitudeHistogramLow} (native where the library is loaded); the selection stays here.
+ * <p>The two counting passes run in {@link Kernels#magnitudeHistogramHigh} and {@link
+ * Kernels#magnitudeHistogramLow} (native where the library is loaded); the selection stays here.
  */
 final class MagnitudeSelection {
   static final int BUCKETS = Kernels.MAGNITUDE_BUCKETS;
@@ -28,7 +28,8 @@ final class MagnitudeSelection {
   }
 
   /**
-   * The bucket holding descending rank {@code k} (1-based) and the count of elements in higher buckets.
+   * The bucket holding descending rank {@code k} (1-based) and the count of elements in higher
+   * buckets.
    *
    * @return {bucket, count above the bucket}
    */
@@ -42,9 +43,9 @@ final class MagnitudeSelection {
   }
 
   /**
-   * The top-k set in the order (|x| descending, index ascending), as a threshold: an element is in it iff its
-   * magnitude bits exceed {@code bits}, or equal them and fewer than {@code equalKept} equal elements came before
-   * it.
+   * The top-k set in the order (|x| descending, index ascending), as a threshold: an element is in
+   * it iff its magnitude bits exceed {@code bits}, or equal them and fewer than {@code equalKept}
+   * equal elements came before it.
    */
   record Threshold(int bits, long equalKept) {
     /** Every element. */
@@ -78,7 +79,9 @@ final class MagnitudeSelection {
     }
   }
 
-  /** Finds the threshold of the top {@code k} of {@code count} elements over two streaming passes. */
+  /**
+   * Finds the threshold of the top {@code k} of {@code count} elements over two streaming passes.
+   */
   static final class TopK {
     private final long k;
     private final Kernels kernels;
@@ -112,9 +115,9 @@ final class MagnitudeSelection {
     }
 
     /**
-     * Counts values of this pass into {@code into} (a histogram of {@link #BUCKETS} counters) instead of the
-     * selection's own: workers count blocks in any order, then {@link #add} the totals before
-     * {@link #finishPass}. Does nothing once no pass is needed.
+     * Counts values of this pass into {@code into} (a histogram of {@link #BUCKETS} counters)
+     * instead of the selection's own: workers count blocks in any order, then {@link #add} the
+     * totals before {@link #finishPass}. Does nothing once no pass is needed.
      */
     void count(float[] values, int n, long[] into) {
       if (result != null) return;
@@ -133,8 +136,8 @@ final class MagnitudeSelection {
     }
 
     /**
-     * Whether the kept set depends on element order: some, but not all, of the elements equal to the threshold
-     * are kept, so a walk must know how many came before it.
+     * Whether the kept set depends on element order: some, but not all, of the elements equal to
+     * the threshold are kept, so a walk must know how many came before it.
      */
     boolean orderDependent() {
       Threshold t = threshold();

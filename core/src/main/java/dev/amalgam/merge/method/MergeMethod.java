@@ -3,9 +3,10 @@ package dev.amalgam.merge.method;
 import java.util.List;
 
 /**
- * A merge method: its name as mergekit's YAML spells it, the parameters it declares, the input shape it
- * requires, and how it plans one output tensor. Implementations are stateless; the registry's methods are each
- * declared by these facts as data, with the planning of a tensor as their only code.
+ * A merge method: its name as mergekit's YAML spells it, the parameters it declares, the input
+ * shape it requires, and how it plans one output tensor. Implementations are stateless; the
+ * registry's methods are each declared by these facts as data, with the planning of a tensor as
+ * their only code.
  */
 public interface MergeMethod {
   /** The {@code merge_method} value, e.g. "slerp". */
@@ -30,8 +31,9 @@ public interface MergeMethod {
   void checkInputs(List<String> inputLabels, int baseIndex);
 
   /**
-   * Whether the output takes the base model's element type when the configuration sets neither {@code dtype}
-   * nor {@code out_dtype} (SLERP); otherwise the inputs' common type, or F32 if they differ.
+   * Whether the output takes the base model's element type when the configuration sets neither
+   * {@code dtype} nor {@code out_dtype} (SLERP); otherwise the inputs' common type, or F32 if they
+   * differ.
    */
   boolean outputFollowsBase();
 

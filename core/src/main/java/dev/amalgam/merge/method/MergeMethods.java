@@ -11,17 +11,29 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The registry of merge methods, by their mergekit names: all 20 of mergekit's, each declared by its facts next to
- * its maths (see the package comment).
+ * The registry of merge methods, by their mergekit names: all 20 of mergekit's, each declared by
+ * its facts next to its maths (see the package comment).
  */
 public final class MergeMethods {
-  private static final List<MergeMethod> ALL = Stream.of(
-      Stream.of(LinearMerge.METHOD, SlerpMerge.METHOD, NuSlerpMerge.METHOD, MultiSlerpMerge.METHOD,
-          KarcherMerge.METHOD),
-      TaskArithmeticMerge.METHODS.stream(),
-      Stream.of(ModelStockMerge.METHOD, SceMerge.METHOD, RamMerge.RAM, RamMerge.RAMPLUS_TL, NearSwapMerge.METHOD,
-          ArceeFusionMerge.METHOD, PassthroughMerge.METHOD))
-      .flatMap(s -> s).toList();
+  private static final List<MergeMethod> ALL =
+      Stream.of(
+              Stream.of(
+                  LinearMerge.METHOD,
+                  SlerpMerge.METHOD,
+                  NuSlerpMerge.METHOD,
+                  MultiSlerpMerge.METHOD,
+                  KarcherMerge.METHOD),
+              TaskArithmeticMerge.METHODS.stream(),
+              Stream.of(
+                  ModelStockMerge.METHOD,
+                  SceMerge.METHOD,
+                  RamMerge.RAM,
+                  RamMerge.RAMPLUS_TL,
+                  NearSwapMerge.METHOD,
+                  ArceeFusionMerge.METHOD,
+                  PassthroughMerge.METHOD))
+          .flatMap(s -> s)
+          .toList();
   private static final Map<String, MergeMethod> BY_NAME =
       ALL.stream().collect(Collectors.toUnmodifiableMap(MergeMethod::name, Function.identity()));
 
@@ -40,7 +52,8 @@ public final class MergeMethods {
   /**
    * The method for a configuration's {@code merge_method}.
    *
-   * @throws ConfigException at "merge_method" for unknown or not yet implemented names, with a suggestion
+   * @throws ConfigException at "merge_method" for unknown or not yet implemented names, with a
+   *     suggestion
    */
   public static MergeMethod forConfig(String name) {
     MergeMethod m = BY_NAME.get(name);
@@ -48,10 +61,11 @@ public final class MergeMethods {
     String available = ALL.stream().map(MergeMethod::name).collect(Collectors.joining(", "));
     String normalised = name.toLowerCase(Locale.ROOT).replace('-', '_');
     if (BY_NAME.containsKey(normalised)) {
-      throw new ConfigException("merge_method", "unknown method '" + name + "'; did you mean '" + normalised + "'?");
+      throw new ConfigException(
+          "merge_method", "unknown method '" + name + "'; did you mean '" + normalised + "'?");
     }
     String hint = Suggestions.didYouMean(normalised, BY_NAME.keySet());
-    throw new ConfigException("merge_method", "unknown method '" + name + "'" + hint + " (available: " + available
-        + ")");
+    throw new ConfigException(
+        "merge_method", "unknown method '" + name + "'" + hint + " (available: " + available + ")");
   }
 }

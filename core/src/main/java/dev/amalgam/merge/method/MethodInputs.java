@@ -3,8 +3,9 @@ package dev.amalgam.merge.method;
 import java.util.List;
 
 /**
- * Index lookups shared by the methods that merge task vectors relative to {@code base_model} (model_stock,
- * nearswap, ram, ramplus_tl, sce); {@link InputRule} has already checked that the base is there.
+ * Index lookups shared by the methods that merge task vectors relative to {@code base_model}
+ * (model_stock, nearswap, ram, ramplus_tl, sce); {@link InputRule} has already checked that the
+ * base is there.
  */
 final class MethodInputs {
   private MethodInputs() {}

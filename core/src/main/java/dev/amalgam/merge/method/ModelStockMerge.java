@@ -7,29 +7,37 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Model Stock (docs/merge-semantics.md §2.10): with offsets {@code o_i = X_i - B} of the N non-base models, the mean
- * pairwise cosine {@code c} (each {@code cos_ij = o_i.o_j / max(|o_i| |o_j|, 1e-6)} clamped to [-1, 1]) gives
- * {@code t = N c / (1 + (N - 1) c)} and {@code out = t mean_i(X_i) + (1 - t) B}. One reduction pass builds the Gram
- * matrix of the offsets (all pairs and the squared norms at once, summed in double per fixed segment), a second
- * pass computes the output. With {@code filter_wise} everything is per row (vectors along the last dimension; a
- * 1-D tensor is one row): the Gram matrices then take {@code rows * N (N + 1) / 2} doubles.
+ * Model Stock (docs/merge-semantics.md §2.10): with offsets {@code o_i = X_i - B} of the N non-base
+ * models, the mean pairwise cosine {@code c} (each {@code cos_ij = o_i.o_j / max(|o_i| |o_j|,
+ * 1e-6)} clamped to [-1, 1]) gives {@code t = N c / (1 + (N - 1) c)} and {@code out = t mean_i(X_i)
+ * + (1 - t) B}. One reduction pass builds the Gram matrix of the offsets (all pairs and the squared
+ * norms at once, summed in double per fixed segment), a second pass computes the output. With
+ * {@code filter_wise} everything is per row (vectors along the last dimension; a 1-D tensor is one
+ * row): the Gram matrices then take {@code rows * N (N + 1) / 2} doubles.
  *
- * <p>Differences from mergekit: reductions and the output are computed in double from the inputs widened to f32
- * and rounded once (mergekit: in the tensors' dtype); the norm product is {@code sqrt(|o_i|^2 |o_j|^2)}, which
- * gives exact cosines of +-1 for colinear offsets where a product of two square roots can miss by an ulp. Like mergekit, {@code t} is not clamped: negative mean
- * cosines give {@code t < 0} and extrapolate away from the average. Where {@code 1 + (N - 1) c} is exactly zero
- * (anti-parallel offsets of two models), mergekit divides by zero and writes inf/NaN; here {@code t = 0}, the base.
- * Zero offsets give cosine 0 and hence the base, as in mergekit.
+ * <p>Differences from mergekit: reductions and the output are computed in double from the inputs
+ * widened to f32 and rounded once (mergekit: in the tensors' dtype); the norm product is {@code
+ * sqrt(|o_i|^2 |o_j|^2)}, which gives exact cosines of +-1 for colinear offsets where a product of
+ * two square roots can miss by an ulp. Like mergekit, {@code t} is not clamped: negative mean
+ * cosines give {@code t < 0} and extrapolate away from the average. Where {@code 1 + (N - 1) c} is
+ * exactly zero (anti-parallel offsets of two models), mergekit divides by zero and writes inf/NaN;
+ * here {@code t = 0}, the base. Zero offsets give cosine 0 and hence the base, as in mergekit.
  */
 final class ModelStockMerge {
   /** The {@code model_stock} method: two or more models around a required base. */
-  static final MergeMethod METHOD = DeclaredMethod.named("model_stock")
-      .displayName("Model Stock")
-      .reference("https://arxiv.org/abs/2403.19522")
-      .parameters(ParameterSpec.optional("filter_wise", Scope.GLOBAL, Type.BOOLEAN, false,
-          "compute the interpolation ratio per row (last dimension) instead of per tensor"))
-      .inputs(InputRule.baseAndAtLeast(2, "averages the other models around base_model"))
-      .plans(ModelStockMerge::plan);
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("model_stock")
+          .displayName("Model Stock")
+          .reference("https://arxiv.org/abs/2403.19522")
+          .parameters(
+              ParameterSpec.optional(
+                  "filter_wise",
+                  Scope.GLOBAL,
+                  Type.BOOLEAN,
+                  false,
+                  "compute the interpolation ratio per row (last dimension) instead of per tensor"))
+          .inputs(InputRule.baseAndAtLeast(2, "averages the other models around base_model"))
+          .plans(ModelStockMerge::plan);
 
   /** mergekit's floor on the product of the norms. */
   static final double MIN_NORM_PRODUCT = 1e-6;
@@ -42,22 +50,25 @@ final class ModelStockMerge {
     boolean filterWise = context.bool("filter_wise");
     InputTensor first = inputs.get(0);
     long rowLength = first.info().rank() == 0 ? 1 : first.info().dim(first.info().rank() - 1);
-    return new ModelStockOperation(MethodInputs.base(inputs), MethodInputs.others(inputs),
-        filterWise ? rowLength : -1);
+    return new ModelStockOperation(
+        MethodInputs.base(inputs), MethodInputs.others(inputs), filterWise ? rowLength : -1);
   }
 
   /**
-   * The ratio {@code t} from a packed upper-triangular Gram matrix of N offsets ({@code gram[offset + p]}, pairs
-   * (i, j >= i) in row-major order).
+   * The ratio {@code t} from a packed upper-triangular Gram matrix of N offsets ({@code gram[offset
+   * + p]}, pairs (i, j >= i) in row-major order).
    */
   static double ratio(double[] gram, int offset, int models) {
     double cosines = 0;
     int pairs = 0;
     for (int i = 0; i < models; i++) {
       for (int j = i + 1; j < models; j++) {
-        // sqrt(|o_i|^2 |o_j|^2) rather than |o_i| |o_j|: the same number, but exactly |o|^2 for equal norms, so
-        // colinear and anti-parallel offsets give cosines of exactly +-1 instead of 1 - 1e-16 (and a huge t)
-        double norms = Math.sqrt(gram[offset + pair(i, i, models)] * gram[offset + pair(j, j, models)]);
+        // sqrt(|o_i|^2 |o_j|^2) rather than |o_i| |o_j|: the same number, but exactly |o|^2 for
+        // equal norms, so
+        // colinear and anti-parallel offsets give cosines of exactly +-1 instead of 1 - 1e-16 (and
+        // a huge t)
+        double norms =
+            Math.sqrt(gram[offset + pair(i, i, models)] * gram[offset + pair(j, j, models)]);
         double cos = gram[offset + pair(i, j, models)] / Math.max(norms, MIN_NORM_PRODUCT);
         cosines += Math.max(-1.0, Math.min(1.0, cos));
         pairs++;
@@ -77,6 +88,7 @@ final class ModelStockMerge {
   static final class ModelStockOperation implements TensorOperation {
     private final int base;
     private final int[] others;
+
     /** Row length for filter_wise, or -1 for one ratio per tensor. */
     private final long rowLength;
 
@@ -88,7 +100,8 @@ final class ModelStockMerge {
 
     @Override
     public String describe() {
-      return String.format(Locale.ROOT, "model_stock N=%d%s", others.length, rowLength >= 0 ? " filter_wise" : "");
+      return String.format(
+          Locale.ROOT, "model_stock N=%d%s", others.length, rowLength >= 0 ? " filter_wise" : "");
     }
 
     @Override
@@ -124,7 +137,8 @@ final class ModelStockMerge {
         }
         ratios = new double[] {ratio(sums.totals(), 0, m)};
       } else {
-        // per row: rows are short next to a chunk, so plain double sums in element order are already canonical
+        // per row: rows are short next to a chunk, so plain double sums in element order are
+        // already canonical
         int rows = Math.toIntExact(n / rowLength);
         double[] gram = new double[Math.multiplyExact(rows, pairs)];
         for (long first = 0; first < n; first += chunk) {
@@ -155,7 +169,8 @@ final class ModelStockMerge {
       }
     }
 
-    private void read(FloatChunks chunks, long first, int count, float[] b, float[][] x) throws IOException {
+    private void read(FloatChunks chunks, long first, int count, float[] b, float[][] x)
+        throws IOException {
       chunks.read(base, first, count, b);
       for (int i = 0; i < others.length; i++) chunks.read(others[i], first, count, x[i]);
     }

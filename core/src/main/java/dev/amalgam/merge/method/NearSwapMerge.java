@@ -8,26 +8,37 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * NearSwap: takes the other model's value where it is close to the base and keeps the base where they differ
- * much. Per element {@code w = clamp(t / max(|B - X|, 1e-6), 0, 1)} and {@code out = w X + (1 - w) B}, in one
- * streaming pass (docs/merge-semantics.md §2.11).
+ * NearSwap: takes the other model's value where it is close to the base and keeps the base where
+ * they differ much. Per element {@code w = clamp(t / max(|B - X|, 1e-6), 0, 1)} and {@code out = w
+ * X + (1 - w) B}, in one streaming pass (docs/merge-semantics.md §2.11).
  *
- * <p>Differences from mergekit: the arithmetic is f32 ({@code w} in f32, {@code out = fma(w, X, (1 - w) B)})
- * rounded once to the output type, where mergekit rounds every step to the tensors' dtype (bf16). A negative
- * {@code t} is a configuration error here (mergekit accepts it and always returns the base, since the clamp makes
- * {@code w = 0}). Edge cases match: {@code t = 0} gives the base bit for bit, equal elements give the base.
+ * <p>Differences from mergekit: the arithmetic is f32 ({@code w} in f32, {@code out = fma(w, X, (1
+ * - w) B)}) rounded once to the output type, where mergekit rounds every step to the tensors' dtype
+ * (bf16). A negative {@code t} is a configuration error here (mergekit accepts it and always
+ * returns the base, since the clamp makes {@code w = 0}). Edge cases match: {@code t = 0} gives the
+ * base bit for bit, equal elements give the base.
  */
 final class NearSwapMerge {
   /** The {@code nearswap} method: one model swapped into a required base. */
-  static final MergeMethod METHOD = DeclaredMethod.named("nearswap")
-      .displayName("NearSwap")
-      .reference("https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001")
-      .parameters(ParameterSpec.required("t", Scope.GLOBAL, Type.NUMBER,
-          "distance below which the other model's value is taken entirely; 0 keeps the base"))
-      .inputs(InputRule.baseAndOneOther("swaps the other model's values into base_model where they are near"))
-      .plans(NearSwapMerge::plan);
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("nearswap")
+          .displayName("NearSwap")
+          .reference("https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001")
+          .parameters(
+              ParameterSpec.required(
+                  "t",
+                  Scope.GLOBAL,
+                  Type.NUMBER,
+                  "distance below which the other model's value is taken entirely; 0 keeps the base"))
+          .inputs(
+              InputRule.baseAndOneOther(
+                  "swaps the other model's values into base_model where they are near"))
+          .plans(NearSwapMerge::plan);
 
-  /** mergekit's floor on the distance, so equal elements take {@code w = 1} instead of dividing by zero. */
+  /**
+   * mergekit's floor on the distance, so equal elements take {@code w = 1} instead of dividing by
+   * zero.
+   */
   static final float MIN_DISTANCE = 1e-6f;
 
   private NearSwapMerge() {}
@@ -36,8 +47,13 @@ final class NearSwapMerge {
   static TensorOperation plan(TensorContext context) {
     double t = context.number("t");
     if (t < 0) {
-      throw new ConfigException("parameters.t", "must be >= 0 for tensor '" + context.tensorName() + "', got " + t
-          + " (a negative t would always give the base)");
+      throw new ConfigException(
+          "parameters.t",
+          "must be >= 0 for tensor '"
+              + context.tensorName()
+              + "', got "
+              + t
+              + " (a negative t would always give the base)");
     }
     List<InputTensor> inputs = context.inputs();
     int base = MethodInputs.base(inputs);

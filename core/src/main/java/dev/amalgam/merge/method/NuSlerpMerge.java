@@ -8,42 +8,63 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * NuSLERP (mergekit {@code nuslerp}, docs/merge-semantics.md §2.4): spherical interpolation of exactly two models with
- * {@code t = w_2 / (w_1 + w_2)} (0.5 when {@code |w_1 + w_2| < 1e-6}); with a third model as {@code base_model}
- * the task vectors are interpolated and added to the base. Vectors are the whole tensor ({@code nuslerp_flatten},
- * the default), each slice along the last dimension (rows of a {@code [out, in]} weight), or with {@code
- * nuslerp_row_wise} each slice along dimension 0 (columns), mergekit's axis rule. Per vector: {@code u = v /
- * max(|v|, 1e-7)}, {@code theta = acos(clamp(u_0 . u_1))}, {@code (sin((1-t) theta) v_0 + sin(t theta) v_1) /
- * sin theta}, and plain lerp where {@code |sin theta| < 1e-8} (colinear, or zero vectors).
+ * NuSLERP (mergekit {@code nuslerp}, docs/merge-semantics.md §2.4): spherical interpolation of
+ * exactly two models with {@code t = w_2 / (w_1 + w_2)} (0.5 when {@code |w_1 + w_2| < 1e-6}); with
+ * a third model as {@code base_model} the task vectors are interpolated and added to the base.
+ * Vectors are the whole tensor ({@code nuslerp_flatten}, the default), each slice along the last
+ * dimension (rows of a {@code [out, in]} weight), or with {@code nuslerp_row_wise} each slice along
+ * dimension 0 (columns), mergekit's axis rule. Per vector: {@code u = v / max(|v|, 1e-7)}, {@code
+ * theta = acos(clamp(u_0 . u_1))}, {@code (sin((1-t) theta) v_0 + sin(t theta) v_1) / sin theta},
+ * and plain lerp where {@code |sin theta| < 1e-8} (colinear, or zero vectors).
  *
- * <p>Two streaming passes: per-vector dots and norms (O(number of vectors) doubles), then the combination. The
- * per-element work is in f32 with coefficients from double, rounded once to the output type.
+ * <p>Two streaming passes: per-vector dots and norms (O(number of vectors) doubles), then the
+ * combination. The per-element work is in f32 with coefficients from double, rounded once to the
+ * output type.
  *
- * <p>Against mergekit: mergekit computes in the input dtype (bf16 norms, angles and products for bf16 models);
- * here reductions are double and elements f32, so results are closer to the exact interpolation. The axis rule,
- * the constants and the weight rule are mergekit's. mergekit's error for a base model that is one of the two
- * merged models is raised before any tensor is read.
+ * <p>Against mergekit: mergekit computes in the input dtype (bf16 norms, angles and products for
+ * bf16 models); here reductions are double and elements f32, so results are closer to the exact
+ * interpolation. The axis rule, the constants and the weight rule are mergekit's. mergekit's error
+ * for a base model that is one of the two merged models is raised before any tensor is read.
  */
 final class NuSlerpMerge {
-  /** The {@code nuslerp} method: two models, and an optional third as the origin of their task vectors. */
-  static final MergeMethod METHOD = DeclaredMethod.named("nuslerp")
-      .displayName("NuSLERP")
-      .reference("https://arxiv.org/abs/2412.19819")
-      .parameters(
-          ParameterSpec.required("weight", Scope.PER_MODEL, Type.NUMBER,
-              "relative weight of the model; t = w_2 / (w_1 + w_2)"),
-          ParameterSpec.optional("nuslerp_flatten", Scope.GLOBAL, Type.BOOLEAN, true,
-              "interpolate each tensor as one flat vector"),
-          ParameterSpec.optional("nuslerp_row_wise", Scope.GLOBAL, Type.BOOLEAN, false,
-              "without flatten: interpolate slices along dimension 0 instead of the last dimension"))
-      .inputs(InputRule.optionalBase(2, 2,
-          "{method} interpolates exactly two models (plus an optional base_model), got {count}: {inputs}")
-          .withBaseAmongModels(
-              "{method}'s base_model must be a third model, not one of the two models it interpolates: {inputs}"))
-      .plans(NuSlerpMerge::plan);
+  /**
+   * The {@code nuslerp} method: two models, and an optional third as the origin of their task
+   * vectors.
+   */
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("nuslerp")
+          .displayName("NuSLERP")
+          .reference("https://arxiv.org/abs/2412.19819")
+          .parameters(
+              ParameterSpec.required(
+                  "weight",
+                  Scope.PER_MODEL,
+                  Type.NUMBER,
+                  "relative weight of the model; t = w_2 / (w_1 + w_2)"),
+              ParameterSpec.optional(
+                  "nuslerp_flatten",
+                  Scope.GLOBAL,
+                  Type.BOOLEAN,
+                  true,
+                  "interpolate each tensor as one flat vector"),
+              ParameterSpec.optional(
+                  "nuslerp_row_wise",
+                  Scope.GLOBAL,
+                  Type.BOOLEAN,
+                  false,
+                  "without flatten: interpolate slices along dimension 0 instead of the last dimension"))
+          .inputs(
+              InputRule.optionalBase(
+                      2,
+                      2,
+                      "{method} interpolates exactly two models (plus an optional base_model), got {count}: {inputs}")
+                  .withBaseAmongModels(
+                      "{method}'s base_model must be a third model, not one of the two models it interpolates: {inputs}"))
+          .plans(NuSlerpMerge::plan);
 
   /** mergekit's floor on a vector's norm before dividing. */
   static final double NORM_FLOOR = 1e-7;
+
   /** mergekit's colinearity threshold on {@code |sin theta|}. */
   static final double COLINEAR = 1e-8;
 
@@ -71,8 +92,10 @@ final class NuSlerpMerge {
     double w1 = context.number(all.get(others.get(0)), "weight");
     double w2 = context.number(all.get(others.get(1)), "weight");
     double t = Math.abs(w1 + w2) < 1e-6 ? 0.5 : w2 / (w1 + w2);
-    Axis axis = context.bool("nuslerp_flatten") ? Axis.FLATTEN
-        : context.bool("nuslerp_row_wise") ? Axis.COLUMNS : Axis.ROWS;
+    Axis axis =
+        context.bool("nuslerp_flatten")
+            ? Axis.FLATTEN
+            : context.bool("nuslerp_row_wise") ? Axis.COLUMNS : Axis.ROWS;
     long[] shape = all.get(0).info().shape();
     return new Operation(others.get(0), others.get(1), base, t, axis, shape);
   }
@@ -97,7 +120,11 @@ final class NuSlerpMerge {
 
     @Override
     public String describe() {
-      return String.format(Locale.ROOT, "nuslerp t=%.6g %s%s", t, axis.name().toLowerCase(Locale.ROOT),
+      return String.format(
+          Locale.ROOT,
+          "nuslerp t=%.6g %s%s",
+          t,
+          axis.name().toLowerCase(Locale.ROOT),
           base >= 0 ? " (task vectors from the base)" : "");
     }
 
@@ -114,8 +141,12 @@ final class NuSlerpMerge {
       long p = period(total);
       long count = axis == Axis.ROWS ? total / p : axis == Axis.COLUMNS ? p : 1;
       if (count > Integer.MAX_VALUE - 8) {
-        throw new ArithmeticException("nuslerp: " + count + " vectors in one tensor of shape "
-            + java.util.Arrays.toString(shape) + " is more than this method keeps per-vector sums for");
+        throw new ArithmeticException(
+            "nuslerp: "
+                + count
+                + " vectors in one tensor of shape "
+                + java.util.Arrays.toString(shape)
+                + " is more than this method keeps per-vector sums for");
       }
       return (int) count;
     }
@@ -184,8 +215,10 @@ final class NuSlerpMerge {
         for (int e = 0; e < count; e++) {
           int v = ids[e];
           // a zero coefficient contributes nothing (t = 0 or 1 returns that model bit for bit)
-          float r = s0[v] == 0f ? s1[v] * x[1][e]
-              : s1[v] == 0f ? s0[v] * x[0][e] : Math.fma(s1[v], x[1][e], s0[v] * x[0][e]);
+          float r =
+              s0[v] == 0f
+                  ? s1[v] * x[1][e]
+                  : s1[v] == 0f ? s0[v] * x[0][e] : Math.fma(s1[v], x[1][e], s0[v] * x[0][e]);
           out[e] = base >= 0 ? x[2][e] + r : r;
         }
         reader.emit(out, count);

@@ -8,12 +8,18 @@ import java.util.Optional;
  * @param name the YAML name ("weight", "t")
  * @param scope whether it has one value per tensor or one per input model and tensor
  * @param type the kind of value
- * @param required whether the configuration must supply it (per-model parameters are never required of the base)
+ * @param required whether the configuration must supply it (per-model parameters are never required
+ *     of the base)
  * @param defaultValue the value used when it is not required and not given
  * @param description one line for help texts
  */
 public record ParameterSpec(
-    String name, Scope scope, Type type, boolean required, Optional<Object> defaultValue, String description) {
+    String name,
+    Scope scope,
+    Type type,
+    boolean required,
+    Optional<Object> defaultValue,
+    String description) {
 
   /** Where a parameter's values live. */
   public enum Scope {
@@ -37,7 +43,8 @@ public record ParameterSpec(
   }
 
   /** An optional parameter with a default. */
-  public static ParameterSpec optional(String name, Scope scope, Type type, Object defaultValue, String description) {
+  public static ParameterSpec optional(
+      String name, Scope scope, Type type, Object defaultValue, String description) {
     return new ParameterSpec(name, scope, type, false, Optional.of(defaultValue), description);
   }
 }

@@ -10,25 +10,30 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Spherical linear interpolation between the base (t = 0) and the other model (t = 1), with mergekit's
- * semantics: whole-tensor norms, eps 1e-8, lerp when |cos| &gt; 0.9995, angle-derived coefficients applied to
- * the unnormalised tensors (see {@link Slerp}). Two streaming passes per tensor: the three reductions, then the
- * weighted sum.
+ * Spherical linear interpolation between the base (t = 0) and the other model (t = 1), with
+ * mergekit's semantics: whole-tensor norms, eps 1e-8, lerp when |cos| &gt; 0.9995, angle-derived
+ * coefficients applied to the unnormalised tensors (see {@link Slerp}). Two streaming passes per
+ * tensor: the three reductions, then the weighted sum.
  *
- * <p>Differs from mergekit in precision only: the reductions accumulate in f32 blocks summed in f64 (mergekit:
- * one f32 NumPy sum, which on very large tensors can drift enough to take the lerp path by accident), and the
- * combine is {@code fma(s1, b, s0 * a)} in f32, rounded once.
+ * <p>Differs from mergekit in precision only: the reductions accumulate in f32 blocks summed in f64
+ * (mergekit: one f32 NumPy sum, which on very large tensors can drift enough to take the lerp path
+ * by accident), and the combine is {@code fma(s1, b, s0 * a)} in f32, rounded once.
  */
 final class SlerpMerge {
   /** The {@code slerp} method: from the base (t = 0) to the other model (t = 1). */
-  static final MergeMethod METHOD = DeclaredMethod.named("slerp")
-      .displayName("SLERP")
-      .reference("https://en.wikipedia.org/wiki/Slerp")
-      .parameters(ParameterSpec.required("t", Scope.GLOBAL, Type.NUMBER,
-          "interpolation factor: 0 gives the base model, 1 the other model"))
-      .inputs(InputRule.baseAndOneOther("interpolates from base_model to one other model"))
-      .outputFollowsBase()
-      .plans(SlerpMerge::plan);
+  static final MergeMethod METHOD =
+      DeclaredMethod.named("slerp")
+          .displayName("SLERP")
+          .reference("https://en.wikipedia.org/wiki/Slerp")
+          .parameters(
+              ParameterSpec.required(
+                  "t",
+                  Scope.GLOBAL,
+                  Type.NUMBER,
+                  "interpolation factor: 0 gives the base model, 1 the other model"))
+          .inputs(InputRule.baseAndOneOther("interpolates from base_model to one other model"))
+          .outputFollowsBase()
+          .plans(SlerpMerge::plan);
 
   private SlerpMerge() {}
 
@@ -41,7 +46,10 @@ final class SlerpMerge {
     return new SlerpOperation(base, other, t);
   }
 
-  /** Pass 1: the reductions over both inputs; pass 2: the weighted sum with the angle's coefficients. */
+  /**
+   * Pass 1: the reductions over both inputs; pass 2: the weighted sum with the angle's
+   * coefficients.
+   */
   static final class SlerpOperation implements TensorOperation {
     private final int base;
     private final int other;
@@ -62,12 +70,14 @@ final class SlerpMerge {
     public void run(TensorStreams io) throws IOException, InterruptedException {
       Slerp.Coefficients c;
       if (t == 0.0 || t == 1.0) {
-        // The coefficients are exactly (1, 0) or (0, 1) on both of mergekit's paths; skip the reduction pass.
+        // The coefficients are exactly (1, 0) or (0, 1) on both of mergekit's paths; skip the
+        // reduction pass.
         c = new Slerp.Coefficients((float) (1 - t), (float) t, Double.NaN, false);
       } else {
         c = Slerp.coefficients(reduce(io), t);
       }
-      new WeightedSumOperation(new int[] {base, other}, new float[] {c.s0(), c.s1()}, describe()).run(io);
+      new WeightedSumOperation(new int[] {base, other}, new float[] {c.s0(), c.s1()}, describe())
+          .run(io);
     }
 
     private Dot3 reduce(TensorStreams io) throws IOException {

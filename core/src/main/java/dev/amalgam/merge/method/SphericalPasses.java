@@ -4,18 +4,21 @@ import dev.amalgam.kernels.Kernels;
 import java.io.IOException;
 
 /**
- * The streaming passes the spherical methods (nuslerp, multislerp, karcher) share: a Gram-matrix reduction over
- * whole tensors and the final pass that emits a linear combination of the inputs. Both read the inputs in ranges
- * of at most {@link Kernels#DOT_SEGMENT} elements, so per-tensor memory is O(range x inputs) whatever the
- * executor's chunk size.
+ * The streaming passes the spherical methods (nuslerp, multislerp, karcher) share: a Gram-matrix
+ * reduction over whole tensors and the final pass that emits a linear combination of the inputs.
+ * Both read the inputs in ranges of at most {@link Kernels#DOT_SEGMENT} elements, so per-tensor
+ * memory is O(range x inputs) whatever the executor's chunk size.
  *
- * <p>Sums run element by element in index order in double precision on one thread, so they do not depend on the
- * read ranges, the executor's chunk size or its thread count.
+ * <p>Sums run element by element in index order in double precision on one thread, so they do not
+ * depend on the read ranges, the executor's chunk size or its thread count.
  */
 final class SphericalPasses {
   private SphericalPasses() {}
 
-  /** Elements read per range: at most one reduction segment, and never more than the executor allows. */
+  /**
+   * Elements read per range: at most one reduction segment, and never more than the executor
+   * allows.
+   */
   static int step(TensorStreams io) {
     return (int) Math.max(1, Math.min(io.chunkElements(), Kernels.DOT_SEGMENT));
   }
@@ -27,11 +30,12 @@ final class SphericalPasses {
   }
 
   /**
-   * {@code G[i][j] = x_i . x_j} over the whole flattened tensor, where {@code x_i} is input {@code inputs[i]}
-   * minus the base input {@code base} (or the input itself when {@code base < 0}). Symmetric; f32 differences,
-   * double products and sums.
+   * {@code G[i][j] = x_i . x_j} over the whole flattened tensor, where {@code x_i} is input {@code
+   * inputs[i]} minus the base input {@code base} (or the input itself when {@code base < 0}).
+   * Symmetric; f32 differences, double products and sums.
    */
-  static double[][] gram(TensorStreams io, FloatChunks reader, int[] inputs, int base) throws IOException {
+  static double[][] gram(TensorStreams io, FloatChunks reader, int[] inputs, int base)
+      throws IOException {
     int n = inputs.length;
     double[][] g = new double[n][n];
     long total = io.elementCount();
@@ -60,10 +64,12 @@ final class SphericalPasses {
   }
 
   /**
-   * Emits {@code out = B + sum_k c_k (X_k - B)} (or {@code sum_k c_k X_k} when {@code base < 0}): the deltas in
-   * f32, the sum as an f32 FMA chain in input order, the base added last, rounded once to the output type.
+   * Emits {@code out = B + sum_k c_k (X_k - B)} (or {@code sum_k c_k X_k} when {@code base < 0}):
+   * the deltas in f32, the sum as an f32 FMA chain in input order, the base added last, rounded
+   * once to the output type.
    */
-  static void emitCombination(TensorStreams io, FloatChunks reader, int[] inputs, int base, double[] coefficients)
+  static void emitCombination(
+      TensorStreams io, FloatChunks reader, int[] inputs, int base, double[] coefficients)
       throws IOException, InterruptedException {
     int n = inputs.length;
     float[] c = new float[n];
@@ -89,8 +95,12 @@ final class SphericalPasses {
     }
   }
 
-  /** Reads each input's range into {@code x[i]} minus the base (kept in {@code x[n]}) when there is one. */
-  static void readDeltas(FloatChunks reader, int[] inputs, int base, long first, int count, float[][] x)
+  /**
+   * Reads each input's range into {@code x[i]} minus the base (kept in {@code x[n]}) when there is
+   * one.
+   */
+  static void readDeltas(
+      FloatChunks reader, int[] inputs, int base, long first, int count, float[][] x)
       throws IOException {
     int n = inputs.length;
     if (base >= 0) reader.read(base, first, count, x[n]);
@@ -115,7 +125,10 @@ final class SphericalPasses {
     return s;
   }
 
-  /** {@code sqrt(max(0, a^T G a))}: rounding can make the quadratic form of a near-zero vector slightly negative. */
+  /**
+   * {@code sqrt(max(0, a^T G a))}: rounding can make the quadratic form of a near-zero vector
+   * slightly negative.
+   */
   static double norm(double[][] g, double[] a) {
     return Math.sqrt(Math.max(0.0, form(g, a, a)));
   }

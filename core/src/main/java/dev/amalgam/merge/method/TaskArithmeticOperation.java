@@ -13,18 +13,23 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One tensor of the task-arithmetic family, streamed in blocks with bounded memory: up to two selection passes
- * (magnitude thresholds, {@link MagnitudeSelection}), an L1 pass when rescaling, then the compute pass. Random
- * masks are regenerated from {@link Philox} in every pass: they are a pure function of the element index. The
- * L1 sums accumulate per {@link Kernels#DOT_SEGMENT} segment, in element order, so nothing depends on block
- * sizes. Each pass walks the tensor one chunk at a time and splits the chunk into one task per segment, run in
- * parallel on the kernels' threads (see {@code Run}); DELLA, which ranks within rows, walks whole-row blocks in
- * order instead. The hot loops (task vectors straight from the stored inputs, histogram counting,
- * Philox/Bernoulli and magnitude masks, the sign-consensus merge) run in the stream's {@link Kernels}: native
- * where the library is loaded, with the same bits as the Java reference, at any thread count.
+ * One tensor of the task-arithmetic family, streamed in blocks with bounded memory: up to two
+ * selection passes (magnitude thresholds, {@link MagnitudeSelection}), an L1 pass when rescaling,
+ * then the compute pass. Random masks are regenerated from {@link Philox} in every pass: they are a
+ * pure function of the element index. The L1 sums accumulate per {@link Kernels#DOT_SEGMENT}
+ * segment, in element order, so nothing depends on block sizes. Each pass walks the tensor one
+ * chunk at a time and splits the chunk into one task per segment, run in parallel on the kernels'
+ * threads (see {@code Run}); DELLA, which ranks within rows, walks whole-row blocks in order
+ * instead. The hot loops (task vectors straight from the stored inputs, histogram counting,
+ * Philox/Bernoulli and magnitude masks, the sign-consensus merge) run in the stream's {@link
+ * Kernels}: native where the library is loaded, with the same bits as the Java reference, at any
+ * thread count.
  */
 final class TaskArithmeticOperation implements TensorOperation {
-  /** Elements per work block (rounded to whole rows): small enough to keep one float block per input. */
+  /**
+   * Elements per work block (rounded to whole rows): small enough to keep one float block per
+   * input.
+   */
   static final int WORK_BLOCK = 1 << 16;
 
   /** One non-base input with its resolved parameters. */
@@ -43,8 +48,18 @@ final class TaskArithmeticOperation implements TensorOperation {
   private final long seed;
   private final String description;
 
-  TaskArithmeticOperation(Sparsification sparsification, boolean consensus, boolean normalize, boolean rescale,
-      double lambda, int base, List<Model> models, long elementCount, long rowLength, String tensorName, long seed,
+  TaskArithmeticOperation(
+      Sparsification sparsification,
+      boolean consensus,
+      boolean normalize,
+      boolean rescale,
+      double lambda,
+      int base,
+      List<Model> models,
+      long elementCount,
+      long rowLength,
+      String tensorName,
+      long seed,
       String description) {
     this.sparsification = sparsification;
     this.consensus = consensus;
@@ -70,7 +85,9 @@ final class TaskArithmeticOperation implements TensorOperation {
     new Run(io).execute();
   }
 
-  /** One block of a task's segment: elements {@code [offset, offset + count)} of the fetched span. */
+  /**
+   * One block of a task's segment: elements {@code [offset, offset + count)} of the fetched span.
+   */
   @FunctionalInterface
   private interface BlockBody {
     void run(Worker w, int task, int offset, int count) throws IOException;
@@ -82,30 +99,31 @@ final class TaskArithmeticOperation implements TensorOperation {
     void run(int worker, int task) throws IOException;
   }
 
-  /**
-   * Runs {@code tasks} on the kernels' threads, rethrowing an I/O failure as itself.
-   */
+  /** Runs {@code tasks} on the kernels' threads, rethrowing an I/O failure as itself. */
   private static void runTasks(Kernels kernels, int tasks, Body body) throws IOException {
     try {
-      kernels.forEachTask(tasks, (worker, task) -> {
-        try {
-          body.run(worker, task);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      kernels.forEachTask(
+          tasks,
+          (worker, task) -> {
+            try {
+              body.run(worker, task);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          });
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
   }
 
   /**
-   * One run over one tensor. The tensor is walked in spans of one chunk; each span is split into tasks of one
-   * {@link Kernels#DOT_SEGMENT} segment that run in parallel, each in work blocks with its worker's scratch.
-   * Nothing depends on which thread runs a task: histogram counts are integer sums, the L1 sums are per segment
-   * (added in segment order afterwards), and a magnitude mask whose threshold keeps only some of its equal
-   * elements first counts, per task, the equal elements before it. DELLA ranks within rows, so its blocks are
-   * whole rows and it walks them in order, one block per span and task.
+   * One run over one tensor. The tensor is walked in spans of one chunk; each span is split into
+   * tasks of one {@link Kernels#DOT_SEGMENT} segment that run in parallel, each in work blocks with
+   * its worker's scratch. Nothing depends on which thread runs a task: histogram counts are integer
+   * sums, the L1 sums are per segment (added in segment order afterwards), and a magnitude mask
+   * whose threshold keeps only some of its equal elements first counts, per task, the equal
+   * elements before it. DELLA ranks within rows, so its blocks are whole rows and it walks them in
+   * order, one block per span and task.
    */
   private final class Run {
     private final TensorStreams io;
@@ -131,7 +149,10 @@ final class TaskArithmeticOperation implements TensorOperation {
       this.m = models.size();
       this.masks = new ModelMask[m];
       for (int k = 0; k < m; k++) masks[k] = new ModelMask(models.get(k), n, kernels);
-      long maxTasks = rowWise ? 1 : (Math.min(span, Math.max(n, 1)) + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
+      long maxTasks =
+          rowWise
+              ? 1
+              : (Math.min(span, Math.max(n, 1)) + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
       this.workers = new Worker[(int) Math.max(1, Math.min(kernels.threads(), maxTasks))];
       this.fetched = new ByteBuffer[io.inputCount()];
     }
@@ -146,32 +167,42 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
 
     /**
-     * Runs {@code body} on every block of every task's segment of the fetched span (one task per reduction segment,
-     * or one for the whole span when ranking rows), on the kernels' threads, with the base's block already read
-     * into the worker's {@code b}.
+     * Runs {@code body} on every block of every task's segment of the fetched span (one task per
+     * reduction segment, or one for the whole span when ranking rows), on the kernels' threads,
+     * with the base's block already read into the worker's {@code b}.
      */
     private void forEachBlock(int count, BlockBody body) throws IOException {
-      runTasks(kernels, tasks(count), (wi, t) -> {
-        Worker w = workers[wi];
-        int from = t * Kernels.DOT_SEGMENT;
-        int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
-        for (int o = from; o < to; o += block) {
-          int c = Math.min(block, to - o);
-          w.chunks.read(fetched[base], baseType, o, c, w.b);
-          body.run(w, t, o, c);
-        }
-      });
+      runTasks(
+          kernels,
+          tasks(count),
+          (wi, t) -> {
+            Worker w = workers[wi];
+            int from = t * Kernels.DOT_SEGMENT;
+            int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+            for (int o = from; o < to; o += block) {
+              int c = Math.min(block, to - o);
+              w.chunks.read(fetched[base], baseType, o, c, w.b);
+              body.run(w, t, o, c);
+            }
+          });
     }
 
-    /** Fetches the span's chunks of the base and of the models that {@code wanted} selects (main thread). */
+    /**
+     * Fetches the span's chunks of the base and of the models that {@code wanted} selects (main
+     * thread).
+     */
     private void fetch(long first, int count, boolean[] wanted) throws IOException {
       fetched[base] = io.inputChunk(base, first, count);
       for (int k = 0; k < m; k++) {
-        if (wanted == null || wanted[k]) fetched[models.get(k).input()] = io.inputChunk(models.get(k).input(), first, count);
+        if (wanted == null || wanted[k])
+          fetched[models.get(k).input()] = io.inputChunk(models.get(k).input(), first, count);
       }
     }
 
-    /** {@code d = round_to_base_type(X) - B} for elements {@code [offset, offset + count)} of the fetched span. */
+    /**
+     * {@code d = round_to_base_type(X) - B} for elements {@code [offset, offset + count)} of the
+     * fetched span.
+     */
     private void taskVector(Worker w, int input, int offset, int count, float[] d) {
       DType type = io.inputType(input);
       ByteBuffer x = fetched[input].duplicate();
@@ -194,13 +225,15 @@ final class TaskArithmeticOperation implements TensorOperation {
         for (long first = 0; first < n; first += span) {
           int count = (int) Math.min(span, n - first);
           fetch(first, count, wanted);
-          forEachBlock(count, (w, t, o, c) -> {
-            for (int k = 0; k < m; k++) {
-              if (!wanted[k]) continue;
-              taskVector(w, models.get(k).input(), o, c, w.d[k]);
-              masks[k].count(w.d[k], c, w.histogram(2 * k), w.histogram(2 * k + 1));
-            }
-          });
+          forEachBlock(
+              count,
+              (w, t, o, c) -> {
+                for (int k = 0; k < m; k++) {
+                  if (!wanted[k]) continue;
+                  taskVector(w, models.get(k).input(), o, c, w.d[k]);
+                  masks[k].count(w.d[k], c, w.histogram(2 * k), w.histogram(2 * k + 1));
+                }
+              });
         }
         for (Worker w : workers) {
           for (int k = 0; k < m; k++) {
@@ -212,10 +245,12 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
 
     /**
-     * Per task of the span: each model's mask counters at the task's first element. Only thresholds that keep
-     * some but not all of their equal elements need them; they are counted here, the rest start at zero.
+     * Per task of the span: each model's mask counters at the task's first element. Only thresholds
+     * that keep some but not all of their equal elements need them; they are counted here, the rest
+     * start at zero.
      *
-     * @param before per model, equal elements (keep, drop) in the spans before; advanced past this span
+     * @param before per model, equal elements (keep, drop) in the spans before; advanced past this
+     *     span
      */
     private long[][][] maskCounters(long first, int count, long[] before) throws IOException {
       int tasks = tasks(count);
@@ -224,13 +259,15 @@ final class TaskArithmeticOperation implements TensorOperation {
       for (ModelMask mask : masks) any |= mask.orderDependent();
       if (!any) return seen;
       long[][] equal = new long[tasks][2 * m];
-      forEachBlock(count, (w, t, o, c) -> {
-        for (int k = 0; k < m; k++) {
-          if (!masks[k].orderDependent()) continue;
-          taskVector(w, models.get(k).input(), o, c, w.d[k]);
-          masks[k].countEqual(w.d[k], c, equal[t], 2 * k);
-        }
-      });
+      forEachBlock(
+          count,
+          (w, t, o, c) -> {
+            for (int k = 0; k < m; k++) {
+              if (!masks[k].orderDependent()) continue;
+              taskVector(w, models.get(k).input(), o, c, w.d[k]);
+              masks[k].countEqual(w.d[k], c, equal[t], 2 * k);
+            }
+          });
       for (int t = 0; t < tasks; t++) {
         for (int k = 0; k < m; k++) {
           for (int j = 0; j < 2; j++) {
@@ -249,7 +286,8 @@ final class TaskArithmeticOperation implements TensorOperation {
       if (!rescale || Arrays.stream(masks).noneMatch(ModelMask::active)) return factors;
       double[] whole = new double[m];
       double[] kept = new double[m];
-      SegmentedSum[] wholeRows = new SegmentedSum[m]; // DELLA: blocks in order, across segment boundaries
+      SegmentedSum[] wholeRows =
+          new SegmentedSum[m]; // DELLA: blocks in order, across segment boundaries
       SegmentedSum[] keptRows = new SegmentedSum[m];
       for (int k = 0; k < m; k++) {
         wholeRows[k] = new SegmentedSum();
@@ -266,26 +304,28 @@ final class TaskArithmeticOperation implements TensorOperation {
         int tasks = tasks(count);
         double[][] segmentWhole = new double[tasks][m];
         double[][] segmentKept = new double[tasks][m];
-        forEachBlock(count, (w, t, o, c) -> {
-          for (int k = 0; k < m; k++) {
-            if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
-          }
-          if (rowWise) {
-            for (int k = 0; k < m; k++) {
-              if (!wanted[k]) continue;
-              wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
-              masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
-              keptRows[k].addAbs(spanFirst + o, w.d[k], c);
-            }
-          } else {
-            for (int k = 0; k < m; k++) {
-              if (!wanted[k]) continue;
-              System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
-              masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
-            }
-            addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
-          }
-        });
+        forEachBlock(
+            count,
+            (w, t, o, c) -> {
+              for (int k = 0; k < m; k++) {
+                if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
+              }
+              if (rowWise) {
+                for (int k = 0; k < m; k++) {
+                  if (!wanted[k]) continue;
+                  wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
+                  masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+                  keptRows[k].addAbs(spanFirst + o, w.d[k], c);
+                }
+              } else {
+                for (int k = 0; k < m; k++) {
+                  if (!wanted[k]) continue;
+                  System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
+                  masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
+                }
+                addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
+              }
+            });
         for (int t = 0; t < tasks; t++) {
           for (int k = 0; k < m; k++) {
             whole[k] += segmentWhole[t][k];
@@ -302,7 +342,10 @@ final class TaskArithmeticOperation implements TensorOperation {
       return factors;
     }
 
-    /** The compute pass: masked, weighted task vectors merged onto the base, one output chunk per span. */
+    /**
+     * The compute pass: masked, weighted task vectors merged onto the base, one output chunk per
+     * span.
+     */
     private void compute(float[] factors) throws IOException, InterruptedException {
       int rows = Math.max(m, 1); // no model: one zero row gives the same +0 mix as an empty sum
       float[] weights = new float[rows];
@@ -320,21 +363,24 @@ final class TaskArithmeticOperation implements TensorOperation {
         long spanFirst = first;
         long[][][] seen = maskCounters(first, count, before);
         ByteBuffer out = io.outputChunk();
-        forEachBlock(count, (w, t, o, c) -> {
-          for (int k = 0; k < m; k++) {
-            float[] d = w.d[k];
-            taskVector(w, models.get(k).input(), o, c, d);
-            masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
-            weigh(d, c, factors[k], weights[k], w.weighted, k * block);
-          }
-          if (consensus) {
-            SignConsensus.disjointMerge(kernels, w.weighted, block, weights, c, normalize, w.b, (float) lambda,
-                w.out);
-          } else {
-            SignConsensus.plainMerge(kernels, w.weighted, block, rows, c, divisor, w.b, (float) lambda, w.out);
-          }
-          w.chunks.write(w.out, c, out, o);
-        });
+        forEachBlock(
+            count,
+            (w, t, o, c) -> {
+              for (int k = 0; k < m; k++) {
+                float[] d = w.d[k];
+                taskVector(w, models.get(k).input(), o, c, d);
+                masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
+                weigh(d, c, factors[k], weights[k], w.weighted, k * block);
+              }
+              if (consensus) {
+                SignConsensus.disjointMerge(
+                    kernels, w.weighted, block, weights, c, normalize, w.b, (float) lambda, w.out);
+              } else {
+                SignConsensus.plainMerge(
+                    kernels, w.weighted, block, rows, c, divisor, w.b, (float) lambda, w.out);
+              }
+              w.chunks.write(w.out, c, out, o);
+            });
         out.position(0).limit(Math.toIntExact(io.outputType().byteCount(count)));
         io.emit(out);
       }
@@ -342,11 +388,13 @@ final class TaskArithmeticOperation implements TensorOperation {
   }
 
   /**
-   * For the wanted models: {@code whole[k] += |raw[k][0]| + |raw[k][1]| + ...} and {@code kept[k]} likewise over
-   * the masked {@code d[k]}, in double, in element order. Each sum is one chain of dependent additions (their
-   * order fixes the bits), so up to two models' four chains run side by side in one loop to overlap latencies.
+   * For the wanted models: {@code whole[k] += |raw[k][0]| + |raw[k][1]| + ...} and {@code kept[k]}
+   * likewise over the masked {@code d[k]}, in double, in element order. Each sum is one chain of
+   * dependent additions (their order fixes the bits), so up to two models' four chains run side by
+   * side in one loop to overlap latencies.
    */
-  static void addAbs(double[] whole, double[] kept, float[][] raw, float[][] d, boolean[] wanted, int count) {
+  static void addAbs(
+      double[] whole, double[] kept, float[][] raw, float[][] d, boolean[] wanted, int count) {
     int pending = -1;
     for (int k = 0; k < whole.length; k++) {
       if (!wanted[k]) continue;
@@ -408,8 +456,15 @@ final class TaskArithmeticOperation implements TensorOperation {
       try {
         weighted = new float[Math.multiplyExact(rows, block)];
       } catch (ArithmeticException e) {
-        throw new IOException("tensor '" + tensorName + "': " + rows + " task vectors of " + block
-            + " elements exceed one array; raise the memory budget's chunk or merge fewer models", e);
+        throw new IOException(
+            "tensor '"
+                + tensorName
+                + "': "
+                + rows
+                + " task vectors of "
+                + block
+                + " elements exceed one array; raise the memory budget's chunk or merge fewer models",
+            e);
       }
       out = new float[block];
       raw = new float[models][];
@@ -434,8 +489,15 @@ final class TaskArithmeticOperation implements TensorOperation {
     long block = Math.min(rows * rowLength, Math.max(elementCount, 1));
     if (sparsification != Sparsification.DELLA_MAGPRUNE) block = Math.min(WORK_BLOCK, chunk);
     if (block > chunk) {
-      throw new IOException("tensor '" + tensorName + "': rows of " + rowLength + " elements exceed the merge's"
-          + " chunk of " + chunk + " elements; raise the memory budget");
+      throw new IOException(
+          "tensor '"
+              + tensorName
+              + "': rows of "
+              + rowLength
+              + " elements exceed the merge's"
+              + " chunk of "
+              + chunk
+              + " elements; raise the memory budget");
     }
     return (int) block;
   }
@@ -449,7 +511,10 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
   }
 
-  /** Sums of |x| per fixed {@link Kernels#DOT_SEGMENT} segment in double, the segments added in order. */
+  /**
+   * Sums of |x| per fixed {@link Kernels#DOT_SEGMENT} segment in double, the segments added in
+   * order.
+   */
   static final class SegmentedSum {
     private long segment = 0;
     private double current;
@@ -477,11 +542,15 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
   }
 
-  /** One model's mask: thresholds found by selection passes, or random draws regenerated in every pass. */
+  /**
+   * One model's mask: thresholds found by selection passes, or random draws regenerated in every
+   * pass.
+   */
   final class ModelMask {
     private final Model model;
     private final Sparsification kind;
-    private final TopK keepTop; // magnitude: the kept set; outliers: everything but the n_bot smallest
+    private final TopK
+        keepTop; // magnitude: the kept set; outliers: everything but the n_bot smallest
     private final TopK dropTop; // outliers: the n_top largest
     private final Kernels kernels;
     private final long streamHash; // of the Philox stream, for the random kinds
@@ -508,8 +577,10 @@ final class TaskArithmeticOperation implements TensorOperation {
       }
       this.keepTop = keep;
       this.dropTop = drop;
-      this.streamHash = kind == Sparsification.RANDOM || kind == Sparsification.DELLA_MAGPRUNE
-          ? Philox.streamHash(tensorName, model.input()) : 0;
+      this.streamHash =
+          kind == Sparsification.RANDOM || kind == Sparsification.DELLA_MAGPRUNE
+              ? Philox.streamHash(tensorName, model.input())
+              : 0;
     }
 
     boolean active() {
@@ -537,9 +608,13 @@ final class TaskArithmeticOperation implements TensorOperation {
       if (dropTop != null) dropTop.finishPass();
     }
 
-    /** Whether applying the mask to a block needs the count of equal-to-threshold elements before it. */
+    /**
+     * Whether applying the mask to a block needs the count of equal-to-threshold elements before
+     * it.
+     */
     boolean orderDependent() {
-      return (keepTop != null && keepTop.orderDependent()) || (dropTop != null && dropTop.orderDependent());
+      return (keepTop != null && keepTop.orderDependent())
+          || (dropTop != null && dropTop.orderDependent());
     }
 
     /** The equal elements kept by the keep (j = 0) or drop (j = 1) threshold. */
@@ -548,7 +623,10 @@ final class TaskArithmeticOperation implements TensorOperation {
       return top == null ? 0 : top.threshold().equalKept();
     }
 
-    /** Adds the block's elements equal to the order-dependent thresholds to {@code into[at]} (keep), {@code [at + 1]}. */
+    /**
+     * Adds the block's elements equal to the order-dependent thresholds to {@code into[at]} (keep),
+     * {@code [at + 1]}.
+     */
     void countEqual(float[] d, int count, long[] into, int at) {
       if (keepTop != null && keepTop.orderDependent()) {
         into[at] += SparsifyKernels.countMagnitudeBits(d, count, keepTop.threshold().bits());
@@ -559,9 +637,11 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
 
     /**
-     * Zeroes the dropped elements of {@code d[0..count)}, elements {@code first..} of the tensor, in order.
+     * Zeroes the dropped elements of {@code d[0..count)}, elements {@code first..} of the tensor,
+     * in order.
      *
-     * @param seen the magnitude masks' counters (keep, drop) at the block's first element; advanced past it
+     * @param seen the magnitude masks' counters (keep, drop) at the block's first element; advanced
+     *     past it
      */
     void apply(Worker w, long first, int count, float[] d, long[] seen) {
       switch (kind) {
@@ -571,7 +651,8 @@ final class TaskArithmeticOperation implements TensorOperation {
         case MAGNITUDE_OUTLIERS:
           Threshold keep = keepTop.threshold();
           Threshold drop = dropTop == null ? Threshold.none() : dropTop.threshold();
-          kernels.magnitudeMask(d, count, keep.bits(), keep.equalKept(), drop.bits(), drop.equalKept(), seen);
+          kernels.magnitudeMask(
+              d, count, keep.bits(), keep.equalKept(), drop.bits(), drop.equalKept(), seen);
           return;
         case RANDOM:
           kernels.bernoulliKeep(seed, streamHash, first, model.density(), d, count);
@@ -586,7 +667,8 @@ final class TaskArithmeticOperation implements TensorOperation {
           int row = (int) rowLength;
           if (w.rowKeys == null) w.rowKeys = new long[row];
           for (int start = 0; start < count; start += row) {
-            SparsifyKernels.dellaRow(d, start, row, w.uniforms, model.density(), model.epsilon(), w.rowKeys);
+            SparsifyKernels.dellaRow(
+                d, start, row, w.uniforms, model.density(), model.epsilon(), w.rowKeys);
           }
           return;
         default:

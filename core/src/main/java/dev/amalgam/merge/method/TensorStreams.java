@@ -6,9 +6,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * The executor's side of one tensor merge: input data in chunks, reused output buffers, and the kernels. An
- * operation may read the inputs as often as it needs (SLERP reads them twice) and must emit the output chunks in
- * order, covering every element exactly once.
+ * The executor's side of one tensor merge: input data in chunks, reused output buffers, and the
+ * kernels. An operation may read the inputs as often as it needs (SLERP reads them twice) and must
+ * emit the output chunks in order, covering every element exactly once.
  */
 public interface TensorStreams {
   /** Number of inputs. */
@@ -17,15 +17,22 @@ public interface TensorStreams {
   /** Elements in the tensor (all inputs and the output have the same count). */
   long elementCount();
 
-  /** Elements per chunk: a multiple of {@link Kernels#DOT_SEGMENT}, so chunked reductions stay deterministic. */
+  /**
+   * Elements per chunk: a multiple of {@link Kernels#DOT_SEGMENT}, so chunked reductions stay
+   * deterministic.
+   */
   long chunkElements();
 
-  /** The element type {@link #inputChunk} returns for an input (its stored type, or the configured dtype). */
+  /**
+   * The element type {@link #inputChunk} returns for an input (its stored type, or the configured
+   * dtype).
+   */
   DType inputType(int input);
 
   /**
-   * Elements {@code [first, first + count)} of an input: a read-only little-endian buffer, zero-copy where the
-   * input needs no cast. Valid until the next call for the same input; {@code count <= chunkElements()}.
+   * Elements {@code [first, first + count)} of an input: a read-only little-endian buffer,
+   * zero-copy where the input needs no cast. Valid until the next call for the same input; {@code
+   * count <= chunkElements()}.
    */
   ByteBuffer inputChunk(int input, long first, long count) throws IOException;
 
@@ -35,7 +42,10 @@ public interface TensorStreams {
   /** A free output buffer for up to {@link #chunkElements()} elements (may wait for the writer). */
   ByteBuffer outputChunk() throws IOException, InterruptedException;
 
-  /** Queues a filled output buffer: its bytes from position 0 to the limit are the next output bytes. */
+  /**
+   * Queues a filled output buffer: its bytes from position 0 to the limit are the next output
+   * bytes.
+   */
   void emit(ByteBuffer filled) throws IOException, InterruptedException;
 
   /** The kernels to compute with. */

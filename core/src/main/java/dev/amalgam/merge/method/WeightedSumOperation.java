@@ -6,14 +6,15 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * {@code out = sum_k c_k * input_k}, in one streaming pass: the step every interpolating method ends with.
- * Inputs whose coefficient is exactly zero are left out, so that a zero weight contributes nothing, not even
- * its NaNs or a flipped sign of zero; {@code t = 0} therefore reproduces the base bit for bit.
+ * {@code out = sum_k c_k * input_k}, in one streaming pass: the step every interpolating method
+ * ends with. Inputs whose coefficient is exactly zero are left out, so that a zero weight
+ * contributes nothing, not even its NaNs or a flipped sign of zero; {@code t = 0} therefore
+ * reproduces the base bit for bit.
  *
- * <p>Where the coefficients sum to 1 (up to their rounding to float) and every input chunk holds the same bytes, the exact result is the
- * input itself, so the chunk is copied (rounded to the output type) instead of being recomputed: rounding in
- * {@code 0.7 * x + 0.3 * x} would otherwise move some elements by an ulp, and merging a model with itself must
- * give the model back.
+ * <p>Where the coefficients sum to 1 (up to their rounding to float) and every input chunk holds
+ * the same bytes, the exact result is the input itself, so the chunk is copied (rounded to the
+ * output type) instead of being recomputed: rounding in {@code 0.7 * x + 0.3 * x} would otherwise
+ * move some elements by an ulp, and merging a model with itself must give the model back.
  */
 final class WeightedSumOperation implements TensorOperation {
   private final int[] inputs;
@@ -24,7 +25,8 @@ final class WeightedSumOperation implements TensorOperation {
     int kept = 0;
     for (float c : coefficients) if (c != 0f) kept++;
     if (kept == 0) {
-      // every weight is zero: the result is zero, computed from the first input so shapes and NaNs stay honest
+      // every weight is zero: the result is zero, computed from the first input so shapes and NaNs
+      // stay honest
       this.inputs = new int[] {inputs[0]};
       this.coefficients = new float[] {0f};
     } else {
@@ -58,7 +60,8 @@ final class WeightedSumOperation implements TensorOperation {
     run(io, inputs, coefficients);
   }
 
-  static void run(TensorStreams io, int[] inputs, float[] coefficients) throws IOException, InterruptedException {
+  static void run(TensorStreams io, int[] inputs, float[] coefficients)
+      throws IOException, InterruptedException {
     long n = io.elementCount();
     long chunk = io.chunkElements();
     DType outType = io.outputType();
@@ -81,8 +84,8 @@ final class WeightedSumOperation implements TensorOperation {
   }
 
   /**
-   * Whether the coefficients sum to 1 up to their own rounding to float ({@code (float) 0.9 + (float) 0.1} is
-   * 1 - 2.2e-8): interpolation weights such as (1 - t, t) are meant to sum to 1.
+   * Whether the coefficients sum to 1 up to their own rounding to float ({@code (float) 0.9 +
+   * (float) 0.1} is 1 - 2.2e-8): interpolation weights such as (1 - t, t) are meant to sum to 1.
    */
   static boolean isAffine(float[] coefficients) {
     double sum = 0;

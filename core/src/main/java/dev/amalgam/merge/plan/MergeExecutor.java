@@ -25,30 +25,40 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Runs a {@link MergePlan}: tensor by tensor, inputs are read through zero-copy mapped chunks, merged by the
- * kernels into reused staging buffers and written by a background thread into safetensors shards. Memory stays
- * bounded whatever the model size: the staging and cast buffers are allocated once within the budget, and each
- * tensor's mapped input pages are released when it is done. The output directory appears only when complete.
+ * Runs a {@link MergePlan}: tensor by tensor, inputs are read through zero-copy mapped chunks,
+ * merged by the kernels into reused staging buffers and written by a background thread into
+ * safetensors shards. Memory stays bounded whatever the model size: the staging and cast buffers
+ * are allocated once within the budget, and each tensor's mapped input pages are released when it
+ * is done. The output directory appears only when complete.
  */
 public final class MergeExecutor {
-  /** Output staging buffers: enough for the writer to work on one while the kernels fill the others. */
+  /**
+   * Output staging buffers: enough for the writer to work on one while the kernels fill the others.
+   */
   private static final int STAGING_BUFFERS = 4;
-  /** Preferred chunk: 4 Mi elements (8 MB of bf16), large enough to amortise calls, small enough for L3. */
-  private static final long PREFERRED_CHUNK = Long.getLong("amalgam.merge.chunkElements", 4L * Kernels.DOT_SEGMENT);
+
+  /**
+   * Preferred chunk: 4 Mi elements (8 MB of bf16), large enough to amortise calls, small enough for
+   * L3.
+   */
+  private static final long PREFERRED_CHUNK =
+      Long.getLong("amalgam.merge.chunkElements", 4L * Kernels.DOT_SEGMENT);
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** -Damalgam.merge.trace=true prints where the time of the tensor phase went. */
   private static final boolean TRACE = Boolean.getBoolean("amalgam.merge.trace");
 
   private MergeExecutor() {}
 
   /**
-   * Executes the plan into {@code outputDirectory}. Warnings that arise while writing (a donor without tokenizer
-   * files, say) go to {@link MergeOptions#warnings()}.
+   * Executes the plan into {@code outputDirectory}. Warnings that arise while writing (a donor
+   * without tokenizer files, say) go to {@link MergeOptions#warnings()}.
    */
   public static MergeResult execute(MergePlan plan, Path outputDirectory, MergeOptions options)
       throws IOException, InterruptedException {
-    return plan.output().isGguf() ? executeGguf(plan, outputDirectory, options)
+    return plan.output().isGguf()
+        ? executeGguf(plan, outputDirectory, options)
         : executeHf(plan, outputDirectory, options);
   }
 
@@ -60,7 +70,8 @@ public final class MergeExecutor {
       long start = System.nanoTime();
       List<String> files;
       try (ShardedSafetensorsWriter writer =
-              ShardedSafetensorsWriter.open(out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"))) {
+          ShardedSafetensorsWriter.open(
+              out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"))) {
         writer.setSync(options.sync());
         runTasks(plan, writer, options, kernels, start);
         writer.finish();
@@ -69,7 +80,13 @@ public final class MergeExecutor {
       double seconds = (System.nanoTime() - start) / 1e9;
       writeSideFiles(plan, out, options);
       out.commit();
-      return new MergeResult(out.target(), outputs.size(), plan.inputBytes(), plan.outputBytes(), seconds, files,
+      return new MergeResult(
+          out.target(),
+          outputs.size(),
+          plan.inputBytes(),
+          plan.outputBytes(),
+          seconds,
+          files,
           kernels.description());
     }
   }
@@ -80,10 +97,13 @@ public final class MergeExecutor {
     GgufPlan gguf = plan.gguf().orElseThrow();
     Path absolute = target.toAbsolutePath().normalize();
     if (Files.isDirectory(absolute)) {
-      throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory; a GGUF output is a file");
+      throw new FileAlreadyExistsException(
+          absolute.toString(), null, "is a directory; a GGUF output is a file");
     }
     if (Files.exists(absolute) && !options.overwrite()) {
-      throw new FileAlreadyExistsException(absolute.toString(), null,
+      throw new FileAlreadyExistsException(
+          absolute.toString(),
+          null,
           "output already exists; choose another name or pass --force to replace it");
     }
     Files.createDirectories(absolute.getParent());
@@ -92,29 +112,48 @@ public final class MergeExecutor {
       planned.add(new GgufOutput.Planned(plan.tasks().get(i).output(), gguf.types().get(i)));
     }
     try (Kernels kernels = Kernels.best(options.threads());
-        GgufOutput out = GgufOutput.create(absolute, gguf.metadata(), planned, gguf.ropeFreqs(), kernels,
-            options.overwrite(), options.sync())) {
+        GgufOutput out =
+            GgufOutput.create(
+                absolute,
+                gguf.metadata(),
+                planned,
+                gguf.ropeFreqs(),
+                kernels,
+                options.overwrite(),
+                options.sync())) {
       long start = System.nanoTime();
       runTasks(plan, out, options, kernels, start);
       out.finish();
       double seconds = (System.nanoTime() - start) / 1e9;
-      return new MergeResult(absolute, planned.size(), plan.inputBytes(), plan.outputBytes(), seconds,
-          List.of(absolute.getFileName().toString()), kernels.description());
+      return new MergeResult(
+          absolute,
+          planned.size(),
+          plan.inputBytes(),
+          plan.outputBytes(),
+          seconds,
+          List.of(absolute.getFileName().toString()),
+          kernels.description());
     }
   }
 
   /** Streams every task through the staging pipeline into {@code sink}. */
-  private static void runTasks(MergePlan plan, TensorSink sink, MergeOptions options, Kernels kernels, long start)
+  private static void runTasks(
+      MergePlan plan, TensorSink sink, MergeOptions options, Kernels kernels, long start)
       throws IOException, InterruptedException {
     List<TensorTask> tasks = plan.tasks();
     int maxOutBytes = tasks.stream().mapToInt(t -> t.output().dtype().byteSize()).max().orElse(2);
-    // cast scratch per input position (a slice's tasks may read fewer inputs than the merge has models)
+    // cast scratch per input position (a slice's tasks may read fewer inputs than the merge has
+    // models)
     int positions = tasks.stream().mapToInt(t -> t.inputs().size()).max().orElse(0);
     List<Optional<DType>> castTypes = new ArrayList<>();
     for (int i = 0; i < positions; i++) {
       final int input = i;
-      castTypes.add(tasks.stream().filter(t -> t.castTo().size() > input).map(t -> t.castTo().get(input))
-          .flatMap(Optional::stream).findFirst());
+      castTypes.add(
+          tasks.stream()
+              .filter(t -> t.castTo().size() > input)
+              .map(t -> t.castTo().get(input))
+              .flatMap(Optional::stream)
+              .findFirst());
     }
     long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
     ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
@@ -124,15 +163,17 @@ public final class MergeExecutor {
       }
     }
     options.progress().start(plan.outputBytes());
-    try (OutputPipeline pipeline = new OutputPipeline(sink, STAGING_BUFFERS, Math.toIntExact(chunk * maxOutBytes),
-        options.progress())) {
+    try (OutputPipeline pipeline =
+        new OutputPipeline(
+            sink, STAGING_BUFFERS, Math.toIntExact(chunk * maxOutBytes), options.progress())) {
       for (int t = 0; t < tasks.size(); t++) {
         if (Thread.interrupted()) throw new InterruptedException("merge interrupted");
         TensorTask task = tasks.get(t);
         if (t + 1 < tasks.size()) prefetch(plan, tasks.get(t + 1));
         TensorSource[] data = new TensorSource[task.inputs().size()];
         for (int i = 0; i < data.length; i++) {
-          data[i] = plan.inputs().get(task.models().get(i)).weights().data(task.inputs().get(i).name());
+          data[i] =
+              plan.inputs().get(task.models().get(i)).weights().data(task.inputs().get(i).name());
         }
         pipeline.beginTensor(task.output().name());
         try {
@@ -144,9 +185,14 @@ public final class MergeExecutor {
       long computeEnd = System.nanoTime();
       pipeline.finish();
       if (TRACE) {
-        System.err.printf(java.util.Locale.ROOT, "amalgam: trace: tensors %.3f s (waiting for free buffers %.3f s),"
-            + " writer busy %.3f s, final drain %.3f s%n", (computeEnd - start) / 1e9, pipeline.waitSeconds(),
-            pipeline.writeSeconds(), (System.nanoTime() - computeEnd) / 1e9);
+        System.err.printf(
+            java.util.Locale.ROOT,
+            "amalgam: trace: tensors %.3f s (waiting for free buffers %.3f s),"
+                + " writer busy %.3f s, final drain %.3f s%n",
+            (computeEnd - start) / 1e9,
+            pipeline.waitSeconds(),
+            pipeline.writeSeconds(),
+            (System.nanoTime() - computeEnd) / 1e9);
       }
     } finally {
       options.progress().finish();
@@ -154,8 +200,9 @@ public final class MergeExecutor {
   }
 
   /**
-   * The largest chunk (a multiple of the reduction segment, at most the preferred size) whose staging and cast
-   * buffers fit in half the budget; the other half is left for the JVM's own needs.
+   * The largest chunk (a multiple of the reduction segment, at most the preferred size) whose
+   * staging and cast buffers fit in half the budget; the other half is left for the JVM's own
+   * needs.
    */
   static long chunkElements(long budget, int maxOutBytes, List<Optional<DType>> castTypes) {
     long perElement = (long) STAGING_BUFFERS * maxOutBytes;
@@ -167,7 +214,11 @@ public final class MergeExecutor {
 
   private static void prefetch(MergePlan plan, TensorTask next) throws IOException {
     for (int i = 0; i < next.inputs().size(); i++) {
-      plan.inputs().get(next.models().get(i)).weights().data(next.inputs().get(i).name()).adviseWillNeed();
+      plan.inputs()
+          .get(next.models().get(i))
+          .weights()
+          .data(next.inputs().get(i).name())
+          .adviseWillNeed();
     }
   }
 
@@ -175,51 +226,71 @@ public final class MergeExecutor {
     return ByteBuffer.allocateDirect(bytes + 4096).alignedSlice(4096).limit(bytes).slice();
   }
 
-  private static void writeSideFiles(MergePlan plan, ModelOutput out, MergeOptions options) throws IOException {
+  private static void writeSideFiles(MergePlan plan, ModelOutput out, MergeOptions options)
+      throws IOException {
     Path dir = out.directory();
-    JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
+    JSON.writerWithDefaultPrettyPrinter()
+        .writeValue(dir.resolve("config.json").toFile(), plan.outputConfig());
     Path donor = plan.donor().reference().path();
     Path donorDir = Files.isDirectory(donor) ? donor : donor.toAbsolutePath().getParent();
     if (options.copyTokenizer()) {
       Optional<OutputTokenizer> built = plan.tokenizer();
       if (built.isPresent() && built.get().copyFrom().isEmpty()) {
-        // the vocabulary changed: files generated from it (a SentencePiece base gets a tokenizer.model with the
+        // the vocabulary changed: files generated from it (a SentencePiece base gets a
+        // tokenizer.model with the
         // extra tokens as user-defined pieces; a BPE base a tokenizer.json with them)
-        GgufToTokenizer.write(built.get().metadata(), built.get().source(), dir).warnings()
+        GgufToTokenizer.write(built.get().metadata(), built.get().source(), dir)
+            .warnings()
             .forEach(options.warnings()::warn);
       } else if (built.isEmpty() && plan.donor().gguf().isPresent()) {
-        GgufToTokenizer.write(plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
+        GgufToTokenizer.write(
+            plan.donor().gguf().get().metadata(), plan.donor().weights().path(), dir);
       } else {
         Path fromDir = built.flatMap(OutputTokenizer::copyFrom).orElse(donorDir);
         if (HfTokenizerFiles.copy(fromDir, dir) == 0) {
-          options.warnings().warn("'" + plan.donor().label() + "' has no tokenizer files; the merged model has"
-              + " none either (copy them in before using it)");
+          options
+              .warnings()
+              .warn(
+                  "'"
+                      + plan.donor().label()
+                      + "' has no tokenizer files; the merged model has"
+                      + " none either (copy them in before using it)");
         }
       }
-      if (plan.config().chatTemplate().isPresent()) setChatTemplate(dir, plan.config().chatTemplate().get());
+      if (plan.config().chatTemplate().isPresent())
+        setChatTemplate(dir, plan.config().chatTemplate().get());
     } else if (plan.config().chatTemplate().isPresent()) {
-      options.warnings().warn("chat_template is not written: --no-copy-tokenizer leaves the tokenizer files out");
+      options
+          .warnings()
+          .warn("chat_template is not written: --no-copy-tokenizer leaves the tokenizer files out");
     }
     Path generation = donorDir.resolve("generation_config.json");
     if (plan.donor().gguf().isEmpty() && Files.isRegularFile(generation)) {
-      Files.copy(generation, dir.resolve("generation_config.json"), StandardCopyOption.COPY_ATTRIBUTES);
+      Files.copy(
+          generation, dir.resolve("generation_config.json"), StandardCopyOption.COPY_ATTRIBUTES);
     }
     if (options.writeModelCard()) {
-      Files.writeString(dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
-      Files.writeString(dir.resolve("README.md"), ModelCard.render(plan, out.target().getFileName().toString()),
+      Files.writeString(
+          dir.resolve("amalgam_config.yml"), plan.config().source(), StandardCharsets.UTF_8);
+      Files.writeString(
+          dir.resolve("README.md"),
+          ModelCard.render(plan, out.target().getFileName().toString()),
           StandardCharsets.UTF_8);
     }
   }
 
   /**
-   * Puts the configured chat template into tokenizer_config.json (created if the donor had none) and removes the
-   * donor's separate template files, which transformers would otherwise prefer.
+   * Puts the configured chat template into tokenizer_config.json (created if the donor had none)
+   * and removes the donor's separate template files, which transformers would otherwise prefer.
    */
   private static void setChatTemplate(Path dir, String template) throws IOException {
     Path config = dir.resolve("tokenizer_config.json");
-    com.fasterxml.jackson.databind.node.ObjectNode node = Files.isRegularFile(config)
-        && JSON.readTree(config.toFile()) instanceof com.fasterxml.jackson.databind.node.ObjectNode o ? o
-        : JSON.createObjectNode();
+    com.fasterxml.jackson.databind.node.ObjectNode node =
+        Files.isRegularFile(config)
+                && JSON.readTree(config.toFile())
+                    instanceof com.fasterxml.jackson.databind.node.ObjectNode o
+            ? o
+            : JSON.createObjectNode();
     node.put("chat_template", template);
     JSON.writerWithDefaultPrettyPrinter().writeValue(config.toFile(), node);
     Files.deleteIfExists(dir.resolve("chat_template.jinja"));
@@ -235,7 +306,12 @@ public final class MergeExecutor {
     private final Kernels kernels;
     private final OutputPipeline pipeline;
 
-    Streams(TensorTask task, TensorSource[] data, ByteBuffer[] scratch, long chunk, Kernels kernels,
+    Streams(
+        TensorTask task,
+        TensorSource[] data,
+        ByteBuffer[] scratch,
+        long chunk,
+        Kernels kernels,
         OutputPipeline pipeline) {
       this.task = task;
       this.data = data;
@@ -268,8 +344,17 @@ public final class MergeExecutor {
     @Override
     public ByteBuffer inputChunk(int input, long first, long count) throws IOException {
       if (count > chunk || first < 0 || first + count > elementCount()) {
-        throw new IllegalArgumentException("chunk [" + first + ", " + (first + count) + ") outside tensor '"
-            + task.output().name() + "' of " + elementCount() + " elements or larger than " + chunk);
+        throw new IllegalArgumentException(
+            "chunk ["
+                + first
+                + ", "
+                + (first + count)
+                + ") outside tensor '"
+                + task.output().name()
+                + "' of "
+                + elementCount()
+                + " elements or larger than "
+                + chunk);
       }
       ByteBuffer stored = data[input].slice(first, count);
       Optional<DType> cast = task.castTo().get(input);

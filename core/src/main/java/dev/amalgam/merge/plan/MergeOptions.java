@@ -5,46 +5,64 @@ import dev.amalgam.io.ProgressListener;
 import java.util.Objects;
 
 /**
- * How a merge runs: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()} for a changed
- * copy.
+ * How a merge runs: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()}
+ * for a changed copy.
  *
  * @param threads kernel threads; 0 means one per available processor
  * @param maxShardBytes largest output shard, in bytes of tensor data (mergekit's --out-shard-size)
  * @param memoryBudget bytes of buffers the executor may allocate (output staging and cast scratch)
  * @param overwrite whether an existing output directory may be replaced
- * @param sync whether each shard is flushed to disk (fdatasync) before the directory is renamed into place, so
- *     that a crash right after the merge cannot leave a complete-looking model with missing data
+ * @param sync whether each shard is flushed to disk (fdatasync) before the directory is renamed
+ *     into place, so that a crash right after the merge cannot leave a complete-looking model with
+ *     missing data
  * @param progress receives progress by bytes written
- * @param copyTokenizer whether the donor's tokenizer files are copied into a Hugging Face output (mergekit's
- *     --copy-tokenizer, on by default)
- * @param writeModelCard whether README.md and amalgam_config.yml are written (mergekit's --write-model-card)
- * @param warnings receives what the merge does differently from what was asked (a donor without tokenizer files,
- *     a chat template that cannot be written), as it happens
+ * @param copyTokenizer whether the donor's tokenizer files are copied into a Hugging Face output
+ *     (mergekit's --copy-tokenizer, on by default)
+ * @param writeModelCard whether README.md and amalgam_config.yml are written (mergekit's
+ *     --write-model-card)
+ * @param warnings receives what the merge does differently from what was asked (a donor without
+ *     tokenizer files, a chat template that cannot be written), as it happens
  */
-public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, boolean overwrite, boolean sync,
-    ProgressListener progress, boolean copyTokenizer, boolean writeModelCard, WarningListener warnings) {
+public record MergeOptions(
+    int threads,
+    long maxShardBytes,
+    long memoryBudget,
+    boolean overwrite,
+    boolean sync,
+    ProgressListener progress,
+    boolean copyTokenizer,
+    boolean writeModelCard,
+    WarningListener warnings) {
   /** mergekit's default shard size: 5 GB (decimal). */
   public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
+
   /** Default buffer budget: 1 GiB. */
   public static final long DEFAULT_MEMORY_BUDGET = 1L << 30;
+
   /** The smallest budget accepted: room for the smallest chunks. */
   public static final long MIN_MEMORY_BUDGET = 64L << 20;
 
   /** Validates the values. */
   public MergeOptions {
     if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
-    if (maxShardBytes <= 0) throw new IllegalArgumentException("shard size must be positive, got " + maxShardBytes);
+    if (maxShardBytes <= 0)
+      throw new IllegalArgumentException("shard size must be positive, got " + maxShardBytes);
     if (memoryBudget < MIN_MEMORY_BUDGET) {
-      throw new IllegalArgumentException("memory budget must be at least " + (MIN_MEMORY_BUDGET >> 20)
-          + " MiB, got " + memoryBudget + " bytes");
+      throw new IllegalArgumentException(
+          "memory budget must be at least "
+              + (MIN_MEMORY_BUDGET >> 20)
+              + " MiB, got "
+              + memoryBudget
+              + " bytes");
     }
     Objects.requireNonNull(progress, "progress");
     Objects.requireNonNull(warnings, "warnings");
   }
 
   /**
-   * Defaults: all processors, 5 GB shards, 1 GiB budget, no overwrite, synced output, no progress output, tokenizer
-   * and model card written, warnings to the {@code dev.amalgam} {@link System.Logger}.
+   * Defaults: all processors, 5 GB shards, 1 GiB budget, no overwrite, synced output, no progress
+   * output, tokenizer and model card written, warnings to the {@code dev.amalgam} {@link
+   * System.Logger}.
    */
   public static MergeOptions defaults() {
     return builder().build();
@@ -57,9 +75,16 @@ public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, b
 
   /** A builder holding these options, for a changed copy. */
   public Builder toBuilder() {
-    return new Builder().threads(threads).maxShardBytes(maxShardBytes).memoryBudget(memoryBudget)
-        .overwrite(overwrite).sync(sync).progress(progress).copyTokenizer(copyTokenizer)
-        .writeModelCard(writeModelCard).warnings(warnings);
+    return new Builder()
+        .threads(threads)
+        .maxShardBytes(maxShardBytes)
+        .memoryBudget(memoryBudget)
+        .overwrite(overwrite)
+        .sync(sync)
+        .progress(progress)
+        .copyTokenizer(copyTokenizer)
+        .writeModelCard(writeModelCard)
+        .warnings(warnings);
   }
 
   /** Collects {@link MergeOptions}; {@link #build()} validates them. */
@@ -137,8 +162,16 @@ public record MergeOptions(int threads, long maxShardBytes, long memoryBudget, b
      * @throws NullPointerException if a listener is null
      */
     public MergeOptions build() {
-      return new MergeOptions(threads, maxShardBytes, memoryBudget, overwrite, sync, progress, copyTokenizer,
-          writeModelCard, warnings);
+      return new MergeOptions(
+          threads,
+          maxShardBytes,
+          memoryBudget,
+          overwrite,
+          sync,
+          progress,
+          copyTokenizer,
+          writeModelCard,
+          warnings);
     }
   }
 }

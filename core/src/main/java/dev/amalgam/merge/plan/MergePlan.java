@@ -12,31 +12,61 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * A fully validated merge: every input opened (headers only), every output tensor planned with its parameters
- * resolved. Executing it can fail only on I/O. Close it to release the input files.
+ * A fully validated merge: every input opened (headers only), every output tensor planned with its
+ * parameters resolved. Executing it can fail only on I/O. Close it to release the input files.
  *
  * @param config the configuration
  * @param method the merge method
  * @param inputs the models, in merge order
- * @param donor the model whose config.json and tokenizer files the output takes (the base, else the first)
+ * @param donor the model whose config.json and tokenizer files the output takes (the base, else the
+ *     first)
  * @param layerCount layers of the output model (the gradient's L)
  * @param tasks one per output tensor, in output order
  * @param outputConfig the config.json to write (the donor's, updated)
  * @param output what is written: a Hugging Face directory or a GGUF file
  * @param gguf for a GGUF output, its metadata, tensor types and extra tensors
  * @param warnings things the user should know that do not stop the merge
- * @param tokenizer with tokenizer options that change the vocabulary, the tokenizer to write instead of the
- *     donor's
+ * @param tokenizer with tokenizer options that change the vocabulary, the tokenizer to write
+ *     instead of the donor's
  */
-public record MergePlan(MergeConfig config, MergeMethod method, List<PlannedInput> inputs, PlannedInput donor,
-    int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, OutputSpec output, Optional<GgufPlan> gguf,
-    List<String> warnings, Optional<OutputTokenizer> tokenizer) implements Closeable {
+public record MergePlan(
+    MergeConfig config,
+    MergeMethod method,
+    List<PlannedInput> inputs,
+    PlannedInput donor,
+    int layerCount,
+    List<TensorTask> tasks,
+    ObjectNode outputConfig,
+    OutputSpec output,
+    Optional<GgufPlan> gguf,
+    List<String> warnings,
+    Optional<OutputTokenizer> tokenizer)
+    implements Closeable {
 
   /** A plan that writes the donor's tokenizer unchanged. */
-  public MergePlan(MergeConfig config, MergeMethod method, List<PlannedInput> inputs, PlannedInput donor,
-      int layerCount, List<TensorTask> tasks, ObjectNode outputConfig, OutputSpec output, Optional<GgufPlan> gguf,
+  public MergePlan(
+      MergeConfig config,
+      MergeMethod method,
+      List<PlannedInput> inputs,
+      PlannedInput donor,
+      int layerCount,
+      List<TensorTask> tasks,
+      ObjectNode outputConfig,
+      OutputSpec output,
+      Optional<GgufPlan> gguf,
       List<String> warnings) {
-    this(config, method, inputs, donor, layerCount, tasks, outputConfig, output, gguf, warnings, Optional.empty());
+    this(
+        config,
+        method,
+        inputs,
+        donor,
+        layerCount,
+        tasks,
+        outputConfig,
+        output,
+        gguf,
+        warnings,
+        Optional.empty());
   }
 
   /** The output tensors, in order. */
@@ -48,7 +78,8 @@ public record MergePlan(MergeConfig config, MergeMethod method, List<PlannedInpu
   public long outputBytes() {
     if (gguf.isEmpty()) return tasks.stream().mapToLong(t -> t.output().byteSize()).sum();
     long sum = 0;
-    for (int i = 0; i < tasks.size(); i++) sum += gguf.get().types().get(i).byteCount(tasks.get(i).output().elementCount());
+    for (int i = 0; i < tasks.size(); i++)
+      sum += gguf.get().types().get(i).byteCount(tasks.get(i).output().elementCount());
     return sum;
   }
 

@@ -14,8 +14,14 @@ import java.util.List;
  * @param shardFiles the safetensors files written
  * @param kernels the kernels used, e.g. "native avx512_bf16, 2 threads"
  */
-public record MergeResult(Path outputDirectory, int tensors, long bytesRead, long bytesWritten, double seconds,
-    List<String> shardFiles, String kernels) {
+public record MergeResult(
+    Path outputDirectory,
+    int tensors,
+    long bytesRead,
+    long bytesWritten,
+    double seconds,
+    List<String> shardFiles,
+    String kernels) {
   /** (bytes read + bytes written) per second, in GB/s (1e9). */
   public double gigabytesPerSecond() {
     return seconds > 0 ? (bytesRead + bytesWritten) / seconds / 1e9 : 0;

@@ -3,7 +3,10 @@ package dev.amalgam.merge.plan;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** The README.md written into a merged model: Hugging Face front matter, what was merged and how, the config. */
+/**
+ * The README.md written into a merged model: Hugging Face front matter, what was merged and how,
+ * the config.
+ */
 final class ModelCard {
   private ModelCard() {}
 
@@ -16,14 +19,21 @@ final class ModelCard {
     s.append("# ").append(modelName).append("\n\n");
     s.append("This model is a merge of pre-trained language models made with Amalgam.\n\n");
     s.append("## Merge details\n\n### Method\n\n");
-    s.append("Merged with the [").append(plan.method().displayName()).append("](").append(plan.method().reference())
+    s.append("Merged with the [")
+        .append(plan.method().displayName())
+        .append("](")
+        .append(plan.method().reference())
         .append(") method");
-    inputs.stream().filter(PlannedInput::isBase).findFirst()
+    inputs.stream()
+        .filter(PlannedInput::isBase)
+        .findFirst()
         .ifPresent(b -> s.append(", with ").append(b.label()).append(" as the base"));
     s.append(".\n\n### Models merged\n\n");
-    s.append(inputs.stream().map(in -> "* " + in.label()).collect(Collectors.joining("\n"))).append("\n\n");
-    s.append("### Configuration\n\nThe following configuration produced this model (also saved as"
-        + " `amalgam_config.yml`):\n\n```yaml\n");
+    s.append(inputs.stream().map(in -> "* " + in.label()).collect(Collectors.joining("\n")))
+        .append("\n\n");
+    s.append(
+        "### Configuration\n\nThe following configuration produced this model (also saved as"
+            + " `amalgam_config.yml`):\n\n```yaml\n");
     String yaml = plan.config().source();
     s.append(yaml);
     if (!yaml.endsWith("\n")) s.append('\n');

@@ -12,9 +12,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Overlaps computing with writing: the merge fills reused, page-aligned staging buffers while one writer thread
- * streams the filled ones to the shards in order. The buffers are allocated once (memory stays bounded and no
- * fresh memory is touched per tensor, which is slow on VMs) and handed back to the producer after each write.
+ * Overlaps computing with writing: the merge fills reused, page-aligned staging buffers while one
+ * writer thread streams the filled ones to the shards in order. The buffers are allocated once
+ * (memory stays bounded and no fresh memory is touched per tensor, which is slow on VMs) and handed
+ * back to the producer after each write.
  */
 final class OutputPipeline implements AutoCloseable {
   private static final int PAGE = 4096;
@@ -44,8 +45,13 @@ final class OutputPipeline implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(bufferCount * 2 + 4);
     List<ByteBuffer> buffers = new ArrayList<>();
     for (int i = 0; i < bufferCount; i++) {
-      // Page-aligned: the kernel copies from a misaligned buffer 2-6x slower (docs/performance.md §7).
-      buffers.add(ByteBuffer.allocateDirect(bufferBytes + PAGE).alignedSlice(PAGE).limit(bufferBytes).slice());
+      // Page-aligned: the kernel copies from a misaligned buffer 2-6x slower (docs/performance.md
+      // §7).
+      buffers.add(
+          ByteBuffer.allocateDirect(bufferBytes + PAGE)
+              .alignedSlice(PAGE)
+              .limit(bufferBytes)
+              .slice());
     }
     free.addAll(buffers);
     this.thread = new Thread(this::drain, "amalgam-writer");

@@ -13,15 +13,23 @@ import java.util.Optional;
  *
  * @param index position in merge order
  * @param reference the reference as configured
- * @param yamlPath where the model is configured ("models[1]", or "base_model" when the base is not listed)
+ * @param yamlPath where the model is configured ("models[1]", or "base_model" when the base is not
+ *     listed)
  * @param isBase whether it is the base model
  * @param parameters its own parameters block
- * @param weights the opened weights (headers read, no tensor data yet), under HF names in the output's layout
+ * @param weights the opened weights (headers read, no tensor data yet), under HF names in the
+ *     output's layout
  * @param hfConfig its config.json, if present (for a GGUF file rebuilt from its metadata)
  * @param gguf the GGUF view, when the model is a GGUF file
  */
-public record PlannedInput(int index, ModelReference reference, String yamlPath, boolean isBase,
-    Map<String, ParameterSetting> parameters, ModelWeights weights, Optional<ObjectNode> hfConfig,
+public record PlannedInput(
+    int index,
+    ModelReference reference,
+    String yamlPath,
+    boolean isBase,
+    Map<String, ParameterSetting> parameters,
+    ModelWeights weights,
+    Optional<ObjectNode> hfConfig,
     Optional<GgufWeights> gguf) {
   /** How messages name the model: its reference as written. */
   public String label() {

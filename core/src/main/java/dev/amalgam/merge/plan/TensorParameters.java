@@ -17,17 +17,19 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Parameter resolution for one output tensor, with mergekit's precedence and errors that name the YAML path: a
- * per-model parameter is looked up in the input's own level (a {@code models:} entry or a slice source), then in
- * the shared levels; a global one only in the shared levels: the slice's {@code parameters}, the module's
- * ({@code modules:} configurations), the top-level ones. In each level a setting may be a gradient (interpolated at
- * the tensor's layer fraction) or a list of filtered values (the first whose filter matches the tensor's name
- * wins); a method's default applies when no level gives a value. Values convert to the declared type.
+ * Parameter resolution for one output tensor, with mergekit's precedence and errors that name the
+ * YAML path: a per-model parameter is looked up in the input's own level (a {@code models:} entry
+ * or a slice source), then in the shared levels; a global one only in the shared levels: the
+ * slice's {@code parameters}, the module's ({@code modules:} configurations), the top-level ones.
+ * In each level a setting may be a gradient (interpolated at the tensor's layer fraction) or a list
+ * of filtered values (the first whose filter matches the tensor's name wins); a method's default
+ * applies when no level gives a value. Values convert to the declared type.
  */
 final class TensorParameters implements TensorContext {
   /**
-   * One parameter-lookup level: the settings given at a YAML path ("parameters", "slices[0].parameters",
-   * "models[1].parameters"; "base_model" for a base model that {@code models:} does not list).
+   * One parameter-lookup level: the settings given at a YAML path ("parameters",
+   * "slices[0].parameters", "models[1].parameters"; "base_model" for a base model that {@code
+   * models:} does not list).
    */
   record Level(Map<String, ParameterSetting> settings, String yamlPath) {}
 
@@ -40,12 +42,19 @@ final class TensorParameters implements TensorContext {
   private final long randomSeed;
 
   /**
-   * @param inputLevels per input, its own parameters (models[i] or a slice source); for an unlisted base_model
-   *     an empty level at "base_model"
-   * @param globalLevels the shared levels, most specific first (a slice's parameters, then the top level's)
+   * @param inputLevels per input, its own parameters (models[i] or a slice source); for an unlisted
+   *     base_model an empty level at "base_model"
+   * @param globalLevels the shared levels, most specific first (a slice's parameters, then the top
+   *     level's)
    */
-  TensorParameters(MergeMethod method, List<InputTensor> inputs, List<Level> inputLevels, List<Level> globalLevels,
-      String tensorName, double layerFraction, long randomSeed) {
+  TensorParameters(
+      MergeMethod method,
+      List<InputTensor> inputs,
+      List<Level> inputLevels,
+      List<Level> globalLevels,
+      String tensorName,
+      double layerFraction,
+      long randomSeed) {
     this.method = method;
     this.inputs = inputs;
     this.inputLevels = inputLevels;
@@ -56,8 +65,8 @@ final class TensorParameters implements TensorContext {
   }
 
   /**
-   * The levels above the slices', highest precedence first: the module's {@code parameters} (a {@code modules:}
-   * configuration), then the top-level ones.
+   * The levels above the slices', highest precedence first: the module's {@code parameters} (a
+   * {@code modules:} configuration), then the top-level ones.
    */
   static List<Level> globalLevels(MergeConfig config) {
     List<Level> levels = new ArrayList<>();
@@ -67,9 +76,9 @@ final class TensorParameters implements TensorContext {
   }
 
   /**
-   * Checks that {@code method} declares every parameter a level sets; where only per-model parameters take effect
-   * (a model's or a slice source's own parameters), a global one is an error too, since mergekit silently ignores
-   * it there.
+   * Checks that {@code method} declares every parameter a level sets; where only per-model
+   * parameters take effect (a model's or a slice source's own parameters), a global one is an error
+   * too, since mergekit silently ignores it there.
    */
   static void checkNames(MergeMethod method, Level level, boolean perModelOnly) {
     for (String name : level.settings().keySet()) {
@@ -77,18 +86,39 @@ final class TensorParameters implements TensorContext {
     }
   }
 
-  private static void checkName(MergeMethod method, String name, String yamlPath, boolean perModelOnly) {
-    Optional<ParameterSpec> spec = method.parameters().stream().filter(p -> p.name().equals(name)).findFirst();
+  private static void checkName(
+      MergeMethod method, String name, String yamlPath, boolean perModelOnly) {
+    Optional<ParameterSpec> spec =
+        method.parameters().stream().filter(p -> p.name().equals(name)).findFirst();
     if (spec.isEmpty()) {
-      String takes = method.parameters().isEmpty() ? "no parameters"
-          : "parameters " + method.parameters().stream().map(ParameterSpec::name).collect(Collectors.joining(", "));
-      Set<String> names = method.parameters().stream().map(ParameterSpec::name).collect(Collectors.toSet());
-      throw new ConfigException(yamlPath, "unknown parameter for " + method.name() + Suggestions.didYouMean(name,
-          names) + " (" + method.name() + " takes " + takes + ")");
+      String takes =
+          method.parameters().isEmpty()
+              ? "no parameters"
+              : "parameters "
+                  + method.parameters().stream()
+                      .map(ParameterSpec::name)
+                      .collect(Collectors.joining(", "));
+      Set<String> names =
+          method.parameters().stream().map(ParameterSpec::name).collect(Collectors.toSet());
+      throw new ConfigException(
+          yamlPath,
+          "unknown parameter for "
+              + method.name()
+              + Suggestions.didYouMean(name, names)
+              + " ("
+              + method.name()
+              + " takes "
+              + takes
+              + ")");
     }
     if (perModelOnly && spec.get().scope() == ParameterSpec.Scope.GLOBAL) {
-      throw new ConfigException(yamlPath, "'" + name + "' is a global parameter of " + method.name()
-          + " and has no effect per model (mergekit ignores it here); set it under the top-level parameters");
+      throw new ConfigException(
+          yamlPath,
+          "'"
+              + name
+              + "' is a global parameter of "
+              + method.name()
+              + " and has no effect per model (mergekit ignores it here); set it under the top-level parameters");
     }
   }
 
@@ -108,8 +138,11 @@ final class TensorParameters implements TensorContext {
   }
 
   private ParameterSpec spec(String name) {
-    return method.parameters().stream().filter(p -> p.name().equals(name)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException(method.name() + " declares no parameter " + name));
+    return method.parameters().stream()
+        .filter(p -> p.name().equals(name))
+        .findFirst()
+        .orElseThrow(
+            () -> new IllegalArgumentException(method.name() + " declares no parameter " + name));
   }
 
   private Object global(String name) {
@@ -124,8 +157,13 @@ final class TensorParameters implements TensorContext {
     }
     if (spec.defaultValue().isPresent()) return spec.defaultValue().get();
     String path = globalLevels.get(globalLevels.size() - 1).yamlPath() + "." + name;
-    throw new ConfigException(path, given == null ? "required by " + method.name() + " (" + spec.description() + ")"
-        : "no filter matches tensor '" + tensorName + "' and there is no default entry (add one without a filter)");
+    throw new ConfigException(
+        path,
+        given == null
+            ? "required by " + method.name() + " (" + spec.description() + ")"
+            : "no filter matches tensor '"
+                + tensorName
+                + "' and there is no default entry (add one without a filter)");
   }
 
   @Override
@@ -142,7 +180,8 @@ final class TensorParameters implements TensorContext {
   public double number(InputTensor input, String parameter) {
     ParameterSpec spec = spec(parameter);
     int position = inputs.indexOf(input);
-    if (position < 0) throw new IllegalArgumentException(input + " is not an input of " + tensorName);
+    if (position < 0)
+      throw new IllegalArgumentException(input + " is not an input of " + tensorName);
     Level own = inputLevels.get(position);
     String inputName = input.info().name();
     List<Level> levels = new ArrayList<>();
@@ -158,45 +197,65 @@ final class TensorParameters implements TensorContext {
     }
     if (spec.defaultValue().isPresent()) return (Double) spec.defaultValue().get();
     if (own.yamlPath().equals("base_model")) {
-      throw new ConfigException("base_model", method.name() + " needs a " + parameter + " for every input, and"
-          + " base_model '" + input.label() + "' is not listed under models; list it there with its " + parameter);
+      throw new ConfigException(
+          "base_model",
+          method.name()
+              + " needs a "
+              + parameter
+              + " for every input, and"
+              + " base_model '"
+              + input.label()
+              + "' is not listed under models; list it there with its "
+              + parameter);
     }
     String path = own.yamlPath() + "." + parameter;
-    throw new ConfigException(path, given ? "no filter matches tensor '" + inputName + "' and there is no default"
-        + " entry (add one without a filter)" : "required by " + method.name() + " (" + spec.description() + ")");
+    throw new ConfigException(
+        path,
+        given
+            ? "no filter matches tensor '"
+                + inputName
+                + "' and there is no default"
+                + " entry (add one without a filter)"
+            : "required by " + method.name() + " (" + spec.description() + ")");
   }
 
   private static Object convert(Object value, ParameterSpec spec, String path) {
     switch (spec.type()) {
-      case NUMBER: {
-        Double d = null;
-        if (value instanceof Double) {
-          d = (Double) value;
-        } else if (value instanceof String) {
-          try {
-            d = Double.parseDouble(((String) value).trim());
-          } catch (NumberFormatException ignored) {
-            // reported below
+      case NUMBER:
+        {
+          Double d = null;
+          if (value instanceof Double) {
+            d = (Double) value;
+          } else if (value instanceof String) {
+            try {
+              d = Double.parseDouble(((String) value).trim());
+            } catch (NumberFormatException ignored) {
+              // reported below
+            }
           }
+          if (d == null) throw new ConfigException(path, "expected a number, got '" + value + "'");
+          if (!Double.isFinite(d)) throw new ConfigException(path, "must be finite, got " + d);
+          return d;
         }
-        if (d == null) throw new ConfigException(path, "expected a number, got '" + value + "'");
-        if (!Double.isFinite(d)) throw new ConfigException(path, "must be finite, got " + d);
-        return d;
-      }
-      case BOOLEAN: {
-        if (value instanceof Boolean) return value;
-        if (value instanceof String) {
-          switch (((String) value).trim().toLowerCase(Locale.ROOT)) {
-            case "true": case "yes": case "on":
-              return true;
-            case "false": case "no": case "off":
-              return false;
-            default:
-              break;
+      case BOOLEAN:
+        {
+          if (value instanceof Boolean) return value;
+          if (value instanceof String) {
+            switch (((String) value).trim().toLowerCase(Locale.ROOT)) {
+              case "true":
+              case "yes":
+              case "on":
+                return true;
+              case "false":
+              case "no":
+              case "off":
+                return false;
+              default:
+                break;
+            }
           }
+          throw new ConfigException(path, "expected true or false, got '" + value + "'");
         }
-        throw new ConfigException(path, "expected true or false, got '" + value + "'");
-      }
       default:
         throw new IllegalStateException(spec.type().toString());
     }

@@ -11,10 +11,10 @@ import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.config.ModelReference;
+import dev.amalgam.merge.config.TokenizerSpec;
 import dev.amalgam.merge.tokenizer.EmbeddingLayout;
 import dev.amalgam.merge.tokenizer.ModelVocabulary;
 import dev.amalgam.merge.tokenizer.RelaidWeights;
-import dev.amalgam.merge.config.TokenizerSpec;
 import dev.amalgam.merge.tokenizer.VocabularyPlan;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
@@ -26,8 +26,9 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * The planner's side of the tokenizer options: reads every input's tokenizer, builds the {@link VocabularyPlan}
- * and wraps the inputs whose embeddings must be re-laid out. Runs before any tensor data is read.
+ * The planner's side of the tokenizer options: reads every input's tokenizer, builds the {@link
+ * VocabularyPlan} and wraps the inputs whose embeddings must be re-laid out. Runs before any tensor
+ * data is read.
  */
 final class TokenizerPlanning {
   private TokenizerPlanning() {}
@@ -36,16 +37,23 @@ final class TokenizerPlanning {
   record Result(VocabularyPlan vocabulary, OutputTokenizer tokenizer) {}
 
   /**
-   * Plans the vocabulary and replaces, in {@code inputs}, the weights of every model whose embeddings change with a
-   * re-laid-out view. Empty when the output vocabulary is the donor's tokenizer and every model's embeddings
-   * already match it: then the merge is exactly the one without tokenizer options.
+   * Plans the vocabulary and replaces, in {@code inputs}, the weights of every model whose
+   * embeddings change with a re-laid-out view. Empty when the output vocabulary is the donor's
+   * tokenizer and every model's embeddings already match it: then the merge is exactly the one
+   * without tokenizer options.
    */
-  static Optional<Result> apply(TokenizerSpec spec, List<PlannedInput> inputs, Architecture architecture,
-      WarningListener warnings) throws IOException {
-    PlannedInput donor = inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
+  static Optional<Result> apply(
+      TokenizerSpec spec,
+      List<PlannedInput> inputs,
+      Architecture architecture,
+      WarningListener warnings)
+      throws IOException {
+    PlannedInput donor =
+        inputs.stream().filter(PlannedInput::isBase).findFirst().orElse(inputs.get(0));
     List<ModelVocabulary> vocabularies = new ArrayList<>();
     for (PlannedInput in : inputs) vocabularies.add(vocabulary(in, architecture));
-    VocabularyPlan plan = VocabularyPlan.build(spec, vocabularies, donor.index(), ref -> indexOf(ref, inputs));
+    VocabularyPlan plan =
+        VocabularyPlan.build(spec, vocabularies, donor.index(), ref -> indexOf(ref, inputs));
     boolean allIdentity = true;
     List<Boolean> identity = new ArrayList<>();
     for (PlannedInput in : inputs) {
@@ -65,32 +73,54 @@ final class TokenizerPlanning {
     EmbeddingLayout layout = new EmbeddingLayout(plan, own);
     for (PlannedInput in : inputs) {
       if (identity.get(in.index())) continue;
-      inputs.set(in.index(), new PlannedInput(in.index(), in.reference(), in.yamlPath(), in.isBase(), in.parameters(),
-          new RelaidWeights(in.weights(), layout, in.index(), architecture), in.hfConfig(), in.gguf()));
+      inputs.set(
+          in.index(),
+          new PlannedInput(
+              in.index(),
+              in.reference(),
+              in.yamlPath(),
+              in.isBase(),
+              in.parameters(),
+              new RelaidWeights(in.weights(), layout, in.index(), architecture),
+              in.hfConfig(),
+              in.gguf()));
     }
     PlannedInput from = inputs.get(source);
-    Optional<Path> copyFrom = from.gguf().isEmpty() && plan.sameTokensAs(vocabularies.get(source))
-        ? Optional.of(directory(from)) : Optional.empty();
-    return Optional.of(new Result(plan, new OutputTokenizer(plan.metadata(), from.weights().path(), copyFrom)));
+    Optional<Path> copyFrom =
+        from.gguf().isEmpty() && plan.sameTokensAs(vocabularies.get(source))
+            ? Optional.of(directory(from))
+            : Optional.empty();
+    return Optional.of(
+        new Result(plan, new OutputTokenizer(plan.metadata(), from.weights().path(), copyFrom)));
   }
 
-  /** Replaces the tokenizer keys of a GGUF output's metadata with the built (padded) vocabulary's. */
-  static void putGgufTokenizer(GgufMetadata metadata, VocabularyPlan plan, Architecture architecture) {
+  /**
+   * Replaces the tokenizer keys of a GGUF output's metadata with the built (padded) vocabulary's.
+   */
+  static void putGgufTokenizer(
+      GgufMetadata metadata, VocabularyPlan plan, Architecture architecture) {
     GgufMetadata built = plan.paddedMetadata();
     for (String key : List.copyOf(metadata.entries().keySet())) {
       if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.remove(key);
     }
-    built.entries().forEach((key, value) -> {
-      if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.put(key, value);
-    });
+    built
+        .entries()
+        .forEach(
+            (key, value) -> {
+              if (key.startsWith(GgufKeys.TOKENIZER_VOCABULARY_PREFIX)) metadata.put(key, value);
+            });
     String vocabSize = GgufKeys.vocabSize(architecture.ggufName());
     if (metadata.contains(vocabSize)) metadata.put(vocabSize, GgufValue.uint32(plan.paddedRows()));
   }
 
   private static int indexOf(ModelReference ref, List<PlannedInput> inputs) {
     for (PlannedInput in : inputs) if (in.reference().sameModel(ref)) return in.index();
-    throw new ConfigException(ref.yamlPath(), "'" + ref.spec() + "' is not one of the models merged; name a model"
-        + " listed under models or base_model");
+    throw new ConfigException(
+        ref.yamlPath(),
+        "'"
+            + ref.spec()
+            + "' is not one of the models merged; name a model"
+            + " listed under models or base_model");
   }
 
   private static Path directory(PlannedInput in) {
@@ -99,7 +129,8 @@ final class TokenizerPlanning {
   }
 
   /** A model's tokenizer, cut to its config.json vocab_size and embedding rows. */
-  private static ModelVocabulary vocabulary(PlannedInput in, Architecture architecture) throws IOException {
+  private static ModelVocabulary vocabulary(PlannedInput in, Architecture architecture)
+      throws IOException {
     GgufMetadata metadata;
     if (in.gguf().isPresent()) {
       metadata = in.gguf().get().metadata();
@@ -107,19 +138,28 @@ final class TokenizerPlanning {
       try {
         metadata = TokenizerToGguf.fromDirectory(directory(in), OptionalLong.empty()).metadata();
       } catch (ConversionException e) {
-        throw new ConfigException(in.reference().yamlPath(), "the tokenizer options need every model's tokenizer: "
-            + e.getMessage());
+        throw new ConfigException(
+            in.reference().yamlPath(),
+            "the tokenizer options need every model's tokenizer: " + e.getMessage());
       }
     }
     String embeddings = architecture.hfWeight(Architecture.Role.TOKEN_EMBEDDINGS);
-    long rows = in.weights().tensor(embeddings).map(t -> t.dim(0))
-        .orElseThrow(() -> new ConfigException(in.reference().yamlPath(), "'" + in.label() + "' has no "
-            + embeddings + " to re-lay out"));
+    long rows =
+        in.weights()
+            .tensor(embeddings)
+            .map(t -> t.dim(0))
+            .orElseThrow(
+                () ->
+                    new ConfigException(
+                        in.reference().yamlPath(),
+                        "'" + in.label() + "' has no " + embeddings + " to re-lay out"));
     long limit = rows;
     if (in.hfConfig().isPresent()) {
       JsonNode c = in.hfConfig().get();
-      JsonNode v = c.path("vocab_size").isIntegralNumber() ? c.get("vocab_size")
-          : c.path("text_config").path("vocab_size");
+      JsonNode v =
+          c.path("vocab_size").isIntegralNumber()
+              ? c.get("vocab_size")
+              : c.path("text_config").path("vocab_size");
       if (v.isIntegralNumber()) limit = v.asLong();
     }
     try {

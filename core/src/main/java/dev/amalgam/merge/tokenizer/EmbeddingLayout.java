@@ -12,10 +12,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The embedding rows a {@link VocabularyPlan} synthesizes, per embedding tensor: rows taken from another model,
- * means over the models that have a token, and each model's padding row. They are computed in one reduction pass
- * the first time a tensor is read (O(hidden) floats per synthesized row; the matrices themselves are streamed and
- * never held), then {@link RelaidEmbeddingSource}s gather the output rows chunk by chunk.
+ * The embedding rows a {@link VocabularyPlan} synthesizes, per embedding tensor: rows taken from
+ * another model, means over the models that have a token, and each model's padding row. They are
+ * computed in one reduction pass the first time a tensor is read (O(hidden) floats per synthesized
+ * row; the matrices themselves are streamed and never held), then {@link RelaidEmbeddingSource}s
+ * gather the output rows chunk by chunk.
  */
 public final class EmbeddingLayout {
   /** The tensor a model with no lm_head (tied) reads instead. */
@@ -39,7 +40,10 @@ public final class EmbeddingLayout {
     return plan;
   }
 
-  /** Rows synthesized for one tensor name: by output row (null when none), and per model its padding row. */
+  /**
+   * Rows synthesized for one tensor name: by output row (null when none), and per model its padding
+   * row.
+   */
   record Synthesized(float[][] rows, float[][] paddingRows) {}
 
   /** The synthesized rows of {@code name}, computed on first use. */
@@ -113,13 +117,18 @@ public final class EmbeddingLayout {
     ByteBuffer b = source.slice(Math.multiplyExact(row, (long) hidden), hidden);
     float[] out = new float[hidden];
     for (int i = 0; i < hidden; i++) {
-      out[i] = switch (type) {
-        case F32 -> b.getFloat(i * 4);
-        case BF16 -> Bf16.toFloat(b.getShort(i * 2));
-        case F16 -> F16.toFloat(b.getShort(i * 2));
-        default -> throw new IllegalArgumentException(source.info().name() + " is " + type
-            + "; only F32, F16 and BF16 embeddings can be re-laid out");
-      };
+      out[i] =
+          switch (type) {
+            case F32 -> b.getFloat(i * 4);
+            case BF16 -> Bf16.toFloat(b.getShort(i * 2));
+            case F16 -> F16.toFloat(b.getShort(i * 2));
+            default ->
+                throw new IllegalArgumentException(
+                    source.info().name()
+                        + " is "
+                        + type
+                        + "; only F32, F16 and BF16 embeddings can be re-laid out");
+          };
     }
     return out;
   }

@@ -9,8 +9,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One model's vocabulary as the tokenizer build sees it: its tokens by id, cut to the ids that have an embedding
- * row (below config.json's vocab_size and the embedding's row count), with their GGUF token types.
+ * One model's vocabulary as the tokenizer build sees it: its tokens by id, cut to the ids that have
+ * an embedding row (below config.json's vocab_size and the embedding's row count), with their GGUF
+ * token types.
  *
  * @param label the model, for messages
  * @param metadata its tokenizer as GGUF metadata (tokens, types, scores, merges, special ids)
@@ -19,20 +20,29 @@ import java.util.Optional;
  * @param fullTokenCount tokens its tokenizer defines, before the cut
  * @param rows rows of its embedding matrix
  */
-public record ModelVocabulary(String label, GgufMetadata metadata, String[] tokens, long[] types,
-    int fullTokenCount, long rows) {
+public record ModelVocabulary(
+    String label,
+    GgufMetadata metadata,
+    String[] tokens,
+    long[] types,
+    int fullTokenCount,
+    long rows) {
   /** Reads the vocabulary out of tokenizer metadata, keeping ids below {@code limit}. */
   public static ModelVocabulary of(String label, GgufMetadata metadata, long limit, long rows) {
-    String[] all = metadata.get(TokenizerKeys.TOKENS).map(GgufValue::asStrings)
-        .orElseThrow(() -> new IllegalArgumentException(label + " has no " + TokenizerKeys.TOKENS));
+    String[] all =
+        metadata
+            .get(TokenizerKeys.TOKENS)
+            .map(GgufValue::asStrings)
+            .orElseThrow(
+                () -> new IllegalArgumentException(label + " has no " + TokenizerKeys.TOKENS));
     long[] types = metadata.get(TokenizerKeys.TOKEN_TYPE).map(GgufValue::asLongs).orElse(null);
     if (types == null || types.length != all.length) {
       types = new long[all.length];
       Arrays.fill(types, TokenizerKeys.TYPE_NORMAL);
     }
     int keep = (int) Math.min(all.length, Math.min(limit, rows));
-    return new ModelVocabulary(label, metadata, Arrays.copyOf(all, keep), Arrays.copyOf(types, keep), all.length,
-        rows);
+    return new ModelVocabulary(
+        label, metadata, Arrays.copyOf(all, keep), Arrays.copyOf(types, keep), all.length, rows);
   }
 
   /** Token text to its first id. */

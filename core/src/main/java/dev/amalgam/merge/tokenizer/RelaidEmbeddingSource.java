@@ -1,6 +1,5 @@
 package dev.amalgam.merge.tokenizer;
 
-import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.GatheringSource;
 import dev.amalgam.io.ScratchBuffer;
 import dev.amalgam.io.TensorSource;
@@ -9,9 +8,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * One model's embedding matrix (or lm_head) seen as {@code [V_out, hidden]} in the output vocabulary's order: each
- * chunk is gathered from the model's own rows (runs of consecutive rows are copied at once) and the rows the
- * {@link EmbeddingLayout} synthesized, in the model's stored dtype, so the merge method reads it like any tensor.
+ * One model's embedding matrix (or lm_head) seen as {@code [V_out, hidden]} in the output
+ * vocabulary's order: each chunk is gathered from the model's own rows (runs of consecutive rows
+ * are copied at once) and the rows the {@link EmbeddingLayout} synthesized, in the model's stored
+ * dtype, so the merge method reads it like any tensor.
  */
 public final class RelaidEmbeddingSource extends GatheringSource {
   private final EmbeddingLayout layout;
@@ -26,8 +26,8 @@ public final class RelaidEmbeddingSource extends GatheringSource {
    * @param layoutName the tensor whose synthesized rows apply (the output tensor's name)
    * @param name the name this view presents
    */
-  public RelaidEmbeddingSource(TensorSource source, EmbeddingLayout layout, int model, String layoutName,
-      String name) {
+  public RelaidEmbeddingSource(
+      TensorSource source, EmbeddingLayout layout, int model, String layoutName, String name) {
     super(source, relaidInfo(source, layout, name), new ScratchBuffer());
     this.layout = layout;
     this.model = model;
@@ -55,7 +55,9 @@ public final class RelaidEmbeddingSource extends GatheringSource {
         long old = plan.oldId(model, (int) row);
         long lastRow = row;
         long endRow = (end - 1) / hidden;
-        while (lastRow < endRow && lastRow + 1 < plan.tokenCount() && plan.usesOwnRow(model, (int) lastRow + 1)
+        while (lastRow < endRow
+            && lastRow + 1 < plan.tokenCount()
+            && plan.usesOwnRow(model, (int) lastRow + 1)
             && plan.oldId(model, (int) lastRow + 1) == old + (lastRow + 1 - row)) {
           lastRow++;
         }
@@ -69,7 +71,8 @@ public final class RelaidEmbeddingSource extends GatheringSource {
           e += take;
         }
       } else {
-        float[] values = row < plan.tokenCount() ? synth.rows()[(int) row] : synth.paddingRows()[model];
+        float[] values =
+            row < plan.tokenCount() ? synth.rows()[(int) row] : synth.paddingRows()[model];
         int n = (int) Math.min(hidden - col, end - e);
         EmbeddingLayout.encode(values, (int) col, n, info.dtype(), out);
         e += n;

@@ -11,9 +11,9 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * A model's weights with its tensors of one row per token (its architecture's
- * {@link Architecture#vocabularyTensors()}: embed_tokens, lm_head) re-laid out to the output vocabulary; every other
- * tensor is passed through. Closing it closes the model.
+ * A model's weights with its tensors of one row per token (its architecture's {@link
+ * Architecture#vocabularyTensors()}: embed_tokens, lm_head) re-laid out to the output vocabulary;
+ * every other tensor is passed through. Closing it closes the model.
  */
 public final class RelaidWeights implements ModelWeights {
   private final ModelWeights weights;
@@ -21,8 +21,12 @@ public final class RelaidWeights implements ModelWeights {
   private final int model;
   private final Architecture architecture;
 
-  /** Wraps model {@code model} of the layout's plan, whose vocabulary tensors {@code architecture} names. */
-  public RelaidWeights(ModelWeights weights, EmbeddingLayout layout, int model, Architecture architecture) {
+  /**
+   * Wraps model {@code model} of the layout's plan, whose vocabulary tensors {@code architecture}
+   * names.
+   */
+  public RelaidWeights(
+      ModelWeights weights, EmbeddingLayout layout, int model, Architecture architecture) {
     this.weights = weights;
     this.layout = layout;
     this.model = model;

@@ -15,13 +15,14 @@ import java.util.Map;
 import java.util.function.ToIntFunction;
 
 /**
- * The output vocabulary and, per model, where each output row comes from (mergekit's tokenizer/build.py and
- * embed.py). Built from the tokenizers alone, before any tensor is read.
+ * The output vocabulary and, per model, where each output row comes from (mergekit's
+ * tokenizer/build.py and embed.py). Built from the tokenizers alone, before any tensor is read.
  *
- * <p>A model's row for output token {@code r} is its own row {@code oldId(m, r)} when it has the token (unless the
- * token's {@code tokens:} entry forces it), else the token's {@link Fallback}: the {@code tokens:} entry; the row of
- * the single model that has it; zeros when no model has it (with a warning); the base's row; else the mean of the
- * rows of the models that have it. Padding rows are the mean of the model's real rows.
+ * <p>A model's row for output token {@code r} is its own row {@code oldId(m, r)} when it has the
+ * token (unless the token's {@code tokens:} entry forces it), else the token's {@link Fallback}:
+ * the {@code tokens:} entry; the row of the single model that has it; zeros when no model has it
+ * (with a warning); the base's row; else the mean of the rows of the models that have it. Padding
+ * rows are the mean of the model's real rows.
  */
 public final class VocabularyPlan {
   /** How a row a model lacks (or is forced) is made. */
@@ -53,8 +54,16 @@ public final class VocabularyPlan {
   private final GgufMetadata metadata;
   private final List<String> warnings;
 
-  private VocabularyPlan(String[] tokens, long[] types, int[][] oldIds, boolean[] forced, Fallback[] fallbacks,
-      long paddedRows, int metadataModel, GgufMetadata metadata, List<String> warnings) {
+  private VocabularyPlan(
+      String[] tokens,
+      long[] types,
+      int[][] oldIds,
+      boolean[] forced,
+      Fallback[] fallbacks,
+      long paddedRows,
+      int metadataModel,
+      GgufMetadata metadata,
+      List<String> warnings) {
     this.tokens = tokens;
     this.types = types;
     this.oldIds = oldIds;
@@ -75,10 +84,16 @@ public final class VocabularyPlan {
    * @param indexOf resolves a model reference of the configuration to its input index, or throws
    *     {@link ConfigException} naming the reference's YAML path
    */
-  public static VocabularyPlan build(TokenizerSpec spec, List<ModelVocabulary> models, int baseIndex,
+  public static VocabularyPlan build(
+      TokenizerSpec spec,
+      List<ModelVocabulary> models,
+      int baseIndex,
       ToIntFunction<ModelReference> indexOf) {
     List<String> warnings = new ArrayList<>();
-    int source = spec.source() == TokenizerSpec.Source.MODEL ? indexOf.applyAsInt(spec.model().get()) : baseIndex;
+    int source =
+        spec.source() == TokenizerSpec.Source.MODEL
+            ? indexOf.applyAsInt(spec.model().get())
+            : baseIndex;
     List<String> tokens = new ArrayList<>();
     List<Long> types = new ArrayList<>();
     Map<String, Integer> newIds = new LinkedHashMap<>();
@@ -127,14 +142,22 @@ public final class VocabularyPlan {
       if (entry.tokenId().isPresent()) {
         row = entry.tokenId().getAsInt();
         if (row >= v.rows()) {
-          throw new ConfigException(entry.yamlPath() + ".source.token_id", "token id " + row + " is outside '"
-              + v.label() + "', which has " + v.rows() + " embedding rows");
+          throw new ConfigException(
+              entry.yamlPath() + ".source.token_id",
+              "token id "
+                  + row
+                  + " is outside '"
+                  + v.label()
+                  + "', which has "
+                  + v.rows()
+                  + " embedding rows");
         }
       } else {
         String text = entry.token().orElse(e.getKey());
         Integer id = v.ids().get(text);
         if (id == null) {
-          throw new ConfigException(entry.yamlPath() + ".source" + (entry.token().isPresent() ? ".token" : ""),
+          throw new ConfigException(
+              entry.yamlPath() + ".source" + (entry.token().isPresent() ? ".token" : ""),
               "'" + v.label() + "' has no token '" + text + "' in its vocabulary");
         }
         row = id;
@@ -165,8 +188,11 @@ public final class VocabularyPlan {
       }
     }
     if (!unseen.isEmpty()) {
-      warnings.add(unseen.size() + " output token(s) are in no model's vocabulary and get zero embeddings: "
-          + String.join(", ", unseen.subList(0, Math.min(5, unseen.size()))) + (unseen.size() > 5 ? ", ..." : ""));
+      warnings.add(
+          unseen.size()
+              + " output token(s) are in no model's vocabulary and get zero embeddings: "
+              + String.join(", ", unseen.subList(0, Math.min(5, unseen.size())))
+              + (unseen.size() > 5 ? ", ..." : ""));
     }
     long padded = n;
     if (spec.padToMultipleOf().isPresent()) {
@@ -176,23 +202,45 @@ public final class VocabularyPlan {
     long[] typeArray = types.stream().mapToLong(Long::longValue).toArray();
     String[] tokenArray = tokens.toArray(String[]::new);
     GgufMetadata metadata = outputMetadata(models.get(source), tokenArray, typeArray);
-    return new VocabularyPlan(tokenArray, typeArray, oldIds, forced, fallbacks, padded, source, metadata,
+    return new VocabularyPlan(
+        tokenArray,
+        typeArray,
+        oldIds,
+        forced,
+        fallbacks,
+        padded,
+        source,
+        metadata,
         List.copyOf(warnings));
   }
 
   /** The source model's tokenizer metadata with the built token list (scores of new tokens 0). */
-  private static GgufMetadata outputMetadata(ModelVocabulary source, String[] tokens, long[] types) {
+  private static GgufMetadata outputMetadata(
+      ModelVocabulary source, String[] tokens, long[] types) {
     GgufMetadata m = new GgufMetadata(source.metadata());
     m.put(TokenizerKeys.TOKENS, GgufValue.strings(tokens));
     m.put(TokenizerKeys.TOKEN_TYPE, GgufValue.integers(GgufValueType.INT32, types));
-    source.scores().ifPresent(s -> {
-      float[] scores = new float[tokens.length];
-      System.arraycopy(s, 0, scores, 0, Math.min(s.length, Math.min(tokens.length, source.tokens().length)));
-      m.put(TokenizerKeys.SCORES, GgufValue.float32s(scores));
-    });
-    for (String key : List.of(TokenizerKeys.BOS_ID, TokenizerKeys.EOS_ID, TokenizerKeys.UNKNOWN_ID,
-        TokenizerKeys.PADDING_ID)) {
-      if (m.getLong(key).map(id -> id >= tokens.length).orElse(false)) m.remove(key); // stripped away
+    source
+        .scores()
+        .ifPresent(
+            s -> {
+              float[] scores = new float[tokens.length];
+              System.arraycopy(
+                  s,
+                  0,
+                  scores,
+                  0,
+                  Math.min(s.length, Math.min(tokens.length, source.tokens().length)));
+              m.put(TokenizerKeys.SCORES, GgufValue.float32s(scores));
+            });
+    for (String key :
+        List.of(
+            TokenizerKeys.BOS_ID,
+            TokenizerKeys.EOS_ID,
+            TokenizerKeys.UNKNOWN_ID,
+            TokenizerKeys.PADDING_ID)) {
+      if (m.getLong(key).map(id -> id >= tokens.length).orElse(false))
+        m.remove(key); // stripped away
     }
     return m;
   }
@@ -217,12 +265,18 @@ public final class VocabularyPlan {
     return oldIds[model][row];
   }
 
-  /** Whether the model's own row is used for output row {@code row} (it has the token and it is not forced). */
+  /**
+   * Whether the model's own row is used for output row {@code row} (it has the token and it is not
+   * forced).
+   */
   public boolean usesOwnRow(int model, int row) {
     return row < tokens.length && oldIds[model][row] >= 0 && !forced[row];
   }
 
-  /** The recipe of a row that some model lacks or that is forced; null when every model has it unforced. */
+  /**
+   * The recipe of a row that some model lacks or that is forced; null when every model has it
+   * unforced.
+   */
   public Fallback fallback(int row) {
     return fallbacks[row];
   }
@@ -235,7 +289,8 @@ public final class VocabularyPlan {
   /** Whether model {@code model}'s embeddings are the output rows unchanged (no gather needed). */
   public boolean isIdentity(int model, long rows) {
     if (rows != paddedRows) return false;
-    for (int r = 0; r < tokens.length; r++) if (!usesOwnRow(model, r) || oldIds[model][r] != r) return false;
+    for (int r = 0; r < tokens.length; r++)
+      if (!usesOwnRow(model, r) || oldIds[model][r] != r) return false;
     return true;
   }
 
@@ -250,8 +305,8 @@ public final class VocabularyPlan {
   }
 
   /**
-   * The output tokenizer for a GGUF file, whose token count must equal the embedding rows: padding rows become
-   * {@code [PAD<i>]} tokens of the unused type, as llama.cpp's converter writes them.
+   * The output tokenizer for a GGUF file, whose token count must equal the embedding rows: padding
+   * rows become {@code [PAD<i>]} tokens of the unused type, as llama.cpp's converter writes them.
    */
   public GgufMetadata paddedMetadata() {
     GgufMetadata m = metadata();
@@ -265,12 +320,18 @@ public final class VocabularyPlan {
     }
     m.put(TokenizerKeys.TOKENS, GgufValue.strings(t));
     m.put(TokenizerKeys.TOKEN_TYPE, GgufValue.integers(GgufValueType.INT32, ty));
-    m.get(TokenizerKeys.SCORES).ifPresent(s -> m.put(TokenizerKeys.SCORES,
-        GgufValue.float32s(Arrays.copyOf(s.asFloats(), padded))));
+    m.get(TokenizerKeys.SCORES)
+        .ifPresent(
+            s ->
+                m.put(
+                    TokenizerKeys.SCORES, GgufValue.float32s(Arrays.copyOf(s.asFloats(), padded))));
     return m;
   }
 
-  /** Whether the output token list equals a model's whole tokenizer (so its files can be copied unchanged). */
+  /**
+   * Whether the output token list equals a model's whole tokenizer (so its files can be copied
+   * unchanged).
+   */
   public boolean sameTokensAs(ModelVocabulary v) {
     return v.fullTokenCount() == tokens.length && Arrays.equals(v.tokens(), tokens);
   }

@@ -12,8 +12,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each dequantizer is checked on blocks built in the test from chosen quantized values, encoded by the documented
- * layout (ggml-common.h, the inverse of what is being tested), against the value formula computed directly.
+ * Each dequantizer is checked on blocks built in the test from chosen quantized values, encoded by
+ * the documented layout (ggml-common.h, the inverse of what is being tested), against the value
+ * formula computed directly.
  */
 class GgufQuantTest {
   private final Random random = new Random(42);
@@ -79,7 +80,8 @@ class GgufQuantTest {
         sc[j] = j == 7 ? 63 : random.nextInt(64);
         m[j] = j == 5 ? 63 : random.nextInt(64);
       }
-      // ggml quantize_row_q4_K_ref packs the eight 6-bit (scale, min) pairs into 12 bytes like this:
+      // ggml quantize_row_q4_K_ref packs the eight 6-bit (scale, min) pairs into 12 bytes like
+      // this:
       byte[] scales = new byte[12];
       for (int j = 0; j < 8; j++) {
         if (j < 4) {
@@ -95,7 +97,8 @@ class GgufQuantTest {
       for (int e = 0; e < 256; e++) q[e] = random.nextInt(16);
       b.putShort(d).putShort(dmin).put(scales);
       for (int group = 0; group < 4; group++) {
-        for (int l = 0; l < 32; l++) b.put((byte) (q[64 * group + l] | (q[64 * group + 32 + l] << 4)));
+        for (int l = 0; l < 32; l++)
+          b.put((byte) (q[64 * group + l] | (q[64 * group + 32 + l] << 4)));
       }
       for (int e = 0; e < 256; e++) {
         int pair = e / 32; // 32 values per (scale, min) pair
@@ -119,7 +122,8 @@ class GgufQuantTest {
       for (int e = 0; e < 256; e++) q[e] = e == 3 ? 63 : e == 4 ? 0 : random.nextInt(64);
       byte[] scales = new byte[16];
       for (int s = 0; s < 16; s++) scales[s] = (byte) (s == 0 ? -128 : random.nextInt(256) - 128);
-      // ggml quantize_row_q6_K_ref: per 128 values, 64 bytes of low nibbles and 32 bytes of 2-bit high parts.
+      // ggml quantize_row_q6_K_ref: per 128 values, 64 bytes of low nibbles and 32 bytes of 2-bit
+      // high parts.
       byte[] ql = new byte[128];
       byte[] qh = new byte[64];
       for (int half = 0; half < 2; half++) {
@@ -131,11 +135,13 @@ class GgufQuantTest {
           int v3 = q[base + l + 96];
           ql[64 * half + l] = (byte) ((v0 & 0xF) | ((v2 & 0xF) << 4));
           ql[64 * half + l + 32] = (byte) ((v1 & 0xF) | ((v3 & 0xF) << 4));
-          qh[32 * half + l] = (byte) ((v0 >> 4) | ((v1 >> 4) << 2) | ((v2 >> 4) << 4) | ((v3 >> 4) << 6));
+          qh[32 * half + l] =
+              (byte) ((v0 >> 4) | ((v1 >> 4) << 2) | ((v2 >> 4) << 4) | ((v3 >> 4) << 6));
         }
       }
       b.put(ql).put(qh).put(scales).putShort(d);
-      for (int e = 0; e < 256; e++) expected[256 * k + e] = F16.toFloat(d) * scales[e / 16] * (q[e] - 32);
+      for (int e = 0; e < 256; e++)
+        expected[256 * k + e] = F16.toFloat(d) * scales[e / 16] * (q[e] - 32);
     }
     b.flip();
     float[] out = new float[512];
@@ -146,7 +152,9 @@ class GgufQuantTest {
   @Test
   void plainTypes() {
     ByteBuffer b = le(12);
-    b.putShort(F16.fromFloat(-1.5f)).putShort((short) 0x7C00).putShort((short) 0x0001); // -1.5, inf, min subnormal
+    b.putShort(F16.fromFloat(-1.5f))
+        .putShort((short) 0x7C00)
+        .putShort((short) 0x0001); // -1.5, inf, min subnormal
     b.putShort((short) 0x3F80).putShort((short) 0xC040).putShort((short) 0x0000); // bf16 1, -3, 0
     b.flip();
     float[] out = new float[6];
@@ -157,11 +165,16 @@ class GgufQuantTest {
 
   @Test
   void refusesOtherTypesAndPartialBlocks() {
-    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-        () -> GgufQuant.dequantize(GgmlType.Q5_K, le(176), new float[256], 0, 256));
+    UnsupportedOperationException e =
+        assertThrows(
+            UnsupportedOperationException.class,
+            () -> GgufQuant.dequantize(GgmlType.Q5_K, le(176), new float[256], 0, 256));
     assertEquals("type Q5_K cannot be dequantized", e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> GgufQuant.dequantizeQ8_0(le(34), new float[32], 0, 16));
-    assertThrows(java.nio.BufferUnderflowException.class,
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> GgufQuant.dequantizeQ8_0(le(34), new float[32], 0, 16));
+    assertThrows(
+        java.nio.BufferUnderflowException.class,
         () -> GgufQuant.dequantizeQ8_0(le(33), new float[32], 0, 32));
   }
 
@@ -189,7 +202,8 @@ class GgufQuantTest {
     GgufQuant.quantizeQ8_0(x, 0, 32, b);
     assertEquals((short) 0x3C00, b.getShort(0));
     byte[] expectedQ = {127, -3, 3, -1, 1, -127, 0, -3};
-    for (int j = 0; j < expectedQ.length; j++) assertEquals(expectedQ[j], b.get(2 + j), "q[" + j + "]");
+    for (int j = 0; j < expectedQ.length; j++)
+      assertEquals(expectedQ[j], b.get(2 + j), "q[" + j + "]");
     for (int j = expectedQ.length; j < 32; j++) assertEquals(0, b.get(2 + j));
 
     // amax 254 gives d = 2; id = 0.5; -1 * 0.5 = -0.5 rounds to -1, 3 * 0.5 = 1.5 rounds to 2.
@@ -209,7 +223,8 @@ class GgufQuantTest {
   void quantizeQ8_0RoundTripErrorBound() {
     int n = 32 * 64;
     float[] x = new float[n];
-    for (int i = 0; i < n; i++) x[i] = (float) (random.nextGaussian() * Math.scalb(1.0, (i / 32) % 9 - 4));
+    for (int i = 0; i < n; i++)
+      x[i] = (float) (random.nextGaussian() * Math.scalb(1.0, (i / 32) % 9 - 4));
     ByteBuffer b = le(34 * 64);
     GgufQuant.quantizeQ8_0(x, 0, n, b);
     b.flip();
@@ -219,18 +234,21 @@ class GgufQuantTest {
       float amax = 0;
       for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[32 * k + j]));
       float d = amax / 127f;
-      // Half a step from rounding, plus up to 127 steps' worth of the f16 rounding of d (relative 2^-11).
+      // Half a step from rounding, plus up to 127 steps' worth of the f16 rounding of d (relative
+      // 2^-11).
       float bound = d * (0.5f + 127f / 2048f) + 1e-7f;
       for (int j = 0; j < 32; j++) {
         int i = 32 * k + j;
-        assertTrue(Math.abs(x[i] - back[i]) <= bound, "element " + i + ": " + x[i] + " -> " + back[i]);
+        assertTrue(
+            Math.abs(x[i] - back[i]) <= bound, "element " + i + ": " + x[i] + " -> " + back[i]);
       }
     }
   }
 
   @Test
   void quantizeQ4_0() {
-    // The element of largest magnitude is -8, so d = 1 and every integer in [-8, 7] is stored exactly.
+    // The element of largest magnitude is -8, so d = 1 and every integer in [-8, 7] is stored
+    // exactly.
     float[] x = new float[32];
     for (int j = 0; j < 32; j++) x[j] = (j % 16) - 8;
     x[5] = 7.4f; // rounds to 7
@@ -255,7 +273,9 @@ class GgufQuantTest {
       float step = amax / 8f;
       for (int j = 0; j < 32; j++) {
         int i = 32 * k + j;
-        assertTrue(Math.abs(y[i] - yBack[i]) <= step * 1.01f, "element " + i + ": " + y[i] + " -> " + yBack[i]);
+        assertTrue(
+            Math.abs(y[i] - yBack[i]) <= step * 1.01f,
+            "element " + i + ": " + y[i] + " -> " + yBack[i]);
       }
     }
   }
@@ -263,7 +283,9 @@ class GgufQuantTest {
   @Test
   void quantizeRefusesTooSmallDestinationWithoutWriting() {
     ByteBuffer b = le(33);
-    assertThrows(java.nio.BufferOverflowException.class, () -> GgufQuant.quantizeQ8_0(new float[32], 0, 32, b));
+    assertThrows(
+        java.nio.BufferOverflowException.class,
+        () -> GgufQuant.quantizeQ8_0(new float[32], 0, 32, b));
     assertEquals(0, b.position());
   }
 

@@ -62,8 +62,12 @@ class GgufWriterTest {
     m.put("a.uint64", GgufValue.integers(GgufValueType.UINT64, -1L, 0));
     m.put("a.int64", GgufValue.integers(GgufValueType.INT64, Long.MIN_VALUE, Long.MAX_VALUE));
     m.put("a.float32", GgufValue.float32s(0f, -0f, Float.NaN, Float.NEGATIVE_INFINITY, -252f));
-    m.put("a.float64", new GgufValue(GgufValueType.ARRAY, GgufValueType.FLOAT64, new double[] {1e300, -0.0}));
-    m.put("a.bool", new GgufValue(GgufValueType.ARRAY, GgufValueType.BOOL, new boolean[] {true, false, true}));
+    m.put(
+        "a.float64",
+        new GgufValue(GgufValueType.ARRAY, GgufValueType.FLOAT64, new double[] {1e300, -0.0}));
+    m.put(
+        "a.bool",
+        new GgufValue(GgufValueType.ARRAY, GgufValueType.BOOL, new boolean[] {true, false, true}));
     m.put("a.string", GgufValue.strings("<unk>", "", "▁t", "a b", "Ġthe"));
     m.put("a.empty", GgufValue.strings());
     return m;
@@ -78,7 +82,8 @@ class GgufWriterTest {
     }
     try (GgufFile f = GgufFile.open(p)) {
       assertEquals(m, f.metadata());
-      assertEquals(new ArrayList<>(m.entries().keySet()), new ArrayList<>(f.metadata().entries().keySet()));
+      assertEquals(
+          new ArrayList<>(m.entries().keySet()), new ArrayList<>(f.metadata().entries().keySet()));
       assertEquals(0, f.tensors().size());
     }
   }
@@ -87,13 +92,14 @@ class GgufWriterTest {
   void tensorsOfEveryWritableKindRoundTripWithAlignment64() throws Exception {
     Path p = dir.resolve("t.gguf");
     GgufMetadata m = llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint32(64));
-    List<GgufWriter.TensorSpec> specs = List.of(
-        spec("f32", GgmlType.F32, 5, 3),
-        spec("f16", GgmlType.F16, 7),
-        spec("bf16", GgmlType.BF16, 3, 2, 2),
-        spec("q8", GgmlType.Q8_0, 64, 2, 1, 1),
-        spec("empty", GgmlType.F32, 0, 4),
-        spec("last", GgmlType.F16, 1));
+    List<GgufWriter.TensorSpec> specs =
+        List.of(
+            spec("f32", GgmlType.F32, 5, 3),
+            spec("f16", GgmlType.F16, 7),
+            spec("bf16", GgmlType.BF16, 3, 2, 2),
+            spec("q8", GgmlType.Q8_0, 64, 2, 1, 1),
+            spec("empty", GgmlType.F32, 0, 4),
+            spec("last", GgmlType.F16, 1));
     List<byte[]> data = new ArrayList<>();
     try (GgufWriter w = GgufWriter.create(p, m, specs)) {
       assertEquals(64, w.alignment());
@@ -105,7 +111,8 @@ class GgufWriterTest {
         // Split the bytes over several writes, heap and direct.
         int half = bytes.length / 2;
         w.write(ByteBuffer.wrap(bytes, 0, half));
-        ByteBuffer rest = ByteBuffer.allocateDirect(bytes.length - half).put(bytes, half, bytes.length - half);
+        ByteBuffer rest =
+            ByteBuffer.allocateDirect(bytes.length - half).put(bytes, half, bytes.length - half);
         w.write(rest.flip());
         w.endTensor();
       }
@@ -142,12 +149,13 @@ class GgufWriterTest {
     for (float v : x) f32.putFloat(v);
     ByteBuffer bf16 = ByteBuffer.allocate(2 * n).order(ByteOrder.LITTLE_ENDIAN);
     for (float v : x) bf16.putShort(Bf16.fromFloat(v));
-    List<GgufWriter.TensorSpec> specs = List.of(
-        spec("q8", GgmlType.Q8_0, 96, 1000),
-        spec("f16", GgmlType.F16, 96, 1000),
-        spec("bf16", GgmlType.BF16, 96, 1000),
-        spec("f32_from_bf16", GgmlType.F32, 96, 1000),
-        spec("q4", GgmlType.Q4_0, 96, 1000));
+    List<GgufWriter.TensorSpec> specs =
+        List.of(
+            spec("q8", GgmlType.Q8_0, 96, 1000),
+            spec("f16", GgmlType.F16, 96, 1000),
+            spec("bf16", GgmlType.BF16, 96, 1000),
+            spec("f32_from_bf16", GgmlType.F32, 96, 1000),
+            spec("q4", GgmlType.Q4_0, 96, 1000));
     try (GgufWriter w = GgufWriter.create(p, llama(), specs)) {
       w.setSync(false);
       w.beginTensor("q8");
@@ -193,8 +201,9 @@ class GgufWriterTest {
   @Test
   void writeConvertedRefusesPartialBlocksAndOverruns() throws Exception {
     Path p = dir.resolve("x.gguf");
-    try (GgufWriter w = GgufWriter.create(p, llama(), List.of(spec("q", GgmlType.Q8_0, 64), spec("k",
-        GgmlType.Q4_K, 256)))) {
+    try (GgufWriter w =
+        GgufWriter.create(
+            p, llama(), List.of(spec("q", GgmlType.Q8_0, 64), spec("k", GgmlType.Q4_K, 256)))) {
       w.beginTensor("q");
       ByteBuffer src = ByteBuffer.allocate(4 * 96);
       assertThrows(IllegalArgumentException.class, () -> w.writeConverted(src, DType.F32, 16));
@@ -204,7 +213,8 @@ class GgufWriterTest {
       w.writeConverted(src, DType.F32, 64);
       w.endTensor();
       w.beginTensor("k");
-      assertThrows(IllegalArgumentException.class, () -> w.writeConverted(src.clear(), DType.F32, 256));
+      assertThrows(
+          IllegalArgumentException.class, () -> w.writeConverted(src.clear(), DType.F32, 256));
     }
     assertNothingLeft(p);
   }
@@ -213,16 +223,19 @@ class GgufWriterTest {
   void closeWithoutFinishLeavesNothing() throws Exception {
     Path p = dir.resolve("m.gguf");
     Path temp;
-    try (GgufWriter w = GgufWriter.create(p, llama(), List.of(spec("a", GgmlType.F32, 4), spec("b",
-        GgmlType.F32, 4)))) {
+    try (GgufWriter w =
+        GgufWriter.create(
+            p, llama(), List.of(spec("a", GgmlType.F32, 4), spec("b", GgmlType.F32, 4)))) {
       temp = w.tempFile();
       assertTrue(Files.exists(temp));
-      assertTrue(temp.getFileName().toString().startsWith(".m.gguf.amalgam-partial-"), temp.toString());
+      assertTrue(
+          temp.getFileName().toString().startsWith(".m.gguf.amalgam-partial-"), temp.toString());
       w.beginTensor("a");
       w.write(ByteBuffer.allocate(16));
       w.endTensor();
       IllegalStateException e = assertThrows(IllegalStateException.class, w::finish);
-      assertTrue(e.getMessage().contains("tensor 'b' and 0 more were never written"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("tensor 'b' and 0 more were never written"), e.getMessage());
     }
     assertFalse(Files.exists(temp));
     assertNothingLeft(p);
@@ -231,10 +244,12 @@ class GgufWriterTest {
   @Test
   void misuseIsRefusedWithoutCorruptingTheFile() throws Exception {
     Path p = dir.resolve("m.gguf");
-    try (GgufWriter w = GgufWriter.create(p, llama(), List.of(spec("a", GgmlType.F32, 4), spec("b",
-        GgmlType.F16, 4)))) {
+    try (GgufWriter w =
+        GgufWriter.create(
+            p, llama(), List.of(spec("a", GgmlType.F32, 4), spec("b", GgmlType.F16, 4)))) {
       assertThrows(IllegalStateException.class, () -> w.write(ByteBuffer.allocate(4)));
-      IllegalStateException order = assertThrows(IllegalStateException.class, () -> w.beginTensor("b"));
+      IllegalStateException order =
+          assertThrows(IllegalStateException.class, () -> w.beginTensor("b"));
       assertTrue(order.getMessage().contains("expected tensor 'a'"), order.getMessage());
       w.beginTensor("a");
       assertThrows(IllegalStateException.class, () -> w.write(ByteBuffer.allocate(17)));
@@ -283,17 +298,25 @@ class GgufWriterTest {
     Path p = dir.resolve("bad.gguf");
     assertRejected(p, llama(), List.of(spec("n".repeat(64), GgmlType.F32, 4)), "limit is 63");
     assertRejected(p, llama(), List.of(spec("é".repeat(32), GgmlType.F32, 4)), "64 bytes");
-    assertRejected(p, llama(), List.of(spec("a", GgmlType.F32, 4), spec("a", GgmlType.F32, 4)), "listed twice");
+    assertRejected(
+        p,
+        llama(),
+        List.of(spec("a", GgmlType.F32, 4), spec("a", GgmlType.F32, 4)),
+        "listed twice");
     assertRejected(p, llama(), List.of(spec("ffn_down", GgmlType.Q8_0, 172, 64)), "not a multiple");
     assertRejected(p, llama(), List.of(spec("a", GgmlType.F32, 1, 1, 1, 1, 1)), "5 dimensions");
     assertRejected(p, llama(), List.of(spec("a", GgmlType.F32)), "0 dimensions");
     assertRejected(p, llama(), List.of(spec("a", GgmlType.F32, 4, -1)), "negative");
     assertRejected(p, llama(), List.of(spec("a", GgmlType.Q8_K, 256)), "intermediate");
     assertRejected(p, llama(), List.of(spec("a", GgmlType.F32, 1L << 40, 1L << 40)), "overflows");
-    assertRejected(p, llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint64(32)), List.of(), "expected UINT32");
-    assertRejected(p, llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint32(48)), List.of(), "power of two");
-    assertRejected(p, llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint32(0)), List.of(), "power of two");
-    assertRejected(p, llama().put("bad", GgufValue.string("\uD800")), List.of(), "unpaired surrogate");
+    assertRejected(
+        p, llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint64(32)), List.of(), "expected UINT32");
+    assertRejected(
+        p, llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint32(48)), List.of(), "power of two");
+    assertRejected(
+        p, llama().put(GgufMetadata.ALIGNMENT, GgufValue.uint32(0)), List.of(), "power of two");
+    assertRejected(
+        p, llama().put("bad", GgufValue.string("\uD800")), List.of(), "unpaired surrogate");
   }
 
   @Test
@@ -305,12 +328,14 @@ class GgufWriterTest {
     for (int i = 0; i < merges.length; i++) merges[i] = "Ġa" + (i % 977) + " b" + i;
     long[] types = new long[tokens.length];
     java.util.Arrays.fill(types, 1);
-    String template = "{{ bos_token }}" + "é".repeat(700_000); // 1.4 MB: longer than the reader's buffer
-    GgufMetadata m = llama()
-        .put("tokenizer.ggml.tokens", GgufValue.strings(tokens))
-        .put("tokenizer.ggml.merges", GgufValue.strings(merges))
-        .put("tokenizer.ggml.token_type", GgufValue.integers(GgufValueType.INT32, types))
-        .put("tokenizer.chat_template", GgufValue.string(template));
+    String template =
+        "{{ bos_token }}" + "é".repeat(700_000); // 1.4 MB: longer than the reader's buffer
+    GgufMetadata m =
+        llama()
+            .put("tokenizer.ggml.tokens", GgufValue.strings(tokens))
+            .put("tokenizer.ggml.merges", GgufValue.strings(merges))
+            .put("tokenizer.ggml.token_type", GgufValue.integers(GgufValueType.INT32, types))
+            .put("tokenizer.chat_template", GgufValue.string(template));
     long start = System.nanoTime();
     try (GgufWriter w = GgufWriter.create(p, m, List.of(spec("a", GgmlType.F32, 4)))) {
       w.setSync(false);
@@ -336,8 +361,10 @@ class GgufWriterTest {
     assertThrows(IllegalArgumentException.class, () -> GgufWriter.align(5, 24));
   }
 
-  private void assertRejected(Path p, GgufMetadata m, List<GgufWriter.TensorSpec> specs, String fragment) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GgufWriter.create(p, m, specs));
+  private void assertRejected(
+      Path p, GgufMetadata m, List<GgufWriter.TensorSpec> specs, String fragment) {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> GgufWriter.create(p, m, specs));
     assertTrue(e.getMessage().contains(fragment), () -> "'" + fragment + "' in: " + e.getMessage());
     try {
       assertNothingLeft(p);
@@ -353,7 +380,9 @@ class GgufWriterTest {
 
   private void assertNoTemporaryFiles() throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
-      assertTrue(s.noneMatch(f -> f.getFileName().toString().contains(".amalgam-partial-")), "no temporary file");
+      assertTrue(
+          s.noneMatch(f -> f.getFileName().toString().contains(".amalgam-partial-")),
+          "no temporary file");
     }
   }
 }

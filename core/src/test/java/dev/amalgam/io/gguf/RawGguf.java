@@ -13,7 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Writes GGUF bytes field by field, so that tests can build valid files and break exactly one rule. */
+/**
+ * Writes GGUF bytes field by field, so that tests can build valid files and break exactly one rule.
+ */
 final class RawGguf {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
@@ -106,18 +108,24 @@ final class RawGguf {
   }
 
   /**
-   * Asserts that opening {@code file} fails with {@code reason}, the message naming the file, {@code tensor} (if
-   * not null) and containing {@code fragment}.
+   * Asserts that opening {@code file} fails with {@code reason}, the message naming the file,
+   * {@code tensor} (if not null) and containing {@code fragment}.
    */
-  static FormatException expectFormat(Path file, FormatException.Reason reason, String tensor, String fragment) {
+  static FormatException expectFormat(
+      Path file, FormatException.Reason reason, String tensor, String fragment) {
     FormatException e = assertThrows(FormatException.class, () -> GgufFile.open(file).close());
     assertEquals(reason, e.reason(), e.getMessage());
-    assertTrue(e.getMessage().startsWith(file.toString() + ": "), "names the file: " + e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith(file.toString() + ": "), "names the file: " + e.getMessage());
     if (tensor != null) {
       assertEquals(tensor, e.tensor().orElse(null), e.getMessage());
-      assertTrue(e.getMessage().contains("tensor '" + tensor + "'"), "names the tensor: " + e.getMessage());
+      assertTrue(
+          e.getMessage().contains("tensor '" + tensor + "'"),
+          "names the tensor: " + e.getMessage());
     }
-    assertTrue(e.getMessage().contains(fragment), () -> "message should contain '" + fragment + "': " + e.getMessage());
+    assertTrue(
+        e.getMessage().contains(fragment),
+        () -> "message should contain '" + fragment + "': " + e.getMessage());
     return e;
   }
 }

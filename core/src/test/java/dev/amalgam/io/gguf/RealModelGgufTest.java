@@ -43,14 +43,17 @@ class RealModelGgufTest {
       float[] scores = m.get("tokenizer.ggml.scores").orElseThrow().asFloats();
       assertEquals(-252f, scores[511]);
       long[] types = m.get("tokenizer.ggml.token_type").orElseThrow().asLongs();
-      assertEquals(GgufValueType.INT32, m.get("tokenizer.ggml.token_type").orElseThrow().elementType());
+      assertEquals(
+          GgufValueType.INT32, m.get("tokenizer.ggml.token_type").orElseThrow().elementType());
       assertEquals(2, types[0]);
       assertEquals(6, types[3]);
       assertEquals(1, types[511]);
       assertEquals("llama", m.getString("general.architecture").orElseThrow());
       assertEquals(4294967295L, m.getLong("tokenizer.ggml.seperator_token_id").orElseThrow());
       assertEquals(172L, m.getLong("llama.feed_forward_length").orElseThrow());
-      assertEquals(9.9999997e-06f, (Float) m.get("llama.attention.layer_norm_rms_epsilon").orElseThrow().value());
+      assertEquals(
+          9.9999997e-06f,
+          (Float) m.get("llama.attention.layer_norm_rms_epsilon").orElseThrow().value());
 
       assertTensor(f, "token_embd.weight", 0, 64, 512);
       assertTensor(f, "output_norm.weight", 131072, 64);
@@ -86,7 +89,8 @@ class RealModelGgufTest {
     Path source = model();
     Path copy = dir.resolve("copy.gguf");
     try (GgufFile f = GgufFile.open(source)) {
-      List<GgufWriter.TensorSpec> specs = f.tensors().stream().map(GgufWriter.TensorSpec::of).toList();
+      List<GgufWriter.TensorSpec> specs =
+          f.tensors().stream().map(GgufWriter.TensorSpec::of).toList();
       try (GgufWriter w = GgufWriter.create(copy, f.metadata(), specs)) {
         w.setSync(false);
         assertEquals(f.dataStart(), w.dataStart());

@@ -25,13 +25,17 @@ final class Fixtures {
 
   /** Writes the 8-byte length {@code declaredLength}, then {@code header}, then {@code data}. */
   static Path raw(Path file, long declaredLength, byte[] header, byte[] data) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
     b.putLong(declaredLength).put(header).put(data);
     Files.write(file, b.array());
     return file;
   }
 
-  /** A file whose header is {@code json} (N = its UTF-8 length) followed by {@code dataBytes} bytes 0, 1, 2, …. */
+  /**
+   * A file whose header is {@code json} (N = its UTF-8 length) followed by {@code dataBytes} bytes
+   * 0, 1, 2, ….
+   */
   static Path raw(Path file, String json, int dataBytes) throws IOException {
     byte[] h = json.getBytes(StandardCharsets.UTF_8);
     return raw(file, h.length, h, pattern(dataBytes));
@@ -43,15 +47,22 @@ final class Fixtures {
     return d;
   }
 
-  /** Asserts that {@code open} fails with {@code reason}, the message naming the file and {@code tensor}. */
-  static FormatException expectFormat(Path file, FormatException.Reason reason, String tensor, Executable open) {
+  /**
+   * Asserts that {@code open} fails with {@code reason}, the message naming the file and {@code
+   * tensor}.
+   */
+  static FormatException expectFormat(
+      Path file, FormatException.Reason reason, String tensor, Executable open) {
     FormatException e = assertThrows(FormatException.class, open);
     assertEquals(reason, e.reason(), e.getMessage());
     assertTrue(
-        e.getMessage().contains(file.getFileName().toString()), "message should name the file: " + e.getMessage());
+        e.getMessage().contains(file.getFileName().toString()),
+        "message should name the file: " + e.getMessage());
     if (tensor != null) {
       assertEquals(tensor, e.tensor().orElse(null), e.getMessage());
-      assertTrue(e.getMessage().contains("'" + tensor + "'"), "message should name the tensor: " + e.getMessage());
+      assertTrue(
+          e.getMessage().contains("'" + tensor + "'"),
+          "message should name the tensor: " + e.getMessage());
     }
     return e;
   }
@@ -89,7 +100,8 @@ final class Fixtures {
       byte[] bytes = data.get(t.name());
       int pos = 0;
       while (pos < bytes.length) {
-        int len = random.nextBoolean() ? bytes.length - pos : 1 + random.nextInt(bytes.length - pos);
+        int len =
+            random.nextBoolean() ? bytes.length - pos : 1 + random.nextInt(bytes.length - pos);
         ByteBuffer b;
         if (random.nextBoolean()) {
           b = ByteBuffer.allocateDirect(len).put(bytes, pos, len).flip();
@@ -117,7 +129,8 @@ final class Fixtures {
   static void assertContent(SafetensorsFile file, Map<String, byte[]> expected) throws IOException {
     for (TensorInfo t : file.tensors()) {
       ByteBuffer s = file.data(t.name()).slice(0, t.elementCount());
-      org.junit.jupiter.api.Assertions.assertArrayEquals(expected.get(t.name()), bytes(s), t.name());
+      org.junit.jupiter.api.Assertions.assertArrayEquals(
+          expected.get(t.name()), bytes(s), t.name());
     }
   }
 }

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A 2.4 GB F32 tensor in a sparse file: nothing but the header and a few marked elements is ever written or read,
- * so the test costs no disk and touches a handful of pages.
+ * A 2.4 GB F32 tensor in a sparse file: nothing but the header and a few marked elements is ever
+ * written or read, so the test costs no disk and touches a handful of pages.
  */
 class LargeTensorTest {
   @TempDir Path dir;
@@ -28,24 +28,38 @@ class LargeTensorTest {
 
   /** Element indices whose int bits hold their own index; every other element reads as 0. */
   static final long[] MARKED = {
-    0, 1, 2,
-    GIB / 4 - 2, GIB / 4 - 1, GIB / 4, GIB / 4 + 1, // 1 GiB window boundary
-    (2 * GIB - DATA_START) / 4 - 1, (2 * GIB - DATA_START) / 4, // file offset 2^31
-    2 * GIB / 4 - 2, 2 * GIB / 4 - 1, 2 * GIB / 4, 2 * GIB / 4 + 1, // 2 GiB window boundary
+    0,
+    1,
+    2,
+    GIB / 4 - 2,
+    GIB / 4 - 1,
+    GIB / 4,
+    GIB / 4 + 1, // 1 GiB window boundary
+    (2 * GIB - DATA_START) / 4 - 1,
+    (2 * GIB - DATA_START) / 4, // file offset 2^31
+    2 * GIB / 4 - 2,
+    2 * GIB / 4 - 1,
+    2 * GIB / 4,
+    2 * GIB / 4 + 1, // 2 GiB window boundary
     Integer.MAX_VALUE / 4 - 1, // last element of the largest slice from 0
-    N - 2, N - 1
+    N - 2,
+    N - 1
   };
 
   @Test
   void readsATensorLargerThanTwoGigabytesThroughSlices() throws IOException {
     Path f = dir.resolve("big.safetensors");
-    assumeTrue(Files.getFileStore(dir).getUsableSpace() > 4 * GIB, "needs room in case the file system is not sparse");
-    String json = "{\"big\":{\"dtype\":\"F32\",\"shape\":[" + N + "],\"data_offsets\":[0," + 4 * N + "]}}";
+    assumeTrue(
+        Files.getFileStore(dir).getUsableSpace() > 4 * GIB,
+        "needs room in case the file system is not sparse");
+    String json =
+        "{\"big\":{\"dtype\":\"F32\",\"shape\":[" + N + "],\"data_offsets\":[0," + 4 * N + "]}}";
     byte[] header = Arrays.copyOf(json.getBytes(StandardCharsets.UTF_8), (int) DATA_START - 8);
     Arrays.fill(header, json.length(), header.length, (byte) ' ');
     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
       raf.setLength(DATA_START + 4 * N);
-      ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+      ByteBuffer b =
+          ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
       raf.write(b.array());
       raf.write(header);
       for (long i : MARKED) {
@@ -61,12 +75,14 @@ class LargeTensorTest {
       for (long i : MARKED) {
         assertEquals((int) i, d.slice(i, 1).getInt(0), "element " + i);
       }
-      // Slices that straddle the 1 GiB window boundary, file offset 2^31 and the 2 GiB window boundary.
+      // Slices that straddle the 1 GiB window boundary, file offset 2^31 and the 2 GiB window
+      // boundary.
       checkSlice(d, GIB / 4 - 40, 80);
       checkSlice(d, (2 * GIB - DATA_START) / 4 - 40, 100);
       checkSlice(d, 2 * GIB / 4 - 3, 6);
       checkSlice(d, N - 50, 50);
-      // The largest slice there is, from 0 (a mapping of its own across two windows); only its ends are read.
+      // The largest slice there is, from 0 (a mapping of its own across two windows); only its ends
+      // are read.
       long max = d.maxSliceElements();
       assertEquals(Integer.MAX_VALUE / 4, max);
       ByteBuffer whole = d.slice(0, max);
@@ -94,7 +110,8 @@ class LargeTensorTest {
   private static void checkSlice(TensorData d, long first, int count) throws IOException {
     ByteBuffer s = d.slice(first, count);
     assertEquals(4 * count, s.remaining());
-    for (int k = 0; k < count; k++) assertEquals(expected(first + k), s.getInt(4 * k), "element " + (first + k));
+    for (int k = 0; k < count; k++)
+      assertEquals(expected(first + k), s.getInt(4 * k), "element " + (first + k));
   }
 
   private static int expected(long i) {

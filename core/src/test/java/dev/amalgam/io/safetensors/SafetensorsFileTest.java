@@ -58,14 +58,30 @@ class SafetensorsFileTest {
 
   private static final String A = "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
 
-  /** One header per rule: description, header JSON, data bytes, expected reason, tensor named, message part. */
+  /**
+   * One header per rule: description, header JSON, data bytes, expected reason, tensor named,
+   * message part.
+   */
   static Stream<Arguments> corruptHeaders() {
     return Stream.of(
         Arguments.of("not JSON", "{a}", 0, BAD_HEADER, null, "not valid JSON"),
-        Arguments.of("JSON array instead of object", "[{\"a\":1}]", 0, BAD_HEADER, null, "starts with '['"),
+        Arguments.of(
+            "JSON array instead of object", "[{\"a\":1}]", 0, BAD_HEADER, null, "starts with '['"),
         Arguments.of("leading space", " {}", 0, BAD_HEADER, null, "starts with ' '"),
-        Arguments.of("trailing garbage", "{" + A + "}x", 8, BAD_HEADER, null, "after the header's JSON object"),
-        Arguments.of("second JSON value", "{" + A + "} {}", 8, BAD_HEADER, null, "after the header's JSON object"),
+        Arguments.of(
+            "trailing garbage",
+            "{" + A + "}x",
+            8,
+            BAD_HEADER,
+            null,
+            "after the header's JSON object"),
+        Arguments.of(
+            "second JSON value",
+            "{" + A + "} {}",
+            8,
+            BAD_HEADER,
+            null,
+            "after the header's JSON object"),
         Arguments.of("unterminated object", "{" + A, 8, BAD_HEADER, null, "end-of-input"),
         Arguments.of(
             "duplicate tensor name",
@@ -116,10 +132,29 @@ class SafetensorsFileTest {
             BAD_HEADER,
             null,
             "__metadata__ must be an object"),
-        Arguments.of("entry not an object", "{\"a\":[1]}", 0, BAD_HEADER, "a", "entry must be an object"),
-        Arguments.of("unknown dtype", entry("\"F17\"", "[2]", "[0,8]"), 8, UNKNOWN_DTYPE, "a", "unknown dtype \"F17\""),
-        Arguments.of("lowercase dtype", entry("\"f32\"", "[2]", "[0,8]"), 8, UNKNOWN_DTYPE, "a", "case-sensitive"),
-        Arguments.of("dtype not a string", entry("32", "[2]", "[0,8]"), 8, BAD_HEADER, "a", "dtype must be a string"),
+        Arguments.of(
+            "entry not an object", "{\"a\":[1]}", 0, BAD_HEADER, "a", "entry must be an object"),
+        Arguments.of(
+            "unknown dtype",
+            entry("\"F17\"", "[2]", "[0,8]"),
+            8,
+            UNKNOWN_DTYPE,
+            "a",
+            "unknown dtype \"F17\""),
+        Arguments.of(
+            "lowercase dtype",
+            entry("\"f32\"", "[2]", "[0,8]"),
+            8,
+            UNKNOWN_DTYPE,
+            "a",
+            "case-sensitive"),
+        Arguments.of(
+            "dtype not a string",
+            entry("32", "[2]", "[0,8]"),
+            8,
+            BAD_HEADER,
+            "a",
+            "dtype must be a string"),
         Arguments.of(
             "missing dtype",
             "{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}",
@@ -141,8 +176,20 @@ class SafetensorsFileTest {
             BAD_HEADER,
             "a",
             "lacks the field 'data_offsets'"),
-        Arguments.of("negative dimension", entry("\"F32\"", "[-2]", "[0,8]"), 8, BAD_SHAPE, "a", "-2, negative"),
-        Arguments.of("float dimension", entry("\"F32\"", "[2.0]", "[0,8]"), 8, BAD_SHAPE, "a", "2.0, not an integer"),
+        Arguments.of(
+            "negative dimension",
+            entry("\"F32\"", "[-2]", "[0,8]"),
+            8,
+            BAD_SHAPE,
+            "a",
+            "-2, negative"),
+        Arguments.of(
+            "float dimension",
+            entry("\"F32\"", "[2.0]", "[0,8]"),
+            8,
+            BAD_SHAPE,
+            "a",
+            "2.0, not an integer"),
         Arguments.of(
             "string dimension",
             entry("\"F32\"", "[\"2\"]", "[0,8]"),
@@ -164,7 +211,13 @@ class SafetensorsFileTest {
             BAD_SHAPE,
             "a",
             "above 2^48 - 1"),
-        Arguments.of("shape not an array", entry("\"F32\"", "2", "[0,8]"), 8, BAD_SHAPE, "a", "shape must be an array"),
+        Arguments.of(
+            "shape not an array",
+            entry("\"F32\"", "2", "[0,8]"),
+            8,
+            BAD_SHAPE,
+            "a",
+            "shape must be an array"),
         Arguments.of(
             "one data offset",
             entry("\"F32\"", "[2]", "[8]"),
@@ -179,7 +232,13 @@ class SafetensorsFileTest {
             BAD_OFFSETS,
             "a",
             "exactly 2 integers [begin, end], found 3"),
-        Arguments.of("negative data offset", entry("\"F32\"", "[2]", "[-8,0]"), 8, BAD_OFFSETS, "a", "-8, negative"),
+        Arguments.of(
+            "negative data offset",
+            entry("\"F32\"", "[2]", "[-8,0]"),
+            8,
+            BAD_OFFSETS,
+            "a",
+            "-8, negative"),
         Arguments.of(
             "float data offset",
             entry("\"F32\"", "[2]", "[0,8.0]"),
@@ -187,8 +246,15 @@ class SafetensorsFileTest {
             BAD_OFFSETS,
             "a",
             "8.0, not an integer"),
-        Arguments.of("begin > end", entry("\"F32\"", "[0]", "[8,0]"), 8, BAD_OFFSETS, "a", "end before they begin"),
-        Arguments.of("leading gap", entry("\"F32\"", "[2]", "[4,12]"), 12, BAD_OFFSETS, "a", "leading gap"),
+        Arguments.of(
+            "begin > end",
+            entry("\"F32\"", "[0]", "[8,0]"),
+            8,
+            BAD_OFFSETS,
+            "a",
+            "end before they begin"),
+        Arguments.of(
+            "leading gap", entry("\"F32\"", "[2]", "[4,12]"), 12, BAD_OFFSETS, "a", "leading gap"),
         Arguments.of(
             "hole",
             "{" + A + ",\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}",
@@ -218,7 +284,12 @@ class SafetensorsFileTest {
             "a",
             "element count"),
         Arguments.of(
-            "byte size overflow", entry("\"F32\"", "[1099511627776,4194304]", "[0,8]"), 8, SIZE_OVERFLOW, "a", "x F32"),
+            "byte size overflow",
+            entry("\"F32\"", "[1099511627776,4194304]", "[0,8]"),
+            8,
+            SIZE_OVERFLOW,
+            "a",
+            "x F32"),
         Arguments.of(
             "F4 with an odd element count",
             entry("\"F4\"", "[3]", "[0,2]"),
@@ -226,24 +297,43 @@ class SafetensorsFileTest {
             NOT_BYTE_ALIGNED,
             "a",
             "12 bits"),
-        Arguments.of("F6 ending mid-byte", entry("\"F6_E2M3\"", "[3]", "[0,2]"), 2, NOT_BYTE_ALIGNED, "a", "18 bits"),
+        Arguments.of(
+            "F6 ending mid-byte",
+            entry("\"F6_E2M3\"", "[3]", "[0,2]"),
+            2,
+            NOT_BYTE_ALIGNED,
+            "a",
+            "18 bits"),
         Arguments.of("trailing bytes", "{" + A + "}", 9, TRAILING_BYTES, null, "1 byte follow"),
-        Arguments.of("data past EOF", "{" + A + "}", 5, DATA_PAST_END, "a", "past the end of the file"),
+        Arguments.of(
+            "data past EOF", "{" + A + "}", 5, DATA_PAST_END, "a", "past the end of the file"),
         Arguments.of("no tensors but data", "{}", 1, TRAILING_BYTES, null, "1 byte follow"));
   }
 
   private static String entry(String dtype, String shape, String offsets) {
-    return "{\"a\":{\"dtype\":" + dtype + ",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}}";
+    return "{\"a\":{\"dtype\":"
+        + dtype
+        + ",\"shape\":"
+        + shape
+        + ",\"data_offsets\":"
+        + offsets
+        + "}}";
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("corruptHeaders")
   void rejectsCorruptHeader(
-      String what, String json, int dataBytes, FormatException.Reason reason, String tensor, String detail)
+      String what,
+      String json,
+      int dataBytes,
+      FormatException.Reason reason,
+      String tensor,
+      String detail)
       throws IOException {
     Path f = raw(dir.resolve("bad.safetensors"), json, dataBytes);
     FormatException e = expectFormat(f, reason, tensor, () -> SafetensorsFile.open(f).close());
-    assertTrue(e.getMessage().contains(detail), "expected \"" + detail + "\" in: " + e.getMessage());
+    assertTrue(
+        e.getMessage().contains(detail), "expected \"" + detail + "\" in: " + e.getMessage());
   }
 
   @Test
@@ -254,23 +344,40 @@ class SafetensorsFileTest {
 
   @Test
   void headerTooLarge() throws IOException {
-    Path f = raw(dir.resolve("big.safetensors"), 100_000_001L, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]);
+    Path f =
+        raw(
+            dir.resolve("big.safetensors"),
+            100_000_001L,
+            "{}".getBytes(StandardCharsets.UTF_8),
+            new byte[0]);
     expectFormat(f, HEADER_TOO_LARGE, null, () -> SafetensorsFile.open(f));
     // u64 max, negative as a Java long
-    Path g = raw(dir.resolve("huge.safetensors"), -1L, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]);
+    Path g =
+        raw(
+            dir.resolve("huge.safetensors"),
+            -1L,
+            "{}".getBytes(StandardCharsets.UTF_8),
+            new byte[0]);
     FormatException e = expectFormat(g, HEADER_TOO_LARGE, null, () -> SafetensorsFile.open(g));
     assertTrue(e.getMessage().contains("18446744073709551615"), e.getMessage());
   }
 
   @Test
   void headerPastEndOfFile() throws IOException {
-    Path f = raw(dir.resolve("short.safetensors"), 100, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]);
+    Path f =
+        raw(
+            dir.resolve("short.safetensors"),
+            100,
+            "{}".getBytes(StandardCharsets.UTF_8),
+            new byte[0]);
     expectFormat(f, HEADER_PAST_END, null, () -> SafetensorsFile.open(f));
   }
 
   @Test
   void invalidUtf8() throws IOException {
-    byte[] h = "{\"a?\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}".getBytes(StandardCharsets.UTF_8);
+    byte[] h =
+        "{\"a?\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}"
+            .getBytes(StandardCharsets.UTF_8);
     h[3] = (byte) 0xC3; // a lead byte followed by '"', not a continuation byte
     Path f = raw(dir.resolve("utf8.safetensors"), h.length, h, new byte[0]);
     expectFormat(f, HEADER_NOT_UTF8, null, () -> SafetensorsFile.open(f));
@@ -308,14 +415,17 @@ class SafetensorsFileTest {
       // Data-offset order; the two empty tensors at offset 8 keep their header order.
       assertEquals(
           List.of("a", "e2", "e1", "s"),
-          st.tensors().stream().map(TensorInfo::name).collect(java.util.stream.Collectors.toList()));
+          st.tensors().stream()
+              .map(TensorInfo::name)
+              .collect(java.util.stream.Collectors.toList()));
       assertEquals(0, st.tensor("s").orElseThrow().rank());
       assertEquals(1, st.tensor("s").orElseThrow().elementCount());
       assertFalse(st.tensor("missing").isPresent());
       long n = json.getBytes(StandardCharsets.UTF_8).length;
       assertEquals(n, st.headerLength());
       assertEquals(8 + n + 8, st.dataOffset("s"));
-      assertArrayEquals(new byte[] {8, 9, 10, 11, 12, 13, 14, 15}, Fixtures.bytes(st.data("s").slice(0, 1)));
+      assertArrayEquals(
+          new byte[] {8, 9, 10, 11, 12, 13, 14, 15}, Fixtures.bytes(st.data("s").slice(0, 1)));
       assertEquals(0, st.data("e2").slice(0, 0).remaining());
       assertThrows(IllegalArgumentException.class, () -> st.data("missing"));
       assertThrows(IllegalArgumentException.class, () -> st.dataOffset("missing"));
@@ -381,7 +491,8 @@ class SafetensorsFileTest {
       d.release();
       assertEquals(0, d.cachedMappings());
       d.release(); // twice is harmless
-      for (int i = 0; i < 100_000; i += 997) assertEquals(i, before.getInt(4 * i)); // re-faults after DONTNEED
+      for (int i = 0; i < 100_000; i += 997)
+        assertEquals(i, before.getInt(4 * i)); // re-faults after DONTNEED
       ByteBuffer after = d.slice(50_000, 50_000);
       for (int i = 0; i < 50_000; i += 991) assertEquals(50_000 + i, after.getInt(4 * i));
     }

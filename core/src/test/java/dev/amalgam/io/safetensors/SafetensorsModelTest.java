@@ -45,7 +45,9 @@ class SafetensorsModelTest {
   Path index(String weightMapJson) throws IOException {
     return Files.writeString(
         dir.resolve("model.safetensors.index.json"),
-        "{\"metadata\":{\"total_size\":3,\"extra\":[1,\"x\"]},\"weight_map\":" + weightMapJson + "}");
+        "{\"metadata\":{\"total_size\":3,\"extra\":[1,\"x\"]},\"weight_map\":"
+            + weightMapJson
+            + "}");
   }
 
   void twoShards() throws IOException {
@@ -101,8 +103,11 @@ class SafetensorsModelTest {
   @Test
   void pickleOnlyDirectory() throws IOException {
     Files.write(dir.resolve("pytorch_model.bin"), new byte[] {0x50, 0x4b});
-    FormatException e = expectFormat(dir, UNSUPPORTED_FORMAT, null, () -> SafetensorsModel.open(dir));
-    assertTrue(e.getMessage().contains("pytorch_model.bin") && e.getMessage().contains("convert"), e.getMessage());
+    FormatException e =
+        expectFormat(dir, UNSUPPORTED_FORMAT, null, () -> SafetensorsModel.open(dir));
+    assertTrue(
+        e.getMessage().contains("pytorch_model.bin") && e.getMessage().contains("convert"),
+        e.getMessage());
     Path sharded = Files.createDirectory(dir.resolve("sharded"));
     Files.writeString(sharded.resolve("pytorch_model.bin.index.json"), "{}");
     expectFormat(sharded, UNSUPPORTED_FORMAT, null, () -> SafetensorsModel.open(sharded));
@@ -124,7 +129,9 @@ class SafetensorsModelTest {
   @Test
   void tensorInAShardButNotInTheIndex() throws IOException {
     twoShards();
-    Path idx = index("{\"a\":\"model-00001-of-00002.safetensors\",\"c\":\"model-00002-of-00002.safetensors\"}");
+    Path idx =
+        index(
+            "{\"a\":\"model-00001-of-00002.safetensors\",\"c\":\"model-00002-of-00002.safetensors\"}");
     expectFormat(idx, BAD_INDEX, "b", () -> SafetensorsModel.open(dir));
   }
 
@@ -185,7 +192,8 @@ class SafetensorsModelTest {
     expectFormat(idx, BAD_INDEX, null, () -> SafetensorsModel.open(dir));
     Files.writeString(idx, "{\"weight_map\":{\"a\":1}}");
     expectFormat(idx, BAD_INDEX, "a", () -> SafetensorsModel.open(dir));
-    Files.writeString(idx, "{\"metadata\":3,\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\"}}");
+    Files.writeString(
+        idx, "{\"metadata\":3,\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\"}}");
     expectFormat(idx, BAD_INDEX, null, () -> SafetensorsModel.open(dir));
     Files.writeString(idx, "{\"weight_map\":{\"a\":\"../model-00001-of-00002.safetensors\"}}");
     expectFormat(idx, BAD_INDEX, "a", () -> SafetensorsModel.open(dir));

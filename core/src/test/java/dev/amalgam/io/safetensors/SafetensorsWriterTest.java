@@ -107,7 +107,8 @@ class SafetensorsWriterTest {
       assertTrue(header.startsWith("{\"__metadata__\":{\"format\":\"pt\"}"), header);
       String trimmed = header.stripTrailing();
       assertTrue(trimmed.endsWith("}"));
-      assertTrue(header.substring(trimmed.length()).chars().allMatch(c -> c == ' '), "pads with spaces");
+      assertTrue(
+          header.substring(trimmed.length()).chars().allMatch(c -> c == ' '), "pads with spaces");
       assertTrue(header.length() - trimmed.length() < 8);
       try (SafetensorsFile st = SafetensorsFile.open(f)) {
         assertEquals(Map.of("format", "pt"), st.metadata());
@@ -193,20 +194,24 @@ class SafetensorsWriterTest {
   @Test
   void misuseIsRejectedAndLeavesNothing() throws IOException {
     Path f = dir.resolve("misuse.safetensors");
-    List<TensorInfo> tensors = List.of(info("a", DType.F32, 2), info("e", DType.F32, 0), info("b", DType.U8, 3));
+    List<TensorInfo> tensors =
+        List.of(info("a", DType.F32, 2), info("e", DType.F32, 0), info("b", DType.U8, 3));
     try (SafetensorsWriter w = SafetensorsWriter.create(f, tensors, Map.of())) {
-      assertThrows(IllegalStateException.class, () -> w.write(ByteBuffer.allocate(1)), "write before begin");
+      assertThrows(
+          IllegalStateException.class, () -> w.write(ByteBuffer.allocate(1)), "write before begin");
       assertThrows(IllegalStateException.class, () -> w.beginTensor("b"), "out of order");
       w.beginTensor("a");
       ByteBuffer tooMuch = ByteBuffer.allocate(9);
       assertThrows(IllegalStateException.class, () -> w.write(tooMuch));
       assertEquals(9, tooMuch.remaining(), "nothing written on overrun");
       w.write(ByteBuffer.allocate(5));
-      assertThrows(IllegalStateException.class, () -> w.beginTensor("e"), "previous tensor incomplete");
+      assertThrows(
+          IllegalStateException.class, () -> w.beginTensor("e"), "previous tensor incomplete");
       assertThrows(IllegalStateException.class, w::finish);
       w.write(ByteBuffer.allocate(3));
       w.beginTensor("e");
-      assertThrows(IllegalStateException.class, () -> w.write(ByteBuffer.allocate(1)), "empty tensor");
+      assertThrows(
+          IllegalStateException.class, () -> w.write(ByteBuffer.allocate(1)), "empty tensor");
       w.write(ByteBuffer.allocate(0));
       IllegalStateException missing = assertThrows(IllegalStateException.class, w::finish);
       assertTrue(missing.getMessage().contains("'b'"), missing.getMessage());
@@ -222,7 +227,9 @@ class SafetensorsWriterTest {
     Path f = dir.resolve("x.safetensors");
     assertThrows(
         IllegalArgumentException.class,
-        () -> SafetensorsWriter.create(f, List.of(info("a", DType.U8, 1), info("a", DType.U8, 1)), Map.of()));
+        () ->
+            SafetensorsWriter.create(
+                f, List.of(info("a", DType.U8, 1), info("a", DType.U8, 1)), Map.of()));
     assertThrows(
         IllegalArgumentException.class,
         () -> SafetensorsWriter.create(f, List.of(info("__metadata__", DType.U8, 1)), Map.of()));

@@ -45,10 +45,13 @@ class ShardedSafetensorsWriterTest {
     List<ShardedSafetensorsWriter.Shard> shards =
         ShardedSafetensorsWriter.plan(sized(40, 40, 30, 100, 10, 0, 50), 80);
     assertEquals(
-        List.of(List.of("t0", "t1"), List.of("t2"), List.of("t3"), List.of("t4", "t5", "t6")), names(shards));
+        List.of(List.of("t0", "t1"), List.of("t2"), List.of("t3"), List.of("t4", "t5", "t6")),
+        names(shards));
     assertEquals(
         List.of(80L, 30L, 100L, 60L),
-        shards.stream().map(ShardedSafetensorsWriter.Shard::dataBytes).collect(Collectors.toList()));
+        shards.stream()
+            .map(ShardedSafetensorsWriter.Shard::dataBytes)
+            .collect(Collectors.toList()));
     assertEquals(
         List.of(
             "model-00001-of-00004.safetensors",
@@ -58,7 +61,8 @@ class ShardedSafetensorsWriterTest {
         shards.stream().map(ShardedSafetensorsWriter.Shard::fileName).collect(Collectors.toList()));
     // An oversized first tensor gets a shard of its own.
     assertEquals(
-        List.of(List.of("t0"), List.of("t1", "t2")), names(ShardedSafetensorsWriter.plan(sized(200, 5, 5), 80)));
+        List.of(List.of("t0"), List.of("t1", "t2")),
+        names(ShardedSafetensorsWriter.plan(sized(200, 5, 5), 80)));
     // Everything fits: one shard, unnumbered.
     List<ShardedSafetensorsWriter.Shard> one = ShardedSafetensorsWriter.plan(sized(1, 2, 3), 80);
     assertEquals(1, one.size());
@@ -84,17 +88,25 @@ class ShardedSafetensorsWriterTest {
     Map<String, byte[]> data = Fixtures.randomData(tensors, random);
     long total = tensors.stream().mapToLong(TensorInfo::byteSize).sum();
     Map<String, String> meta = new java.util.LinkedHashMap<>();
-    for (String k : List.of("z", "merged_by", "a", "m")) meta.put(k, k.toUpperCase(java.util.Locale.ROOT));
+    for (String k : List.of("z", "merged_by", "a", "m"))
+      meta.put(k, k.toUpperCase(java.util.Locale.ROOT));
     try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.open(dir, tensors, 64, meta)) {
-      assertEquals(List.of(List.of("model.embed_tokens.weight"),
-              List.of("model.layers.0.input_layernorm.weight", "model.layers.0.self_attn.q_proj.weight",
-                  "model.layers.0.empty", "model.norm.weight"),
+      assertEquals(
+          List.of(
+              List.of("model.embed_tokens.weight"),
+              List.of(
+                  "model.layers.0.input_layernorm.weight",
+                  "model.layers.0.self_attn.q_proj.weight",
+                  "model.layers.0.empty",
+                  "model.norm.weight"),
               List.of("lm_head.weight")),
           names(w.shards()));
       assertEquals(total, w.totalBytes());
       w.setSync(false);
       Fixtures.writeAll(tensors, data, random, w::beginTensor, w::write);
-      assertFalse(Files.exists(dir.resolve("model-00001-of-00003.safetensors")), "renamed only by finish()");
+      assertFalse(
+          Files.exists(dir.resolve("model-00001-of-00003.safetensors")),
+          "renamed only by finish()");
       w.finish();
     }
     assertEquals(
@@ -106,15 +118,22 @@ class ShardedSafetensorsWriterTest {
         list(dir));
 
     String indexText = Files.readString(dir.resolve("model.safetensors.index.json"));
-    assertTrue(indexText.startsWith("{\n  \"metadata\": {\n    \"total_size\": " + total + "\n  },\n"), indexText);
+    assertTrue(
+        indexText.startsWith("{\n  \"metadata\": {\n    \"total_size\": " + total + "\n  },\n"),
+        indexText);
     assertTrue(indexText.endsWith("}\n"), indexText);
     JsonNode index = new ObjectMapper().readTree(indexText);
     assertEquals(total, index.get("metadata").get("total_size").asLong());
     List<String> keys = new ArrayList<>();
-    for (Iterator<String> it = index.get("weight_map").fieldNames(); it.hasNext(); ) keys.add(it.next());
-    assertEquals(tensors.stream().map(TensorInfo::name).collect(Collectors.toList()), keys, "tensor order");
-    assertEquals("model-00002-of-00003.safetensors", index.get("weight_map").get("model.norm.weight").asText());
-    assertEquals("model-00003-of-00003.safetensors", index.get("weight_map").get("lm_head.weight").asText());
+    for (Iterator<String> it = index.get("weight_map").fieldNames(); it.hasNext(); )
+      keys.add(it.next());
+    assertEquals(
+        tensors.stream().map(TensorInfo::name).collect(Collectors.toList()), keys, "tensor order");
+    assertEquals(
+        "model-00002-of-00003.safetensors",
+        index.get("weight_map").get("model.norm.weight").asText());
+    assertEquals(
+        "model-00003-of-00003.safetensors", index.get("weight_map").get("lm_head.weight").asText());
 
     try (SafetensorsModel m = SafetensorsModel.open(dir)) {
       assertEquals(tensors, m.tensors());
@@ -125,20 +144,27 @@ class ShardedSafetensorsWriterTest {
       for (TensorInfo t : tensors) {
         assertEquals(t, m.tensor(t.name()).orElseThrow());
         org.junit.jupiter.api.Assertions.assertArrayEquals(
-            data.get(t.name()), Fixtures.bytes(m.data(t.name()).slice(0, t.elementCount())), t.name());
+            data.get(t.name()),
+            Fixtures.bytes(m.data(t.name()).slice(0, t.elementCount())),
+            t.name());
       }
       for (SafetensorsFile shard : m.shards()) {
-        assertEquals(List.of("format", "z", "merged_by", "a", "m"), new ArrayList<>(shard.metadata().keySet()));
+        assertEquals(
+            List.of("format", "z", "merged_by", "a", "m"),
+            new ArrayList<>(shard.metadata().keySet()));
       }
     }
   }
 
   @Test
   void oneShardIsModelSafetensorsWithoutIndexAndDropsAStaleIndex() throws IOException {
-    Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\":{\"old\":\"gone.safetensors\"}}");
+    Files.writeString(
+        dir.resolve("model.safetensors.index.json"),
+        "{\"weight_map\":{\"old\":\"gone.safetensors\"}}");
     List<TensorInfo> tensors = List.of(info("a", DType.F32, 3), info("b", DType.U8, 5));
     Map<String, byte[]> data = Fixtures.randomData(tensors, new Random(3));
-    try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.open(dir, tensors, 1 << 20, Map.of())) {
+    try (ShardedSafetensorsWriter w =
+        ShardedSafetensorsWriter.open(dir, tensors, 1 << 20, Map.of())) {
       Fixtures.writeAll(tensors, data, new Random(4), w::beginTensor, w::write);
       w.finish();
     }
@@ -170,7 +196,8 @@ class ShardedSafetensorsWriterTest {
       w.setSync(false);
       for (String name : List.of("t0", "t1", "t2")) {
         w.beginTensor(name);
-        w.write(ByteBuffer.allocate((int) tensors.get(Integer.parseInt(name.substring(1))).byteSize()));
+        w.write(
+            ByteBuffer.allocate((int) tensors.get(Integer.parseInt(name.substring(1))).byteSize()));
       }
       w.beginTensor("t3");
       w.write(ByteBuffer.allocate(10));
@@ -196,7 +223,9 @@ class ShardedSafetensorsWriterTest {
       assertThrows(IllegalStateException.class, () -> w.write(ByteBuffer.allocate(5)));
     }
     List<TensorInfo> twice = List.of(info("a", DType.U8, 1), info("a", DType.U8, 1));
-    assertThrows(IllegalArgumentException.class, () -> ShardedSafetensorsWriter.open(dir, twice, 1, Map.of()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> ShardedSafetensorsWriter.open(dir, twice, 1, Map.of()));
     assertEquals(List.of(), list(dir));
   }
 }

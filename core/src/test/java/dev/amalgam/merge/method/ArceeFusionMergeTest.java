@@ -8,7 +8,10 @@ import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** arcee_fusion against a reference of docs/merge-semantics.md §2.11 that sorts the whole importance array. */
+/**
+ * arcee_fusion against a reference of docs/merge-semantics.md §2.11 that sorts the whole importance
+ * array.
+ */
 class ArceeFusionMergeTest {
   /** Importance per element, with two-pass softmax in double. */
   static float[] importance(float[] a, float[] b, int rowLength) {
@@ -44,7 +47,8 @@ class ArceeFusionMergeTest {
     float[] s = imp.clone();
     Arrays.sort(s);
     int last = s.length - 1;
-    return s[last / 2] + 1.5f * (s[(int) Math.floor(0.75 * last)] - s[(int) Math.floor(0.25 * last)]);
+    return s[last / 2]
+        + 1.5f * (s[(int) Math.floor(0.75 * last)] - s[(int) Math.floor(0.25 * last)]);
   }
 
   @Test
@@ -61,7 +65,8 @@ class ArceeFusionMergeTest {
     assertArrayEquals(got, MemoryStreams.run(op, 1 << 20, a, b), "chunk size must not matter");
     int fused = 0;
     for (int i = 0; i < a.length; i++) {
-      if (Math.abs(imp[i] - thr) <= 1e-5f * Math.abs(thr)) continue; // at the threshold: rounding decides
+      if (Math.abs(imp[i] - thr) <= 1e-5f * Math.abs(thr))
+        continue; // at the threshold: rounding decides
       float want = imp[i] >= thr ? a[i] + (b[i] - a[i]) : a[i];
       assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got[i]), "[" + i + "]");
       if (imp[i] >= thr) fused++;
@@ -72,24 +77,29 @@ class ArceeFusionMergeTest {
   @Test
   void identicalModelsGiveTheBaseBack() throws Exception {
     float[] a = MemoryStreams.random(3, 120, 1);
-    assertArrayEquals(a, MemoryStreams.run(new ArceeFusionMerge.Operation(1, 0, 12), 50, a, a.clone()));
+    assertArrayEquals(
+        a, MemoryStreams.run(new ArceeFusionMerge.Operation(1, 0, 12), 50, a, a.clone()));
   }
 
   @Test
   void sortableKeysOrderLikeTheFloats() {
     Random r = new Random(5);
     float[] f = new float[2000];
-    for (int i = 0; i < f.length; i++) f[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(20) - 10));
+    for (int i = 0; i < f.length; i++)
+      f[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(20) - 10));
     f[0] = 0f;
     f[1] = -0f;
     f[2] = Float.POSITIVE_INFINITY;
     f[3] = Float.NEGATIVE_INFINITY;
     for (int i = 0; i < f.length; i++) {
-      assertEquals(Float.floatToRawIntBits(f[i]),
-          Float.floatToRawIntBits(ArceeFusionMerge.fromSortableKey(ArceeFusionMerge.sortableKey(f[i]))));
+      assertEquals(
+          Float.floatToRawIntBits(f[i]),
+          Float.floatToRawIntBits(
+              ArceeFusionMerge.fromSortableKey(ArceeFusionMerge.sortableKey(f[i]))));
       for (int j = 0; j < 50; j++) {
         int k = r.nextInt(f.length);
-        if (f[i] < f[k]) assertTrue(ArceeFusionMerge.sortableKey(f[i]) < ArceeFusionMerge.sortableKey(f[k]));
+        if (f[i] < f[k])
+          assertTrue(ArceeFusionMerge.sortableKey(f[i]) < ArceeFusionMerge.sortableKey(f[k]));
       }
     }
   }

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-/** karcher against the documented iteration (docs/merge-semantics.md §2.6) run on whole vectors in double. */
+/**
+ * karcher against the documented iteration (docs/merge-semantics.md §2.6) run on whole vectors in
+ * double.
+ */
 class KarcherMergeTest {
   static float[] reference(float[][] xs, int maxIter, double tol) {
     int n = xs.length;
@@ -38,11 +41,13 @@ class KarcherMergeTest {
         double cos = Math.max(-1, Math.min(1, MultiSlerpMergeTest.dot(mean, u[i])));
         double theta = Math.acos(cos);
         if (theta < tol) continue;
-        for (int e = 0; e < len; e++) tangent[e] += alpha * theta / Math.sin(theta) * (u[i][e] - cos * mean[e]);
+        for (int e = 0; e < len; e++)
+          tangent[e] += alpha * theta / Math.sin(theta) * (u[i][e] - cos * mean[e]);
       }
       double tn = Math.sqrt(MultiSlerpMergeTest.dot(tangent, tangent));
       if (tn < tol) break;
-      for (int e = 0; e < len; e++) mean[e] = Math.cos(tn) * mean[e] + Math.sin(tn) * tangent[e] / tn;
+      for (int e = 0; e < len; e++)
+        mean[e] = Math.cos(tn) * mean[e] + Math.sin(tn) * tangent[e] / tn;
       double un = Math.sqrt(MultiSlerpMergeTest.dot(mean, mean));
       if (un > tol) for (int e = 0; e < len; e++) mean[e] /= un;
     }
@@ -62,7 +67,8 @@ class KarcherMergeTest {
       KarcherMerge.Operation op = new KarcherMerge.Operation(new int[] {0, 1, 2}, maxIter, 1e-5);
       float[] got = MemoryStreams.run(op, 100, x0, x1, x2);
       NuSlerpMergeTest.assertClose(reference(new float[][] {x0, x1, x2}, maxIter, 1e-5), got, 1e-5);
-      assertArrayEquals(got, MemoryStreams.run(op, 1 << 20, x0, x1, x2), "chunk size must not matter");
+      assertArrayEquals(
+          got, MemoryStreams.run(op, 1 << 20, x0, x1, x2), "chunk size must not matter");
     }
   }
 
@@ -74,7 +80,8 @@ class KarcherMergeTest {
     KarcherMerge.Operation op = new KarcherMerge.Operation(new int[] {0, 1, 2}, 10, 1e-5);
     float[] got = MemoryStreams.run(op, 16, x0, zero, x1);
     NuSlerpMergeTest.assertClose(reference(new float[][] {x0, zero, x1}, 10, 1e-5), got, 1e-5);
-    assertArrayEquals(new float[64], MemoryStreams.run(op, 16, zero, zero, zero), "all zero gives zeros");
+    assertArrayEquals(
+        new float[64], MemoryStreams.run(op, 16, zero, zero, zero), "all zero gives zeros");
   }
 
   @Test
@@ -82,7 +89,9 @@ class KarcherMergeTest {
     float[] x0 = MemoryStreams.random(6, 64, 1);
     float[] x1 = new float[64];
     for (int i = 0; i < 64; i++) x1[i] = 3 * x0[i];
-    float[] got = MemoryStreams.run(new KarcherMerge.Operation(new int[] {0, 1}, 10, 1e-5), 16, x0, x1);
-    for (int i = 0; i < 64; i++) assertEquals(2 * x0[i], got[i], 1e-5 * Math.max(1, Math.abs(x0[i])));
+    float[] got =
+        MemoryStreams.run(new KarcherMerge.Operation(new int[] {0, 1}, 10, 1e-5), 16, x0, x1);
+    for (int i = 0; i < 64; i++)
+      assertEquals(2 * x0[i], got[i], 1e-5 * Math.max(1, Math.abs(x0[i])));
   }
 }

@@ -6,7 +6,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
 
-/** In-memory f32 tensors behind {@link TensorStreams}, with a chosen chunk size, collecting the output. */
+/**
+ * In-memory f32 tensors behind {@link TensorStreams}, with a chosen chunk size, collecting the
+ * output.
+ */
 final class MemoryStreams implements TensorStreams {
   private static final Kernels KERNELS = Kernels.java(1);
   private final float[][] inputs;
@@ -91,7 +94,8 @@ final class MemoryStreams implements TensorStreams {
   }
 
   /** Runs an operation with the given kernels (threads, native or Java) and returns its output. */
-  static float[] run(TensorOperation op, Kernels kernels, long chunk, float[]... inputs) throws Exception {
+  static float[] run(TensorOperation op, Kernels kernels, long chunk, float[]... inputs)
+      throws Exception {
     MemoryStreams io = new MemoryStreams(chunk, inputs);
     io.kernels = kernels;
     op.run(io);

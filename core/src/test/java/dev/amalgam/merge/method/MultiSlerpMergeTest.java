@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** multislerp against a direct double-precision reference of docs/merge-semantics.md §2.5 on whole vectors. */
+/**
+ * multislerp against a direct double-precision reference of docs/merge-semantics.md §2.5 on whole
+ * vectors.
+ */
 class MultiSlerpMergeTest {
   /** The documented recipe, element by element (weights already normalised); base may be null. */
   static float[] reference(float[][] xs, float[] base, double[] w, double eps) {
@@ -22,7 +25,8 @@ class MultiSlerpMergeTest {
       norms[i] = Math.sqrt(norms[i]);
     }
     double[] m = new double[len];
-    for (int i = 0; i < n; i++) for (int e = 0; e < len; e++) m[e] += w[i] * x[i][e] / (norms[i] + eps);
+    for (int i = 0; i < n; i++)
+      for (int e = 0; e < len; e++) m[e] += w[i] * x[i][e] / (norms[i] + eps);
     double mn = Math.sqrt(dot(m, m));
     double[] out = new double[len];
     if (mn < eps) {
@@ -39,7 +43,8 @@ class MultiSlerpMergeTest {
       double a = Math.sqrt(dot(tau, tau)) + eps;
       double scale = 0;
       for (int i = 0; i < n; i++) scale += w[i] * norms[i];
-      for (int e = 0; e < len; e++) out[e] = scale * (m[e] * Math.cos(a) + tau[e] * Math.sin(a) / a);
+      for (int e = 0; e < len; e++)
+        out[e] = scale * (m[e] * Math.cos(a) + tau[e] * Math.sin(a) / a);
     }
     float[] f = new float[len];
     for (int e = 0; e < len; e++) f[e] = (float) (base == null ? out[e] : base[e] + out[e]);
@@ -59,13 +64,22 @@ class MultiSlerpMergeTest {
     float[] x2 = MemoryStreams.random(3, 300, 0.5);
     float[] b = MemoryStreams.random(4, 300, 1);
     double[] w = {0.2, 0.5, 0.3};
-    float[] got = MemoryStreams.run(new MultiSlerpMerge.Operation("t", new int[] {0, 1, 2}, -1, w, 1e-8), 64,
-        x0, x1, x2);
+    float[] got =
+        MemoryStreams.run(
+            new MultiSlerpMerge.Operation("t", new int[] {0, 1, 2}, -1, w, 1e-8), 64, x0, x1, x2);
     NuSlerpMergeTest.assertClose(reference(new float[][] {x0, x1, x2}, null, w, 1e-8), got, 1e-5);
-    assertArrayEquals(got, MemoryStreams.run(new MultiSlerpMerge.Operation("t", new int[] {0, 1, 2}, -1, w, 1e-8),
-        1 << 20, x0, x1, x2), "chunk size must not matter");
-    float[] based = MemoryStreams.run(new MultiSlerpMerge.Operation("t", new int[] {1, 2, 3}, 0, w, 1e-8), 50,
-        b, x0, x1, x2);
+    assertArrayEquals(
+        got,
+        MemoryStreams.run(
+            new MultiSlerpMerge.Operation("t", new int[] {0, 1, 2}, -1, w, 1e-8),
+            1 << 20,
+            x0,
+            x1,
+            x2),
+        "chunk size must not matter");
+    float[] based =
+        MemoryStreams.run(
+            new MultiSlerpMerge.Operation("t", new int[] {1, 2, 3}, 0, w, 1e-8), 50, b, x0, x1, x2);
     NuSlerpMergeTest.assertClose(reference(new float[][] {x0, x1, x2}, b, w, 1e-8), based, 1e-5);
   }
 
@@ -75,8 +89,11 @@ class MultiSlerpMergeTest {
     float[] x1 = new float[100];
     for (int i = 0; i < 100; i++) x1[i] = 3 * x0[i];
     double[] w = {0.5, 0.5};
-    float[] got = MemoryStreams.run(new MultiSlerpMerge.Operation("t", new int[] {0, 1}, -1, w, 1e-8), 32, x0, x1);
-    for (int i = 0; i < 100; i++) assertTrue(Math.abs(got[i] - 2 * x0[i]) <= 1e-5 * Math.max(1, Math.abs(x0[i])));
+    float[] got =
+        MemoryStreams.run(
+            new MultiSlerpMerge.Operation("t", new int[] {0, 1}, -1, w, 1e-8), 32, x0, x1);
+    for (int i = 0; i < 100; i++)
+      assertTrue(Math.abs(got[i] - 2 * x0[i]) <= 1e-5 * Math.max(1, Math.abs(x0[i])));
   }
 
   @Test
@@ -85,12 +102,26 @@ class MultiSlerpMergeTest {
     float[] x1 = new float[40];
     for (int i = 0; i < 40; i++) x1[i] = -x0[i];
     double[] w = {0.5, 0.5};
-    float[] got = MemoryStreams.run(new MultiSlerpMerge.Operation("t", new int[] {0, 1}, -1, w, 1e-8), 16, x0, x1);
+    float[] got =
+        MemoryStreams.run(
+            new MultiSlerpMerge.Operation("t", new int[] {0, 1}, -1, w, 1e-8), 16, x0, x1);
     NuSlerpMergeTest.assertClose(reference(new float[][] {x0, x1}, null, w, 1e-8), got, 1e-6);
     float[] zero = new float[40];
-    ArithmeticException e = assertThrows(ArithmeticException.class, () -> MemoryStreams.run(
-        new MultiSlerpMerge.Operation("model.norm.weight", new int[] {0, 1, 2}, -1, new double[] {0.5, 0.5, 0}, 1e-8),
-        16, x0, x1, zero));
+    ArithmeticException e =
+        assertThrows(
+            ArithmeticException.class,
+            () ->
+                MemoryStreams.run(
+                    new MultiSlerpMerge.Operation(
+                        "model.norm.weight",
+                        new int[] {0, 1, 2},
+                        -1,
+                        new double[] {0.5, 0.5, 0},
+                        1e-8),
+                    16,
+                    x0,
+                    x1,
+                    zero));
     assertTrue(e.getMessage().contains("model.norm.weight"), e.getMessage());
   }
 }

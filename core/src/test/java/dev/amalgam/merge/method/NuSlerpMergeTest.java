@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.amalgam.merge.method.NuSlerpMerge.Axis;
 import org.junit.jupiter.api.Test;
 
-/** nuslerp against a direct double-precision reference of docs/merge-semantics.md §2.4, on in-memory tensors. */
+/**
+ * nuslerp against a direct double-precision reference of docs/merge-semantics.md §2.4, on in-memory
+ * tensors.
+ */
 class NuSlerpMergeTest {
   /** The documented maths on whole vectors: vectors are lists of element indices. */
   static float[] reference(float[] x0, float[] x1, float[] base, double t, int[][] vectors) {
@@ -29,8 +32,10 @@ class NuSlerpMergeTest {
       double theta = Math.acos(Math.max(-1, Math.min(1, cos)));
       double sin = Math.sin(theta);
       for (int k = 0; k < vec.length; k++) {
-        double r = Math.abs(sin) < 1e-8 ? (1 - t) * v0[k] + t * v1[k]
-            : (Math.sin((1 - t) * theta) * v0[k] + Math.sin(t * theta) * v1[k]) / sin;
+        double r =
+            Math.abs(sin) < 1e-8
+                ? (1 - t) * v0[k] + t * v1[k]
+                : (Math.sin((1 - t) * theta) * v0[k] + Math.sin(t * theta) * v1[k]) / sin;
         out[vec[k]] = (float) (base == null ? r : base[vec[k]] + r);
       }
     }
@@ -51,7 +56,8 @@ class NuSlerpMergeTest {
 
   static void assertClose(float[] want, float[] got, double tol) {
     for (int i = 0; i < want.length; i++) {
-      double scale = Math.max(0.1, Math.abs(want[i])); // f32 sums of O(1) terms: absolute error ~1e-7
+      double scale =
+          Math.max(0.1, Math.abs(want[i])); // f32 sums of O(1) terms: absolute error ~1e-7
       if (Math.abs(want[i] - got[i]) > tol * scale) {
         throw new AssertionError("[" + i + "]: got " + got[i] + ", want " + want[i]);
       }
@@ -67,15 +73,19 @@ class NuSlerpMergeTest {
     float[] x1 = MemoryStreams.random(2, r * c, 1);
     float[] b = MemoryStreams.random(3, r * c, 0.5);
     for (int x = 0; x < r * c; x++) x1[x] = 0.6f * x0[x] + 0.4f * x1[x]; // partly related
-    Object[][] cases = {{Axis.FLATTEN, new int[][] {rows(1, r * c)[0]}}, {Axis.ROWS, rows(r, c)},
-        {Axis.COLUMNS, columns(r, c)}};
+    Object[][] cases = {
+      {Axis.FLATTEN, new int[][] {rows(1, r * c)[0]}},
+      {Axis.ROWS, rows(r, c)},
+      {Axis.COLUMNS, columns(r, c)}
+    };
     for (Object[] k : cases) {
       Axis axis = (Axis) k[0];
       int[][] vectors = (int[][]) k[1];
       NuSlerpMerge.Operation plain = new NuSlerpMerge.Operation(0, 1, -1, 0.3, axis, shape);
       float[] big = MemoryStreams.run(plain, 1 << 20, x0, x1);
       assertClose(reference(x0, x1, null, 0.3, vectors), big, 1e-5);
-      assertArrayEquals(big, MemoryStreams.run(plain, 7, x0, x1), axis + ": chunk size must not matter");
+      assertArrayEquals(
+          big, MemoryStreams.run(plain, 7, x0, x1), axis + ": chunk size must not matter");
       NuSlerpMerge.Operation based = new NuSlerpMerge.Operation(1, 2, 0, 0.7, axis, shape);
       float[] withBase = MemoryStreams.run(based, 13, b, x0, x1);
       assertClose(reference(x0, x1, b, 0.7, vectors), withBase, 1e-5);
@@ -88,8 +98,10 @@ class NuSlerpMergeTest {
     float[] x1 = MemoryStreams.random(5, 50, 1);
     for (Axis axis : Axis.values()) {
       long[] shape = {5, 10};
-      assertArrayEquals(x0, MemoryStreams.run(new NuSlerpMerge.Operation(0, 1, -1, 0, axis, shape), 16, x0, x1));
-      assertArrayEquals(x1, MemoryStreams.run(new NuSlerpMerge.Operation(0, 1, -1, 1, axis, shape), 16, x0, x1));
+      assertArrayEquals(
+          x0, MemoryStreams.run(new NuSlerpMerge.Operation(0, 1, -1, 0, axis, shape), 16, x0, x1));
+      assertArrayEquals(
+          x1, MemoryStreams.run(new NuSlerpMerge.Operation(0, 1, -1, 1, axis, shape), 16, x0, x1));
     }
   }
 
@@ -98,9 +110,11 @@ class NuSlerpMergeTest {
     float[] x0 = MemoryStreams.random(6, 20, 1);
     float[] x1 = new float[20];
     for (int i = 0; i < 10; i++) x1[i] = 2 * x0[i]; // row 0 colinear, row 1 zero
-    float[] got = MemoryStreams.run(new NuSlerpMerge.Operation(0, 1, -1, 0.25, Axis.ROWS, new long[] {2, 10}), 8,
-        x0, x1);
-    for (int i = 0; i < 10; i++) assertEquals(0.75f * x0[i] + 0.25f * x1[i], got[i], 1e-6f * Math.abs(x0[i]));
+    float[] got =
+        MemoryStreams.run(
+            new NuSlerpMerge.Operation(0, 1, -1, 0.25, Axis.ROWS, new long[] {2, 10}), 8, x0, x1);
+    for (int i = 0; i < 10; i++)
+      assertEquals(0.75f * x0[i] + 0.25f * x1[i], got[i], 1e-6f * Math.abs(x0[i]));
     // zero vector: u = 0, cos = 0, theta = pi/2: the documented formula, not lerp
     double s0 = Math.sin(0.75 * Math.PI / 2);
     for (int i = 10; i < 20; i++) assertEquals(s0 * x0[i], got[i], 1e-6);

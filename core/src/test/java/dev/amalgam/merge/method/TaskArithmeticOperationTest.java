@@ -13,10 +13,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The task-arithmetic operation on tensors of several reduction segments and chunks, where its work is split
- * into parallel tasks: every thread count, chunk size and kernel implementation gives the bits of a whole-tensor
- * reference (sorts instead of radix selection, one loop instead of blocks), including magnitude thresholds whose
- * equal elements are kept only in part, so that a task must know how many came before it.
+ * The task-arithmetic operation on tensors of several reduction segments and chunks, where its work
+ * is split into parallel tasks: every thread count, chunk size and kernel implementation gives the
+ * bits of a whole-tensor reference (sorts instead of radix selection, one loop instead of blocks),
+ * including magnitude thresholds whose equal elements are kept only in part, so that a task must
+ * know how many came before it.
  */
 class TaskArithmeticOperationTest {
   private static final String NAME = "model.layers.0.mlp.up_proj.weight";
@@ -24,7 +25,10 @@ class TaskArithmeticOperationTest {
   private static final int N = 2622 * ROW; // whole rows, 2.5 reduction segments
   private static final long SEED = 42;
 
-  /** base, then two models whose task vectors take few distinct magnitudes (many ties at any threshold). */
+  /**
+   * base, then two models whose task vectors take few distinct magnitudes (many ties at any
+   * threshold).
+   */
   private static float[][] inputs() {
     Random r = new Random(7);
     float[] base = MemoryStreams.random(1, N, 0.02);
@@ -37,19 +41,96 @@ class TaskArithmeticOperationTest {
     return new float[][] {m0, m1, base};
   }
 
-  private record Case(String label, Sparsification kind, boolean consensus, boolean normalize, boolean rescale,
-      double lambda, double[] density, double gamma, double epsilon) {}
+  private record Case(
+      String label,
+      Sparsification kind,
+      boolean consensus,
+      boolean normalize,
+      boolean rescale,
+      double lambda,
+      double[] density,
+      double gamma,
+      double epsilon) {}
 
   private static List<Case> cases() {
     List<Case> c = new ArrayList<>();
-    c.add(new Case("task_arithmetic", Sparsification.NONE, false, false, false, 1, new double[] {1, 1}, 0, 0));
-    c.add(new Case("ties", Sparsification.MAGNITUDE, true, true, false, 0.8, new double[] {0.5, 0.3}, 0, 0));
-    c.add(new Case("ties+rescale", Sparsification.MAGNITUDE, true, true, true, 1, new double[] {0.37, 0.6}, 0, 0));
-    c.add(new Case("dare_ties", Sparsification.RANDOM, true, false, true, 1, new double[] {0.5, 0.4}, 0, 0));
-    c.add(new Case("dare_linear", Sparsification.RANDOM, false, true, true, 1, new double[] {0.5, 0.4}, 0, 0));
-    c.add(new Case("breadcrumbs_ties", Sparsification.MAGNITUDE_OUTLIERS, true, false, true, 1,
-        new double[] {0.5, 0.7}, 0.013, 0));
-    c.add(new Case("della", Sparsification.DELLA_MAGPRUNE, true, true, true, 1, new double[] {0.5, 0.4}, 0, 0.1));
+    c.add(
+        new Case(
+            "task_arithmetic",
+            Sparsification.NONE,
+            false,
+            false,
+            false,
+            1,
+            new double[] {1, 1},
+            0,
+            0));
+    c.add(
+        new Case(
+            "ties",
+            Sparsification.MAGNITUDE,
+            true,
+            true,
+            false,
+            0.8,
+            new double[] {0.5, 0.3},
+            0,
+            0));
+    c.add(
+        new Case(
+            "ties+rescale",
+            Sparsification.MAGNITUDE,
+            true,
+            true,
+            true,
+            1,
+            new double[] {0.37, 0.6},
+            0,
+            0));
+    c.add(
+        new Case(
+            "dare_ties",
+            Sparsification.RANDOM,
+            true,
+            false,
+            true,
+            1,
+            new double[] {0.5, 0.4},
+            0,
+            0));
+    c.add(
+        new Case(
+            "dare_linear",
+            Sparsification.RANDOM,
+            false,
+            true,
+            true,
+            1,
+            new double[] {0.5, 0.4},
+            0,
+            0));
+    c.add(
+        new Case(
+            "breadcrumbs_ties",
+            Sparsification.MAGNITUDE_OUTLIERS,
+            true,
+            false,
+            true,
+            1,
+            new double[] {0.5, 0.7},
+            0.013,
+            0));
+    c.add(
+        new Case(
+            "della",
+            Sparsification.DELLA_MAGPRUNE,
+            true,
+            true,
+            true,
+            1,
+            new double[] {0.5, 0.4},
+            0,
+            0.1));
     return c;
   }
 
@@ -57,10 +138,22 @@ class TaskArithmeticOperationTest {
     double[] weights = {0.7, 0.5};
     List<TaskArithmeticOperation.Model> models = new ArrayList<>();
     for (int k = 0; k < 2; k++) {
-      models.add(new TaskArithmeticOperation.Model(k, weights[k], c.density()[k], c.gamma(), c.epsilon()));
+      models.add(
+          new TaskArithmeticOperation.Model(k, weights[k], c.density()[k], c.gamma(), c.epsilon()));
     }
-    return new TaskArithmeticOperation(c.kind(), c.consensus(), c.normalize(), c.rescale(), c.lambda(), 2, models,
-        N, ROW, NAME, SEED, c.label());
+    return new TaskArithmeticOperation(
+        c.kind(),
+        c.consensus(),
+        c.normalize(),
+        c.rescale(),
+        c.lambda(),
+        2,
+        models,
+        N,
+        ROW,
+        NAME,
+        SEED,
+        c.label());
   }
 
   @Test
@@ -74,12 +167,25 @@ class TaskArithmeticOperationTest {
       for (Case c : cases()) {
         float[] want = reference(c, in[2], new float[][] {in[0], in[1]});
         for (Kernels k : kernels) {
-          for (long chunk : new long[] {Kernels.DOT_SEGMENT, 2L * Kernels.DOT_SEGMENT, 4L * Kernels.DOT_SEGMENT}) {
+          for (long chunk :
+              new long[] {
+                Kernels.DOT_SEGMENT, 2L * Kernels.DOT_SEGMENT, 4L * Kernels.DOT_SEGMENT
+              }) {
             float[] got = MemoryStreams.run(operation(c), k, chunk, in);
             for (int i = 0; i < N; i++) {
               if (Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(want[i])) {
-                fail(c.label() + " with " + k.description() + ", chunk " + chunk + ": element " + i + " is "
-                    + got[i] + ", want " + want[i]);
+                fail(
+                    c.label()
+                        + " with "
+                        + k.description()
+                        + ", chunk "
+                        + chunk
+                        + ": element "
+                        + i
+                        + " is "
+                        + got[i]
+                        + ", want "
+                        + want[i]);
               }
             }
           }
@@ -92,7 +198,8 @@ class TaskArithmeticOperationTest {
 
   @Test
   void theTiesCaseKeepsOnlyPartOfTheEqualMagnitudes() {
-    // the test above exercises the ordered counting only if the threshold splits a run of equal magnitudes
+    // the test above exercises the ordered counting only if the threshold splits a run of equal
+    // magnitudes
     float[][] in = inputs();
     float[] d = new float[N];
     for (int i = 0; i < N; i++) d[i] = in[0][i] - in[2][i];
@@ -123,30 +230,33 @@ class TaskArithmeticOperationTest {
     }
     Philox philox = Philox.forTensor(SEED, NAME, model);
     switch (c.kind()) {
-      case MAGNITUDE: {
-        long[] keys = descendingKeys(d);
-        long k = (long) Math.floor(density * n);
-        for (int r = 0; r < k; r++) keep[(int) keys[r]] = true;
-        break;
-      }
-      case MAGNITUDE_OUTLIERS: {
-        long nTop = (long) Math.floor(c.gamma() * n);
-        long nBot = n - (long) Math.floor(density * n) - nTop;
-        if (nBot < 0) {
-          nTop += nBot;
-          nBot = 0;
+      case MAGNITUDE:
+        {
+          long[] keys = descendingKeys(d);
+          long k = (long) Math.floor(density * n);
+          for (int r = 0; r < k; r++) keep[(int) keys[r]] = true;
+          break;
         }
-        long[] keys = descendingKeys(d);
-        for (long r = nTop; r < n - nBot; r++) keep[(int) keys[(int) r]] = true;
-        break;
-      }
+      case MAGNITUDE_OUTLIERS:
+        {
+          long nTop = (long) Math.floor(c.gamma() * n);
+          long nBot = n - (long) Math.floor(density * n) - nTop;
+          if (nBot < 0) {
+            nTop += nBot;
+            nBot = 0;
+          }
+          long[] keys = descendingKeys(d);
+          for (long r = nTop; r < n - nBot; r++) keep[(int) keys[(int) r]] = true;
+          break;
+        }
       case RANDOM:
         for (int i = 0; i < n; i++) keep[i] = philox.uniform(i) < density;
         break;
       case DELLA_MAGPRUNE:
         for (int start = 0; start < n; start += ROW) {
           long[] asc = new long[ROW];
-          for (int j = 0; j < ROW; j++) asc[j] = ((long) MagnitudeSelection.absBits(d[start + j]) << 32) | j;
+          for (int j = 0; j < ROW; j++)
+            asc[j] = ((long) MagnitudeSelection.absBits(d[start + j]) << 32) | j;
           Arrays.sort(asc);
           for (int r = 0; r < ROW; r++) {
             int i = start + (int) asc[r];
@@ -185,10 +295,15 @@ class TaskArithmeticOperationTest {
         l1Kept += segmentKept;
       }
       float factor = 1f;
-      if (c.rescale() && c.kind() != Sparsification.NONE && c.density()[k] < 1 && l1 >= 1e-7 && l1Kept >= 1e-7) {
+      if (c.rescale()
+          && c.kind() != Sparsification.NONE
+          && c.density()[k] < 1
+          && l1 >= 1e-7
+          && l1Kept >= 1e-7) {
         factor = (float) (l1 / l1Kept);
       }
-      for (int i = 0; i < n; i++) d[i] = factor != 1f ? weights[k] * (d[i] * factor) : weights[k] * d[i];
+      for (int i = 0; i < n; i++)
+        d[i] = factor != 1f ? weights[k] * (d[i] * factor) : weights[k] * d[i];
       w[k] = d;
     }
     float sumW = weights[0] + weights[1];

@@ -5,8 +5,9 @@ import dev.amalgam.diagnostic.FailureReason;
 import java.util.Objects;
 
 /**
- * A BERTScore failure with a {@link Reason}, so the CLI can tell bad input (exit code 2) from an environment
- * problem; {@link #failureReason()} follows it. Messages name the file, row or option and the rule that failed.
+ * A BERTScore failure with a {@link Reason}, so the CLI can tell bad input (exit code 2) from an
+ * environment problem; {@link #failureReason()} follows it. Messages name the file, row or option
+ * and the rule that failed.
  */
 public final class BertScoreException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
@@ -61,7 +62,9 @@ public final class BertScoreException extends RuntimeException implements Failur
     return reason;
   }
 
-  /** {@link FailureReason#BAD_INPUT} when the {@link #reason()} is bad input, else the environment. */
+  /**
+   * {@link FailureReason#BAD_INPUT} when the {@link #reason()} is bad input, else the environment.
+   */
   @Override
   public FailureReason failureReason() {
     return reason.isBadInput() ? FailureReason.BAD_INPUT : FailureReason.ENVIRONMENT;

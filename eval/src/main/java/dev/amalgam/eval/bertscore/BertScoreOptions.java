@@ -1,16 +1,22 @@
 package dev.amalgam.eval.bertscore;
 
 /**
- * Options of a {@link BertScorer}: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()}
- * for a changed copy.
+ * Options of a {@link BertScorer}: {@link #defaults()}, or {@link #builder()} to set some and
+ * {@link #toBuilder()} for a changed copy.
  *
- * @param idf weight tokens by inverse document frequency over the references (bert_score {@code idf=True})
+ * @param idf weight tokens by inverse document frequency over the references (bert_score {@code
+ *     idf=True})
  * @param baseline rescale with this baseline, or null for raw scores (bert_score's default)
- * @param truncationListener told how many input texts lost their tail to the encoder's maximum length; never null
+ * @param truncationListener told how many input texts lost their tail to the encoder's maximum
+ *     length; never null
  */
-public record BertScoreOptions(boolean idf, Baseline baseline, TruncationListener truncationListener) {
+public record BertScoreOptions(
+    boolean idf, Baseline baseline, TruncationListener truncationListener) {
 
-  /** Receives the number of truncated texts after each {@link BertScorer#score} call that truncated any. */
+  /**
+   * Receives the number of truncated texts after each {@link BertScorer#score} call that truncated
+   * any.
+   */
   @FunctionalInterface
   public interface TruncationListener {
     /**
@@ -24,7 +30,7 @@ public record BertScoreOptions(boolean idf, Baseline baseline, TruncationListene
   }
 
   /** A listener that ignores truncation. */
-  public static final TruncationListener IGNORE_TRUNCATION = (truncated, total, maxLength) -> { };
+  public static final TruncationListener IGNORE_TRUNCATION = (truncated, total, maxLength) -> {};
 
   /** Replaces a null listener with {@link #IGNORE_TRUNCATION}. */
   public BertScoreOptions {
@@ -50,7 +56,13 @@ public record BertScoreOptions(boolean idf, Baseline baseline, TruncationListene
 
   /** The CLI's warning line, e.g. {@code bertscore: 3 of 800 texts truncated to 512 tokens}. */
   public static String truncationWarning(int truncated, int total, int maxLength) {
-    return "bertscore: " + truncated + " of " + total + " texts truncated to " + maxLength + " tokens";
+    return "bertscore: "
+        + truncated
+        + " of "
+        + total
+        + " texts truncated to "
+        + maxLength
+        + " tokens";
   }
 
   /** Collects {@link BertScoreOptions}. */

@@ -10,33 +10,40 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * BERTScore as bert_score 0.3.12 ({@code bert_score.score}) computes it, over any {@link TokenEmbedder}.
+ * BERTScore as bert_score 0.3.12 ({@code bert_score.score}) computes it, over any {@link
+ * TokenEmbedder}.
  *
- * <p>Per (candidate, reference) pair: token vectors are L2-normalised; each candidate token's precision is its best
- * cosine similarity to any reference token and each reference token's recall its best similarity to any candidate
- * token, special tokens ([CLS], [SEP]) included in these maxima; P and R are the weighted means of those values with
- * weight 0 for special tokens and 1 (or the token's idf) for the others; F = 2PR/(P+R). Facts matched from
- * bert_score's source (utils.greedy_cos_idf, score.score):
+ * <p>Per (candidate, reference) pair: token vectors are L2-normalised; each candidate token's
+ * precision is its best cosine similarity to any reference token and each reference token's recall
+ * its best similarity to any candidate token, special tokens ([CLS], [SEP]) included in these
+ * maxima; P and R are the weighted means of those values with weight 0 for special tokens and 1 (or
+ * the token's idf) for the others; F = 2PR/(P+R). Facts matched from bert_score's source
+ * (utils.greedy_cos_idf, score.score):
  *
  * <ul>
  *   <li>An empty candidate or reference (only special tokens) gives P = R = F = 0.
- *   <li>Weights that sum to zero on one side (only possible with idf, e.g. idf over a single reference, where every
- *       reference token has idf ln(2/2) = 0) make that side NaN, as in bert_score; F is then 0.
- *   <li>idf is computed on the reference list as given (N = number of references, repeats counted; df(t) = number of
- *       references containing token t after truncation): {@code idf(t) = ln((N+1)/(df(t)+1))}, {@code ln(N+1)} for
- *       tokens no reference contains, 0 for special tokens.
- *   <li>With several references per candidate, P, R and F are <em>each</em> the maximum over the references
- *       (torch.max over the group, element-wise), so they may come from different references; NaN propagates.
- *   <li>Rescaling {@code (s - b)/(1 - b)} is applied after that maximum, to P, R and F independently.
+ *   <li>Weights that sum to zero on one side (only possible with idf, e.g. idf over a single
+ *       reference, where every reference token has idf ln(2/2) = 0) make that side NaN, as in
+ *       bert_score; F is then 0.
+ *   <li>idf is computed on the reference list as given (N = number of references, repeats counted;
+ *       df(t) = number of references containing token t after truncation): {@code idf(t) =
+ *       ln((N+1)/(df(t)+1))}, {@code ln(N+1)} for tokens no reference contains, 0 for special
+ *       tokens.
+ *   <li>With several references per candidate, P, R and F are <em>each</em> the maximum over the
+ *       references (torch.max over the group, element-wise), so they may come from different
+ *       references; NaN propagates.
+ *   <li>Rescaling {@code (s - b)/(1 - b)} is applied after that maximum, to P, R and F
+ *       independently.
  * </ul>
  *
- * <p>One known, deliberate difference: bert_score multiplies the similarity matrix by the padding mask, so a token
- * whose best real similarity is negative scores 0 instead when the paired sentence is shorter than the longest one
- * in its batch of 64 (a batch-dependent artefact). Here the maximum runs over real tokens only. With contextual
- * embeddings (and [CLS]/[SEP] in the maximum) best similarities are positive, so the two agree in practice.
+ * <p>One known, deliberate difference: bert_score multiplies the similarity matrix by the padding
+ * mask, so a token whose best real similarity is negative scores 0 instead when the paired sentence
+ * is shorter than the longest one in its batch of 64 (a batch-dependent artefact). Here the maximum
+ * runs over real tokens only. With contextual embeddings (and [CLS]/[SEP] in the maximum) best
+ * similarities are positive, so the two agree in practice.
  *
- * <p>Each distinct text is embedded once per call (a reference shared by many candidates, idf), and embeddings are
- * held for the call: about 1.5 KB per token for a 384-dimensional encoder.
+ * <p>Each distinct text is embedded once per call (a reference shared by many candidates, idf), and
+ * embeddings are held for the call: about 1.5 KB per token for a 384-dimensional encoder.
  */
 public final class BertScorer {
   /** The bert_score version whose semantics this class follows (it appears in {@link #hash()}). */
@@ -57,14 +64,21 @@ public final class BertScorer {
   }
 
   /**
-   * bert_score's hash adapted to onnxruntime, recorded with every score so numbers from different encoders or
-   * settings are never compared by mistake: {@code {model}_L{layer}_{idf|no-idf}_version=0.3.12(onnx)} plus
-   * {@code -custom-rescaled} when a baseline is set (bert_score's suffix for a baseline it does not ship; it ships
-   * none for ONNX encoders). The default reads {@code all-MiniLM-L6-v2_L6_no-idf_version=0.3.12(onnx)}.
+   * bert_score's hash adapted to onnxruntime, recorded with every score so numbers from different
+   * encoders or settings are never compared by mistake: {@code
+   * {model}_L{layer}_{idf|no-idf}_version=0.3.12(onnx)} plus {@code -custom-rescaled} when a
+   * baseline is set (bert_score's suffix for a baseline it does not ship; it ships none for ONNX
+   * encoders). The default reads {@code all-MiniLM-L6-v2_L6_no-idf_version=0.3.12(onnx)}.
    */
   public String hash() {
-    return embedder.modelName() + "_L" + embedder.layer() + (options.idf() ? "_idf" : "_no-idf") + "_version="
-        + BERT_SCORE_VERSION + "(onnx)" + (options.baseline() != null ? "-custom-rescaled" : "");
+    return embedder.modelName()
+        + "_L"
+        + embedder.layer()
+        + (options.idf() ? "_idf" : "_no-idf")
+        + "_version="
+        + BERT_SCORE_VERSION
+        + "(onnx)"
+        + (options.baseline() != null ? "-custom-rescaled" : "");
   }
 
   /**
@@ -76,8 +90,12 @@ public final class BertScorer {
     Objects.requireNonNull(candidates, "candidates");
     Objects.requireNonNull(references, "references");
     if (candidates.size() != references.size()) {
-      throw new IllegalArgumentException("bertscore: " + candidates.size() + " candidates but " + references.size()
-          + " references; each candidate needs the reference at the same index");
+      throw new IllegalArgumentException(
+          "bertscore: "
+              + candidates.size()
+              + " candidates but "
+              + references.size()
+              + " references; each candidate needs the reference at the same index");
     }
     List<List<String>> groups = new ArrayList<>(references.size());
     for (int i = 0; i < references.size(); i++) {
@@ -87,17 +105,22 @@ public final class BertScorer {
   }
 
   /**
-   * Scores each candidate against its group of references; P, R and F are each the best over the group, as
-   * bert_score does for a list of reference lists.
+   * Scores each candidate against its group of references; P, R and F are each the best over the
+   * group, as bert_score does for a list of reference lists.
    *
-   * @throws IllegalArgumentException if the lists differ in length, a group is empty or a text is null
+   * @throws IllegalArgumentException if the lists differ in length, a group is empty or a text is
+   *     null
    */
   public List<BertScore> scoreMulti(List<String> candidates, List<List<String>> references) {
     Objects.requireNonNull(candidates, "candidates");
     Objects.requireNonNull(references, "references");
     if (candidates.size() != references.size()) {
-      throw new IllegalArgumentException("bertscore: " + candidates.size() + " candidates but " + references.size()
-          + " reference groups; each candidate needs the references at the same index");
+      throw new IllegalArgumentException(
+          "bertscore: "
+              + candidates.size()
+              + " candidates but "
+              + references.size()
+              + " reference groups; each candidate needs the references at the same index");
     }
     Map<String, Integer> distinct = new LinkedHashMap<>();
     List<String> flatReferences = new ArrayList<>();
@@ -109,12 +132,14 @@ public final class BertScorer {
       distinct.putIfAbsent(candidate, distinct.size());
       List<String> group = references.get(i);
       if (group == null || group.isEmpty()) {
-        throw new IllegalArgumentException("bertscore: candidate " + i + " has no reference; at least one is needed");
+        throw new IllegalArgumentException(
+            "bertscore: candidate " + i + " has no reference; at least one is needed");
       }
       for (int j = 0; j < group.size(); j++) {
         String reference = group.get(j);
         if (reference == null) {
-          throw new IllegalArgumentException("bertscore: reference " + j + " of candidate " + i + " is null");
+          throw new IllegalArgumentException(
+              "bertscore: reference " + j + " of candidate " + i + " is null");
         }
         distinct.putIfAbsent(reference, distinct.size());
         flatReferences.add(reference);
@@ -126,8 +151,8 @@ public final class BertScorer {
     List<String> texts = new ArrayList<>(distinct.keySet());
     List<TokenEmbedding> embeddings = embedder.embed(texts);
     if (embeddings.size() != texts.size()) {
-      throw new IllegalStateException("embedder returned " + embeddings.size() + " embeddings for " + texts.size()
-          + " texts");
+      throw new IllegalStateException(
+          "embedder returned " + embeddings.size() + " embeddings for " + texts.size() + " texts");
     }
     reportTruncation(candidates, flatReferences, distinct, embeddings);
 
@@ -161,7 +186,10 @@ public final class BertScorer {
     return Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b);
   }
 
-  private void reportTruncation(List<String> candidates, List<String> flatReferences, Map<String, Integer> distinct,
+  private void reportTruncation(
+      List<String> candidates,
+      List<String> flatReferences,
+      Map<String, Integer> distinct,
       List<TokenEmbedding> embeddings) {
     int truncated = 0;
     for (String c : candidates) {
@@ -171,14 +199,18 @@ public final class BertScorer {
       truncated += embeddings.get(distinct.get(r)).truncated() ? 1 : 0;
     }
     if (truncated > 0) {
-      options.truncationListener().truncated(truncated, candidates.size() + flatReferences.size(),
-          embedder.maxLength());
+      options
+          .truncationListener()
+          .truncated(truncated, candidates.size() + flatReferences.size(), embedder.maxLength());
     }
   }
 
-  /** bert_score's get_idf_dict over the reference list: df counts each reference occurrence once per token id. */
-  private static Map<Integer, Double> idf(List<String> flatReferences, Map<String, Integer> distinct,
-      List<TokenEmbedding> embeddings) {
+  /**
+   * bert_score's get_idf_dict over the reference list: df counts each reference occurrence once per
+   * token id.
+   */
+  private static Map<Integer, Double> idf(
+      List<String> flatReferences, Map<String, Integer> distinct, List<TokenEmbedding> embeddings) {
     Map<Integer, Integer> df = new HashMap<>();
     for (String reference : flatReferences) {
       Set<Integer> seen = new HashSet<>();
@@ -200,8 +232,8 @@ public final class BertScorer {
     int n = reference.tokens;
     int dim = candidate.dim;
     if (n > 0 && reference.dim != dim) {
-      throw new IllegalStateException("candidate vectors have " + dim + " dimensions, reference vectors "
-          + reference.dim);
+      throw new IllegalStateException(
+          "candidate vectors have " + dim + " dimensions, reference vectors " + reference.dim);
     }
     double[] bestForCandidate = new double[m];
     double[] bestForReference = new double[n];
@@ -235,7 +267,10 @@ public final class BertScorer {
     return new BertScore(p, r, f);
   }
 
-  /** Weighted mean; NaN when the weights sum to zero, as bert_score's division by the weight sum gives. */
+  /**
+   * Weighted mean; NaN when the weights sum to zero, as bert_score's division by the weight sum
+   * gives.
+   */
   private static double weightedMean(double[] values, double[] weights) {
     double sum = 0.0;
     double weightSum = 0.0;
@@ -248,7 +283,10 @@ public final class BertScorer {
     return weightSum == 0.0 ? Double.NaN : sum;
   }
 
-  /** Dot product with four partial sums (the JIT does not vectorise a single-accumulator float reduction). */
+  /**
+   * Dot product with four partial sums (the JIT does not vectorise a single-accumulator float
+   * reduction).
+   */
   private static double dot(float[] a, int offsetA, float[] b, int offsetB, int length) {
     float s0 = 0f;
     float s1 = 0f;

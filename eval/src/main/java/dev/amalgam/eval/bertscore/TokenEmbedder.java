@@ -3,15 +3,16 @@ package dev.amalgam.eval.bertscore;
 import java.util.List;
 
 /**
- * Turns texts into contextual token embeddings, the input of BERTScore's matching. Kept as an interface so the
- * matching maths can be tested with hand-made vectors and other encoders (another ONNX export, llama.cpp) can be
- * plugged in.
+ * Turns texts into contextual token embeddings, the input of BERTScore's matching. Kept as an
+ * interface so the matching maths can be tested with hand-made vectors and other encoders (another
+ * ONNX export, llama.cpp) can be plugged in.
  */
 public interface TokenEmbedder {
 
   /**
-   * Embeds each text; the result has one entry per text, in input order. Texts longer than {@link #maxLength()}
-   * tokens are truncated (keeping the leading special token and the trailing one) and flagged.
+   * Embeds each text; the result has one entry per text, in input order. Texts longer than {@link
+   * #maxLength()} tokens are truncated (keeping the leading special token and the trailing one) and
+   * flagged.
    */
   List<TokenEmbedding> embed(List<String> texts);
 

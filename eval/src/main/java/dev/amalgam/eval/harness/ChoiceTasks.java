@@ -16,13 +16,21 @@ final class ChoiceTasks {
   static final List<String> PUBMEDQA_LABELS = List.of("yes", "no", "maybe");
 
   /**
-   * MedQA US 4-option test set (the only split shipped; few-shot examples come from it, never the query). The
-   * {@code {options}} field is {@code A. text} lines joined by line breaks, as lm-evaluation-harness's
-   * medqa_4options writes them.
+   * MedQA US 4-option test set (the only split shipped; few-shot examples come from it, never the
+   * query). The {@code {options}} field is {@code A. text} lines joined by line breaks, as
+   * lm-evaluation-harness's medqa_4options writes them.
    */
   static Task medqa() {
-    return new Task("medqa", TaskKind.MULTIPLE_CHOICE, "medqa", List.of("test"), "test", null, 8,
-        PromptTemplate.builtIn("medqa"), ChoiceTasks::loadMedqa);
+    return new Task(
+        "medqa",
+        TaskKind.MULTIPLE_CHOICE,
+        "medqa",
+        List.of("test"),
+        "test",
+        null,
+        8,
+        PromptTemplate.builtIn("medqa"),
+        ChoiceTasks::loadMedqa);
   }
 
   private static List<Example> loadMedqa(Path dir, String split) {
@@ -35,14 +43,16 @@ final class ChoiceTasks {
       for (String label : MEDQA_LABELS) {
         JsonNode option = options.get(label);
         if (option == null || !option.isTextual() || option.asText().isBlank()) {
-          throw DataException.at(file, line.number(), "options." + label, "missing or empty option text");
+          throw DataException.at(
+              file, line.number(), "options." + label, "missing or empty option text");
         }
         if (rendered.length() > 0) rendered.append('\n');
         rendered.append(label).append(". ").append(option.asText());
       }
       String gold = line.text("answer_idx");
       if (!MEDQA_LABELS.contains(gold)) {
-        throw DataException.at(file, line.number(), "answer_idx", "'" + gold + "' is not one of " + MEDQA_LABELS);
+        throw DataException.at(
+            file, line.number(), "answer_idx", "'" + gold + "' is not one of " + MEDQA_LABELS);
       }
       Map<String, String> fields = new LinkedHashMap<>();
       fields.put("question", question);
@@ -53,12 +63,21 @@ final class ChoiceTasks {
   }
 
   /**
-   * PubMedQA PQA-L: test = the 500 PMIDs of test_ground_truth.json, train = the other 500 of ori_pqal.json, both in
-   * ori_pqal.json's order. {@code {context}} is the abstract's CONTEXTS joined by line breaks (lm-evaluation-harness).
+   * PubMedQA PQA-L: test = the 500 PMIDs of test_ground_truth.json, train = the other 500 of
+   * ori_pqal.json, both in ori_pqal.json's order. {@code {context}} is the abstract's CONTEXTS
+   * joined by line breaks (lm-evaluation-harness).
    */
   static Task pubmedqa() {
-    return new Task("pubmedqa", TaskKind.MULTIPLE_CHOICE, "pubmedqa", List.of("train", "test"), "test", "train", 8,
-        PromptTemplate.builtIn("pubmedqa"), ChoiceTasks::loadPubmedqa);
+    return new Task(
+        "pubmedqa",
+        TaskKind.MULTIPLE_CHOICE,
+        "pubmedqa",
+        List.of("train", "test"),
+        "test",
+        "train",
+        8,
+        PromptTemplate.builtIn("pubmedqa"),
+        ChoiceTasks::loadPubmedqa);
   }
 
   private static List<Example> loadPubmedqa(Path dir, String split) {
@@ -79,18 +98,33 @@ final class ChoiceTasks {
       String question = JsonLines.text(all, where, item, "QUESTION");
       JsonNode contexts = item.get("CONTEXTS");
       if (contexts == null || !contexts.isArray() || contexts.isEmpty()) {
-        throw new DataException(all + ": " + where + ", field 'CONTEXTS': missing or not a non-empty list");
+        throw new DataException(
+            all + ": " + where + ", field 'CONTEXTS': missing or not a non-empty list");
       }
       List<String> parts = new ArrayList<>();
       for (JsonNode c : contexts) parts.add(c.asText());
       String gold = JsonLines.text(all, where, item, "final_decision");
       if (!PUBMEDQA_LABELS.contains(gold)) {
-        throw new DataException(all + ": " + where + ", field 'final_decision': '" + gold + "' is not one of "
-            + PUBMEDQA_LABELS);
+        throw new DataException(
+            all
+                + ": "
+                + where
+                + ", field 'final_decision': '"
+                + gold
+                + "' is not one of "
+                + PUBMEDQA_LABELS);
       }
       if (test && !gold.equals(truth.get(pmid).asText())) {
-        throw new DataException(truthFile + ": " + where + ": label '" + truth.get(pmid).asText()
-            + "' differs from final_decision '" + gold + "' in " + all);
+        throw new DataException(
+            truthFile
+                + ": "
+                + where
+                + ": label '"
+                + truth.get(pmid).asText()
+                + "' differs from final_decision '"
+                + gold
+                + "' in "
+                + all);
       }
       Map<String, String> fields = new LinkedHashMap<>();
       fields.put("pmid", pmid);

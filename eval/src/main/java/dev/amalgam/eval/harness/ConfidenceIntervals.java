@@ -4,9 +4,10 @@ import dev.amalgam.eval.score.ScoredCorpus;
 import java.util.Map;
 
 /**
- * Where the lead's bootstrap helper plugs in: 95 % confidence intervals of every corpus metric, computed by
- * re-aggregating resamples through {@link ScoredCorpus#aggregate}. The harness writes the result as
- * {@code ci95} in metrics.json and report.md; without an implementation every {@code ci95} is null.
+ * Where the lead's bootstrap helper plugs in: 95 % confidence intervals of every corpus metric,
+ * computed by re-aggregating resamples through {@link ScoredCorpus#aggregate}. The harness writes
+ * the result as {@code ci95} in metrics.json and report.md; without an implementation every {@code
+ * ci95} is null.
  */
 @FunctionalInterface
 public interface ConfidenceIntervals {

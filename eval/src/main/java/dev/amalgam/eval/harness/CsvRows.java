@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The loaders' view of a CSV file: the shared strict {@link CsvReader} (RFC 4180) underneath, records as column
- * name to value with their line, and checks for the columns a task needs; every failure is a {@link DataException}
- * naming the file, line and field.
+ * The loaders' view of a CSV file: the shared strict {@link CsvReader} (RFC 4180) underneath,
+ * records as column name to value with their line, and checks for the columns a task needs; every
+ * failure is a {@link DataException} naming the file, line and field.
  */
 final class CsvRows {
   private CsvRows() {}
@@ -43,8 +43,8 @@ final class CsvRows {
    * Reads every record after the header.
    *
    * @param required columns the header must have
-   * @throws DataException for a missing file, malformed CSV (CsvReader's message: file, line, field, rule) or a
-   *     missing column
+   * @throws DataException for a missing file, malformed CSV (CsvReader's message: file, line,
+   *     field, rule) or a missing column
    */
   static List<Row> read(Path file, String... required) {
     CsvReader.Table table;
@@ -60,7 +60,8 @@ final class CsvRows {
     List<String> header = table.header();
     for (String column : required) {
       if (!header.contains(column)) {
-        throw DataException.at(file, 1, column, "required column missing from the header " + header);
+        throw DataException.at(
+            file, 1, column, "required column missing from the header " + header);
       }
     }
     List<Row> rows = new ArrayList<>();

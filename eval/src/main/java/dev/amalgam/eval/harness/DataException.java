@@ -4,8 +4,9 @@ import dev.amalgam.diagnostic.Failure;
 import dev.amalgam.diagnostic.FailureReason;
 
 /**
- * Bad evaluation input: a data file, template or selection that breaks a rule. The message names the file, the
- * line or row and the field where there is one, and the rule; the CLI prints it as one line with exit code 2.
+ * Bad evaluation input: a data file, template or selection that breaks a rule. The message names
+ * the file, the line or row and the field where there is one, and the rule; the CLI prints it as
+ * one line with exit code 2.
  */
 public final class DataException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
@@ -27,6 +28,7 @@ public final class DataException extends RuntimeException implements Failure {
   }
 
   static DataException at(Object file, int line, String field, String rule) {
-    return new DataException(file + ": line " + line + (field == null ? "" : ", field '" + field + "'") + ": " + rule);
+    return new DataException(
+        file + ": line " + line + (field == null ? "" : ", field '" + field + "'") + ": " + rule);
   }
 }

@@ -10,16 +10,26 @@ import java.util.Objects;
  * @param shots few-shot examples per prompt
  * @param seed seed of the few-shot selection and of llama.cpp's sampler (decoding itself is greedy)
  * @param maxTokens most tokens generated per example (the child caps it by the free context)
- * @param chat wrap prompts in the model's chat template; null decides per model: on when the GGUF has
- *     {@code tokenizer.chat_template}
+ * @param chat wrap prompts in the model's chat template; null decides per model: on when the GGUF
+ *     has {@code tokenizer.chat_template}
  * @param mcMode how multiple-choice answers are picked
  * @param template the prompt template
  * @param gpuLayers layers offloaded to a GPU (needs a CUDA libjllama.so)
  * @param contextSize context tokens of the model load
  * @param threads CPU threads
  */
-public record EvalSettings(String split, Integer limit, int shots, long seed, int maxTokens, Boolean chat,
-    McMode mcMode, PromptTemplate template, int gpuLayers, int contextSize, int threads) {
+public record EvalSettings(
+    String split,
+    Integer limit,
+    int shots,
+    long seed,
+    int maxTokens,
+    Boolean chat,
+    McMode mcMode,
+    PromptTemplate template,
+    int gpuLayers,
+    int contextSize,
+    int threads) {
   /** Checks the ranges. */
   public EvalSettings {
     Objects.requireNonNull(split, "split");

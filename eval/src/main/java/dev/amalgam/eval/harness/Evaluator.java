@@ -26,13 +26,18 @@ import java.util.Objects;
 import java.util.stream.IntStream;
 
 /**
- * Runs one task on one model and writes its output folder: prompts (template + few-shot), generation through a
- * {@link Generator} (or log-likelihood scoring for multiple choice), metrics through the {@link CorpusScorer},
- * {@link IfevalChecker} or accuracy, and then predictions.jsonl, metrics.json and report.md via {@link EvalOutputs}.
+ * Runs one task on one model and writes its output folder: prompts (template + few-shot),
+ * generation through a {@link Generator} (or log-likelihood scoring for multiple choice), metrics
+ * through the {@link CorpusScorer}, {@link IfevalChecker} or accuracy, and then predictions.jsonl,
+ * metrics.json and report.md via {@link EvalOutputs}.
  */
 public final class Evaluator {
-  /** The metric names of multiple choice: accuracy, and accuracy with log-likelihoods divided by byte length. */
+  /**
+   * The metric names of multiple choice: accuracy, and accuracy with log-likelihoods divided by
+   * byte length.
+   */
   static final String ACC = "acc";
+
   static final String ACC_NORM = "acc_norm";
 
   private final CorpusScorer scorer;
@@ -50,7 +55,11 @@ public final class Evaluator {
    * @param generator how prompts become completions ({@link Generator#CHILD_PROCESS} outside tests)
    * @param progress where progress goes
    */
-  public Evaluator(CorpusScorer scorer, IfevalChecker ifeval, ConfidenceIntervals intervals, Generator generator,
+  public Evaluator(
+      CorpusScorer scorer,
+      IfevalChecker ifeval,
+      ConfidenceIntervals intervals,
+      Generator generator,
       Progress progress) {
     this.scorer = scorer;
     this.ifeval = ifeval;
@@ -77,29 +86,41 @@ public final class Evaluator {
   public static Selection select(Task task, Path dataDir, EvalSettings settings) {
     List<Example> split = task.load(dataDir, settings.split());
     if (split.isEmpty()) {
-      throw new DataException(dataDir + ": task " + task.name() + ", split " + settings.split() + " has no examples");
+      throw new DataException(
+          dataDir + ": task " + task.name() + ", split " + settings.split() + " has no examples");
     }
     List<Example> examples =
-        settings.limit() == null ? split : split.subList(0, Math.min(split.size(), settings.limit()));
+        settings.limit() == null
+            ? split
+            : split.subList(0, Math.min(split.size(), settings.limit()));
     boolean sameSplit = task.shotSplit() == null || task.shotSplit().equals(settings.split());
     if (task.kind() == TaskKind.INSTRUCTION_FOLLOWING && settings.shots() > 0) {
-      throw new DataException("task " + task.name() + " has no answers to show as examples: --shots must be 0");
+      throw new DataException(
+          "task " + task.name() + " has no answers to show as examples: --shots must be 0");
     }
-    List<Example> pool = settings.shots() == 0 ? List.of() : sameSplit ? split : task.load(dataDir, task.shotSplit());
-    String poolName = "split " + (sameSplit ? settings.split() : task.shotSplit()) + " of " + task.name();
+    List<Example> pool =
+        settings.shots() == 0
+            ? List.of()
+            : sameSplit ? split : task.load(dataDir, task.shotSplit());
+    String poolName =
+        "split " + (sameSplit ? settings.split() : task.shotSplit()) + " of " + task.name();
     settings.template().requireKnown(examples.get(0).fields().keySet(), task.name());
-    return new Selection(task, List.copyOf(examples),
+    return new Selection(
+        task,
+        List.copyOf(examples),
         FewShot.prepare(pool, settings.shots(), settings.seed(), sameSplit, poolName));
   }
 
   /**
-   * Evaluates one model and writes {@code outDir} atomically (a temporary folder beside it, renamed at the end).
+   * Evaluates one model and writes {@code outDir} atomically (a temporary folder beside it, renamed
+   * at the end).
    *
    * @throws DataException for an output folder that exists or a prompt that breaks the template
-   * @throws LlamaBridgeException for a model or generation failure; the message names the model and the example
-   *     index (position in the selection) and id
+   * @throws LlamaBridgeException for a model or generation failure; the message names the model and
+   *     the example index (position in the selection) and id
    */
-  public Outcome evaluate(Path model, Selection selection, EvalSettings settings, Path outDir) throws IOException {
+  public Outcome evaluate(Path model, Selection selection, EvalSettings settings, Path outDir)
+      throws IOException {
     Task task = selection.task();
     List<Example> examples = selection.examples();
     if (Files.exists(outDir)) {
@@ -125,11 +146,13 @@ public final class Evaluator {
     long scoreStart = System.nanoTime();
     ScoredCorpus corpus = null;
     if (task.kind() == TaskKind.GENERATION) {
-      if (scorer == null) throw new IllegalStateException("no metric suite was given for task " + task.name());
+      if (scorer == null)
+        throw new IllegalStateException("no metric suite was given for task " + task.name());
       List<String> references = examples.stream().map(Example::reference).toList();
       corpus = scorer.score(run.predictions, references);
       if (corpus.size() != examples.size()) {
-        throw new IllegalStateException("the metric suite scored " + corpus.size() + " of " + examples.size());
+        throw new IllegalStateException(
+            "the metric suite scored " + corpus.size() + " of " + examples.size());
       }
     } else if (task.kind() == TaskKind.MULTIPLE_CHOICE) {
       corpus = choiceCorpus(examples, run, loglik);
@@ -137,8 +160,12 @@ public final class Evaluator {
       if (ifeval == null) throw new IllegalStateException("no IFEval checker was given");
       corpus = ifeval.check(examples, run.predictions);
       if (corpus.size() != examples.size()) {
-        throw new IllegalStateException("the IFEval checker returned " + corpus.size() + " results for "
-            + examples.size() + " responses");
+        throw new IllegalStateException(
+            "the IFEval checker returned "
+                + corpus.size()
+                + " results for "
+                + examples.size()
+                + " responses");
       }
     }
     Map<String, Double> metrics = new LinkedHashMap<>();
@@ -162,7 +189,8 @@ public final class Evaluator {
         n.put("predicted", run.predicted[i]);
         if (run.logLikelihoods[i] != null) {
           ObjectNode ll = n.putObject("loglikelihoods");
-          for (int c = 0; c < e.choices().size(); c++) ll.put(e.choices().get(c), run.logLikelihoods[i][c]);
+          for (int c = 0; c < e.choices().size(); c++)
+            ll.put(e.choices().get(c), run.logLikelihoods[i][c]);
         }
       }
       n.put("prediction", run.predictions.get(i));
@@ -196,15 +224,22 @@ public final class Evaluator {
     corpus.signatures().forEach(signatures::put);
     ObjectNode decoding = json.putObject("decoding");
     decoding.put("greedy", true);
-    decoding.put("max_tokens", loglik ? 0 : task.kind() == TaskKind.MULTIPLE_CHOICE ? Math.min(settings.maxTokens(),
-        GRAMMAR_MAX_TOKENS) : settings.maxTokens());
+    decoding.put(
+        "max_tokens",
+        loglik
+            ? 0
+            : task.kind() == TaskKind.MULTIPLE_CHOICE
+                ? Math.min(settings.maxTokens(), GRAMMAR_MAX_TOKENS)
+                : settings.maxTokens());
     decoding.put("chat", chat);
     decoding.put("template", settings.template().text());
     decoding.put("template_source", settings.template().source());
     decoding.put("template_sha256", settings.template().sha256());
     decoding.put("shots", settings.shots());
     decoding.put("seed", settings.seed());
-    decoding.put("mc_mode", task.kind() == TaskKind.MULTIPLE_CHOICE ? settings.mcMode().name().toLowerCase() : null);
+    decoding.put(
+        "mc_mode",
+        task.kind() == TaskKind.MULTIPLE_CHOICE ? settings.mcMode().name().toLowerCase() : null);
     decoding.put("context_size", settings.contextSize());
     ObjectNode timings = json.putObject("timings");
     timings.put("load_s", run.loadMillis / 1000.0);
@@ -223,36 +258,51 @@ public final class Evaluator {
    * @param outDir the output folder
    * @param count examples evaluated
    * @param metrics the corpus metrics (or IFEval accuracies)
-   * @param tokensPerSecond generated tokens per second of generation time (0 for log-likelihood scoring)
+   * @param tokensPerSecond generated tokens per second of generation time (0 for log-likelihood
+   *     scoring)
    */
-  public record Outcome(Path outDir, int count, Map<String, Double> metrics, double tokensPerSecond) {}
+  public record Outcome(
+      Path outDir, int count, Map<String, Double> metrics, double tokensPerSecond) {}
 
   /** Grammar-constrained answers are a label and perhaps a space: a few tokens suffice. */
   static final int GRAMMAR_MAX_TOKENS = 8;
 
-  private void generate(Path model, Task task, List<Example> examples, List<String> prompts, EvalSettings s,
-      boolean chat, Run run) {
+  private void generate(
+      Path model,
+      Task task,
+      List<Example> examples,
+      List<String> prompts,
+      EvalSettings s,
+      boolean chat,
+      Run run) {
     boolean grammarMode = task.kind() == TaskKind.MULTIPLE_CHOICE;
-    GenerationRequest.Builder request = GenerationRequest.builder().chat(chat)
-        .maxTokens(grammarMode ? Math.min(s.maxTokens(), GRAMMAR_MAX_TOKENS) : s.maxTokens()).temperature(0f)
-        .seed((int) s.seed()).gpuLayers(s.gpuLayers()).contextSize(s.contextSize()).threads(s.threads());
+    GenerationRequest.Builder request =
+        GenerationRequest.builder()
+            .chat(chat)
+            .maxTokens(grammarMode ? Math.min(s.maxTokens(), GRAMMAR_MAX_TOKENS) : s.maxTokens())
+            .temperature(0f)
+            .seed((int) s.seed())
+            .gpuLayers(s.gpuLayers())
+            .contextSize(s.contextSize())
+            .threads(s.threads());
     List<GenerationRequest> requests = new ArrayList<>();
     for (int i = 0; i < examples.size(); i++) {
       String grammar = grammarMode ? labelGrammar(examples.get(i).choices()) : null;
       requests.add(request.prompt(prompts.get(i)).grammar(grammar).build());
     }
-    LlamaGeneration.Listener listener = new LlamaGeneration.Listener() {
-      @Override
-      public void loaded(long millis) {
-        run.loadMillis = millis;
-      }
+    LlamaGeneration.Listener listener =
+        new LlamaGeneration.Listener() {
+          @Override
+          public void loaded(long millis) {
+            run.loadMillis = millis;
+          }
 
-      @Override
-      public void result(int index, GenerationResult r) {
-        run.record(index, r);
-        progress.step(index + 1, run.tokens, run.tokensPerSecond());
-      }
-    };
+          @Override
+          public void result(int index, GenerationResult r) {
+            run.record(index, r);
+            progress.step(index + 1, run.tokens, run.tokensPerSecond());
+          }
+        };
     List<GenerationResult> results;
     try {
       results = generator.generate(model, requests, listener);
@@ -266,9 +316,16 @@ public final class Evaluator {
     }
   }
 
-  private void scoreChoices(Path model, List<Example> examples, List<String> prompts, EvalSettings s, Run run) {
-    ScorerOptions options = ScorerOptions.builder().contextSize(s.contextSize()).threads(s.threads())
-        .gpuLayers(s.gpuLayers()).f32KvCache(true).verbose(false).build();
+  private void scoreChoices(
+      Path model, List<Example> examples, List<String> prompts, EvalSettings s, Run run) {
+    ScorerOptions options =
+        ScorerOptions.builder()
+            .contextSize(s.contextSize())
+            .threads(s.threads())
+            .gpuLayers(s.gpuLayers())
+            .f32KvCache(true)
+            .verbose(false)
+            .build();
     long start = System.nanoTime();
     try (LlamaScorer llama = LlamaScorer.open(model, options)) {
       run.loadMillis = (System.nanoTime() - start) / 1_000_000;
@@ -277,8 +334,10 @@ public final class Evaluator {
         long t = System.nanoTime();
         List<String> continuations = new ArrayList<>(e.choices().size());
         for (String choice : e.choices()) continuations.add(FewShot.TARGET_DELIMITER + choice);
-        // The prompt is shared by all options: decoded once, equal bit for bit to one call per option.
-        List<ContinuationScore> scores = llama.continuationLogLikelihoods(prompts.get(i), continuations);
+        // The prompt is shared by all options: decoded once, equal bit for bit to one call per
+        // option.
+        List<ContinuationScore> scores =
+            llama.continuationLogLikelihoods(prompts.get(i), continuations);
         double[] ll = new double[scores.size()];
         for (int c = 0; c < ll.length; c++) ll[c] = scores.get(c).logLikelihood();
         run.logLikelihoods[i] = ll;
@@ -294,7 +353,10 @@ public final class Evaluator {
     }
   }
 
-  /** First index of the largest value (lm-evaluation-harness's argmax); normalised: divided by UTF-8 bytes. */
+  /**
+   * First index of the largest value (lm-evaluation-harness's argmax); normalised: divided by UTF-8
+   * bytes.
+   */
   static int argmax(double[] ll, List<String> labels, boolean byBytes) {
     int best = 0;
     double bestValue = Double.NEGATIVE_INFINITY;
@@ -313,7 +375,10 @@ public final class Evaluator {
     StringBuilder alternatives = new StringBuilder();
     for (String label : labels) {
       if (alternatives.length() > 0) alternatives.append(" | ");
-      alternatives.append('"').append(label.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+      alternatives
+          .append('"')
+          .append(label.replace("\\", "\\\\").replace("\"", "\\\""))
+          .append('"');
     }
     return "root ::= \" \"? (" + alternatives + ")\n";
   }
@@ -323,25 +388,44 @@ public final class Evaluator {
     for (int i = 0; i < examples.size(); i++) {
       Map<String, Double> row = new LinkedHashMap<>();
       row.put(ACC, examples.get(i).reference().equals(run.predicted[i]) ? 1.0 : 0.0);
-      if (loglik) row.put(ACC_NORM, examples.get(i).reference().equals(run.predictedNorm[i]) ? 1.0 : 0.0);
+      if (loglik)
+        row.put(ACC_NORM, examples.get(i).reference().equals(run.predictedNorm[i]) ? 1.0 : 0.0);
       rows.add(row);
     }
     if (loglik) {
-      return new MeanCorpus(List.of(ACC, ACC_NORM), rows, Map.of(ACC,
-          "loglik of ' '+label after the prompt; first argmax", ACC_NORM, "loglik / UTF-8 bytes of the label"));
+      return new MeanCorpus(
+          List.of(ACC, ACC_NORM),
+          rows,
+          Map.of(
+              ACC,
+              "loglik of ' '+label after the prompt; first argmax",
+              ACC_NORM,
+              "loglik / UTF-8 bytes of the label"));
     }
-    return new MeanCorpus(List.of(ACC), rows, Map.of(ACC, "greedy answer under a label-only GBNF grammar"));
+    return new MeanCorpus(
+        List.of(ACC), rows, Map.of(ACC, "greedy answer under a label-only GBNF grammar"));
   }
 
-
-  private static LlamaBridgeException atExample(LlamaBridgeException e, int index, List<Example> examples, Task task,
-      EvalSettings s) {
+  private static LlamaBridgeException atExample(
+      LlamaBridgeException e, int index, List<Example> examples, Task task, EvalSettings s) {
     if (index >= examples.size()) return e;
-    return new LlamaBridgeException(e.reason(), "example " + index + " (id " + examples.get(index).id() + ", split "
-        + s.split() + "): " + e.getMessage(), e);
+    return new LlamaBridgeException(
+        e.reason(),
+        "example "
+            + index
+            + " (id "
+            + examples.get(index).id()
+            + ", split "
+            + s.split()
+            + "): "
+            + e.getMessage(),
+        e);
   }
 
-  /** Whether the GGUF metadata holds {@code tokenizer.chat_template} (then chat mode is the default). */
+  /**
+   * Whether the GGUF metadata holds {@code tokenizer.chat_template} (then chat mode is the
+   * default).
+   */
   public static boolean hasChatTemplate(Path model) {
     try (GgufFile gguf = GgufFile.open(model)) {
       return gguf.metadata().contains("tokenizer.chat_template");

@@ -7,14 +7,18 @@ import java.util.Objects;
 /**
  * One evaluation example as a task loader produces it.
  *
- * @param id a stable identifier from the data (ID column, encounter id, uid, PMID, key) or the file line
- * @param input the main input text (dialogue, findings, question, prompt), written to predictions.jsonl
- * @param reference the expected output: the reference text, or the gold label for multiple choice; empty when the
- *     task has none (IFEval)
+ * @param id a stable identifier from the data (ID column, encounter id, uid, PMID, key) or the file
+ *     line
+ * @param input the main input text (dialogue, findings, question, prompt), written to
+ *     predictions.jsonl
+ * @param reference the expected output: the reference text, or the gold label for multiple choice;
+ *     empty when the task has none (IFEval)
  * @param fields the values the prompt template may use, by placeholder name
- * @param choices the option labels of a multiple-choice example in display order (empty for generation)
+ * @param choices the option labels of a multiple-choice example in display order (empty for
+ *     generation)
  */
-public record Example(String id, String input, String reference, Map<String, String> fields, List<String> choices) {
+public record Example(
+    String id, String input, String reference, Map<String, String> fields, List<String> choices) {
   /** Copies the collections and checks that a multiple-choice gold label is one of the choices. */
   public Example {
     Objects.requireNonNull(id, "id");

@@ -12,7 +12,10 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The IFEval checks of {@code dev.amalgam.eval.ifeval} applied to the responses the harness generated. */
+/**
+ * The IFEval checks of {@code dev.amalgam.eval.ifeval} applied to the responses the harness
+ * generated.
+ */
 public final class IfevalChecks implements IfevalChecker {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -22,18 +25,21 @@ public final class IfevalChecks implements IfevalChecker {
   @Override
   public ScoredCorpus check(List<Example> prompts, List<String> responses) {
     if (prompts.size() != responses.size()) {
-      throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
+      throw new IllegalArgumentException(
+          prompts.size() + " prompts but " + responses.size() + " responses");
     }
     List<IfevalResult> results = new ArrayList<>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) {
       Example e = prompts.get(i);
       String source = e.fields().get("source_json");
-      if (source == null) throw new IllegalArgumentException("example " + e.id() + " carries no IFEval input line");
+      if (source == null)
+        throw new IllegalArgumentException("example " + e.id() + " carries no IFEval input line");
       JsonNode node;
       try {
         node = JSON.readTree(source);
       } catch (IOException ex) {
-        throw new IllegalArgumentException("example " + e.id() + ": its IFEval input line is not JSON", ex);
+        throw new IllegalArgumentException(
+            "example " + e.id() + ": its IFEval input line is not JSON", ex);
       }
       IfevalInput input = IfevalData.parseInput(node, "ifeval example " + e.id() + ": ");
       results.add(IfevalEvaluator.evaluate(input, responses.get(i)));

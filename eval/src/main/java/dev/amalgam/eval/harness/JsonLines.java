@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Reads JSON Lines and JSON files for the loaders, with errors that name the file, line and field. */
+/**
+ * Reads JSON Lines and JSON files for the loaders, with errors that name the file, line and field.
+ */
 final class JsonLines {
   static final ObjectMapper JSON = new ObjectMapper();
 
@@ -34,7 +36,8 @@ final class JsonLines {
     /** A field that must be a JSON object. */
     JsonNode object(String field) {
       JsonNode v = node.get(field);
-      if (v == null || !v.isObject()) throw DataException.at(file, number, field, "missing or not a JSON object");
+      if (v == null || !v.isObject())
+        throw DataException.at(file, number, field, "missing or not a JSON object");
       return v;
     }
   }
@@ -53,7 +56,8 @@ final class JsonLines {
       } catch (JsonProcessingException e) {
         throw DataException.at(file, i + 1, null, "not valid JSON: " + e.getOriginalMessage());
       }
-      if (node == null || !node.isObject()) throw DataException.at(file, i + 1, null, "not a JSON object");
+      if (node == null || !node.isObject())
+        throw DataException.at(file, i + 1, null, "not a JSON object");
       out.add(new Line(file, i + 1, node));
     }
     return out;
@@ -65,25 +69,37 @@ final class JsonLines {
     try {
       node = JSON.readTree(readUtf8(file));
     } catch (JsonProcessingException e) {
-      throw new DataException(file + ": line " + e.getLocation().getLineNr() + ": not valid JSON: "
-          + e.getOriginalMessage());
+      throw new DataException(
+          file
+              + ": line "
+              + e.getLocation().getLineNr()
+              + ": not valid JSON: "
+              + e.getOriginalMessage());
     }
     if (node == null || !node.isObject()) throw new DataException(file + ": not a JSON object");
     return node;
   }
 
-  /** A string field that must be present and non-blank; {@code where} names the row (line or id). */
+  /**
+   * A string field that must be present and non-blank; {@code where} names the row (line or id).
+   */
   static String text(Path file, String where, JsonNode node, String field) {
     JsonNode v = node.get(field);
-    if (v == null || v.isNull()) throw new DataException(file + ": " + where + ", field '" + field + "': missing");
-    if (!v.isTextual()) throw new DataException(file + ": " + where + ", field '" + field + "': not a string");
-    if (v.asText().isBlank()) throw new DataException(file + ": " + where + ", field '" + field + "': empty value");
+    if (v == null || v.isNull())
+      throw new DataException(file + ": " + where + ", field '" + field + "': missing");
+    if (!v.isTextual())
+      throw new DataException(file + ": " + where + ", field '" + field + "': not a string");
+    if (v.asText().isBlank())
+      throw new DataException(file + ": " + where + ", field '" + field + "': empty value");
     return v.asText();
   }
 
   private static String readUtf8(Path file) {
     try {
-      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)))
+          .toString();
     } catch (NoSuchFileException e) {
       throw new DataException(file + ": no such file");
     } catch (CharacterCodingException e) {

@@ -1,18 +1,22 @@
 package dev.amalgam.eval.harness;
 
-/** Progress of one model's examples, shown by the CLI (a progress bar on a terminal, else a line per N examples). */
+/**
+ * Progress of one model's examples, shown by the CLI (a progress bar on a terminal, else a line per
+ * N examples).
+ */
 public interface Progress {
   /** Reports nothing. */
-  Progress NONE = new Progress() {
-    @Override
-    public void start(String label, int total) {}
+  Progress NONE =
+      new Progress() {
+        @Override
+        public void start(String label, int total) {}
 
-    @Override
-    public void step(int done, long generatedTokens, double tokensPerSecond) {}
+        @Override
+        public void step(int done, long generatedTokens, double tokensPerSecond) {}
 
-    @Override
-    public void finish() {}
-  };
+        @Override
+        public void finish() {}
+      };
 
   /** A model's run starts; {@code total} examples follow. */
   void start(String label, int total);

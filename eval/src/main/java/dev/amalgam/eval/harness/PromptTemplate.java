@@ -17,14 +17,16 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * A prompt template with {@code {field}} placeholders, e.g. {@code Findings: {findings}\n\nImpression:}.
+ * A prompt template with {@code {field}} placeholders, e.g. {@code Findings:
+ * {findings}\n\nImpression:}.
  *
- * <p>Rules: a placeholder is {@code {} + a name of letters, digits and {@code _} + {@code }}; {@code {{} and
- * {@code }}} write a literal brace; any other brace is an error. Rendering inserts the field value verbatim (no
- * escaping, no trimming). A template read from a file loses exactly one trailing line break, which editors add, so
- * a template can end right after {@code Answer:} where the answer continues. Written by hand because a general
- * template engine (Mustache, Velocity) brings loops, escaping and silent empty output for unknown names, which a
- * benchmark prompt must not have.
+ * <p>Rules: a placeholder is {@code {} + a name of letters, digits and {@code _} + {@code }};
+ * {@code {{} and {@code }}} write a literal brace; any other brace is an error. Rendering inserts
+ * the field value verbatim (no escaping, no trimming). A template read from a file loses exactly
+ * one trailing line break, which editors add, so a template can end right after {@code Answer:}
+ * where the answer continues. Written by hand because a general template engine (Mustache,
+ * Velocity) brings loops, escaping and silent empty output for unknown names, which a benchmark
+ * prompt must not have.
  */
 public final class PromptTemplate {
   private final String text;
@@ -43,7 +45,8 @@ public final class PromptTemplate {
    * Parses a template.
    *
    * @param source where the text comes from (a file or resource name), used in error messages
-   * @throws DataException for an unmatched brace or an empty or invalid placeholder name, naming source and line
+   * @throws DataException for an unmatched brace or an empty or invalid placeholder name, naming
+   *     source and line
    */
   public static PromptTemplate parse(String text, String source) {
     Objects.requireNonNull(text, "text");
@@ -62,11 +65,19 @@ public final class PromptTemplate {
         i += 2;
       } else if (c == '{') {
         int close = text.indexOf('}', i + 1);
-        if (close < 0) throw error(source, text, i, "'{' without a closing '}' (write '{{' for a literal brace)");
+        if (close < 0)
+          throw error(
+              source, text, i, "'{' without a closing '}' (write '{{' for a literal brace)");
         String name = text.substring(i + 1, close);
         if (!name.matches("[A-Za-z0-9_]+")) {
-          throw error(source, text, i, "placeholder '{" + name + "}' is not a name of letters, digits and '_'"
-              + " (write '{{' for a literal brace)");
+          throw error(
+              source,
+              text,
+              i,
+              "placeholder '{"
+                  + name
+                  + "}' is not a name of letters, digits and '_'"
+                  + " (write '{{' for a literal brace)");
         }
         if (literal.length() > 0) {
           parts.add(literal.toString());
@@ -83,24 +94,31 @@ public final class PromptTemplate {
       }
     }
     if (literal.length() > 0) parts.add(literal.toString());
-    return new PromptTemplate(text, source, List.copyOf(parts), java.util.Collections.unmodifiableSet(names));
+    return new PromptTemplate(
+        text, source, List.copyOf(parts), java.util.Collections.unmodifiableSet(names));
   }
 
   /** Reads a UTF-8 template file, dropping one trailing line break ({@code \n} or {@code \r\n}). */
   public static PromptTemplate read(Path file) {
     try {
-      return parse(dropTrailingLineBreak(Files.readString(file, StandardCharsets.UTF_8)), file.toString());
+      return parse(
+          dropTrailingLineBreak(Files.readString(file, StandardCharsets.UTF_8)), file.toString());
     } catch (IOException e) {
       throw new DataException(file + ": cannot read the template: " + e.getMessage(), e);
     }
   }
 
-  /** The default template of a built-in task, shipped as resource {@code dev/amalgam/eval/templates/<task>.txt}. */
+  /**
+   * The default template of a built-in task, shipped as resource {@code
+   * dev/amalgam/eval/templates/<task>.txt}.
+   */
   public static PromptTemplate builtIn(String task) {
     String name = "/dev/amalgam/eval/templates/" + task + ".txt";
     try (InputStream in = PromptTemplate.class.getResourceAsStream(name)) {
       if (in == null) throw new IllegalStateException("missing template resource " + name);
-      return parse(dropTrailingLineBreak(new String(in.readAllBytes(), StandardCharsets.UTF_8)), "template " + task);
+      return parse(
+          dropTrailingLineBreak(new String(in.readAllBytes(), StandardCharsets.UTF_8)),
+          "template " + task);
     } catch (IOException e) {
       throw new IllegalStateException("cannot read template resource " + name, e);
     }
@@ -130,7 +148,8 @@ public final class PromptTemplate {
   /** Hex SHA-256 of the UTF-8 template text, to tell templates apart in reports. */
   public String sha256() {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      byte[] hash =
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(hash);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
@@ -138,7 +157,8 @@ public final class PromptTemplate {
   }
 
   /**
-   * Checks every placeholder against the fields a task provides, so a typo fails before any model is loaded.
+   * Checks every placeholder against the fields a task provides, so a typo fails before any model
+   * is loaded.
    *
    * @throws DataException naming the template, the unknown placeholder and the known fields
    */
@@ -169,9 +189,14 @@ public final class PromptTemplate {
   }
 
   private DataException unknown(String name, Set<String> fields, String task) {
-    return new DataException(source + ": unknown placeholder '{" + name + "}'"
-        + (task == null ? "" : " for task " + task)
-        + "; known: " + new TreeSet<>(fields));
+    return new DataException(
+        source
+            + ": unknown placeholder '{"
+            + name
+            + "}'"
+            + (task == null ? "" : " for task " + task)
+            + "; known: "
+            + new TreeSet<>(fields));
   }
 
   private static DataException error(String source, String text, int offset, String rule) {

@@ -10,18 +10,27 @@ import java.util.Objects;
  *
  * @param name the {@code --task} name
  * @param kind generation, multiple choice or instruction following
- * @param dataFolder the folder name under the data root ({@code <root>/<dataFolder>/...}); null for a task that
- *     reads one given file (jsonl)
+ * @param dataFolder the folder name under the data root ({@code <root>/<dataFolder>/...}); null for
+ *     a task that reads one given file (jsonl)
  * @param splits the split names the data defines
  * @param defaultSplit the split used without {@code --split}
- * @param shotSplit the split few-shot examples come from; null when the data has no training split (then they come
- *     from the evaluated split itself, never the query example)
- * @param defaultMaxTokens {@code --max-tokens} without the option (capped by the context in the child)
+ * @param shotSplit the split few-shot examples come from; null when the data has no training split
+ *     (then they come from the evaluated split itself, never the query example)
+ * @param defaultMaxTokens {@code --max-tokens} without the option (capped by the context in the
+ *     child)
  * @param defaultTemplate the prompt template without {@code --template}
  * @param loader reads one split from the task's data folder
  */
-public record Task(String name, TaskKind kind, String dataFolder, List<String> splits, String defaultSplit,
-    String shotSplit, int defaultMaxTokens, PromptTemplate defaultTemplate, Loader loader) {
+public record Task(
+    String name,
+    TaskKind kind,
+    String dataFolder,
+    List<String> splits,
+    String defaultSplit,
+    String shotSplit,
+    int defaultMaxTokens,
+    PromptTemplate defaultTemplate,
+    Loader loader) {
 
   /** Reads one split of a task's data. */
   @FunctionalInterface
@@ -40,8 +49,10 @@ public record Task(String name, TaskKind kind, String dataFolder, List<String> s
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(kind, "kind");
     splits = List.copyOf(splits);
-    if (!splits.contains(defaultSplit)) throw new IllegalArgumentException(name + ": default split " + defaultSplit);
-    if (shotSplit != null && !splits.contains(shotSplit)) throw new IllegalArgumentException(name + ": " + shotSplit);
+    if (!splits.contains(defaultSplit))
+      throw new IllegalArgumentException(name + ": default split " + defaultSplit);
+    if (shotSplit != null && !splits.contains(shotSplit))
+      throw new IllegalArgumentException(name + ": " + shotSplit);
   }
 
   /**
@@ -51,7 +62,8 @@ public record Task(String name, TaskKind kind, String dataFolder, List<String> s
    */
   public List<Example> load(Path dir, String split) {
     if (!splits.contains(split)) {
-      throw new DataException("task " + name + " has no split '" + split + "'; splits: " + String.join(", ", splits));
+      throw new DataException(
+          "task " + name + " has no split '" + split + "'; splits: " + String.join(", ", splits));
     }
     try {
       return loader.load(dir, split);

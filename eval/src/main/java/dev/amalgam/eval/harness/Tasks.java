@@ -17,7 +17,8 @@ public final class Tasks {
   private Tasks() {}
 
   /**
-   * A built-in task (every name of {@link #NAMES} except {@code jsonl}, which needs {@link #jsonl}).
+   * A built-in task (every name of {@link #NAMES} except {@code jsonl}, which needs {@link
+   * #jsonl}).
    *
    * @throws DataException for an unknown name, listing the known ones
    */
@@ -43,10 +44,11 @@ public final class Tasks {
   }
 
   /**
-   * Any JSON Lines file as a generation task (how MIMIC-BHC or ProbSum, which cannot be shipped, are run): one split
-   * {@code all}; every top-level field is a placeholder (strings as they are, other values as JSON text), and
-   * {@code {input}} / {@code {reference}} name the chosen fields. The id is the {@code id} field when present, else
-   * {@code line-N}. Few-shot examples come from the same file, never the query. Default template: {@code {input}}.
+   * Any JSON Lines file as a generation task (how MIMIC-BHC or ProbSum, which cannot be shipped,
+   * are run): one split {@code all}; every top-level field is a placeholder (strings as they are,
+   * other values as JSON text), and {@code {input}} / {@code {reference}} name the chosen fields.
+   * The id is the {@code id} field when present, else {@code line-N}. Few-shot examples come from
+   * the same file, never the query. Default template: {@code {input}}.
    *
    * @param inputField the field holding the input text
    * @param referenceField the field holding the reference text
@@ -54,8 +56,16 @@ public final class Tasks {
   public static Task jsonl(String inputField, String referenceField) {
     Objects.requireNonNull(inputField, "inputField");
     Objects.requireNonNull(referenceField, "referenceField");
-    return new Task("jsonl", TaskKind.GENERATION, null, List.of("all"), "all", null, 256,
-        PromptTemplate.builtIn("jsonl"), (file, split) -> loadJsonl(file, inputField, referenceField));
+    return new Task(
+        "jsonl",
+        TaskKind.GENERATION,
+        null,
+        List.of("all"),
+        "all",
+        null,
+        256,
+        PromptTemplate.builtIn("jsonl"),
+        (file, split) -> loadJsonl(file, inputField, referenceField));
   }
 
   private static List<Example> loadJsonl(Path file, String inputField, String referenceField) {
@@ -63,26 +73,39 @@ public final class Tasks {
     for (JsonLines.Line line : JsonLines.read(file)) {
       Map<String, String> fields = new LinkedHashMap<>();
       for (Map.Entry<String, JsonNode> e : line.node().properties()) {
-        fields.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
+        fields.put(
+            e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
       }
       String input = line.text(inputField);
       String reference = line.text(referenceField);
       fields.put("input", input);
       fields.put("reference", reference);
       JsonNode id = line.node().get("id");
-      String name = id != null && !id.isNull() && !id.asText().isBlank() ? id.asText() : "line-" + line.number();
+      String name =
+          id != null && !id.isNull() && !id.asText().isBlank()
+              ? id.asText()
+              : "line-" + line.number();
       out.add(Example.generation(name, input, reference, fields));
     }
     return out;
   }
 
   /**
-   * IFEval (541 prompts, split {@code test}): one response per prompt, checked by an {@link IfevalChecker}. Fields
-   * {@code {prompt}}, {@code {key}} and {@code source_json} (the input line, for the checker's kwargs).
+   * IFEval (541 prompts, split {@code test}): one response per prompt, checked by an {@link
+   * IfevalChecker}. Fields {@code {prompt}}, {@code {key}} and {@code source_json} (the input line,
+   * for the checker's kwargs).
    */
   static Task ifeval() {
-    return new Task("ifeval", TaskKind.INSTRUCTION_FOLLOWING, "ifeval", List.of("test"), "test", null, 1024,
-        PromptTemplate.builtIn("ifeval"), Tasks::loadIfeval);
+    return new Task(
+        "ifeval",
+        TaskKind.INSTRUCTION_FOLLOWING,
+        "ifeval",
+        List.of("test"),
+        "test",
+        null,
+        1024,
+        PromptTemplate.builtIn("ifeval"),
+        Tasks::loadIfeval);
   }
 
   private static List<Example> loadIfeval(Path dir, String split) {

@@ -6,20 +6,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * IFEval results as a {@link ScoredCorpus}, so the harness reports them, bootstraps them and compares two runs
- * like any other metric. Prompt-level accuracies are means over prompts; instruction-level ones are ratios of sums
- * (followed instructions over all instructions of the resampled prompts), so each resample recomputes them.
+ * IFEval results as a {@link ScoredCorpus}, so the harness reports them, bootstraps them and
+ * compares two runs like any other metric. Prompt-level accuracies are means over prompts;
+ * instruction-level ones are ratios of sums (followed instructions over all instructions of the
+ * resampled prompts), so each resample recomputes them.
  *
  * <p>Per-example values: {@code prompt_level_strict} and {@code prompt_level_loose} (1 or 0),
  * {@code inst_followed_strict}, {@code inst_followed_loose} and {@code inst_total}.
  */
 public final class IfevalCorpus implements ScoredCorpus {
   /** Corpus metrics, named as lm-evaluation-harness names them. */
-  public static final List<String> METRICS = List.of("prompt_level_strict_acc", "inst_level_strict_acc",
-      "prompt_level_loose_acc", "inst_level_loose_acc");
+  public static final List<String> METRICS =
+      List.of(
+          "prompt_level_strict_acc",
+          "inst_level_strict_acc",
+          "prompt_level_loose_acc",
+          "inst_level_loose_acc");
 
-  private static final String[] PER_EXAMPLE = {"prompt_level_strict", "prompt_level_loose", "inst_followed_strict",
-      "inst_followed_loose", "inst_total"};
+  private static final String[] PER_EXAMPLE = {
+    "prompt_level_strict",
+    "prompt_level_loose",
+    "inst_followed_strict",
+    "inst_followed_loose",
+    "inst_total"
+  };
 
   private final double[][] values; // [example][PER_EXAMPLE index]
 
@@ -32,8 +42,14 @@ public final class IfevalCorpus implements ScoredCorpus {
     double[][] v = new double[results.size()][];
     for (int i = 0; i < v.length; i++) {
       IfevalResult r = results.get(i);
-      v[i] = new double[] {r.followAllStrict() ? 1 : 0, r.followAllLoose() ? 1 : 0, count(r.strict()),
-          count(r.loose()), r.strict().size()};
+      v[i] =
+          new double[] {
+            r.followAllStrict() ? 1 : 0,
+            r.followAllLoose() ? 1 : 0,
+            count(r.strict()),
+            count(r.loose()),
+            r.strict().size()
+          };
     }
     return new IfevalCorpus(v);
   }
@@ -48,7 +64,8 @@ public final class IfevalCorpus implements ScoredCorpus {
     for (int i = 0; i < v.length; i++) {
       for (int k = 0; k < PER_EXAMPLE.length; k++) {
         Double d = examples.get(i).get(PER_EXAMPLE[k]);
-        if (d == null) throw new IllegalArgumentException("example " + i + " has no " + PER_EXAMPLE[k]);
+        if (d == null)
+          throw new IllegalArgumentException("example " + i + " has no " + PER_EXAMPLE[k]);
         v[i][k] = d;
       }
     }
@@ -93,7 +110,9 @@ public final class IfevalCorpus implements ScoredCorpus {
 
   @Override
   public Map<String, String> signatures() {
-    return Map.of("ifeval", "google-research instruction_following_eval (25 ids, strict + 8 loose variants)"
-        + "|langdetect seeded|punkt english (NLTK 3.8 parameters)");
+    return Map.of(
+        "ifeval",
+        "google-research instruction_following_eval (25 ids, strict + 8 loose variants)"
+            + "|langdetect seeded|punkt english (NLTK 3.8 parameters)");
   }
 }

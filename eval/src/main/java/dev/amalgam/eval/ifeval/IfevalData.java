@@ -15,9 +15,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads IFEval's jsonl files: prompts ({@code input_data.jsonl}: key, prompt, instruction_id_list, kwargs) and
- * responses ({key: prompt, response} per line). Every error names the file, the line and the field; blank lines
- * are skipped.
+ * Reads IFEval's jsonl files: prompts ({@code input_data.jsonl}: key, prompt, instruction_id_list,
+ * kwargs) and responses ({key: prompt, response} per line). Every error names the file, the line
+ * and the field; blank lines are skipped.
  */
 public final class IfevalData {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -25,7 +25,8 @@ public final class IfevalData {
   private IfevalData() {}
 
   /**
-   * Reads the prompts, checking every field and that every instruction id is one IFEval's registry has.
+   * Reads the prompts, checking every field and that every instruction id is one IFEval's registry
+   * has.
    *
    * @throws IfevalException for a malformed line or field, or an unknown instruction id
    * @throws IOException if the file cannot be read (e.g. {@link java.nio.file.NoSuchFileException})
@@ -37,7 +38,8 @@ public final class IfevalData {
   }
 
   /**
-   * Parses one prompt object ({@code key, prompt, instruction_id_list, kwargs}), as one line of input_data.jsonl.
+   * Parses one prompt object ({@code key, prompt, instruction_id_list, kwargs}), as one line of
+   * input_data.jsonl.
    *
    * @param where the message prefix naming the source, e.g. {@code input_data.jsonl:12: }
    * @throws IfevalException for a malformed field or an unknown instruction id
@@ -51,21 +53,31 @@ public final class IfevalData {
     String prompt = text(node, "prompt", where);
     JsonNode ids = node.get("instruction_id_list");
     if (ids == null || !ids.isArray()) {
-      throw new IfevalException(where + "field \"instruction_id_list\" must be a list of instruction ids");
+      throw new IfevalException(
+          where + "field \"instruction_id_list\" must be a list of instruction ids");
     }
     List<String> idList = new ArrayList<>();
     for (JsonNode id : ids) {
-      if (!id.isTextual()) throw new IfevalException(where + "field \"instruction_id_list\" must hold strings");
+      if (!id.isTextual())
+        throw new IfevalException(where + "field \"instruction_id_list\" must hold strings");
       if (InstructionType.byId(id.asText()) == null) {
-        throw new IfevalException(where + "key " + key + ": unknown instruction id \"" + id.asText()
-            + "\" in field \"instruction_id_list\" (not one of the ids active in IFEval's registry)");
+        throw new IfevalException(
+            where
+                + "key "
+                + key
+                + ": unknown instruction id \""
+                + id.asText()
+                + "\" in field \"instruction_id_list\" (not one of the ids active in IFEval's registry)");
       }
       idList.add(id.asText());
     }
     JsonNode kwargs = node.get("kwargs");
     if (kwargs == null || !kwargs.isArray() || kwargs.size() != idList.size()) {
-      throw new IfevalException(where + "field \"kwargs\" must be a list of " + idList.size()
-          + " objects, one per instruction id");
+      throw new IfevalException(
+          where
+              + "field \"kwargs\" must be a list of "
+              + idList.size()
+              + " objects, one per instruction id");
     }
     List<Map<String, Object>> kwargList = new ArrayList<>();
     for (JsonNode k : kwargs) {
@@ -80,18 +92,20 @@ public final class IfevalData {
   }
 
   /**
-   * Reads responses as a map from prompt text to response; a prompt given twice keeps its last response, as the
-   * reference's dictionary does.
+   * Reads responses as a map from prompt text to response; a prompt given twice keeps its last
+   * response, as the reference's dictionary does.
    *
    * @throws IfevalException for a malformed line or a missing or non-string "prompt" or "response"
    * @throws IOException if the file cannot be read
    */
   public static Map<String, String> readResponses(Path file) throws IOException {
     Map<String, String> responses = new HashMap<>();
-    forEachObject(file, (line, node) -> {
-      String where = file + ":" + line + ": ";
-      responses.put(text(node, "prompt", where), text(node, "response", where));
-    });
+    forEachObject(
+        file,
+        (line, node) -> {
+          String where = file + ":" + line + ": ";
+          responses.put(text(node, "prompt", where), text(node, "response", where));
+        });
     return responses;
   }
 
@@ -110,7 +124,8 @@ public final class IfevalData {
         try {
           node = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-          throw new IfevalException(file + ":" + line + ": not valid JSON: " + e.getOriginalMessage());
+          throw new IfevalException(
+              file + ":" + line + ": not valid JSON: " + e.getOriginalMessage());
         }
         if (node == null || !node.isObject()) {
           throw new IfevalException(file + ":" + line + ": each line must be one JSON object");
@@ -124,7 +139,8 @@ public final class IfevalData {
 
   private static String text(JsonNode node, String field, String where) {
     JsonNode v = node.get(field);
-    if (v == null || !v.isTextual()) throw new IfevalException(where + "field \"" + field + "\" must be a string");
+    if (v == null || !v.isTextual())
+      throw new IfevalException(where + "field \"" + field + "\" must be a string");
     return v.asText();
   }
 }

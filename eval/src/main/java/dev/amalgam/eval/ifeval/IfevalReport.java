@@ -6,10 +6,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * IFEval's scores over a set of prompts: prompt-level accuracy (all instructions of a prompt followed) and
- * instruction-level accuracy (micro average over instructions), strict and loose, plus accuracy per instruction id
- * and per group (the id's prefix before ':'), as the reference's {@code print_report} and lm-evaluation-harness
- * ({@code prompt_level_strict_acc}, {@code inst_level_strict_acc}, ...) report them.
+ * IFEval's scores over a set of prompts: prompt-level accuracy (all instructions of a prompt
+ * followed) and instruction-level accuracy (micro average over instructions), strict and loose,
+ * plus accuracy per instruction id and per group (the id's prefix before ':'), as the reference's
+ * {@code print_report} and lm-evaluation-harness ({@code prompt_level_strict_acc}, {@code
+ * inst_level_strict_acc}, ...) report them.
  */
 public final class IfevalReport {
   /**
@@ -55,8 +56,10 @@ public final class IfevalReport {
         if (l) followedLoose++;
         int colon = id.indexOf(':');
         String group = colon < 0 ? id : id.substring(0, colon);
-        for (int[] counts : List.of(ids.computeIfAbsent(id, x -> new int[3]),
-            groups.computeIfAbsent(group, x -> new int[3]))) {
+        for (int[] counts :
+            List.of(
+                ids.computeIfAbsent(id, x -> new int[3]),
+                groups.computeIfAbsent(group, x -> new int[3]))) {
           counts[0]++;
           if (s) counts[1]++;
           if (l) counts[2]++;
@@ -68,8 +71,12 @@ public final class IfevalReport {
     promptLoose = new Accuracy(promptsLoose, prompts);
     instructionStrict = new Accuracy(followedStrict, instructions);
     instructionLoose = new Accuracy(followedLoose, instructions);
-    ids.forEach((id, c) -> byId.put(id, new Accuracy[] {new Accuracy(c[1], c[0]), new Accuracy(c[2], c[0])}));
-    groups.forEach((g, c) -> byGroup.put(g, new Accuracy[] {new Accuracy(c[1], c[0]), new Accuracy(c[2], c[0])}));
+    ids.forEach(
+        (id, c) ->
+            byId.put(id, new Accuracy[] {new Accuracy(c[1], c[0]), new Accuracy(c[2], c[0])}));
+    groups.forEach(
+        (g, c) ->
+            byGroup.put(g, new Accuracy[] {new Accuracy(c[1], c[0]), new Accuracy(c[2], c[0])}));
   }
 
   /** The per-prompt results, in input order. */
@@ -82,7 +89,10 @@ public final class IfevalReport {
     return results.size();
   }
 
-  /** Fraction of prompts whose instructions are all followed, strict ({@code prompt_level_strict_acc}). */
+  /**
+   * Fraction of prompts whose instructions are all followed, strict ({@code
+   * prompt_level_strict_acc}).
+   */
   public Accuracy promptLevelStrict() {
     return promptStrict;
   }
@@ -92,7 +102,10 @@ public final class IfevalReport {
     return instructionStrict;
   }
 
-  /** Fraction of prompts whose instructions are all followed, loose ({@code prompt_level_loose_acc}). */
+  /**
+   * Fraction of prompts whose instructions are all followed, loose ({@code
+   * prompt_level_loose_acc}).
+   */
   public Accuracy promptLevelLoose() {
     return promptLoose;
   }

@@ -3,9 +3,9 @@ package dev.amalgam.eval.ifeval;
 import java.util.List;
 
 /**
- * The verdicts for one prompt: per instruction, whether the response follows it under the strict and the loose
- * rules (the reference's {@code follow_instruction_list} in {@code eval_results_strict.jsonl} and
- * {@code eval_results_loose.jsonl}).
+ * The verdicts for one prompt: per instruction, whether the response follows it under the strict
+ * and the loose rules (the reference's {@code follow_instruction_list} in {@code
+ * eval_results_strict.jsonl} and {@code eval_results_loose.jsonl}).
  *
  * @param key the example's key
  * @param prompt the prompt text
@@ -13,7 +13,11 @@ import java.util.List;
  * @param strict per instruction: the trimmed response is non-empty and the check passes
  * @param loose per instruction: some non-empty loose variant of the response passes
  */
-public record IfevalResult(String key, String prompt, List<String> instructionIds, List<Boolean> strict,
+public record IfevalResult(
+    String key,
+    String prompt,
+    List<String> instructionIds,
+    List<Boolean> strict,
     List<Boolean> loose) {
   /** Copies the lists. */
   public IfevalResult {

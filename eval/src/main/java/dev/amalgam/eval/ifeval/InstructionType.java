@@ -15,16 +15,18 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * The 25 instruction types active in IFEval's registry (google-research instruction_following_eval), each building
- * a check from its kwargs with the reference's semantics ({@code instructions.py}): the same regular expressions,
- * case handling, "less than" / "at least" relations, counting and splitting rules.
+ * The 25 instruction types active in IFEval's registry (google-research
+ * instruction_following_eval), each building a check from its kwargs with the reference's semantics
+ * ({@code instructions.py}): the same regular expressions, case handling, "less than" / "at least"
+ * relations, counting and splitting rules.
  *
- * <p>Reference quirks kept on purpose: keywords, forbidden words, section splitters and custom postscript markers
- * are used as raw, unescaped regular expressions (compiled as Java regexes with Unicode classes and case folding);
- * a language-detection failure counts as the instruction followed; {@code nth_paragraph_first_word} indexes the
- * paragraph list before empty paragraphs are dropped; a {@code letter_frequency} letter that is not an ASCII letter
- * is replaced by a letter drawn at random (here drawn from a generator seeded with the example's key and the
- * instruction's position, so it repeats).
+ * <p>Reference quirks kept on purpose: keywords, forbidden words, section splitters and custom
+ * postscript markers are used as raw, unescaped regular expressions (compiled as Java regexes with
+ * Unicode classes and case folding); a language-detection failure counts as the instruction
+ * followed; {@code nth_paragraph_first_word} indexes the paragraph list before empty paragraphs are
+ * dropped; a {@code letter_frequency} letter that is not an ASCII letter is replaced by a letter
+ * drawn at random (here drawn from a generator seeded with the example's key and the instruction's
+ * position, so it repeats).
  */
 enum InstructionType {
   KEYWORDS_EXISTENCE("keywords:existence") {
@@ -43,7 +45,8 @@ enum InstructionType {
       Pattern keyword = rawRegex(k, PyText.strip(k.string("keyword")), true);
       int frequency = k.count("frequency");
       String relation = k.relation("relation");
-      return response -> Kwargs.compare(PyText.countMatches(keyword, response), relation, frequency);
+      return response ->
+          Kwargs.compare(PyText.countMatches(keyword, response), relation, frequency);
     }
   },
   KEYWORDS_FORBIDDEN_WORDS("keywords:forbidden_words") {
@@ -64,9 +67,13 @@ enum InstructionType {
       String given = k.string("letter");
       String letter;
       String lowered = PyText.lower(given);
-      if (given.isEmpty() || given.codePointCount(0, given.length()) > 1 || lowered.isEmpty()
-          || lowered.codePointAt(0) < 'a' || lowered.codePointAt(0) > 'z') {
-        // The reference replaces an invalid letter by random.choice(string.ascii_letters), lower-cased.
+      if (given.isEmpty()
+          || given.codePointCount(0, given.length()) > 1
+          || lowered.isEmpty()
+          || lowered.codePointAt(0) < 'a'
+          || lowered.codePointAt(0) > 'z') {
+        // The reference replaces an invalid letter by random.choice(string.ascii_letters),
+        // lower-cased.
         String letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
         Random random = new Random(31L * c.key().hashCode() + c.index());
         letter = PyText.lower(String.valueOf(letters.charAt(random.nextInt(letters.length()))));
@@ -76,8 +83,11 @@ enum InstructionType {
       int frequency = k.count("let_frequency");
       String relation = k.relation("let_relation");
       int target = letter.codePointAt(0);
-      return response -> Kwargs.compare((int) PyText.lower(response).codePoints().filter(cp -> cp == target).count(),
-          relation, frequency);
+      return response ->
+          Kwargs.compare(
+              (int) PyText.lower(response).codePoints().filter(cp -> cp == target).count(),
+              relation,
+              frequency);
     }
   },
   LANGUAGE_RESPONSE_LANGUAGE("language:response_language") {
@@ -94,11 +104,13 @@ enum InstructionType {
       k.allowOnly("num_sentences", "relation");
       int threshold = k.count("num_sentences");
       String relation = k.relation("relation");
-      return response -> Kwargs.compare(PunktSentenceTokenizer.count(response), relation, threshold);
+      return response ->
+          Kwargs.compare(PunktSentenceTokenizer.count(response), relation, threshold);
     }
   },
   LENGTH_NUMBER_PARAGRAPHS("length_constraints:number_paragraphs") {
-    private final Pattern divider = Pattern.compile(PyText.SPACE + "?\\*\\*\\*" + PyText.SPACE + "?");
+    private final Pattern divider =
+        Pattern.compile(PyText.SPACE + "?\\*\\*\\*" + PyText.SPACE + "?");
 
     @Override
     Instruction build(Kwargs k, Context c) {
@@ -138,8 +150,12 @@ enum InstructionType {
       int expected = k.count("num_paragraphs");
       int nth = k.integer("nth_paragraph");
       if (nth <= 0 || nth > expected) {
-        throw k.error("kwargs 'nth_paragraph' = " + nth + " must be in 1.." + expected
-            + " (the reference would draw it at random)");
+        throw k.error(
+            "kwargs 'nth_paragraph' = "
+                + nth
+                + " must be in 1.."
+                + expected
+                + " (the reference would draw it at random)");
       }
       String firstWord = PyText.lower(k.string("first_word"));
       return response -> {
@@ -150,7 +166,9 @@ enum InstructionType {
         // The reference indexes the list that still holds the empty paragraphs.
         String paragraph = PyText.strip(paragraphs.get(nth - 1));
         if (paragraph.isEmpty()) return false;
-        String word = PyText.lstrip(PyText.lstrip(PyText.strip(PyText.splitWhitespace(paragraph).get(0)), "'"), "\"");
+        String word =
+            PyText.lstrip(
+                PyText.lstrip(PyText.strip(PyText.splitWhitespace(paragraph).get(0)), "'"), "\"");
         StringBuilder first = new StringBuilder();
         for (int i = 0; i < word.length(); ) {
           int cp = word.codePointAt(i);
@@ -190,15 +208,17 @@ enum InstructionType {
     }
   },
   FORMAT_NUMBER_BULLET_LISTS("detectable_format:number_bullet_lists") {
-    private final Pattern star = Pattern.compile("^" + PyText.SPACE + "*\\*[^*].*$",
-        Pattern.MULTILINE | Pattern.UNIX_LINES);
-    private final Pattern dash = Pattern.compile("^" + PyText.SPACE + "*-.*$", Pattern.MULTILINE | Pattern.UNIX_LINES);
+    private final Pattern star =
+        Pattern.compile("^" + PyText.SPACE + "*\\*[^*].*$", Pattern.MULTILINE | Pattern.UNIX_LINES);
+    private final Pattern dash =
+        Pattern.compile("^" + PyText.SPACE + "*-.*$", Pattern.MULTILINE | Pattern.UNIX_LINES);
 
     @Override
     Instruction build(Kwargs k, Context c) {
       k.allowOnly("num_bullets");
       int expected = k.count("num_bullets");
-      return response -> PyText.countMatches(star, response) + PyText.countMatches(dash, response) == expected;
+      return response ->
+          PyText.countMatches(star, response) + PyText.countMatches(dash, response) == expected;
     }
   },
   FORMAT_CONSTRAINED_RESPONSE("detectable_format:constrained_response") {
@@ -207,7 +227,8 @@ enum InstructionType {
       k.allowOnly();
       return response -> {
         String value = PyText.strip(response);
-        return value.contains("My answer is yes.") || value.contains("My answer is no.")
+        return value.contains("My answer is yes.")
+            || value.contains("My answer is no.")
             || value.contains("My answer is maybe.");
       };
     }
@@ -239,8 +260,19 @@ enum InstructionType {
       k.allowOnly("section_spliter", "num_sections");
       String splitter = PyText.strip(k.string("section_spliter"));
       int minimum = k.count("num_sections");
-      Pattern pattern = compile(k, PyText.SPACE + "?" + splitter + PyText.SPACE + "?" + PyText.DIGIT + "+"
-          + PyText.SPACE + "?", Pattern.UNICODE_CHARACTER_CLASS);
+      Pattern pattern =
+          compile(
+              k,
+              PyText.SPACE
+                  + "?"
+                  + splitter
+                  + PyText.SPACE
+                  + "?"
+                  + PyText.DIGIT
+                  + "+"
+                  + PyText.SPACE
+                  + "?",
+              Pattern.UNICODE_CHARACTER_CLASS);
       return response -> PyText.reSplit(pattern, response).size() - 1 >= minimum;
     }
   },
@@ -267,7 +299,8 @@ enum InstructionType {
       return response -> {
         Matcher m = title.matcher(response);
         while (m.find()) {
-          if (!PyText.strip(PyText.rstrip(PyText.lstrip(m.group(), "<"), ">")).isEmpty()) return true;
+          if (!PyText.strip(PyText.rstrip(PyText.lstrip(m.group(), "<"), ">")).isEmpty())
+            return true;
         }
         return false;
       };
@@ -315,7 +348,9 @@ enum InstructionType {
       k.allowOnly();
       return response -> {
         String value = PyText.strip(response);
-        return value.codePointCount(0, value.length()) > 1 && value.startsWith("\"") && value.endsWith("\"");
+        return value.codePointCount(0, value.length()) > 1
+            && value.startsWith("\"")
+            && value.endsWith("\"");
       };
     }
   },
@@ -327,7 +362,8 @@ enum InstructionType {
       String relation = k.relation("capital_relation");
       return response -> {
         int capitals = 0;
-        for (String token : NltkWordTokenizer.tokenize(response)) if (PyText.isUpper(token)) capitals++;
+        for (String token : NltkWordTokenizer.tokenize(response))
+          if (PyText.isUpper(token)) capitals++;
         return Kwargs.compare(capitals, relation, frequency);
       };
     }
@@ -336,14 +372,18 @@ enum InstructionType {
     @Override
     Instruction build(Kwargs k, Context c) {
       k.allowOnly();
-      return response -> PyText.isUpper(response) && LanguageDetection.detect(response).map("en"::equals).orElse(true);
+      return response ->
+          PyText.isUpper(response)
+              && LanguageDetection.detect(response).map("en"::equals).orElse(true);
     }
   },
   CHANGE_CASE_ENGLISH_LOWERCASE("change_case:english_lowercase") {
     @Override
     Instruction build(Kwargs k, Context c) {
       k.allowOnly();
-      return response -> PyText.isLower(response) && LanguageDetection.detect(response).map("en"::equals).orElse(true);
+      return response ->
+          PyText.isLower(response)
+              && LanguageDetection.detect(response).map("en"::equals).orElse(true);
     }
   },
   PUNCTUATION_NO_COMMA("punctuation:no_comma") {
@@ -374,7 +414,10 @@ enum InstructionType {
     return id;
   }
 
-  /** Builds the check from its kwargs, rejecting arguments the reference would not accept or would randomise. */
+  /**
+   * Builds the check from its kwargs, rejecting arguments the reference would not accept or would
+   * randomise.
+   */
   abstract Instruction build(Kwargs kwargs, Context context);
 
   /** The type registered under {@code id}, or null. */
@@ -387,14 +430,25 @@ enum InstructionType {
     String id = input.instructionIds().get(index);
     InstructionType type = byId(id);
     if (type == null) {
-      throw new IfevalException("key " + input.key() + ": unknown instruction id \"" + id + "\" (not one of the "
-          + BY_ID.size() + " ids active in IFEval's registry)");
+      throw new IfevalException(
+          "key "
+              + input.key()
+              + ": unknown instruction id \""
+              + id
+              + "\" (not one of the "
+              + BY_ID.size()
+              + " ids active in IFEval's registry)");
     }
     Map<String, Object> kwargs = input.kwargs().get(index);
-    return type.build(new Kwargs(input.key(), id, kwargs == null ? Map.of() : kwargs), new Context(input.key(), index));
+    return type.build(
+        new Kwargs(input.key(), id, kwargs == null ? Map.of() : kwargs),
+        new Context(input.key(), index));
   }
 
-  /** A raw regular expression from the data, as the reference uses it (with {@code re.IGNORECASE} if asked). */
+  /**
+   * A raw regular expression from the data, as the reference uses it (with {@code re.IGNORECASE} if
+   * asked).
+   */
   private static Pattern rawRegex(Kwargs k, String regex, boolean ignoreCase) {
     int flags = Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNIX_LINES;
     if (ignoreCase) flags |= Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE;
@@ -405,19 +459,23 @@ enum InstructionType {
     try {
       return Pattern.compile(regex, flags);
     } catch (PatternSyntaxException e) {
-      throw k.error("the regular expression \"" + regex + "\" built from its kwargs is invalid: "
-          + e.getDescription());
+      throw k.error(
+          "the regular expression \""
+              + regex
+              + "\" built from its kwargs is invalid: "
+              + e.getDescription());
     }
   }
 
-  private static final JsonMapper JSON = JsonMapper.builder()
-      .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .build();
+  private static final JsonMapper JSON =
+      JsonMapper.builder()
+          .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
 
   /**
-   * Python's {@code json.loads} accepts the text: one JSON value (scalars included) with nothing after it; like
-   * Python it also accepts NaN and Infinity.
+   * Python's {@code json.loads} accepts the text: one JSON value (scalars included) with nothing
+   * after it; like Python it also accepts NaN and Infinity.
    */
   static boolean isPythonJson(String text) {
     try {

@@ -7,13 +7,15 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The arguments of one instruction, read with errors that name the example's key, the instruction id and the
- * argument. A null value counts as absent (the Hugging Face copy of the data lists every argument, mostly null). An
- * absent argument is an error: the reference would draw a random value, which no evaluation can repeat.
+ * The arguments of one instruction, read with errors that name the example's key, the instruction
+ * id and the argument. A null value counts as absent (the Hugging Face copy of the data lists every
+ * argument, mostly null). An absent argument is an error: the reference would draw a random value,
+ * which no evaluation can repeat.
  */
 final class Kwargs {
   /** The reference's two comparison relations. */
   static final String LESS_THAN = "less than";
+
   static final String AT_LEAST = "at least";
 
   private final String key;
@@ -26,7 +28,10 @@ final class Kwargs {
     this.values = values;
   }
 
-  /** Rejects arguments the instruction does not take (the reference's build_description raises a TypeError). */
+  /**
+   * Rejects arguments the instruction does not take (the reference's build_description raises a
+   * TypeError).
+   */
   void allowOnly(String... names) {
     Set<String> unknown = new TreeSet<>();
     for (Map.Entry<String, Object> e : values.entrySet()) {
@@ -53,7 +58,8 @@ final class Kwargs {
     Object v = required(name);
     if (v instanceof Integer || v instanceof Long || v instanceof Short) {
       long n = ((Number) v).longValue();
-      if (n < Integer.MIN_VALUE || n > Integer.MAX_VALUE) throw error("kwargs '" + name + "' = " + n + " is too large");
+      if (n < Integer.MIN_VALUE || n > Integer.MAX_VALUE)
+        throw error("kwargs '" + name + "' = " + n + " is too large");
       return (int) n;
     }
     throw error("kwargs '" + name + "' must be an integer, not " + describe(v));
@@ -62,7 +68,9 @@ final class Kwargs {
   /** A non-negative integer: the reference replaces negative thresholds by random ones. */
   int count(String name) {
     int n = integer(name);
-    if (n < 0) throw error("kwargs '" + name + "' = " + n + " is negative (the reference would draw it at random)");
+    if (n < 0)
+      throw error(
+          "kwargs '" + name + "' = " + n + " is negative (the reference would draw it at random)");
     return n;
   }
 
@@ -77,7 +85,8 @@ final class Kwargs {
     if (v instanceof List<?> list && !list.isEmpty()) {
       List<String> out = new ArrayList<>();
       for (Object o : list) {
-        if (!(o instanceof String s)) throw error("kwargs '" + name + "' must hold strings, not " + describe(o));
+        if (!(o instanceof String s))
+          throw error("kwargs '" + name + "' must hold strings, not " + describe(o));
         out.add(s);
       }
       return out;

@@ -17,22 +17,25 @@ import java.util.regex.Pattern;
 
 /**
  * NLTK's {@code sent_tokenize(text)} (language "english"): the Punkt sentence tokenizer of NLTK 3.8
- * ({@code nltk/tokenize/punkt.py}, Kiss &amp; Strunk 2006) with NLTK's pre-trained English parameters, which IFEval's
- * {@code length_constraints:number_sentences} counts with and {@code word_tokenize} splits with first.
+ * ({@code nltk/tokenize/punkt.py}, Kiss &amp; Strunk 2006) with NLTK's pre-trained English
+ * parameters, which IFEval's {@code length_constraints:number_sentences} counts with and {@code
+ * word_tokenize} splits with first.
  *
- * <p>Written by hand because no Java library ships Punkt with NLTK's English model. The algorithm follows NLTK 3.8
- * step by step: potential end contexts ({@code [.?!]} followed by punctuation or whitespace and a token, the word
- * before found right to left and overlapping contexts dropped), each context tokenized with Punkt's word regex,
- * first-pass annotation (sentence-end characters, ellipses, known abbreviations, also after the last hyphen), the
- * second pass (collocations, orthographic heuristic, frequent sentence starters, initials and ordinals), slices,
- * then boundary realignment of closing quotes and brackets. The parameters (156 abbreviations, 37 collocations, 39
- * sentence starters, 20,366 orthographic contexts) are data from nltk_data's {@code tokenizers/punkt/english.pickle}
- * (see the resource {@code punkt-english.tsv}).
+ * <p>Written by hand because no Java library ships Punkt with NLTK's English model. The algorithm
+ * follows NLTK 3.8 step by step: potential end contexts ({@code [.?!]} followed by punctuation or
+ * whitespace and a token, the word before found right to left and overlapping contexts dropped),
+ * each context tokenized with Punkt's word regex, first-pass annotation (sentence-end characters,
+ * ellipses, known abbreviations, also after the last hyphen), the second pass (collocations,
+ * orthographic heuristic, frequent sentence starters, initials and ordinals), slices, then boundary
+ * realignment of closing quotes and brackets. The parameters (156 abbreviations, 37 collocations,
+ * 39 sentence starters, 20,366 orthographic contexts) are data from nltk_data's {@code
+ * tokenizers/punkt/english.pickle} (see the resource {@code punkt-english.tsv}).
  *
- * <p>Known differences from NLTK: Python's Unicode character classes are emulated with explicit classes
- * ({@link PyText}); the Unicode version is Java 17's (13.0) rather than the Python build's; older NLTK releases
- * (before 3.6.6) found end contexts with a different regex and can split differently in rare cases (several
- * punctuation marks in a row). Other than these, results are meant to be identical.
+ * <p>Known differences from NLTK: Python's Unicode character classes are emulated with explicit
+ * classes ({@link PyText}); the Unicode version is Java 17's (13.0) rather than the Python build's;
+ * older NLTK releases (before 3.6.6) found end contexts with a different regex and can split
+ * differently in rare cases (several punctuation marks in a row). Other than these, results are
+ * meant to be identical.
  */
 public final class PunktSentenceTokenizer {
   private static final int ORTHO_BEG_UC = 1 << 1;
@@ -44,30 +47,66 @@ public final class PunktSentenceTokenizer {
   private static final int ORTHO_UC = ORTHO_BEG_UC + ORTHO_MID_UC + ORTHO_UNK_UC;
   private static final int ORTHO_LC = ORTHO_BEG_LC + ORTHO_MID_LC + ORTHO_UNK_LC;
 
-  /** Characters that cannot appear within words: {@code )";}]*:@'({[} and the sentence ends other than '.'. */
+  /**
+   * Characters that cannot appear within words: {@code )";}]*:@'({[} and the sentence ends other
+   * than '.'.
+   */
   private static final String NON_WORD = "(?:[)\";}\\]*:@'({\\[?!])";
+
   private static final String MULTI_CHAR = "(?:-{2,}|\\.{2,}|(?:\\." + PyText.SPACE + "){2,}\\.)";
   private static final String WORD_START = "[^(\"`{\\[:;&#*@)}\\]\\-,]";
 
-  /** Punkt's word tokenizer: multi-character punctuation, words up to their end, or a single non-space. */
-  private static final Pattern WORD_TOKENIZER = Pattern.compile(
-      MULTI_CHAR
-          + "|(?=" + WORD_START + ")" + PyText.NON_SPACE + "+?(?=" + PyText.SPACE + "|$|" + NON_WORD + "|" + MULTI_CHAR
-          + "|,(?=$|" + PyText.SPACE + "|" + NON_WORD + "|" + MULTI_CHAR + "))"
-          + "|" + PyText.NON_SPACE,
-      Pattern.UNIX_LINES);
+  /**
+   * Punkt's word tokenizer: multi-character punctuation, words up to their end, or a single
+   * non-space.
+   */
+  private static final Pattern WORD_TOKENIZER =
+      Pattern.compile(
+          MULTI_CHAR
+              + "|(?="
+              + WORD_START
+              + ")"
+              + PyText.NON_SPACE
+              + "+?(?="
+              + PyText.SPACE
+              + "|$|"
+              + NON_WORD
+              + "|"
+              + MULTI_CHAR
+              + "|,(?=$|"
+              + PyText.SPACE
+              + "|"
+              + NON_WORD
+              + "|"
+              + MULTI_CHAR
+              + "))"
+              + "|"
+              + PyText.NON_SPACE,
+          Pattern.UNIX_LINES);
 
-  /** A potential sentence end with what follows it: other punctuation, or whitespace and the next token. */
-  private static final Pattern PERIOD_CONTEXT = Pattern.compile(
-      "[.?!](?=(?<afterTok>" + NON_WORD + "|" + PyText.SPACE + "+(?<nextTok>" + PyText.NON_SPACE + "+)))",
-      Pattern.UNIX_LINES);
+  /**
+   * A potential sentence end with what follows it: other punctuation, or whitespace and the next
+   * token.
+   */
+  private static final Pattern PERIOD_CONTEXT =
+      Pattern.compile(
+          "[.?!](?=(?<afterTok>"
+              + NON_WORD
+              + "|"
+              + PyText.SPACE
+              + "+(?<nextTok>"
+              + PyText.NON_SPACE
+              + "+)))",
+          Pattern.UNIX_LINES);
 
-  private static final Pattern BOUNDARY_REALIGNMENT = Pattern.compile(
-      "[\"')\\]}]+?(?:" + PyText.SPACE + "+|(?=--)|$)", Pattern.MULTILINE | Pattern.UNIX_LINES);
+  private static final Pattern BOUNDARY_REALIGNMENT =
+      Pattern.compile(
+          "[\"')\\]}]+?(?:" + PyText.SPACE + "+|(?=--)|$)", Pattern.MULTILINE | Pattern.UNIX_LINES);
 
-  private static final Pattern NUMERIC = Pattern.compile("-?[.,]?" + PyText.DIGIT + "[" + "\\p{Nd}" + ",.-]*\\.?",
-      Pattern.UNIX_LINES);
-  private static final Pattern INITIAL = Pattern.compile("(?:(?!" + PyText.DIGIT + ")" + PyText.WORD + ")\\.");
+  private static final Pattern NUMERIC =
+      Pattern.compile("-?[.,]?" + PyText.DIGIT + "[" + "\\p{Nd}" + ",.-]*\\.?", Pattern.UNIX_LINES);
+  private static final Pattern INITIAL =
+      Pattern.compile("(?:(?!" + PyText.DIGIT + ")" + PyText.WORD + ")\\.");
 
   private static final String PUNCTUATION = ";:,.!?";
 
@@ -82,7 +121,10 @@ public final class PunktSentenceTokenizer {
     return out;
   }
 
-  /** The number of sentences NLTK's {@code sent_tokenize(text)} returns (IFEval's {@code count_sentences}). */
+  /**
+   * The number of sentences NLTK's {@code sent_tokenize(text)} returns (IFEval's {@code
+   * count_sentences}).
+   */
   public static int count(String text) {
     return spans(text).size();
   }
@@ -114,8 +156,11 @@ public final class PunktSentenceTokenizer {
         wordStart = prevStart; // NLTK treats "no whitespace" and "whitespace at index 0" alike
       }
       if (previous != null && prevStop <= wordStart) {
-        out.add(new EndContext(previousMatchEnd, previousNextTok, text.substring(prevStart, prevStop)
-            + previousMatchText));
+        out.add(
+            new EndContext(
+                previousMatchEnd,
+                previousNextTok,
+                text.substring(prevStart, prevStop) + previousMatchText));
       }
       previous = m;
       previousMatchText = m.group() + m.group("afterTok");
@@ -125,13 +170,19 @@ public final class PunktSentenceTokenizer {
       prevStop = m.start();
     }
     if (previous != null) {
-      out.add(new EndContext(previousMatchEnd, previousNextTok, text.substring(prevStart, prevStop)
-          + previousMatchText));
+      out.add(
+          new EndContext(
+              previousMatchEnd,
+              previousNextTok,
+              text.substring(prevStart, prevStop) + previousMatchText));
     }
     return out;
   }
 
-  /** NLTK's {@code _get_last_whitespace_index}: the last ASCII whitespace ({@code string.whitespace}), else 0. */
+  /**
+   * NLTK's {@code _get_last_whitespace_index}: the last ASCII whitespace ({@code
+   * string.whitespace}), else 0.
+   */
   private static int lastWhitespaceIndex(String s) {
     for (int i = s.length() - 1; i >= 0; i--) {
       char c = s.charAt(i);
@@ -264,7 +315,8 @@ public final class PunktSentenceTokenizer {
     }
   }
 
-  // Called with the second token carrying its first-pass annotation only, as NLTK's generator pipeline does.
+  // Called with the second token carrying its first-pass annotation only, as NLTK's generator
+  // pipeline does.
   private static void secondPass(Token t1, Token t2) {
     if (!t1.periodFinal) return;
     String typ = t1.typeNoPeriod();
@@ -293,7 +345,10 @@ public final class PunktSentenceTokenizer {
         t1.abbr = true;
         return;
       }
-      if (starter == null && initial && t2.firstUpper() && (ENGLISH.ortho(nextTyp) & ORTHO_LC) == 0) {
+      if (starter == null
+          && initial
+          && t2.firstUpper()
+          && (ENGLISH.ortho(nextTyp) & ORTHO_LC) == 0) {
         t1.sentBreak = false;
         t1.abbr = true;
       }
@@ -310,7 +365,10 @@ public final class PunktSentenceTokenizer {
   }
 
   /** The trained Punkt parameters, read once from a resource. */
-  private record Parameters(Set<String> abbrevTypes, Set<String> collocations, Set<String> sentStarters,
+  private record Parameters(
+      Set<String> abbrevTypes,
+      Set<String> collocations,
+      Set<String> sentStarters,
       Map<String, Integer> orthoContext) {
     int ortho(String type) {
       return orthoContext.getOrDefault(type, 0);
@@ -322,8 +380,12 @@ public final class PunktSentenceTokenizer {
       Set<String> starters = new HashSet<>();
       Map<String, Integer> ortho = new HashMap<>();
       try (InputStream in = PunktSentenceTokenizer.class.getResourceAsStream(resource)) {
-        if (in == null) throw new IllegalStateException("missing resource " + resource + " next to "
-            + PunktSentenceTokenizer.class.getName());
+        if (in == null)
+          throw new IllegalStateException(
+              "missing resource "
+                  + resource
+                  + " next to "
+                  + PunktSentenceTokenizer.class.getName());
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         String section = null;
         String line;
@@ -347,7 +409,8 @@ public final class PunktSentenceTokenizer {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      return new Parameters(Set.copyOf(abbrev), Set.copyOf(colloc), Set.copyOf(starters), Map.copyOf(ortho));
+      return new Parameters(
+          Set.copyOf(abbrev), Set.copyOf(colloc), Set.copyOf(starters), Map.copyOf(ortho));
     }
   }
 }

@@ -6,36 +6,58 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * Python 3 {@code str} and {@code re} semantics that IFEval relies on and Java spells differently. Java's
- * {@code String.strip()} keeps U+00A0 and Java's regex {@code \s}, {@code \w}, {@code \d} are ASCII-only, while Python's
- * are Unicode; {@code String.split} drops trailing empty strings, Python's {@code split} keeps them. Every check uses
- * these helpers so that a response is cut and counted exactly as the reference does.
+ * Python 3 {@code str} and {@code re} semantics that IFEval relies on and Java spells differently.
+ * Java's {@code String.strip()} keeps U+00A0 and Java's regex {@code \s}, {@code \w}, {@code \d}
+ * are ASCII-only, while Python's are Unicode; {@code String.split} drops trailing empty strings,
+ * Python's {@code split} keeps them. Every check uses these helpers so that a response is cut and
+ * counted exactly as the reference does.
  */
 final class PyText {
   private PyText() {}
 
-  /** The characters of Python's {@code str.isspace()} (and of {@code re}'s {@code \s} on str patterns). */
+  /**
+   * The characters of Python's {@code str.isspace()} (and of {@code re}'s {@code \s} on str
+   * patterns).
+   */
   private static final String SPACE_CHARS =
       "\\t\\n\\x0B\\f\\r\\x1C-\\x1F \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
   /** Python's Unicode {@code \s} as a Java character class. */
   static final String SPACE = "[" + SPACE_CHARS + "]";
+
   /** Python's Unicode {@code \S}. */
   static final String NON_SPACE = "[^" + SPACE_CHARS + "]";
+
   /** Python's Unicode {@code \w}: alphabetic (L*), numeric (Nd, Nl, No) or underscore. */
   static final String WORD = "[\\p{L}\\p{Nd}\\p{Nl}\\p{No}_]";
+
   /** Python's Unicode {@code \W}. */
   static final String NON_WORD = "[^\\p{L}\\p{Nd}\\p{Nl}\\p{No}_]";
+
   /** Python's Unicode {@code \d} (decimal digits). */
   static final String DIGIT = "\\p{Nd}";
 
-  /** Python's {@code \b}, built from {@link #WORD} so it does not depend on the JDK's own {@code \b} rules. */
-  static final String BOUNDARY = "(?:(?<=" + WORD + ")(?!" + WORD + ")|(?<!" + WORD + ")(?=" + WORD + "))";
+  /**
+   * Python's {@code \b}, built from {@link #WORD} so it does not depend on the JDK's own {@code \b}
+   * rules.
+   */
+  static final String BOUNDARY =
+      "(?:(?<=" + WORD + ")(?!" + WORD + ")|(?<!" + WORD + ")(?=" + WORD + "))";
 
   /** True for the characters of Python's {@code str.isspace()}. */
   static boolean isSpace(int c) {
-    return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 || c == 0xA0
-        || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F
-        || c == 0x205F || c == 0x3000;
+    return c == ' '
+        || (c >= 0x09 && c <= 0x0D)
+        || (c >= 0x1C && c <= 0x1F)
+        || c == 0x85
+        || c == 0xA0
+        || c == 0x1680
+        || (c >= 0x2000 && c <= 0x200A)
+        || c == 0x2028
+        || c == 0x2029
+        || c == 0x202F
+        || c == 0x205F
+        || c == 0x3000;
   }
 
   /** Python's {@code s.strip()}. */
@@ -87,7 +109,9 @@ final class PyText {
     return out;
   }
 
-  /** Python's {@code s.split(sep)} for a literal separator: keeps leading and trailing empty parts. */
+  /**
+   * Python's {@code s.split(sep)} for a literal separator: keeps leading and trailing empty parts.
+   */
   static List<String> split(String s, String sep) {
     List<String> out = new ArrayList<>();
     int from = 0;
@@ -101,15 +125,16 @@ final class PyText {
   }
 
   /**
-   * Python's {@code re.split(pattern, s)} for a pattern without groups that never matches the empty string: every
-   * part, the leading and trailing empty ones included.
+   * Python's {@code re.split(pattern, s)} for a pattern without groups that never matches the empty
+   * string: every part, the leading and trailing empty ones included.
    */
   static List<String> reSplit(Pattern pattern, String s) {
     List<String> out = new ArrayList<>();
     var m = pattern.matcher(s);
     int from = 0;
     while (m.find()) {
-      if (m.end() == m.start()) continue; // Python 3.7+ splits on empty matches too; our patterns have none
+      if (m.end() == m.start())
+        continue; // Python 3.7+ splits on empty matches too; our patterns have none
       out.add(s.substring(from, m.start()));
       from = m.end();
     }
@@ -123,8 +148,9 @@ final class PyText {
   }
 
   /**
-   * Python's {@code s.isupper()}: at least one cased character and no lower-case or title-case one. Java's
-   * {@code Character.isUpperCase/isLowerCase} use the same derived Uppercase/Lowercase properties as CPython.
+   * Python's {@code s.isupper()}: at least one cased character and no lower-case or title-case one.
+   * Java's {@code Character.isUpperCase/isLowerCase} use the same derived Uppercase/Lowercase
+   * properties as CPython.
    */
   static boolean isUpper(String s) {
     boolean cased = false;
@@ -137,7 +163,9 @@ final class PyText {
     return cased;
   }
 
-  /** Python's {@code s.islower()}: at least one cased character and no upper-case or title-case one. */
+  /**
+   * Python's {@code s.islower()}: at least one cased character and no upper-case or title-case one.
+   */
   static boolean isLower(String s) {
     boolean cased = false;
     for (int i = 0; i < s.length(); ) {

@@ -3,28 +3,38 @@ package dev.amalgam.eval.llama;
 import java.util.Objects;
 
 /**
- * One text generation through java-llama.cpp. Build one with {@link #builder()} (or {@link #of(String)} for the
- * defaults) and change a copy with {@link #toBuilder()}.
+ * One text generation through java-llama.cpp. Build one with {@link #builder()} (or {@link
+ * #of(String)} for the defaults) and change a copy with {@link #toBuilder()}.
  *
  * @param prompt the prompt (raw, or the user message when chat is set)
- * @param chat wrap the prompt in the model's chat template (GGUF {@code tokenizer.chat_template}; chatml if absent)
+ * @param chat wrap the prompt in the model's chat template (GGUF {@code tokenizer.chat_template};
+ *     chatml if absent)
  * @param maxTokens most tokens to generate
  * @param temperature sampling temperature; 0 is greedy
  * @param seed sampling seed
- * @param gpuLayers layers to offload (model-level: equal for every request of one model load); ignored by the
- *     CPU-only bundled library
+ * @param gpuLayers layers to offload (model-level: equal for every request of one model load);
+ *     ignored by the CPU-only bundled library
  * @param contextSize context tokens (model-level)
  * @param threads CPU threads (model-level)
- * @param grammar a GBNF grammar the output must follow (llama.cpp's grammar sampler), or null for free text; the
- *     multiple-choice evaluation uses one that allows only the option labels
+ * @param grammar a GBNF grammar the output must follow (llama.cpp's grammar sampler), or null for
+ *     free text; the multiple-choice evaluation uses one that allows only the option labels
  */
 public record GenerationRequest(
-    String prompt, boolean chat, int maxTokens, float temperature, int seed, int gpuLayers, int contextSize,
-    int threads, String grammar) {
+    String prompt,
+    boolean chat,
+    int maxTokens,
+    float temperature,
+    int seed,
+    int gpuLayers,
+    int contextSize,
+    int threads,
+    String grammar) {
   /** Default most tokens to generate. */
   public static final int DEFAULT_MAX_TOKENS = 64;
+
   /** Default seed. */
   public static final int DEFAULT_SEED = 42;
+
   /** Default context size. */
   public static final int DEFAULT_CONTEXT_SIZE = 2048;
 
@@ -38,12 +48,14 @@ public record GenerationRequest(
     if (gpuLayers < 0) throw bad("gpu layers must be >= 0, got " + gpuLayers);
     if (contextSize < 16) throw bad("context size must be >= 16, got " + contextSize);
     if (threads < 1) throw bad("threads must be >= 1, got " + threads);
-    if (grammar != null && grammar.isBlank()) throw bad("grammar must be null or a non-blank GBNF text");
+    if (grammar != null && grammar.isBlank())
+      throw bad("grammar must be null or a non-blank GBNF text");
   }
 
   /**
-   * A builder with the defaults: no prompt yet (required), no chat template, 64 tokens, greedy, seed 42, no GPU
-   * layers, context 2048, {@link ScorerOptions#defaultThreads()} threads, free text.
+   * A builder with the defaults: no prompt yet (required), no chat template, 64 tokens, greedy,
+   * seed 42, no GPU layers, context 2048, {@link ScorerOptions#defaultThreads()} threads, free
+   * text.
    */
   public static Builder builder() {
     return new Builder();
@@ -56,12 +68,22 @@ public record GenerationRequest(
 
   /** A builder holding this request's values, for a changed copy. */
   public Builder toBuilder() {
-    return new Builder().prompt(prompt).chat(chat).maxTokens(maxTokens).temperature(temperature).seed(seed)
-        .gpuLayers(gpuLayers).contextSize(contextSize).threads(threads).grammar(grammar);
+    return new Builder()
+        .prompt(prompt)
+        .chat(chat)
+        .maxTokens(maxTokens)
+        .temperature(temperature)
+        .seed(seed)
+        .gpuLayers(gpuLayers)
+        .contextSize(contextSize)
+        .threads(threads)
+        .grammar(grammar);
   }
 
   boolean sameModelSettings(GenerationRequest other) {
-    return gpuLayers == other.gpuLayers && contextSize == other.contextSize && threads == other.threads;
+    return gpuLayers == other.gpuLayers
+        && contextSize == other.contextSize
+        && threads == other.threads;
   }
 
   private static LlamaBridgeException bad(String message) {
@@ -77,7 +99,8 @@ public record GenerationRequest(
     private int seed = DEFAULT_SEED;
     private int gpuLayers;
     private int contextSize = DEFAULT_CONTEXT_SIZE;
-    private Integer threads; // null: ScorerOptions.defaultThreads(), read from /proc only when needed
+    private Integer
+        threads; // null: ScorerOptions.defaultThreads(), read from /proc only when needed
     private String grammar;
 
     private Builder() {}
@@ -143,8 +166,16 @@ public record GenerationRequest(
      * @throws NullPointerException if no prompt was set
      */
     public GenerationRequest build() {
-      return new GenerationRequest(prompt, chat, maxTokens, temperature, seed, gpuLayers, contextSize,
-          threads != null ? threads : ScorerOptions.defaultThreads(), grammar);
+      return new GenerationRequest(
+          prompt,
+          chat,
+          maxTokens,
+          temperature,
+          seed,
+          gpuLayers,
+          contextSize,
+          threads != null ? threads : ScorerOptions.defaultThreads(),
+          grammar);
     }
   }
 }

@@ -4,14 +4,15 @@ package dev.amalgam.eval.llama;
  * The outcome of one {@link GenerationRequest}.
  *
  * @param text the generated completion (without the prompt)
- * @param prompt the exact prompt text given to the model: the chat-templated one in chat mode, without a leading BOS
- *     text when the vocabulary adds BOS itself
+ * @param prompt the exact prompt text given to the model: the chat-templated one in chat mode,
+ *     without a leading BOS text when the vocabulary adds BOS itself
  * @param millis wall time of this generation inside the child, excluding the model load
- * @param promptTokens tokens of the prompt as java-llama.cpp's {@code encode} counts them (special-token text parsed,
- *     BOS not counted); -1 when unknown
+ * @param promptTokens tokens of the prompt as java-llama.cpp's {@code encode} counts them
+ *     (special-token text parsed, BOS not counted); -1 when unknown
  * @param generatedTokens tokens generated (one per streamed java-llama.cpp output); -1 when unknown
  */
-public record GenerationResult(String text, String prompt, long millis, int promptTokens, int generatedTokens) {
+public record GenerationResult(
+    String text, String prompt, long millis, int promptTokens, int generatedTokens) {
   /** A result without token counts. */
   public GenerationResult(String text, String prompt, long millis) {
     this(text, prompt, millis, -1, -1);

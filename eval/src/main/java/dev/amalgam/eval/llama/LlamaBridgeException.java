@@ -5,9 +5,9 @@ import dev.amalgam.diagnostic.FailureReason;
 import java.util.Objects;
 
 /**
- * A failure of the llama.cpp bridge or of generation, with a {@link Reason} so callers (the CLI) can tell bad input
- * from an environment problem; {@link #failureReason()} follows it. Messages name the model file or the rule that
- * failed.
+ * A failure of the llama.cpp bridge or of generation, with a {@link Reason} so callers (the CLI)
+ * can tell bad input from an environment problem; {@link #failureReason()} follows it. Messages
+ * name the model file or the rule that failed.
  */
 public final class LlamaBridgeException extends RuntimeException implements Failure {
   private static final long serialVersionUID = 1L;
@@ -68,7 +68,9 @@ public final class LlamaBridgeException extends RuntimeException implements Fail
     return reason;
   }
 
-  /** {@link FailureReason#BAD_INPUT} when the {@link #reason()} is bad input, else the environment. */
+  /**
+   * {@link FailureReason#BAD_INPUT} when the {@link #reason()} is bad input, else the environment.
+   */
   @Override
   public FailureReason failureReason() {
     return reason.isBadInput() ? FailureReason.BAD_INPUT : FailureReason.ENVIRONMENT;

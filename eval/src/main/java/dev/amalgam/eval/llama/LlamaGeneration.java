@@ -28,13 +28,15 @@ import java.util.stream.Stream;
 /**
  * Text generation through java-llama.cpp 4.2.0, one child JVM per model load.
  *
- * <p>Why a child: the binding's native worker thread keeps the JVM alive and {@code close()} leaks the server context
- * (about 30 MB and a thread per load; docs/formats.md §6.4), so evaluating many merged models in one JVM would grow
- * without bound. The child ({@link GenerationChild}) runs {@code java -cp <this class path>}, reads the requests as
- * JSON on stdin, writes one JSON result line on stdout and calls {@code System.exit}. It gets a private
- * {@code de.kherud.llama.tmpdir} (so concurrent children never share or delete each other's extracted library) and
- * inherits {@code -Dde.kherud.llama.lib.path}. Several prompts share one model load via {@link #generateAll}, and
- * {@link #generateStreaming} reports each result as the child streams it (protocol in {@link GenerationChild}).
+ * <p>Why a child: the binding's native worker thread keeps the JVM alive and {@code close()} leaks
+ * the server context (about 30 MB and a thread per load; docs/formats.md §6.4), so evaluating many
+ * merged models in one JVM would grow without bound. The child ({@link GenerationChild}) runs
+ * {@code java -cp <this class path>}, reads the requests as JSON on stdin, writes one JSON result
+ * line on stdout and calls {@code System.exit}. It gets a private {@code de.kherud.llama.tmpdir}
+ * (so concurrent children never share or delete each other's extracted library) and inherits {@code
+ * -Dde.kherud.llama.lib.path}. Several prompts share one model load via {@link #generateAll}, and
+ * {@link #generateStreaming} reports each result as the child streams it (protocol in {@link
+ * GenerationChild}).
  */
 public final class LlamaGeneration {
   /** Default time limit of one child process. */
@@ -53,7 +55,10 @@ public final class LlamaGeneration {
     return generateAll(gguf, List.of(request), DEFAULT_TIMEOUT).get(0);
   }
 
-  /** Generates several completions with one model load and {@link #DEFAULT_TIMEOUT}; results in request order. */
+  /**
+   * Generates several completions with one model load and {@link #DEFAULT_TIMEOUT}; results in
+   * request order.
+   */
   public static List<GenerationResult> generateAll(Path gguf, List<GenerationRequest> requests) {
     return generateAll(gguf, requests, DEFAULT_TIMEOUT);
   }
@@ -61,29 +66,34 @@ public final class LlamaGeneration {
   /**
    * Generates several completions with one model load; results in request order.
    *
-   * @param requests at least one; gpuLayers, contextSize and threads must be equal in all (one model load)
+   * @param requests at least one; gpuLayers, contextSize and threads must be equal in all (one
+   *     model load)
    * @param timeout the child is killed when the whole run takes longer
-   * @throws LlamaBridgeException MODEL_NOT_FOUND, MODEL_LOAD_FAILED (a file llama.cpp refuses), BAD_ARGUMENT,
-   *     TEXT_TOO_LONG (a prompt fills the context), GENERATION_FAILED (a crash or other failure of the child, with
-   *     its stderr), TIMEOUT, LIBRARY_UNAVAILABLE (chat mode needs the bridge to learn the BOS text)
+   * @throws LlamaBridgeException MODEL_NOT_FOUND, MODEL_LOAD_FAILED (a file llama.cpp refuses),
+   *     BAD_ARGUMENT, TEXT_TOO_LONG (a prompt fills the context), GENERATION_FAILED (a crash or
+   *     other failure of the child, with its stderr), TIMEOUT, LIBRARY_UNAVAILABLE (chat mode needs
+   *     the bridge to learn the BOS text)
    */
-  public static List<GenerationResult> generateAll(Path gguf, List<GenerationRequest> requests, Duration timeout) {
+  public static List<GenerationResult> generateAll(
+      Path gguf, List<GenerationRequest> requests, Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     return run(gguf, requests, timeout, false, Listener.NONE, GenerationChild.class.getName());
   }
 
   /**
-   * Generates several completions with one model load and hands each result to {@code listener} as soon as the
-   * child has produced it (the child streams one line per request), so callers can show progress and tokens/s.
+   * Generates several completions with one model load and hands each result to {@code listener} as
+   * soon as the child has produced it (the child streams one line per request), so callers can show
+   * progress and tokens/s.
    *
-   * @param idleTimeout the child is killed when it loads or generates for longer than this without a result
+   * @param idleTimeout the child is killed when it loads or generates for longer than this without
+   *     a result
    * @return all results in request order (the same objects the listener saw)
-   * @throws LlamaBridgeException as {@link #generateAll(Path, List, Duration)}; a child that dies after k results
-   *     gives GENERATION_FAILED naming the model and request k. An exception thrown by the listener stops the child
-   *     and is rethrown unchanged.
+   * @throws LlamaBridgeException as {@link #generateAll(Path, List, Duration)}; a child that dies
+   *     after k results gives GENERATION_FAILED naming the model and request k. An exception thrown
+   *     by the listener stops the child and is rethrown unchanged.
    */
-  public static List<GenerationResult> generateStreaming(Path gguf, List<GenerationRequest> requests,
-      Duration idleTimeout, Listener listener) {
+  public static List<GenerationResult> generateStreaming(
+      Path gguf, List<GenerationRequest> requests, Duration idleTimeout, Listener listener) {
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(listener, "listener");
     return run(gguf, requests, idleTimeout, true, listener, GenerationChild.class.getName());
@@ -92,15 +102,19 @@ public final class LlamaGeneration {
   /** Receives the streamed events of {@link #generateStreaming}, on the calling thread. */
   public interface Listener {
     /** A listener that ignores every event. */
-    Listener NONE = new Listener() {
-      @Override
-      public void loaded(long millis) {}
+    Listener NONE =
+        new Listener() {
+          @Override
+          public void loaded(long millis) {}
 
-      @Override
-      public void result(int index, GenerationResult result) {}
-    };
+          @Override
+          public void result(int index, GenerationResult result) {}
+        };
 
-    /** The child has loaded the model, which took {@code millis} inside the child (JVM start not included). */
+    /**
+     * The child has loaded the model, which took {@code millis} inside the child (JVM start not
+     * included).
+     */
     void loaded(long millis);
 
     /** Request {@code index} is done. */
@@ -108,28 +122,39 @@ public final class LlamaGeneration {
   }
 
   /** The run with a replaceable child main class: tests use a child that dies on purpose. */
-  static List<GenerationResult> run(Path gguf, List<GenerationRequest> requests, Duration timeout, boolean idle,
-      Listener listener, String childMainClass) {
+  static List<GenerationResult> run(
+      Path gguf,
+      List<GenerationRequest> requests,
+      Duration timeout,
+      boolean idle,
+      Listener listener,
+      String childMainClass) {
     Objects.requireNonNull(gguf, "gguf");
     Objects.requireNonNull(requests, "requests");
-    if (requests.isEmpty()) throw new LlamaBridgeException(Reason.BAD_ARGUMENT, "no generation requests");
+    if (requests.isEmpty())
+      throw new LlamaBridgeException(Reason.BAD_ARGUMENT, "no generation requests");
     GenerationRequest first = requests.get(0);
     for (GenerationRequest r : requests) {
       if (!first.sameModelSettings(r)) {
-        throw new LlamaBridgeException(Reason.BAD_ARGUMENT,
+        throw new LlamaBridgeException(
+            Reason.BAD_ARGUMENT,
             "requests of one model load must share gpuLayers, contextSize and threads");
       }
     }
     if (!Files.isRegularFile(gguf)) {
       throw new LlamaBridgeException(Reason.MODEL_NOT_FOUND, gguf + ": no such model file");
     }
-    String bosText = requests.stream().anyMatch(GenerationRequest::chat) ? LlamaScorer.bosTextIfAdded(gguf, false) : "";
+    String bosText =
+        requests.stream().anyMatch(GenerationRequest::chat)
+            ? LlamaScorer.bosTextIfAdded(gguf, false)
+            : "";
     String input = requestJson(gguf, requests, bosText);
     Path tmp;
     try {
       tmp = Files.createTempDirectory("amalgam-generation-");
     } catch (IOException e) {
-      throw new LlamaBridgeException(Reason.GENERATION_FAILED, "cannot create a temporary directory: " + e, e);
+      throw new LlamaBridgeException(
+          Reason.GENERATION_FAILED, "cannot create a temporary directory: " + e, e);
     }
     try {
       return runChild(gguf, tmp, input, requests.size(), timeout, idle, listener, childMainClass);
@@ -159,8 +184,15 @@ public final class LlamaGeneration {
     return root.toString();
   }
 
-  private static List<GenerationResult> runChild(Path gguf, Path tmp, String input, int expected, Duration timeout,
-      boolean idle, Listener listener, String childMainClass) {
+  private static List<GenerationResult> runChild(
+      Path gguf,
+      Path tmp,
+      String input,
+      int expected,
+      Duration timeout,
+      boolean idle,
+      Listener listener,
+      String childMainClass) {
     List<String> command = new ArrayList<>();
     command.add(javaBinary());
     command.add("-cp");
@@ -169,13 +201,15 @@ public final class LlamaGeneration {
     command.add("-XX:TieredStopAtLevel=1");
     command.add("-Dde.kherud.llama.tmpdir=" + tmp);
     String libPath = System.getProperty(LlamaLibrary.LIB_PATH_PROPERTY);
-    if (libPath != null && !libPath.isBlank()) command.add("-D" + LlamaLibrary.LIB_PATH_PROPERTY + "=" + libPath);
+    if (libPath != null && !libPath.isBlank())
+      command.add("-D" + LlamaLibrary.LIB_PATH_PROPERTY + "=" + libPath);
     command.add(childMainClass);
     Process process;
     try {
       process = new ProcessBuilder(command).start();
     } catch (IOException e) {
-      throw new LlamaBridgeException(Reason.GENERATION_FAILED, "cannot start " + command.get(0) + ": " + e, e);
+      throw new LlamaBridgeException(
+          Reason.GENERATION_FAILED, "cannot start " + command.get(0) + ": " + e, e);
     }
     try {
       return collect(gguf, process, input, expected, timeout, idle, listener);
@@ -192,8 +226,14 @@ public final class LlamaGeneration {
     }
   }
 
-  private static List<GenerationResult> collect(Path gguf, Process process, String input, int expected,
-      Duration timeout, boolean idle, Listener listener) {
+  private static List<GenerationResult> collect(
+      Path gguf,
+      Process process,
+      String input,
+      int expected,
+      Duration timeout,
+      boolean idle,
+      Listener listener) {
     Lines stdout = new Lines(process.getInputStream());
     Drain stderr = new Drain(process.getErrorStream());
     try (OutputStream in = process.getOutputStream()) {
@@ -210,12 +250,22 @@ public final class LlamaGeneration {
         line = stdout.lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new LlamaBridgeException(Reason.GENERATION_FAILED, "interrupted while generating with " + gguf, e);
+        throw new LlamaBridgeException(
+            Reason.GENERATION_FAILED, "interrupted while generating with " + gguf, e);
       }
       if (line == null) {
-        throw new LlamaBridgeException(Reason.TIMEOUT, gguf + ": generation " + (idle ? "produced no result" : "did not"
-            + " finish") + " within " + timeout.toSeconds() + " s (" + results.size() + " of " + expected
-            + " requests done); child killed");
+        throw new LlamaBridgeException(
+            Reason.TIMEOUT,
+            gguf
+                + ": generation "
+                + (idle ? "produced no result" : "did not" + " finish")
+                + " within "
+                + timeout.toSeconds()
+                + " s ("
+                + results.size()
+                + " of "
+                + expected
+                + " requests done); child killed");
       }
       if (line == Lines.END) break;
       if (idle) deadline = System.nanoTime() + timeout.toNanos();
@@ -223,8 +273,13 @@ public final class LlamaGeneration {
         listener.loaded(parse(line, LOADED_PREFIX).path("millis").asLong());
       } else if (line.startsWith(ITEM_PREFIX)) {
         JsonNode n = parse(line, ITEM_PREFIX);
-        GenerationResult r = new GenerationResult(n.get("text").asText(), n.get("prompt").asText(),
-            n.get("millis").asLong(), n.path("promptTokens").asInt(-1), n.path("generatedTokens").asInt(-1));
+        GenerationResult r =
+            new GenerationResult(
+                n.get("text").asText(),
+                n.get("prompt").asText(),
+                n.get("millis").asLong(),
+                n.path("promptTokens").asInt(-1),
+                n.path("generatedTokens").asInt(-1));
         listener.result(results.size(), r);
         results.add(r);
       } else if (line.startsWith(RESULT_PREFIX)) {
@@ -237,7 +292,8 @@ public final class LlamaGeneration {
       exit = process.waitFor();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new LlamaBridgeException(Reason.GENERATION_FAILED, "interrupted while generating with " + gguf, e);
+      throw new LlamaBridgeException(
+          Reason.GENERATION_FAILED, "interrupted while generating with " + gguf, e);
     }
     String err = stderr.text();
     if (result != null && result.hasNonNull("error")) {
@@ -245,14 +301,32 @@ public final class LlamaGeneration {
       String named = result.path("reason").asText();
       if (Reason.MODEL_LOAD_FAILED.name().equals(named)) reason = Reason.MODEL_LOAD_FAILED;
       if (Reason.TEXT_TOO_LONG.name().equals(named)) reason = Reason.TEXT_TOO_LONG;
-      throw new LlamaBridgeException(reason, gguf + ": " + result.get("error").asText()
-          + (reason == Reason.GENERATION_FAILED ? tail(err) : ""));
+      throw new LlamaBridgeException(
+          reason,
+          gguf
+              + ": "
+              + result.get("error").asText()
+              + (reason == Reason.GENERATION_FAILED ? tail(err) : ""));
     }
     if (exit != 0 || result == null || results.size() != expected) {
-      String where = results.size() < expected ? " while generating request " + results.size() + " (" + results.size()
-          + " of " + expected + " done)" : "";
-      throw new LlamaBridgeException(Reason.GENERATION_FAILED, gguf + ": generation child exited with code " + exit
-          + where + (result == null ? " and no final result" : "") + tail(err));
+      String where =
+          results.size() < expected
+              ? " while generating request "
+                  + results.size()
+                  + " ("
+                  + results.size()
+                  + " of "
+                  + expected
+                  + " done)"
+              : "";
+      throw new LlamaBridgeException(
+          Reason.GENERATION_FAILED,
+          gguf
+              + ": generation child exited with code "
+              + exit
+              + where
+              + (result == null ? " and no final result" : "")
+              + tail(err));
     }
     return List.copyOf(results);
   }
@@ -261,7 +335,8 @@ public final class LlamaGeneration {
     try {
       return JSON.readTree(line.substring(prefix.length()));
     } catch (IOException e) {
-      throw new LlamaBridgeException(Reason.GENERATION_FAILED, "unreadable line from the generation child: " + line, e);
+      throw new LlamaBridgeException(
+          Reason.GENERATION_FAILED, "unreadable line from the generation child: " + line, e);
     }
   }
 
@@ -273,58 +348,77 @@ public final class LlamaGeneration {
   }
 
   private static String javaBinary() {
-    return ProcessHandle.current().info().command()
+    return ProcessHandle.current()
+        .info()
+        .command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
   }
 
   private static void deleteTree(Path dir) {
     try (Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // best effort: a leftover file in a private temp directory
-        }
-      });
+      walk.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                  // best effort: a leftover file in a private temp directory
+                }
+              });
     } catch (IOException | UncheckedIOException ignored) {
       // best effort
     }
   }
 
-  /** Reads the child's stdout line by line on its own thread into a queue; {@link #END} marks the end of stream. */
+  /**
+   * Reads the child's stdout line by line on its own thread into a queue; {@link #END} marks the
+   * end of stream.
+   */
   private static final class Lines {
-    // A distinct instance, compared by identity, so no line the child prints can be mistaken for it.
+    // A distinct instance, compared by identity, so no line the child prints can be mistaken for
+    // it.
     static final String END = new String("end of stream");
     final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
 
     Lines(InputStream in) {
-      Thread thread = new Thread(() -> {
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-          for (String line = reader.readLine(); line != null; line = reader.readLine()) lines.add(line);
-        } catch (IOException ignored) {
-          // the process is gone; what was read is queued
-        } finally {
-          lines.add(END);
-        }
-      }, "amalgam-generation-stdout");
+      Thread thread =
+          new Thread(
+              () -> {
+                try (BufferedReader reader =
+                    new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                  for (String line = reader.readLine(); line != null; line = reader.readLine())
+                    lines.add(line);
+                } catch (IOException ignored) {
+                  // the process is gone; what was read is queued
+                } finally {
+                  lines.add(END);
+                }
+              },
+              "amalgam-generation-stdout");
       thread.setDaemon(true);
       thread.start();
     }
   }
 
-  /** Reads a child stream to the end on its own thread, so neither pipe can fill up and block the child. */
+  /**
+   * Reads a child stream to the end on its own thread, so neither pipe can fill up and block the
+   * child.
+   */
   private static final class Drain {
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
     private final Thread thread;
 
     Drain(InputStream in) {
-      thread = new Thread(() -> {
-        try (in) {
-          in.transferTo(buffer);
-        } catch (IOException ignored) {
-          // the process is gone; keep what was read
-        }
-      }, "amalgam-generation-drain");
+      thread =
+          new Thread(
+              () -> {
+                try (in) {
+                  in.transferTo(buffer);
+                } catch (IOException ignored) {
+                  // the process is gone; keep what was read
+                }
+              },
+              "amalgam-generation-drain");
       thread.setDaemon(true);
       thread.start();
     }

@@ -11,16 +11,19 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Exact token log-probabilities, continuation log-likelihoods and perplexity of a GGUF model, computed by llama.cpp
- * (the build inside java-llama.cpp's libjllama.so) through Amalgam's native bridge.
+ * Exact token log-probabilities, continuation log-likelihoods and perplexity of a GGUF model,
+ * computed by llama.cpp (the build inside java-llama.cpp's libjllama.so) through Amalgam's native
+ * bridge.
  *
- * <p>Every sequence is decoded as one batch at positions 0..n-1 after clearing the KV cache, and log-softmax is
- * taken in double precision. With the default F32 KV cache the result does not depend on how a text is batched;
- * {@link ScorerOptions#withF32KvCache(boolean) F16} reproduces llama-perplexity's numbers instead.
+ * <p>Every sequence is decoded as one batch at positions 0..n-1 after clearing the KV cache, and
+ * log-softmax is taken in double precision. With the default F32 KV cache the result does not
+ * depend on how a text is batched; {@link ScorerOptions#withF32KvCache(boolean) F16} reproduces
+ * llama-perplexity's numbers instead.
  *
- * <p>Thread-safe (methods are synchronized: one llama context). Close it to free the model; using it afterwards
- * throws {@link LlamaBridgeException} with {@link Reason#CLOSED}. The JVM never crashes on bad input: lengths and
- * token ids are checked here and again in C++ before llama.cpp sees them.
+ * <p>Thread-safe (methods are synchronized: one llama context). Close it to free the model; using
+ * it afterwards throws {@link LlamaBridgeException} with {@link Reason#CLOSED}. The JVM never
+ * crashes on bad input: lengths and token ids are checked here and again in C++ before llama.cpp
+ * sees them.
  */
 public final class LlamaScorer implements AutoCloseable {
   private final Path model;
@@ -33,7 +36,12 @@ public final class LlamaScorer implements AutoCloseable {
   private final int contextSize;
   private final int batchSize;
 
-  private LlamaScorer(Path model, ScorerOptions options, long modelHandle, long contextHandle, int[] modelInfo,
+  private LlamaScorer(
+      Path model,
+      ScorerOptions options,
+      long modelHandle,
+      long contextHandle,
+      int[] modelInfo,
       int[] contextInfo) {
     this.model = model;
     this.options = options;
@@ -49,7 +57,8 @@ public final class LlamaScorer implements AutoCloseable {
   /**
    * Loads a GGUF model and creates a scoring context.
    *
-   * @throws LlamaBridgeException MODEL_NOT_FOUND, MODEL_LOAD_FAILED (garbage file), LIBRARY_UNAVAILABLE
+   * @throws LlamaBridgeException MODEL_NOT_FOUND, MODEL_LOAD_FAILED (garbage file),
+   *     LIBRARY_UNAVAILABLE
    */
   public static LlamaScorer open(Path gguf, ScorerOptions options) {
     Objects.requireNonNull(gguf, "gguf");
@@ -60,8 +69,11 @@ public final class LlamaScorer implements AutoCloseable {
       check(LlamaNative.amalgam_llama_model_info(model, modelInfo), Reason.NATIVE_ERROR, gguf);
       long[] out = new long[1];
       int n = options.contextSize();
-      check(LlamaNative.amalgam_llama_new_context(model, n, n, options.threads(), options.f32KvCache() ? 1 : 0, out),
-          Reason.NATIVE_ERROR, gguf);
+      check(
+          LlamaNative.amalgam_llama_new_context(
+              model, n, n, options.threads(), options.f32KvCache() ? 1 : 0, out),
+          Reason.NATIVE_ERROR,
+          gguf);
       int[] contextInfo = new int[2];
       int status = LlamaNative.amalgam_llama_context_info(out[0], contextInfo);
       if (status != 0) {
@@ -76,8 +88,9 @@ public final class LlamaScorer implements AutoCloseable {
   }
 
   /**
-   * The text of the BOS token if tokenizing with special tokens prepends it, else the empty string. Loads only the
-   * vocabulary. Generation uses it to avoid a double BOS after a chat template that writes BOS itself.
+   * The text of the BOS token if tokenizing with special tokens prepends it, else the empty string.
+   * Loads only the vocabulary. Generation uses it to avoid a double BOS after a chat template that
+   * writes BOS itself.
    */
   static String bosTextIfAdded(Path gguf, boolean verbose) {
     long model = loadModel(gguf, 0, true, verbose);
@@ -87,10 +100,12 @@ public final class LlamaScorer implements AutoCloseable {
       if (info[2] == 0 || info[1] < 0) return "";
       int[] length = new int[1];
       byte[] buffer = new byte[256];
-      int status = LlamaNative.amalgam_llama_token_text(model, info[1], buffer, buffer.length, length);
+      int status =
+          LlamaNative.amalgam_llama_token_text(model, info[1], buffer, buffer.length, length);
       if (status != 0 && length[0] > buffer.length) {
         buffer = new byte[length[0]];
-        status = LlamaNative.amalgam_llama_token_text(model, info[1], buffer, buffer.length, length);
+        status =
+            LlamaNative.amalgam_llama_token_text(model, info[1], buffer, buffer.length, length);
       }
       check(status, Reason.NATIVE_ERROR, gguf);
       return new String(buffer, 0, length[0], StandardCharsets.UTF_8);
@@ -105,8 +120,12 @@ public final class LlamaScorer implements AutoCloseable {
     }
     LlamaLibrary.ensureOpen(verbose);
     long[] out = new long[1];
-    int status = LlamaNative.amalgam_llama_load_model(
-        LlamaLibrary.cString(gguf.toAbsolutePath().toString()), gpuLayers, vocabOnly ? 1 : 0, out);
+    int status =
+        LlamaNative.amalgam_llama_load_model(
+            LlamaLibrary.cString(gguf.toAbsolutePath().toString()),
+            gpuLayers,
+            vocabOnly ? 1 : 0,
+            out);
     check(status, Reason.MODEL_LOAD_FAILED, gguf);
     return out[0];
   }
@@ -159,8 +178,8 @@ public final class LlamaScorer implements AutoCloseable {
    * Tokenizes text as llama.cpp does.
    *
    * @param addSpecial prepend BOS when the vocabulary adds it
-   * @param parseSpecial turn special-token text (such as {@code <s>} or {@code <|im_start|>}) into the special token,
-   *     as java-llama.cpp's completion does with its prompt
+   * @param parseSpecial turn special-token text (such as {@code <s>} or {@code <|im_start|>}) into
+   *     the special token, as java-llama.cpp's completion does with its prompt
    */
   public synchronized int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
     Objects.requireNonNull(text, "text");
@@ -168,31 +187,50 @@ public final class LlamaScorer implements AutoCloseable {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     int[] count = new int[1];
     int[] tokens = new int[Math.max(8, bytes.length + 2)];
-    int status = LlamaNative.amalgam_llama_tokenize(modelHandle, bytes, bytes.length, addSpecial ? 1 : 0,
-        parseSpecial ? 1 : 0, tokens, tokens.length, count);
+    int status =
+        LlamaNative.amalgam_llama_tokenize(
+            modelHandle,
+            bytes,
+            bytes.length,
+            addSpecial ? 1 : 0,
+            parseSpecial ? 1 : 0,
+            tokens,
+            tokens.length,
+            count);
     if (status == StatusCode.BUFFER_TOO_SMALL) {
       tokens = new int[count[0]];
-      status = LlamaNative.amalgam_llama_tokenize(modelHandle, bytes, bytes.length, addSpecial ? 1 : 0,
-          parseSpecial ? 1 : 0, tokens, tokens.length, count);
+      status =
+          LlamaNative.amalgam_llama_tokenize(
+              modelHandle,
+              bytes,
+              bytes.length,
+              addSpecial ? 1 : 0,
+              parseSpecial ? 1 : 0,
+              tokens,
+              tokens.length,
+              count);
     }
     check(status, Reason.NATIVE_ERROR, model);
     return Arrays.copyOf(tokens, count[0]);
   }
 
   /**
-   * log p(token[i] | token[0..i-1]) for i = 1..n-1 of the text's tokens (BOS first when the vocabulary adds it).
+   * log p(token[i] | token[0..i-1]) for i = 1..n-1 of the text's tokens (BOS first when the
+   * vocabulary adds it).
    *
-   * @throws LlamaBridgeException EMPTY_TEXT for an empty text, TEXT_TOO_SHORT for fewer than 2 tokens, TEXT_TOO_LONG
-   *     when the tokens exceed {@link #maxSequenceLength()}
+   * @throws LlamaBridgeException EMPTY_TEXT for an empty text, TEXT_TOO_SHORT for fewer than 2
+   *     tokens, TEXT_TOO_LONG when the tokens exceed {@link #maxSequenceLength()}
    */
   public double[] tokenLogProbs(String text) {
     Objects.requireNonNull(text, "text");
-    if (text.isEmpty()) throw new LlamaBridgeException(Reason.EMPTY_TEXT, "text is empty: nothing to score");
+    if (text.isEmpty())
+      throw new LlamaBridgeException(Reason.EMPTY_TEXT, "text is empty: nothing to score");
     return tokenLogProbs(tokenize(text, true));
   }
 
   /**
-   * log p(tokens[i] | tokens[0..i-1]) for i = 1..n-1 of a token sequence, scored as given (no BOS is added).
+   * log p(tokens[i] | tokens[0..i-1]) for i = 1..n-1 of a token sequence, scored as given (no BOS
+   * is added).
    *
    * @throws LlamaBridgeException TEXT_TOO_SHORT for fewer than 2 tokens, TEXT_TOO_LONG beyond
    *     {@link #maxSequenceLength()}, BAD_ARGUMENT for a token id outside the vocabulary
@@ -203,11 +241,12 @@ public final class LlamaScorer implements AutoCloseable {
   }
 
   /**
-   * The log-likelihood of continuation after prompt, lm-evaluation-harness style: tokenize prompt and prompt +
-   * continuation (BOS per the vocabulary), and sum the log-probabilities of the tokens after their common prefix.
+   * The log-likelihood of continuation after prompt, lm-evaluation-harness style: tokenize prompt
+   * and prompt + continuation (BOS per the vocabulary), and sum the log-probabilities of the tokens
+   * after their common prefix.
    *
-   * @throws LlamaBridgeException EMPTY_TEXT when the continuation adds no token, TEXT_TOO_LONG when prompt +
-   *     continuation exceed the context
+   * @throws LlamaBridgeException EMPTY_TEXT when the continuation adds no token, TEXT_TOO_LONG when
+   *     prompt + continuation exceed the context
    */
   public ContinuationScore continuationLogLikelihood(String prompt, String continuation) {
     Objects.requireNonNull(prompt, "prompt");
@@ -219,22 +258,25 @@ public final class LlamaScorer implements AutoCloseable {
   }
 
   /**
-   * {@link #continuationLogLikelihood} for each continuation after the same prompt (the options of a multiple-choice
-   * question), with the same results, but the tokens all of them share are decoded only once: the longest common
-   * token prefix of every prompt + continuation goes into the KV cache once, and each continuation decodes only its
-   * remaining tokens on top of it (a continuation that adds one token needs no decode of its own).
+   * {@link #continuationLogLikelihood} for each continuation after the same prompt (the options of
+   * a multiple-choice question), with the same results, but the tokens all of them share are
+   * decoded only once: the longest common token prefix of every prompt + continuation goes into the
+   * KV cache once, and each continuation decodes only its remaining tokens on top of it (a
+   * continuation that adds one token needs no decode of its own).
    *
-   * <p>Every continuation is checked before anything is decoded. Results equal the single calls' bit for bit (F32 and
-   * F16 KV cache, prompts on either side of llama.cpp's 512-token ubatch boundary; SharedPrefixScoringTest): the
-   * bridge keeps, per ubatch, the one-or-many row counts on which llama.cpp's CPU kernels round alike (a one-row
-   * matrix product rounds differently from a many-row one). The price: a one-token continuation whose prediction the
-   * shared decode cannot serve costs an extra two-token decode, and in rare layouts a continuation is scored alone.
+   * <p>Every continuation is checked before anything is decoded. Results equal the single calls'
+   * bit for bit (F32 and F16 KV cache, prompts on either side of llama.cpp's 512-token ubatch
+   * boundary; SharedPrefixScoringTest): the bridge keeps, per ubatch, the one-or-many row counts on
+   * which llama.cpp's CPU kernels round alike (a one-row matrix product rounds differently from a
+   * many-row one). The price: a one-token continuation whose prediction the shared decode cannot
+   * serve costs an extra two-token decode, and in rare layouts a continuation is scored alone.
    *
    * @return one score per continuation, in order (empty for no continuations)
-   * @throws LlamaBridgeException as {@link #continuationLogLikelihood} for the first continuation that fails, its
-   *     message naming the continuation by index and text
+   * @throws LlamaBridgeException as {@link #continuationLogLikelihood} for the first continuation
+   *     that fails, its message naming the continuation by index and text
    */
-  public synchronized List<ContinuationScore> continuationLogLikelihoods(String prompt, List<String> continuations) {
+  public synchronized List<ContinuationScore> continuationLogLikelihoods(
+      String prompt, List<String> continuations) {
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(continuations, "continuations");
     if (continuations.isEmpty()) return List.of();
@@ -251,12 +293,15 @@ public final class LlamaScorer implements AutoCloseable {
         throw new LlamaBridgeException(e.reason(), which + e.getMessage(), e);
       }
     }
-    // Longest token prefix common to all; at least 1 because every sequence starts with the prompt's first token
+    // Longest token prefix common to all; at least 1 because every sequence starts with the
+    // prompt's first token
     // (continuation() rejects a continuation sharing no token with the prompt).
     int prefix = all[0].tokens.length;
     for (Continuation c : all) {
       int common = 0;
-      while (common < prefix && common < c.tokens.length && c.tokens[common] == all[0].tokens[common]) common++;
+      while (common < prefix
+          && common < c.tokens.length
+          && c.tokens[common] == all[0].tokens[common]) common++;
       prefix = common;
     }
     int[] offsets = new int[n + 1];
@@ -269,13 +314,15 @@ public final class LlamaScorer implements AutoCloseable {
     }
     int[] tokens = Arrays.copyOf(all[0].tokens, prefix + offsets[n]);
     for (int c = 0; c < n; c++) {
-      System.arraycopy(all[c].tokens, prefix, tokens, prefix + offsets[c], offsets[c + 1] - offsets[c]);
+      System.arraycopy(
+          all[c].tokens, prefix, tokens, prefix + offsets[c], offsets[c + 1] - offsets[c]);
     }
     double[] logProbs = new double[outputs];
     int[] greedy = new int[outputs];
     ensureOpen();
-    int status = LlamaNative.amalgam_llama_score_shared_prefix(contextHandle, tokens, prefix, offsets, n, from,
-        logProbs, greedy, outputs);
+    int status =
+        LlamaNative.amalgam_llama_score_shared_prefix(
+            contextHandle, tokens, prefix, offsets, n, from, logProbs, greedy, outputs);
     check(status, Reason.NATIVE_ERROR, model);
     List<ContinuationScore> scores = new ArrayList<>(n);
     for (int c = 0, start = 0; c < n; c++) {
@@ -286,26 +333,35 @@ public final class LlamaScorer implements AutoCloseable {
     return List.copyOf(scores);
   }
 
-  /** Prompt + continuation tokens and the first position whose next token belongs to the continuation. */
+  /**
+   * Prompt + continuation tokens and the first position whose next token belongs to the
+   * continuation.
+   */
   private record Continuation(int[] tokens, int from) {}
 
-  /** Tokenizes prompt + continuation and finds where the continuation's tokens start (lm-evaluation-harness). */
+  /**
+   * Tokenizes prompt + continuation and finds where the continuation's tokens start
+   * (lm-evaluation-harness).
+   */
   private Continuation continuation(int[] head, String prompt, String continuation) {
     int[] whole = tokenize(prompt + continuation, true);
     int common = 0;
     while (common < head.length && common < whole.length && head[common] == whole[common]) common++;
     if (common == whole.length) {
-      throw new LlamaBridgeException(Reason.EMPTY_TEXT,
-          "continuation '" + continuation + "' adds no token after the prompt");
+      throw new LlamaBridgeException(
+          Reason.EMPTY_TEXT, "continuation '" + continuation + "' adds no token after the prompt");
     }
     if (common == 0) {
-      throw new LlamaBridgeException(Reason.TEXT_TOO_SHORT,
+      throw new LlamaBridgeException(
+          Reason.TEXT_TOO_SHORT,
           "the first token has no context to be scored in (the vocabulary adds no BOS and the prompt is empty)");
     }
     return new Continuation(whole, common - 1);
   }
 
-  /** The sum of count log-probabilities from start, in order, and whether all of them were greedy. */
+  /**
+   * The sum of count log-probabilities from start, in order, and whether all of them were greedy.
+   */
   private static ContinuationScore sum(double[] logProbs, int[] greedy, int start, int count) {
     double sum = 0;
     boolean allGreedy = true;
@@ -320,21 +376,32 @@ public final class LlamaScorer implements AutoCloseable {
    * Perplexity with llama-perplexity's definition (see {@link PerplexityResult}).
    *
    * @param nCtx window size; at most {@link #maxSequenceLength()}
-   * @throws LlamaBridgeException EMPTY_TEXT, TEXT_TOO_SHORT when the text has fewer than 2 x nCtx tokens (the message
-   *     gives both counts), BAD_ARGUMENT for nCtx out of range
+   * @throws LlamaBridgeException EMPTY_TEXT, TEXT_TOO_SHORT when the text has fewer than 2 x nCtx
+   *     tokens (the message gives both counts), BAD_ARGUMENT for nCtx out of range
    */
   public PerplexityResult perplexity(String text, int nCtx) {
     Objects.requireNonNull(text, "text");
     if (nCtx < 4 || nCtx > maxSequenceLength()) {
-      throw new LlamaBridgeException(Reason.BAD_ARGUMENT,
-          "n_ctx must be in [4, " + maxSequenceLength() + "] (the scorer's context size), got " + nCtx);
+      throw new LlamaBridgeException(
+          Reason.BAD_ARGUMENT,
+          "n_ctx must be in [4, "
+              + maxSequenceLength()
+              + "] (the scorer's context size), got "
+              + nCtx);
     }
-    if (text.isEmpty()) throw new LlamaBridgeException(Reason.EMPTY_TEXT, "text is empty: nothing to score");
+    if (text.isEmpty())
+      throw new LlamaBridgeException(Reason.EMPTY_TEXT, "text is empty: nothing to score");
     int[] tokens = tokenize(text, true);
     long needed = 2L * nCtx;
     if (tokens.length < needed) {
-      throw new LlamaBridgeException(Reason.TEXT_TOO_SHORT, "perplexity with n_ctx " + nCtx + " needs at least "
-          + needed + " tokens (2 x n_ctx), the text has " + tokens.length);
+      throw new LlamaBridgeException(
+          Reason.TEXT_TOO_SHORT,
+          "perplexity with n_ctx "
+              + nCtx
+              + " needs at least "
+              + needed
+              + " tokens (2 x n_ctx), the text has "
+              + tokens.length);
     }
     int chunks = tokens.length / nCtx;
     int first = nCtx / 2;
@@ -362,31 +429,50 @@ public final class LlamaScorer implements AutoCloseable {
     ensureOpen();
     checkSequence(tokens);
     double[] logProbs = new double[tokens.length - 1 - from];
-    int status = LlamaNative.amalgam_llama_score(contextHandle, tokens, tokens.length, from, logProbs, greedy);
+    int status =
+        LlamaNative.amalgam_llama_score(
+            contextHandle, tokens, tokens.length, from, logProbs, greedy);
     check(status, Reason.NATIVE_ERROR, model);
     return logProbs;
   }
 
-  /** The checks the native code repeats, made here so the caller gets a precise reason before anything runs. */
+  /**
+   * The checks the native code repeats, made here so the caller gets a precise reason before
+   * anything runs.
+   */
   private void checkSequence(int[] tokens) {
     if (tokens.length < 2) {
-      throw new LlamaBridgeException(Reason.TEXT_TOO_SHORT,
+      throw new LlamaBridgeException(
+          Reason.TEXT_TOO_SHORT,
           "scoring needs at least 2 tokens (the first is context only), got " + tokens.length);
     }
     if (tokens.length > maxSequenceLength()) {
-      throw new LlamaBridgeException(Reason.TEXT_TOO_LONG, "text has " + tokens.length
-          + " tokens, more than the context of " + maxSequenceLength() + " (raise the context size)");
+      throw new LlamaBridgeException(
+          Reason.TEXT_TOO_LONG,
+          "text has "
+              + tokens.length
+              + " tokens, more than the context of "
+              + maxSequenceLength()
+              + " (raise the context size)");
     }
     for (int i = 0; i < tokens.length; i++) {
       if (tokens[i] < 0 || tokens[i] >= vocabSize) {
-        throw new LlamaBridgeException(Reason.BAD_ARGUMENT,
-            "token " + tokens[i] + " at position " + i + " outside the vocabulary [0, " + vocabSize + ")");
+        throw new LlamaBridgeException(
+            Reason.BAD_ARGUMENT,
+            "token "
+                + tokens[i]
+                + " at position "
+                + i
+                + " outside the vocabulary [0, "
+                + vocabSize
+                + ")");
       }
     }
   }
 
   private void ensureOpen() {
-    if (contextHandle == 0) throw new LlamaBridgeException(Reason.CLOSED, model + ": scorer is closed");
+    if (contextHandle == 0)
+      throw new LlamaBridgeException(Reason.CLOSED, model + ": scorer is closed");
   }
 
   /** Frees the context and the model; idempotent. */
@@ -405,7 +491,8 @@ public final class LlamaScorer implements AutoCloseable {
   private static void check(int status, Reason reason, Path model) {
     if (status == 0) return;
     String detail = LlamaNative.amalgam_llama_last_error();
-    if (detail == null || detail.isBlank()) detail = LlamaNative.amalgam_llama_status_message(status);
+    if (detail == null || detail.isBlank())
+      detail = LlamaNative.amalgam_llama_status_message(status);
     throw new LlamaBridgeException(reason, model + ": " + detail);
   }
 

@@ -1,11 +1,13 @@
 package dev.amalgam.eval.llama;
 
 /**
- * Perplexity with llama-perplexity's definition: the text is cut into non-overlapping chunks of nCtx tokens (the
- * remainder is dropped), each chunk's first token is replaced by BOS and only its second half is scored.
+ * Perplexity with llama-perplexity's definition: the text is cut into non-overlapping chunks of
+ * nCtx tokens (the remainder is dropped), each chunk's first token is replaced by BOS and only its
+ * second half is scored.
  *
  * @param perplexity exp(mean NLL)
- * @param perplexityError llama-perplexity's "+/-": perplexity times the standard error of the mean NLL
+ * @param perplexityError llama-perplexity's "+/-": perplexity times the standard error of the mean
+ *     NLL
  * @param meanNll mean negative log-likelihood (nats) over the scored tokens
  * @param tokens tokens in the whole text (BOS included when the vocabulary adds it)
  * @param chunks chunks scored
@@ -13,4 +15,10 @@ package dev.amalgam.eval.llama;
  * @param nCtx window size
  */
 public record PerplexityResult(
-    double perplexity, double perplexityError, double meanNll, int tokens, int chunks, long scoredTokens, int nCtx) {}
+    double perplexity,
+    double perplexityError,
+    double meanNll,
+    int tokens,
+    int chunks,
+    long scoredTokens,
+    int nCtx) {}

@@ -8,32 +8,37 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Options of a {@link LlamaScorer}: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()}
- * for a changed copy.
+ * Options of a {@link LlamaScorer}: {@link #defaults()}, or {@link #builder()} to set some and
+ * {@link #toBuilder()} for a changed copy.
  *
- * @param contextSize tokens the context holds (llama.cpp rounds up to a multiple of 32); also the longest sequence
- *     scored in one batch
+ * @param contextSize tokens the context holds (llama.cpp rounds up to a multiple of 32); also the
+ *     longest sequence scored in one batch
  * @param threads CPU threads; more than the physical cores slows llama.cpp down sharply
- * @param gpuLayers layers to offload; ignored (with llama.cpp's note) by the CPU-only bundled library
- * @param f32KvCache F32 KV cache for exact scoring; false gives llama.cpp's default F16 (as llama-perplexity)
+ * @param gpuLayers layers to offload; ignored (with llama.cpp's note) by the CPU-only bundled
+ *     library
+ * @param f32KvCache F32 KV cache for exact scoring; false gives llama.cpp's default F16 (as
+ *     llama-perplexity)
  * @param verbose pass llama.cpp's own log lines to stderr
  */
-public record ScorerOptions(int contextSize, int threads, int gpuLayers, boolean f32KvCache, boolean verbose) {
+public record ScorerOptions(
+    int contextSize, int threads, int gpuLayers, boolean f32KvCache, boolean verbose) {
   /** Default context size, as llama-perplexity's {@code -c}. */
   public static final int DEFAULT_CONTEXT_SIZE = 512;
 
   /** Validates the ranges. */
   public ScorerOptions {
     if (contextSize < 4) {
-      throw new LlamaBridgeException(LlamaBridgeException.Reason.BAD_ARGUMENT,
+      throw new LlamaBridgeException(
+          LlamaBridgeException.Reason.BAD_ARGUMENT,
           "context size must be >= 4, got " + contextSize);
     }
     if (threads < 1) {
-      throw new LlamaBridgeException(LlamaBridgeException.Reason.BAD_ARGUMENT, "threads must be >= 1, got " + threads);
+      throw new LlamaBridgeException(
+          LlamaBridgeException.Reason.BAD_ARGUMENT, "threads must be >= 1, got " + threads);
     }
     if (gpuLayers < 0) {
-      throw new LlamaBridgeException(LlamaBridgeException.Reason.BAD_ARGUMENT,
-          "gpu layers must be >= 0, got " + gpuLayers);
+      throw new LlamaBridgeException(
+          LlamaBridgeException.Reason.BAD_ARGUMENT, "gpu layers must be >= 0, got " + gpuLayers);
     }
   }
 
@@ -49,7 +54,11 @@ public record ScorerOptions(int contextSize, int threads, int gpuLayers, boolean
 
   /** A builder holding these options, for a changed copy. */
   public Builder toBuilder() {
-    return new Builder().contextSize(contextSize).threads(threads).gpuLayers(gpuLayers).f32KvCache(f32KvCache)
+    return new Builder()
+        .contextSize(contextSize)
+        .threads(threads)
+        .gpuLayers(gpuLayers)
+        .f32KvCache(f32KvCache)
         .verbose(verbose);
   }
 
@@ -99,14 +108,18 @@ public record ScorerOptions(int contextSize, int threads, int gpuLayers, boolean
      * @throws LlamaBridgeException (bad argument) if a value is out of range
      */
     public ScorerOptions build() {
-      return new ScorerOptions(contextSize, threads != null ? threads : defaultThreads(), gpuLayers, f32KvCache,
+      return new ScorerOptions(
+          contextSize,
+          threads != null ? threads : defaultThreads(),
+          gpuLayers,
+          f32KvCache,
           verbose);
     }
   }
 
   /**
-   * min(physical cores, available processors, 4): llama.cpp slows down badly when threads outnumber physical cores
-   * (docs/formats.md §8: 149 instead of 3,200 tokens/s with 4 threads on 2 cores).
+   * min(physical cores, available processors, 4): llama.cpp slows down badly when threads outnumber
+   * physical cores (docs/formats.md §8: 149 instead of 3,200 tokens/s with 4 threads on 2 cores).
    */
   public static int defaultThreads() {
     int available = Runtime.getRuntime().availableProcessors();
@@ -126,7 +139,9 @@ public record ScorerOptions(int contextSize, int threads, int gpuLayers, boolean
         if (key.equals("physical id")) physical = value;
         if (key.equals("core id")) cores.add(physical + "/" + value);
       }
-      return cores.isEmpty() ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(cores.size());
+      return cores.isEmpty()
+          ? java.util.OptionalInt.empty()
+          : java.util.OptionalInt.of(cores.size());
     } catch (IOException | RuntimeException e) {
       return java.util.OptionalInt.empty();
     }

@@ -5,15 +5,16 @@ import java.util.HashMap;
 import java.util.List;
 
 /**
- * BLEU's sufficient statistics of one segment, or of a corpus after {@link #sum}: hypothesis length, reference
- * length, and per n-gram order (1..4) the clipped matches and the hypothesis n-gram count. Corpus BLEU is computed
- * once from summed statistics (not as a mean of sentence scores), so a harness keeps these per segment and
- * recomputes corpus BLEU on any bootstrap resample without tokenizing again ({@link SacreBleu#score}, {@link
- * HfBleu#score}).
+ * BLEU's sufficient statistics of one segment, or of a corpus after {@link #sum}: hypothesis
+ * length, reference length, and per n-gram order (1..4) the clipped matches and the hypothesis
+ * n-gram count. Corpus BLEU is computed once from summed statistics (not as a mean of sentence
+ * scores), so a harness keeps these per segment and recomputes corpus BLEU on any bootstrap
+ * resample without tokenizing again ({@link SacreBleu#score}, {@link HfBleu#score}).
  *
  * @param sysLen hypothesis tokens
  * @param refLen reference tokens (the closest reference for sacreBLEU, the shortest for HF BLEU)
- * @param correct {@code correct[n - 1]}: hypothesis n-grams matched, clipped by the largest count in any reference
+ * @param correct {@code correct[n - 1]}: hypothesis n-grams matched, clipped by the largest count
+ *     in any reference
  * @param total {@code total[n - 1]}: hypothesis n-grams
  */
 public record BleuStats(long sysLen, long refLen, long[] correct, long[] total) {
@@ -23,8 +24,13 @@ public record BleuStats(long sysLen, long refLen, long[] correct, long[] total) 
   /** Checks the lengths and copies the arrays, so the statistics are immutable. */
   public BleuStats {
     if (correct.length != MAX_ORDER || total.length != MAX_ORDER) {
-      throw new IllegalArgumentException("BLEU statistics need " + MAX_ORDER + " orders, got "
-          + correct.length + " and " + total.length);
+      throw new IllegalArgumentException(
+          "BLEU statistics need "
+              + MAX_ORDER
+              + " orders, got "
+              + correct.length
+              + " and "
+              + total.length);
     }
     correct = correct.clone();
     total = total.clone();
@@ -89,11 +95,11 @@ public record BleuStats(long sysLen, long refLen, long[] correct, long[] total) 
   }
 
   /**
-   * The statistics of a tokenized hypothesis against tokenized references (sacreBLEU's
-   * {@code _compute_segment_statistics}, HF's loop body of {@code compute_bleu}).
+   * The statistics of a tokenized hypothesis against tokenized references (sacreBLEU's {@code
+   * _compute_segment_statistics}, HF's loop body of {@code compute_bleu}).
    *
-   * @param closestReference true: the reference length closest to the hypothesis length, ties to the shorter
-   *     (sacreBLEU); false: the shortest reference length (HF / tensorflow nmt)
+   * @param closestReference true: the reference length closest to the hypothesis length, ties to
+   *     the shorter (sacreBLEU); false: the shortest reference length (HF / tensorflow nmt)
    */
   static BleuStats of(String[] hypothesis, List<String[]> references, boolean closestReference) {
     if (references.isEmpty()) {
@@ -178,13 +184,22 @@ public record BleuStats(long sysLen, long refLen, long[] correct, long[] total) 
 
   @Override
   public int hashCode() {
-    return Long.hashCode(sysLen) * 31 + Long.hashCode(refLen) * 17 + Arrays.hashCode(correct) * 7
+    return Long.hashCode(sysLen) * 31
+        + Long.hashCode(refLen) * 17
+        + Arrays.hashCode(correct) * 7
         + Arrays.hashCode(total);
   }
 
   @Override
   public String toString() {
-    return "BleuStats[sysLen=" + sysLen + ", refLen=" + refLen + ", correct=" + Arrays.toString(correct)
-        + ", total=" + Arrays.toString(total) + "]";
+    return "BleuStats[sysLen="
+        + sysLen
+        + ", refLen="
+        + refLen
+        + ", correct="
+        + Arrays.toString(correct)
+        + ", total="
+        + Arrays.toString(total)
+        + "]";
   }
 }

@@ -6,15 +6,16 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * BLEU as Hugging Face {@code evaluate.load('bleu')} computes it (tensorflow/nmt {@code compute_bleu}, also copied
- * in ACI-BENCH's evaluator): 13a tokens (no lowercasing, no trailing-whitespace strip), 4-gram precisions on a 0-1
- * scale, brevity penalty from the <em>shortest</em> reference ({@code bp = 1} if hyp/ref &gt; 1, else
- * {@code exp(1 - ref/hyp)}, 0 for an empty side), geometric mean 0 if any precision is 0, optional Lin-Och
- * smoothing {@code (m + 1)/(t + 1)} on every order including unigrams. Always corpus-level: the statistics are
- * summed over the examples, so one example gives that example's BLEU.
+ * BLEU as Hugging Face {@code evaluate.load('bleu')} computes it (tensorflow/nmt {@code
+ * compute_bleu}, also copied in ACI-BENCH's evaluator): 13a tokens (no lowercasing, no
+ * trailing-whitespace strip), 4-gram precisions on a 0-1 scale, brevity penalty from the
+ * <em>shortest</em> reference ({@code bp = 1} if hyp/ref &gt; 1, else {@code exp(1 - ref/hyp)}, 0
+ * for an empty side), geometric mean 0 if any precision is 0, optional Lin-Och smoothing {@code (m
+ * + 1)/(t + 1)} on every order including unigrams. Always corpus-level: the statistics are summed
+ * over the examples, so one example gives that example's BLEU.
  *
- * <p>Statistics are {@link BleuStats} (reference length = shortest), summable for bootstrap resampling. Instances
- * are immutable and thread-safe.
+ * <p>Statistics are {@link BleuStats} (reference length = shortest), summable for bootstrap
+ * resampling. Instances are immutable and thread-safe.
  */
 public final class HfBleu {
   private final boolean smooth;
@@ -33,9 +34,15 @@ public final class HfBleu {
     return smooth;
   }
 
-  /** A description of the options for reports, e.g. {@code hf-evaluate-bleu|tok:13a|smooth:no|max_order:4}. */
+  /**
+   * A description of the options for reports, e.g. {@code
+   * hf-evaluate-bleu|tok:13a|smooth:no|max_order:4}.
+   */
   public String signature() {
-    return "hf-evaluate-bleu|tok:13a|smooth:" + (smooth ? "yes" : "no") + "|max_order:" + BleuStats.MAX_ORDER;
+    return "hf-evaluate-bleu|tok:13a|smooth:"
+        + (smooth ? "yes" : "no")
+        + "|max_order:"
+        + BleuStats.MAX_ORDER;
   }
 
   /**
@@ -58,8 +65,11 @@ public final class HfBleu {
    */
   public Result corpusScore(List<String> predictions, List<List<String>> referencesPerExample) {
     if (predictions.size() != referencesPerExample.size()) {
-      throw new IllegalArgumentException(predictions.size() + " predictions but " + referencesPerExample.size()
-          + " reference lists");
+      throw new IllegalArgumentException(
+          predictions.size()
+              + " predictions but "
+              + referencesPerExample.size()
+              + " reference lists");
     }
     List<BleuStats> stats = new ArrayList<>(predictions.size());
     for (int i = 0; i < predictions.size(); i++) {
@@ -147,9 +157,19 @@ public final class HfBleu {
 
     @Override
     public String toString() {
-      return "HfBleu.Result[bleu=" + bleu + ", precisions=" + Arrays.toString(precisions) + ", brevityPenalty="
-          + brevityPenalty + ", lengthRatio=" + lengthRatio + ", translationLength=" + translationLength
-          + ", referenceLength=" + referenceLength + "]";
+      return "HfBleu.Result[bleu="
+          + bleu
+          + ", precisions="
+          + Arrays.toString(precisions)
+          + ", brevityPenalty="
+          + brevityPenalty
+          + ", lengthRatio="
+          + lengthRatio
+          + ", translationLength="
+          + translationLength
+          + ", referenceLength="
+          + referenceLength
+          + "]";
     }
   }
 }

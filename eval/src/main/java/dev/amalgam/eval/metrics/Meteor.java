@@ -12,25 +12,30 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
- * METEOR exactly as NLTK 3.8 {@code nltk.translate.meteor_score} computes it ({@code single_meteor_score} and
- * {@code meteor_score}), so that scores equal the Python reference to the last bits.
+ * METEOR exactly as NLTK 3.8 {@code nltk.translate.meteor_score} computes it ({@code
+ * single_meteor_score} and {@code meteor_score}), so that scores equal the Python reference to the
+ * last bits.
  *
- * <p>Words are lowercased, then matched in three greedy stages, each on the words still unmatched: exact, Porter stem
- * (NLTK_EXTENSIONS), WordNet synonym. In each stage the hypothesis is walked from its last word to its first and, for
- * each, the reference from its last word to its first; the first equal pair is taken and both words leave the lists.
- * NLTK's stem stage hands its <em>stemmed</em> leftovers to the synonym stage, so synonyms are looked up for stems and
- * compared with stems; this class does the same. There is no search for the alignment with the fewest crossings (the
- * NLTK docstring mentions one; the code has none).
+ * <p>Words are lowercased, then matched in three greedy stages, each on the words still unmatched:
+ * exact, Porter stem (NLTK_EXTENSIONS), WordNet synonym. In each stage the hypothesis is walked
+ * from its last word to its first and, for each, the reference from its last word to its first; the
+ * first equal pair is taken and both words leave the lists. NLTK's stem stage hands its
+ * <em>stemmed</em> leftovers to the synonym stage, so synonyms are looked up for stems and compared
+ * with stems; this class does the same. There is no search for the alignment with the fewest
+ * crossings (the NLTK docstring mentions one; the code has none).
  *
- * <p>Score: P = m/|hyp|, R = m/|ref|, fmean = P·R/(α·P + (1−α)·R), frag = chunks/m, penalty = γ·frag^β, score =
- * (1 − penalty)·fmean, in Python's operation order; any division by zero gives 0.0. Thread-safe; stems are cached.
+ * <p>Score: P = m/|hyp|, R = m/|ref|, fmean = P·R/(α·P + (1−α)·R), frag = chunks/m, penalty =
+ * γ·frag^β, score = (1 − penalty)·fmean, in Python's operation order; any division by zero gives
+ * 0.0. Thread-safe; stems are cached.
  */
 public final class Meteor {
 
   /** NLTK's default α (weight of precision against recall). */
   public static final double DEFAULT_ALPHA = 0.9;
+
   /** NLTK's default β (shape of the fragmentation penalty). */
   public static final double DEFAULT_BETA = 3.0;
+
   /** NLTK's default γ (weight of the fragmentation penalty). */
   public static final double DEFAULT_GAMMA = 0.5;
 
@@ -50,27 +55,51 @@ public final class Meteor {
    * @param beta exponent of the fragmentation penalty
    * @param gamma weight of the fragmentation penalty
    */
-  public Meteor(UnaryOperator<String> stemmer, WordNetSynonyms wordNet, double alpha, double beta, double gamma) {
+  public Meteor(
+      UnaryOperator<String> stemmer,
+      WordNetSynonyms wordNet,
+      double alpha,
+      double beta,
+      double gamma) {
     this.stemmer = Objects.requireNonNull(stemmer, "stemmer");
     this.wordNet = Objects.requireNonNull(wordNet, "wordNet");
     if (!(alpha >= 0 && alpha <= 1) || !Double.isFinite(beta) || !Double.isFinite(gamma)) {
       throw new IllegalArgumentException(
-          "METEOR parameters: alpha must be in [0, 1] and beta, gamma finite; got alpha " + alpha + ", beta " + beta
-              + ", gamma " + gamma);
+          "METEOR parameters: alpha must be in [0, 1] and beta, gamma finite; got alpha "
+              + alpha
+              + ", beta "
+              + beta
+              + ", gamma "
+              + gamma);
     }
     this.alpha = alpha;
     this.beta = beta;
     this.gamma = gamma;
   }
 
-  /** NLTK's defaults: Porter stemmer (NLTK_EXTENSIONS), WordNet 3.0, α 0.9, β 3, γ 0.5. Loads WordNet on first use. */
+  /**
+   * NLTK's defaults: Porter stemmer (NLTK_EXTENSIONS), WordNet 3.0, α 0.9, β 3, γ 0.5. Loads
+   * WordNet on first use.
+   */
   public static Meteor nltkDefaults() {
-    return new Meteor(PorterStemmer::stem, WordNetSynonyms.shared(), DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA);
+    return new Meteor(
+        PorterStemmer::stem, WordNetSynonyms.shared(), DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA);
   }
 
-  /** What this instance computes, e.g. {@code nltk3.8|wn3.0|alpha:0.9|beta:3.0|gamma:0.5|tok:whitespace}. */
+  /**
+   * What this instance computes, e.g. {@code
+   * nltk3.8|wn3.0|alpha:0.9|beta:3.0|gamma:0.5|tok:whitespace}.
+   */
   public String signature(MeteorTokenization tokenization) {
-    return "nltk3.8|wn" + wordNet.version() + "|alpha:" + alpha + "|beta:" + beta + "|gamma:" + gamma + "|tok:"
+    return "nltk3.8|wn"
+        + wordNet.version()
+        + "|alpha:"
+        + alpha
+        + "|beta:"
+        + beta
+        + "|gamma:"
+        + gamma
+        + "|tok:"
         + tokenization.signatureName();
   }
 
@@ -91,7 +120,8 @@ public final class Meteor {
   /**
    * {@code meteor_score(references, hypothesis)}: the best single score over the references.
    *
-   * @throws IllegalArgumentException if there is no reference (Python's {@code max()} of nothing fails too)
+   * @throws IllegalArgumentException if there is no reference (Python's {@code max()} of nothing
+   *     fails too)
    */
   public double scoreMulti(List<? extends List<String>> references, List<String> hypothesis) {
     if (references.isEmpty()) {
@@ -109,7 +139,10 @@ public final class Meteor {
     return score(tokenization.tokenize(reference), tokenization.tokenize(hypothesis));
   }
 
-  /** The chunk count of matches sorted by hypothesis index: 1, plus 1 at every pair not (h+1, r+1)-adjacent. */
+  /**
+   * The chunk count of matches sorted by hypothesis index: 1, plus 1 at every pair not (h+1,
+   * r+1)-adjacent.
+   */
   static int countChunks(List<int[]> matches) {
     int chunks = 1;
     for (int i = 0; i + 1 < matches.size(); i++) {
@@ -165,8 +198,8 @@ public final class Meteor {
   }
 
   /**
-   * The unmatched (index, word) lists of both sides and the matches so far; mirrors NLTK's enumerated lists and their
-   * {@code pop} order. Package-private for the stage tests.
+   * The unmatched (index, word) lists of both sides and the matches so far; mirrors NLTK's
+   * enumerated lists and their {@code pop} order. Package-private for the stage tests.
    */
   static final class Alignment {
     private final List<Integer> hypIndex;
@@ -182,7 +215,9 @@ public final class Meteor {
       this.refWords = new ArrayList<>(Arrays.asList(refWords));
     }
 
-    /** NLTK's {@code _match_enums}: equal words, hypothesis last to first, reference last to first. */
+    /**
+     * NLTK's {@code _match_enums}: equal words, hypothesis last to first, reference last to first.
+     */
     void matchExact() {
       for (int i = hypWords.size() - 1; i >= 0; i--) {
         String word = hypWords.get(i);
@@ -195,15 +230,18 @@ public final class Meteor {
       }
     }
 
-    /** NLTK's {@code _enum_stem_match} first half: the leftovers of both sides are replaced by their stems. */
+    /**
+     * NLTK's {@code _enum_stem_match} first half: the leftovers of both sides are replaced by their
+     * stems.
+     */
     void stem(UnaryOperator<String> stemmer) {
       hypWords.replaceAll(stemmer);
       refWords.replaceAll(stemmer);
     }
 
     /**
-     * NLTK's {@code _enum_wordnetsyn_match}: a reference word matches when it is the hypothesis word or one of its
-     * WordNet lemma names.
+     * NLTK's {@code _enum_wordnetsyn_match}: a reference word matches when it is the hypothesis
+     * word or one of its WordNet lemma names.
      */
     void matchSynonyms(WordNetSynonyms wordNet) {
       for (int i = hypWords.size() - 1; i >= 0; i--) {

@@ -3,14 +3,16 @@ package dev.amalgam.eval.metrics;
 import java.util.HashMap;
 
 /**
- * Dense int ids for the n-grams of several token-id sequences at once, so that ROUGE and BLEU count n-grams with
- * int arrays instead of hashing tuples (the Python references use Counters of tuples; only the counts matter).
- * Level k names each k-gram by the pair (id of its first k-1 tokens, id of its last token), numbered in order of
- * first appearance; equal k-grams in any of the sequences get equal ids.
+ * Dense int ids for the n-grams of several token-id sequences at once, so that ROUGE and BLEU count
+ * n-grams with int arrays instead of hashing tuples (the Python references use Counters of tuples;
+ * only the counts matter). Level k names each k-gram by the pair (id of its first k-1 tokens, id of
+ * its last token), numbered in order of first appearance; equal k-grams in any of the sequences get
+ * equal ids.
  */
 final class NgramIds {
   /** {@code ids[k - 1][s]}: the ids of the k-grams of sequence s, in position order. */
   final int[][][] ids;
+
   /** {@code distinct[k - 1]}: how many distinct k-grams there are (ids are 0 .. distinct - 1). */
   final int[] distinct;
 

@@ -1,7 +1,8 @@
 package dev.amalgam.eval.metrics;
 
 /**
- * Precision, recall and F-measure of one comparison (ROUGE's {@code Score} tuple; METEOR and BERTScore reuse it).
+ * Precision, recall and F-measure of one comparison (ROUGE's {@code Score} tuple; METEOR and
+ * BERTScore reuse it).
  *
  * @param precision the share of the prediction that matches
  * @param recall the share of the reference that is matched

@@ -12,27 +12,33 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * ROUGE exactly as rouge-score 0.1.2 ({@code RougeScorer(rouge_types, use_stemmer)}, google-research rouge/ at
- * 61ce9f0) computes it, so that scores equal the Python package to the last bit:
+ * ROUGE exactly as rouge-score 0.1.2 ({@code RougeScorer(rouge_types, use_stemmer)},
+ * google-research rouge/ at 61ce9f0) computes it, so that scores equal the Python package to the
+ * last bit:
  *
  * <ul>
- *   <li>{@code rougeN} (N &ge; 1): clipped n-gram overlap; P = overlap / max(#prediction n-grams, 1), R = overlap /
- *       max(#reference n-grams, 1).
- *   <li>{@code rougeL}: longest common subsequence of the whole token sequences; any empty side gives 0/0/0.
- *   <li>{@code rougeLsum}: summary-level "union LCS" over sentences split on {@code \n} (Lin 2004, §3.2): per
- *       reference sentence the union of the reference positions of its LCS with every prediction sentence (LCS read
- *       back with rouge-score's tie rule), counted while both texts' token counters still hold the token.
+ *   <li>{@code rougeN} (N &ge; 1): clipped n-gram overlap; P = overlap / max(#prediction n-grams,
+ *       1), R = overlap / max(#reference n-grams, 1).
+ *   <li>{@code rougeL}: longest common subsequence of the whole token sequences; any empty side
+ *       gives 0/0/0.
+ *   <li>{@code rougeLsum}: summary-level "union LCS" over sentences split on {@code \n} (Lin 2004,
+ *       §3.2): per reference sentence the union of the reference positions of its LCS with every
+ *       prediction sentence (LCS read back with rouge-score's tie rule), counted while both texts'
+ *       token counters still hold the token.
  * </ul>
  *
- * F = 2PR / (P + R), or 0 when P + R = 0, evaluated in Python's order of operations. Tokens come from {@link
- * RougeTokenizer}. Unlike rouge-score, which accepts only {@code rouge1}..{@code rouge9}, any positive N is allowed.
+ * F = 2PR / (P + R), or 0 when P + R = 0, evaluated in Python's order of operations. Tokens come
+ * from {@link RougeTokenizer}. Unlike rouge-score, which accepts only {@code rouge1}..{@code
+ * rouge9}, any positive N is allowed.
  *
- * <p>Instances are immutable and thread-safe. Each call maps tokens to small ints through a per-call hash map (each
- * distinct token is stemmed once) and runs the LCS on int arrays in one reused table.
+ * <p>Instances are immutable and thread-safe. Each call maps tokens to small ints through a
+ * per-call hash map (each distinct token is stemmed once) and runs the LCS on int arrays in one
+ * reused table.
  */
 public final class Rouge {
   /** The types HF {@code evaluate.load('rouge')} reports by default. */
-  public static final List<String> DEFAULT_TYPES = List.of("rouge1", "rouge2", "rougeL", "rougeLsum");
+  public static final List<String> DEFAULT_TYPES =
+      List.of("rouge1", "rouge2", "rougeL", "rougeLsum");
 
   private static final int LCS = 0;
   private static final int LCS_SUMMARY = -1;
@@ -45,15 +51,16 @@ public final class Rouge {
   /**
    * Creates a scorer.
    *
-   * @param types rouge types in report order: {@code rougeN} (N a positive integer), {@code rougeL}, {@code
-   *     rougeLsum}
-   * @param useStemmer whether tokens longer than 3 characters are Porter-stemmed (rouge-score's {@code
-   *     use_stemmer})
+   * @param types rouge types in report order: {@code rougeN} (N a positive integer), {@code
+   *     rougeL}, {@code rougeLsum}
+   * @param useStemmer whether tokens longer than 3 characters are Porter-stemmed (rouge-score's
+   *     {@code use_stemmer})
    * @throws IllegalArgumentException for an empty list, an unknown or repeated type
    */
   public Rouge(List<String> types, boolean useStemmer) {
     if (types.isEmpty()) {
-      throw new IllegalArgumentException("no rouge types given (known: rougeN for N >= 1, rougeL, rougeLsum)");
+      throw new IllegalArgumentException(
+          "no rouge types given (known: rougeN for N >= 1, rougeL, rougeLsum)");
     }
     this.types = List.copyOf(types);
     this.kinds = new int[types.size()];
@@ -107,13 +114,16 @@ public final class Rouge {
    * rouge-score:0.1.2|types:rouge1,rouge2,rougeL,rougeLsum|stem:no|tok:default|lsum_split:newline}.
    */
   public String signature() {
-    return "rouge-score:0.1.2|types:" + String.join(",", types) + "|stem:" + (useStemmer ? "yes" : "no")
+    return "rouge-score:0.1.2|types:"
+        + String.join(",", types)
+        + "|stem:"
+        + (useStemmer ? "yes" : "no")
         + "|tok:default|lsum_split:newline";
   }
 
   /**
-   * Scores a prediction against one reference, like rouge-score's {@code score(target, prediction)} (reference
-   * first, as there).
+   * Scores a prediction against one reference, like rouge-score's {@code score(target, prediction)}
+   * (reference first, as there).
    *
    * @return type -> scores, in {@link #types()} order
    */
@@ -138,8 +148,8 @@ public final class Rouge {
   }
 
   /**
-   * Scores a prediction against several references like rouge-score's {@code score_multi}: per type, the scores
-   * of the reference with the highest F (the first one on ties).
+   * Scores a prediction against several references like rouge-score's {@code score_multi}: per
+   * type, the scores of the reference with the highest F (the first one on ties).
    *
    * @throws IllegalArgumentException if {@code references} is empty
    */
@@ -165,7 +175,10 @@ public final class Rouge {
     return Collections.unmodifiableMap(best);
   }
 
-  /** F = 2PR / (P + R) as rouge-score's {@code scoring.fmeasure}, evaluated left to right like Python. */
+  /**
+   * F = 2PR / (P + R) as rouge-score's {@code scoring.fmeasure}, evaluated left to right like
+   * Python.
+   */
   static Prf prf(double precision, double recall) {
     double f = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
     return new Prf(precision, recall, f);
@@ -205,7 +218,10 @@ public final class Rouge {
       return sentences;
     }
 
-    /** Unstemmed tokens -> ids; with stemming each distinct raw token is stemmed once and ids name stems. */
+    /**
+     * Unstemmed tokens -> ids; with stemming each distinct raw token is stemmed once and ids name
+     * stems.
+     */
     private int[] ids(List<String> tokens) {
       int[] ids = new int[tokens.size()];
       for (int i = 0; i < ids.length; i++) {
@@ -299,7 +315,9 @@ public final class Rouge {
         t[current] = 0;
         for (int j = 1; j < cols; j++) {
           t[current + j] =
-              ai == b[j - 1] ? t[previous + j - 1] + 1 : Math.max(t[previous + j], t[current + j - 1]);
+              ai == b[j - 1]
+                  ? t[previous + j - 1] + 1
+                  : Math.max(t[previous + j], t[current + j - 1]);
         }
         int swap = previous;
         previous = current;
@@ -309,8 +327,9 @@ public final class Rouge {
     }
 
     /**
-     * Marks the reference positions of one LCS of {@code ref} and {@code can}, read back from the full table with
-     * rouge-score's tie rule ({@code _backtrack_norec}: move left only if the left cell is strictly larger).
+     * Marks the reference positions of one LCS of {@code ref} and {@code can}, read back from the
+     * full table with rouge-score's tie rule ({@code _backtrack_norec}: move left only if the left
+     * cell is strictly larger).
      */
     private void markLcsPositions(int[] ref, int[] can, boolean[] marks) {
       if (ref.length == 0 || can.length == 0) {
@@ -365,7 +384,10 @@ public final class Rouge {
     return all;
   }
 
-  /** Σ min(count in a, count in b) over values: the clipped overlap of two multisets, by sorting and merging. */
+  /**
+   * Σ min(count in a, count in b) over values: the clipped overlap of two multisets, by sorting and
+   * merging.
+   */
   static int sortedOverlap(int[] a, int[] b) {
     Arrays.sort(a);
     Arrays.sort(b);

@@ -10,15 +10,17 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * BLEU exactly as sacreBLEU 2.6.0 computes it ({@code BLEU(...)}, {@code sentence_bleu}, {@code corpus_bleu}) with
- * the {@code 13a} tokenizer and 4-gram precision, on a 0-100 scale. Options: lowercase, smoothing ({@code exp}
- * (default), {@code floor}, {@code add-k}, {@code none}, with sacreBLEU's default values 0.1 and 1), and effective
- * order (on for sentence BLEU, off for corpus BLEU, as sacreBLEU's defaults). Several references per segment: n-gram
- * counts are clipped by the largest count in any reference and the reference length is the closest to the
- * hypothesis length (ties to the shorter).
+ * BLEU exactly as sacreBLEU 2.6.0 computes it ({@code BLEU(...)}, {@code sentence_bleu}, {@code
+ * corpus_bleu}) with the {@code 13a} tokenizer and 4-gram precision, on a 0-100 scale. Options:
+ * lowercase, smoothing ({@code exp} (default), {@code floor}, {@code add-k}, {@code none}, with
+ * sacreBLEU's default values 0.1 and 1), and effective order (on for sentence BLEU, off for corpus
+ * BLEU, as sacreBLEU's defaults). Several references per segment: n-gram counts are clipped by the
+ * largest count in any reference and the reference length is the closest to the hypothesis length
+ * (ties to the shorter).
  *
- * <p>Corpus BLEU sums the per-segment {@link BleuStats} and computes once; {@link #score(BleuStats, int)} lets a
- * harness recompute it for a bootstrap resample. Instances are immutable and thread-safe.
+ * <p>Corpus BLEU sums the per-segment {@link BleuStats} and computes once; {@link #score(BleuStats,
+ * int)} lets a harness recompute it for a bootstrap resample. Instances are immutable and
+ * thread-safe.
  */
 public final class SacreBleu {
   /** The sacreBLEU version whose behaviour (and signature) this reproduces. */
@@ -29,7 +31,10 @@ public final class SacreBleu {
 
   /** Smoothing methods of Chen and Cherry (2014), named as in sacreBLEU. */
   public enum Smoothing {
-    /** Method 3, NIST geometric: the k-th order with no match gets 1/(2^k · total) (sacreBLEU's default). */
+    /**
+     * Method 3, NIST geometric: the k-th order with no match gets 1/(2^k · total) (sacreBLEU's
+     * default).
+     */
     EXP("exp", Double.NaN),
     /** Method 1: an order with no match gets value/total (default value 0.1). */
     FLOOR("floor", 0.1),
@@ -67,7 +72,8 @@ public final class SacreBleu {
           return s;
         }
       }
-      throw new IllegalArgumentException("unknown BLEU smoothing '" + id + "' (known: exp, floor, add-k, none)");
+      throw new IllegalArgumentException(
+          "unknown BLEU smoothing '" + id + "' (known: exp, floor, add-k, none)");
     }
   }
 
@@ -81,20 +87,26 @@ public final class SacreBleu {
    *
    * @param lowercase lowercase hypotheses and references first ({@code case:lc} in the signature)
    * @param smoothing the smoothing method
-   * @param smoothValue the value of floor or add-k; null for sacreBLEU's default (0.1, 1); ignored by exp and none
-   * @param effectiveOrder stop at the highest order with any hypothesis n-gram (sentence-level BLEU)
+   * @param smoothValue the value of floor or add-k; null for sacreBLEU's default (0.1, 1); ignored
+   *     by exp and none
+   * @param effectiveOrder stop at the highest order with any hypothesis n-gram (sentence-level
+   *     BLEU)
    */
-  public SacreBleu(boolean lowercase, Smoothing smoothing, Double smoothValue, boolean effectiveOrder) {
+  public SacreBleu(
+      boolean lowercase, Smoothing smoothing, Double smoothValue, boolean effectiveOrder) {
     this.lowercase = lowercase;
     this.smoothing = Objects.requireNonNull(smoothing, "smoothing");
     this.smoothValue = smoothValue != null ? smoothValue : smoothing.defaultValue;
     if (smoothing.takesValue() && !(this.smoothValue > 0)) {
-      throw new IllegalArgumentException("BLEU smoothing " + smoothing.id + " needs a value > 0, got " + smoothValue);
+      throw new IllegalArgumentException(
+          "BLEU smoothing " + smoothing.id + " needs a value > 0, got " + smoothValue);
     }
     this.effectiveOrder = effectiveOrder;
   }
 
-  /** {@code corpus_bleu} / {@code BLEU()} defaults: mixed case, exp smoothing, no effective order. */
+  /**
+   * {@code corpus_bleu} / {@code BLEU()} defaults: mixed case, exp smoothing, no effective order.
+   */
   public static SacreBleu corpusDefaults() {
     return new SacreBleu(false, Smoothing.EXP, null, false);
   }
@@ -106,25 +118,37 @@ public final class SacreBleu {
 
   /** The same scorer with effective order switched on or off. */
   public SacreBleu withEffectiveOrder(boolean effective) {
-    return new SacreBleu(lowercase, smoothing, smoothing.takesValue() ? smoothValue : null, effective);
+    return new SacreBleu(
+        lowercase, smoothing, smoothing.takesValue() ? smoothValue : null, effective);
   }
 
   /**
-   * sacreBLEU's signature for these options, e.g. {@code nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0}
-   * ({@code smooth:floor[0.10]} for methods with a value).
+   * sacreBLEU's signature for these options, e.g. {@code
+   * nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0} ({@code smooth:floor[0.10]} for
+   * methods with a value).
    *
-   * @param nrefs references per segment, or -1 when segments have different numbers ({@code nrefs:var})
+   * @param nrefs references per segment, or -1 when segments have different numbers ({@code
+   *     nrefs:var})
    */
   public String signature(int nrefs) {
-    String smooth = smoothing.id + (smoothing.takesValue() ? "[" + fixed(smoothValue, 2) + "]" : "");
-    return "nrefs:" + (nrefs < 0 ? "var" : Integer.toString(nrefs))
-        + "|case:" + (lowercase ? "lc" : "mixed")
-        + "|eff:" + (effectiveOrder ? "yes" : "no")
-        + "|tok:13a|smooth:" + smooth
-        + "|version:" + VERSION;
+    String smooth =
+        smoothing.id + (smoothing.takesValue() ? "[" + fixed(smoothValue, 2) + "]" : "");
+    return "nrefs:"
+        + (nrefs < 0 ? "var" : Integer.toString(nrefs))
+        + "|case:"
+        + (lowercase ? "lc" : "mixed")
+        + "|eff:"
+        + (effectiveOrder ? "yes" : "no")
+        + "|tok:13a|smooth:"
+        + smooth
+        + "|version:"
+        + VERSION;
   }
 
-  /** sacreBLEU's preprocessing of a segment: optional lowercase, strip trailing whitespace, 13a tokenization. */
+  /**
+   * sacreBLEU's preprocessing of a segment: optional lowercase, strip trailing whitespace, 13a
+   * tokenization.
+   */
   String[] tokens(String segment) {
     String s = lowercase ? segment.toLowerCase(Locale.ROOT) : segment;
     int end = s.length();
@@ -147,7 +171,10 @@ public final class SacreBleu {
     return BleuStats.of(tokens(hypothesis), tokenized, true);
   }
 
-  /** Sentence BLEU of one hypothesis against its references ({@code sentence_bleu} with these options). */
+  /**
+   * Sentence BLEU of one hypothesis against its references ({@code sentence_bleu} with these
+   * options).
+   */
   public Score sentenceScore(String hypothesis, List<String> references) {
     return score(stats(hypothesis, references), references.size());
   }
@@ -155,14 +182,17 @@ public final class SacreBleu {
   /**
    * Corpus BLEU: statistics summed over segments, then one score.
    *
-   * @param referencesPerSegment for each hypothesis, its references (sacreBLEU takes reference streams instead;
-   *     this is the transposed form)
+   * @param referencesPerSegment for each hypothesis, its references (sacreBLEU takes reference
+   *     streams instead; this is the transposed form)
    * @throws IllegalArgumentException if the lists differ in length or a segment has no reference
    */
   public Score corpusScore(List<String> hypotheses, List<List<String>> referencesPerSegment) {
     if (hypotheses.size() != referencesPerSegment.size()) {
-      throw new IllegalArgumentException(hypotheses.size() + " hypotheses but " + referencesPerSegment.size()
-          + " reference lists");
+      throw new IllegalArgumentException(
+          hypotheses.size()
+              + " hypotheses but "
+              + referencesPerSegment.size()
+              + " reference lists");
     }
     List<BleuStats> segments = new ArrayList<>(hypotheses.size());
     int nrefs = referencesPerSegment.isEmpty() ? 0 : referencesPerSegment.get(0).size();
@@ -241,7 +271,8 @@ public final class SacreBleu {
    * @param refLen reference tokens
    * @param signature the sacreBLEU signature of the options (and the number of references)
    */
-  public record Score(double score, double[] precisions, double bp, long sysLen, long refLen, String signature) {
+  public record Score(
+      double score, double[] precisions, double bp, long sysLen, long refLen, String signature) {
     /** Copies the precisions, so the score is immutable. */
     public Score {
       precisions = precisions.clone();
@@ -259,18 +290,23 @@ public final class SacreBleu {
     }
 
     /**
-     * The line sacreBLEU prints, e.g. {@code BLEU = 50.18 82.4/57.1/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len =
-     * 17 ref_len = 18)}, with Python's rounding (the exact binary value, ties to even).
+     * The line sacreBLEU prints, e.g. {@code BLEU = 50.18 82.4/57.1/45.5/37.5 (BP = 0.943 ratio =
+     * 0.944 hyp_len = 17 ref_len = 18)}, with Python's rounding (the exact binary value, ties to
+     * even).
      */
     public String verbose() {
       StringBuilder s = new StringBuilder("BLEU = ").append(fixed(score, 2)).append(' ');
       for (int i = 0; i < precisions.length; i++) {
         s.append(i > 0 ? "/" : "").append(fixed(precisions[i], 1));
       }
-      return s.append(" (BP = ").append(fixed(bp, 3))
-          .append(" ratio = ").append(fixed(ratio(), 3))
-          .append(" hyp_len = ").append(sysLen)
-          .append(" ref_len = ").append(refLen)
+      return s.append(" (BP = ")
+          .append(fixed(bp, 3))
+          .append(" ratio = ")
+          .append(fixed(ratio(), 3))
+          .append(" hyp_len = ")
+          .append(sysLen)
+          .append(" ref_len = ")
+          .append(refLen)
           .append(')')
           .toString();
     }
@@ -298,8 +334,9 @@ public final class SacreBleu {
   }
 
   /**
-   * Python's {@code f"{x:.{digits}f}"}: the exact binary value rounded half-to-even. Java's {@code String.format}
-   * rounds the shortest decimal representation half-up instead (0.125 -> "0.13" where Python prints "0.12").
+   * Python's {@code f"{x:.{digits}f}"}: the exact binary value rounded half-to-even. Java's {@code
+   * String.format} rounds the shortest decimal representation half-up instead (0.125 -> "0.13"
+   * where Python prints "0.12").
    */
   static String fixed(double x, int digits) {
     return new BigDecimal(x).setScale(digits, RoundingMode.HALF_EVEN).toPlainString();

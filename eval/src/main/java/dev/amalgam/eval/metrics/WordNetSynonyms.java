@@ -17,24 +17,30 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What NLTK 3.8 METEOR's synonym stage sees for a word: the lemma names, without those containing "_", of every synset
- * that {@code nltk.corpus.wordnet.synsets(word)} returns, on WordNet 3.0.
+ * What NLTK 3.8 METEOR's synonym stage sees for a word: the lemma names, without those containing
+ * "_", of every synset that {@code nltk.corpus.wordnet.synsets(word)} returns, on WordNet 3.0.
  *
- * <p>The data are the Princeton WordNet 3.0 files ({@code index.*}, {@code *.exc}, {@code data.*}) of the
- * {@code net.sf.extjwnl:extjwnl-data-wn30} artifact, read from the class path exactly the way NLTK's corpus reader
- * reads them. extjwnl's {@code Dictionary} and {@code MorphologicalProcessor} are not used: NLTK's morphy (exception
- * list, then one round of suffix rules checked together with the word itself, then further rounds until a form is in
- * the index for that part of speech) is its own algorithm, and lemma names must keep their case and lose the
- * adjective markers such as {@code (a)} exactly as NLTK does ("Dog" stays "Dog" and never equals a lowercased word).
+ * <p>The data are the Princeton WordNet 3.0 files ({@code index.*}, {@code *.exc}, {@code data.*})
+ * of the {@code net.sf.extjwnl:extjwnl-data-wn30} artifact, read from the class path exactly the
+ * way NLTK's corpus reader reads them. extjwnl's {@code Dictionary} and {@code
+ * MorphologicalProcessor} are not used: NLTK's morphy (exception list, then one round of suffix
+ * rules checked together with the word itself, then further rounds until a form is in the index for
+ * that part of speech) is its own algorithm, and lemma names must keep their case and lose the
+ * adjective markers such as {@code (a)} exactly as NLTK does ("Dog" stays "Dog" and never equals a
+ * lowercased word).
  *
- * <p>Loading (6 MB of index and exception text parsed, 22 MB of data bytes kept for lazy synset parsing; about 1 s)
- * happens once, on the first {@link #shared()} call. Thread-safe; synonym sets are cached per word.
+ * <p>Loading (6 MB of index and exception text parsed, 22 MB of data bytes kept for lazy synset
+ * parsing; about 1 s) happens once, on the first {@link #shared()} call. Thread-safe; synonym sets
+ * are cached per word.
  */
 public final class WordNetSynonyms {
 
   /** NLTK's POS_LIST order for {@code synsets(word)} with no POS: noun, verb, adjective, adverb. */
   enum Pos {
-    NOUN("noun"), VERB("verb"), ADJ("adj"), ADV("adv");
+    NOUN("noun"),
+    VERB("verb"),
+    ADJ("adj"),
+    ADV("adv");
 
     final String fileSuffix;
 
@@ -44,22 +50,45 @@ public final class WordNetSynonyms {
   }
 
   private static final String RESOURCE_DIR = "net/sf/extjwnl/data/wordnet/wn30/";
+
   /** NLTK's {@code get_version} looks for this in the data file header. */
   private static final Pattern VERSION = Pattern.compile("Word[nN]et (\\d+|\\d+\\.\\d+) Copyright");
 
   /**
-   * NLTK's MORPHOLOGICAL_SUBSTITUTIONS, in NLTK's order (order matters only for which forms come first, not for the
-   * union METEOR takes).
+   * NLTK's MORPHOLOGICAL_SUBSTITUTIONS, in NLTK's order (order matters only for which forms come
+   * first, not for the union METEOR takes).
    */
-  private static final Map<Pos, String[][]> SUBSTITUTIONS = Map.of(
-      Pos.NOUN, new String[][] {{"s", ""}, {"ses", "s"}, {"ves", "f"}, {"xes", "x"}, {"zes", "z"}, {"ches", "ch"},
-          {"shes", "sh"}, {"men", "man"}, {"ies", "y"}},
-      Pos.VERB, new String[][] {{"s", ""}, {"ies", "y"}, {"es", "e"}, {"es", ""}, {"ed", "e"}, {"ed", ""},
-          {"ing", "e"}, {"ing", ""}},
-      Pos.ADJ, new String[][] {{"er", ""}, {"est", ""}, {"er", "e"}, {"est", "e"}},
-      Pos.ADV, new String[][] {});
+  private static final Map<Pos, String[][]> SUBSTITUTIONS =
+      Map.of(
+          Pos.NOUN,
+              new String[][] {
+                {"s", ""},
+                {"ses", "s"},
+                {"ves", "f"},
+                {"xes", "x"},
+                {"zes", "z"},
+                {"ches", "ch"},
+                {"shes", "sh"},
+                {"men", "man"},
+                {"ies", "y"}
+              },
+          Pos.VERB,
+              new String[][] {
+                {"s", ""},
+                {"ies", "y"},
+                {"es", "e"},
+                {"es", ""},
+                {"ed", "e"},
+                {"ed", ""},
+                {"ing", "e"},
+                {"ing", ""}
+              },
+          Pos.ADJ, new String[][] {{"er", ""}, {"est", ""}, {"er", "e"}, {"est", "e"}},
+          Pos.ADV, new String[][] {});
 
-  /** Loaded once; a failed load is retried (and fails with the same clear message) on the next call. */
+  /**
+   * Loaded once; a failed load is retried (and fails with the same clear message) on the next call.
+   */
   private static volatile WordNetSynonyms sharedInstance;
 
   private final Map<Pos, Map<String, int[]>> index;
@@ -69,8 +98,12 @@ public final class WordNetSynonyms {
   private final long loadMillis;
   private final Map<String, Set<String>> cache = new ConcurrentHashMap<>();
 
-  private WordNetSynonyms(Map<Pos, Map<String, int[]>> index, Map<Pos, Map<String, List<String>>> exceptions,
-      Map<Pos, byte[]> data, String version, long loadMillis) {
+  private WordNetSynonyms(
+      Map<Pos, Map<String, int[]>> index,
+      Map<Pos, Map<String, List<String>>> exceptions,
+      Map<Pos, byte[]> data,
+      String version,
+      long loadMillis) {
     this.index = index;
     this.exceptions = exceptions;
     this.data = data;
@@ -79,9 +112,11 @@ public final class WordNetSynonyms {
   }
 
   /**
-   * The process-wide instance, loaded on first use (about a second); shared because the data never change.
+   * The process-wide instance, loaded on first use (about a second); shared because the data never
+   * change.
    *
-   * @throws IllegalStateException if the WordNet 3.0 data artifact is not on the class path or is another version
+   * @throws IllegalStateException if the WordNet 3.0 data artifact is not on the class path or is
+   *     another version
    */
   public static WordNetSynonyms shared() {
     WordNetSynonyms instance = sharedInstance;
@@ -108,9 +143,9 @@ public final class WordNetSynonyms {
   }
 
   /**
-   * The lemma names (case as in WordNet, "_" names left out) of all synsets of {@code word} over noun, verb,
-   * adjective and adverb, after NLTK's lowercasing and morphy. Empty for words WordNet does not know. Does not add
-   * {@code word} itself; METEOR does that.
+   * The lemma names (case as in WordNet, "_" names left out) of all synsets of {@code word} over
+   * noun, verb, adjective and adverb, after NLTK's lowercasing and morphy. Empty for words WordNet
+   * does not know. Does not add {@code word} itself; METEOR does that.
    */
   public Set<String> synonyms(String word) {
     Set<String> cached = cache.get(word);
@@ -140,10 +175,10 @@ public final class WordNetSynonyms {
   }
 
   /**
-   * NLTK's {@code _morphy(form, pos, check_exceptions=True)}: the base forms of {@code form} that are in the index
-   * for {@code pos}. An entry in the exception list decides alone (the word and its listed bases); otherwise the
-   * word and one round of suffix rules are checked together, then further rounds on the rule outputs until one
-   * round yields a known form.
+   * NLTK's {@code _morphy(form, pos, check_exceptions=True)}: the base forms of {@code form} that
+   * are in the index for {@code pos}. An entry in the exception list decides alone (the word and
+   * its listed bases); otherwise the word and one round of suffix rules are checked together, then
+   * further rounds on the rule outputs until one round yields a known form.
    */
   List<String> morphy(String form, Pos pos) {
     List<String> listed = exceptions.get(pos).get(form);
@@ -172,8 +207,9 @@ public final class WordNetSynonyms {
   }
 
   /**
-   * One round of suffix rules on every form. Duplicates are dropped (first occurrence kept): NLTK keeps them, but a
-   * duplicate only produces duplicates of forms already listed, so the known forms found are the same.
+   * One round of suffix rules on every form. Duplicates are dropped (first occurrence kept): NLTK
+   * keeps them, but a duplicate only produces duplicates of forms already listed, so the known
+   * forms found are the same.
    */
   private static List<String> applyRules(List<String> forms, Pos pos) {
     LinkedHashSet<String> out = new LinkedHashSet<>();
@@ -200,9 +236,10 @@ public final class WordNetSynonyms {
   }
 
   /**
-   * The lemma names of the synset at byte {@code offset} of {@code data.<pos>}, with NLTK's handling: the word count
-   * is hexadecimal, and a trailing syntactic marker such as {@code (a)}, {@code (p)} or {@code (ip)} is cut off at the
-   * first "(" when the name ends in ")" (NLTK's {@code (.*?)(\(.*\))?$}).
+   * The lemma names of the synset at byte {@code offset} of {@code data.<pos>}, with NLTK's
+   * handling: the word count is hexadecimal, and a trailing syntactic marker such as {@code (a)},
+   * {@code (p)} or {@code (ip)} is cut off at the first "(" when the name ends in ")" (NLTK's
+   * {@code (.*?)(\(.*\))?$}).
    */
   List<String> lemmaNames(Pos pos, int offset) {
     byte[] bytes = data.get(pos);
@@ -213,7 +250,8 @@ public final class WordNetSynonyms {
     String line = new String(bytes, offset, end - offset, StandardCharsets.UTF_8);
     String[] fields = line.split(" ");
     if (fields.length < 4 || Integer.parseInt(fields[0]) != offset) {
-      throw new IllegalStateException("WordNet data." + pos.fileSuffix + ": no synset line at byte offset " + offset);
+      throw new IllegalStateException(
+          "WordNet data." + pos.fileSuffix + ": no synset line at byte offset " + offset);
     }
     int count = Integer.parseInt(fields[3], 16);
     List<String> names = new ArrayList<>(count);
@@ -240,8 +278,12 @@ public final class WordNetSynonyms {
     }
     String version = findVersion(data.get(Pos.ADJ));
     if (!"3.0".equals(version)) {
-      throw new IllegalStateException("WordNet data on the class path (" + RESOURCE_DIR + ") is version " + version
-          + ", but NLTK METEOR parity needs WordNet 3.0 (net.sf.extjwnl:extjwnl-data-wn30)");
+      throw new IllegalStateException(
+          "WordNet data on the class path ("
+              + RESOURCE_DIR
+              + ") is version "
+              + version
+              + ", but NLTK METEOR parity needs WordNet 3.0 (net.sf.extjwnl:extjwnl-data-wn30)");
     }
     long millis = (System.nanoTime() - start) / 1_000_000;
     return new WordNetSynonyms(index, exceptions, data, version, millis);
@@ -256,8 +298,9 @@ public final class WordNetSynonyms {
   }
 
   /**
-   * NLTK's {@code _load_lemma_pos_offset_map} for one file: lines starting with a space are the licence; fields are
-   * lemma, pos, synset count, pointer count, pointers, sense count, tagged sense count, synset offsets.
+   * NLTK's {@code _load_lemma_pos_offset_map} for one file: lines starting with a space are the
+   * licence; fields are lemma, pos, synset count, pointer count, pointers, sense count, tagged
+   * sense count, synset offsets.
    */
   private static Map<String, int[]> readIndex(String name) {
     String text = new String(readResource(name), StandardCharsets.UTF_8);
@@ -279,13 +322,17 @@ public final class WordNetSynonyms {
         }
         map.put(fields[0], offsets);
       } catch (RuntimeException e) {
-        throw new IllegalStateException("WordNet " + name + " line " + lineNumber + ": not an index entry: " + line, e);
+        throw new IllegalStateException(
+            "WordNet " + name + " line " + lineNumber + ": not an index entry: " + line, e);
       }
     }
     return map;
   }
 
-  /** NLTK's {@code _load_exception_map} for one file: word, then its base forms; a later line for a word wins. */
+  /**
+   * NLTK's {@code _load_exception_map} for one file: word, then its base forms; a later line for a
+   * word wins.
+   */
   private static Map<String, List<String>> readExceptions(String name) {
     String text = new String(readResource(name), StandardCharsets.UTF_8);
     Map<String, List<String>> map = new HashMap<>();
@@ -303,8 +350,10 @@ public final class WordNetSynonyms {
     String path = RESOURCE_DIR + name;
     try (InputStream in = WordNetSynonyms.class.getClassLoader().getResourceAsStream(path)) {
       if (in == null) {
-        throw new IllegalStateException("WordNet 3.0 resource " + path
-            + " not on the class path: add net.sf.extjwnl:extjwnl-data-wn30 (it is an optional dependency)");
+        throw new IllegalStateException(
+            "WordNet 3.0 resource "
+                + path
+                + " not on the class path: add net.sf.extjwnl:extjwnl-data-wn30 (it is an optional dependency)");
       }
       ByteArrayOutputStream out = new ByteArrayOutputStream(1 << 20);
       in.transferTo(out);

@@ -8,11 +8,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A weighted mean of named corpus metrics, each on a 0–100 scale. Published clinical composites do not say how
- * they were formed, so the components are configurable and {@link #definition()} is printed with every number.
+ * A weighted mean of named corpus metrics, each on a 0–100 scale. Published clinical composites do
+ * not say how they were formed, so the components are configurable and {@link #definition()} is
+ * printed with every number.
  *
- * <p>The default is the unweighted mean of ROUGE-L F, sacreBLEU corpus BLEU, METEOR and BERTScore F. Metrics on a
- * 0–1 scale (ROUGE, METEOR, BERTScore, HF BLEU) are multiplied by 100; sacreBLEU is already on 0–100.
+ * <p>The default is the unweighted mean of ROUGE-L F, sacreBLEU corpus BLEU, METEOR and BERTScore
+ * F. Metrics on a 0–1 scale (ROUGE, METEOR, BERTScore, HF BLEU) are multiplied by 100; sacreBLEU is
+ * already on 0–100.
  */
 public final class Composite {
   /** The default components. */
@@ -22,8 +24,19 @@ public final class Composite {
   private static final Set<String> PERCENT_SCALE = Set.of("bleu", "sentence_bleu");
 
   /** Metrics a composite may name. */
-  public static final List<String> COMPONENTS = List.of("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu",
-      "sentence_bleu", "bleu_hf", "meteor", "bertscore_p", "bertscore_r", "bertscore_f");
+  public static final List<String> COMPONENTS =
+      List.of(
+          "rouge1",
+          "rouge2",
+          "rougeL",
+          "rougeLsum",
+          "bleu",
+          "sentence_bleu",
+          "bleu_hf",
+          "meteor",
+          "bertscore_p",
+          "bertscore_r",
+          "bertscore_f");
 
   private final Map<String, Double> weights;
 
@@ -55,21 +68,28 @@ public final class Composite {
         try {
           weight = Double.parseDouble(w);
         } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("composite: weight of " + name + " is not a number: '" + w + "'");
+          throw new IllegalArgumentException(
+              "composite: weight of " + name + " is not a number: '" + w + "'");
         }
         if (!(weight > 0) || Double.isInfinite(weight)) {
-          throw new IllegalArgumentException("composite: weight of " + name + " must be positive, got " + w);
+          throw new IllegalArgumentException(
+              "composite: weight of " + name + " must be positive, got " + w);
         }
       }
       if (!COMPONENTS.contains(name)) {
-        throw new IllegalArgumentException("composite: unknown component '" + name + "' (known: "
-            + String.join(", ", COMPONENTS) + ")");
+        throw new IllegalArgumentException(
+            "composite: unknown component '"
+                + name
+                + "' (known: "
+                + String.join(", ", COMPONENTS)
+                + ")");
       }
       if (weights.put(name, weight) != null) {
         throw new IllegalArgumentException("composite: component " + name + " is given twice");
       }
     }
-    if (weights.isEmpty()) throw new IllegalArgumentException("composite: no components in '" + spec + "'");
+    if (weights.isEmpty())
+      throw new IllegalArgumentException("composite: no components in '" + spec + "'");
     return new Composite(weights);
   }
 
@@ -95,7 +115,8 @@ public final class Composite {
     double total = 0;
     for (Map.Entry<String, Double> e : weights.entrySet()) {
       Double value = metrics.get(e.getKey());
-      if (value == null) throw new IllegalArgumentException("composite: metric " + e.getKey() + " was not computed");
+      if (value == null)
+        throw new IllegalArgumentException("composite: metric " + e.getKey() + " was not computed");
       sum += e.getValue() * scaled(e.getKey(), value);
       total += e.getValue();
     }
@@ -108,8 +129,8 @@ public final class Composite {
   }
 
   /**
-   * What the number means, e.g. {@code mean(100*rougeL, bleu, 100*meteor, 100*bertscore_f)} or, with weights,
-   * {@code (2*100*rougeL + 1*bleu) / 3}.
+   * What the number means, e.g. {@code mean(100*rougeL, bleu, 100*meteor, 100*bertscore_f)} or,
+   * with weights, {@code (2*100*rougeL + 1*bleu) / 3}.
    */
   public String definition() {
     boolean equal = weights.values().stream().distinct().count() == 1;

@@ -2,7 +2,9 @@ package dev.amalgam.eval.score;
 
 import java.util.List;
 
-/** Scores generated text against references (ROUGE, BLEU, METEOR, BERTScore and their composite). */
+/**
+ * Scores generated text against references (ROUGE, BLEU, METEOR, BERTScore and their composite).
+ */
 public interface CorpusScorer {
 
   /**

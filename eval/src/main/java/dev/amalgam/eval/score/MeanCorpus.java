@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A scored corpus whose corpus metrics are plain means of per-example values: accuracy of multiple-choice
- * answers, IFEval's instruction-level and prompt-level accuracy, mean sentence scores.
+ * A scored corpus whose corpus metrics are plain means of per-example values: accuracy of
+ * multiple-choice answers, IFEval's instruction-level and prompt-level accuracy, mean sentence
+ * scores.
  */
 public final class MeanCorpus implements ScoredCorpus {
   private final List<String> names;
@@ -20,14 +21,16 @@ public final class MeanCorpus implements ScoredCorpus {
    * @param signatures what was computed, copied into reports
    * @throws IllegalArgumentException if an example lacks a metric
    */
-  public MeanCorpus(List<String> names, List<Map<String, Double>> examples, Map<String, String> signatures) {
+  public MeanCorpus(
+      List<String> names, List<Map<String, Double>> examples, Map<String, String> signatures) {
     this.names = List.copyOf(names);
     List<Map<String, Double>> copy = new ArrayList<>(examples.size());
     for (int i = 0; i < examples.size(); i++) {
       Map<String, Double> example = examples.get(i);
       for (String name : names) {
         Double v = example.get(name);
-        if (v == null) throw new IllegalArgumentException("example " + i + " has no value for " + name);
+        if (v == null)
+          throw new IllegalArgumentException("example " + i + " has no value for " + name);
       }
       copy.add(java.util.Collections.unmodifiableMap(new LinkedHashMap<>(example)));
     }

@@ -20,13 +20,14 @@ import java.util.Objects;
 import java.util.stream.IntStream;
 
 /**
- * The clinical generation metric suite: ROUGE (rouge-score 0.1.2), sacreBLEU 2.6.0 corpus and sentence BLEU, HF
- * evaluate's BLEU, NLTK 3.8 METEOR and BERTScore, plus their {@link Composite}. Every metric equals its reference
- * implementation; see the classes in {@code dev.amalgam.eval.metrics} and {@code dev.amalgam.eval.bertscore}.
+ * The clinical generation metric suite: ROUGE (rouge-score 0.1.2), sacreBLEU 2.6.0 corpus and
+ * sentence BLEU, HF evaluate's BLEU, NLTK 3.8 METEOR and BERTScore, plus their {@link Composite}.
+ * Every metric equals its reference implementation; see the classes in {@code
+ * dev.amalgam.eval.metrics} and {@code dev.amalgam.eval.bertscore}.
  *
- * <p>Per-example metrics run in parallel over the examples (each example's result does not depend on the others,
- * so the output is the same at any thread count). The BERTScore encoder is opened on first use and released by
- * {@link #close()}; WordNet loads once per JVM on the first METEOR score.
+ * <p>Per-example metrics run in parallel over the examples (each example's result does not depend
+ * on the others, so the output is the same at any thread count). The BERTScore encoder is opened on
+ * first use and released by {@link #close()}; WordNet loads once per JVM on the first METEOR score.
  */
 public final class MetricSuite implements CorpusScorer, AutoCloseable {
   private final ScoreOptions options;
@@ -51,7 +52,8 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
    * @param warnings told each warning as it happens (for example BERTScore truncation)
    */
   public static MetricSuite create(ScoreOptions options, WarningListener warnings) {
-    return new MetricSuite(Objects.requireNonNull(options, "options"), Objects.requireNonNull(warnings, "warnings"));
+    return new MetricSuite(
+        Objects.requireNonNull(options, "options"), Objects.requireNonNull(warnings, "warnings"));
   }
 
   /** The options this suite computes with. */
@@ -64,33 +66,44 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
     Objects.requireNonNull(predictions, "predictions");
     Objects.requireNonNull(references, "references");
     if (predictions.size() != references.size()) {
-      throw new IllegalArgumentException(predictions.size() + " predictions but " + references.size()
-          + " references; each prediction needs the reference at the same index");
+      throw new IllegalArgumentException(
+          predictions.size()
+              + " predictions but "
+              + references.size()
+              + " references; each prediction needs the reference at the same index");
     }
     int n = predictions.size();
     for (int i = 0; i < n; i++) {
-      if (predictions.get(i) == null) throw new IllegalArgumentException("prediction " + i + " is missing");
-      if (references.get(i) == null) throw new IllegalArgumentException("reference " + i + " is missing");
+      if (predictions.get(i) == null)
+        throw new IllegalArgumentException("prediction " + i + " is missing");
+      if (references.get(i) == null)
+        throw new IllegalArgumentException("reference " + i + " is missing");
     }
     TextScores.Builder out = new TextScores.Builder(n, options);
     boolean doRouge = options.metrics().contains(Metric.ROUGE);
     boolean doBleu = options.metrics().contains(Metric.BLEU);
     boolean doMeteor = options.metrics().contains(Metric.METEOR);
     Meteor meteorScorer = doMeteor ? meteor() : null;
-    IntStream.range(0, n).parallel().forEach(i -> {
-      String prediction = predictions.get(i);
-      String reference = references.get(i);
-      if (doRouge) {
-        Map<String, Prf> r = rouge.score(reference, prediction);
-        out.rouge(i, r);
-      }
-      if (doBleu) {
-        List<String> refs = List.of(reference);
-        BleuStats sacre = corpusBleu.stats(prediction, refs);
-        out.bleu(i, sacre, sentenceBleu.score(sacre, 1).score(), hfBleu.stats(prediction, refs));
-      }
-      if (doMeteor) out.meteor(i, meteorScorer.score(reference, prediction, options.meteorTokenization()));
-    });
+    IntStream.range(0, n)
+        .parallel()
+        .forEach(
+            i -> {
+              String prediction = predictions.get(i);
+              String reference = references.get(i);
+              if (doRouge) {
+                Map<String, Prf> r = rouge.score(reference, prediction);
+                out.rouge(i, r);
+              }
+              if (doBleu) {
+                List<String> refs = List.of(reference);
+                BleuStats sacre = corpusBleu.stats(prediction, refs);
+                out.bleu(
+                    i, sacre, sentenceBleu.score(sacre, 1).score(), hfBleu.stats(prediction, refs));
+              }
+              if (doMeteor)
+                out.meteor(
+                    i, meteorScorer.score(reference, prediction, options.meteorTokenization()));
+            });
     if (doRouge) out.signature("rouge", rouge.signature());
     if (doBleu) {
       out.signature("bleu", corpusBleu.signature(1));
@@ -114,12 +127,19 @@ public final class MetricSuite implements CorpusScorer, AutoCloseable {
 
   private synchronized BertScorer bertScorer() {
     if (bertScorer == null) {
-      EmbedderOptions embedderOptions = EmbedderOptions.builder().maxLength(options.bertScoreMaxLength()).build();
-      embedder = options.bertScoreModel() == null ? OnnxTokenEmbedder.openDefault(embedderOptions)
-          : OnnxTokenEmbedder.open(options.bertScoreModel(), options.bertScoreTokenizer(), embedderOptions);
-      BertScoreOptions.Builder bertOptions = BertScoreOptions.builder().idf(options.bertScoreIdf())
-          .truncationListener((truncated, total, max) ->
-              warnings.warn(BertScoreOptions.truncationWarning(truncated, total, max)));
+      EmbedderOptions embedderOptions =
+          EmbedderOptions.builder().maxLength(options.bertScoreMaxLength()).build();
+      embedder =
+          options.bertScoreModel() == null
+              ? OnnxTokenEmbedder.openDefault(embedderOptions)
+              : OnnxTokenEmbedder.open(
+                  options.bertScoreModel(), options.bertScoreTokenizer(), embedderOptions);
+      BertScoreOptions.Builder bertOptions =
+          BertScoreOptions.builder()
+              .idf(options.bertScoreIdf())
+              .truncationListener(
+                  (truncated, total, max) ->
+                      warnings.warn(BertScoreOptions.truncationWarning(truncated, total, max)));
       if (options.bertScoreBaseline() != null) {
         bertOptions.baseline(Baseline.forEncoder(embedder, options.bertScoreBaseline()));
       }

@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Predictions and references read from one file: CSV (with a header row) or JSON Lines (one object per line), the
- * format chosen by the extension ({@code .csv}; {@code .jsonl} or {@code .json}).
+ * Predictions and references read from one file: CSV (with a header row) or JSON Lines (one object
+ * per line), the format chosen by the extension ({@code .csv}; {@code .jsonl} or {@code .json}).
  *
  * @param predictions the prediction of each example, in file order
  * @param references the reference at the same index
@@ -48,19 +48,22 @@ public record PairFile(List<String> predictions, List<String> references) {
   /**
    * Reads the two fields of every example.
    *
-   * @throws BadPairFileException for an unknown extension, a missing field, a value that is not a string, a line
-   *     that is not a JSON object, or a malformed CSV (named by file and line)
+   * @throws BadPairFileException for an unknown extension, a missing field, a value that is not a
+   *     string, a line that is not a JSON object, or a malformed CSV (named by file and line)
    * @throws IOException if the file cannot be read
    */
-  public static PairFile read(Path file, String predictionField, String referenceField) throws IOException {
+  public static PairFile read(Path file, String predictionField, String referenceField)
+      throws IOException {
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
     if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString());
     if (name.endsWith(".csv")) return readCsv(file, predictionField, referenceField);
-    if (name.endsWith(".jsonl") || name.endsWith(".json")) return readJsonl(file, predictionField, referenceField);
+    if (name.endsWith(".jsonl") || name.endsWith(".json"))
+      return readJsonl(file, predictionField, referenceField);
     throw new BadPairFileException(file + ": unknown data format (expected a .csv or .jsonl file)");
   }
 
-  private static PairFile readCsv(Path file, String predictionField, String referenceField) throws IOException {
+  private static PairFile readCsv(Path file, String predictionField, String referenceField)
+      throws IOException {
     CsvReader.Table table;
     try {
       table = CsvReader.read(file);
@@ -84,7 +87,8 @@ public record PairFile(List<String> predictions, List<String> references) {
     return new PairFile(predictions, references);
   }
 
-  private static PairFile readJsonl(Path file, String predictionField, String referenceField) throws IOException {
+  private static PairFile readJsonl(Path file, String predictionField, String referenceField)
+      throws IOException {
     List<String> predictions = new ArrayList<>();
     List<String> references = new ArrayList<>();
     try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -96,11 +100,17 @@ public record PairFile(List<String> predictions, List<String> references) {
         try {
           node = JSON.readTree(line);
         } catch (IOException e) {
-          throw new BadPairFileException(file + ": line " + lineNumber + ": not valid JSON ("
-              + e.getMessage().lines().findFirst().orElse("") + ")");
+          throw new BadPairFileException(
+              file
+                  + ": line "
+                  + lineNumber
+                  + ": not valid JSON ("
+                  + e.getMessage().lines().findFirst().orElse("")
+                  + ")");
         }
         if (node == null || !node.isObject()) {
-          throw new BadPairFileException(file + ": line " + lineNumber + ": expected a JSON object");
+          throw new BadPairFileException(
+              file + ": line " + lineNumber + ": expected a JSON object");
         }
         predictions.add(text(node, predictionField, file, lineNumber));
         references.add(text(node, referenceField, file, lineNumber));
@@ -111,12 +121,21 @@ public record PairFile(List<String> predictions, List<String> references) {
     return new PairFile(predictions, references);
   }
 
-  private static String text(JsonNode node, String field, Path file, long line) throws BadPairFileException {
+  private static String text(JsonNode node, String field, Path file, long line)
+      throws BadPairFileException {
     JsonNode value = node.get(field);
-    if (value == null) throw new BadPairFileException(file + ": line " + line + ": no field '" + field + "'");
+    if (value == null)
+      throw new BadPairFileException(file + ": line " + line + ": no field '" + field + "'");
     if (!value.isTextual()) {
-      throw new BadPairFileException(file + ": line " + line + ": field '" + field + "' is "
-          + value.getNodeType().toString().toLowerCase(Locale.ROOT) + ", not a string");
+      throw new BadPairFileException(
+          file
+              + ": line "
+              + line
+              + ": field '"
+              + field
+              + "' is "
+              + value.getNodeType().toString().toLowerCase(Locale.ROOT)
+              + ", not a string");
     }
     return value.textValue();
   }

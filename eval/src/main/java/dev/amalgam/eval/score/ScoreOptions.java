@@ -9,17 +9,19 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * What {@link MetricSuite} computes and how: {@link #defaults()}, or {@link #builder()} to set some and
- * {@link #toBuilder()} for a changed copy.
+ * What {@link MetricSuite} computes and how: {@link #defaults()}, or {@link #builder()} to set some
+ * and {@link #toBuilder()} for a changed copy.
  *
  * @param metrics the metric families to compute
  * @param stem stem ROUGE tokens (rouge-score's {@code use_stemmer})
  * @param meteorTokenization how METEOR's inputs are tokenized
  * @param bertScoreModel a user ONNX encoder, or null for the bundled all-MiniLM-L6-v2
- * @param bertScoreTokenizer the tokenizer.json of the user encoder (required with {@code bertScoreModel})
+ * @param bertScoreTokenizer the tokenizer.json of the user encoder (required with {@code
+ *     bertScoreModel})
  * @param bertScoreIdf idf weighting computed on the references
  * @param bertScoreBaseline a bert_score baseline file (LAYER,P,R,F) for rescaling, or null
- * @param bertScoreMaxLength encoder tokens kept per text (longer texts are truncated with a warning)
+ * @param bertScoreMaxLength encoder tokens kept per text (longer texts are truncated with a
+ *     warning)
  * @param composite the composite's components and weights
  */
 public record ScoreOptions(
@@ -56,7 +58,8 @@ public record ScoreOptions(
      */
     public static Metric fromId(String id) {
       for (Metric m : values()) if (m.id().equals(id.strip().toLowerCase(Locale.ROOT))) return m;
-      throw new IllegalArgumentException("unknown metric '" + id + "' (known: rouge, bleu, meteor, bertscore)");
+      throw new IllegalArgumentException(
+          "unknown metric '" + id + "' (known: rouge, bleu, meteor, bertscore)");
     }
   }
 
@@ -68,16 +71,19 @@ public record ScoreOptions(
     Objects.requireNonNull(meteorTokenization, "meteorTokenization");
     Objects.requireNonNull(composite, "composite");
     if ((bertScoreModel == null) != (bertScoreTokenizer == null)) {
-      throw new IllegalArgumentException("a BERTScore encoder needs both its ONNX model and its tokenizer.json");
+      throw new IllegalArgumentException(
+          "a BERTScore encoder needs both its ONNX model and its tokenizer.json");
     }
     if (bertScoreMaxLength < 3) {
-      throw new IllegalArgumentException("BERTScore max length must be at least 3 tokens, got " + bertScoreMaxLength);
+      throw new IllegalArgumentException(
+          "BERTScore max length must be at least 3 tokens, got " + bertScoreMaxLength);
     }
   }
 
   /**
-   * All four metric families, no stemming, Treebank tokens for METEOR (what HF evaluate's meteor does, without its
-   * sentence split), the bundled MiniLM encoder without idf or rescaling, 512 tokens, the default composite.
+   * All four metric families, no stemming, Treebank tokens for METEOR (what HF evaluate's meteor
+   * does, without its sentence split), the bundled MiniLM encoder without idf or rescaling, 512
+   * tokens, the default composite.
    */
   public static ScoreOptions defaults() {
     return builder().build();
@@ -90,9 +96,15 @@ public record ScoreOptions(
 
   /** A builder holding these options, for a changed copy. */
   public Builder toBuilder() {
-    return new Builder().metrics(metrics).stem(stem).meteorTokenization(meteorTokenization)
-        .bertScoreEncoder(bertScoreModel, bertScoreTokenizer).bertScoreIdf(bertScoreIdf)
-        .bertScoreBaseline(bertScoreBaseline).bertScoreMaxLength(bertScoreMaxLength).composite(composite);
+    return new Builder()
+        .metrics(metrics)
+        .stem(stem)
+        .meteorTokenization(meteorTokenization)
+        .bertScoreEncoder(bertScoreModel, bertScoreTokenizer)
+        .bertScoreIdf(bertScoreIdf)
+        .bertScoreBaseline(bertScoreBaseline)
+        .bertScoreMaxLength(bertScoreMaxLength)
+        .composite(composite);
   }
 
   /** Collects {@link ScoreOptions}; {@link #build()} validates them. */
@@ -161,12 +173,20 @@ public record ScoreOptions(
     /**
      * The options.
      *
-     * @throws IllegalArgumentException if no metric is selected, the encoder lacks its model or tokenizer, or the
-     *     length is below 3
+     * @throws IllegalArgumentException if no metric is selected, the encoder lacks its model or
+     *     tokenizer, or the length is below 3
      */
     public ScoreOptions build() {
-      return new ScoreOptions(metrics, stem, meteorTokenization, bertScoreModel, bertScoreTokenizer, bertScoreIdf,
-          bertScoreBaseline, bertScoreMaxLength, composite);
+      return new ScoreOptions(
+          metrics,
+          stem,
+          meteorTokenization,
+          bertScoreModel,
+          bertScoreTokenizer,
+          bertScoreIdf,
+          bertScoreBaseline,
+          bertScoreMaxLength,
+          composite);
     }
   }
 }

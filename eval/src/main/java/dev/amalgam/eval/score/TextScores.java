@@ -13,14 +13,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The scores {@link MetricSuite} computed for a corpus: per-example values and BLEU statistics, from which the
- * corpus metrics of any resample are recomputed.
+ * The scores {@link MetricSuite} computed for a corpus: per-example values and BLEU statistics,
+ * from which the corpus metrics of any resample are recomputed.
  *
- * <p>Corpus metrics: {@code rouge1, rouge2, rougeL, rougeLsum} (means of the F scores, as HF evaluate and ACI-BENCH
- * report them), {@code bleu} (sacreBLEU corpus BLEU, 0–100, from summed statistics), {@code sentence_bleu} (mean),
- * {@code bleu_hf} (HF evaluate's BLEU, 0–1, summed statistics), {@code meteor} (mean), {@code bertscore_p/r/f}
- * (means) and {@code composite}, each present when its family was computed (the composite when all its
- * components were).
+ * <p>Corpus metrics: {@code rouge1, rouge2, rougeL, rougeLsum} (means of the F scores, as HF
+ * evaluate and ACI-BENCH report them), {@code bleu} (sacreBLEU corpus BLEU, 0–100, from summed
+ * statistics), {@code sentence_bleu} (mean), {@code bleu_hf} (HF evaluate's BLEU, 0–1, summed
+ * statistics), {@code meteor} (mean), {@code bertscore_p/r/f} (means) and {@code composite}, each
+ * present when its family was computed (the composite when all its components were).
  */
 public final class TextScores implements ScoredCorpus {
   private static final String[] ROUGE_TYPES = {"rouge1", "rouge2", "rougeL", "rougeLsum"};
@@ -78,8 +78,8 @@ public final class TextScores implements ScoredCorpus {
   }
 
   /**
-   * Keys {@code rouge{1,2,L,Lsum}_{p,r,f}}, {@code sentence_bleu}, {@code meteor}, {@code bertscore_{p,r,f}} (those
-   * computed).
+   * Keys {@code rouge{1,2,L,Lsum}_{p,r,f}}, {@code sentence_bleu}, {@code meteor}, {@code
+   * bertscore_{p,r,f}} (those computed).
    */
   @Override
   public Map<String, Double> perExample(int index) {
@@ -101,7 +101,10 @@ public final class TextScores implements ScoredCorpus {
     return out;
   }
 
-  /** The sacreBLEU corpus score with its bar-chart line, for reports; null when BLEU was not computed. */
+  /**
+   * The sacreBLEU corpus score with its bar-chart line, for reports; null when BLEU was not
+   * computed.
+   */
   public SacreBleu.Score corpusBleu(int[] indices) {
     return sacre == null ? null : corpusBleu.score(BleuStats.sum(sacre, indices), 1);
   }
@@ -110,7 +113,8 @@ public final class TextScores implements ScoredCorpus {
   public Map<String, Double> aggregate(int[] indices) {
     Map<String, Double> out = new LinkedHashMap<>();
     if (rouge != null) {
-      for (int t = 0; t < ROUGE_TYPES.length; t++) out.put(ROUGE_TYPES[t], mean(rouge[t * 3 + 2], indices));
+      for (int t = 0; t < ROUGE_TYPES.length; t++)
+        out.put(ROUGE_TYPES[t], mean(rouge[t * 3 + 2], indices));
     }
     if (sacre != null) {
       out.put("bleu", corpusBleu(indices).score());
@@ -132,7 +136,10 @@ public final class TextScores implements ScoredCorpus {
     return signatures;
   }
 
-  /** The plain mean over {@code indices}, summed in index order as Python's {@code sum} would; NaN if empty. */
+  /**
+   * The plain mean over {@code indices}, summed in index order as Python's {@code sum} would; NaN
+   * if empty.
+   */
   private static double mean(double[] values, int[] indices) {
     double sum = 0;
     for (int i : indices) sum += values[i];
@@ -154,7 +161,8 @@ public final class TextScores implements ScoredCorpus {
     Builder(int size, ScoreOptions options) {
       this.size = size;
       this.options = options;
-      if (options.metrics().contains(Metric.ROUGE)) rouge = new double[ROUGE_TYPES.length * 3][size];
+      if (options.metrics().contains(Metric.ROUGE))
+        rouge = new double[ROUGE_TYPES.length * 3][size];
       if (options.metrics().contains(Metric.BLEU)) {
         sacre = new BleuStats[size];
         hf = new BleuStats[size];
@@ -194,7 +202,8 @@ public final class TextScores implements ScoredCorpus {
     }
 
     TextScores build(SacreBleu corpusBleu, HfBleu hfBleu) {
-      if (sacre != null && Arrays.asList(sacre).contains(null)) throw new IllegalStateException("missing BLEU stats");
+      if (sacre != null && Arrays.asList(sacre).contains(null))
+        throw new IllegalStateException("missing BLEU stats");
       return new TextScores(this, corpusBleu, hfBleu);
     }
   }

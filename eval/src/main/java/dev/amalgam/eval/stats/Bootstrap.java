@@ -10,19 +10,26 @@ import org.apache.commons.math3.stat.descriptive.rank.Percentile;
 import org.apache.commons.math3.stat.descriptive.rank.Percentile.EstimationType;
 
 /**
- * Bootstrap statistics over the examples of a scored corpus: percentile confidence intervals for every corpus
- * metric, and paired bootstrap deltas between two systems scored on the same examples (Koehn 2004).
+ * Bootstrap statistics over the examples of a scored corpus: percentile confidence intervals for
+ * every corpus metric, and paired bootstrap deltas between two systems scored on the same examples
+ * (Koehn 2004).
  *
- * <p>Each resample draws {@code size} example indices with replacement and recomputes the corpus metrics from
- * the per-example statistics ({@link ScoredCorpus#aggregate}), so corpus BLEU is resampled as corpus BLEU, not as
- * a mean of sentence scores. The generator is seeded: the same seed gives the same intervals. Percentiles use
- * the linear interpolation numpy's {@code percentile} uses (Hyndman-Fan type 7).
+ * <p>Each resample draws {@code size} example indices with replacement and recomputes the corpus
+ * metrics from the per-example statistics ({@link ScoredCorpus#aggregate}), so corpus BLEU is
+ * resampled as corpus BLEU, not as a mean of sentence scores. The generator is seeded: the same
+ * seed gives the same intervals. Percentiles use the linear interpolation numpy's {@code
+ * percentile} uses (Hyndman-Fan type 7).
  */
 public final class Bootstrap {
-  /** Resamples drawn by default, as in rouge-score's BootstrapAggregator and sacreBLEU's paired test. */
+  /**
+   * Resamples drawn by default, as in rouge-score's BootstrapAggregator and sacreBLEU's paired
+   * test.
+   */
   public static final int DEFAULT_SAMPLES = 1000;
+
   /** Default seed. */
   public static final long DEFAULT_SEED = 12345;
+
   /** Default confidence level. */
   public static final double DEFAULT_LEVEL = 0.95;
 
@@ -36,7 +43,8 @@ public final class Bootstrap {
    * @param level confidence level, in (0, 1)
    */
   public Bootstrap(int samples, long seed, double level) {
-    if (samples < 1) throw new IllegalArgumentException("bootstrap samples must be at least 1, got " + samples);
+    if (samples < 1)
+      throw new IllegalArgumentException("bootstrap samples must be at least 1, got " + samples);
     if (!(level > 0 && level < 1)) {
       throw new IllegalArgumentException("confidence level must lie in (0, 1), got " + level);
     }
@@ -82,12 +90,16 @@ public final class Bootstrap {
    * @param delta {@code b - a}
    * @param lower the lower percentile of the resampled deltas
    * @param upper the upper percentile
-   * @param pValue two-sided p-value of "no difference": twice the smaller share of resamples whose delta lies on
-   *     either side of zero (zero counted on both), with the add-one correction so it is never 0; capped at 1
+   * @param pValue two-sided p-value of "no difference": twice the smaller share of resamples whose
+   *     delta lies on either side of zero (zero counted on both), with the add-one correction so it
+   *     is never 0; capped at 1
    */
-  public record PairedDelta(double a, double b, double delta, double lower, double upper, double pValue) {}
+  public record PairedDelta(
+      double a, double b, double delta, double lower, double upper, double pValue) {}
 
-  /** A {@link Interval} for every corpus metric, in {@link ScoredCorpus#corpusMetricNames()} order. */
+  /**
+   * A {@link Interval} for every corpus metric, in {@link ScoredCorpus#corpusMetricNames()} order.
+   */
   public Map<String, Interval> confidenceIntervals(ScoredCorpus corpus) {
     int n = corpus.size();
     List<String> names = corpus.corpusMetricNames();
@@ -113,16 +125,18 @@ public final class Bootstrap {
   }
 
   /**
-   * Paired deltas {@code b - a} for every corpus metric the two corpora share. Both must hold the same examples in
-   * the same order; each resample uses the same indices for both.
+   * Paired deltas {@code b - a} for every corpus metric the two corpora share. Both must hold the
+   * same examples in the same order; each resample uses the same indices for both.
    *
    * @throws IllegalArgumentException if the corpora differ in size or share no metric
    */
   public Map<String, PairedDelta> paired(ScoredCorpus a, ScoredCorpus b) {
     if (a.size() != b.size()) {
-      throw new IllegalArgumentException("paired bootstrap needs the same examples: " + a.size() + " vs " + b.size());
+      throw new IllegalArgumentException(
+          "paired bootstrap needs the same examples: " + a.size() + " vs " + b.size());
     }
-    List<String> names = a.corpusMetricNames().stream().filter(b.corpusMetricNames()::contains).toList();
+    List<String> names =
+        a.corpusMetricNames().stream().filter(b.corpusMetricNames()::contains).toList();
     if (names.isEmpty()) throw new IllegalArgumentException("the two runs share no corpus metric");
     int n = a.size();
     Map<String, Double> fullA = a.aggregate(identity(n));
@@ -134,7 +148,8 @@ public final class Bootstrap {
       for (int i = 0; i < n; i++) indices[i] = random.nextInt(n);
       Map<String, Double> ra = a.aggregate(indices);
       Map<String, Double> rb = b.aggregate(indices);
-      for (int m = 0; m < names.size(); m++) deltas[m][s] = rb.get(names.get(m)) - ra.get(names.get(m));
+      for (int m = 0; m < names.size(); m++)
+        deltas[m][s] = rb.get(names.get(m)) - ra.get(names.get(m));
     }
     Map<String, PairedDelta> out = new LinkedHashMap<>();
     for (int m = 0; m < names.size(); m++) {

@@ -13,16 +13,18 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A strict RFC 4180 CSV reader for evaluation data (references, predictions, the golden metric files): a header
- * row, then records of exactly as many fields. Quoted fields may hold commas, line breaks and doubled quotes
- * ({@code ""}); field text is kept exactly, including the line breaks inside quotes.
+ * A strict RFC 4180 CSV reader for evaluation data (references, predictions, the golden metric
+ * files): a header row, then records of exactly as many fields. Quoted fields may hold commas, line
+ * breaks and doubled quotes ({@code ""}); field text is kept exactly, including the line breaks
+ * inside quotes.
  *
- * <p>Hand-written because the CLI ships no CSV library (jackson-dataformat-csv is not a dependency) and because
- * silently "repairing" a broken file would score the wrong text. Rules beyond RFC 4180: records end at CRLF, LF or
- * a lone CR (as Python's csv module); empty lines between records are skipped; a UTF-8 byte-order mark is dropped.
- * Everything else that breaks the format is an error naming the file, the line and the field: a quote inside an
- * unquoted field, text after a closing quote, a quoted field still open at the end of the file, a record with the
- * wrong number of fields, a duplicate column name, bytes that are not UTF-8.
+ * <p>Hand-written because the CLI ships no CSV library (jackson-dataformat-csv is not a dependency)
+ * and because silently "repairing" a broken file would score the wrong text. Rules beyond RFC 4180:
+ * records end at CRLF, LF or a lone CR (as Python's csv module); empty lines between records are
+ * skipped; a UTF-8 byte-order mark is dropped. Everything else that breaks the format is an error
+ * naming the file, the line and the field: a quote inside an unquoted field, text after a closing
+ * quote, a quoted field still open at the end of the file, a record with the wrong number of
+ * fields, a duplicate column name, bytes that are not UTF-8.
  */
 public final class CsvReader {
 
@@ -31,7 +33,8 @@ public final class CsvReader {
   /**
    * Reads a UTF-8 CSV file with a header row.
    *
-   * @throws MalformedCsvException if the file breaks a rule (the message names file, line and field)
+   * @throws MalformedCsvException if the file breaks a rule (the message names file, line and
+   *     field)
    * @throws IOException if the file cannot be read
    */
   public static Table read(Path file) throws IOException {
@@ -71,7 +74,10 @@ public final class CsvReader {
             source,
             row.line(),
             0,
-            "the record has " + row.fields().size() + " fields but the header has " + header.size());
+            "the record has "
+                + row.fields().size()
+                + " fields but the header has "
+                + header.size());
       }
     }
     return new Table(source, header, List.copyOf(rows));
@@ -94,12 +100,14 @@ public final class CsvReader {
     /**
      * The 0-based index of a column.
      *
-     * @throws IllegalArgumentException naming the file and the columns it has, if there is no such column
+     * @throws IllegalArgumentException naming the file and the columns it has, if there is no such
+     *     column
      */
     public int columnIndex(String name) {
       int index = header.indexOf(name);
       if (index < 0) {
-        throw new IllegalArgumentException(source + ": no column '" + name + "' (columns: " + header + ")");
+        throw new IllegalArgumentException(
+            source + ": no column '" + name + "' (columns: " + header + ")");
       }
       return index;
     }
@@ -118,7 +126,8 @@ public final class CsvReader {
   /**
    * One record.
    *
-   * @param line the 1-based line of the file where the record starts (for messages about its values)
+   * @param line the 1-based line of the file where the record starts (for messages about its
+   *     values)
    * @param fields the field values
    */
   public record Row(long line, List<String> fields) {
@@ -150,7 +159,12 @@ public final class CsvReader {
      * @param rule what is wrong
      */
     public MalformedCsvException(String source, long line, int field, String rule) {
-      super(source + (line > 0 ? ": line " + line : "") + (field > 0 ? ", field " + field : "") + ": " + rule);
+      super(
+          source
+              + (line > 0 ? ": line " + line : "")
+              + (field > 0 ? ", field " + field : "")
+              + ": "
+              + rule);
       this.source = source;
       this.line = line;
       this.field = field;
@@ -202,8 +216,10 @@ public final class CsvReader {
         long recordLine = line;
         List<String> fields = new ArrayList<>();
         while (true) {
-          fields.add(pos < n && text.charAt(pos) == '"' ? quotedField(recordLine, fields.size() + 1)
-              : plainField(fields.size() + 1));
+          fields.add(
+              pos < n && text.charAt(pos) == '"'
+                  ? quotedField(recordLine, fields.size() + 1)
+                  : plainField(fields.size() + 1));
           if (pos >= n) {
             break;
           }
@@ -260,8 +276,12 @@ public final class CsvReader {
       while (true) {
         if (pos >= n) {
           throw new MalformedCsvException(
-              source, openLine, field, "quoted field is not closed before the end of the file (record of line "
-                  + recordLine + ")");
+              source,
+              openLine,
+              field,
+              "quoted field is not closed before the end of the file (record of line "
+                  + recordLine
+                  + ")");
         }
         char c = text.charAt(pos);
         if (c == '"') {
@@ -278,7 +298,9 @@ public final class CsvReader {
                   source,
                   line,
                   field,
-                  "unexpected '" + next + "' after the closing quote (expected a comma or a line break)");
+                  "unexpected '"
+                      + next
+                      + "' after the closing quote (expected a comma or a line break)");
             }
           }
           return value.toString();

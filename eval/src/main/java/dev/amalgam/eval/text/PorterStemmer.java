@@ -5,25 +5,31 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The Porter stemmer exactly as NLTK 3.8 runs it by default ({@code nltk.stem.porter.PorterStemmer()}, mode
- * {@code NLTK_EXTENSIONS}), so that ROUGE with stemming and METEOR's stem stage equal the Python references.
+ * The Porter stemmer exactly as NLTK 3.8 runs it by default ({@code
+ * nltk.stem.porter.PorterStemmer()}, mode {@code NLTK_EXTENSIONS}), so that ROUGE with stemming and
+ * METEOR's stem stage equal the Python references.
  *
- * <p>Written by hand because no Java stemmer reproduces this mode: Lucene's {@code PorterStemFilter} equals NLTK's
- * MARTIN_EXTENSIONS mode and Snowball's {@code PorterStemmer} its ORIGINAL_ALGORITHM mode (they differ from the
- * default on about 1.5 % of clinical words: aged, always, biology, boys, awfully, ...). What NLTK adds to Porter's
- * published algorithm: an irregular-forms table (skies, dying, news, proceed, ...), words of at most two letters
- * left alone, {@code ies}/{@code ied} of four letters to {@code ie}, {@code ied} otherwise to {@code i}, step 1c's
- * {@code y -> i} only after a consonant that is not the first letter, a two-letter vowel-consonant word counting as
- * "cvc", {@code alli} tried first in step 2 (then step 2 again), and the step 2 rules {@code fulli -> ful} and
- * {@code logi -> log}.
+ * <p>Written by hand because no Java stemmer reproduces this mode: Lucene's {@code
+ * PorterStemFilter} equals NLTK's MARTIN_EXTENSIONS mode and Snowball's {@code PorterStemmer} its
+ * ORIGINAL_ALGORITHM mode (they differ from the default on about 1.5 % of clinical words: aged,
+ * always, biology, boys, awfully, ...). What NLTK adds to Porter's published algorithm: an
+ * irregular-forms table (skies, dying, news, proceed, ...), words of at most two letters left
+ * alone, {@code ies}/{@code ied} of four letters to {@code ie}, {@code ied} otherwise to {@code i},
+ * step 1c's {@code y -> i} only after a consonant that is not the first letter, a two-letter
+ * vowel-consonant word counting as "cvc", {@code alli} tried first in step 2 (then step 2 again),
+ * and the step 2 rules {@code fulli -> ful} and {@code logi -> log}.
  *
- * <p>Characters are Unicode code points, like Python string indices; only {@code a e i o u} are vowels and {@code y}
- * is a vowel after a consonant, as in the paper; every other code point (digits, accented letters) is a consonant.
- * The class keeps no state: {@link #stem} is thread-safe and allocates only the working buffer and the result.
+ * <p>Characters are Unicode code points, like Python string indices; only {@code a e i o u} are
+ * vowels and {@code y} is a vowel after a consonant, as in the paper; every other code point
+ * (digits, accented letters) is a consonant. The class keeps no state: {@link #stem} is thread-safe
+ * and allocates only the working buffer and the result.
  */
 public final class PorterStemmer {
 
-  /** NLTK's irregular forms: word -> stem, consulted before any rule (with the word as given, not lowercased). */
+  /**
+   * NLTK's irregular forms: word -> stem, consulted before any rule (with the word as given, not
+   * lowercased).
+   */
   private static final Map<String, String> IRREGULAR_FORMS =
       Map.ofEntries(
           Map.entry("sky", "sky"),
@@ -43,12 +49,15 @@ public final class PorterStemmer {
           Map.entry("exceed", "exceed"),
           Map.entry("succeed", "succeed"));
 
-  /** Step 2 (m > 0) in NLTK's order: the paper's table with bli (not abli) -> ble, then NLTK's fulli -> ful. */
+  /**
+   * Step 2 (m > 0) in NLTK's order: the paper's table with bli (not abli) -> ble, then NLTK's fulli
+   * -> ful.
+   */
   private static final String[] STEP2 = {
-    "ational", "ate", "tional", "tion", "enci", "ence", "anci", "ance", "izer", "ize", "bli", "ble", "alli", "al",
-    "entli", "ent", "eli", "e", "ousli", "ous", "ization", "ize", "ation", "ate", "ator", "ate", "alism", "al",
-    "iveness", "ive", "fulness", "ful", "ousness", "ous", "aliti", "al", "iviti", "ive", "biliti", "ble", "fulli",
-    "ful"
+    "ational", "ate", "tional", "tion", "enci", "ence", "anci", "ance", "izer", "ize", "bli", "ble",
+    "alli", "al", "entli", "ent", "eli", "e", "ousli", "ous", "ization", "ize", "ation", "ate",
+    "ator", "ate", "alism", "al", "iveness", "ive", "fulness", "ful", "ousness", "ous", "aliti",
+    "al", "iviti", "ive", "biliti", "ble", "fulli", "ful"
   };
 
   /** Step 3 (m > 0). */
@@ -58,8 +67,8 @@ public final class PorterStemmer {
 
   /** Step 4 (m > 1) up to the ion rule, which has an extra condition. */
   private static final String[] STEP4_BEFORE_ION = {
-    "al", "", "ance", "", "ence", "", "er", "", "ic", "", "able", "", "ible", "", "ant", "", "ement", "", "ment", "",
-    "ent", ""
+    "al", "", "ance", "", "ence", "", "er", "", "ic", "", "able", "", "ible", "", "ant", "",
+    "ement", "", "ment", "", "ent", ""
   };
 
   /** Step 4 (m > 1) after the ion rule. */
@@ -70,21 +79,23 @@ public final class PorterStemmer {
   private PorterStemmer() {}
 
   /**
-   * Stems one word like NLTK's {@code PorterStemmer().stem(word)} (which lowercases first, with {@code
-   * to_lowercase=True}).
+   * Stems one word like NLTK's {@code PorterStemmer().stem(word)} (which lowercases first, with
+   * {@code to_lowercase=True}).
    *
    * @param word a single token; not null
    * @return its stem, lowercased
    */
   public static String stem(String word) {
     String lower = word.toLowerCase(Locale.ROOT);
-    // NLTK looks the un-lowercased word up in the pool but returns the pool value of the lowercased one; the keys
+    // NLTK looks the un-lowercased word up in the pool but returns the pool value of the lowercased
+    // one; the keys
     // are lowercase, so a hit implies both are the same word.
     String irregular = IRREGULAR_FORMS.get(word);
     if (irregular != null) {
       return irregular;
     }
-    // "strings of length 1 or 2 don't go through the stemming process" (length of the word as given).
+    // "strings of length 1 or 2 don't go through the stemming process" (length of the word as
+    // given).
     if (word.codePointCount(0, word.length()) <= 2) {
       return lower;
     }
@@ -101,8 +112,9 @@ public final class PorterStemmer {
   }
 
   /**
-   * A word being stemmed: code points in {@code b[0..k)}. Each step rewrites the end in place. In every rule table
-   * the first rule whose suffix matches decides, even when its condition fails (as in NLTK's _apply_rule_list).
+   * A word being stemmed: code points in {@code b[0..k)}. Each step rewrites the end in place. In
+   * every rule table the first rule whose suffix matches decides, even when its condition fails (as
+   * in NLTK's _apply_rule_list).
    */
   private static final class Word {
     private int[] b;
@@ -126,7 +138,10 @@ public final class PorterStemmer {
       return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
     }
 
-    /** Porter's consonant: not a e i o u, and not a {@code y} preceded by a consonant (index 0 y is one). */
+    /**
+     * Porter's consonant: not a e i o u, and not a {@code y} preceded by a consonant (index 0 y is
+     * one).
+     */
     private boolean isConsonant(int i) {
       int c = b[i];
       if (isVowelLetter(c)) {
@@ -135,8 +150,10 @@ public final class PorterStemmer {
       if (c != 'y') {
         return true;
       }
-      // Iterative form of the recursive definition: find the start of the run of y's ending at i; the first y
-      // of the run is a consonant iff it starts the word or follows a vowel letter; then they alternate.
+      // Iterative form of the recursive definition: find the start of the run of y's ending at i;
+      // the first y
+      // of the run is a consonant iff it starts the word or follows a vowel letter; then they
+      // alternate.
       int start = i;
       while (start > 0 && b[start - 1] == 'y') {
         start--;
@@ -174,7 +191,10 @@ public final class PorterStemmer {
       return len >= 2 && b[len - 1] == b[len - 2] && isConsonant(len - 1);
     }
 
-    /** Condition *o on {@code b[0..len)}: ends consonant-vowel-consonant, the last not w, x or y (NLTK: or is vc). */
+    /**
+     * Condition *o on {@code b[0..len)}: ends consonant-vowel-consonant, the last not w, x or y
+     * (NLTK: or is vc).
+     */
     private boolean endsCvc(int len) {
       if (len >= 3
           && isConsonant(len - 3)
@@ -213,9 +233,10 @@ public final class PorterStemmer {
     }
 
     /**
-     * Applies the first rule of {@code rules} (pairs of suffix, replacement) whose suffix ends the word: the
-     * replacement happens when the measure of the remaining stem exceeds {@code measureAbove}; either way no later
-     * rule is tried (Porter's "longest matching suffix" tables are ordered so that this is the paper's rule).
+     * Applies the first rule of {@code rules} (pairs of suffix, replacement) whose suffix ends the
+     * word: the replacement happens when the measure of the remaining stem exceeds {@code
+     * measureAbove}; either way no later rule is tried (Porter's "longest matching suffix" tables
+     * are ordered so that this is the paper's rule).
      *
      * @return whether some suffix matched
      */
@@ -232,7 +253,10 @@ public final class PorterStemmer {
       return false;
     }
 
-    /** Step 1a: plurals (sses -> ss, ies -> i, ss -> ss, s -> ""); NLTK: a 4-letter "..ies" -> "..ie". */
+    /**
+     * Step 1a: plurals (sses -> ss, ies -> i, ss -> ss, s -> ""); NLTK: a 4-letter "..ies" ->
+     * "..ie".
+     */
     void step1a() {
       if (k == 4 && endsWith("ies")) {
         replaceEnd(3, "ie");
@@ -249,7 +273,10 @@ public final class PorterStemmer {
       }
     }
 
-    /** Step 1b: eed/ed/ing, then the at/bl/iz, double-consonant and cvc repairs; NLTK: ied -> ie or i first. */
+    /**
+     * Step 1b: eed/ed/ing, then the at/bl/iz, double-consonant and cvc repairs; NLTK: ied -> ie or
+     * i first.
+     */
     void step1b() {
       if (endsWith("ied")) {
         replaceEnd(3, k == 4 ? "ie" : "i");
@@ -291,7 +318,10 @@ public final class PorterStemmer {
       }
     }
 
-    /** Step 2 (m > 0 double suffixes), NLTK order: alli first then again, bli -> ble, plus fulli and logi. */
+    /**
+     * Step 2 (m > 0 double suffixes), NLTK order: alli first then again, bli -> ble, plus fulli and
+     * logi.
+     */
     void step2() {
       if (endsWith("alli") && measure(k - 4) > 0) {
         replaceEnd(4, "al");
@@ -299,7 +329,8 @@ public final class PorterStemmer {
         return;
       }
       boolean matched = applyFirstMatching(STEP2, 0);
-      // "logi -> log": the 'l' stays with the stem for the measure, so short stems like geo-, theo- qualify.
+      // "logi -> log": the 'l' stays with the stem for the measure, so short stems like geo-, theo-
+      // qualify.
       if (!matched && endsWith("logi") && measure(k - 3) > 0) {
         replaceEnd(4, "log");
       }

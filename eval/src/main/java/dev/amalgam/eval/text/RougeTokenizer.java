@@ -5,13 +5,14 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The default tokenizer of rouge-score 0.1.2 ({@code rouge/tokenize.py}): lowercase, every run of characters other
- * than ASCII {@code a-z0-9} separates tokens (so "45-year-old" gives {@code 45 year old} and é, µ, ° are
- * separators), and with stemming every token longer than 3 characters goes through NLTK's Porter stemmer.
+ * The default tokenizer of rouge-score 0.1.2 ({@code rouge/tokenize.py}): lowercase, every run of
+ * characters other than ASCII {@code a-z0-9} separates tokens (so "45-year-old" gives {@code 45
+ * year old} and é, µ, ° are separators), and with stemming every token longer than 3 characters
+ * goes through NLTK's Porter stemmer.
  *
- * <p>Written as a character scan rather than the reference's two regular expressions (substitute, then split):
- * the tokens are exactly the maximal runs of {@code [a-z0-9]}, and the scan is several times faster on large
- * corpora.
+ * <p>Written as a character scan rather than the reference's two regular expressions (substitute,
+ * then split): the tokens are exactly the maximal runs of {@code [a-z0-9]}, and the scan is several
+ * times faster on large corpora.
  */
 public final class RougeTokenizer {
 
@@ -29,14 +30,15 @@ public final class RougeTokenizer {
   }
 
   /**
-   * Tokenizes each sentence of a text the way rouge-score's rougeLsum does without {@code split_summaries}: the
-   * text is split on {@code \n}, empty lines are dropped, and each line is tokenized. A line of punctuation only
-   * stays as an empty token list (as in the reference).
+   * Tokenizes each sentence of a text the way rouge-score's rougeLsum does without {@code
+   * split_summaries}: the text is split on {@code \n}, empty lines are dropped, and each line is
+   * tokenized. A line of punctuation only stays as an empty token list (as in the reference).
    *
    * @param stem whether to Porter-stem tokens longer than 3 characters
    */
   public static List<List<String>> tokenizeLines(String text, boolean stem) {
-    // Lowercasing never creates or removes a '\n', so lowercasing once equals lowercasing each line.
+    // Lowercasing never creates or removes a '\n', so lowercasing once equals lowercasing each
+    // line.
     String lower = text.toLowerCase(Locale.ROOT);
     List<List<String>> lines = new ArrayList<>();
     int start = 0;
@@ -55,7 +57,10 @@ public final class RougeTokenizer {
     return lines;
   }
 
-  /** Adds the maximal {@code [a-z0-9]} runs of {@code lower[from..to)} (to = -1: the end), stemmed if asked. */
+  /**
+   * Adds the maximal {@code [a-z0-9]} runs of {@code lower[from..to)} (to = -1: the end), stemmed
+   * if asked.
+   */
   private static void addTokens(String lower, int from, int to, boolean stem, List<String> out) {
     int end = to < 0 ? lower.length() : to;
     int i = from;
@@ -72,7 +77,9 @@ public final class RougeTokenizer {
         if (stem && token.length() > 3) {
           token = PorterStemmer.stem(token);
         }
-        if (!token.isEmpty()) { // the reference's final [a-z0-9]+ filter; a stem is never empty, but be exact
+        if (!token
+            .isEmpty()) { // the reference's final [a-z0-9]+ filter; a stem is never empty, but be
+          // exact
           out.add(token);
         }
       }

@@ -1,9 +1,9 @@
 package dev.amalgam.eval.text;
 
 /**
- * sacreBLEU's default {@code 13a} tokenizer (mteval-v13a.pl, as in sacreBLEU 2.6.0 and HF evaluate's BLEU), used by
- * BLEU. In order: remove {@code <skipped>}, join hyphen-newline, newline to space, unescape {@code &quot; &amp; &lt;
- * &gt;}, pad with a space on each side, then
+ * sacreBLEU's default {@code 13a} tokenizer (mteval-v13a.pl, as in sacreBLEU 2.6.0 and HF
+ * evaluate's BLEU), used by BLEU. In order: remove {@code <skipped>}, join hyphen-newline, newline
+ * to space, unescape {@code &quot; &amp; &lt; &gt;}, pad with a space on each side, then
  *
  * <ol>
  *   <li>surround every ASCII punctuation character except {@code . , ' -} with spaces;
@@ -14,15 +14,19 @@ package dev.amalgam.eval.text;
  *
  * and finally collapse whitespace (Python's {@code str.split()} notion of it) to single spaces.
  *
- * <p>Steps 2-4 are regular-expression substitutions in the reference; each is reproduced here as one left-to-right
- * scan with the same non-overlapping match semantics (a character consumed by one match cannot start the next),
- * which is what makes {@code "a.."} or {@code "1-2-3"} come out exactly as in Python.
+ * <p>Steps 2-4 are regular-expression substitutions in the reference; each is reproduced here as
+ * one left-to-right scan with the same non-overlapping match semantics (a character consumed by one
+ * match cannot start the next), which is what makes {@code "a.."} or {@code "1-2-3"} come out
+ * exactly as in Python.
  */
 public final class Tokenizer13a {
 
   private Tokenizer13a() {}
 
-  /** Tokenizes one segment; the result is the tokens joined by single spaces ({@code ""} for no tokens). */
+  /**
+   * Tokenizes one segment; the result is the tokens joined by single spaces ({@code ""} for no
+   * tokens).
+   */
   public static String tokenize(String line) {
     String s = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ");
     if (s.indexOf('&') >= 0) {
@@ -148,9 +152,9 @@ public final class Tokenizer13a {
   }
 
   /**
-   * Python's {@code str.isspace()} (what {@code str.split()} and {@code str.rstrip()} use), which differs from
-   * Java's {@link Character#isWhitespace}: it includes U+00A0, U+2007, U+202F and U+0085. All such characters are
-   * in the BMP.
+   * Python's {@code str.isspace()} (what {@code str.split()} and {@code str.rstrip()} use), which
+   * differs from Java's {@link Character#isWhitespace}: it includes U+00A0, U+2007, U+202F and
+   * U+0085. All such characters are in the BMP.
    */
   public static boolean isPythonWhitespace(char c) {
     if (c <= ' ') {

@@ -12,13 +12,17 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Sanity on MTS-Dialog's reference and automatic summaries (external data; skipped when absent). */
+/**
+ * Sanity on MTS-Dialog's reference and automatic summaries (external data; skipped when absent).
+ */
 class BertScoreRealDataTest {
   private static final int ROWS = 8;
 
   @Test
   void identicalIsOneAndOwnSummaryBeatsAnotherRowsSummary() throws IOException {
-    Path csv = TestAssets.externalData("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
+    Path csv =
+        TestAssets.externalData(
+            "mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
     List<List<String>> rows = readCsv(Files.readString(csv, StandardCharsets.UTF_8));
     assertEquals(List.of("ID", "Dialogue", "Reference Summary", "Automatic Summary"), rows.get(0));
     List<String> references = new ArrayList<>();
@@ -47,14 +51,19 @@ class BertScoreRealDataTest {
         ownWins += own.get(i).f() > other.get(i).f() ? 1 : 0;
       }
       assertTrue(ownMean > otherMean + 0.05, "own " + ownMean + " vs other " + otherMean);
-      // Some automatic summaries are poor (the set exists to study metric correlation), so not every row wins.
-      System.out.printf("bertscore sanity: mean F own %.4f, other row %.4f, own wins %d of %d%n", ownMean, otherMean,
-          ownWins, ROWS);
+      // Some automatic summaries are poor (the set exists to study metric correlation), so not
+      // every row wins.
+      System.out.printf(
+          "bertscore sanity: mean F own %.4f, other row %.4f, own wins %d of %d%n",
+          ownMean, otherMean, ownWins, ROWS);
       assertTrue(ownWins > ROWS / 2, ownWins + " of " + ROWS + " rows prefer their own summary");
     }
   }
 
-  /** RFC 4180 records (quoted fields may hold commas, quotes and newlines); a leading BOM is dropped. */
+  /**
+   * RFC 4180 records (quoted fields may hold commas, quotes and newlines); a leading BOM is
+   * dropped.
+   */
   static List<List<String>> readCsv(String text) {
     List<List<String>> records = new ArrayList<>();
     List<String> record = new ArrayList<>();

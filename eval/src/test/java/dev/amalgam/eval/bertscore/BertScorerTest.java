@@ -14,13 +14,16 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The matching maths on 2-d vectors worked out by hand; a fake embedder maps each word to a fixed vector. */
+/**
+ * The matching maths on 2-d vectors worked out by hand; a fake embedder maps each word to a fixed
+ * vector.
+ */
 class BertScorerTest {
   private static final double EPS = 1e-6;
 
   /**
-   * Words map to 2-d vectors; every text gets a special token "CLS" (id 0, vector (1, 1)) in front. Token ids are
-   * fixed per word so idf can be checked.
+   * Words map to 2-d vectors; every text gets a special token "CLS" (id 0, vector (1, 1)) in front.
+   * Token ids are fixed per word so idf can be checked.
    */
   static final class FakeEmbedder implements TokenEmbedder {
     final Map<String, float[]> vectors = new HashMap<>();
@@ -85,13 +88,16 @@ class BertScorerTest {
   private static final double S = Math.sqrt(0.5); // cos between CLS (1,1) and an axis
 
   private static BertScore one(BertScoreOptions options, String candidate, String reference) {
-    return new BertScorer(new FakeEmbedder(), options).score(List.of(candidate), List.of(reference)).get(0);
+    return new BertScorer(new FakeEmbedder(), options)
+        .score(List.of(candidate), List.of(reference))
+        .get(0);
   }
 
   @Test
   void greedyMatchingWithSpecialTokenInTheMaxButWeightZero() {
     // candidate [CLS, a, b], reference [CLS, c].
-    // P: a -> max(cos(a,CLS)=S, cos(a,c)=0.6) = S; b -> max(S, 0.8) = 0.8; CLS weight 0. P = (S + 0.8)/2.
+    // P: a -> max(cos(a,CLS)=S, cos(a,c)=0.6) = S; b -> max(S, 0.8) = 0.8; CLS weight 0. P = (S +
+    // 0.8)/2.
     // R: c -> max(cos(c,CLS)=(0.6+0.8)*S=1.4S, 0.6, 0.8) = 1.4S (~0.98995); R = 1.4S.
     BertScore s = one(BertScoreOptions.defaults(), "a b", "c");
     double p = (S + 0.8) / 2;
@@ -130,7 +136,8 @@ class BertScorerTest {
 
   @Test
   void idfWeightsComeFromTheReferences() {
-    // References: "a c", "a", "a b" (N = 3). df(a) = 3 -> idf 0; df(c) = 1 -> ln(4/2); df(b) = 1 -> ln 2;
+    // References: "a c", "a", "a b" (N = 3). df(a) = 3 -> idf 0; df(c) = 1 -> ln(4/2); df(b) = 1 ->
+    // ln 2;
     // unseen d -> ln 4.
     FakeEmbedder fake = new FakeEmbedder();
     BertScorer scorer = new BertScorer(fake, BertScoreOptions.builder().idf(true).build());
@@ -143,7 +150,8 @@ class BertScorerTest {
     assertEquals(p0, scores.get(0).precision(), EPS);
     assertEquals(1.0, scores.get(0).recall(), EPS);
     assertEquals(2 * p0 / (p0 + 1), scores.get(0).f(), EPS);
-    // Row 1: candidate [CLS, b] vs reference [CLS, a]: the reference's only real token has idf 0, so its weights
+    // Row 1: candidate [CLS, b] vs reference [CLS, a]: the reference's only real token has idf 0,
+    // so its weights
     // sum to 0 and R is NaN, as in bert_score; F is then 0.
     assertTrue(Double.isNaN(scores.get(1).recall()));
     assertEquals(0.0, scores.get(1).f(), 0.0);
@@ -155,7 +163,8 @@ class BertScorerTest {
 
   @Test
   void withoutIdfEveryRealTokenWeighsOne() {
-    // Same row 0 as above without idf: P = (1 + -0.6)/2 = 0.2; R = (cos(a, best) + 1)/2 where a -> max(S, 0.6) = S.
+    // Same row 0 as above without idf: P = (1 + -0.6)/2 = 0.2; R = (cos(a, best) + 1)/2 where a ->
+    // max(S, 0.6) = S.
     BertScore s = one(BertScoreOptions.defaults(), "c d", "a c");
     assertEquals(0.2, s.precision(), EPS);
     assertEquals((S + 1) / 2, s.recall(), EPS);
@@ -196,7 +205,8 @@ class BertScorerTest {
   @Test
   void eachDistinctTextIsEmbeddedOnce() {
     FakeEmbedder fake = new FakeEmbedder();
-    new BertScorer(fake, BertScoreOptions.defaults()).score(List.of("a", "b", "a"), List.of("c", "c", "a"));
+    new BertScorer(fake, BertScoreOptions.defaults())
+        .score(List.of("a", "b", "a"), List.of("c", "c", "a"));
     assertEquals(1, fake.calls.size());
     assertEquals(List.of("a", "c", "b"), fake.calls.get(0));
   }
@@ -204,38 +214,51 @@ class BertScorerTest {
   @Test
   void truncationIsReportedOncePerCallCountingEachInput() {
     int[] seen = new int[3];
-    BertScoreOptions options = BertScoreOptions.builder().truncationListener((n, m, max) -> {
-      seen[0] += n;
-      seen[1] = m;
-      seen[2] = max;
-    }).build();
-    new BertScorer(new FakeEmbedder(), options).score(List.of("a LONG", "b"), List.of("a LONG", "a LONG"));
+    BertScoreOptions options =
+        BertScoreOptions.builder()
+            .truncationListener(
+                (n, m, max) -> {
+                  seen[0] += n;
+                  seen[1] = m;
+                  seen[2] = max;
+                })
+            .build();
+    new BertScorer(new FakeEmbedder(), options)
+        .score(List.of("a LONG", "b"), List.of("a LONG", "a LONG"));
     assertEquals(3, seen[0]);
     assertEquals(4, seen[1]);
     assertEquals(8, seen[2]);
-    assertEquals("bertscore: 3 of 4 texts truncated to 8 tokens", BertScoreOptions.truncationWarning(3, 4, 8));
+    assertEquals(
+        "bertscore: 3 of 4 texts truncated to 8 tokens",
+        BertScoreOptions.truncationWarning(3, 4, 8));
   }
 
   @Test
   void hashFollowsBertScoreForm() {
     BertScorer plain = new BertScorer(new FakeEmbedder(), BertScoreOptions.defaults());
     assertEquals("fake_L2_no-idf_version=0.3.12(onnx)", plain.hash());
-    BertScorer rescaled = new BertScorer(new FakeEmbedder(),
-        BertScoreOptions.builder().idf(true).baseline(new Baseline(0.1, 0.1, 0.1)).build());
+    BertScorer rescaled =
+        new BertScorer(
+            new FakeEmbedder(),
+            BertScoreOptions.builder().idf(true).baseline(new Baseline(0.1, 0.1, 0.1)).build());
     assertEquals("fake_L2_idf_version=0.3.12(onnx)-custom-rescaled", rescaled.hash());
   }
 
   @Test
   void mismatchedListsAndNullsAreRejected() {
     BertScorer scorer = new BertScorer(new FakeEmbedder(), BertScoreOptions.defaults());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> scorer.score(List.of("a", "b"), List.of("a")));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> scorer.score(List.of("a", "b"), List.of("a")));
     assertTrue(e.getMessage().contains("2 candidates but 1 references"), e.getMessage());
     List<String> withNull = new ArrayList<>();
     withNull.add(null);
     e = assertThrows(IllegalArgumentException.class, () -> scorer.score(List.of("a"), withNull));
     assertTrue(e.getMessage().contains("reference 0 of candidate 0 is null"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> scorer.scoreMulti(List.of("a"), List.of(List.of())));
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> scorer.scoreMulti(List.of("a"), List.of(List.of())));
     assertTrue(e.getMessage().contains("candidate 0 has no reference"), e.getMessage());
     assertEquals(List.of(), scorer.score(List.of(), List.of()));
   }
@@ -252,9 +275,10 @@ class BertScorerTest {
 
   @Test
   void badBaselinesNameTheFileLineAndRule(@TempDir Path dir) throws IOException {
-    BertScoreException e = assertThrows(BertScoreException.class,
-        () -> Baseline.forEncoder(new FakeEmbedder(), null));
-    assertTrue(e.getMessage().contains("rescaling needs a baseline: none ships for fake"), e.getMessage());
+    BertScoreException e =
+        assertThrows(BertScoreException.class, () -> Baseline.forEncoder(new FakeEmbedder(), null));
+    assertTrue(
+        e.getMessage().contains("rescaling needs a baseline: none ships for fake"), e.getMessage());
     e = assertThrows(BertScoreException.class, () -> Baseline.read(dir.resolve("missing.tsv"), 1));
     assertEquals(BertScoreException.Reason.FILE_NOT_FOUND, e.reason());
     Path shortFile = dir.resolve("short.tsv");
@@ -264,7 +288,9 @@ class BertScorerTest {
     Path badNumber = dir.resolve("bad.tsv");
     Files.writeString(badNumber, "LAYER,P,R,F\n0,0.1,x,0.3\n");
     e = assertThrows(BertScoreException.class, () -> Baseline.read(badNumber, 0));
-    assertTrue(e.getMessage().contains(badNumber + " line 2 field R: 'x' is not a number"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(badNumber + " line 2 field R: 'x' is not a number"),
+        e.getMessage());
     Path badHeader = dir.resolve("header.tsv");
     Files.writeString(badHeader, "L,P,R,F\n0,0.1,0.2,0.3\n");
     e = assertThrows(BertScoreException.class, () -> Baseline.read(badHeader, 0));

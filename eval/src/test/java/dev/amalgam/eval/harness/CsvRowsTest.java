@@ -29,10 +29,12 @@ class CsvRowsTest {
     Files.writeString(f, "id,text\n1,a\"b\n");
     assertThrows(DataException.class, () -> CsvRows.read(f));
     Files.writeString(f, "id,text\n1, \n");
-    DataException empty = assertThrows(DataException.class, () -> CsvRows.read(f).get(0).require(f, "text"));
+    DataException empty =
+        assertThrows(DataException.class, () -> CsvRows.read(f).get(0).require(f, "text"));
     assertEquals(f + ": line 2, field 'text': empty value", empty.getMessage());
     DataException missing = assertThrows(DataException.class, () -> CsvRows.read(f, "note"));
-    assertEquals(f + ": line 1, field 'note': required column missing from the header [id, text]",
+    assertEquals(
+        f + ": line 1, field 'note': required column missing from the header [id, text]",
         missing.getMessage());
   }
 }

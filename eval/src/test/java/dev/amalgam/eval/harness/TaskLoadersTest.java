@@ -15,8 +15,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each loader on the real data sets (the repository's slice, and the external sets when present): split sizes as the
- * data READMEs state them, non-empty fields.
+ * Each loader on the real data sets (the repository's slice, and the external sets when present):
+ * split sizes as the data READMEs state them, non-empty fields.
  */
 class TaskLoadersTest {
   private static void assertFilled(List<Example> examples, String... fields) {
@@ -30,28 +30,33 @@ class TaskLoadersTest {
   @Test
   void mtsDialogLoadsTheRepositorySlice() {
     Task task = Tasks.builtIn("mts-dialog");
-    List<Example> examples = task.load(TestAssets.mtsDialogSlice().resolve("mts-dialog"), task.defaultSplit());
+    List<Example> examples =
+        task.load(TestAssets.mtsDialogSlice().resolve("mts-dialog"), task.defaultSplit());
     assertEquals(40, examples.size());
     assertFilled(examples, "dialogue", "section_header", "section_text", "section_name");
     assertEquals("0", examples.get(0).id());
     assertEquals("GENHX", examples.get(0).fields().get("section_header"));
     String reference = examples.get(0).reference();
     assertTrue(reference.startsWith("The patient is a 26-year-old female"), reference);
-    DataException missing = assertThrows(DataException.class,
-        () -> task.load(TestAssets.mtsDialogSlice().resolve("mts-dialog"), "train"));
+    DataException missing =
+        assertThrows(
+            DataException.class,
+            () -> task.load(TestAssets.mtsDialogSlice().resolve("mts-dialog"), "train"));
     assertTrue(missing.getMessage().contains("MTS-Dialog-TrainingSet.csv"), missing.getMessage());
   }
 
   @Test
   void mtsDialogSplitsMatchTheReadme() {
     Task task = Tasks.builtIn("mts-dialog");
-    Map<String, Integer> sizes = Map.of("train", 1201, "validation", 100, "test1", 200, "test2", 200);
+    Map<String, Integer> sizes =
+        Map.of("train", 1201, "validation", 100, "test1", 200, "test2", 200);
     for (Map.Entry<String, Integer> e : sizes.entrySet()) {
       List<Example> examples = task.load(TestAssets.externalData("mts-dialog"), e.getKey());
       assertEquals(e.getValue(), examples.size(), e.getKey());
       assertFilled(examples, "dialogue", "section_header", "section_text", "section_name");
       for (Example x : examples) {
-        assertTrue(ClinicalTasks.SECTION_NAMES.containsKey(x.fields().get("section_header")),
+        assertTrue(
+            ClinicalTasks.SECTION_NAMES.containsKey(x.fields().get("section_header")),
             () -> "unnamed header " + x.fields().get("section_header"));
         assertEquals(x.fields().get("section_text"), x.reference());
       }
@@ -65,12 +70,16 @@ class TaskLoadersTest {
   @Test
   void aciBenchSplitsMatchTheReadme() {
     Task task = Tasks.builtIn("aci-bench");
-    Map<String, Integer> sizes = Map.of("train", 67, "valid", 20, "test1", 40, "test2", 40, "test3", 40);
+    Map<String, Integer> sizes =
+        Map.of("train", 67, "valid", 20, "test1", 40, "test2", 40, "test3", 40);
     for (Map.Entry<String, Integer> e : sizes.entrySet()) {
       List<Example> examples = task.load(TestAssets.externalData("aci-bench"), e.getKey());
       assertEquals(e.getValue(), examples.size(), e.getKey());
       assertFilled(examples, "dialogue", "note", "dataset", "encounter_id");
-      assertEquals(examples.size(), examples.stream().map(Example::id).distinct().count(), "unique encounter ids");
+      assertEquals(
+          examples.size(),
+          examples.stream().map(Example::id).distinct().count(),
+          "unique encounter ids");
     }
   }
 
@@ -82,7 +91,8 @@ class TaskLoadersTest {
     for (String split : task.splits()) {
       List<Example> first = task.load(TestAssets.externalData("iu-xray"), split);
       List<Example> second = task.load(TestAssets.externalData("iu-xray"), split);
-      assertEquals(first.stream().map(Example::id).toList(), second.stream().map(Example::id).toList());
+      assertEquals(
+          first.stream().map(Example::id).toList(), second.stream().map(Example::id).toList());
       assertFilled(first, "findings", "impression");
       for (Example e : first) {
         assertEquals(split, ClinicalTasks.iuXraySplit(e.id()));
@@ -107,8 +117,12 @@ class TaskLoadersTest {
     assertEquals(500, train.size());
     Set<String> ids = test.stream().map(Example::id).collect(Collectors.toSet());
     assertTrue(train.stream().noneMatch(e -> ids.contains(e.id())));
-    Map<String, Long> labels = test.stream().collect(Collectors.groupingBy(Example::reference, Collectors.counting()));
-    assertEquals(Map.of("yes", 276L, "no", 169L, "maybe", 55L), labels, "README: yes 276 / no 169 / maybe 55");
+    Map<String, Long> labels =
+        test.stream().collect(Collectors.groupingBy(Example::reference, Collectors.counting()));
+    assertEquals(
+        Map.of("yes", 276L, "no", 169L, "maybe", 55L),
+        labels,
+        "README: yes 276 / no 169 / maybe 55");
     assertFilled(test, "question", "context");
     assertEquals(List.of("yes", "no", "maybe"), test.get(0).choices());
   }
@@ -117,10 +131,12 @@ class TaskLoadersTest {
   void medqaHas1273FourOptionQuestions() {
     List<Example> test = Tasks.builtIn("medqa").load(TestAssets.externalData("medqa"), "test");
     assertEquals(1273, test.size());
-    Map<String, Long> labels = test.stream().collect(Collectors.groupingBy(Example::reference, Collectors.counting()));
+    Map<String, Long> labels =
+        test.stream().collect(Collectors.groupingBy(Example::reference, Collectors.counting()));
     assertEquals(Map.of("A", 353L, "B", 309L, "C", 346L, "D", 265L), labels);
     assertFilled(test, "question", "options");
-    assertTrue(test.get(0).fields().get("options").matches("(?s)A\\. .+\nB\\. .+\nC\\. .+\nD\\. .+"));
+    assertTrue(
+        test.get(0).fields().get("options").matches("(?s)A\\. .+\nB\\. .+\nC\\. .+\nD\\. .+"));
   }
 
   @Test
@@ -136,7 +152,8 @@ class TaskLoadersTest {
     for (String name : Tasks.NAMES) {
       if (name.equals("jsonl")) continue;
       Task task = Tasks.builtIn(name);
-      Example first = task.load(TestAssets.externalData(task.dataFolder()), task.defaultSplit()).get(0);
+      Example first =
+          task.load(TestAssets.externalData(task.dataFolder()), task.defaultSplit()).get(0);
       task.defaultTemplate().requireKnown(first.fields().keySet(), name);
       String prompt = task.defaultTemplate().render(first.fields());
       assertTrue(prompt.contains(first.input()), name + ": the prompt holds the input");
@@ -147,6 +164,7 @@ class TaskLoadersTest {
   @Test
   void unknownTaskListsTheKnownOnes() {
     DataException e = assertThrows(DataException.class, () -> Tasks.builtIn("medmcqa"));
-    assertTrue(e.getMessage().contains("unknown task 'medmcqa'") && e.getMessage().contains("pubmedqa"));
+    assertTrue(
+        e.getMessage().contains("unknown task 'medmcqa'") && e.getMessage().contains("pubmedqa"));
   }
 }

@@ -21,35 +21,45 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The streaming protocol: results arrive one by one; a child that dies mid-run gives a clear error. */
+/**
+ * The streaming protocol: results arrive one by one; a child that dies mid-run gives a clear error.
+ */
 class GenerationStreamingTest {
   @Test
   void resultsStreamOneByOneWithTokenCounts() {
     Path model = TestAssets.stories260K();
-    GenerationRequest once = GenerationRequest.builder().prompt("Once upon a time").maxTokens(8).threads(2).build();
+    GenerationRequest once =
+        GenerationRequest.builder().prompt("Once upon a time").maxTokens(8).threads(2).build();
     List<Integer> seen = new ArrayList<>();
     long[] load = {-1};
-    List<GenerationResult> results = LlamaGeneration.generateStreaming(model,
-        List.of(once, once.toBuilder().prompt("Lily").build(), once.toBuilder().maxTokens(3).build()),
-        Duration.ofMinutes(2),
-        new LlamaGeneration.Listener() {
-          @Override
-          public void loaded(long millis) {
-            load[0] = millis;
-          }
+    List<GenerationResult> results =
+        LlamaGeneration.generateStreaming(
+            model,
+            List.of(
+                once,
+                once.toBuilder().prompt("Lily").build(),
+                once.toBuilder().maxTokens(3).build()),
+            Duration.ofMinutes(2),
+            new LlamaGeneration.Listener() {
+              @Override
+              public void loaded(long millis) {
+                load[0] = millis;
+              }
 
-          @Override
-          public void result(int index, GenerationResult r) {
-            seen.add(index);
-          }
-        });
+              @Override
+              public void result(int index, GenerationResult r) {
+                seen.add(index);
+              }
+            });
     assertEquals(List.of(0, 1, 2), seen);
     assertTrue(load[0] >= 0, "load event");
     assertEquals(8, results.get(0).generatedTokens());
     assertEquals(3, results.get(2).generatedTokens());
     assertTrue(results.get(0).promptTokens() > 0);
     assertTrue(results.get(2).text().length() < results.get(0).text().length());
-    assertTrue(results.get(0).text().startsWith(results.get(2).text()), "greedy: a prefix of the longer run");
+    assertTrue(
+        results.get(0).text().startsWith(results.get(2).text()),
+        "greedy: a prefix of the longer run");
   }
 
   @Test
@@ -57,46 +67,87 @@ class GenerationStreamingTest {
     Path model = dir.resolve("crashy.gguf");
     Files.writeString(model, "GGUF not really");
     List<GenerationRequest> requests = new ArrayList<>();
-    for (int i = 0; i < 4; i++) requests.add(GenerationRequest.builder().prompt("p" + i).threads(1).build());
+    for (int i = 0; i < 4; i++)
+      requests.add(GenerationRequest.builder().prompt("p" + i).threads(1).build());
     List<Integer> seen = new ArrayList<>();
-    LlamaGeneration.Listener listener = new LlamaGeneration.Listener() {
-      @Override
-      public void loaded(long millis) {}
+    LlamaGeneration.Listener listener =
+        new LlamaGeneration.Listener() {
+          @Override
+          public void loaded(long millis) {}
 
-      @Override
-      public void result(int index, GenerationResult r) {
-        seen.add(index);
-      }
-    };
-    LlamaBridgeException e = assertThrows(LlamaBridgeException.class, () -> LlamaGeneration.run(model, requests,
-        Duration.ofMinutes(1), true, listener, DyingGenerationChild.class.getName()));
+          @Override
+          public void result(int index, GenerationResult r) {
+            seen.add(index);
+          }
+        };
+    LlamaBridgeException e =
+        assertThrows(
+            LlamaBridgeException.class,
+            () ->
+                LlamaGeneration.run(
+                    model,
+                    requests,
+                    Duration.ofMinutes(1),
+                    true,
+                    listener,
+                    DyingGenerationChild.class.getName()));
     assertEquals(LlamaBridgeException.Reason.GENERATION_FAILED, e.reason());
     assertEquals(List.of(0, 1), seen, "the results before the crash were streamed");
-    assertTrue(e.getMessage().startsWith(model + ": generation child exited with code 134 while generating request 2"),
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                model + ": generation child exited with code 134 while generating request 2"),
         e.getMessage());
-    assertTrue(e.getMessage().contains("GGML_ASSERT failed (simulated)"), "the child's stderr: " + e.getMessage());
+    assertTrue(
+        e.getMessage().contains("GGML_ASSERT failed (simulated)"),
+        "the child's stderr: " + e.getMessage());
 
     // Through the harness, the message names the example index and id of the split.
-    Generator dying = (m, r, l) -> LlamaGeneration.run(m, r, Duration.ofMinutes(1), true, l,
-        DyingGenerationChild.class.getName());
+    Generator dying =
+        (m, r, l) ->
+            LlamaGeneration.run(
+                m, r, Duration.ofMinutes(1), true, l, DyingGenerationChild.class.getName());
     Path data = dir.resolve("d.jsonl");
     StringBuilder lines = new StringBuilder();
     for (int i = 0; i < 4; i++) {
       lines.append("{\"id\":\"ex").append(i).append("\",\"input\":\"a\",\"reference\":\"b\"}\n");
     }
     Files.writeString(data, lines);
-    EvalSettings settings = new EvalSettings("all", null, 0, 1234, 4, false, McMode.LOGLIK,
-        PromptTemplate.parse("{input}", "t"), 0, 256, 1);
-    Evaluator.Selection selection = Evaluator.select(Tasks.jsonl("input", "reference"), data, settings);
-    Evaluator evaluator = new Evaluator((p, r) -> { throw new AssertionError("not reached"); }, null, null, dying,
-        Progress.NONE);
+    EvalSettings settings =
+        new EvalSettings(
+            "all",
+            null,
+            0,
+            1234,
+            4,
+            false,
+            McMode.LOGLIK,
+            PromptTemplate.parse("{input}", "t"),
+            0,
+            256,
+            1);
+    Evaluator.Selection selection =
+        Evaluator.select(Tasks.jsonl("input", "reference"), data, settings);
+    Evaluator evaluator =
+        new Evaluator(
+            (p, r) -> {
+              throw new AssertionError("not reached");
+            },
+            null,
+            null,
+            dying,
+            Progress.NONE);
     Path out = dir.resolve("out");
-    LlamaBridgeException h = assertThrows(LlamaBridgeException.class,
-        () -> evaluator.evaluate(model, selection, settings, out));
-    assertTrue(h.getMessage().startsWith("example 2 (id ex2, split all): " + model), h.getMessage());
+    LlamaBridgeException h =
+        assertThrows(
+            LlamaBridgeException.class, () -> evaluator.evaluate(model, selection, settings, out));
+    assertTrue(
+        h.getMessage().startsWith("example 2 (id ex2, split all): " + model), h.getMessage());
     assertTrue(Files.notExists(out), "no output after a failure");
     try (var s = Files.list(dir)) {
-      assertTrue(s.noneMatch(p -> p.getFileName().toString().contains("amalgam-partial")), "no temporary folder");
+      assertTrue(
+          s.noneMatch(p -> p.getFileName().toString().contains("amalgam-partial")),
+          "no temporary folder");
     }
   }
 }

@@ -20,10 +20,15 @@ import org.junit.jupiter.api.io.TempDir;
 /** The bridge against stories260K and the reference numbers of docs/formats.md §8. */
 class LlamaScorerTest {
   static final String LILY = TestAssets.LILY;
-  static final int[] LILY_TOKENS = {1, 403, 407, 261, 378, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426};
+  static final int[] LILY_TOKENS = {
+    1, 403, 407, 261, 378, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426
+  };
+
   /** llama.cpp with the F16 KV cache, docs/formats.md §8. */
-  static final double[] LILY_LOG_PROBS_F16 = {-0.243789, -0.017523, -0.012109, -0.000722, -3.548107, -0.151071,
-      -0.001828, -0.759301, -0.476084, -0.007177, -0.000628, -0.137452, -0.162450, -0.055533};
+  static final double[] LILY_LOG_PROBS_F16 = {
+    -0.243789, -0.017523, -0.012109, -0.000722, -3.548107, -0.151071, -0.001828, -0.759301,
+    -0.476084, -0.007177, -0.000628, -0.137452, -0.162450, -0.055533
+  };
 
   static final String STORY = TestAssets.STORY;
 
@@ -52,7 +57,8 @@ class LlamaScorerTest {
 
   @Test
   void logProbsMatchLlamaCppWithF16KvCache() {
-    try (LlamaScorer f16 = LlamaScorer.open(model, ScorerOptions.builder().threads(2).f32KvCache(false).build())) {
+    try (LlamaScorer f16 =
+        LlamaScorer.open(model, ScorerOptions.builder().threads(2).f32KvCache(false).build())) {
       double[] lp = f16.tokenLogProbs(LILY);
       assertEquals(LILY_LOG_PROBS_F16.length, lp.length);
       double sum = 0;
@@ -78,11 +84,13 @@ class LlamaScorerTest {
   @Test
   void continuationLogLikelihood() {
     ContinuationScore s =
-        scorer.continuationLogLikelihood("Once upon a time there was a little girl", " named Lily.");
+        scorer.continuationLogLikelihood(
+            "Once upon a time there was a little girl", " named Lily.");
     assertEquals(3, s.tokens());
     assertEquals(-0.355435, s.logLikelihood(), 1e-3);
     ContinuationScore unlikely =
-        scorer.continuationLogLikelihood("Once upon a time there was a little girl", " purple engine.");
+        scorer.continuationLogLikelihood(
+            "Once upon a time there was a little girl", " purple engine.");
     assertTrue(unlikely.logLikelihood() < s.logLikelihood() - 1, unlikely.toString());
     assertFalse(unlikely.greedy());
     // ", there" is the model's greedy continuation of "Once upon a time".
@@ -121,7 +129,8 @@ class LlamaScorerTest {
     Random random = new Random(7);
     StringBuilder noise = new StringBuilder();
     while (noise.length() < STORY.length()) {
-      for (int i = 0, n = 1 + random.nextInt(7); i < n; i++) noise.append((char) ('a' + random.nextInt(26)));
+      for (int i = 0, n = 1 + random.nextInt(7); i < n; i++)
+        noise.append((char) ('a' + random.nextInt(26)));
       noise.append(' ');
     }
     PerplexityResult random1 = scorer.perplexity(noise.toString(), nCtx);
@@ -130,37 +139,55 @@ class LlamaScorerTest {
 
   @Test
   void perplexityRejectsShortTextsSayingHowManyTokens() {
-    LlamaBridgeException e = assertThrows(LlamaBridgeException.class, () -> scorer.perplexity(LILY, 64));
+    LlamaBridgeException e =
+        assertThrows(LlamaBridgeException.class, () -> scorer.perplexity(LILY, 64));
     assertEquals(Reason.TEXT_TOO_SHORT, e.reason());
-    assertTrue(e.getMessage().contains("needs at least 128 tokens") && e.getMessage().contains("has 15"),
+    assertTrue(
+        e.getMessage().contains("needs at least 128 tokens") && e.getMessage().contains("has 15"),
         e.getMessage());
-    assertEquals(Reason.EMPTY_TEXT, assertThrows(LlamaBridgeException.class, () -> scorer.perplexity("", 64)).reason());
-    assertEquals(Reason.BAD_ARGUMENT,
+    assertEquals(
+        Reason.EMPTY_TEXT,
+        assertThrows(LlamaBridgeException.class, () -> scorer.perplexity("", 64)).reason());
+    assertEquals(
+        Reason.BAD_ARGUMENT,
         assertThrows(LlamaBridgeException.class, () -> scorer.perplexity(STORY, 4096)).reason());
   }
 
   @Test
   void badInputsThrowTheDocumentedReasons() {
-    assertEquals(Reason.EMPTY_TEXT, assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs("")).reason());
+    assertEquals(
+        Reason.EMPTY_TEXT,
+        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs("")).reason());
     String tooLong = STORY.repeat(8);
-    LlamaBridgeException longText = assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(tooLong));
+    LlamaBridgeException longText =
+        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(tooLong));
     assertEquals(Reason.TEXT_TOO_LONG, longText.reason());
-    assertTrue(longText.getMessage().contains("more than the context of 512"), longText.getMessage());
-    assertEquals(Reason.BAD_ARGUMENT,
-        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(new int[] {1, 512})).reason());
-    assertEquals(Reason.BAD_ARGUMENT,
-        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(new int[] {1, -1})).reason());
-    assertEquals(Reason.TEXT_TOO_SHORT,
-        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(new int[] {1})).reason());
-    assertEquals(Reason.EMPTY_TEXT,
-        assertThrows(LlamaBridgeException.class, () -> scorer.continuationLogLikelihood("Once", "")).reason());
+    assertTrue(
+        longText.getMessage().contains("more than the context of 512"), longText.getMessage());
+    assertEquals(
+        Reason.BAD_ARGUMENT,
+        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(new int[] {1, 512}))
+            .reason());
+    assertEquals(
+        Reason.BAD_ARGUMENT,
+        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(new int[] {1, -1}))
+            .reason());
+    assertEquals(
+        Reason.TEXT_TOO_SHORT,
+        assertThrows(LlamaBridgeException.class, () -> scorer.tokenLogProbs(new int[] {1}))
+            .reason());
+    assertEquals(
+        Reason.EMPTY_TEXT,
+        assertThrows(LlamaBridgeException.class, () -> scorer.continuationLogLikelihood("Once", ""))
+            .reason());
   }
 
   @Test
   void missingAndGarbageModelsAndClosedScorer(@TempDir Path dir) throws IOException {
     Path missing = dir.resolve("missing.gguf");
-    LlamaBridgeException e1 = assertThrows(LlamaBridgeException.class,
-        () -> LlamaScorer.open(missing, ScorerOptions.defaults()));
+    LlamaBridgeException e1 =
+        assertThrows(
+            LlamaBridgeException.class, () -> LlamaScorer.open(missing, ScorerOptions.defaults()));
     assertEquals(Reason.MODEL_NOT_FOUND, e1.reason());
     assertTrue(e1.getMessage().contains("missing.gguf"), e1.getMessage());
 
@@ -168,23 +195,33 @@ class LlamaScorerTest {
     byte[] bytes = new byte[4096];
     new Random(1).nextBytes(bytes);
     Files.write(garbage, bytes);
-    LlamaBridgeException e2 = assertThrows(LlamaBridgeException.class,
-        () -> LlamaScorer.open(garbage, ScorerOptions.defaults()));
+    LlamaBridgeException e2 =
+        assertThrows(
+            LlamaBridgeException.class, () -> LlamaScorer.open(garbage, ScorerOptions.defaults()));
     assertEquals(Reason.MODEL_LOAD_FAILED, e2.reason());
     assertTrue(e2.getMessage().contains("garbage.gguf"), e2.getMessage());
 
     Path truncated = dir.resolve("truncated.gguf");
     Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(model), 20_000));
-    assertEquals(Reason.MODEL_LOAD_FAILED, assertThrows(LlamaBridgeException.class,
-        () -> LlamaScorer.open(truncated, ScorerOptions.defaults())).reason());
+    assertEquals(
+        Reason.MODEL_LOAD_FAILED,
+        assertThrows(
+                LlamaBridgeException.class,
+                () -> LlamaScorer.open(truncated, ScorerOptions.defaults()))
+            .reason());
 
-    LlamaScorer s = LlamaScorer.open(model, ScorerOptions.builder().contextSize(64).gpuLayers(99).build());
+    LlamaScorer s =
+        LlamaScorer.open(model, ScorerOptions.builder().contextSize(64).gpuLayers(99).build());
     assertEquals(64, s.contextSize());
     assertEquals(LILY_TOKENS.length - 1, s.tokenLogProbs(LILY).length);
     s.close();
     s.close();
-    assertEquals(Reason.CLOSED, assertThrows(LlamaBridgeException.class, () -> s.tokenLogProbs(LILY)).reason());
-    assertEquals(Reason.CLOSED, assertThrows(LlamaBridgeException.class, () -> s.tokenize(LILY, true)).reason());
+    assertEquals(
+        Reason.CLOSED,
+        assertThrows(LlamaBridgeException.class, () -> s.tokenLogProbs(LILY)).reason());
+    assertEquals(
+        Reason.CLOSED,
+        assertThrows(LlamaBridgeException.class, () -> s.tokenize(LILY, true)).reason());
   }
 
   @Test

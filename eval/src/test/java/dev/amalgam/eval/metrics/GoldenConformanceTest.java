@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.amalgam.eval.text.CsvReader;
 import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +16,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every row of the golden file (400 MTS-Dialog validation summaries scored offline with rouge-score 0.1.2's logic,
- * NLTK 3.8 and sacreBLEU 2.6.0; docs/metrics.md §1) and its summary: per-row values to 1e-6 (the
- * measured maximum difference is printed), the means, and the corpus BLEU with its verbose line and signature.
+ * Every row of the golden file (400 MTS-Dialog validation summaries scored offline with rouge-score
+ * 0.1.2's logic, NLTK 3.8 and sacreBLEU 2.6.0; docs/metrics.md §1) and its summary: per-row values
+ * to 1e-6 (the measured maximum difference is printed), the means, and the corpus BLEU with its
+ * verbose line and signature.
  */
 class GoldenConformanceTest {
   private static final double TOLERANCE = 1e-6;
@@ -33,13 +33,16 @@ class GoldenConformanceTest {
   @BeforeAll
   static void load() throws IOException {
     Path input =
-        TestAssets.externalData("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
+        TestAssets.externalData(
+            "mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
     Path goldenDir = TestAssets.externalData("golden");
     CsvReader.Table table = CsvReader.read(input);
     references = table.column("Reference Summary");
     predictions = table.column("Automatic Summary");
     golden = CsvReader.read(goldenDir.resolve("mts_dialog_val_autosummaries_metrics.csv"));
-    summary = new ObjectMapper().readTree(goldenDir.resolve("mts_dialog_val_autosummaries_summary.json").toFile());
+    summary =
+        new ObjectMapper()
+            .readTree(goldenDir.resolve("mts_dialog_val_autosummaries_summary.json").toFile());
     assertEquals(400, references.size());
     assertEquals(400, golden.rows().size());
   }
@@ -48,7 +51,10 @@ class GoldenConformanceTest {
     return Double.parseDouble(golden.rows().get(row).get(golden.columnIndex(column)));
   }
 
-  /** Compares one column for all rows; returns the maximum absolute difference, failing on the first bad row. */
+  /**
+   * Compares one column for all rows; returns the maximum absolute difference, failing on the first
+   * bad row.
+   */
   private static double compareColumn(String column, List<Double> actual) {
     double maxDiff = 0;
     List<String> bad = new ArrayList<>();
@@ -60,7 +66,10 @@ class GoldenConformanceTest {
         bad.add("row " + row + ": " + actual.get(row) + " vs " + expected);
       }
     }
-    assertEquals(List.of(), bad.subList(0, Math.min(5, bad.size())), column + ": " + bad.size() + " rows differ");
+    assertEquals(
+        List.of(),
+        bad.subList(0, Math.min(5, bad.size())),
+        column + ": " + bad.size() + " rows differ");
     return maxDiff;
   }
 
@@ -80,12 +89,15 @@ class GoldenConformanceTest {
           maxDiff = Math.max(maxDiff, compareColumn(type + "_p" + suffix, fs(scores, type, 'p')));
           maxDiff = Math.max(maxDiff, compareColumn(type + "_r" + suffix, fs(scores, type, 'r')));
         }
-        double mean = fs(scores, type, 'f').stream().mapToDouble(Double::doubleValue).sum() / scores.size();
-        assertEquals(summary.get("means").get(type + "_f" + suffix).asDouble(), mean, 1e-12, type + suffix);
+        double mean =
+            fs(scores, type, 'f').stream().mapToDouble(Double::doubleValue).sum() / scores.size();
+        assertEquals(
+            summary.get("means").get(type + "_f" + suffix).asDouble(), mean, 1e-12, type + suffix);
       }
     }
     System.out.println("ROUGE golden conformance: 400 rows x 20 columns, max abs diff " + maxDiff);
-    assertTrue(maxDiff <= 1e-12, "ROUGE should equal the reference to the last bits, max diff " + maxDiff);
+    assertTrue(
+        maxDiff <= 1e-12, "ROUGE should equal the reference to the last bits, max diff " + maxDiff);
   }
 
   @Test
@@ -104,11 +116,13 @@ class GoldenConformanceTest {
   @Test
   void corpusBleuEqualsSacreBleu() {
     SacreBleu.Score corpus =
-        SacreBleu.corpusDefaults().corpusScore(predictions, references.stream().map(List::of).toList());
+        SacreBleu.corpusDefaults()
+            .corpusScore(predictions, references.stream().map(List::of).toList());
     assertEquals(summary.get("corpus_bleu_sacrebleu_default").asDouble(), corpus.score(), 1e-9);
     assertEquals(summary.get("corpus_bleu_verbose").asText(), corpus.verbose());
     assertEquals(summary.get("corpus_bleu_signature").asText(), corpus.signature());
-    System.out.println("corpus BLEU: " + corpus.score() + " vs " + summary.get("corpus_bleu_sacrebleu_default"));
+    System.out.println(
+        "corpus BLEU: " + corpus.score() + " vs " + summary.get("corpus_bleu_sacrebleu_default"));
   }
 
   private static List<Double> fs(List<Map<String, Prf>> scores, String type, char which) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,8 +13,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Conformance with NLTK 3.8 on the 400 MTS-Dialog automatic summaries: every row's METEOR under both tokenizations
- * equals the golden value (computed offline with nltk 3.8 and WordNet 3.0) to 1e-6.
+ * Conformance with NLTK 3.8 on the 400 MTS-Dialog automatic summaries: every row's METEOR under
+ * both tokenizations equals the golden value (computed offline with nltk 3.8 and WordNet 3.0) to
+ * 1e-6.
  */
 class MeteorGoldenTest {
 
@@ -27,7 +27,8 @@ class MeteorGoldenTest {
   @BeforeAll
   static void load() throws IOException {
     Path input =
-        TestAssets.externalData("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
+        TestAssets.externalData(
+            "mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv");
     Path expected = TestAssets.externalData("golden/mts_dialog_val_autosummaries_metrics.csv");
     inputs = Rfc4180.readWithHeader(input);
     golden = Rfc4180.readWithHeader(expected);
@@ -41,10 +42,12 @@ class MeteorGoldenTest {
 
   @Test
   void treebankTokensEqualNltkOnEveryRow() {
-    assertAllRows(MeteorTokenization.TREEBANK, "meteor_nltk_treebank_preserve_line", 0.30719615407638445);
+    assertAllRows(
+        MeteorTokenization.TREEBANK, "meteor_nltk_treebank_preserve_line", 0.30719615407638445);
   }
 
-  private static void assertAllRows(MeteorTokenization tokenization, String column, double goldenMean) {
+  private static void assertAllRows(
+      MeteorTokenization tokenization, String column, double goldenMean) {
     assertEquals(400, inputs.size());
     assertEquals(inputs.size(), golden.size());
     List<String> mismatches = new ArrayList<>();
@@ -56,12 +59,26 @@ class MeteorGoldenTest {
       double actual = meteor.score(reference, hypothesis, tokenization);
       sum += actual;
       if (!(Math.abs(actual - expected) <= TOLERANCE)) {
-        mismatches.add("row " + row + ": expected " + expected + ", got " + actual + "\n  ref " + tokenization.tokenize(
-            reference) + "\n  hyp " + tokenization.tokenize(hypothesis));
+        mismatches.add(
+            "row "
+                + row
+                + ": expected "
+                + expected
+                + ", got "
+                + actual
+                + "\n  ref "
+                + tokenization.tokenize(reference)
+                + "\n  hyp "
+                + tokenization.tokenize(hypothesis));
       }
     }
-    assertTrue(mismatches.isEmpty(),
-        mismatches.size() + " of " + inputs.size() + " rows differ from NLTK:\n" + String.join("\n", mismatches));
+    assertTrue(
+        mismatches.isEmpty(),
+        mismatches.size()
+            + " of "
+            + inputs.size()
+            + " rows differ from NLTK:\n"
+            + String.join("\n", mismatches));
     assertEquals(goldenMean, sum / inputs.size(), 1e-9);
   }
 }

@@ -1,20 +1,17 @@
 package dev.amalgam.eval.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * NLTK 3.8 METEOR: the values of docs/metrics.md §4 and of NLTK's docstrings and meteor.doctest, and each matching
- * stage on its own.
+ * NLTK 3.8 METEOR: the values of docs/metrics.md §4 and of NLTK's docstrings and meteor.doctest,
+ * and each matching stage on its own.
  */
 class MeteorTest {
 
@@ -41,39 +38,67 @@ class MeteorTest {
 
   @Test
   void metricsDocExample() {
-    // [run] meteor_score([['a','cat','was','sitting','on','the','mat']], 'the cat sat on the mat'.split()) = 0.70145
-    double score = METEOR.scoreMulti(List.of(words("a cat was sitting on the mat")), words("the cat sat on the mat"));
+    // [run] meteor_score([['a','cat','was','sitting','on','the','mat']], 'the cat sat on the
+    // mat'.split()) = 0.70145
+    double score =
+        METEOR.scoreMulti(
+            List.of(words("a cat was sitting on the mat")), words("the cat sat on the mat"));
     assertEquals(0.70145, round(score, 5));
-    // cat, on, the, mat exact; sat ~ sitting through the stems "sat" (WordNet: verb exception sat -> sit) and "sit"
+    // cat, on, the, mat exact; sat ~ sitting through the stems "sat" (WordNet: verb exception sat
+    // -> sit) and "sit"
     assertEquals(formula(5, 6, 7, 2), score, 1e-15);
   }
 
   @Test
   void nltkDocstringExamples() {
-    List<String> hypothesis1 = words("It is a guide to action which ensures that the military always obeys the "
-        + "commands of the party");
-    List<String> reference1 = words("It is a guide to action that ensures that the military will forever heed Party "
-        + "commands");
-    List<String> reference2 = words("It is the guiding principle which guarantees the military forces always being "
-        + "under the command of the Party");
-    List<String> reference3 = words("It is the practical guide for the army always to heed the directions of the party");
+    List<String> hypothesis1 =
+        words(
+            "It is a guide to action which ensures that the military always obeys the "
+                + "commands of the party");
+    List<String> reference1 =
+        words(
+            "It is a guide to action that ensures that the military will forever heed Party "
+                + "commands");
+    List<String> reference2 =
+        words(
+            "It is the guiding principle which guarantees the military forces always being "
+                + "under the command of the Party");
+    List<String> reference3 =
+        words("It is the practical guide for the army always to heed the directions of the party");
     assertEquals(0.6944, round(METEOR.score(reference1, hypothesis1), 4));
-    assertEquals(0.6944, round(METEOR.scoreMulti(List.of(reference1, reference2, reference3), hypothesis1), 4));
+    assertEquals(
+        0.6944,
+        round(METEOR.scoreMulti(List.of(reference1, reference2, reference3), hypothesis1), 4));
     assertEquals(0.0, METEOR.score(words("this is a cat"), words("non matching hypothesis")));
   }
 
   @Test
   void nltkMeteorDoctest() {
     MeteorTokenization treebank = MeteorTokenization.TREEBANK;
-    assertEquals(0.0, METEOR.score("The candidate has no alignment to any of the references", "John loves Mary",
-        treebank));
-    assertTrue(Math.abs(round(METEOR.score("The cat sat on the mat", "The cat sat on the mat", treebank), 4) - 0.9977)
-        < 1e-2);
+    assertEquals(
+        0.0,
+        METEOR.score(
+            "The candidate has no alignment to any of the references",
+            "John loves Mary",
+            treebank));
+    assertTrue(
+        Math.abs(
+                round(METEOR.score("The cat sat on the mat", "The cat sat on the mat", treebank), 4)
+                    - 0.9977)
+            < 1e-2);
     assertEquals(0.5, METEOR.score("The cat sat on the mat", "on the mat sat the cat", treebank));
-    assertEquals(0.9654, round(METEOR.score("The cat sat on the mat", "The cat was sat on the mat", treebank), 4));
+    assertEquals(
+        0.9654,
+        round(METEOR.score("The cat sat on the mat", "The cat was sat on the mat", treebank), 4));
     // NLTK issue #2751 (score > 1 before the fix)
-    assertEquals(0.7806, round(METEOR.score("create or update a vm set",
-        "creates or updates a virtual machine scale set", treebank), 4));
+    assertEquals(
+        0.7806,
+        round(
+            METEOR.score(
+                "create or update a vm set",
+                "creates or updates a virtual machine scale set",
+                treebank),
+            4));
   }
 
   private static Meteor.Alignment alignment(String hypothesis, String reference) {
@@ -122,7 +147,8 @@ class MeteorTest {
     assertEquals(0.5 * (1 / (0.9 + (1 - 0.9))), METEOR.score(words("sitting"), words("sat")));
     // the other way round the stem "sit" has no lemma "sat": synonyms are not symmetric
     assertEquals(0.0, METEOR.score(words("sat"), words("sitting")));
-    // WordNet says happily ~ merrily, but NLTK looks up the stem "happili", which WordNet does not know
+    // WordNet says happily ~ merrily, but NLTK looks up the stem "happili", which WordNet does not
+    // know
     assertTrue(WordNetSynonyms.shared().synonyms("happily").contains("merrily"));
     assertEquals(0.0, METEOR.score(words("merrily"), words("happily")));
     // lemma names keep their case: "Saturday" never equals the lowercased "saturday"
@@ -141,10 +167,14 @@ class MeteorTest {
   void chunksCountBreaksInAdjacency() {
     assertEquals(1, Meteor.countChunks(List.of()));
     assertEquals(1, Meteor.countChunks(List.of(new int[] {3, 7})));
-    assertEquals(1, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 3}, new int[] {2, 4})));
-    assertEquals(2, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 3}, new int[] {3, 4})));
-    assertEquals(2, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 1}, new int[] {2, 2})));
-    assertEquals(3, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 1}, new int[] {3, 2})));
+    assertEquals(
+        1, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 3}, new int[] {2, 4})));
+    assertEquals(
+        2, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 3}, new int[] {3, 4})));
+    assertEquals(
+        2, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 1}, new int[] {2, 2})));
+    assertEquals(
+        3, Meteor.countChunks(List.of(new int[] {0, 2}, new int[] {1, 1}, new int[] {3, 2})));
   }
 
   @Test
@@ -170,15 +200,19 @@ class MeteorTest {
     double p = 2.0 / 3;
     double r = 2.0 / 4;
     assertEquals(2 * p * r / (p + r), harmonic.score(words("a b c d"), words("a x b")), 1e-15);
-    // without a stemmer "cats" and "cat" only meet through WordNet morphy (noun -s rule), with one they meet as stems
+    // without a stemmer "cats" and "cat" only meet through WordNet morphy (noun -s rule), with one
+    // they meet as stems
     Meteor identity = new Meteor(s -> s, wordNet, 0.9, 3.0, 0.5);
-    assertEquals(METEOR.score(words("cat"), words("cats")), identity.score(words("cat"), words("cats")));
+    assertEquals(
+        METEOR.score(words("cat"), words("cats")), identity.score(words("cat"), words("cats")));
     // Porter maps both to "gener"; WordNet's adverb "generously" has no lemma "generous"
     assertEquals(0.0, identity.score(words("generous"), words("generously")));
     assertEquals(formula(1, 1, 1, 1), METEOR.score(words("generous"), words("generously")));
     assertThrows(IllegalArgumentException.class, () -> new Meteor(s -> s, wordNet, 1.5, 3.0, 0.5));
-    assertThrows(IllegalArgumentException.class, () -> new Meteor(s -> s, wordNet, 0.9, Double.NaN, 0.5));
-    assertEquals("nltk3.8|wn3.0|alpha:0.9|beta:3.0|gamma:0.5|tok:treebank_preserve_line",
+    assertThrows(
+        IllegalArgumentException.class, () -> new Meteor(s -> s, wordNet, 0.9, Double.NaN, 0.5));
+    assertEquals(
+        "nltk3.8|wn3.0|alpha:0.9|beta:3.0|gamma:0.5|tok:treebank_preserve_line",
         METEOR.signature(MeteorTokenization.TREEBANK));
   }
 }

@@ -9,7 +9,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A minimal RFC 4180 reader for the shared CSV files in tests: quoted fields hold commas, CRLFs and doubled quotes. */
+/**
+ * A minimal RFC 4180 reader for the shared CSV files in tests: quoted fields hold commas, CRLFs and
+ * doubled quotes.
+ */
 final class Rfc4180 {
 
   private Rfc4180() {}
@@ -26,7 +29,14 @@ final class Rfc4180 {
     for (int r = 1; r < rows.size(); r++) {
       List<String> row = rows.get(r);
       if (row.size() != header.size()) {
-        throw new IOException(file + " record " + (r + 1) + ": " + row.size() + " fields, header has " + header.size());
+        throw new IOException(
+            file
+                + " record "
+                + (r + 1)
+                + ": "
+                + row.size()
+                + " fields, header has "
+                + header.size());
       }
       Map<String, String> map = new HashMap<>();
       for (int c = 0; c < header.size(); c++) {

@@ -13,8 +13,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * NLTK 3.8 morphy and {@code synsets()} lemma names on WordNet 3.0. Expected values are NLTK's own doctests
- * (nltk/test/wordnet.doctest) and facts of the WordNet 3.0 files.
+ * NLTK 3.8 morphy and {@code synsets()} lemma names on WordNet 3.0. Expected values are NLTK's own
+ * doctests (nltk/test/wordnet.doctest) and facts of the WordNet 3.0 files.
  */
 class WordNetSynonymsTest {
 
@@ -74,7 +74,8 @@ class WordNetSynonymsTest {
 
   @Test
   void aLaterExceptionLineReplacesAnEarlierOne() {
-    // adj.exc has "offer off" then "offer offer"; NLTK's dict keeps the last, and "offer" is no adjective
+    // adj.exc has "offer off" then "offer offer"; NLTK's dict keeps the last, and "offer" is no
+    // adjective
     assertEquals(List.of(), WORDNET.morphy("offer", Pos.ADJ));
     // noun.exc "involucra involucre" then "involucra involucrum" (not in the index)
     assertEquals(List.of(), WORDNET.morphy("involucra", Pos.NOUN));
@@ -98,7 +99,9 @@ class WordNetSynonymsTest {
     assertFalse(sat.contains("sat"), "no synset of sat has the lowercase lemma");
     assertFalse(sat.stream().anyMatch(name -> name.contains("_")));
     Set<String> dog = WORDNET.synonyms("dogs");
-    assertTrue(dog.containsAll(Set.of("dog", "frump", "cad", "frank", "hotdog", "pawl", "chase")), dog.toString());
+    assertTrue(
+        dog.containsAll(Set.of("dog", "frump", "cad", "frank", "hotdog", "pawl", "chase")),
+        dog.toString());
     assertFalse(dog.contains("domestic_dog"));
   }
 
@@ -116,9 +119,13 @@ class WordNetSynonymsTest {
 
   @Test
   void concurrentLookupsAgree() {
-    List<String> words = List.of("running", "geese", "better", "patients", "pain", "took", "worse", "women");
-    List<Set<String>> parallel = IntStream.range(0, 400).parallel()
-        .mapToObj(i -> WORDNET.synonyms(words.get(i % words.size()))).collect(Collectors.toList());
+    List<String> words =
+        List.of("running", "geese", "better", "patients", "pain", "took", "worse", "women");
+    List<Set<String>> parallel =
+        IntStream.range(0, 400)
+            .parallel()
+            .mapToObj(i -> WORDNET.synonyms(words.get(i % words.size())))
+            .collect(Collectors.toList());
     for (int i = 0; i < parallel.size(); i++) {
       assertEquals(WORDNET.synonyms(words.get(i % words.size())), parallel.get(i));
     }

@@ -31,16 +31,28 @@ class CompositeTest {
 
   @Test
   void errorsNameTheComponent() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Composite.parse("rougeX:1")).getMessage()
-        .contains("unknown component 'rougeX'"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Composite.parse("bleu:-1")).getMessage()
-        .contains("must be positive"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Composite.parse("bleu:x")).getMessage()
-        .contains("not a number"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Composite.parse("bleu,bleu")).getMessage()
-        .contains("twice"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Composite.parse("rougeX:1"))
+            .getMessage()
+            .contains("unknown component 'rougeX'"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Composite.parse("bleu:-1"))
+            .getMessage()
+            .contains("must be positive"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Composite.parse("bleu:x"))
+            .getMessage()
+            .contains("not a number"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Composite.parse("bleu,bleu"))
+            .getMessage()
+            .contains("twice"));
     assertThrows(IllegalArgumentException.class, () -> Composite.parse(" , "));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Composite.parse("meteor")
-        .compute(Map.of("bleu", 1.0))).getMessage().contains("meteor was not computed"));
+    assertTrue(
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Composite.parse("meteor").compute(Map.of("bleu", 1.0)))
+            .getMessage()
+            .contains("meteor was not computed"));
   }
 }

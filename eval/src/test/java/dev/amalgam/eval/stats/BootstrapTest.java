@@ -35,42 +35,45 @@ class BootstrapTest {
   @Test
   void sameSeedSameInterval() {
     MeanCorpus corpus = bernoulli(100, 0.5, 2);
-    assertEquals(new Bootstrap(200, 3, 0.9).confidenceIntervals(corpus),
+    assertEquals(
+        new Bootstrap(200, 3, 0.9).confidenceIntervals(corpus),
         new Bootstrap(200, 3, 0.9).confidenceIntervals(corpus));
   }
 
   @Test
   void corpusMetricsAreRecomputedOnEachResampleNotAveraged() {
-    // a ratio-of-sums metric (like corpus BLEU's statistics): resampling must go through aggregate()
+    // a ratio-of-sums metric (like corpus BLEU's statistics): resampling must go through
+    // aggregate()
     double[] num = {1, 0, 0, 9};
     double[] den = {1, 1, 1, 9};
-    ScoredCorpus ratio = new ScoredCorpus() {
-      public int size() {
-        return 4;
-      }
+    ScoredCorpus ratio =
+        new ScoredCorpus() {
+          public int size() {
+            return 4;
+          }
 
-      public List<String> corpusMetricNames() {
-        return List.of("ratio");
-      }
+          public List<String> corpusMetricNames() {
+            return List.of("ratio");
+          }
 
-      public Map<String, Double> perExample(int index) {
-        return Map.of("ratio", num[index] / den[index]);
-      }
+          public Map<String, Double> perExample(int index) {
+            return Map.of("ratio", num[index] / den[index]);
+          }
 
-      public Map<String, Double> aggregate(int[] indices) {
-        double a = 0;
-        double b = 0;
-        for (int i : indices) {
-          a += num[i];
-          b += den[i];
-        }
-        return Map.of("ratio", a / b);
-      }
+          public Map<String, Double> aggregate(int[] indices) {
+            double a = 0;
+            double b = 0;
+            for (int i : indices) {
+              a += num[i];
+              b += den[i];
+            }
+            return Map.of("ratio", a / b);
+          }
 
-      public Map<String, String> signatures() {
-        return Map.of();
-      }
-    };
+          public Map<String, String> signatures() {
+            return Map.of();
+          }
+        };
     Bootstrap.Interval ci = Bootstrap.defaults().confidenceIntervals(ratio).get("ratio");
     assertEquals(10.0 / 12.0, ci.estimate(), 1e-15);
     assertTrue(ci.upper() <= 1.0 && ci.lower() >= 0.0, ci.toString());
@@ -87,7 +90,8 @@ class BootstrapTest {
     }
     MeanCorpus b = new MeanCorpus(List.of("acc"), better, Map.of());
     Bootstrap.PairedDelta d = Bootstrap.defaults().paired(a, b).get("acc");
-    assertEquals(b.aggregate(all(1000)).get("acc") - a.aggregate(all(1000)).get("acc"), d.delta(), 1e-12);
+    assertEquals(
+        b.aggregate(all(1000)).get("acc") - a.aggregate(all(1000)).get("acc"), d.delta(), 1e-12);
     assertTrue(d.delta() > 0 && d.lower() > 0 && d.pValue() < 0.01, d.toString());
     Bootstrap.PairedDelta same = Bootstrap.defaults().paired(a, a).get("acc");
     assertEquals(0, same.delta());
@@ -98,9 +102,11 @@ class BootstrapTest {
   void rejectsBadArguments() {
     assertThrows(IllegalArgumentException.class, () -> new Bootstrap(0, 1, 0.95));
     assertThrows(IllegalArgumentException.class, () -> new Bootstrap(10, 1, 1.0));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> Bootstrap.defaults().paired(bernoulli(3, 0.5, 1), bernoulli(4, 0.5, 1)));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new MeanCorpus(List.of("acc"), List.of(Map.of("f", 1.0)), Map.of()));
   }
 

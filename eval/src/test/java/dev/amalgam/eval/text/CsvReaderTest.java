@@ -18,12 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
 class CsvReaderTest {
   @Test
   void quotedFieldsKeepCommasLineBreaksAndQuotes() throws IOException {
-    String text = "\uFEFFid,text,note\r\n"
-        + "1,\"a, b\",plain\r\n"
-        + "\r\n"
-        + "2,\"line one\r\nline two\",\"say \"\"hi\"\"\"\n"
-        + "3,,\"\"\n"
-        + "4,last,no newline at end";
+    String text =
+        "\uFEFFid,text,note\r\n"
+            + "1,\"a, b\",plain\r\n"
+            + "\r\n"
+            + "2,\"line one\r\nline two\",\"say \"\"hi\"\"\"\n"
+            + "3,,\"\"\n"
+            + "4,last,no newline at end";
     Table table = CsvReader.parse(text, "t.csv");
     assertEquals(List.of("id", "text", "note"), table.header());
     assertEquals(4, table.rows().size());
@@ -35,14 +36,17 @@ class CsvReaderTest {
     assertEquals(6, table.rows().get(2).line());
     assertEquals(7, table.rows().get(3).line());
     assertEquals(List.of("a, b", "line one\r\nline two", "", "last"), table.column("text"));
-    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> table.column("summary"));
+    IllegalArgumentException missing =
+        assertThrows(IllegalArgumentException.class, () -> table.column("summary"));
     assertEquals("t.csv: no column 'summary' (columns: [id, text, note])", missing.getMessage());
   }
 
   @Test
   void brokenRulesNameLineAndField() {
-    assertError("a,b\n1,2\n3,4,5\n", "t.csv: line 3: the record has 3 fields but the header has 2", 3, 0);
-    assertError("a,b\n1,2\n3\n", "t.csv: line 3: the record has 1 fields but the header has 2", 3, 0);
+    assertError(
+        "a,b\n1,2\n3,4,5\n", "t.csv: line 3: the record has 3 fields but the header has 2", 3, 0);
+    assertError(
+        "a,b\n1,2\n3\n", "t.csv: line 3: the record has 1 fields but the header has 2", 3, 0);
     assertError(
         "a,b\n1,\"open\nstill open,2\n",
         "t.csv: line 2, field 2: quoted field is not closed before the end of the file (record of line 2)",
@@ -64,7 +68,8 @@ class CsvReaderTest {
   }
 
   private static void assertError(String text, String message, long line, int field) {
-    MalformedCsvException e = assertThrows(MalformedCsvException.class, () -> CsvReader.parse(text, "t.csv"));
+    MalformedCsvException e =
+        assertThrows(MalformedCsvException.class, () -> CsvReader.parse(text, "t.csv"));
     assertEquals(message, e.getMessage());
     assertEquals(line, e.line());
     assertEquals(field, e.field());
@@ -85,8 +90,10 @@ class CsvReaderTest {
   /** The repository's MTS-Dialog slice: the data set's own bytes, cut after 40 records. */
   @Test
   void readsTheRepositorySlice() throws IOException {
-    Table slice = CsvReader.read(TestAssets.mtsDialogSlice()
-        .resolve("mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"));
+    Table slice =
+        CsvReader.read(
+            TestAssets.mtsDialogSlice()
+                .resolve("mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"));
     assertEquals(List.of("ID", "section_header", "section_text", "dialogue"), slice.header());
     assertEquals(40, slice.rows().size());
     assertEquals("39", slice.rows().get(39).get(0));
@@ -98,13 +105,19 @@ class CsvReaderTest {
   void readsTheExternalDataSets() throws IOException {
     Path data = TestAssets.externalData("");
     Table mts =
-        CsvReader.read(data.resolve("mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv"));
+        CsvReader.read(
+            data.resolve(
+                "mts-dialog/Correlation-Study/MTS-Dialog-Automatic-Summaries-ValidationSet.csv"));
     assertEquals(List.of("ID", "Dialogue", "Reference Summary", "Automatic Summary"), mts.header());
     assertEquals(400, mts.rows().size());
     Path main = data.resolve("mts-dialog/Main-Dataset");
     assertEquals(100, CsvReader.read(main.resolve("MTS-Dialog-ValidationSet.csv")).rows().size());
     assertEquals(1201, CsvReader.read(main.resolve("MTS-Dialog-TrainingSet.csv")).rows().size());
-    assertEquals(400, CsvReader.read(data.resolve("golden/mts_dialog_val_autosummaries_metrics.csv")).rows().size());
+    assertEquals(
+        400,
+        CsvReader.read(data.resolve("golden/mts_dialog_val_autosummaries_metrics.csv"))
+            .rows()
+            .size());
     try (var files = Files.walk(data)) {
       for (Path csv : files.filter(p -> p.toString().endsWith(".csv")).toList()) {
         Table table = CsvReader.read(csv);

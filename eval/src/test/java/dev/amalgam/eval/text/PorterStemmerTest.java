@@ -21,12 +21,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** {@link PorterStemmer} against NLTK 3.8's default (NLTK_EXTENSIONS) Porter stemmer. */
 class PorterStemmerTest {
 
-  /** Martin Porter's 23,531-word test vocabulary with NLTK's expected NLTK_EXTENSIONS stems (NLTK's own test). */
+  /**
+   * Martin Porter's 23,531-word test vocabulary with NLTK's expected NLTK_EXTENSIONS stems (NLTK's
+   * own test).
+   */
   @Test
   void equalsNltkOnPortersWholeVocabulary() throws IOException {
     List<String> mismatches = new ArrayList<>();
     int words = 0;
-    try (InputStream in = PorterStemmerTest.class.getResourceAsStream("porter_nltk_extensions.tsv")) {
+    try (InputStream in =
+        PorterStemmerTest.class.getResourceAsStream("porter_nltk_extensions.tsv")) {
       assertNotNull(in, "test resource porter_nltk_extensions.tsv");
       BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
       for (String line = reader.readLine(); line != null; line = reader.readLine()) {
@@ -44,7 +48,10 @@ class PorterStemmerTest {
       }
     }
     assertEquals(23531, words, "vocabulary size");
-    assertEquals(List.of(), mismatches.subList(0, Math.min(20, mismatches.size())), mismatches.size() + " mismatches");
+    assertEquals(
+        List.of(),
+        mismatches.subList(0, Math.min(20, mismatches.size())),
+        mismatches.size() + " mismatches");
   }
 
   /** The NLTK-vs-Lucene examples of docs/metrics.md §7.1 and the irregular forms. */
@@ -70,7 +77,8 @@ class PorterStemmerTest {
     "proceed, proceed",
     "exceed, exceed",
     "succeed, succeed",
-    // NLTK-only rules: ies/ied of four letters, ied -> i, y -> i only after a non-initial consonant, 2-letter cvc.
+    // NLTK-only rules: ies/ied of four letters, ied -> i, y -> i only after a non-initial
+    // consonant, 2-letter cvc.
     "dies, die",
     "ties, tie",
     "flies, fli",
@@ -120,7 +128,8 @@ class PorterStemmerTest {
     assertEquals("", PorterStemmer.stem(""));
     assertEquals("is", PorterStemmer.stem("is"));
     assertEquals("as", PorterStemmer.stem("AS"));
-    // The pool is consulted with the word as given: "Skies" is not in it and goes through the rules.
+    // The pool is consulted with the word as given: "Skies" is not in it and goes through the
+    // rules.
     assertEquals("ski", PorterStemmer.stem("Skies"));
     assertEquals("yyyi", PorterStemmer.stem("yyyy"));
     assertEquals("123", PorterStemmer.stem("123"));
@@ -134,7 +143,9 @@ class PorterStemmerTest {
 
   @Test
   void threadSafe() throws Exception {
-    String[] words = {"generalizations", "oscillators", "hopefully", "relational", "skies", "controlling"};
+    String[] words = {
+      "generalizations", "oscillators", "hopefully", "relational", "skies", "controlling"
+    };
     String[] expected = new String[words.length];
     for (int i = 0; i < words.length; i++) {
       expected[i] = PorterStemmer.stem(words[i]);

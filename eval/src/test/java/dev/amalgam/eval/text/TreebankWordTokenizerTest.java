@@ -7,9 +7,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * NLTK 3.8 {@code word_tokenize(text, preserve_line=True)}. Whole-pipeline expectations are NLTK's own doctests
- * (nltk/test/tokenize.doctest, NLTKWordTokenizer.tokenize); the per-stage tests apply one ported regex and check
- * Python's substitution result.
+ * NLTK 3.8 {@code word_tokenize(text, preserve_line=True)}. Whole-pipeline expectations are NLTK's
+ * own doctests (nltk/test/tokenize.doctest, NLTKWordTokenizer.tokenize); the per-stage tests apply
+ * one ported regex and check Python's substitution result.
  */
 class TreebankWordTokenizerTest {
 
@@ -19,38 +19,126 @@ class TreebankWordTokenizerTest {
 
   @Test
   void nltkDoctestSentences() {
-    assertEquals(List.of("On", "a", "$", "50,000", "mortgage", "of", "30", "years", "at", "8", "percent", ",", "the",
-        "monthly", "payment", "would", "be", "$", "366.88", "."),
-        tok("On a $50,000 mortgage of 30 years at 8 percent, the monthly payment would be $366.88."));
-    assertEquals(List.of("``", "We", "beat", "some", "pretty", "good", "teams", "to", "get", "here", ",", "''", "Slocum",
-        "said", "."), tok("\"We beat some pretty good teams to get here,\" Slocum said."));
-    assertEquals(List.of("Well", ",", "we", "could", "n't", "have", "this", "predictable", ",", "cliche-ridden", ",",
-        "``", "Touched", "by", "an", "Angel", "''", "(", "a", "show", "creator", "John", "Masius", "worked", "on", ")",
-        "wanna-be", "if", "she", "did", "n't", "."),
-        tok("Well, we couldn't have this predictable, cliche-ridden, \"Touched by an Angel\" (a show creator John "
-            + "Masius worked on) wanna-be if she didn't."));
-    assertEquals(List.of("I", "can", "not", "can", "not", "work", "under", "these", "conditions", "!"),
+    assertEquals(
+        List.of(
+            "On",
+            "a",
+            "$",
+            "50,000",
+            "mortgage",
+            "of",
+            "30",
+            "years",
+            "at",
+            "8",
+            "percent",
+            ",",
+            "the",
+            "monthly",
+            "payment",
+            "would",
+            "be",
+            "$",
+            "366.88",
+            "."),
+        tok(
+            "On a $50,000 mortgage of 30 years at 8 percent, the monthly payment would be $366.88."));
+    assertEquals(
+        List.of(
+            "``", "We", "beat", "some", "pretty", "good", "teams", "to", "get", "here", ",", "''",
+            "Slocum", "said", "."),
+        tok("\"We beat some pretty good teams to get here,\" Slocum said."));
+    assertEquals(
+        List.of(
+            "Well",
+            ",",
+            "we",
+            "could",
+            "n't",
+            "have",
+            "this",
+            "predictable",
+            ",",
+            "cliche-ridden",
+            ",",
+            "``",
+            "Touched",
+            "by",
+            "an",
+            "Angel",
+            "''",
+            "(",
+            "a",
+            "show",
+            "creator",
+            "John",
+            "Masius",
+            "worked",
+            "on",
+            ")",
+            "wanna-be",
+            "if",
+            "she",
+            "did",
+            "n't",
+            "."),
+        tok(
+            "Well, we couldn't have this predictable, cliche-ridden, \"Touched by an Angel\" (a show creator John "
+                + "Masius worked on) wanna-be if she didn't."));
+    assertEquals(
+        List.of("I", "can", "not", "can", "not", "work", "under", "these", "conditions", "!"),
         tok("I cannot cannot work under these conditions!"));
-    assertEquals(List.of("The", "company", "spent", "40.75", "%", "of", "its", "income", "last", "year", "."),
+    assertEquals(
+        List.of(
+            "The", "company", "spent", "40.75", "%", "of", "its", "income", "last", "year", "."),
         tok("The company spent 40.75% of its income last year."));
     assertEquals(List.of("He", "arrived", "at", "3:00", "pm", "."), tok("He arrived at 3:00 pm."));
-    assertEquals(List.of("I", "bought", "these", "items", ":", "books", ",", "pencils", ",", "and", "pens", "."),
+    assertEquals(
+        List.of(
+            "I", "bought", "these", "items", ":", "books", ",", "pencils", ",", "and", "pens", "."),
         tok("I bought these items: books, pencils, and pens."));
-    assertEquals(List.of("There", "were", "300,000", ",", "but", "that", "was", "n't", "enough", "."),
+    assertEquals(
+        List.of("There", "were", "300,000", ",", "but", "that", "was", "n't", "enough", "."),
         tok("There were 300,000, but that wasn't enough."));
     assertEquals(List.of("It", "'s", "more", "'n", "enough", "."), tok("It's more'n enough."));
-    assertEquals(List.of("«", "Now", "that", "I", "can", "do", ".", "»"), tok("«Now that I can do.»"));
-    assertEquals(List.of("The", "unicode", "201C", "and", "201D", "“", "LEFT", "(", "RIGHT", ")", "DOUBLE", "QUOTATION",
-        "MARK", "”", "is", "also", "OPEN_PUNCT", "and", "CLOSE_PUNCT", "."),
-        tok("The unicode 201C and 201D “LEFT(RIGHT) DOUBLE QUOTATION MARK” is also OPEN_PUNCT and CLOSE_PUNCT."));
+    assertEquals(
+        List.of("«", "Now", "that", "I", "can", "do", ".", "»"), tok("«Now that I can do.»"));
+    assertEquals(
+        List.of(
+            "The",
+            "unicode",
+            "201C",
+            "and",
+            "201D",
+            "“",
+            "LEFT",
+            "(",
+            "RIGHT",
+            ")",
+            "DOUBLE",
+            "QUOTATION",
+            "MARK",
+            "”",
+            "is",
+            "also",
+            "OPEN_PUNCT",
+            "and",
+            "CLOSE_PUNCT",
+            "."),
+        tok(
+            "The unicode 201C and 201D “LEFT(RIGHT) DOUBLE QUOTATION MARK” is also OPEN_PUNCT and CLOSE_PUNCT."));
   }
 
   @Test
   void preserveLineKeepsInnerPeriodsOnWords() {
-    // NLTKWordTokenizer.tokenize docstring: without the Punkt split only the final period is separated
-    assertEquals(List.of("Good", "muffins", "cost", "$", "3.88", "(", "roughly", "3,36", "euros", ")", "in", "New",
-        "York.", "Please", "buy", "me", "two", "of", "them.", "Thanks", "."),
-        tok("Good muffins cost $3.88 (roughly 3,36 euros)\nin New York.  Please buy me\ntwo of them.\nThanks."));
+    // NLTKWordTokenizer.tokenize docstring: without the Punkt split only the final period is
+    // separated
+    assertEquals(
+        List.of(
+            "Good", "muffins", "cost", "$", "3.88", "(", "roughly", "3,36", "euros", ")", "in",
+            "New", "York.", "Please", "buy", "me", "two", "of", "them.", "Thanks", "."),
+        tok(
+            "Good muffins cost $3.88 (roughly 3,36 euros)\nin New York.  Please buy me\ntwo of them.\nThanks."));
   }
 
   @Test
@@ -83,7 +171,9 @@ class TreebankWordTokenizerTest {
 
   @Test
   void parenthesesAndDoubleDashes() {
-    assertEquals(" ( a )  [ b ]  { c }  < d > ", TreebankWordTokenizer.PARENS_BRACKETS.apply("(a)[b]{c}<d>"));
+    assertEquals(
+        " ( a )  [ b ]  { c }  < d > ",
+        TreebankWordTokenizer.PARENS_BRACKETS.apply("(a)[b]{c}<d>"));
     assertEquals("a -- b-c", TreebankWordTokenizer.DOUBLE_DASHES.apply("a--b-c"));
   }
 
@@ -99,11 +189,13 @@ class TreebankWordTokenizerTest {
 
   @Test
   void contractions() {
-    assertEquals(List.of("Can", "not", "gim", "me", "gon", "na", "got", "ta", "lem", "me", "d", "'ye"),
+    assertEquals(
+        List.of("Can", "not", "gim", "me", "gon", "na", "got", "ta", "lem", "me", "d", "'ye"),
         tok("Cannot gimme gonna gotta lemme d'ye"));
     assertEquals(List.of("wan", "na", "go", "wannabe", "wan", "na"), tok("wanna go wannabe wanna"));
     assertEquals(List.of("cannotx", "xcannot"), tok("cannotx xcannot"));
-    assertEquals(List.of("'T", "is", "the", "season", ",", "'t", "was", "then", "'tisn"),
+    assertEquals(
+        List.of("'T", "is", "the", "season", ",", "'t", "was", "then", "'tisn"),
         tok("'Tis the season, 'twas then 'tisn"));
   }
 

@@ -20,8 +20,10 @@ class WhitespaceTokenizerTest {
 
   @Test
   void usesPythonsWhitespaceSet() {
-    // Java's Character.isWhitespace rejects U+00A0, U+2007, U+202F; Python accepts them and U+001C..U+001F, U+0085
-    assertEquals(List.of("a", "b", "c", "d", "e", "f"),
+    // Java's Character.isWhitespace rejects U+00A0, U+2007, U+202F; Python accepts them and
+    // U+001C..U+001F, U+0085
+    assertEquals(
+        List.of("a", "b", "c", "d", "e", "f"),
         WhitespaceTokenizer.whitespace("a\u00a0b\u2007c\u202fd\u001ce\u0085f"));
     // zero-width space and BOM are not whitespace in Python
     assertEquals(List.of("a\u200bb\ufeffc"), WhitespaceTokenizer.whitespace("a\u200bb\ufeffc"));

@@ -5,13 +5,14 @@ import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * Hand-written JavaCPP peer of the {@code amalgam_llama_*} functions in native/include/amalgam_llama.h; each method mirrors
- * the C function of the same name.
+ * Hand-written JavaCPP peer of the {@code amalgam_llama_*} functions in
+ * native/include/amalgam_llama.h; each method mirrors the C function of the same name.
  *
- * <p>No static initialiser: {@code dev.amalgam.eval.llama.LlamaLibrary} loads it once and turns a failure into a
- * clear exception. The native code never throws (status codes carry errors), hence {@code @NoException}. Nothing here
- * validates arguments; {@code dev.amalgam.eval.llama.LlamaScorer} checks every array length first. Strings are passed
- * as NUL-terminated UTF-8 {@code byte[]} so no platform charset is involved.
+ * <p>No static initialiser: {@code dev.amalgam.eval.llama.LlamaLibrary} loads it once and turns a
+ * failure into a clear exception. The native code never throws (status codes carry errors), hence
+ * {@code @NoException}. Nothing here validates arguments; {@code
+ * dev.amalgam.eval.llama.LlamaScorer} checks every array length first. Strings are passed as
+ * NUL-terminated UTF-8 {@code byte[]} so no platform charset is involved.
  */
 @Platform(include = "amalgam_llama.h", link = "amalgam_llama")
 @NoException
@@ -28,32 +29,48 @@ public final class LlamaNative {
   public static native @Cast("const char*") String amalgam_llama_last_error();
 
   /** See {@code amalgam_llama_open_library}; path is NUL-terminated UTF-8. */
-  public static native int amalgam_llama_open_library(@Cast("const char*") byte[] path, int verbose);
+  public static native int amalgam_llama_open_library(
+      @Cast("const char*") byte[] path, int verbose);
 
-  /** See {@code amalgam_llama_load_model}; path is NUL-terminated UTF-8, modelOut has one element. */
+  /**
+   * See {@code amalgam_llama_load_model}; path is NUL-terminated UTF-8, modelOut has one element.
+   */
   public static native int amalgam_llama_load_model(
-      @Cast("const char*") byte[] path, int nGpuLayers, int vocabOnly, @Cast("int64_t*") long[] modelOut);
+      @Cast("const char*") byte[] path,
+      int nGpuLayers,
+      int vocabOnly,
+      @Cast("int64_t*") long[] modelOut);
 
   /** See {@code amalgam_llama_free_model}. */
   public static native int amalgam_llama_free_model(@Cast("int64_t") long model);
 
   /** See {@code amalgam_llama_model_info}; info has three elements. */
-  public static native int amalgam_llama_model_info(@Cast("int64_t") long model, @Cast("int32_t*") int[] info);
+  public static native int amalgam_llama_model_info(
+      @Cast("int64_t") long model, @Cast("int32_t*") int[] info);
 
   /** See {@code amalgam_llama_token_text}; length has one element. */
   public static native int amalgam_llama_token_text(
-      @Cast("int64_t") long model, int token, @Cast("char*") byte[] out, int capacity, @Cast("int32_t*") int[] length);
+      @Cast("int64_t") long model,
+      int token,
+      @Cast("char*") byte[] out,
+      int capacity,
+      @Cast("int32_t*") int[] length);
 
   /** See {@code amalgam_llama_new_context}; contextOut has one element. */
   public static native int amalgam_llama_new_context(
-      @Cast("int64_t") long model, int nCtx, int nBatch, int nThreads, int f32KvCache,
+      @Cast("int64_t") long model,
+      int nCtx,
+      int nBatch,
+      int nThreads,
+      int f32KvCache,
       @Cast("int64_t*") long[] contextOut);
 
   /** See {@code amalgam_llama_free_context}. */
   public static native int amalgam_llama_free_context(@Cast("int64_t") long context);
 
   /** See {@code amalgam_llama_context_info}; info has two elements. */
-  public static native int amalgam_llama_context_info(@Cast("int64_t") long context, @Cast("int32_t*") int[] info);
+  public static native int amalgam_llama_context_info(
+      @Cast("int64_t") long context, @Cast("int32_t*") int[] info);
 
   /** See {@code amalgam_llama_tokenize}; count has one element. */
   public static native int amalgam_llama_tokenize(
