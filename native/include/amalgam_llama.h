@@ -3,8 +3,11 @@
  * (dev.amalgam.eval.llama.jni.LlamaNative). The kernels' ABI is amalgam.h.
  *
  * Contract:
- *  1. The bridge dlopen()s a libjllama.so of java-llama.cpp 4.2.0 (llama.cpp b4916) given by path and calls its
- *     exported llama_* C API; it links only libdl. One library per process: opening a second, different path fails.
+ *  1. The bridge dlopen()s a llama.cpp library given by path and calls its exported llama_* C API; it links only
+ *     libdl. Supported releases: b4916 (java-llama.cpp 4.2.0's libjllama.so, the default) and 0.5.0 (a libllama.so
+ *     with its libggml*.so beside it). The version layer (native/src/llama_abi.h) recognises the release at open and
+ *     refuses any other library with a message naming the supported releases. One library per process: opening a
+ *     second, different path fails.
  *  2. Every function returns an amalgam_llama_status and never throws; on failure amalgam_llama_last_error() holds
  *     a message for the calling thread (valid until that thread's next call).
  *  3. Models and contexts are opaque int64_t handles; free contexts before their model. A handle is used by one
@@ -22,6 +25,16 @@
  *     amalgam_llama_score's for each sequence bit for bit: per llama.cpp ubatch (n_ubatch tokens from a call's first
  *     token) every decode keeps the one-or-many token and output-row counts of the one-batch score (llama.cpp's CPU
  *     kernels round a single row differently); a sequence that cannot be served so is decoded alone as in point 4.
+ *  7. Generation primitives: a context holds n_seq_max sequences that share one KV cache of n_ctx cells (the caller
+ *     asks for n_seq_max x the per-sequence context). amalgam_llama_decode decodes one batch of at most n_batch tokens
+ *     from any sequences and keeps the logits of the tokens flagged as outputs until the next decode; batch index i's
+ *     row is read by amalgam_llama_sample(context, sampler, i). KV operations remove or copy position ranges of a
+ *     sequence (p1 < 0: to the end). Samplers are independent of contexts: one per generated sequence, greedy when
+ *     temperature <= 0, else llama-server's default chain top-k, top-p, min-p, temperature, then a draw seeded with
+ *     seed; a GBNF grammar is checked against the drawn token and, when it refuses it, applied before a second draw
+ *     (as llama-server does). A grammar llama.cpp cannot parse gives AMALGAM_LLAMA_ERR_GRAMMAR with llama.cpp's
+ *     reason. Validation precedes every llama.cpp call (token ids, positions in [0, n_ctx), sequence ids in
+ *     [0, n_seq_max), batch sizes); positions must continue each sequence's cache, which the caller tracks.
  */
 #ifndef AMALGAM_LLAMA_H
 #define AMALGAM_LLAMA_H
@@ -39,7 +52,10 @@ extern "C" {
 #endif
 
 /** Version of the llama bridge ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_LLAMA_ABI_VERSION 2
+#define AMALGAM_LLAMA_ABI_VERSION 3
+
+/** Most sequences one context may hold. */
+#define AMALGAM_LLAMA_MAX_SEQUENCES 64
 
 /** Status codes of the llama bridge; amalgam_llama_status_message() names each. */
 enum amalgam_llama_status {
@@ -54,7 +70,10 @@ enum amalgam_llama_status {
   AMALGAM_LLAMA_ERR_DECODE = -8,
   AMALGAM_LLAMA_ERR_EXCEPTION = -9,
   AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL = -10,
-  AMALGAM_LLAMA_ERR_NO_LOGITS = -11
+  AMALGAM_LLAMA_ERR_NO_LOGITS = -11,
+  AMALGAM_LLAMA_ERR_KV_FULL = -12,
+  AMALGAM_LLAMA_ERR_GRAMMAR = -13,
+  AMALGAM_LLAMA_ERR_TEMPLATE = -14
 };
 
 /** Returns AMALGAM_LLAMA_ABI_VERSION of the compiled bridge. */
@@ -66,7 +85,10 @@ AMALGAM_LLAMA_API const char *amalgam_llama_status_message(int32_t status);
 /** Detail of the calling thread's last failure (empty if none). */
 AMALGAM_LLAMA_API const char *amalgam_llama_last_error(void);
 
-/** dlopen()s libjllama.so at path, resolves the llama_* functions and initialises the backend; idempotent per path. */
+/**
+ * dlopen()s a llama.cpp library at path, recognises its release, resolves the llama_* functions, loads its compute
+ * backends and initialises it; idempotent per path.
+ */
 AMALGAM_LLAMA_API int32_t amalgam_llama_open_library(const char *path, int32_t verbose);
 
 /** Loads a GGUF model (vocab_only != 0: tokenizer only) and stores its handle in *model_out. */
@@ -83,14 +105,20 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_model_info(int64_t model, int32_t *info)
 AMALGAM_LLAMA_API int32_t amalgam_llama_token_text(int64_t model, int32_t token, char *out, int32_t capacity,
                                                    int32_t *length);
 
-/** Creates a scoring context (one sequence; KV cache F32 if f32_kv_cache != 0, else F16) in *context_out. */
-AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
-                                                    int32_t f32_kv_cache, int64_t *context_out);
+/**
+ * Creates a context of n_ctx KV cells shared by n_seq_max sequences (1..AMALGAM_LLAMA_MAX_SEQUENCES; KV cache F32 if
+ * f32_kv_cache != 0, else F16; n_ubatch = min(n_batch, 512)) in *context_out.
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_seq_max,
+                                                    int32_t n_threads, int32_t f32_kv_cache, int64_t *context_out);
 
 /** Frees a context handle (0 is a no-op). */
 AMALGAM_LLAMA_API int32_t amalgam_llama_free_context(int64_t context);
 
-/** info[0] = effective n_ctx (rounded up by llama.cpp), info[1] = effective n_batch (clamped to n_ctx). */
+/**
+ * info[0] = effective n_ctx (rounded up by llama.cpp), info[1] = effective n_batch (clamped to n_ctx),
+ * info[2] = n_ubatch, info[3] = n_seq_max.
+ */
 AMALGAM_LLAMA_API int32_t amalgam_llama_context_info(int64_t context, int32_t *info);
 
 /**
@@ -121,6 +149,71 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
                                                             const int32_t *suffix_offsets, int32_t n_sequences,
                                                             const int32_t *from, double *log_probs, int32_t *is_argmax,
                                                             int32_t capacity);
+
+/**
+ * "RELEASE\nDESCRIPTION" of the opened library: the supported release it matched (b4916 or 0.5.0) and one line with
+ * its version strings and compute devices. *length as amalgam_llama_token_text.
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_library_description(char *out, int32_t capacity, int32_t *length);
+
+/** shape[0..4] = n_layer, n_embd, n_head, n_head_kv, n_ctx_train of a model. */
+AMALGAM_LLAMA_API int32_t amalgam_llama_model_shape(int64_t model, int32_t *shape);
+
+/**
+ * Decodes n_tokens (1..n_batch) tokens as one batch (contract point 7): token i goes to sequence seq_ids[i] at
+ * positions[i]; outputs[i] != 0 keeps its logits row for amalgam_llama_sample. AMALGAM_LLAMA_ERR_KV_FULL when the
+ * cache has no room.
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_decode(int64_t context, const int32_t *tokens, const int32_t *positions,
+                                               const int32_t *seq_ids, const int8_t *outputs, int32_t n_tokens);
+
+/** Empties the KV cache of every sequence. */
+AMALGAM_LLAMA_API int32_t amalgam_llama_kv_clear(int64_t context);
+
+/** Removes positions [p0, p1) of sequence seq from the KV cache (p1 < 0: to the end). */
+AMALGAM_LLAMA_API int32_t amalgam_llama_kv_seq_rm(int64_t context, int32_t seq, int32_t p0, int32_t p1);
+
+/** Makes positions [p0, p1) of sequence src also belong to sequence dst (shared cells; p1 < 0: to the end). */
+AMALGAM_LLAMA_API int32_t amalgam_llama_kv_seq_cp(int64_t context, int32_t src, int32_t dst, int32_t p0, int32_t p1);
+
+/**
+ * Creates a sampler (contract point 7): greedy when temperature <= 0, else top_k (0: off), top_p in (0, 1],
+ * min_p in [0, 1], temperature and a draw seeded with seed. grammar (may be NULL) is GBNF text with start symbol
+ * grammar_root.
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_new_sampler(int64_t model, float temperature, int32_t top_k, float top_p,
+                                                    float min_p, int32_t seed, const char *grammar,
+                                                    const char *grammar_root, int64_t *sampler_out);
+
+/** Frees a sampler handle (0 is a no-op). */
+AMALGAM_LLAMA_API int32_t amalgam_llama_free_sampler(int64_t sampler);
+
+/**
+ * Samples a token from the logits row of batch index row of the context's last decode and accepts it into the
+ * sampler (an end-of-generation token is not fed to the grammar).
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_sample(int64_t context, int64_t sampler, int32_t row, int32_t *token_out);
+
+/**
+ * The UTF-8 bytes token renders as (special != 0: control tokens render their text), which may be part of a
+ * multi-byte character; *length as amalgam_llama_token_text.
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_token_piece(int64_t model, int32_t token, int32_t special, char *out,
+                                                    int32_t capacity, int32_t *length);
+
+/** *is_eog = 1 if token ends generation (end of sequence, end of turn...). */
+AMALGAM_LLAMA_API int32_t amalgam_llama_token_is_eog(int64_t model, int32_t token, int32_t *is_eog);
+
+/** The model's default chat template text; *length = -1 when the model has none. */
+AMALGAM_LLAMA_API int32_t amalgam_llama_chat_template(int64_t model, char *out, int32_t capacity, int32_t *length);
+
+/**
+ * Applies a chat template (its text or a built-in name such as "chatml") to n_messages messages given as
+ * 2 x n_messages NUL-terminated UTF-8 strings back to back (role, content, role, content...); add_assistant != 0
+ * appends the assistant turn's opening. *length = the result's byte length, also when out is too small.
+ */
+AMALGAM_LLAMA_API int32_t amalgam_llama_chat_apply(const char *tmpl, const char *messages, int32_t n_messages,
+                                                   int32_t add_assistant, char *out, int32_t capacity, int32_t *length);
 
 #ifdef __cplusplus
 }

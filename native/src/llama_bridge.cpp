@@ -1,14 +1,15 @@
-// Log-likelihood bridge to the llama.cpp C API exported by java-llama.cpp 4.2.0's libjllama.so (llama.cpp b4916).
+// The bridge to llama.cpp's C API: exact log-likelihood scoring and the primitives of batched generation.
 //
-// The library is dlopen()ed at run time (RTLD_NOW | RTLD_LOCAL) and its llama_* functions are resolved with dlsym, so
-// nothing here needs llama.cpp headers or links against it. The three structs passed by value are declared below
-// with static_asserts on the sizes and offsets read from b4916's machine code (docs/formats.md §8); a library
-// of another llama.cpp version may lay them out differently, which is why the path is always the binding's own build.
+// The library is dlopen()ed at run time and its llama_* functions are resolved with dlsym, so nothing here needs
+// llama.cpp headers or links against it. Which llama.cpp release it is, and everything that differs between the
+// supported releases, is the version layer's business (llama_abi.h); this file sees one function table.
 //
 // Nothing throws across the C ABI: every exported function catches std::exception and everything else, records a
 // message for amalgam_llama_last_error() and returns a status. Arguments that would abort the process inside
-// llama.cpp (more tokens than n_batch, token ids outside the vocabulary) are rejected before llama_decode.
+// llama.cpp (more tokens than n_batch, token ids outside the vocabulary, unknown sequences) are rejected before any
+// llama.cpp call.
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,116 +23,11 @@
 #include <vector>
 
 #include "amalgam_llama.h"
+#include "llama_abi.h"
 
 namespace {
 
-// ---- b4916 ABI (own declarations; see docs/formats.md §8) ----
-
-struct llama_model;
-struct llama_context;
-struct llama_vocab;
-
-struct LlamaModelParams {
-  void *devices;                      // @0
-  int32_t n_gpu_layers;               // @8
-  int32_t split_mode;                 // @12
-  int32_t main_gpu;                   // @16
-  const float *tensor_split;          // @24
-  void *progress_callback;            // @32
-  void *progress_callback_user_data;  // @40
-  const void *kv_overrides;           // @48
-  bool vocab_only;                    // @56
-  bool use_mmap;                      // @57
-  bool use_mlock;                     // @58
-  bool check_tensors;                 // @59
-};
-static_assert(sizeof(LlamaModelParams) == 64, "llama_model_params is 64 bytes in b4916");
-static_assert(offsetof(LlamaModelParams, n_gpu_layers) == 8, "n_gpu_layers @8");
-static_assert(offsetof(LlamaModelParams, tensor_split) == 24, "tensor_split @24");
-static_assert(offsetof(LlamaModelParams, kv_overrides) == 48, "kv_overrides @48");
-static_assert(offsetof(LlamaModelParams, vocab_only) == 56, "vocab_only @56");
-static_assert(offsetof(LlamaModelParams, check_tensors) == 59, "check_tensors @59");
-
-struct LlamaContextParams {
-  uint32_t n_ctx;             // @0
-  uint32_t n_batch;           // @4
-  uint32_t n_ubatch;          // @8
-  uint32_t n_seq_max;         // @12
-  int32_t n_threads;          // @16
-  int32_t n_threads_batch;    // @20
-  int32_t rope_scaling_type;  // @24
-  int32_t pooling_type;       // @28
-  int32_t attention_type;     // @32
-  float rope_freq_base;       // @36
-  float rope_freq_scale;      // @40
-  float yarn_ext_factor;      // @44
-  float yarn_attn_factor;     // @48
-  float yarn_beta_fast;       // @52
-  float yarn_beta_slow;       // @56
-  uint32_t yarn_orig_ctx;     // @60
-  float defrag_thold;         // @64
-  void *cb_eval;              // @72
-  void *cb_eval_user_data;    // @80
-  int32_t type_k;             // @88 (enum ggml_type: 0 F32, 1 F16)
-  int32_t type_v;             // @92
-  bool logits_all;            // @96
-  bool embeddings;            // @97
-  bool offload_kqv;           // @98
-  bool flash_attn;            // @99
-  bool no_perf;               // @100
-  void *abort_callback;       // @104
-  void *abort_callback_data;  // @112
-};
-static_assert(sizeof(LlamaContextParams) == 120, "llama_context_params is 120 bytes in b4916");
-static_assert(offsetof(LlamaContextParams, n_threads) == 16, "n_threads @16");
-static_assert(offsetof(LlamaContextParams, defrag_thold) == 64, "defrag_thold @64");
-static_assert(offsetof(LlamaContextParams, cb_eval) == 72, "cb_eval @72");
-static_assert(offsetof(LlamaContextParams, type_k) == 88, "type_k @88");
-static_assert(offsetof(LlamaContextParams, type_v) == 92, "type_v @92");
-static_assert(offsetof(LlamaContextParams, logits_all) == 96, "logits_all @96");
-static_assert(offsetof(LlamaContextParams, no_perf) == 100, "no_perf @100");
-static_assert(offsetof(LlamaContextParams, abort_callback) == 104, "abort_callback @104");
-
-struct LlamaBatch {
-  int32_t n_tokens;   // @0
-  int32_t *token;     // @8
-  float *embd;        // @16
-  int32_t *pos;       // @24
-  int32_t *n_seq_id;  // @32
-  int32_t **seq_id;   // @40
-  int8_t *logits;     // @48
-};
-static_assert(sizeof(LlamaBatch) == 56, "llama_batch is 56 bytes in b4916");
-static_assert(offsetof(LlamaBatch, token) == 8, "token @8");
-static_assert(offsetof(LlamaBatch, pos) == 24, "pos @24");
-static_assert(offsetof(LlamaBatch, seq_id) == 40, "seq_id @40");
-static_assert(offsetof(LlamaBatch, logits) == 48, "logits @48");
-
-using LogCallback = void (*)(int level, const char *text, void *user_data);
-
-struct LlamaApi {
-  void (*backend_init)();
-  LlamaModelParams (*model_default_params)();
-  LlamaContextParams (*context_default_params)();
-  llama_model *(*model_load_from_file)(const char *, LlamaModelParams);
-  void (*model_free)(llama_model *);
-  llama_context *(*init_from_model)(llama_model *, LlamaContextParams);
-  void (*free_context)(llama_context *);
-  const llama_vocab *(*model_get_vocab)(const llama_model *);
-  int32_t (*vocab_n_tokens)(const llama_vocab *);
-  int32_t (*vocab_bos)(const llama_vocab *);
-  bool (*vocab_get_add_bos)(const llama_vocab *);
-  const char *(*vocab_get_text)(const llama_vocab *, int32_t);
-  int32_t (*tokenize)(const llama_vocab *, const char *, int32_t, int32_t *, int32_t, bool, bool);
-  int32_t (*decode)(llama_context *, LlamaBatch);
-  float *(*get_logits_ith)(llama_context *, int32_t);
-  void (*kv_self_clear)(llama_context *);
-  bool (*kv_self_seq_rm)(llama_context *, int32_t seq_id, int32_t p0, int32_t p1);
-  uint32_t (*n_ctx)(const llama_context *);
-  uint32_t (*n_batch)(const llama_context *);
-  uint32_t (*n_ubatch)(const llama_context *);
-  void (*log_set)(LogCallback, void *);
-};
+using namespace amalgam_llama;
 
 struct Model {
   llama_model *model;
@@ -145,11 +41,22 @@ struct Context {
   int32_t n_ctx;
   int32_t n_batch;
   int32_t n_ubatch;  // llama_decode splits a call into pieces of this many tokens, from the call's first token
+  int32_t n_seq_max;
+};
+
+// A sampler per generated sequence: the chain that picks a token and, apart from it, the grammar, applied the way
+// llama-server applies it (docs/formats.md §8.4).
+struct Sampler {
+  llama_sampler *chain;
+  llama_sampler *grammar;  // null without a grammar
+  Model *model;
+  std::vector<LlamaTokenData> candidates;
 };
 
 std::mutex g_open_mutex;
 void *g_library = nullptr;
 std::string g_library_path;
+OpenedLibrary g_opened;
 LlamaApi g_api{};
 volatile int g_verbose = 0;
 thread_local std::string g_last_error;
@@ -163,25 +70,70 @@ int32_t fail(int32_t status, const std::string &message) {
 
 // Silences llama.cpp and ggml unless verbose; installed before every model load because a binding loaded from the same
 // file shares this library instance and re-installs its own logger.
-void log_callback(int /*level*/, const char *text, void * /*user_data*/) {
-  if (g_verbose && text != nullptr) {
-    std::fputs(text, stderr);
-  }
-}
+// While a thread captures (grammar parsing), llama.cpp's error messages on that thread are kept.
+thread_local bool g_capturing = false;
+thread_local std::string g_captured;
 
-template <typename F>
-bool resolve(void *library, const char *name, F &slot, std::string &missing) {
-  void *symbol = dlsym(library, name);
-  if (symbol == nullptr) {
-    if (!missing.empty()) missing += ", ";
-    missing += name;
-    return false;
-  }
-  slot = reinterpret_cast<F>(symbol);
-  return true;
+void log_callback(int level, const char *text, void * /*user_data*/) {
+  if (text == nullptr) return;
+  if (g_capturing && (level == 4 || (level == 5 && !g_captured.empty()))) g_captured += text;  // errors
+  if (g_verbose) std::fputs(text, stderr);
 }
 
 bool library_open() { return g_library != nullptr; }
+
+// Creates a grammar sampler, or returns null with llama.cpp's reason. llama.cpp's GBNF parser writes its reason
+// ("Undefined rule identifier 'x'") to stderr rather than to the log callback, and b4916 even returns a sampler without
+// a grammar when parsing fails, so stderr is redirected to a temporary file for the call (serialised; whatever else
+// was written meanwhile is passed on to stderr afterwards) and the text decides.
+std::mutex g_stderr_mutex;
+
+llama_sampler *init_grammar(const llama_vocab *vocab, const char *grammar, const char *root, std::string &reason) {
+  std::lock_guard<std::mutex> lock(g_stderr_mutex);
+  std::string captured;
+  FILE *capture = std::tmpfile();
+  int saved = capture != nullptr ? dup(STDERR_FILENO) : -1;
+  if (saved >= 0) {
+    std::fflush(stderr);
+    dup2(fileno(capture), STDERR_FILENO);
+  }
+  g_captured.clear();
+  g_capturing = true;
+  llama_sampler *sampler = nullptr;
+  try {
+    sampler = g_api.sampler_init_grammar(vocab, grammar, root);
+  } catch (...) {
+    sampler = nullptr;
+    g_captured += "llama.cpp threw while parsing the grammar";
+  }
+  g_capturing = false;
+  if (saved >= 0) {
+    std::fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    std::rewind(capture);
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), capture)) > 0) captured.append(buffer, n);
+  }
+  if (capture != nullptr) std::fclose(capture);
+  const bool refused = captured.find("error parsing grammar") != std::string::npos ||
+                       captured.find("failed to parse grammar") != std::string::npos ||
+                       g_captured.find("failed to parse grammar") != std::string::npos || sampler == nullptr;
+  if (!refused) {
+    if (!captured.empty()) std::fwrite(captured.data(), 1, captured.size(), stderr);
+    return sampler;
+  }
+  if (sampler != nullptr) g_api.sampler_free(sampler);
+  // The first line names the cause; the grammar echo after it adds nothing.
+  std::string text = captured.empty() ? g_captured : captured;
+  size_t at = text.find("error parsing grammar: ");
+  if (at != std::string::npos) text = text.substr(at + std::strlen("error parsing grammar: "));
+  size_t end = text.find('\n');
+  reason = end == std::string::npos ? text : text.substr(0, end);
+  if (g_verbose) std::fputs(captured.c_str(), stderr);
+  return nullptr;
+}
 
 // Wraps a body so no exception crosses the C ABI.
 template <typename Body>
@@ -239,6 +191,20 @@ int32_t decode_at(llama_context *context, const int32_t *tokens, int32_t n, int3
   return g_api.decode(context, batch);
 }
 Context *as_context(int64_t handle) { return reinterpret_cast<Context *>(static_cast<intptr_t>(handle)); }
+Sampler *as_sampler(int64_t handle) { return reinterpret_cast<Sampler *>(static_cast<intptr_t>(handle)); }
+
+// Copies text (no NUL) into out; *length = its byte length, also when out is too small.
+int32_t copy_text(const std::string &text, char *out, int32_t capacity, int32_t *length) {
+  if (length == nullptr || capacity < 0 || (out == nullptr && capacity > 0)) {
+    return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null output or negative capacity");
+  }
+  *length = static_cast<int32_t>(text.size());
+  if (text.size() > static_cast<size_t>(capacity)) {
+    return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "text needs " + std::to_string(text.size()) + " bytes");
+  }
+  if (!text.empty()) std::memcpy(out, text.data(), text.size());
+  return AMALGAM_LLAMA_OK;
+}
 
 }  // namespace
 
@@ -274,6 +240,12 @@ AMALGAM_LLAMA_API const char *amalgam_llama_status_message(int32_t status) {
       return "output buffer too small";
     case AMALGAM_LLAMA_ERR_NO_LOGITS:
       return "no logits for a requested position";
+    case AMALGAM_LLAMA_ERR_KV_FULL:
+      return "no room in the KV cache";
+    case AMALGAM_LLAMA_ERR_GRAMMAR:
+      return "grammar refused";
+    case AMALGAM_LLAMA_ERR_TEMPLATE:
+      return "chat template not supported";
     default:
       return "unknown status";
   }
@@ -291,48 +263,16 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_open_library(const char *path, int32_t v
     }
     // ggml_abort would first try to attach gdb for a backtrace; keep a user's explicit choice.
     setenv("GGML_NO_BACKTRACE", "1", 0);
-    dlerror();
-    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) {
-      const char *why = dlerror();
-      return fail(AMALGAM_LLAMA_ERR_LIBRARY, std::string("dlopen ") + path + ": " + (why ? why : "unknown error"));
-    }
-    LlamaApi api{};
-    std::string missing;
-    resolve(library, "llama_backend_init", api.backend_init, missing);
-    resolve(library, "llama_model_default_params", api.model_default_params, missing);
-    resolve(library, "llama_context_default_params", api.context_default_params, missing);
-    resolve(library, "llama_model_load_from_file", api.model_load_from_file, missing);
-    resolve(library, "llama_model_free", api.model_free, missing);
-    resolve(library, "llama_init_from_model", api.init_from_model, missing);
-    resolve(library, "llama_free", api.free_context, missing);
-    resolve(library, "llama_model_get_vocab", api.model_get_vocab, missing);
-    resolve(library, "llama_vocab_n_tokens", api.vocab_n_tokens, missing);
-    resolve(library, "llama_vocab_bos", api.vocab_bos, missing);
-    resolve(library, "llama_vocab_get_add_bos", api.vocab_get_add_bos, missing);
-    resolve(library, "llama_vocab_get_text", api.vocab_get_text, missing);
-    resolve(library, "llama_tokenize", api.tokenize, missing);
-    resolve(library, "llama_decode", api.decode, missing);
-    resolve(library, "llama_get_logits_ith", api.get_logits_ith, missing);
-    resolve(library, "llama_kv_self_clear", api.kv_self_clear, missing);
-    resolve(library, "llama_kv_self_seq_rm", api.kv_self_seq_rm, missing);
-    resolve(library, "llama_n_ctx", api.n_ctx, missing);
-    resolve(library, "llama_n_batch", api.n_batch, missing);
-    resolve(library, "llama_n_ubatch", api.n_ubatch, missing);
-    resolve(library, "llama_log_set", api.log_set, missing);
-    if (!missing.empty()) {
-      dlclose(library);
-      return fail(AMALGAM_LLAMA_ERR_LIBRARY, std::string(path) + " lacks the llama.cpp b4916 functions: " + missing);
-    }
-    api.log_set(log_callback, nullptr);
-    api.backend_init();
-    g_api = api;
-    g_library = library;
+    OpenedLibrary opened;
+    std::string error = open_llama_library(path, log_callback, opened);
+    if (!error.empty()) return fail(AMALGAM_LLAMA_ERR_LIBRARY, error);
+    g_opened = opened;
+    g_api = opened.api;
+    g_library = opened.handle;
     g_library_path = path;
     return AMALGAM_LLAMA_OK;
   });
 }
-
 AMALGAM_LLAMA_API int32_t amalgam_llama_load_model(const char *path, int32_t n_gpu_layers, int32_t vocab_only,
                                                    int64_t *model_out) {
   return guarded("amalgam_llama_load_model", [&]() -> int32_t {
@@ -340,11 +280,8 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_load_model(const char *path, int32_t n_g
     if (path == nullptr || model_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null path or output");
     if (n_gpu_layers < 0) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "n_gpu_layers must be >= 0");
     *model_out = 0;
-    LlamaModelParams params = g_api.model_default_params();
-    params.n_gpu_layers = n_gpu_layers;
-    params.vocab_only = vocab_only != 0;
     g_api.log_set(log_callback, nullptr);
-    llama_model *model = g_api.model_load_from_file(path, params);
+    llama_model *model = g_api.load_model(path, n_gpu_layers, vocab_only != 0);
     if (model == nullptr) {
       return fail(AMALGAM_LLAMA_ERR_MODEL_LOAD,
                   "llama.cpp could not load the model (not a GGUF file llama.cpp supports?)");
@@ -401,35 +338,38 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_token_text(int64_t model, int32_t token,
   });
 }
 
-AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
-                                                    int32_t f32_kv_cache, int64_t *context_out) {
+AMALGAM_LLAMA_API int32_t amalgam_llama_new_context(int64_t model, int32_t n_ctx, int32_t n_batch, int32_t n_seq_max,
+                                                    int32_t n_threads, int32_t f32_kv_cache, int64_t *context_out) {
   return guarded("amalgam_llama_new_context", [&]() -> int32_t {
     Model *m = as_model(model);
     if (m == nullptr || context_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
     if (n_ctx <= 0 || n_batch <= 0 || n_threads <= 0) {
       return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "n_ctx, n_batch and n_threads must be positive");
     }
+    if (n_seq_max < 1 || n_seq_max > AMALGAM_LLAMA_MAX_SEQUENCES) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "n_seq_max must be in [1, " +
+                                                  std::to_string(AMALGAM_LLAMA_MAX_SEQUENCES) + "], got " +
+                                                  std::to_string(n_seq_max));
+    }
     *context_out = 0;
-    LlamaContextParams params = g_api.context_default_params();
-    params.n_ctx = static_cast<uint32_t>(n_ctx);
-    params.n_batch = static_cast<uint32_t>(n_batch);
-    params.n_ubatch = static_cast<uint32_t>(n_batch < 512 ? n_batch : 512);
-    params.n_seq_max = 1;
-    params.n_threads = n_threads;
-    params.n_threads_batch = n_threads;
-    params.type_k = f32_kv_cache ? 0 : 1;
-    params.type_v = f32_kv_cache ? 0 : 1;
-    params.logits_all = false;
-    params.embeddings = false;
-    params.no_perf = true;
+    ContextSettings settings{static_cast<uint32_t>(n_ctx),
+                             static_cast<uint32_t>(n_batch),
+                             static_cast<uint32_t>(n_batch < 512 ? n_batch : 512),
+                             static_cast<uint32_t>(n_seq_max),
+                             n_threads,
+                             f32_kv_cache != 0};
     g_api.log_set(log_callback, nullptr);
-    llama_context *context = g_api.init_from_model(m->model, params);
+    llama_context *context = g_api.new_context(m->model, settings);
     if (context == nullptr) {
       return fail(AMALGAM_LLAMA_ERR_CONTEXT, "llama_init_from_model failed (n_ctx " + std::to_string(n_ctx) +
                                                  ", n_batch " + std::to_string(n_batch) + ")");
     }
-    auto *c = new Context{context, m, static_cast<int32_t>(g_api.n_ctx(context)),
-                          static_cast<int32_t>(g_api.n_batch(context)), static_cast<int32_t>(g_api.n_ubatch(context))};
+    auto *c = new Context{context,
+                          m,
+                          static_cast<int32_t>(g_api.n_ctx(context)),
+                          static_cast<int32_t>(g_api.n_batch(context)),
+                          static_cast<int32_t>(g_api.n_ubatch(context)),
+                          static_cast<int32_t>(g_api.n_seq_max(context))};
     *context_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(c));
     return AMALGAM_LLAMA_OK;
   });
@@ -451,6 +391,8 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_context_info(int64_t context, int32_t *i
     if (c == nullptr || info == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context or output");
     info[0] = c->n_ctx;
     info[1] = c->n_batch;
+    info[2] = c->n_ubatch;
+    info[3] = c->n_seq_max;
     return AMALGAM_LLAMA_OK;
   });
 }
@@ -504,7 +446,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score(int64_t context, const int32_t *to
     }
     std::vector<int8_t> output(n_tokens, 0);
     for (int32_t i = from; i < n_tokens - 1; i++) output[i] = 1;
-    g_api.kv_self_clear(c->context);
+    g_api.kv_clear(c->context);
     int32_t rc = decode_at(c->context, tokens, n_tokens, 0, output.data());
     if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode returned " + std::to_string(rc));
     for (int32_t i = from; i < n_tokens - 1; i++) {
@@ -688,7 +630,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
       return read(s, p0, p1, p0);
     };
     auto cut_cache = [&](int32_t from_pos) -> int32_t {
-      if (g_api.kv_self_seq_rm(c->context, 0, from_pos, -1)) return AMALGAM_LLAMA_OK;
+      if (g_api.kv_seq_rm(c->context, 0, from_pos, -1)) return AMALGAM_LLAMA_OK;
       return fail(AMALGAM_LLAMA_ERR_DECODE,
                   "llama_kv_self_seq_rm could not cut the KV cache back to position " + std::to_string(from_pos));
     };
@@ -697,7 +639,7 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
     bool any_shared = false;
     for (int32_t s = 0; s < n_sequences; s++) any_shared |= mode[s] != ALONE;
     if (any_shared) {
-      g_api.kv_self_clear(c->context);
+      g_api.kv_clear(c->context);
       rc = decode_at(c->context, tokens, cut, 0, prefix_output.data());
       if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode (prefix) returned " + std::to_string(rc));
       // The prefix's logits are overwritten by the next decode: read every sequence's prefix positions now.
@@ -734,10 +676,315 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_score_shared_prefix(int64_t context, con
     // Sequences that cannot share: one call each, exactly as amalgam_llama_score.
     for (int32_t s = 0; s < n_sequences; s++) {
       if (mode[s] != ALONE) continue;
-      g_api.kv_self_clear(c->context);
+      g_api.kv_clear(c->context);
       rc = decode_piece(s, 0, length_of(s), false);
       if (rc != AMALGAM_LLAMA_OK) return rc;
     }
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_library_description(char *out, int32_t capacity, int32_t *length) {
+  return guarded("amalgam_llama_library_description", [&]() -> int32_t {
+    if (!library_open()) return fail(AMALGAM_LLAMA_ERR_NOT_OPEN, "call amalgam_llama_open_library first");
+    return copy_text(g_opened.release + "\n" + g_opened.description, out, capacity, length);
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_model_shape(int64_t model, int32_t *shape) {
+  return guarded("amalgam_llama_model_shape", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || shape == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
+    shape[0] = g_api.model_n_layer(m->model);
+    shape[1] = g_api.model_n_embd(m->model);
+    shape[2] = g_api.model_n_head(m->model);
+    shape[3] = g_api.model_n_head_kv(m->model);
+    shape[4] = g_api.model_n_ctx_train(m->model);
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_decode(int64_t context, const int32_t *tokens, const int32_t *positions,
+                                               const int32_t *seq_ids, const int8_t *outputs, int32_t n_tokens) {
+  return guarded("amalgam_llama_decode", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr || tokens == nullptr || positions == nullptr || seq_ids == nullptr || outputs == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context, tokens, positions, sequence ids or outputs");
+    }
+    if (n_tokens < 1 || n_tokens > c->n_batch) {
+      return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "a decode takes 1 to n_batch " + std::to_string(c->n_batch) +
+                                                         " tokens, got " + std::to_string(n_tokens));
+    }
+    const int32_t n_vocab = c->model->n_vocab;
+    for (int32_t i = 0; i < n_tokens; i++) {
+      if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+        return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN, "token " + std::to_string(tokens[i]) + " at batch index " +
+                                                     std::to_string(i) + " outside [0, " + std::to_string(n_vocab) +
+                                                     ")");
+      }
+      if (positions[i] < 0 || positions[i] >= c->n_ctx) {
+        return fail(AMALGAM_LLAMA_ERR_TOO_MANY_TOKENS, "position " + std::to_string(positions[i]) + " at batch index " +
+                                                           std::to_string(i) + " outside the context [0, " +
+                                                           std::to_string(c->n_ctx) + ")");
+      }
+      if (seq_ids[i] < 0 || seq_ids[i] >= c->n_seq_max) {
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sequence " + std::to_string(seq_ids[i]) + " at batch index " +
+                                                    std::to_string(i) + " outside [0, " + std::to_string(c->n_seq_max) +
+                                                    ")");
+      }
+    }
+    std::vector<int32_t> token(tokens, tokens + n_tokens);
+    std::vector<int32_t> pos(positions, positions + n_tokens);
+    std::vector<int32_t> n_seq_id(n_tokens, 1);
+    std::vector<int32_t> seq(seq_ids, seq_ids + n_tokens);
+    std::vector<int32_t *> seq_id(static_cast<size_t>(n_tokens) + 1, nullptr);
+    for (int32_t i = 0; i < n_tokens; i++) seq_id[i] = &seq[i];
+    std::vector<int8_t> logits(outputs, outputs + n_tokens);
+    LlamaBatch batch{n_tokens, token.data(), nullptr, pos.data(), n_seq_id.data(), seq_id.data(), logits.data()};
+    const int32_t rc = g_api.decode(c->context, batch);
+    if (rc == 1) {
+      return fail(AMALGAM_LLAMA_ERR_KV_FULL, "llama_decode found no room in the KV cache for " +
+                                                 std::to_string(n_tokens) + " tokens (n_ctx " +
+                                                 std::to_string(c->n_ctx) + ")");
+    }
+    if (rc != 0) return fail(AMALGAM_LLAMA_ERR_DECODE, "llama_decode returned " + std::to_string(rc));
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_kv_clear(int64_t context) {
+  return guarded("amalgam_llama_kv_clear", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context");
+    g_api.kv_clear(c->context);
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_kv_seq_rm(int64_t context, int32_t seq, int32_t p0, int32_t p1) {
+  return guarded("amalgam_llama_kv_seq_rm", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context");
+    if (seq < 0 || seq >= c->n_seq_max) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT,
+                  "sequence " + std::to_string(seq) + " outside [0, " + std::to_string(c->n_seq_max) + ")");
+    }
+    if (p0 < 0 || (p1 >= 0 && p1 < p0)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT,
+                  "bad position range [" + std::to_string(p0) + ", " + std::to_string(p1) + ")");
+    }
+    if (!g_api.kv_seq_rm(c->context, seq, p0, p1)) {
+      return fail(AMALGAM_LLAMA_ERR_DECODE, "llama.cpp could not remove positions [" + std::to_string(p0) + ", " +
+                                                std::to_string(p1) + ") of sequence " + std::to_string(seq));
+    }
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_kv_seq_cp(int64_t context, int32_t src, int32_t dst, int32_t p0, int32_t p1) {
+  return guarded("amalgam_llama_kv_seq_cp", [&]() -> int32_t {
+    Context *c = as_context(context);
+    if (c == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context");
+    if (src < 0 || src >= c->n_seq_max || dst < 0 || dst >= c->n_seq_max || src == dst) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sequences " + std::to_string(src) + " -> " + std::to_string(dst) +
+                                                  " must differ and lie in [0, " + std::to_string(c->n_seq_max) + ")");
+    }
+    if (p0 < 0 || (p1 >= 0 && p1 < p0)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT,
+                  "bad position range [" + std::to_string(p0) + ", " + std::to_string(p1) + ")");
+    }
+    g_api.kv_seq_cp(c->context, src, dst, p0, p1);
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_new_sampler(int64_t model, float temperature, int32_t top_k, float top_p,
+                                                    float min_p, int32_t seed, const char *grammar,
+                                                    const char *grammar_root, int64_t *sampler_out) {
+  return guarded("amalgam_llama_new_sampler", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || sampler_out == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
+    if (!std::isfinite(temperature) || top_k < 0 || !(top_p > 0.0f && top_p <= 1.0f) ||
+        !(min_p >= 0.0f && min_p <= 1.0f)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "need a finite temperature, top_k >= 0, 0 < top_p <= 1, 0 <= min_p <= 1");
+    }
+    *sampler_out = 0;
+    llama_sampler *grammar_sampler = nullptr;
+    if (grammar != nullptr) {
+      if (grammar_root == nullptr || *grammar_root == '\0' || *grammar == '\0') {
+        return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "a grammar needs non-empty text and root symbol");
+      }
+      std::string reason;
+      grammar_sampler = init_grammar(m->vocab, grammar, grammar_root, reason);
+      if (grammar_sampler == nullptr) {
+        return fail(AMALGAM_LLAMA_ERR_GRAMMAR,
+                    "llama.cpp refused the grammar: " + (reason.empty() ? std::string("parse error") : reason));
+      }
+    }
+    llama_sampler *chain = g_api.sampler_chain_init(LlamaSamplerChainParams{true});
+    if (temperature <= 0.0f) {
+      g_api.sampler_chain_add(chain, g_api.sampler_init_greedy());
+    } else {
+      // llama-server's default order (docs/formats.md §8.4); the penalty, DRY, typical and XTC stages it also has
+      // are no-ops at their defaults and are left out.
+      if (top_k > 0) g_api.sampler_chain_add(chain, g_api.sampler_init_top_k(top_k));
+      g_api.sampler_chain_add(chain, g_api.sampler_init_top_p(top_p, 0));
+      g_api.sampler_chain_add(chain, g_api.sampler_init_min_p(min_p, 0));
+      g_api.sampler_chain_add(chain, g_api.sampler_init_temp_ext(temperature, 0.0f, 1.0f));
+      g_api.sampler_chain_add(chain, g_api.sampler_init_dist(static_cast<uint32_t>(seed)));
+    }
+    auto *s = new Sampler{chain, grammar_sampler, m, {}};
+    *sampler_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(s));
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_free_sampler(int64_t sampler) {
+  return guarded("amalgam_llama_free_sampler", [&]() -> int32_t {
+    Sampler *s = as_sampler(sampler);
+    if (s == nullptr) return AMALGAM_LLAMA_OK;
+    if (library_open()) {
+      g_api.sampler_free(s->chain);
+      if (s->grammar != nullptr) g_api.sampler_free(s->grammar);
+    }
+    delete s;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_sample(int64_t context, int64_t sampler, int32_t row, int32_t *token_out) {
+  return guarded("amalgam_llama_sample", [&]() -> int32_t {
+    Context *c = as_context(context);
+    Sampler *s = as_sampler(sampler);
+    if (c == nullptr || s == nullptr || token_out == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null context, sampler or output");
+    }
+    if (s->model != c->model) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "sampler and context belong to other models");
+    if (row < 0 || row >= c->n_batch) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "row " + std::to_string(row) + " outside the last batch");
+    }
+    const float *logits = g_api.get_logits_ith(c->context, row);
+    if (logits == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_NO_LOGITS,
+                  "the last decode produced no logits for batch index " + std::to_string(row));
+    }
+    const int32_t n_vocab = c->model->n_vocab;
+    auto fill = [&]() {
+      s->candidates.resize(n_vocab);
+      for (int32_t t = 0; t < n_vocab; t++) s->candidates[t] = LlamaTokenData{t, logits[t], 0.0f};
+      return LlamaTokenDataArray{s->candidates.data(), s->candidates.size(), -1, false};
+    };
+    auto pick = [&](LlamaTokenDataArray &array, int32_t &token) -> int32_t {
+      g_api.sampler_apply(s->chain, &array);
+      if (array.selected < 0 || static_cast<size_t>(array.selected) >= array.size) {
+        return fail(AMALGAM_LLAMA_ERR_DECODE, "the sampler selected no token");
+      }
+      token = array.data[array.selected].id;
+      return AMALGAM_LLAMA_OK;
+    };
+    LlamaTokenDataArray array = fill();
+    int32_t token = -1;
+    int32_t rc = pick(array, token);
+    if (rc != AMALGAM_LLAMA_OK) return rc;
+    if (s->grammar != nullptr) {
+      // As llama-server: keep the token if the grammar allows it, else sample again with the grammar applied first.
+      LlamaTokenData single{token, 1.0f, 0.0f};
+      LlamaTokenDataArray one{&single, 1, -1, false};
+      g_api.sampler_apply(s->grammar, &one);
+      if (std::isinf(single.logit) && single.logit < 0) {
+        array = fill();
+        g_api.sampler_apply(s->grammar, &array);
+        bool any = false;
+        for (size_t i = 0; i < array.size && !any; i++)
+          any = !(std::isinf(array.data[i].logit) && array.data[i].logit < 0);
+        if (!any) return fail(AMALGAM_LLAMA_ERR_GRAMMAR, "the grammar allows no token at this point");
+        rc = pick(array, token);
+        if (rc != AMALGAM_LLAMA_OK) return rc;
+      }
+      // An end-of-generation token ends the sequence; llama.cpp aborts when one reaches an unfinished grammar.
+      if (!g_api.vocab_is_eog(c->model->vocab, token)) g_api.sampler_accept(s->grammar, token);
+    }
+    g_api.sampler_accept(s->chain, token);
+    *token_out = token;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_token_piece(int64_t model, int32_t token, int32_t special, char *out,
+                                                    int32_t capacity, int32_t *length) {
+  return guarded("amalgam_llama_token_piece", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || length == nullptr || capacity < 0 || (out == nullptr && capacity > 0)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model, output or negative capacity");
+    }
+    if (token < 0 || token >= m->n_vocab) {
+      return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN,
+                  "token " + std::to_string(token) + " outside [0, " + std::to_string(m->n_vocab) + ")");
+    }
+    char scratch[8];
+    char *buffer = capacity > 0 ? out : scratch;
+    const int32_t n = g_api.token_to_piece(m->vocab, token, buffer, capacity > 0 ? capacity : 0, 0, special != 0);
+    if (n < 0) {
+      *length = -n;
+      return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL,
+                  "piece of token " + std::to_string(token) + " needs " + std::to_string(-n) + " bytes");
+    }
+    *length = n;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_token_is_eog(int64_t model, int32_t token, int32_t *is_eog) {
+  return guarded("amalgam_llama_token_is_eog", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || is_eog == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
+    if (token < 0 || token >= m->n_vocab) {
+      return fail(AMALGAM_LLAMA_ERR_BAD_TOKEN,
+                  "token " + std::to_string(token) + " outside [0, " + std::to_string(m->n_vocab) + ")");
+    }
+    *is_eog = g_api.vocab_is_eog(m->vocab, token) ? 1 : 0;
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_chat_template(int64_t model, char *out, int32_t capacity, int32_t *length) {
+  return guarded("amalgam_llama_chat_template", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model");
+    const char *tmpl = g_api.model_chat_template(m->model, nullptr);
+    if (tmpl == nullptr) {
+      if (length == nullptr) return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null length");
+      *length = -1;
+      return AMALGAM_LLAMA_OK;
+    }
+    return copy_text(tmpl, out, capacity, length);
+  });
+}
+
+AMALGAM_LLAMA_API int32_t amalgam_llama_chat_apply(const char *tmpl, const char *messages, int32_t n_messages,
+                                                   int32_t add_assistant, char *out, int32_t capacity,
+                                                   int32_t *length) {
+  return guarded("amalgam_llama_chat_apply", [&]() -> int32_t {
+    if (tmpl == nullptr || messages == nullptr || length == nullptr || n_messages < 1 || capacity < 0 ||
+        (out == nullptr && capacity > 0)) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null template, messages or output, or no message");
+    }
+    std::vector<LlamaChatMessage> chat(n_messages);
+    const char *p = messages;
+    for (int32_t i = 0; i < n_messages; i++) {
+      chat[i].role = p;
+      p += std::strlen(p) + 1;
+      chat[i].content = p;
+      p += std::strlen(p) + 1;
+    }
+    char scratch[8];
+    const int32_t n = g_api.chat_apply_template(tmpl, chat.data(), chat.size(), add_assistant != 0,
+                                                capacity > 0 ? out : scratch, capacity);
+    if (n < 0) {
+      return fail(AMALGAM_LLAMA_ERR_TEMPLATE, "llama_chat_apply_template does not support this chat template");
+    }
+    *length = n;
+    if (n > capacity) return fail(AMALGAM_LLAMA_ERR_BUFFER_TOO_SMALL, "templated prompt needs " + std::to_string(n));
     return AMALGAM_LLAMA_OK;
   });
 }
