@@ -74,7 +74,7 @@ public final class EvalCommand implements Callable<Integer> {
   static Supplier<String> dataEnvironment = () -> System.getenv("AMALGAM_DATA");
 
   /** Test seam: how prompts become completions. */
-  static Generator generator = Generator.CHILD_PROCESS;
+  static Function<EvalCommand, Generator> generators = c -> Generator.inProcess(c.parallel);
 
   @Spec CommandSpec spec;
 
@@ -179,10 +179,19 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(
       names = "--gpu-layers",
       defaultValue = "0",
-      description =
-          "Layers to offload to a GPU; needs a CUDA"
-              + " libjllama.so via -Dde.kherud.llama.lib.path=DIR.")
+      description = "Layers to offload to a GPU; needs a CUDA build of llama.cpp (--llama-lib).")
   int gpuLayers;
+
+  @Mixin LlamaLibraryOption llamaLibrary;
+
+  @Option(
+      names = "--parallel",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Sequences generated side by side in one llama.cpp batch (1 to 64); 0 (default) picks"
+              + " them from the context size and the available memory, at most 16.")
+  int parallel;
 
   @Option(
       names = "--ctx",
@@ -238,6 +247,9 @@ public final class EvalCommand implements Callable<Integer> {
           default ->
               throw new DataException("--mc-mode must be loglik or grammar, got '" + mcMode + "'");
         };
+    if (parallel < 0 || parallel > 64) {
+      throw new DataException("--parallel must be 0 (automatic) to 64, got " + parallel);
+    }
     for (Path m : models) {
       if (!Files.isRegularFile(m)) throw new DataException("no such model file: " + m);
       if (!GgufFile.hasMagic(m))
@@ -286,13 +298,14 @@ public final class EvalCommand implements Callable<Integer> {
     IfevalChecker checker =
         t.kind() == TaskKind.INSTRUCTION_FOLLOWING ? ifevalCheckers.apply(this) : null;
     PrintWriter err = spec.commandLine().getErr();
-    GenerateCommand.printGpuNote(gpuLayers, err);
+    llamaLibrary.apply();
+    LlamaLibraryOption.describe(gpuLayers, err);
     Evaluator evaluator =
         new Evaluator(
             scorer,
             checker,
             intervals.apply(this),
-            generator,
+            generators.apply(this),
             noProgress ? Progress.NONE : progress(err));
     PrintWriter o = spec.commandLine().getOut();
     for (int i = 0; i < models.size(); i++) {
@@ -420,6 +433,16 @@ public final class EvalCommand implements Callable<Integer> {
           if (tokensPerSecond > 0)
             err.printf(Locale.ROOT, ", %d tokens, %.1f tokens/s", tokens, tokensPerSecond);
           err.println();
+          err.flush();
+        }
+      }
+
+      @Override
+      public void note(String line) {
+        if (bar != null) {
+          bar.setExtraMessage(line);
+        } else {
+          err.println("amalgam: " + line);
           err.flush();
         }
       }

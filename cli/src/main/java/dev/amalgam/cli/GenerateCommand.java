@@ -6,8 +6,10 @@ import dev.amalgam.eval.llama.LlamaGeneration;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -56,9 +58,16 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--gpu-layers",
       defaultValue = "0",
-      description =
-          "Layers to offload to a GPU; needs a CUDA libjllama.so via -Dde.kherud.llama.lib.path=DIR.")
+      description = "Layers to offload to a GPU; needs a CUDA build of llama.cpp (--llama-lib).")
   int gpuLayers;
+
+  @Option(
+      names = "--stop",
+      paramLabel = "TEXT",
+      description = "End the completion where TEXT first appears (not printed); repeatable.")
+  List<String> stop;
+
+  @Mixin LlamaLibraryOption llamaLibrary;
 
   @Option(
       names = "--ctx",
@@ -74,7 +83,8 @@ final class GenerateCommand implements Callable<Integer> {
     if (!Files.isRegularFile(model))
       throw new Main.InvalidInputException("no such model file: " + model);
     PrintWriter out = spec.commandLine().getOut();
-    printGpuNote(gpuLayers, spec.commandLine().getErr());
+    llamaLibrary.apply();
+    LlamaLibraryOption.describe(gpuLayers, spec.commandLine().getErr());
     GenerationRequest.Builder request =
         GenerationRequest.builder()
             .prompt(prompt)
@@ -83,25 +93,11 @@ final class GenerateCommand implements Callable<Integer> {
             .temperature(temperature)
             .seed(seed)
             .gpuLayers(gpuLayers)
-            .contextSize(contextSize);
+            .contextSize(contextSize)
+            .stop(stop != null ? stop : List.of());
     if (threads != null) request.threads(threads);
     GenerationResult result = LlamaGeneration.generate(model, request.build());
     out.println(result.text());
     return 0;
-  }
-
-  /**
-   * Notes that the bundled library is CPU-only when layers are requested without a custom
-   * libjllama.so.
-   */
-  static void printGpuNote(int gpuLayers, PrintWriter err) {
-    String dir = System.getProperty("de.kherud.llama.lib.path");
-    if (gpuLayers > 0 && (dir == null || dir.isBlank())) {
-      err.println(
-          "amalgam: note: the bundled libjllama.so is CPU-only, --gpu-layers "
-              + gpuLayers
-              + " is ignored; point -Dde.kherud.llama.lib.path=DIR at a CUDA build to offload");
-      err.flush();
-    }
   }
 }

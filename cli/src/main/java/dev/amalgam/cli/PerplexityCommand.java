@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -48,9 +49,10 @@ final class PerplexityCommand implements Callable<Integer> {
   @Option(
       names = "--gpu-layers",
       defaultValue = "0",
-      description =
-          "Layers to offload to a GPU; needs a CUDA libjllama.so via -Dde.kherud.llama.lib.path=DIR.")
+      description = "Layers to offload to a GPU; needs a CUDA build of llama.cpp (--llama-lib).")
   int gpuLayers;
+
+  @Mixin LlamaLibraryOption llamaLibrary;
 
   @Option(names = "--threads", description = "CPU threads (default: physical cores, at most 4).")
   Integer threads;
@@ -81,7 +83,8 @@ final class PerplexityCommand implements Callable<Integer> {
     } catch (CharacterCodingException e) {
       throw new Main.InvalidInputException(text + ": not valid UTF-8");
     }
-    GenerateCommand.printGpuNote(gpuLayers, spec.commandLine().getErr());
+    llamaLibrary.apply();
+    LlamaLibraryOption.describe(gpuLayers, spec.commandLine().getErr());
     ScorerOptions.Builder options =
         ScorerOptions.builder().contextSize(contextSize).gpuLayers(gpuLayers).f32KvCache(!f16Kv);
     if (threads != null) options.threads(threads);

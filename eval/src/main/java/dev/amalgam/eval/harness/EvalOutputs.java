@@ -103,7 +103,9 @@ final class EvalOutputs {
         .append(", seed ")
         .append(d.get("seed").asLong());
     if (!d.get("mc_mode").isNull()) md.append(", mc mode ").append(d.get("mc_mode").asText());
-    md.append(", context ").append(d.get("context_size").asInt()).append("  \n");
+    md.append(", context ").append(d.get("context_size").asInt());
+    if (d.has("parallel")) md.append(", parallel sequences ").append(d.get("parallel").asInt());
+    md.append("  \n");
     md.append("Template: ")
         .append(d.get("template_source").asText())
         .append(" (sha256 ")

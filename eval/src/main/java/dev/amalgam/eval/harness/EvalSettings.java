@@ -9,7 +9,7 @@ import java.util.Objects;
  * @param limit evaluate only the first N examples of the split (null: all)
  * @param shots few-shot examples per prompt
  * @param seed seed of the few-shot selection and of llama.cpp's sampler (decoding itself is greedy)
- * @param maxTokens most tokens generated per example (the child caps it by the free context)
+ * @param maxTokens most tokens generated per example (capped by the free context)
  * @param chat wrap prompts in the model's chat template; null decides per model: on when the GGUF
  *     has {@code tokenizer.chat_template}
  * @param mcMode how multiple-choice answers are picked

@@ -52,7 +52,7 @@ public final class Evaluator {
    * @param scorer the metric suite for generation tasks (may be null when none is run)
    * @param ifeval the IFEval checks (may be null when the ifeval task is not run)
    * @param intervals the bootstrap (null: every ci95 is null)
-   * @param generator how prompts become completions ({@link Generator#CHILD_PROCESS} outside tests)
+   * @param generator how prompts become completions ({@link Generator#IN_PROCESS} outside tests)
    * @param progress where progress goes
    */
   public Evaluator(
@@ -241,6 +241,8 @@ public final class Evaluator {
         "mc_mode",
         task.kind() == TaskKind.MULTIPLE_CHOICE ? settings.mcMode().name().toLowerCase() : null);
     decoding.put("context_size", settings.contextSize());
+    // Batched kernels may round differently from one sequence's: the report names the batching.
+    if (run.parallel > 0) decoding.put("parallel", run.parallel);
     ObjectNode timings = json.putObject("timings");
     timings.put("load_s", run.loadMillis / 1000.0);
     timings.put("generation_s", run.workMillis / 1000.0);
@@ -295,6 +297,13 @@ public final class Evaluator {
           @Override
           public void loaded(long millis) {
             run.loadMillis = millis;
+            run.generationStart = System.nanoTime();
+          }
+
+          @Override
+          public void parallel(int sequences, String reason) {
+            run.parallel = sequences;
+            progress.note("generation: " + sequences + " sequences in parallel (" + reason + ")");
           }
 
           @Override
@@ -448,6 +457,8 @@ public final class Evaluator {
     final String[] sentPrompts;
     final int[] generatedTokens;
     long loadMillis;
+    long generationStart = System.nanoTime();
+    int parallel;
     long workMillis;
     long tokens;
     int done;
@@ -466,7 +477,8 @@ public final class Evaluator {
       sentPrompts[index] = r.prompt();
       generatedTokens[index] = r.generatedTokens();
       tokens += Math.max(0, r.generatedTokens());
-      workMillis += r.millis();
+      // Wall time since the load: with several sequences in parallel their own times overlap.
+      workMillis = Math.max(1, (System.nanoTime() - generationStart) / 1_000_000);
       done = index + 1;
     }
 

@@ -29,6 +29,9 @@ public interface Progress {
    */
   void step(int done, long generatedTokens, double tokensPerSecond);
 
+  /** A one-line note about the run (for example how many sequences generate in parallel). */
+  default void note(String line) {}
+
   /** The run ended (also after a failure). */
   void finish();
 }

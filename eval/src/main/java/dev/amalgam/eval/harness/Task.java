@@ -16,8 +16,7 @@ import java.util.Objects;
  * @param defaultSplit the split used without {@code --split}
  * @param shotSplit the split few-shot examples come from; null when the data has no training split
  *     (then they come from the evaluated split itself, never the query example)
- * @param defaultMaxTokens {@code --max-tokens} without the option (capped by the context in the
- *     child)
+ * @param defaultMaxTokens {@code --max-tokens} without the option (capped by the free context)
  * @param defaultTemplate the prompt template without {@code --template}
  * @param loader reads one split from the task's data folder
  */

@@ -1,10 +1,11 @@
 package dev.amalgam.eval.llama;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
- * One text generation through java-llama.cpp. Build one with {@link #builder()} (or {@link
- * #of(String)} for the defaults) and change a copy with {@link #toBuilder()}.
+ * One text generation through the bridge's llama.cpp engine. Build one with {@link #builder()} (or
+ * {@link #of(String)} for the defaults) and change a copy with {@link #toBuilder()}.
  *
  * @param prompt the prompt (raw, or the user message when chat is set)
  * @param chat wrap the prompt in the model's chat template (GGUF {@code tokenizer.chat_template};
@@ -18,6 +19,8 @@ import java.util.Objects;
  * @param threads CPU threads (model-level)
  * @param grammar a GBNF grammar the output must follow (llama.cpp's grammar sampler), or null for
  *     free text; the multiple-choice evaluation uses one that allows only the option labels
+ * @param stop strings that end the generation where they first appear (not included in the text);
+ *     empty for none
  */
 public record GenerationRequest(
     String prompt,
@@ -28,7 +31,8 @@ public record GenerationRequest(
     int gpuLayers,
     int contextSize,
     int threads,
-    String grammar) {
+    String grammar,
+    List<String> stop) {
   /** Default most tokens to generate. */
   public static final int DEFAULT_MAX_TOKENS = 64;
 
@@ -48,8 +52,36 @@ public record GenerationRequest(
     if (gpuLayers < 0) throw bad("gpu layers must be >= 0, got " + gpuLayers);
     if (contextSize < 16) throw bad("context size must be >= 16, got " + contextSize);
     if (threads < 1) throw bad("threads must be >= 1, got " + threads);
+    stop = List.copyOf(Objects.requireNonNull(stop, "stop"));
+    for (String s : stop) {
+      if (s.isEmpty()) throw bad("stop strings must not be empty");
+    }
     if (grammar != null && grammar.isBlank())
       throw bad("grammar must be null or a non-blank GBNF text");
+  }
+
+  /** A request without stop strings. */
+  public GenerationRequest(
+      String prompt,
+      boolean chat,
+      int maxTokens,
+      float temperature,
+      int seed,
+      int gpuLayers,
+      int contextSize,
+      int threads,
+      String grammar) {
+    this(
+        prompt,
+        chat,
+        maxTokens,
+        temperature,
+        seed,
+        gpuLayers,
+        contextSize,
+        threads,
+        grammar,
+        List.of());
   }
 
   /**
@@ -77,7 +109,8 @@ public record GenerationRequest(
         .gpuLayers(gpuLayers)
         .contextSize(contextSize)
         .threads(threads)
-        .grammar(grammar);
+        .grammar(grammar)
+        .stop(stop);
   }
 
   boolean sameModelSettings(GenerationRequest other) {
@@ -102,6 +135,7 @@ public record GenerationRequest(
     private Integer
         threads; // null: ScorerOptions.defaultThreads(), read from /proc only when needed
     private String grammar;
+    private List<String> stop = List.of();
 
     private Builder() {}
 
@@ -159,6 +193,12 @@ public record GenerationRequest(
       return this;
     }
 
+    /** Strings that end the generation where they first appear (not included in the text). */
+    public Builder stop(List<String> value) {
+      stop = value;
+      return this;
+    }
+
     /**
      * The request.
      *
@@ -175,7 +215,8 @@ public record GenerationRequest(
           gpuLayers,
           contextSize,
           threads != null ? threads : ScorerOptions.defaultThreads(),
-          grammar);
+          grammar,
+          stop);
     }
   }
 }

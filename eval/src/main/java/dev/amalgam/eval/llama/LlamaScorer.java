@@ -71,10 +71,10 @@ public final class LlamaScorer implements AutoCloseable {
       int n = options.contextSize();
       check(
           LlamaNative.amalgam_llama_new_context(
-              model, n, n, options.threads(), options.f32KvCache() ? 1 : 0, out),
+              model, n, n, 1, options.threads(), options.f32KvCache() ? 1 : 0, out),
           Reason.NATIVE_ERROR,
           gguf);
-      int[] contextInfo = new int[2];
+      int[] contextInfo = new int[4];
       int status = LlamaNative.amalgam_llama_context_info(out[0], contextInfo);
       if (status != 0) {
         LlamaNative.amalgam_llama_free_context(out[0]);

@@ -63,12 +63,20 @@ class GenerationStreamingTest {
   }
 
   @Test
-  void aChildThatDiesMidRunNamesTheModelAndTheRequest(@TempDir Path dir) throws IOException {
-    Path model = dir.resolve("crashy.gguf");
-    Files.writeString(model, "GGUF not really");
+  void aFailureMidRunNamesTheModelAfterTheEarlierResultsStreamed(@TempDir Path dir)
+      throws IOException {
+    Path model = TestAssets.stories260K();
     List<GenerationRequest> requests = new ArrayList<>();
-    for (int i = 0; i < 4; i++)
-      requests.add(GenerationRequest.builder().prompt("p" + i).threads(1).build());
+    for (int i = 0; i < 4; i++) {
+      requests.add(
+          GenerationRequest.builder()
+              .prompt("p" + i)
+              .maxTokens(4)
+              .threads(1)
+              .contextSize(256)
+              .grammar(i == 2 ? "root ::= answer" : null)
+              .build());
+    }
     List<Integer> seen = new ArrayList<>();
     LlamaGeneration.Listener listener =
         new LlamaGeneration.Listener() {
@@ -84,29 +92,22 @@ class GenerationStreamingTest {
         assertThrows(
             LlamaBridgeException.class,
             () ->
-                LlamaGeneration.run(
-                    model,
-                    requests,
-                    Duration.ofMinutes(1),
-                    true,
-                    listener,
-                    DyingGenerationChild.class.getName()));
-    assertEquals(LlamaBridgeException.Reason.GENERATION_FAILED, e.reason());
-    assertEquals(List.of(0, 1), seen, "the results before the crash were streamed");
-    assertTrue(
-        e.getMessage()
-            .startsWith(
-                model + ": generation child exited with code 134 while generating request 2"),
-        e.getMessage());
-    assertTrue(
-        e.getMessage().contains("GGML_ASSERT failed (simulated)"),
-        "the child's stderr: " + e.getMessage());
+                LlamaGeneration.generateStreaming(
+                    model, requests, 1, Duration.ofMinutes(1), listener));
+    assertEquals(LlamaBridgeException.Reason.BAD_ARGUMENT, e.reason());
+    assertEquals(List.of(0, 1), seen, "the results before the failure were streamed");
+    assertTrue(e.getMessage().startsWith(model + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("'answer'"), "llama.cpp's reason: " + e.getMessage());
 
     // Through the harness, the message names the example index and id of the split.
     Generator dying =
-        (m, r, l) ->
-            LlamaGeneration.run(
-                m, r, Duration.ofMinutes(1), true, l, DyingGenerationChild.class.getName());
+        (m, r, l) -> {
+          l.loaded(1);
+          l.result(0, new GenerationResult(" text 0", "p", 5, 3, 2));
+          l.result(1, new GenerationResult(" text 1", "p", 5, 3, 2));
+          throw new LlamaBridgeException(
+              LlamaBridgeException.Reason.NATIVE_ERROR, m + ": llama_decode returned -3");
+        };
     Path data = dir.resolve("d.jsonl");
     StringBuilder lines = new StringBuilder();
     for (int i = 0; i < 4; i++) {

@@ -61,6 +61,7 @@ public final class LlamaNative {
       @Cast("int64_t") long model,
       int nCtx,
       int nBatch,
+      int nSeqMax,
       int nThreads,
       int f32KvCache,
       @Cast("int64_t*") long[] contextOut);
@@ -68,7 +69,7 @@ public final class LlamaNative {
   /** See {@code amalgam_llama_free_context}. */
   public static native int amalgam_llama_free_context(@Cast("int64_t") long context);
 
-  /** See {@code amalgam_llama_context_info}; info has two elements. */
+  /** See {@code amalgam_llama_context_info}; info has four elements. */
   public static native int amalgam_llama_context_info(
       @Cast("int64_t") long context, @Cast("int32_t*") int[] info);
 
@@ -103,4 +104,90 @@ public final class LlamaNative {
       @Cast("double*") double[] logProbs,
       @Cast("int32_t*") int[] isArgmax,
       int capacity);
+
+  /** See {@code amalgam_llama_library_description}; length has one element. */
+  public static native int amalgam_llama_library_description(
+      @Cast("char*") byte[] out, int capacity, @Cast("int32_t*") int[] length);
+
+  /** See {@code amalgam_llama_model_shape}; shape has five elements. */
+  public static native int amalgam_llama_model_shape(
+      @Cast("int64_t") long model, @Cast("int32_t*") int[] shape);
+
+  /** See {@code amalgam_llama_decode}; every array holds at least nTokens elements. */
+  public static native int amalgam_llama_decode(
+      @Cast("int64_t") long context,
+      @Cast("const int32_t*") int[] tokens,
+      @Cast("const int32_t*") int[] positions,
+      @Cast("const int32_t*") int[] seqIds,
+      @Cast("const int8_t*") byte[] outputs,
+      int nTokens);
+
+  /** See {@code amalgam_llama_kv_clear}. */
+  public static native int amalgam_llama_kv_clear(@Cast("int64_t") long context);
+
+  /** See {@code amalgam_llama_kv_seq_rm}. */
+  public static native int amalgam_llama_kv_seq_rm(
+      @Cast("int64_t") long context, int seq, int p0, int p1);
+
+  /** See {@code amalgam_llama_kv_seq_cp}. */
+  public static native int amalgam_llama_kv_seq_cp(
+      @Cast("int64_t") long context, int src, int dst, int p0, int p1);
+
+  /**
+   * See {@code amalgam_llama_new_sampler}; grammar and grammarRoot are NUL-terminated UTF-8 or
+   * null; samplerOut has one element.
+   */
+  public static native int amalgam_llama_new_sampler(
+      @Cast("int64_t") long model,
+      float temperature,
+      int topK,
+      float topP,
+      float minP,
+      int seed,
+      @Cast("const char*") byte[] grammar,
+      @Cast("const char*") byte[] grammarRoot,
+      @Cast("int64_t*") long[] samplerOut);
+
+  /** See {@code amalgam_llama_free_sampler}. */
+  public static native int amalgam_llama_free_sampler(@Cast("int64_t") long sampler);
+
+  /** See {@code amalgam_llama_sample}; tokenOut has one element. */
+  public static native int amalgam_llama_sample(
+      @Cast("int64_t") long context,
+      @Cast("int64_t") long sampler,
+      int row,
+      @Cast("int32_t*") int[] tokenOut);
+
+  /** See {@code amalgam_llama_token_piece}; length has one element. */
+  public static native int amalgam_llama_token_piece(
+      @Cast("int64_t") long model,
+      int token,
+      int special,
+      @Cast("char*") byte[] out,
+      int capacity,
+      @Cast("int32_t*") int[] length);
+
+  /** See {@code amalgam_llama_token_is_eog}; isEog has one element. */
+  public static native int amalgam_llama_token_is_eog(
+      @Cast("int64_t") long model, int token, @Cast("int32_t*") int[] isEog);
+
+  /** See {@code amalgam_llama_chat_template}; length has one element. */
+  public static native int amalgam_llama_chat_template(
+      @Cast("int64_t") long model,
+      @Cast("char*") byte[] out,
+      int capacity,
+      @Cast("int32_t*") int[] length);
+
+  /**
+   * See {@code amalgam_llama_chat_apply}; tmpl is NUL-terminated UTF-8, messages holds 2 x
+   * nMessages NUL-terminated strings; length has one element.
+   */
+  public static native int amalgam_llama_chat_apply(
+      @Cast("const char*") byte[] tmpl,
+      @Cast("const char*") byte[] messages,
+      int nMessages,
+      int addAssistant,
+      @Cast("char*") byte[] out,
+      int capacity,
+      @Cast("int32_t*") int[] length);
 }
