@@ -36,6 +36,16 @@ final class BatchedGenerator {
   /** How many sequences run side by side, and why. */
   record Plan(int parallel, String reason) {}
 
+  /**
+   * A finished run: the results in request order, the sequences used, and how many prompt tokens
+   * were decoded and how many were taken from a cached prefix instead.
+   */
+  record Outcome(
+      List<GenerationResult> results,
+      int parallel,
+      long promptTokensDecoded,
+      long promptTokensShared) {}
+
   /** One request made ready: its final prompt text, tokens and token budget. */
   private record Prepared(GenerationRequest request, String prompt, int[] tokens, int budget) {}
 
@@ -44,6 +54,8 @@ final class BatchedGenerator {
   private final List<Prepared> prepared;
   private final int contextSize;
   private final boolean addsBos;
+  private long decodedPrompt;
+  private long sharedPrompt;
 
   private BatchedGenerator(
       NativeModel model, SequenceContext context, List<Prepared> prepared, int contextSize) {
@@ -60,7 +72,7 @@ final class BatchedGenerator {
    * @param parallel sequences side by side; 0 picks them from the context size and the memory
    * @param timeout the longest wait for the next result ({@code idle}) or for the whole run
    */
-  static List<GenerationResult> run(
+  static Outcome run(
       Path gguf,
       List<GenerationRequest> requests,
       int parallel,
@@ -189,6 +201,9 @@ final class BatchedGenerator {
     int row = -1;
     int generated;
     long start;
+    Slot
+        waitFor; // a slot that is decoding a prefix of this slot's prompt, which this one will copy
+    int waitLength;
     TokenSampler sampler;
     final ByteArrayOutputStream text = new ByteArrayOutputStream();
 
@@ -205,7 +220,7 @@ final class BatchedGenerator {
     }
   }
 
-  private List<GenerationResult> generate(
+  private Outcome generate(
       Path gguf,
       Duration timeout,
       boolean idle,
@@ -246,6 +261,9 @@ final class BatchedGenerator {
                   + " requests done)");
         }
         for (Slot slot : slots) {
+          if (slot.busy() && slot.waitFor != null) resume(slot, slots);
+        }
+        for (Slot slot : slots) {
           if (!slot.busy() && !pending.isEmpty()) start(slot, pending.poll(), slots);
         }
         int n = 0;
@@ -262,7 +280,7 @@ final class BatchedGenerator {
           }
         }
         for (Slot slot : slots) {
-          if (!slot.busy() || slot.pendingToken >= 0) continue;
+          if (!slot.busy() || slot.pendingToken >= 0 || slot.waitFor != null) continue;
           int[] prompt = slot.work().tokens();
           int take = Math.min(prompt.length - slot.prefilled, batchSize - n);
           for (int k = 0; k < take; k++) {
@@ -284,7 +302,10 @@ final class BatchedGenerator {
         for (int i = 0; i < n; i++) {
           Slot slot = owner[i];
           slot.cached[slot.cachedLength++] = tokens[i];
-          if (slot.pendingToken < 0) slot.prefilled++;
+          if (slot.pendingToken < 0) {
+            slot.prefilled++;
+            decodedPrompt++;
+          }
         }
         for (Slot slot : slots) {
           if (slot.row < 0) continue;
@@ -299,7 +320,7 @@ final class BatchedGenerator {
           if (idle) deadline = System.nanoTime() + timeout.toNanos();
         }
       }
-      return List.of(results);
+      return new Outcome(List.of(results), slots.length, decodedPrompt, sharedPrompt);
     } finally {
       for (Slot slot : slots) {
         if (slot.sampler != null) slot.sampler.close();
@@ -308,14 +329,69 @@ final class BatchedGenerator {
   }
 
   /**
-   * Gives a slot the next request: reuses the longest prefix of its prompt that any sequence's
-   * cache holds (at least two prompt tokens are always decoded, so that the first sampled logits
-   * come from a batch of several rows, as with a fresh decode of the whole prompt).
+   * Gives a slot the next request. It reuses the longest prefix of its prompt that any sequence's
+   * cache holds; when a slot that is still decoding its prompt will hold a longer one (prompts
+   * started together that share few-shot examples), it waits for that slot and copies the prefix
+   * then, so the prefix is decoded once. At least two prompt tokens are always decoded, so the
+   * first sampled logits come from a batch of several rows, as with a fresh decode of the prompt.
    */
   private void start(Slot slot, int request, Slot[] slots) {
     Prepared work = prepared.get(request);
+    slot.request = request;
+    slot.pendingToken = -1;
+    slot.generated = 0;
+    slot.text.reset();
+    slot.start = System.nanoTime();
+    GenerationRequest r = work.request();
+    slot.sampler = TokenSampler.create(model, r.temperature(), r.seed(), r.grammar());
     int[] prompt = work.tokens();
     int limit = Math.max(0, prompt.length - 2);
+    int cached = 0;
+    for (Slot other : slots) {
+      cached = Math.max(cached, commonPrefix(other.cached, other.cachedLength, prompt, limit));
+    }
+    Slot donor = null;
+    int coming = cached;
+    for (Slot other : slots) {
+      if (other == slot || !other.busy() || other.waitFor != null || other.pendingToken >= 0) {
+        continue;
+      }
+      int[] theirs = other.work().tokens();
+      int length = commonPrefix(theirs, theirs.length, prompt, limit);
+      if (length > coming && length > other.cachedLength) {
+        coming = length;
+        donor = other;
+      }
+    }
+    if (donor != null && coming - cached >= MIN_WAIT_TOKENS) {
+      slot.waitFor = donor;
+      slot.waitLength = coming;
+      // Until it copies, the slot's own old cache must not be mistaken for a prefix it holds.
+      context.remove(slot.seq, 0, -1);
+      slot.cachedLength = 0;
+      return;
+    }
+    reuse(slot, prompt, limit, slots);
+  }
+
+  /** Fewest prompt tokens worth waiting for another slot to decode. */
+  private static final int MIN_WAIT_TOKENS = 8;
+
+  /** Lets a waiting slot copy its prefix once the slot it waits for has decoded it. */
+  private void resume(Slot slot, Slot[] slots) {
+    Slot donor = slot.waitFor;
+    int[] prompt = slot.work().tokens();
+    int limit = Math.max(0, prompt.length - 2);
+    boolean ready =
+        commonPrefix(donor.cached, donor.cachedLength, prompt, limit) >= slot.waitLength;
+    boolean stalled = !donor.busy() || donor.pendingToken >= 0;
+    if (!ready && !stalled) return;
+    slot.waitFor = null;
+    reuse(slot, prompt, limit, slots);
+  }
+
+  /** Takes the longest prefix of the prompt that any sequence's cache holds, then decodes on. */
+  private void reuse(Slot slot, int[] prompt, int limit, Slot[] slots) {
     Slot donor = slot;
     int shared = commonPrefix(slot.cached, slot.cachedLength, prompt, limit);
     for (Slot other : slots) {
@@ -335,13 +411,7 @@ final class BatchedGenerator {
     }
     slot.cachedLength = shared;
     slot.prefilled = shared;
-    slot.request = request;
-    slot.pendingToken = -1;
-    slot.generated = 0;
-    slot.text.reset();
-    slot.start = System.nanoTime();
-    GenerationRequest r = work.request();
-    slot.sampler = TokenSampler.create(model, r.temperature(), r.seed(), r.grammar());
+    sharedPrompt += shared;
   }
 
   private static int commonPrefix(int[] cached, int cachedLength, int[] prompt, int limit) {
@@ -398,6 +468,7 @@ final class BatchedGenerator {
             slot.generated);
     slot.sampler.close();
     slot.sampler = null;
+    slot.waitFor = null;
     slot.request = -1;
     slot.pendingToken = -1;
     return result;

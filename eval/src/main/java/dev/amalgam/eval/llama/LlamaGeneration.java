@@ -139,6 +139,6 @@ public final class LlamaGeneration {
     if (!Files.isRegularFile(gguf)) {
       throw new LlamaBridgeException(Reason.MODEL_NOT_FOUND, gguf + ": no such model file");
     }
-    return BatchedGenerator.run(gguf, requests, parallel, timeout, idle, listener);
+    return BatchedGenerator.run(gguf, requests, parallel, timeout, idle, listener).results();
   }
 }
