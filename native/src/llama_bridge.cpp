@@ -117,18 +117,20 @@ llama_sampler *init_grammar(const llama_vocab *vocab, const char *grammar, const
     while ((n = std::fread(buffer, 1, sizeof(buffer), capture)) > 0) captured.append(buffer, n);
   }
   if (capture != nullptr) std::fclose(capture);
-  const bool refused = captured.find("error parsing grammar") != std::string::npos ||
-                       captured.find("failed to parse grammar") != std::string::npos ||
-                       g_captured.find("failed to parse grammar") != std::string::npos || sampler == nullptr;
-  if (!refused) {
-    if (!captured.empty()) std::fwrite(captured.data(), 1, captured.size(), stderr);
-    return sampler;
-  }
+  // llama.cpp's error-level log (a missing root symbol, left recursion) or its parser's stderr message.
+  // A valid grammar makes llama.cpp print nothing; its error-level log or any stderr text means it was refused
+  // (b4916 prints the missing-root error to stderr and still returns a sampler without a grammar).
+  const bool refused = sampler == nullptr || !g_captured.empty() || !captured.empty();
+  if (!refused) return sampler;
   if (sampler != nullptr) g_api.sampler_free(sampler);
   // The first line names the cause; the grammar echo after it adds nothing.
   std::string text = captured.empty() ? g_captured : captured;
   size_t at = text.find("error parsing grammar: ");
-  if (at != std::string::npos) text = text.substr(at + std::strlen("error parsing grammar: "));
+  if (at != std::string::npos) {
+    text = text.substr(at + std::strlen("error parsing grammar: "));
+  } else if ((at = text.find(": ")) != std::string::npos && at < 40) {
+    text = text.substr(at + 2);  // "function: message"
+  }
   size_t end = text.find('\n');
   reason = end == std::string::npos ? text : text.substr(0, end);
   if (g_verbose) std::fputs(captured.c_str(), stderr);
