@@ -23,17 +23,21 @@ final class LlamaLibraryOption {
   }
 
   /**
-   * Says which llama.cpp runs, and notes that {@code --gpu-layers} has no effect when that library
-   * has no GPU device. A library that cannot be opened is left to the command, which reports it.
+   * Says which llama.cpp runs when it is the user's own build, and notes that {@code --gpu-layers}
+   * has no effect when the library has no GPU device. A library that cannot be opened is left to
+   * the command, which reports it.
    */
   static void describe(int gpuLayers, PrintWriter err) {
+    String own = System.getProperty(LlamaLibrary.LIBRARY_PROPERTY);
+    if (own == null || own.isBlank()) own = System.getenv(LlamaLibrary.LIBRARY_ENV);
+    if ((own == null || own.isBlank()) && gpuLayers <= 0) return;
     String description;
     try {
       description = LlamaLibrary.describe();
     } catch (LlamaBridgeException e) {
       return;
     }
-    err.println("amalgam: " + description);
+    if (own != null && !own.isBlank()) err.println("amalgam: using " + description);
     if (gpuLayers > 0 && LlamaLibrary.gpuDevices().isEmpty()) {
       err.println(
           "amalgam: note: this llama.cpp has no GPU device, --gpu-layers "

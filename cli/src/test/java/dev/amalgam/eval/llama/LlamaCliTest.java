@@ -130,4 +130,40 @@ class LlamaCliTest {
     run("generate", model.toString(), "--prompt", "x", "--max-tokens", "0")
         .assertInvalid("max tokens must be >= 1");
   }
+
+  @Test
+  void parallelIsCheckedBeforeAnyModelRuns() {
+    String model = TestAssets.stories260K().toString();
+    for (String bad : new String[] {"-1", "65"}) {
+      run("eval", model, "--task", "jsonl", "--parallel", bad)
+          .assertInvalid("--parallel must be 0 (automatic) to 64");
+    }
+  }
+
+  @Test
+  void aLlamaLibThatIsNotASupportedLlamaCppFailsWithOneLine() throws Exception {
+    Path zlib = Path.of("/lib/x86_64-linux-gnu/libz.so.1");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(zlib), "no " + zlib);
+    // Its own JVM: a process opens one llama.cpp library.
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "generate",
+                TestAssets.stories260K().toString(),
+                "--prompt",
+                "x",
+                "--llama-lib",
+                zlib.toString())
+            .start();
+    String out = new String(p.getInputStream().readAllBytes());
+    String err = new String(p.getErrorStream().readAllBytes());
+    assertEquals(Main.EXIT_FAILURE, p.waitFor(), out + err);
+    assertTrue(err.startsWith("amalgam: error: "), err);
+    assertEquals(1, err.strip().lines().count(), err);
+    assertTrue(err.contains("not a llama.cpp library"), err);
+    assertTrue(err.contains("supported llama.cpp releases: b4916, 0.5.0"), err);
+  }
 }

@@ -111,23 +111,26 @@ final class BatchedGenerator {
   }
 
   /**
-   * The automatic number of sequences: as many as a quarter of the available memory holds KV caches
-   * of the context size for, at most {@value #MAX_AUTO_PARALLEL} and at most the number of
-   * requests.
+   * The automatic number of sequences: as many as a quarter of the available memory holds for, at
+   * most {@value #MAX_AUTO_PARALLEL} and at most the number of requests. Each sequence costs its KV
+   * cache (F16, the context size) and its share of llama.cpp's attention scores for a 512-token
+   * ubatch (F32, heads x context), which grow with the total context of all sequences.
    */
   static Plan automatic(NativeModel model, int contextSize, int requests) {
-    long perSequence = Math.max(1, model.kvBytesPerToken() * (long) contextSize);
+    long perSequence =
+        Math.max(1, (model.kvBytesPerToken() + 512L * model.heads() * 4L) * (long) contextSize);
     long available = availableMemory();
     long fit = Math.max(1, Math.min(MAX_AUTO_PARALLEL, available / 4 / perSequence));
     int n = (int) Math.min(fit, Math.max(1, requests));
     return new Plan(
         n,
         String.format(
-            "automatic: %d of %d-token context (%.1f MiB KV cache each) fit in a quarter of the %d"
-                + " MiB available, at most %d, at most the %d requests",
-            fit,
+            "automatic: %d-token context per sequence takes %.1f MiB (KV cache and attention"
+                + " scores), %d fit in a quarter of the %d MiB available, at most %d and at most"
+                + " the %d requests",
             contextSize,
             perSequence / 1048576.0,
+            fit,
             available / 1048576,
             MAX_AUTO_PARALLEL,
             requests));

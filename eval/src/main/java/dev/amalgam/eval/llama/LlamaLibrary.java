@@ -54,6 +54,7 @@ public final class LlamaLibrary {
 
   private static final int EXPECTED_ABI = 3;
   private static String openedFrom;
+  private static String openedFor;
   private static String release;
   private static String description;
   private static LlamaBridgeException failure;
@@ -100,11 +101,21 @@ public final class LlamaLibrary {
    */
   static synchronized void ensureOpen(boolean verbose) {
     if (failure != null) throw failure;
+    if (openedFrom != null && !openedFor.equals(requested())) {
+      throw new LlamaBridgeException(
+          Reason.LIBRARY_UNAVAILABLE,
+          "this process already uses "
+              + openedFrom
+              + "; it cannot also open "
+              + requested()
+              + " (one llama.cpp library per process)");
+    }
     if (openedFrom != null) {
       LlamaNative.amalgam_llama_open_library(cString(openedFrom), verbose ? 1 : 0);
       return;
     }
     try {
+      openedFor = requested();
       openedFrom = open(verbose);
       String[] text = readDescription();
       release = text[0];
@@ -120,6 +131,15 @@ public final class LlamaLibrary {
       failure = e;
       throw e;
     }
+  }
+
+  /**
+   * The user's choice of library ({@value #LIBRARY_PROPERTY}, else {@value #LIBRARY_ENV}), or "".
+   */
+  private static String requested() {
+    String own = System.getProperty(LIBRARY_PROPERTY);
+    if (own == null || own.isBlank()) own = System.getenv(LIBRARY_ENV);
+    return own == null || own.isBlank() ? "" : own;
   }
 
   /** Path of the opened library, for messages. */

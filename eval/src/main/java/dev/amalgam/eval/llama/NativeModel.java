@@ -91,6 +91,11 @@ final class NativeModel implements AutoCloseable {
     return 2L * layers * (embd / heads) * kvHeads * 2L;
   }
 
+  /** Attention heads. */
+  int heads() {
+    return Math.max(1, shape[2]);
+  }
+
   /** Tokenizes as java-llama.cpp's completion does: BOS when the vocabulary adds it, specials. */
   int[] tokenize(String text) {
     Objects.requireNonNull(text, "text");

@@ -138,7 +138,8 @@ class LlamaReleasesTest {
     System.out.printf(
         "LlamaReleasesTest: %s, max |log-prob difference| to b4916 %.3g%n",
         r.get("description").asText(), maxDiff);
-    // Other kernels (ggml 0.25 picks a CPU variant and flash attention by itself) round differently.
+    // Other kernels (ggml 0.25 picks a CPU variant and flash attention by itself) round
+    // differently.
     assertTrue(maxDiff < 2e-2, "log-probabilities differ by " + maxDiff);
     assertEquals(bundled.get("greedy1"), r.get("greedy1"), "greedy texts, one sequence");
     assertEquals(bundled.get("greedy3"), r.get("greedy3"), "greedy texts, three sequences");
