@@ -159,6 +159,9 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_library_description(char *out, int32_t c
 /** shape[0..4] = n_layer, n_embd, n_head, n_head_kv, n_ctx_train of a model. */
 AMALGAM_LLAMA_API int32_t amalgam_llama_model_shape(int64_t model, int32_t *shape);
 
+/** *n_params = the model's parameter count, *bytes = the size of its weights. */
+AMALGAM_LLAMA_API int32_t amalgam_llama_model_size(int64_t model, int64_t *n_params, int64_t *bytes);
+
 /**
  * Decodes n_tokens (1..n_batch) tokens as one batch (contract point 7): token i goes to sequence seq_ids[i] at
  * positions[i]; outputs[i] != 0 keeps its logits row for amalgam_llama_sample. AMALGAM_LLAMA_ERR_KV_FULL when the

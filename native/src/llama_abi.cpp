@@ -79,6 +79,8 @@ void resolve_common(void *library, LlamaApi &api, std::string &missing) {
   resolve(library, "llama_model_n_head", api.model_n_head, missing);
   resolve(library, "llama_model_n_head_kv", api.model_n_head_kv, missing);
   resolve(library, "llama_model_n_ctx_train", api.model_n_ctx_train, missing);
+  resolve(library, "llama_model_n_params", api.model_n_params, missing);
+  resolve(library, "llama_model_size", api.model_size, missing);
   resolve(library, "llama_model_chat_template", api.model_chat_template, missing);
   resolve(library, "llama_vocab_n_tokens", api.vocab_n_tokens, missing);
   resolve(library, "llama_vocab_bos", api.vocab_bos, missing);

@@ -81,6 +81,8 @@ struct LlamaApi {
   int32_t (*model_n_head)(const llama_model *);
   int32_t (*model_n_head_kv)(const llama_model *);
   int32_t (*model_n_ctx_train)(const llama_model *);
+  uint64_t (*model_n_params)(const llama_model *);
+  uint64_t (*model_size)(const llama_model *);
   const char *(*model_chat_template)(const llama_model *, const char *name);
   int32_t (*vocab_n_tokens)(const llama_vocab *);
   int32_t (*vocab_bos)(const llama_vocab *);

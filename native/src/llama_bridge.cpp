@@ -706,6 +706,18 @@ AMALGAM_LLAMA_API int32_t amalgam_llama_model_shape(int64_t model, int32_t *shap
   });
 }
 
+AMALGAM_LLAMA_API int32_t amalgam_llama_model_size(int64_t model, int64_t *n_params, int64_t *bytes) {
+  return guarded("amalgam_llama_model_size", [&]() -> int32_t {
+    Model *m = as_model(model);
+    if (m == nullptr || n_params == nullptr || bytes == nullptr) {
+      return fail(AMALGAM_LLAMA_ERR_ARGUMENT, "null model or output");
+    }
+    *n_params = static_cast<int64_t>(g_api.model_n_params(m->model));
+    *bytes = static_cast<int64_t>(g_api.model_size(m->model));
+    return AMALGAM_LLAMA_OK;
+  });
+}
+
 AMALGAM_LLAMA_API int32_t amalgam_llama_decode(int64_t context, const int32_t *tokens, const int32_t *positions,
                                                const int32_t *seq_ids, const int8_t *outputs, int32_t n_tokens) {
   return guarded("amalgam_llama_decode", [&]() -> int32_t {

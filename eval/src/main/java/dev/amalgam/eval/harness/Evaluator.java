@@ -416,7 +416,9 @@ public final class Evaluator {
   }
 
   private static LlamaBridgeException atExample(
-      LlamaBridgeException e, int index, List<Example> examples, Task task, EvalSettings s) {
+      LlamaBridgeException e, int done, List<Example> examples, Task task, EvalSettings s) {
+    // Requests run side by side: the failure names its request where it belongs to one.
+    int index = e.request() >= 0 ? e.request() : done;
     if (index >= examples.size()) return e;
     return new LlamaBridgeException(
         e.reason(),

@@ -47,7 +47,7 @@ final class BatchedGenerator {
       long promptTokensShared) {}
 
   /** One request made ready: its final prompt text, tokens and token budget. */
-  private record Prepared(GenerationRequest request, String prompt, int[] tokens, int budget) {}
+  record Prepared(GenerationRequest request, String prompt, int[] tokens, int budget) {}
 
   private final NativeModel model;
   private final SequenceContext context;
@@ -93,7 +93,7 @@ final class BatchedGenerator {
       Plan plan =
           parallel > 0
               ? new Plan(Math.min(parallel, requests.size()), "as asked")
-              : automatic(model, first.contextSize(), requests.size());
+              : automatic(model, first.contextSize(), prepared);
       listener.parallel(plan.parallel(), plan.reason());
       int cells = Math.multiplyExact(plan.parallel(), first.contextSize());
       int batch = Math.min(cells, MAX_BATCH);
@@ -111,29 +111,43 @@ final class BatchedGenerator {
   }
 
   /**
-   * The automatic number of sequences: as many as a quarter of the available memory holds for, at
-   * most {@value #MAX_AUTO_PARALLEL} and at most the number of requests. Each sequence costs its KV
-   * cache (F16, the context size) and its share of llama.cpp's attention scores for a 512-token
-   * ubatch (F32, heads x context), which grow with the total context of all sequences.
+   * The automatic number of sequences, the smallest of three bounds:
+   *
+   * <ul>
+   *   <li>memory: each sequence costs its KV cache (F16, the context size) and its share of
+   *       llama.cpp's attention scores for a 512-token ubatch (F32, heads x context); a quarter of
+   *       the available memory is used;
+   *   <li>work: the sequences share one KV cache, and a token attends over the cells of all of them
+   *       (masked), so N sequences of L tokens add about N x L x 2 x layers x width multiply-adds
+   *       per token; N is kept where that stays below the weights' 2 x parameters;
+   *   <li>{@value #MAX_AUTO_PARALLEL}, and the number of requests.
+   * </ul>
    */
-  static Plan automatic(NativeModel model, int contextSize, int requests) {
+  static Plan automatic(NativeModel model, int contextSize, List<Prepared> prepared) {
     long perSequence =
         Math.max(1, (model.kvBytesPerToken() + 512L * model.heads() * 4L) * (long) contextSize);
     long available = availableMemory();
-    long fit = Math.max(1, Math.min(MAX_AUTO_PARALLEL, available / 4 / perSequence));
-    int n = (int) Math.min(fit, Math.max(1, requests));
+    long byMemory = Math.max(1, available / 4 / perSequence);
+    long tokens = 0;
+    for (Prepared p : prepared) tokens += p.tokens().length + p.budget();
+    long meanLength = Math.max(1, tokens / Math.max(1, prepared.size()));
+    long byWork =
+        Math.max(1, 2L * model.parameters() / (meanLength * model.attentionWorkPerPosition()));
+    long n = Math.min(Math.min(byMemory, byWork), Math.min(MAX_AUTO_PARALLEL, prepared.size()));
     return new Plan(
-        n,
+        (int) Math.max(1, n),
         String.format(
-            "automatic: %d-token context per sequence takes %.1f MiB (KV cache and attention"
-                + " scores), %d fit in a quarter of the %d MiB available, at most %d and at most"
+            "automatic: memory allows %d (%.1f MiB per %d-token sequence, %d MiB available), the"
+                + " shared cache's attention allows %d (sequences of about %d tokens), at most %d and"
                 + " the %d requests",
-            contextSize,
+            byMemory,
             perSequence / 1048576.0,
-            fit,
+            contextSize,
             available / 1048576,
+            byWork,
+            meanLength,
             MAX_AUTO_PARALLEL,
-            requests));
+            prepared.size()));
   }
 
   /** MemAvailable of /proc/meminfo, else the JVM's view of free memory. */
@@ -170,7 +184,10 @@ final class BatchedGenerator {
       int[] tokens = model.tokenize(prompt);
       if (tokens.length == 0) {
         throw new LlamaBridgeException(
-            Reason.EMPTY_TEXT, model.file() + ": the prompt of request " + i + " has no tokens");
+            Reason.EMPTY_TEXT,
+            model.file() + ": the prompt of request " + i + " has no tokens",
+            i,
+            null);
       }
       // One sequence of contextSize tokens holds the prompt and the generated tokens: cap the
       // latter so that nothing is ever shifted or truncated silently.
@@ -186,7 +203,9 @@ final class BatchedGenerator {
                 + counted
                 + " tokens, which leaves no room in the context of "
                 + r.contextSize()
-                + " tokens (raise the context size)");
+                + " tokens (raise the context size)",
+            i,
+            null);
       }
       out.add(new Prepared(r, prompt, tokens, Math.min(r.maxTokens(), room)));
     }
@@ -346,7 +365,11 @@ final class BatchedGenerator {
     slot.text.reset();
     slot.start = System.nanoTime();
     GenerationRequest r = work.request();
-    slot.sampler = TokenSampler.create(model, r.temperature(), r.seed(), r.grammar());
+    try {
+      slot.sampler = TokenSampler.create(model, r.temperature(), r.seed(), r.grammar());
+    } catch (LlamaBridgeException e) {
+      throw new LlamaBridgeException(e.reason(), e.getMessage(), request, e);
+    }
     int[] prompt = work.tokens();
     int limit = Math.max(0, prompt.length - 2);
     int cached = 0;

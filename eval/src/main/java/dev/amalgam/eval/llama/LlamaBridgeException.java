@@ -50,17 +50,28 @@ public final class LlamaBridgeException extends RuntimeException implements Fail
   }
 
   private final Reason reason;
+  private final int request;
 
   /** Creates an exception with a reason and a message naming the file or rule. */
   public LlamaBridgeException(Reason reason, String message) {
-    super(message);
+    this(reason, message, -1, null);
+  }
+
+  /** Creates an exception about one request of a generation call (its index in the call's list). */
+  public LlamaBridgeException(Reason reason, String message, int request, Throwable cause) {
+    super(message, cause);
     this.reason = Objects.requireNonNull(reason, "reason");
+    this.request = request;
   }
 
   /** Creates an exception with a reason, message and cause. */
   public LlamaBridgeException(Reason reason, String message, Throwable cause) {
-    super(message, cause);
-    this.reason = Objects.requireNonNull(reason, "reason");
+    this(reason, message, -1, cause);
+  }
+
+  /** The index of the generation request that failed, or -1 when the failure is not one's. */
+  public int request() {
+    return request;
   }
 
   /** Why the operation failed. */

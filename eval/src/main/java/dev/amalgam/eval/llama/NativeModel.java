@@ -21,16 +21,18 @@ final class NativeModel implements AutoCloseable {
   private final int bosToken;
   private final boolean addsBos;
   private final int[] shape;
+  private final long parameters;
   private final byte[][] pieces;
   private final byte[] eog;
 
-  private NativeModel(Path file, long handle, int[] info, int[] shape) {
+  private NativeModel(Path file, long handle, int[] info, int[] shape, long parameters) {
     this.file = file;
     this.handle = handle;
     this.vocabSize = info[0];
     this.bosToken = info[1];
     this.addsBos = info[2] != 0;
     this.shape = shape;
+    this.parameters = parameters;
     this.pieces = new byte[vocabSize][];
     this.eog = new byte[vocabSize];
   }
@@ -62,7 +64,13 @@ final class NativeModel implements AutoCloseable {
       int[] shape = new int[5];
       NativeCalls.check(
           LlamaNative.amalgam_llama_model_shape(out[0], shape), Reason.NATIVE_ERROR, gguf);
-      return new NativeModel(gguf, out[0], info, shape);
+      long[] parameters = new long[1];
+      long[] bytes = new long[1];
+      NativeCalls.check(
+          LlamaNative.amalgam_llama_model_size(out[0], parameters, bytes),
+          Reason.NATIVE_ERROR,
+          gguf);
+      return new NativeModel(gguf, out[0], info, shape, parameters[0]);
     } catch (RuntimeException e) {
       LlamaNative.amalgam_llama_free_model(out[0]);
       throw e;
@@ -89,6 +97,16 @@ final class NativeModel implements AutoCloseable {
     long heads = Math.max(1, shape[2]);
     long kvHeads = shape[3] > 0 ? shape[3] : heads;
     return 2L * layers * (embd / heads) * kvHeads * 2L;
+  }
+
+  /** Parameter count. */
+  long parameters() {
+    return parameters;
+  }
+
+  /** Multiply-adds per token of attention over one cached position: K and V of every layer. */
+  long attentionWorkPerPosition() {
+    return 2L * Math.max(1, shape[0]) * Math.max(1, shape[1]);
   }
 
   /** Attention heads. */

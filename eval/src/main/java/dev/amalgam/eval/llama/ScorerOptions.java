@@ -119,7 +119,7 @@ public record ScorerOptions(
 
   /**
    * min(physical cores, available processors, 4): llama.cpp slows down badly when threads outnumber
-   * physical cores (docs/formats.md §8: 149 instead of 3,200 tokens/s with 4 threads on 2 cores).
+   * physical cores (docs/formats.md §8.3: 149 instead of 3,200 tokens/s with 4 threads on 2 cores).
    */
   public static int defaultThreads() {
     int available = Runtime.getRuntime().availableProcessors();

@@ -113,4 +113,24 @@ class BatchedGenerationTest {
     assertEquals(full.substring(0, at), stopped.text());
     assertTrue(stopped.generatedTokens() < 40);
   }
+
+  @Test
+  void theAutomaticChoiceWeighsTheSharedCachesAttentionAgainstTheWeights() {
+    try (NativeModel model = NativeModel.load(TestAssets.stories260K(), 0, false)) {
+      GenerationRequest r = GenerationRequest.of("x");
+      List<BatchedGenerator.Prepared> shortOnes = new ArrayList<>();
+      List<BatchedGenerator.Prepared> longOnes = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        shortOnes.add(new BatchedGenerator.Prepared(r, "x", new int[20], 16));
+        longOnes.add(new BatchedGenerator.Prepared(r, "x", new int[900], 64));
+      }
+      // 260K parameters: 36-token sequences may share the cache 16 at a time, 964-token ones not.
+      BatchedGenerator.Plan few = BatchedGenerator.automatic(model, 2048, shortOnes);
+      assertEquals(BatchedGenerator.MAX_AUTO_PARALLEL, few.parallel(), few.reason());
+      BatchedGenerator.Plan many = BatchedGenerator.automatic(model, 2048, longOnes);
+      assertEquals(1, many.parallel(), many.reason());
+      assertTrue(many.reason().contains("attention allows 1"), many.reason());
+      assertEquals(3, BatchedGenerator.automatic(model, 2048, shortOnes.subList(0, 3)).parallel());
+    }
+  }
 }

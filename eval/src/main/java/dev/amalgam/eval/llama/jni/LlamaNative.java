@@ -113,6 +113,12 @@ public final class LlamaNative {
   public static native int amalgam_llama_model_shape(
       @Cast("int64_t") long model, @Cast("int32_t*") int[] shape);
 
+  /** See {@code amalgam_llama_model_size}; nParams and bytes have one element each. */
+  public static native int amalgam_llama_model_size(
+      @Cast("int64_t") long model,
+      @Cast("int64_t*") long[] nParams,
+      @Cast("int64_t*") long[] bytes);
+
   /** See {@code amalgam_llama_decode}; every array holds at least nTokens elements. */
   public static native int amalgam_llama_decode(
       @Cast("int64_t") long context,
