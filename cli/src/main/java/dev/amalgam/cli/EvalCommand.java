@@ -306,7 +306,7 @@ public final class EvalCommand implements Callable<Integer> {
             checker,
             intervals.apply(this),
             generators.apply(this),
-            noProgress ? Progress.NONE : progress(err));
+            noProgress ? notesOnly(err) : progress(err));
     PrintWriter o = spec.commandLine().getOut();
     for (int i = 0; i < models.size(); i++) {
       Evaluator.Outcome r = evaluator.evaluate(models.get(i), selection, settings, outs.get(i));
@@ -395,6 +395,26 @@ public final class EvalCommand implements Callable<Integer> {
     return name.toLowerCase(Locale.ROOT).endsWith(".gguf")
         ? name.substring(0, name.length() - 5)
         : name;
+  }
+
+  /** No progress, but the run's notes (such as the number of parallel sequences) still print. */
+  private static Progress notesOnly(PrintWriter err) {
+    return new Progress() {
+      @Override
+      public void start(String label, int total) {}
+
+      @Override
+      public void step(int done, long generatedTokens, double tokensPerSecond) {}
+
+      @Override
+      public void note(String line) {
+        err.println("amalgam: " + line);
+        err.flush();
+      }
+
+      @Override
+      public void finish() {}
+    };
   }
 
   /** A progress bar on a terminal, else one line per tenth of the examples. */
