@@ -288,39 +288,64 @@ final class BatchedGenerator {
         for (Slot slot : slots) {
           if (!slot.busy() && !pending.isEmpty()) start(slot, pending.poll(), slots);
         }
-        int n = 0;
-        for (Slot slot : slots) {
-          slot.row = -1;
-          if (slot.busy() && slot.pendingToken >= 0 && n < batchSize) {
-            tokens[n] = slot.pendingToken;
-            positions[n] = slot.cachedLength;
-            seqIds[n] = slot.seq;
-            outputs[n] = 1;
-            owner[n] = slot;
-            slot.row = n;
-            n++;
+        int prefillBudget = batchSize;
+        int n;
+        while (true) {
+          n = 0;
+          int generating = 0;
+          for (Slot slot : slots) {
+            slot.row = -1;
+            if (slot.busy() && slot.pendingToken >= 0 && n < batchSize) {
+              tokens[n] = slot.pendingToken;
+              positions[n] = slot.cachedLength;
+              seqIds[n] = slot.seq;
+              outputs[n] = 1;
+              owner[n] = slot;
+              slot.row = n;
+              n++;
+              generating++;
+            }
           }
-        }
-        for (Slot slot : slots) {
-          if (!slot.busy() || slot.pendingToken >= 0 || slot.waitFor != null) continue;
-          int[] prompt = slot.work().tokens();
-          int take = Math.min(prompt.length - slot.prefilled, batchSize - n);
-          for (int k = 0; k < take; k++) {
-            int p = slot.prefilled + k;
-            tokens[n] = prompt[p];
-            positions[n] = p;
-            seqIds[n] = slot.seq;
-            outputs[n] = (byte) (p == prompt.length - 1 ? 1 : 0);
-            owner[n] = slot;
-            if (p == prompt.length - 1) slot.row = n;
-            n++;
+          for (Slot slot : slots) {
+            if (!slot.busy() || slot.pendingToken >= 0 || slot.waitFor != null) continue;
+            int[] prompt = slot.work().tokens();
+            int take =
+                Math.min(
+                    prompt.length - slot.prefilled,
+                    Math.min(batchSize - n, prefillBudget - (n - generating)));
+            for (int k = 0; k < take; k++) {
+              int p = slot.prefilled + k;
+              tokens[n] = prompt[p];
+              positions[n] = p;
+              seqIds[n] = slot.seq;
+              outputs[n] = (byte) (p == prompt.length - 1 ? 1 : 0);
+              owner[n] = slot;
+              if (p == prompt.length - 1) slot.row = n;
+              n++;
+            }
           }
-        }
-        if (n == 0) {
+          if (n == 0) {
+            throw new LlamaBridgeException(
+                Reason.GENERATION_FAILED, gguf + ": nothing to decode with requests still open");
+          }
+          if (context.tryDecode(tokens, positions, seqIds, outputs, n)) break;
+          // No contiguous room in the KV cache: give up the caches idle sequences keep for prefix
+          // reuse, then decode fewer prompt tokens per step (llama-server does the same).
+          if (dropIdleCaches(slots)) continue;
+          int prefill = n - generating;
+          if (prefill > 1) {
+            prefillBudget = Math.max(1, prefill / 2);
+            continue;
+          }
           throw new LlamaBridgeException(
-              Reason.GENERATION_FAILED, gguf + ": nothing to decode with requests still open");
+              Reason.TEXT_TOO_LONG,
+              gguf
+                  + ": the KV cache of "
+                  + context.contextSize()
+                  + " cells has no room for the next tokens of "
+                  + generating
+                  + " sequences (raise the context size or lower --parallel)");
         }
-        context.decode(tokens, positions, seqIds, outputs, n);
         for (int i = 0; i < n; i++) {
           Slot slot = owner[i];
           slot.cached[slot.cachedLength++] = tokens[i];
@@ -438,6 +463,19 @@ final class BatchedGenerator {
     slot.cachedLength = shared;
     slot.prefilled = shared;
     sharedPrompt += shared;
+  }
+
+  /** Empties the caches that idle slots keep for prefix reuse; true if any held cells. */
+  private boolean dropIdleCaches(Slot[] slots) {
+    boolean dropped = false;
+    for (Slot slot : slots) {
+      if (!slot.busy() && slot.cachedLength > 0) {
+        context.remove(slot.seq, 0, -1);
+        slot.cachedLength = 0;
+        dropped = true;
+      }
+    }
+    return dropped;
   }
 
   private static int commonPrefix(int[] cached, int cachedLength, int[] prompt, int limit) {

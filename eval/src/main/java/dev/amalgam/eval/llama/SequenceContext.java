@@ -79,6 +79,18 @@ final class SequenceContext implements AutoCloseable {
    * batch index i's logits for {@link TokenSampler#sample}.
    */
   void decode(int[] tokens, int[] positions, int[] seqIds, byte[] outputs, int n) {
+    if (!tryDecode(tokens, positions, seqIds, outputs, n)) {
+      throw new LlamaBridgeException(
+          Reason.TEXT_TOO_LONG, model.file() + ": " + NativeCalls.detail(NativeCalls.ERR_KV_FULL));
+    }
+  }
+
+  /**
+   * As {@link #decode}, but returns false, with the cache unchanged, when llama.cpp finds no room
+   * for the batch in the KV cache (its free cells may be scattered), so the caller can free cells
+   * or decode fewer tokens.
+   */
+  boolean tryDecode(int[] tokens, int[] positions, int[] seqIds, byte[] outputs, int n) {
     ensureOpen();
     if (n < 1 || n > batchSize) {
       throw new LlamaBridgeException(
@@ -102,10 +114,9 @@ final class SequenceContext implements AutoCloseable {
       checkSequence(seqIds[i]);
     }
     int status = LlamaNative.amalgam_llama_decode(handle, tokens, positions, seqIds, outputs, n);
-    NativeCalls.check(
-        status,
-        status == NativeCalls.ERR_KV_FULL ? Reason.TEXT_TOO_LONG : Reason.NATIVE_ERROR,
-        model.file());
+    if (status == NativeCalls.ERR_KV_FULL) return false;
+    NativeCalls.check(status, Reason.NATIVE_ERROR, model.file());
+    return true;
   }
 
   /** Removes positions [from, to) of a sequence from the cache; {@code to < 0}: to the end. */
