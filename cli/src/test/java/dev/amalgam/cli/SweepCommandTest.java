@@ -124,14 +124,14 @@ class SweepCommandTest {
   @Test
   void theSweepWritesEveryOutput() throws IOException {
     firstRun.assertOk();
+    // 6 grid merges and 1 refinement point; 9 points x 2 tasks.
     assertTrue(
-        firstRun.out().contains("merges run: 7, evaluations run: 18")
-            || firstRun.out().contains("merges run: 6, evaluations run: 16"),
+        firstRun.out().contains("sweep tiny: 9 points; merges run: 7, evaluations run: 18"),
         firstRun.out() + "\n" + firstRun.err());
+    assertTrue(firstRun.err().contains("refinement adds 1 points: "), firstRun.err());
     List<JsonNode> rows = rows(first);
-    assertTrue(
-        rows.size() == 8 || rows.size() == 9,
-        "2 inputs, 6 grid points, at most 1 refined: " + rows.size());
+    assertEquals(9, rows.size(), "2 inputs, 6 grid points, 1 refined");
+    assertEquals("refine", rows.get(8).get("kind").asText());
     assertEquals("input clinical", rows.get(0).get("label").asText());
     assertEquals("input instruct", rows.get(1).get("label").asText());
     assertEquals("linear t=0.25", rows.get(2).get("label").asText());

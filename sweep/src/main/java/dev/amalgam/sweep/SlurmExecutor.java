@@ -161,6 +161,8 @@ public final class SlurmExecutor implements Executor {
       throws IOException, InterruptedException {
     String last = "";
     int errors = 0;
+    long start = System.nanoTime();
+    long doneAtStart = todo.stream().filter(sweep::isDone).count();
     while (true) {
       Result r = run(List.of("squeue", "-h", "-j", job, "-o", "%i %T"), 60);
       if (r.exit() != 0) {
@@ -194,7 +196,19 @@ public final class SlurmExecutor implements Executor {
                 running,
                 done,
                 todo.size());
-        if (!status.equals(last)) sweep.listener().line(status);
+        if (!status.equals(last)) {
+          double elapsed = (System.nanoTime() - start) / 1e9;
+          long finished = done - doneAtStart;
+          // The rate so far, over the tasks still to finish (running ones count as half done).
+          String left =
+              finished > 0
+                  ? ", about "
+                      + Sweep.duration(
+                          elapsed / finished * Math.max(0, todo.size() - done - running / 2.0))
+                      + " left"
+                  : "";
+          sweep.listener().line(status + left);
+        }
         last = status;
       }
       Thread.sleep(Math.max(100, (long) (pollSeconds * 1000)));

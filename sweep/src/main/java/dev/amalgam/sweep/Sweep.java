@@ -33,6 +33,9 @@ import java.util.stream.Stream;
  * metrics.png/.svg}, and {@code cache/} unless the sweep file names another cache.
  */
 public final class Sweep implements AutoCloseable {
+  /** A temporary file untouched this long was left by a killed run. */
+  static final long ABANDONED_AFTER_MILLIS = 3_600_000L;
+
   private final SweepSpec spec;
   private final Path outDir;
   private final SweepCache cache;
@@ -266,6 +269,9 @@ public final class Sweep implements AutoCloseable {
    */
   public SweepOutcome run(Executor executor) throws IOException, InterruptedException {
     Files.createDirectories(outDir);
+    long freed = cache.removeAbandoned(ABANDONED_AFTER_MILLIS);
+    if (freed > 0) listener.line("removed " + bytes(freed) + " that killed runs left in the cache");
+    for (String line : describePlan().split("\\R")) listener.line(line);
     List<GridPoint> grid = Grid.expand(spec);
     plan = new ArrayList<>(grid);
     writePlan();

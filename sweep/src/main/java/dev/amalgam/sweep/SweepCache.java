@@ -131,6 +131,34 @@ public final class SweepCache {
     }
   }
 
+  /**
+   * Deletes what killed runs left behind: the temporary files and folders ({@code
+   * .NAME.amalgam-partial-*}) of merges and evaluations untouched for longer than {@code
+   * idleMillis}. A step still being written touches its file all the time, so it is never taken for
+   * abandoned; a merged model of a killed run would otherwise hold its full size on disk.
+   *
+   * @return the bytes freed
+   */
+  public long removeAbandoned(long idleMillis) throws IOException {
+    long freed = 0;
+    long now = System.currentTimeMillis();
+    for (String folder : List.of("merges", "evals", "status", "hashes")) {
+      Path dir = root.resolve(folder);
+      if (!Files.isDirectory(dir)) continue;
+      List<Path> entries;
+      try (Stream<Path> list = Files.list(dir)) {
+        entries = list.filter(p -> p.getFileName().toString().startsWith(".")).toList();
+      }
+      for (Path p : entries) {
+        if (!p.getFileName().toString().contains(".amalgam-partial-")) continue;
+        if (now - Files.getLastModifiedTime(p).toMillis() < idleMillis) continue;
+        freed += Files.isRegularFile(p) ? Files.size(p) : 0;
+        deleteTree(p);
+      }
+    }
+    return freed;
+  }
+
   /** Deletes a file or folder tree if present. */
   static void deleteTree(Path path) throws IOException {
     if (!Files.exists(path)) return;
