@@ -3,6 +3,7 @@ package dev.amalgam.sweep;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.convert.ModelConverter;
 import dev.amalgam.diagnostic.Failure;
 import dev.amalgam.diagnostic.FailureReason;
 import dev.amalgam.diagnostic.WarningListener;
@@ -132,11 +133,25 @@ public final class Sweep implements AutoCloseable {
   /** The content key of a point's model: an input's file hash, or its merge's key. */
   public synchronized String modelKey(GridPoint p) {
     return modelKeys.computeIfAbsent(
-        p.index(),
-        i ->
-            p.isInput()
-                ? "sha256:" + cache.hash(spec.model(p.model()).path())
-                : MergeStep.key(spec, p, cache));
+        p.index(), i -> p.isInput() ? inputKey(p) : MergeStep.key(spec, p, cache));
+  }
+
+  /**
+   * An input model's key: its GGUF file's hash, or for a Hugging Face folder (converted to GGUF at
+   * the output type to be evaluated) the hash of the folder and the type.
+   */
+  private String inputKey(GridPoint p) {
+    Path path = spec.model(p.model()).path();
+    String hash = cache.hash(path);
+    if (!Files.isDirectory(path)) return "sha256:" + hash;
+    return SweepCache.sha256(
+        "amalgam-sweep input 1\nversion: "
+            + SweepCache.codeVersion()
+            + "\nfolder: "
+            + hash
+            + "\nout_type: "
+            + spec.output().type()
+            + "\n");
   }
 
   /** Task id to the content key of the point's evaluation on it. */
@@ -160,9 +175,19 @@ public final class Sweep implements AutoCloseable {
     return true;
   }
 
-  /** Where a point's model is: the input's file, or the merge's place in the cache. */
+  /**
+   * Where a point's model is: an input's GGUF file, or the place in the cache of a merge or of an
+   * input folder's GGUF conversion.
+   */
   public Path modelPath(GridPoint p) {
-    return p.isInput() ? spec.model(p.model()).path() : cache.merge(modelKey(p));
+    if (p.isInput() && !Files.isDirectory(spec.model(p.model()).path()))
+      return spec.model(p.model()).path();
+    return cache.merge(modelKey(p));
+  }
+
+  /** Whether the point's model is made by the sweep (a merge, or a converted input folder). */
+  private boolean isMade(GridPoint p) {
+    return !p.isInput() || Files.isDirectory(spec.model(p.model()).path());
   }
 
   /**
@@ -173,12 +198,23 @@ public final class Sweep implements AutoCloseable {
     Map<String, String> keys = evaluationKeys(p);
     Path model = modelPath(p);
     boolean needed = !isDone(p);
-    if (needed && !p.isInput() && !Files.isRegularFile(model)) {
-      listener.line("  merging " + p.label());
+    if (needed && isMade(p) && !Files.isRegularFile(model)) {
       Files.createDirectories(model.getParent());
-      MergeStep.merge(spec, p, model, 0, warnings);
-      synchronized (this) {
-        mergesRun++;
+      if (p.isInput()) {
+        listener.line("  converting " + p.label() + " to GGUF");
+        ModelConverter.convert(
+            spec.model(p.model()).path(),
+            model,
+            ModelConverter.Options.builder()
+                .type(Optional.ofNullable(spec.output().type()).map(MergeStep::type))
+                .warnings(warnings)
+                .build());
+      } else {
+        listener.line("  merging " + p.label());
+        MergeStep.merge(spec, p, model, 0, warnings);
+        synchronized (this) {
+          mergesRun++;
+        }
       }
     }
     for (SweepSpec.TaskSpec t : spec.evaluation().tasks()) {
@@ -190,7 +226,7 @@ public final class Sweep implements AutoCloseable {
         evaluationsRun++;
       }
     }
-    if (!p.isInput() && !spec.output().keep()) Files.deleteIfExists(model);
+    if (isMade(p) && !spec.output().keep()) Files.deleteIfExists(model);
     writeStatus(p, "done", null);
   }
 
@@ -515,7 +551,16 @@ public final class Sweep implements AutoCloseable {
     }
     double total = mergesToRun * mergeSeconds;
     Path scratch = cache.root().resolve("estimate");
+    // The tasks are timed on the base model, or on the timed merge where the base is a folder.
     Path base = spec.model(spec.base()).path();
+    if (Files.isDirectory(base)) {
+      if (timed == null) {
+        throw new SweepException(
+            "--estimate times the tasks on a GGUF model: every merge is cached, so there is"
+                + " nothing left to estimate");
+      }
+      base = modelPath(timed);
+    }
     for (SweepSpec.TaskSpec t : spec.evaluation().tasks()) {
       int examples = evaluation.exampleCount(t);
       int sample = Math.min(2, examples);
