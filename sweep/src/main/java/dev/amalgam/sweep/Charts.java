@@ -12,11 +12,8 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYTextAnnotation;
@@ -306,20 +303,5 @@ public final class Charts {
 
   private static String tLabel(GridPoint p) {
     return Grid.primaryAxis(p.method()) + "=" + GridPoint.format(p.t());
-  }
-
-  /** The methods of the points, in order. */
-  static List<String> methodsOf(List<PointResult> results) {
-    Set<String> methods =
-        results.stream()
-            .filter(r -> !r.point().isInput())
-            .map(r -> r.point().method())
-            .collect(Collectors.toCollection(java.util.LinkedHashSet::new));
-    return List.copyOf(methods);
-  }
-
-  /** Panels keyed by title, in insertion order. */
-  static Map<String, java.util.function.Function<PointResult, Measure>> panels() {
-    return new LinkedHashMap<>();
   }
 }

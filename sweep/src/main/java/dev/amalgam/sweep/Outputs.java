@@ -1,6 +1,8 @@
 package dev.amalgam.sweep;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.amalgam.eval.ifeval.IfevalCorpus;
+import dev.amalgam.eval.score.Composite;
 import dev.amalgam.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +54,7 @@ final class Outputs {
     Charts.Picture tradeoff =
         Charts.tradeoff(
             methods, results, front, recommendation.point().orElse(null), xLabel, yLabel);
-    Charts.Picture metrics = Charts.againstT(methods, results, series(spec));
+    Charts.Picture metrics = Charts.againstT(methods, results, series(spec, results));
     byte[] tradeoffPng = tradeoff.png();
     String tradeoffSvg = tradeoff.svg();
     byte[] metricsPng = metrics.png();
@@ -81,15 +83,32 @@ final class Outputs {
     return (parts.size() > 1 ? "mean of " : "") + String.join(", ", parts);
   }
 
-  /** The panels of the metrics-against-t chart: the two objectives, then each task's metric. */
-  static Map<String, Function<PointResult, Measure>> series(SweepSpec spec) {
+  /**
+   * The panels of the metrics-against-t chart: the two objectives, then each task's metrics: the
+   * one that counts for its objective, and for generation tasks the composite's components, for
+   * IFEval the other accuracies, for multiple choice acc_norm, where computed.
+   */
+  static Map<String, Function<PointResult, Measure>> series(
+      SweepSpec spec, List<PointResult> results) {
     Map<String, Function<PointResult, Measure>> out = new LinkedHashMap<>();
     out.put("clinical: " + objectiveLabel(spec, "clinical"), PointResult::clinical);
     out.put("instruction: " + objectiveLabel(spec, "instruction"), PointResult::instruction);
+    List<String> components =
+        new ArrayList<>(Composite.parse(spec.evaluation().composite()).weights().keySet());
     for (SweepSpec.TaskSpec t : spec.evaluation().tasks()) {
-      String title = t.id() + " " + t.metric();
-      if (out.keySet().stream().anyMatch(k -> k.endsWith(": " + title))) continue;
-      out.put(title, r -> r.tasks().get(t.id()).measure(t.metric()));
+      List<String> metrics = new ArrayList<>(List.of(t.metric()));
+      switch (EvaluationStep.task(t).kind()) {
+        case GENERATION -> metrics.addAll(components);
+        case INSTRUCTION_FOLLOWING -> metrics.addAll(IfevalCorpus.METRICS);
+        default -> metrics.add("acc_norm");
+      }
+      for (String metric : metrics.stream().distinct().toList()) {
+        String title = t.id() + " " + metric;
+        boolean computed =
+            results.stream().anyMatch(r -> r.tasks().get(t.id()).metrics().containsKey(metric));
+        if (!computed || out.keySet().stream().anyMatch(k -> k.endsWith(": " + title))) continue;
+        out.put(title, r -> r.tasks().get(t.id()).measure(metric));
+      }
     }
     return out;
   }
