@@ -25,6 +25,7 @@ final class Outputs {
   static final String RESULTS = "results.jsonl";
   static final String TRADEOFF = "tradeoff";
   static final String METRICS = "metrics";
+  static final String RECOMMENDED = "recommended-merge.yml";
 
   private Outputs() {}
 
@@ -64,6 +65,23 @@ final class Outputs {
     files.add(write(out.resolve(METRICS + ".png"), metricsPng));
     files.add(write(out.resolve(METRICS + ".svg"), metricsSvg.getBytes(StandardCharsets.UTF_8)));
 
+    if (recommendation.point().isPresent()) {
+      // The recommended merge as a mergekit configuration: amalgam merge recommended-merge.yml
+      // OUT.gguf
+      String yaml =
+          "# The recommended merge of sweep "
+              + spec.name()
+              + ": "
+              + recommendation.point().get().point().label()
+              + "\n"
+              + MergeStep.configYaml(
+                  spec,
+                  recommendation.point().get().point(),
+                  m -> m.path().toAbsolutePath().toString());
+      files.add(write(out.resolve(RECOMMENDED), yaml.getBytes(StandardCharsets.UTF_8)));
+    } else {
+      Files.deleteIfExists(out.resolve(RECOMMENDED));
+    }
     Report report = new Report(sweep, results, front, recommendation, comparisons);
     files.add(write(out.resolve("report.md"), report.markdown().getBytes(StandardCharsets.UTF_8)));
     files.add(

@@ -101,17 +101,9 @@ public record Recommendation(Optional<PointResult> point, String rule, String re
       List<PointResult> candidates, Comparator<PointResult> order, String rule, String detail) {
     Optional<PointResult> best = candidates.stream().max(order);
     String reason =
-        best.map(
-                b ->
-                    String.format(
-                        Locale.ROOT,
-                        "%s: clinical %.4f, instruction following %.4f; %d of the merges qualified%s",
-                        b.point().label(),
-                        b.clinical().value(),
-                        b.instruction().value(),
-                        candidates.size(),
-                        detail))
-            .orElse("no merge qualifies" + detail);
+        best.isPresent()
+            ? candidates.size() + " of the merges qualified" + detail
+            : "no merge qualifies" + detail;
     return new Recommendation(best, rule, reason);
   }
 }

@@ -72,8 +72,13 @@ final class Report {
                   + r.modelKey().substring(0, Math.min(16, r.modelKey().length()))
                   + (spec.output().keep()
                       ? "; the merged model is kept at " + sweep.cache().merge(r.modelKey())
-                      : "; rerun with output.keep: true, or amalgam merge with the point's parameters, to"
-                          + " get the model")
+                      : "")
+                  + ". To make it: `amalgam merge "
+                  + Outputs.RECOMMENDED
+                  + " OUT.gguf"
+                  + (spec.output().type() != null ? " --out-type " + spec.output().type() : "")
+                  + "` in "
+                  + sweep.outDir()
                   + "."));
     } else {
       blocks.add(new Para("No merge is recommended: " + recommendation.reason() + "."));

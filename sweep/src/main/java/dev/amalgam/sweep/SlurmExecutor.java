@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -108,7 +109,6 @@ public final class SlurmExecutor implements Executor {
             sweep.spec().file().toAbsolutePath().toString(),
             "--out",
             sweep.outDir().toString(),
-            "--no-progress",
             "--point"));
     StringBuilder s = new StringBuilder("#!/bin/bash\n");
     s.append(
@@ -258,8 +258,17 @@ public final class SlurmExecutor implements Executor {
     }
     p.getOutputStream().close();
     try {
+      // stderr is drained beside stdout, so neither pipe can fill up and stall the command.
+      CompletableFuture<String> err =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return read(p.getErrorStream());
+                } catch (IOException e) {
+                  return "";
+                }
+              });
       String out = read(p.getInputStream());
-      String err = read(p.getErrorStream());
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new SweepException(
@@ -267,7 +276,7 @@ public final class SlurmExecutor implements Executor {
             FailureReason.ENVIRONMENT,
             null);
       }
-      return new Result(p.exitValue(), out, err);
+      return new Result(p.exitValue(), out, err.join());
     } catch (InterruptedException e) {
       p.destroyForcibly();
       Thread.currentThread().interrupt();
