@@ -188,6 +188,27 @@ class SweepCommandTest {
             .find(),
         "nothing fetched from the network");
     assertTrue(Files.isRegularFile(first.resolve("plan.json")));
+    // The report's comparison with the clinical model is what amalgam compare prints for it.
+    java.util.regex.Matcher example =
+        java.util.regex.Pattern.compile("for example: `amalgam compare ([^`]+)`").matcher(report);
+    assertTrue(example.find(), report);
+    List<String> compare = new ArrayList<>(List.of("compare"));
+    compare.addAll(List.of(example.group(1).split(" ")));
+    compare.add("--json");
+    CliHarness.Run compared = CliHarness.run(compare.toArray(String[]::new));
+    compared.assertOk();
+    JsonNode composite = JSON.readTree(compared.out()).at("/metrics/composite");
+    String row =
+        String.format(
+            java.util.Locale.ROOT,
+            "| mts-dialog | clinical | composite | %.4f | %.4f | %+.4f | [%+.4f, %+.4f] | %.4f |",
+            composite.get("a").asDouble(),
+            composite.get("b").asDouble(),
+            composite.get("delta").asDouble(),
+            composite.get("ci95").get(0).asDouble(),
+            composite.get("ci95").get(1).asDouble(),
+            composite.get("p_value").asDouble());
+    assertTrue(report.contains(row), row + "\n" + report);
     // The recommended merge's configuration merges to a model again.
     Path remade = dir.resolve("recommended.gguf");
     CliHarness.run(

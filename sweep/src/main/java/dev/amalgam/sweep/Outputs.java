@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -197,9 +196,5 @@ final class Outputs {
 
   static String f(double v) {
     return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4f", v) : "-";
-  }
-
-  static String dataUri(byte[] png) {
-    return "data:image/png;base64," + Base64.getEncoder().encodeToString(png);
   }
 }

@@ -134,13 +134,9 @@ final class Report {
               "amalgam compare between each input model (A) and the recommended merge (B) on the same examples:"
                   + " paired bootstrap, "
                   + spec.evaluation().bootstrapSamples()
-                  + " resamples; delta = B - A. The same numbers come from amalgam compare on the evaluation"
-                  + " folders in the cache, for example: `amalgam compare "
-                  + sweep
-                      .cache()
-                      .evaluation(results.get(0).tasks().values().iterator().next().evalKey())
-                  + " "
-                  + sweep.cache().evaluation(r.tasks().values().iterator().next().evalKey())
+                  + " resamples; delta = B - A. amalgam compare on the evaluation folders in the cache gives"
+                  + " the same numbers, for example: `"
+                  + compareCommand(sweep, results.get(0), r)
                   + "`."));
       List<List<String>> cmp = new ArrayList<>();
       for (Comparisons.Row c : comparisons) {
@@ -197,6 +193,22 @@ final class Report {
                 + "; amalgam "
                 + SweepCache.codeVersion()
                 + "."));
+  }
+
+  /** The amalgam compare command line of the first task between an input model and the merge. */
+  private static String compareCommand(Sweep sweep, PointResult input, PointResult merge) {
+    SweepSpec.EvaluationSpec e = sweep.spec().evaluation();
+    SweepSpec.TaskSpec task = e.tasks().get(0);
+    return "amalgam compare "
+        + sweep.cache().evaluation(input.tasks().get(task.id()).evalKey())
+        + " "
+        + sweep.cache().evaluation(merge.tasks().get(task.id()).evalKey())
+        + " --samples "
+        + e.bootstrapSamples()
+        + " --metrics "
+        + String.join(",", e.metrics())
+        + " --composite "
+        + e.composite();
   }
 
   private static String measure(Measure m) {
