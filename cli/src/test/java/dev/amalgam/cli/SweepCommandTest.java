@@ -312,6 +312,22 @@ class SweepCommandTest {
   }
 
   @Test
+  void onePointRunsAloneFromThePlanOfItsSweepFile() throws IOException {
+    firstRun.assertOk();
+    String out = first.toString();
+    CliHarness.Run one =
+        CliHarness.run("sweep", sweepFile.toString(), "--out", out, "--point", "0");
+    one.assertOk();
+    assertTrue(one.err().contains("[1/9] input clinical: done"), one.err());
+    CliHarness.run("sweep", sweepFile.toString(), "--out", out, "--point", "42")
+        .assertInvalid("--point 42: the plan has points 0 to 8");
+    Path edited = dir.resolve("edited.yml");
+    Files.writeString(edited, Files.readString(sweepFile) + "# edited\n");
+    CliHarness.run("sweep", edited.toString(), "--out", out, "--point", "1")
+        .assertInvalid("plan.json: written for another version of " + edited);
+  }
+
+  @Test
   void aBadSweepFileIsOneLineNamingTheYamlPath() throws IOException {
     Path bad = dir.resolve("bad.yml");
     Files.writeString(

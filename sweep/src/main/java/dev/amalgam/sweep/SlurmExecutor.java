@@ -27,6 +27,8 @@ import java.util.stream.Collectors;
 public final class SlurmExecutor implements Executor {
   private static final Pattern TASK = Pattern.compile("^\\d+_(\\S+)\\s+(\\S+)$");
   private final List<String> launcher;
+  private final String sbatch;
+  private final String squeue;
 
   /**
    * Creates the executor.
@@ -35,7 +37,14 @@ public final class SlurmExecutor implements Executor {
    *     {@code java -cp CLASSPATH dev.amalgam.cli.Main})
    */
   public SlurmExecutor(List<String> launcher) {
+    this(launcher, "sbatch", "squeue");
+  }
+
+  /** With other sbatch and squeue commands (tests stand in for a cluster with scripts). */
+  SlurmExecutor(List<String> launcher, String sbatch, String squeue) {
     this.launcher = List.copyOf(launcher);
+    this.sbatch = sbatch;
+    this.squeue = squeue;
   }
 
   @Override
@@ -130,7 +139,7 @@ public final class SlurmExecutor implements Executor {
 
   private String submit(Sweep sweep, Path script, List<GridPoint> todo) throws IOException {
     SweepSpec.SlurmSettings s = sweep.spec().slurm();
-    List<String> command = new ArrayList<>(List.of("sbatch", "--parsable"));
+    List<String> command = new ArrayList<>(List.of(sbatch, "--parsable"));
     command.add("--array=" + indices(todo) + (s.parallel() != null ? "%" + s.parallel() : ""));
     command.add("--job-name=amalgam-sweep-" + sweep.spec().name());
     command.add("--output=" + logDir(sweep).resolve("%A_%a.out"));
@@ -164,7 +173,7 @@ public final class SlurmExecutor implements Executor {
     long start = System.nanoTime();
     long doneAtStart = todo.stream().filter(sweep::isDone).count();
     while (true) {
-      Result r = run(List.of("squeue", "-h", "-j", job, "-o", "%i %T"), 60);
+      Result r = run(List.of(squeue, "-h", "-j", job, "-o", "%i %T"), 60);
       if (r.exit() != 0) {
         if (r.err().contains("Invalid job id")) return;
         if (++errors >= 10) {
