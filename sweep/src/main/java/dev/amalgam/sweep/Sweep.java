@@ -547,7 +547,12 @@ public final class Sweep implements AutoCloseable {
       long start = System.nanoTime();
       MergeStep.merge(spec, timed, model, 0, warnings);
       mergeSeconds = (System.nanoTime() - start) / 1e9;
-      b.append(String.format(Locale.ROOT, "merge of %s: %.1f s%n", timed.label(), mergeSeconds));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "merge of %s: %.1f s (the model stays in the cache for the sweep)%n",
+              timed.label(),
+              mergeSeconds));
     }
     double total = mergesToRun * mergeSeconds;
     Path scratch = cache.root().resolve("estimate");

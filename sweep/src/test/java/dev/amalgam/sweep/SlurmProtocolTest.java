@@ -65,7 +65,9 @@ class SlurmProtocolTest {
             "seen='"
                 + dir
                 + "/squeue-'$3\n"
-                + "if [ ! -e \"$seen\" ]; then touch \"$seen\"; echo \"$3_0 RUNNING\"; echo \"$3_[1-2] PENDING\"; fi\n");
+                + "if [ ! -e \"$seen\" ]; then\n"
+                + "  touch \"$seen\"; echo \"$3_0 RUNNING\"; echo \"$3_[1-2] PENDING\"\n"
+                + "fi\n");
     SweepSpec spec = SweepReader.read(file, new ArrayList<>());
     List<String> lines = new ArrayList<>();
     Path out = dir.resolve("out");
