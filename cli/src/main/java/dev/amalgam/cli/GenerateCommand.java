@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
     name = "generate",
     mixinStandardHelpOptions = true,
     description =
-        "Generates a completion of a prompt with llama.cpp (java-llama.cpp, in a child JVM) and prints it.")
+        "Generates a completion of a prompt with llama.cpp, in process, and prints it.")
 final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

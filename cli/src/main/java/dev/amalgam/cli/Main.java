@@ -35,6 +35,7 @@ import picocli.CommandLine.ScopeType;
       PerplexityCommand.class,
       EvalCommand.class,
       CompareCommand.class,
+      SweepCommand.class,
       ScoreCommand.class,
       IfevalCommand.class,
       CommandLine.HelpCommand.class

@@ -11,11 +11,11 @@ import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
 /**
- * The module and layer boundaries, checked on the main classes of amalgam-core, amalgam-eval and
- * amalgam-cli: diagnostic, tensor, kernels, io, convert and merge are layered in that order inside
- * core (each may use only the ones below it), synthetic models sit beside merge, eval sits beside
- * merge on top of core, and the command line is on top of everything. No package depends on itself
- * through others.
+ * The module and layer boundaries, checked on the main classes of amalgam-core, amalgam-eval,
+ * amalgam-sweep and amalgam-cli: diagnostic, tensor, kernels, io, convert and merge are layered in
+ * that order inside core (each may use only the ones below it), synthetic models sit beside merge,
+ * eval sits beside merge on top of core, sweep sits on core and eval, and the command line is on
+ * top of everything. No package depends on itself through others.
  */
 @AnalyzeClasses(
     packages = "dev.amalgam",
@@ -51,28 +51,32 @@ class ArchitectureTest {
           .definedBy("dev.amalgam.synthetic..")
           .layer("eval")
           .definedBy("dev.amalgam.eval..")
+          .layer("sweep")
+          .definedBy("dev.amalgam.sweep..")
           .layer("cli")
           .definedBy("dev.amalgam.cli..")
           .whereLayer("cli")
           .mayNotBeAccessedByAnyLayer()
-          .whereLayer("eval")
+          .whereLayer("sweep")
           .mayOnlyBeAccessedByLayers("cli")
+          .whereLayer("eval")
+          .mayOnlyBeAccessedByLayers("sweep", "cli")
           .whereLayer("synthetic")
           .mayOnlyBeAccessedByLayers("cli")
           .whereLayer("merge")
-          .mayOnlyBeAccessedByLayers("cli")
+          .mayOnlyBeAccessedByLayers("sweep", "cli")
           .whereLayer("convert")
-          .mayOnlyBeAccessedByLayers("merge", "synthetic", "eval", "cli")
+          .mayOnlyBeAccessedByLayers("merge", "synthetic", "eval", "sweep", "cli")
           .whereLayer("io")
-          .mayOnlyBeAccessedByLayers("convert", "merge", "synthetic", "eval", "cli")
+          .mayOnlyBeAccessedByLayers("convert", "merge", "synthetic", "eval", "sweep", "cli")
           .whereLayer("kernels")
-          .mayOnlyBeAccessedByLayers("io", "convert", "merge", "synthetic", "eval", "cli")
+          .mayOnlyBeAccessedByLayers("io", "convert", "merge", "synthetic", "eval", "sweep", "cli")
           .whereLayer("tensor")
           .mayOnlyBeAccessedByLayers(
-              "kernels", "io", "convert", "merge", "synthetic", "eval", "cli")
+              "kernels", "io", "convert", "merge", "synthetic", "eval", "sweep", "cli")
           .whereLayer("diagnostic")
           .mayOnlyBeAccessedByLayers(
-              "tensor", "kernels", "io", "convert", "merge", "synthetic", "eval", "cli");
+              "tensor", "kernels", "io", "convert", "merge", "synthetic", "eval", "sweep", "cli");
 
   @ArchTest
   static final ArchRule noPackageCycles =
@@ -85,7 +89,7 @@ class ArchitectureTest {
           .resideInAnyPackage(CORE)
           .should()
           .dependOnClassesThat()
-          .resideInAnyPackage("dev.amalgam.eval..", "dev.amalgam.cli..");
+          .resideInAnyPackage("dev.amalgam.eval..", "dev.amalgam.sweep..", "dev.amalgam.cli..");
 
   @ArchTest
   static final ArchRule evalUsesNoCliClass =
