@@ -21,8 +21,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "generate",
     mixinStandardHelpOptions = true,
-    description =
-        "Generates a completion of a prompt with llama.cpp, in process, and prints it.")
+    description = "Generates a completion of a prompt with llama.cpp, in process, and prints it.")
 final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
