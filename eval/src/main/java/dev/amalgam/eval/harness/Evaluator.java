@@ -303,7 +303,14 @@ public final class Evaluator {
           @Override
           public void parallel(int sequences, String reason) {
             run.parallel = sequences;
-            progress.note("generation: " + sequences + " sequences in parallel (" + reason + ")");
+            progress.note(
+                "generation: "
+                    + (sequences == 1
+                        ? "1 sequence at a time"
+                        : sequences + " sequences in parallel")
+                    + " ("
+                    + reason
+                    + ")");
           }
 
           @Override
