@@ -36,6 +36,7 @@ import picocli.CommandLine.ScopeType;
       EvalCommand.class,
       CompareCommand.class,
       SweepCommand.class,
+      CleanCommand.class,
       ScoreCommand.class,
       IfevalCommand.class,
       CommandLine.HelpCommand.class

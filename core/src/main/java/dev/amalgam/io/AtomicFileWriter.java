@@ -105,6 +105,8 @@ public final class AtomicFileWriter implements Closeable {
               StandardOpenOption.WRITE,
               StandardOpenOption.TRUNCATE_EXISTING);
     } else {
+      // Debris of interrupted runs on the same target goes first, so disk use stays bounded.
+      StalePartials.removeStaleOf(target);
       temp = AtomicFiles.hiddenSibling(target, "partial");
       channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }

@@ -23,13 +23,23 @@ public final class AtomicFiles {
   private AtomicFiles() {}
 
   /**
-   * A name {@code .<name>.amalgam-<kind>-<8 random hex digits>} beside {@code target}: hidden,
-   * recognisably ours, and on the same file system, so that renaming it to the target is atomic.
-   * Nothing is created.
+   * A name {@code .<name>.amalgam-<kind>-<pid>-<start>-<8 random hex digits>} beside {@code
+   * target}: hidden, recognisably ours, on the same file system (so that renaming it to the target
+   * is atomic), and naming this process (pid and start time in hex), so that a run interrupted for
+   * good leaves a partial that later runs recognise as stale ({@link StalePartials}). Nothing is
+   * created.
    */
   public static Path hiddenSibling(Path target, String kind) {
     String suffix = UUID.randomUUID().toString().substring(0, 8);
-    return target.resolveSibling("." + target.getFileName() + ".amalgam-" + kind + "-" + suffix);
+    return target.resolveSibling(
+        "."
+            + target.getFileName()
+            + ".amalgam-"
+            + kind
+            + "-"
+            + StalePartials.ownerTag()
+            + "-"
+            + suffix);
   }
 
   /**

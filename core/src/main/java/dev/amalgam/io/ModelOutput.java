@@ -50,6 +50,8 @@ public final class ModelOutput implements AutoCloseable {
     }
     Path parent = absolute.getParent();
     Files.createDirectories(parent);
+    // Debris of interrupted runs on the same target goes first, so disk use stays bounded.
+    StalePartials.removeStaleOf(absolute);
     Path tmp = AtomicFiles.hiddenSibling(absolute, "partial");
     Files.createDirectory(tmp);
     ModelOutput out = new ModelOutput(absolute, tmp, overwrite);
