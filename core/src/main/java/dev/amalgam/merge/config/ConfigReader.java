@@ -74,6 +74,19 @@ public final class ConfigReader {
   public static MergeConfig read(Path file, Path workingDirectory) throws IOException {
     String text;
     try {
+      // An oversized file is refused before it is read.
+      long size = Files.size(file);
+      if (size > YamlLimits.MAX_DOCUMENT) {
+        throw new ConfigException(
+            "",
+            "configuration file "
+                + file
+                + " has "
+                + size
+                + " bytes; at most "
+                + YamlLimits.MAX_DOCUMENT
+                + " are accepted");
+      }
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
       throw new ConfigException("", "configuration file " + file + " does not exist");
@@ -92,7 +105,9 @@ public final class ConfigReader {
               .setLabel(sourceName)
               .setSchema(new CoreSchema())
               .setAllowDuplicateKeys(false)
+              .setCodePointLimit(YamlLimits.MAX_DOCUMENT)
               .build();
+      YamlLimits.check(yaml, settings);
       root = new Compose(settings).composeString(yaml).orElse(null);
     } catch (MarkedYamlEngineException e) {
       String where =
