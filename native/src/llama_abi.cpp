@@ -112,6 +112,29 @@ void resolve_common(void *library, LlamaApi &api, std::string &missing) {
   resolve(library, "llama_sampler_free", api.sampler_free, missing);
 }
 
+// The fields every release's parameter structs have under the same names; each release sets its own others.
+template <typename ModelParams>
+ModelParams model_settings(ModelParams params, int32_t n_gpu_layers, bool vocab_only) {
+  params.n_gpu_layers = n_gpu_layers;
+  params.vocab_only = vocab_only;
+  return params;
+}
+
+template <typename ContextParams>
+ContextParams context_settings(ContextParams params, const ContextSettings &s) {
+  params.n_ctx = s.n_ctx;
+  params.n_batch = s.n_batch;
+  params.n_ubatch = s.n_ubatch;
+  params.n_seq_max = s.n_seq_max;
+  params.n_threads = s.n_threads;
+  params.n_threads_batch = s.n_threads;
+  params.type_k = s.f32_kv_cache ? 0 : 1;  // enum ggml_type: 0 F32, 1 F16
+  params.type_v = s.f32_kv_cache ? 0 : 1;
+  params.embeddings = false;
+  params.no_perf = true;
+  return params;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Release b4916 (March 2025; java-llama.cpp 4.2.0's libjllama.so): llama_kv_self_* cache calls, no llama_version.
 // ---------------------------------------------------------------------------------------------------------------
@@ -180,25 +203,12 @@ struct Functions {
 } fn;
 
 llama_model *load_model(const char *path, int32_t n_gpu_layers, bool vocab_only) {
-  ModelParams params = fn.model_default_params();
-  params.n_gpu_layers = n_gpu_layers;
-  params.vocab_only = vocab_only;
-  return fn.model_load_from_file(path, params);
+  return fn.model_load_from_file(path, model_settings(fn.model_default_params(), n_gpu_layers, vocab_only));
 }
 
 llama_context *new_context(llama_model *model, const ContextSettings &s) {
-  ContextParams params = fn.context_default_params();
-  params.n_ctx = s.n_ctx;
-  params.n_batch = s.n_batch;
-  params.n_ubatch = s.n_ubatch;
-  params.n_seq_max = s.n_seq_max;
-  params.n_threads = s.n_threads;
-  params.n_threads_batch = s.n_threads;
-  params.type_k = s.f32_kv_cache ? 0 : 1;
-  params.type_v = s.f32_kv_cache ? 0 : 1;
+  ContextParams params = context_settings(fn.context_default_params(), s);
   params.logits_all = false;
-  params.embeddings = false;
-  params.no_perf = true;
   return fn.init_from_model(model, params);
 }
 
@@ -338,24 +348,11 @@ struct Functions {
 } fn;
 
 llama_model *load_model(const char *path, int32_t n_gpu_layers, bool vocab_only) {
-  ModelParams params = fn.model_default_params();
-  params.n_gpu_layers = n_gpu_layers;
-  params.vocab_only = vocab_only;
-  return fn.model_load_from_file(path, params);
+  return fn.model_load_from_file(path, model_settings(fn.model_default_params(), n_gpu_layers, vocab_only));
 }
 
 llama_context *new_context(llama_model *model, const ContextSettings &s) {
-  ContextParams params = fn.context_default_params();
-  params.n_ctx = s.n_ctx;
-  params.n_batch = s.n_batch;
-  params.n_ubatch = s.n_ubatch;
-  params.n_seq_max = s.n_seq_max;
-  params.n_threads = s.n_threads;
-  params.n_threads_batch = s.n_threads;
-  params.type_k = s.f32_kv_cache ? 0 : 1;
-  params.type_v = s.f32_kv_cache ? 0 : 1;
-  params.embeddings = false;
-  params.no_perf = true;
+  ContextParams params = context_settings(fn.context_default_params(), s);
   // One cache shared by all sequences, as in b4916: sequences then share the cells of a copied prefix and a
   // sequence may use any free cell, instead of a fixed n_ctx / n_seq_max each.
   params.kv_unified = true;

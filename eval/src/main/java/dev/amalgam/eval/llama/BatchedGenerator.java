@@ -63,7 +63,7 @@ final class BatchedGenerator {
     this.context = context;
     this.prepared = prepared;
     this.contextSize = contextSize;
-    this.addsBos = !model.bosTextIfAdded().isEmpty();
+    this.addsBos = model.addsBos();
   }
 
   /**
@@ -193,7 +193,7 @@ final class BatchedGenerator {
       // latter so that nothing is ever shifted or truncated silently.
       int room = r.contextSize() - tokens.length;
       if (room < 1) {
-        int counted = tokens.length - (model.bosTextIfAdded().isEmpty() ? 0 : 1);
+        int counted = tokens.length - (model.addsBos() ? 1 : 0);
         throw new LlamaBridgeException(
             Reason.TEXT_TOO_LONG,
             model.file()

@@ -32,9 +32,9 @@ public final class LlamaBridgeException extends RuntimeException implements Fail
     CLOSED(false),
     /** llama.cpp reported an error while scoring. */
     NATIVE_ERROR(false),
-    /** The generation child process failed, crashed or produced no result. */
+    /** Generation failed (interrupted, or the engine could not go on). */
     GENERATION_FAILED(false),
-    /** The generation child process ran past its timeout and was killed. */
+    /** Generation ran past its time limit and was stopped. */
     TIMEOUT(false);
 
     private final boolean badInput;

@@ -87,33 +87,6 @@ public final class LlamaScorer implements AutoCloseable {
     }
   }
 
-  /**
-   * The text of the BOS token if tokenizing with special tokens prepends it, else the empty string.
-   * Loads only the vocabulary. Generation uses it to avoid a double BOS after a chat template that
-   * writes BOS itself.
-   */
-  static String bosTextIfAdded(Path gguf, boolean verbose) {
-    long model = loadModel(gguf, 0, true, verbose);
-    try {
-      int[] info = new int[3];
-      check(LlamaNative.amalgam_llama_model_info(model, info), Reason.NATIVE_ERROR, gguf);
-      if (info[2] == 0 || info[1] < 0) return "";
-      int[] length = new int[1];
-      byte[] buffer = new byte[256];
-      int status =
-          LlamaNative.amalgam_llama_token_text(model, info[1], buffer, buffer.length, length);
-      if (status != 0 && length[0] > buffer.length) {
-        buffer = new byte[length[0]];
-        status =
-            LlamaNative.amalgam_llama_token_text(model, info[1], buffer, buffer.length, length);
-      }
-      check(status, Reason.NATIVE_ERROR, gguf);
-      return new String(buffer, 0, length[0], StandardCharsets.UTF_8);
-    } finally {
-      LlamaNative.amalgam_llama_free_model(model);
-    }
-  }
-
   private static long loadModel(Path gguf, int gpuLayers, boolean vocabOnly, boolean verbose) {
     if (!Files.isRegularFile(gguf)) {
       throw new LlamaBridgeException(Reason.MODEL_NOT_FOUND, gguf + ": no such model file");
@@ -489,11 +462,7 @@ public final class LlamaScorer implements AutoCloseable {
   }
 
   private static void check(int status, Reason reason, Path model) {
-    if (status == 0) return;
-    String detail = LlamaNative.amalgam_llama_last_error();
-    if (detail == null || detail.isBlank())
-      detail = LlamaNative.amalgam_llama_status_message(status);
-    throw new LlamaBridgeException(reason, model + ": " + detail);
+    NativeCalls.check(status, reason, model);
   }
 
   /** Status values of amalgam_llama.h that Java reacts to. */

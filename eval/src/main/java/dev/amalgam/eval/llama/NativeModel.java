@@ -24,6 +24,7 @@ final class NativeModel implements AutoCloseable {
   private final long parameters;
   private final byte[][] pieces;
   private final byte[] eog;
+  private String bosText;
 
   private NativeModel(Path file, long handle, int[] info, int[] shape, long parameters) {
     this.file = file;
@@ -166,10 +167,19 @@ final class NativeModel implements AutoCloseable {
     return eog[token] == 2;
   }
 
-  /** The text of the BOS token if tokenizing prepends it, else the empty string. */
+  /** Whether tokenizing prepends BOS. */
+  boolean addsBos() {
+    return addsBos && bosToken >= 0;
+  }
+
+  /** The text of the BOS token if tokenizing prepends it, else the empty string; read once. */
   String bosTextIfAdded() {
     ensureOpen();
-    if (!addsBos || bosToken < 0) return "";
+    if (bosText == null) bosText = addsBos() ? readBosText() : "";
+    return bosText;
+  }
+
+  private String readBosText() {
     byte[] buffer = new byte[256];
     int[] length = new int[1];
     int status =

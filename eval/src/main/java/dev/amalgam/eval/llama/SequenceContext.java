@@ -29,10 +29,16 @@ final class SequenceContext implements AutoCloseable {
    */
   static SequenceContext create(
       NativeModel model, int cells, int batchSize, int sequences, int threads) {
-    if (cells < 1 || batchSize < 1 || sequences < 1 || sequences > 64 || threads < 1) {
+    if (cells < 1
+        || batchSize < 1
+        || sequences < 1
+        || sequences > BatchedGenerator.MAX_PARALLEL
+        || threads < 1) {
       throw new LlamaBridgeException(
           Reason.BAD_ARGUMENT,
-          "context needs cells, batch size and threads >= 1 and 1 to 64 sequences (got "
+          "context needs cells, batch size and threads >= 1 and 1 to "
+              + BatchedGenerator.MAX_PARALLEL
+              + " sequences (got "
               + cells
               + ", "
               + batchSize

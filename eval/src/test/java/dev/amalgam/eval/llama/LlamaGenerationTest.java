@@ -59,7 +59,9 @@ class LlamaGenerationTest {
       // A template that starts with BOS text would be stripped: "<s>" itself tokenizes to BOS with
       // parse_special.
       assertEquals(scorer.bosToken(), scorer.tokenize("<s>", false, true)[0]);
-      assertEquals("<s>", LlamaScorer.bosTextIfAdded(model, false));
+      try (NativeModel loaded = NativeModel.load(model, 0, false)) {
+        assertEquals("<s>", loaded.bosTextIfAdded());
+      }
     }
   }
 
