@@ -86,7 +86,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_ABI_VERSION 4
+#define AMALGAM_ABI_VERSION 5
 
 /** Elements per dot3 block (see 6). */
 #define AMALGAM_DOT_BLOCK 4096
@@ -245,6 +245,14 @@ AMALGAM_API int32_t amalgam_advise(int64_t address, int64_t length, int32_t advi
  * AMALGAM_OK where the platform lacks it.
  */
 AMALGAM_API int32_t amalgam_start_writeback(const char *path, int64_t offset, int64_t length);
+
+/**
+ * Gives the kernel advice about bytes [offset, offset + length) of the file at path (UTF-8), through a descriptor of
+ * its own (posix_fadvise on Linux): WILLNEED starts reading them into the page cache without waiting, so a reader
+ * that uses positional reads can prefetch what it reads next; SEQUENTIAL widens read-ahead; DONTNEED drops clean
+ * cached pages. A zero length does nothing. A no-op returning AMALGAM_OK where the platform lacks it. Added in ABI 5.
+ */
+AMALGAM_API int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice);
 
 #ifdef __cplusplus
 }

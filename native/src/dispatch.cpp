@@ -9,6 +9,7 @@
 #if defined(__linux__)
 #include <fcntl.h>
 #define AMALGAM_HAVE_SYNC_FILE_RANGE 1
+#define AMALGAM_HAVE_FADVISE 1
 #endif
 
 #if defined(__linux__) || defined(__APPLE__)
@@ -389,6 +390,25 @@ int32_t amalgam_start_writeback(const char *path, int64_t offset, int64_t length
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return AMALGAM_ERR_SYSTEM;
   int rc = sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+  close(fd);
+  if (rc != 0) return AMALGAM_ERR_SYSTEM;
+#endif
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice) {
+  if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
+    return AMALGAM_ERR_BAD_ADVICE;
+  if (path == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (offset < 0 || length < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (length == 0) return AMALGAM_OK;  // posix_fadvise reads a zero length as "to the end of the file"
+#ifdef AMALGAM_HAVE_FADVISE
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return AMALGAM_ERR_SYSTEM;
+  int native_advice = advice == AMALGAM_ADVICE_SEQUENTIAL ? POSIX_FADV_SEQUENTIAL
+                      : advice == AMALGAM_ADVICE_WILLNEED ? POSIX_FADV_WILLNEED
+                                                          : POSIX_FADV_DONTNEED;
+  int rc = posix_fadvise(fd, offset, length, native_advice);
   close(fd);
   if (rc != 0) return AMALGAM_ERR_SYSTEM;
 #endif

@@ -253,6 +253,11 @@ public final class GgufWeights implements ModelWeights {
   }
 
   @Override
+  public void checkUnchanged() throws dev.amalgam.io.InputChangedException {
+    file.checkUnchanged();
+  }
+
+  @Override
   public void close() throws IOException {
     file.close();
   }

@@ -336,6 +336,7 @@ public final class ModelConverter {
           data.release();
           count[0]++;
         }
+        src.checkUnchanged();
         writer.finish();
       } finally {
         options.progress().finish();
@@ -415,6 +416,7 @@ public final class ModelConverter {
           copy(weights.data(p.hf().name()), out, p.hf().name(), options.progress(), p.type());
           count[0]++;
         }
+        weights.checkUnchanged();
         out.finish();
       } finally {
         options.progress().finish();
@@ -514,6 +516,7 @@ public final class ModelConverter {
           src.release();
           count[0]++;
         }
+        weights.checkUnchanged();
         writer.finish();
       } finally {
         options.progress().finish();

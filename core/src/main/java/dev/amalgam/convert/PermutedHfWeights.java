@@ -80,6 +80,11 @@ public final class PermutedHfWeights implements ModelWeights {
   }
 
   @Override
+  public void checkUnchanged() throws dev.amalgam.io.InputChangedException {
+    hf.checkUnchanged();
+  }
+
+  @Override
   public void close() throws IOException {
     hf.close();
   }

@@ -33,4 +33,13 @@ public interface ModelWeights extends Closeable {
 
   /** Bytes of stored tensor data read by a full pass. */
   long totalBytes();
+
+  /**
+   * Checks that every file the weights are read from is still the one opened, unchanged in size and
+   * modification time. A merge or conversion calls it after its last read and before it commits its
+   * output, so that an input written while it was read never yields an output.
+   *
+   * @throws InputChangedException naming the first file that changed and how
+   */
+  void checkUnchanged() throws InputChangedException;
 }

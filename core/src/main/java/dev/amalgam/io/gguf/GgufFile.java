@@ -2,8 +2,8 @@ package dev.amalgam.io.gguf;
 
 import dev.amalgam.io.FormatException;
 import dev.amalgam.io.FormatException.Reason;
-import dev.amalgam.io.MappedFile;
-import dev.amalgam.io.MappedRegion;
+import dev.amalgam.io.InputChangedException;
+import dev.amalgam.io.InputFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -73,7 +73,7 @@ public final class GgufFile implements Closeable {
   /** Arrays are grown in steps up to their declared count rather than allocated at once. */
   private static final int INITIAL_ARRAY_CAPACITY = 1 << 16;
 
-  private final MappedFile file;
+  private final InputFile file;
   private final long fileSize;
   private final int version;
   private final GgufMetadata metadata;
@@ -81,18 +81,16 @@ public final class GgufFile implements Closeable {
   private final Map<String, GgufTensorInfo> byName;
   private final int alignment;
   private final long dataStart;
-  private final long windowBytes;
   private final Map<String, GgufTensorData> data = new ConcurrentHashMap<>();
 
   private GgufFile(
-      MappedFile file,
+      InputFile file,
       long fileSize,
       int version,
       GgufMetadata metadata,
       List<GgufTensorInfo> tensors,
       int alignment,
-      long dataStart,
-      long windowBytes) {
+      long dataStart) {
     this.file = file;
     this.fileSize = fileSize;
     this.version = version;
@@ -103,7 +101,6 @@ public final class GgufFile implements Closeable {
     this.byName = map;
     this.alignment = alignment;
     this.dataStart = dataStart;
-    this.windowBytes = windowBytes;
   }
 
   /**
@@ -113,14 +110,9 @@ public final class GgufFile implements Closeable {
    * @throws IOException if it cannot be read or is a directory
    */
   public static GgufFile open(Path path) throws IOException {
-    return open(path, MappedRegion.DEFAULT_WINDOW_BYTES);
-  }
-
-  /** As {@link #open(Path)} with another mapping window size; tests use small windows. */
-  static GgufFile open(Path path, long windowBytes) throws IOException {
     if (Files.isDirectory(path))
       throw new FileSystemException(path.toString(), null, "is a directory, not a GGUF file");
-    return MappedFile.open(path, f -> parse(f, windowBytes));
+    return InputFile.open(path, GgufFile::parse);
   }
 
   /**
@@ -141,7 +133,7 @@ public final class GgufFile implements Closeable {
     }
   }
 
-  private static GgufFile parse(MappedFile file, long windowBytes) throws IOException {
+  private static GgufFile parse(InputFile file) throws IOException {
     Path path = file.path();
     FileChannel channel = file.channel();
     long fileSize = channel.size();
@@ -260,8 +252,7 @@ public final class GgufFile implements Closeable {
                 + " bytes)");
       }
     }
-    return new GgufFile(
-        file, fileSize, (int) version, metadata, infos, alignment, dataStart, windowBytes);
+    return new GgufFile(file, fileSize, (int) version, metadata, infos, alignment, dataStart);
   }
 
   private static void checkVersion(Path path, long version) throws FormatException {
@@ -607,8 +598,7 @@ public final class GgufFile implements Closeable {
   }
 
   /**
-   * Zero-copy access to tensor {@code name}'s bytes. Every call for the same name returns the same
-   * instance, so mapping windows are shared.
+   * Access to tensor {@code name}'s bytes. Every call for the same name returns the same instance.
    *
    * @throws IllegalArgumentException if the file has no such tensor
    * @throws IllegalStateException if the file has been closed
@@ -619,13 +609,23 @@ public final class GgufFile implements Closeable {
     if (info == null)
       throw new IllegalArgumentException(file.path() + ": no tensor '" + name + "'");
     return data.computeIfAbsent(
-        name, n -> new GgufTensorData(file, info, dataStart + info.offset(), windowBytes));
+        name, n -> new GgufTensorData(file, info, dataStart + info.offset()));
   }
 
   /**
-   * Releases the mappings of every {@link GgufTensorData} handed out and closes the file. Buffers
-   * already returned stay valid; further {@link #data} or {@link GgufTensorData#raw} calls fail.
-   * Closing twice does nothing.
+   * Checks that the file is still the one opened, unchanged in size and modification time: work
+   * that read it checks this before it commits an output.
+   *
+   * @throws InputChangedException naming the file and what changed
+   */
+  public void checkUnchanged() throws InputChangedException {
+    file.checkUnchanged();
+  }
+
+  /**
+   * Releases the read buffers of every {@link GgufTensorData} handed out and closes the file.
+   * Buffers already returned must no longer be used; further {@link #data} or {@link
+   * GgufTensorData#raw} calls fail. Closing twice does nothing.
    */
   @Override
   public void close() throws IOException {

@@ -1,7 +1,7 @@
 package dev.amalgam.io.gguf;
 
-import dev.amalgam.io.MappedFile;
-import dev.amalgam.io.MappedTensorData;
+import dev.amalgam.io.InputFile;
+import dev.amalgam.io.StoredTensorData;
 import dev.amalgam.kernels.BlockFormat;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.tensor.DType;
@@ -12,15 +12,14 @@ import java.nio.FloatBuffer;
 import java.util.Objects;
 
 /**
- * Zero-copy access to one tensor of a {@link GgufFile}: its stored bytes through read-only memory
- * mappings ({@link #raw}) and its values decoded to f32 ({@link #readF32}). See {@link
- * MappedTensorData} for the windows, releasing and thread-safety. Ranges are counted in elements
- * ({@code ne[0]} fastest) and, for block-quantized types, must start and end on block boundaries: a
- * unit is one block.
+ * One tensor of a {@link GgufFile}: its stored bytes ({@link #raw}) and its values decoded to f32
+ * ({@link #readF32}), read by element range. See {@link StoredTensorData} for the read buffers,
+ * releasing and thread-safety. Ranges are counted in elements ({@code ne[0]} fastest) and, for
+ * block-quantized types, must start and end on block boundaries: a unit is one block.
  */
-public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
+public final class GgufTensorData extends StoredTensorData<GgufTensorInfo> {
   /** The most bytes one {@link #raw} buffer can hold. */
-  public static final long MAX_RAW_BYTES = MappedTensorData.MAX_BYTES;
+  public static final long MAX_RAW_BYTES = StoredTensorData.MAX_BYTES;
 
   /** Elements decoded per step of {@link #readF32} (a multiple of every block size). */
   private static final int DECODE_CHUNK = 1 << 16;
@@ -33,13 +32,12 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
       ThreadLocal.withInitial(
           () -> ByteBuffer.allocateDirect(4 * DECODE_CHUNK).order(ByteOrder.LITTLE_ENDIAN));
 
-  GgufTensorData(MappedFile file, GgufTensorInfo info, long fileOffset, long windowBytes) {
+  GgufTensorData(InputFile file, GgufTensorInfo info, long fileOffset) {
     super(
         file,
         info,
         fileOffset,
-        new Layout(info.elementCount(), info.type().blockElements(), info.type().blockBytes()),
-        windowBytes);
+        new Layout(info.elementCount(), info.type().blockElements(), info.type().blockBytes()));
   }
 
   /**
@@ -51,18 +49,24 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
   }
 
   /**
-   * A read-only, little-endian, direct buffer over the stored bytes of elements {@code
+   * A read-only, little-endian, direct buffer holding the stored bytes of elements {@code
    * [firstElement, firstElement + count)} (flattened, {@code ne[0]} fastest), position 0, limit
-   * their byte count. No copy.
+   * their byte count; valid until this thread reads another range of this tensor or it is released.
    *
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
    * @throws IllegalArgumentException if the range does not start and end on block boundaries, or
    *     exceeds {@link #maxRawElements()}
    * @throws IllegalStateException if the file has been closed
-   * @throws IOException if the file cannot be mapped
+   * @throws dev.amalgam.io.InputChangedException if the file was truncated after it was opened
+   * @throws IOException if the file cannot be read
    */
   public ByteBuffer raw(long firstElement, long count) throws IOException {
-    return mapElements(firstElement, count);
+    return readElements(firstElement, count);
+  }
+
+  @Override
+  protected String describe() {
+    return "tensor '" + info().name() + "'";
   }
 
   @Override
@@ -105,7 +109,7 @@ public final class GgufTensorData extends MappedTensorData<GgufTensorInfo> {
    * @throws IndexOutOfBoundsException if the range is not inside the tensor
    * @throws IllegalArgumentException if the range is not on block boundaries or {@code dst} has too
    *     little room
-   * @throws IOException if the file cannot be mapped
+   * @throws IOException if the file cannot be read
    */
   public void readF32(long firstElement, long count, FloatBuffer dst) throws IOException {
     GgmlType t = info().type();

@@ -1,8 +1,8 @@
 package dev.amalgam.io.safetensors;
 
 import dev.amalgam.io.FormatException;
-import dev.amalgam.io.MappedFile;
-import dev.amalgam.io.MappedRegion;
+import dev.amalgam.io.InputChangedException;
+import dev.amalgam.io.InputFile;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.Closeable;
 import java.io.IOException;
@@ -18,8 +18,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One safetensors file, opened for reading: its validated header and zero-copy access to each
- * tensor's bytes.
+ * One safetensors file, opened for reading: its validated header and access to each tensor's bytes
+ * by positional reads.
  *
  * <p>Layout: bytes [0, 8) hold N, the header length, as an unsigned little-endian 64-bit integer;
  * bytes [8, 8 + N) hold a UTF-8 JSON object mapping each tensor name to {@code {"dtype", "shape",
@@ -37,24 +37,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * ignored, as the reference reader ignores them. Every failure is a {@link FormatException} naming
  * the file, the tensor where one is concerned, and the rule.
  *
- * <p>The file stays open until {@link #close()}, which releases the mappings of every {@link
- * TensorData} handed out; buffers already returned by {@link TensorData#slice} remain readable.
- * Instances are thread-safe.
+ * <p>The file stays open until {@link #close()}, which releases the read buffers of every {@link
+ * TensorData} handed out. Instances are thread-safe.
  */
 public final class SafetensorsFile implements Closeable {
-  private final MappedFile file;
+  private final InputFile file;
   private final long headerLength;
   private final Map<String, String> metadata;
   private final List<TensorInfo> tensors;
   private final Map<String, SafetensorsHeader.Entry> entries;
-  private final long windowBytes;
   private final Map<String, TensorData> data = new ConcurrentHashMap<>();
 
-  private SafetensorsFile(MappedFile file, SafetensorsHeader header, long windowBytes) {
+  private SafetensorsFile(InputFile file, SafetensorsHeader header) {
     this.file = file;
     this.headerLength = header.headerLength;
     this.metadata = header.metadata;
-    this.windowBytes = windowBytes;
     List<TensorInfo> infos = new ArrayList<>(header.entries.size());
     Map<String, SafetensorsHeader.Entry> byName = new HashMap<>();
     for (SafetensorsHeader.Entry e : header.entries) {
@@ -72,19 +69,14 @@ public final class SafetensorsFile implements Closeable {
    * @throws IOException if it cannot be read, or is a directory (see {@link SafetensorsModel#open})
    */
   public static SafetensorsFile open(Path path) throws IOException {
-    return open(path, MappedRegion.DEFAULT_WINDOW_BYTES);
-  }
-
-  /** As {@link #open(Path)} with another mapping window size; tests use small windows. */
-  static SafetensorsFile open(Path path, long windowBytes) throws IOException {
     if (Files.isDirectory(path)) {
       throw new FileSystemException(
           path.toString(),
           null,
           "is a directory; open model directories with SafetensorsModel.open");
     }
-    return MappedFile.open(
-        path, f -> new SafetensorsFile(f, SafetensorsHeader.read(path, f.channel()), windowBytes));
+    return InputFile.open(
+        path, f -> new SafetensorsFile(f, SafetensorsHeader.read(path, f.channel())));
   }
 
   /** The file's path, as given to {@link #open}. */
@@ -129,8 +121,8 @@ public final class SafetensorsFile implements Closeable {
   }
 
   /**
-   * Zero-copy access to the bytes of tensor {@code name}. Every call for the same name returns the
-   * same instance, so mapping windows are shared.
+   * Access to the bytes of tensor {@code name}. Every call for the same name returns the same
+   * instance.
    *
    * @throws IllegalArgumentException if the file has no such tensor
    * @throws IllegalStateException if the file has been closed
@@ -138,14 +130,23 @@ public final class SafetensorsFile implements Closeable {
   public TensorData data(String name) {
     file.ensureOpen();
     SafetensorsHeader.Entry e = entry(name);
-    return data.computeIfAbsent(
-        name, n -> new TensorData(file, e.info(), dataOffset(n), windowBytes));
+    return data.computeIfAbsent(name, n -> new TensorData(file, e.info(), dataOffset(n)));
   }
 
   /**
-   * Releases the mappings of every {@link TensorData} handed out and closes the file. Buffers
-   * already returned stay valid; further {@link #data} or {@link TensorData#slice} calls fail.
-   * Closing twice does nothing.
+   * Checks that the file is still the one opened, unchanged in size and modification time: work
+   * that read it checks this before it commits an output.
+   *
+   * @throws InputChangedException naming the file and what changed
+   */
+  public void checkUnchanged() throws InputChangedException {
+    file.checkUnchanged();
+  }
+
+  /**
+   * Releases the read buffers of every {@link TensorData} handed out and closes the file. Buffers
+   * already returned must no longer be used; further {@link #data} or {@link TensorData#slice}
+   * calls fail. Closing twice does nothing.
    */
   @Override
   public void close() throws IOException {

@@ -127,7 +127,7 @@ public final class SafetensorsModel implements ModelWeights {
   }
 
   /**
-   * Zero-copy access to the bytes of tensor {@code name}, from the shard that holds it.
+   * Access to the bytes of tensor {@code name}, from the shard that holds it.
    *
    * @throws IllegalArgumentException if the model has no such tensor
    * @throws IllegalStateException if the model has been closed
@@ -149,6 +149,11 @@ public final class SafetensorsModel implements ModelWeights {
   /** Bytes of all tensors: the sum of their element counts times element sizes. */
   public long totalBytes() {
     return totalBytes;
+  }
+
+  @Override
+  public void checkUnchanged() throws dev.amalgam.io.InputChangedException {
+    for (SafetensorsFile f : shards) f.checkUnchanged();
   }
 
   /** Closes every shard. */

@@ -1,25 +1,24 @@
 package dev.amalgam.io.safetensors;
 
-import dev.amalgam.io.MappedFile;
-import dev.amalgam.io.MappedTensorData;
+import dev.amalgam.io.InputFile;
+import dev.amalgam.io.StoredTensorData;
 import dev.amalgam.io.TensorSource;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Zero-copy access to the bytes of one tensor in a {@link SafetensorsFile}, through read-only
- * memory mappings (see {@link MappedTensorData} for the windows, releasing and thread-safety).
- * Elements are counted over the flattened row-major tensor; a unit is one element, or for sub-byte
- * types the fewest elements that fill whole bytes, so slices of those must start and end on a byte
- * boundary.
+ * The bytes of one tensor in a {@link SafetensorsFile}, read by element range (see {@link
+ * StoredTensorData} for the read buffers, releasing and thread-safety). Elements are counted over
+ * the flattened row-major tensor; a unit is one element, or for sub-byte types the fewest elements
+ * that fill whole bytes, so slices of those must start and end on a byte boundary.
  */
-public final class TensorData extends MappedTensorData<TensorInfo> implements TensorSource {
+public final class TensorData extends StoredTensorData<TensorInfo> implements TensorSource {
   /** The most bytes one slice can hold: the capacity limit of a {@link ByteBuffer}. */
-  public static final long MAX_SLICE_BYTES = MappedTensorData.MAX_BYTES;
+  public static final long MAX_SLICE_BYTES = StoredTensorData.MAX_BYTES;
 
-  TensorData(MappedFile file, TensorInfo info, long fileOffset, long windowBytes) {
-    super(file, info, fileOffset, layout(info), windowBytes);
+  TensorData(InputFile file, TensorInfo info, long fileOffset) {
+    super(file, info, fileOffset, layout(info));
   }
 
   /**
@@ -42,9 +41,9 @@ public final class TensorData extends MappedTensorData<TensorInfo> implements Te
   }
 
   /**
-   * A read-only, little-endian, direct buffer over elements {@code [firstElement, firstElement +
-   * elementCount)} in row-major order, with position 0 and limit equal to their byte count. No
-   * bytes are copied.
+   * A read-only, little-endian, direct buffer holding elements {@code [firstElement, firstElement +
+   * elementCount)} in row-major order, with position 0 and limit equal to their byte count; valid
+   * until this thread slices this tensor again or it is released.
    *
    * @param firstElement index of the first element, counted over the flattened tensor
    * @param elementCount number of elements; their bytes must not exceed {@link #MAX_SLICE_BYTES}
@@ -52,11 +51,17 @@ public final class TensorData extends MappedTensorData<TensorInfo> implements Te
    * @throws IllegalArgumentException if the slice is larger than {@link #MAX_SLICE_BYTES}, or if,
    *     for a sub-byte element type, it does not start and end on a byte boundary
    * @throws IllegalStateException if the file has been closed
-   * @throws IOException if the file cannot be mapped
+   * @throws dev.amalgam.io.InputChangedException if the file was truncated after it was opened
+   * @throws IOException if the file cannot be read
    */
   @Override
   public ByteBuffer slice(long firstElement, long elementCount) throws IOException {
-    return mapElements(firstElement, elementCount);
+    return readElements(firstElement, elementCount);
+  }
+
+  @Override
+  protected String describe() {
+    return "tensor '" + info().name() + "'";
   }
 
   @Override

@@ -184,6 +184,13 @@ public final class AmalgamNative {
   public static native int amalgam_advise(
       @Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
 
+  /** See {@code amalgam_advise_file}. */
+  public static native int amalgam_advise_file(
+      @Cast("const char*") String path,
+      @Cast("int64_t") long offset,
+      @Cast("int64_t") long length,
+      int advice);
+
   /** See {@code amalgam_start_writeback}. */
   public static native int amalgam_start_writeback(
       @Cast("const char*") String path, @Cast("int64_t") long offset, @Cast("int64_t") long length);

@@ -25,11 +25,12 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Runs a {@link MergePlan}: tensor by tensor, inputs are read through zero-copy mapped chunks,
- * merged by the kernels into reused staging buffers and written by a background thread into
- * safetensors shards. Memory stays bounded whatever the model size: the staging and cast buffers
- * are allocated once within the budget, and each tensor's mapped input pages are released when it
- * is done. The output directory appears only when complete.
+ * Runs a {@link MergePlan}: tensor by tensor, inputs are read in chunks by positional reads into
+ * pooled buffers, merged by the kernels into reused staging buffers and written by a background
+ * thread into safetensors shards. Memory stays bounded whatever the model size: the staging, read
+ * and cast buffers are sized once within the budget, and each tensor's read buffers go back to the
+ * pool when it is done. Every input is checked to be unchanged before the output is committed, and
+ * the output directory appears only when complete.
  */
 public final class MergeExecutor {
   /**
@@ -155,7 +156,14 @@ public final class MergeExecutor {
               .flatMap(Optional::stream)
               .findFirst());
     }
-    long chunk = chunkElements(options.memoryBudget(), maxOutBytes, castTypes);
+    int maxInBytes =
+        tasks.stream()
+            .flatMap(t -> t.inputs().stream())
+            .mapToInt(i -> i.dtype().byteSize())
+            .max()
+            .orElse(2);
+    long chunk =
+        chunkElements(options.memoryBudget(), maxOutBytes, positions * maxInBytes, castTypes);
     ByteBuffer[] scratch = new ByteBuffer[castTypes.size()];
     for (int i = 0; i < scratch.length; i++) {
       if (castTypes.get(i).isPresent()) {
@@ -182,6 +190,9 @@ public final class MergeExecutor {
           for (TensorSource d : data) d.release();
         }
       }
+      // Every read is done: an input written meanwhile must not yield an output (it could mix old
+      // and new bytes), so each is checked before the output is finished and committed.
+      for (PlannedInput input : plan.inputs()) input.weights().checkUnchanged();
       long computeEnd = System.nanoTime();
       pipeline.finish();
       if (TRACE) {
@@ -201,11 +212,14 @@ public final class MergeExecutor {
 
   /**
    * The largest chunk (a multiple of the reduction segment, at most the preferred size) whose
-   * staging and cast buffers fit in half the budget; the other half is left for the JVM's own
+   * staging, read and cast buffers fit in half the budget; the other half is left for the JVM's own
    * needs.
+   *
+   * @param readBytes bytes per element of the buffers the inputs are read into, all inputs together
    */
-  static long chunkElements(long budget, int maxOutBytes, List<Optional<DType>> castTypes) {
-    long perElement = (long) STAGING_BUFFERS * maxOutBytes;
+  static long chunkElements(
+      long budget, int maxOutBytes, int readBytes, List<Optional<DType>> castTypes) {
+    long perElement = (long) STAGING_BUFFERS * maxOutBytes + readBytes;
     for (Optional<DType> c : castTypes) perElement += c.map(DType::byteSize).orElse(0);
     long segments = Math.max(1, budget / 2 / perElement / Kernels.DOT_SEGMENT);
     long preferred = Math.max(1, PREFERRED_CHUNK / Kernels.DOT_SEGMENT);

@@ -71,6 +71,11 @@ public final class RelaidWeights implements ModelWeights {
   }
 
   @Override
+  public void checkUnchanged() throws dev.amalgam.io.InputChangedException {
+    weights.checkUnchanged();
+  }
+
+  @Override
   public void close() throws IOException {
     weights.close();
   }

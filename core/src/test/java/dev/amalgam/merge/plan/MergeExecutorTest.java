@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.amalgam.io.InputChangedException;
 import dev.amalgam.io.ProgressListener;
 import dev.amalgam.kernels.Kernels;
 import dev.amalgam.merge.config.ConfigReader;
@@ -100,6 +101,99 @@ class MergeExecutorTest {
     }
   }
 
+  /** A listener that runs {@code change} once, when the first output bytes are reported. */
+  private static ProgressListener onFirstAdvance(IoAction change) {
+    return new ProgressListener() {
+      private boolean done;
+
+      @Override
+      public void start(long totalBytes) {}
+
+      @Override
+      public void advance(long bytes) {
+        if (done) return;
+        done = true;
+        try {
+          change.run();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+  }
+
+  @FunctionalInterface
+  private interface IoAction {
+    void run() throws IOException;
+  }
+
+  private void assertNoOutputAndNoPartial(Path out) throws IOException {
+    assertFalse(Files.exists(out));
+    try (Stream<Path> s = Files.list(tmp)) {
+      assertTrue(
+          s.noneMatch(q -> q.getFileName().toString().startsWith(".out.")),
+          "temporary directory removed");
+    }
+  }
+
+  @Test
+  void anInputTruncatedDuringTheMergeFailsNamingItAndLeavesNothing() throws Exception {
+    Path a = model("a", 1, 0);
+    Path b = model("b", 1, 0.3);
+    Path shard = b.resolve("model.safetensors");
+    Path out = tmp.resolve("out");
+    try (MergePlan p = plan(a, b)) {
+      MergeOptions options =
+          MergeOptions.builder()
+              .progress(
+                  onFirstAdvance(
+                      () -> {
+                        try (java.io.RandomAccessFile raf =
+                            new java.io.RandomAccessFile(shard.toFile(), "rw")) {
+                          raf.setLength(raf.length() / 3);
+                        }
+                      }))
+              .build();
+      InputChangedException e =
+          assertThrows(InputChangedException.class, () -> MergeExecutor.execute(p, out, options));
+      assertEquals(shard, e.file());
+      assertTrue(e.getMessage().contains("ended at byte"), e.getMessage());
+    }
+    assertNoOutputAndNoPartial(out);
+  }
+
+  @Test
+  void anInputRewrittenInPlaceDuringTheMergeIsCaughtBeforeTheCommit() throws Exception {
+    Path a = model("a", 1, 0);
+    Path b = model("b", 1, 0.3);
+    Path shard = a.resolve("model.safetensors");
+    Path out = tmp.resolve("out");
+    try (MergePlan p = plan(a, b)) {
+      // same size, new bytes at the end, as a second copy over the first would leave them
+      MergeOptions options =
+          MergeOptions.builder()
+              .progress(
+                  onFirstAdvance(
+                      () -> {
+                        try (java.io.RandomAccessFile raf =
+                            new java.io.RandomAccessFile(shard.toFile(), "rw")) {
+                          raf.seek(raf.length() - 4);
+                          raf.write(new byte[] {1, 2, 3, 4});
+                        }
+                        Files.setLastModifiedTime(
+                            shard,
+                            java.nio.file.attribute.FileTime.fromMillis(
+                                System.currentTimeMillis() + 2000));
+                      }))
+              .build();
+      InputChangedException e =
+          assertThrows(InputChangedException.class, () -> MergeExecutor.execute(p, out, options));
+      assertEquals(shard, e.file());
+      assertTrue(e.getMessage().contains("modification time"), e.getMessage());
+    }
+    assertNoOutputAndNoPartial(out);
+  }
+
   @Test
   void progressCountsEveryOutputByteAndSummaryAddsUp() throws Exception {
     Path a = model("a", 1, 0);
@@ -133,17 +227,17 @@ class MergeExecutorTest {
   @Test
   void chunksStayWithinTheBudgetAndOnSegmentBoundaries() {
     long segment = Kernels.DOT_SEGMENT;
-    // 1 GiB budget, bf16 output, no casts: the preferred 4 segments
+    // 1 GiB budget, bf16 output, two bf16 inputs, no casts: the preferred 4 segments
     assertEquals(
         4 * segment,
-        MergeExecutor.chunkElements(1L << 30, 2, List.of(Optional.empty(), Optional.empty())));
-    // 64 MiB budget with f32 output and two f16 casts: 4*4 + 2*2 = 20 bytes per element -> 1
-    // segment
+        MergeExecutor.chunkElements(1L << 30, 2, 4, List.of(Optional.empty(), Optional.empty())));
+    // 64 MiB budget with f32 output, two f32 inputs read and two f16 casts: 4*4 + 2*4 + 2*2 = 28
+    // bytes per element -> 1 segment
     long chunk =
         MergeExecutor.chunkElements(
-            64L << 20, 4, List.of(Optional.of(DType.F16), Optional.of(DType.F16)));
+            64L << 20, 4, 8, List.of(Optional.of(DType.F16), Optional.of(DType.F16)));
     assertEquals(segment, chunk);
-    assertTrue(chunk * 20 <= 64L << 20);
+    assertTrue(chunk * 28 <= 64L << 20);
   }
 
   @Test
