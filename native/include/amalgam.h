@@ -247,6 +247,13 @@ AMALGAM_API int32_t amalgam_advise(int64_t address, int64_t length, int32_t advi
 AMALGAM_API int32_t amalgam_start_writeback(const char *path, int64_t offset, int64_t length);
 
 /**
+ * Counts the non-finite values among n elements of dtype at src: counts[0] += the NaNs, counts[1] += the
+ * infinities (either sign). A value is non-finite when its exponent bits are all ones; its mantissa tells NaN
+ * (non-zero) from infinity (zero). Adds to the counts already there, so callers sum over chunks. Added in ABI 5.
+ */
+AMALGAM_API int32_t amalgam_count_nonfinite(int32_t isa, int64_t src, int32_t dtype, int64_t n, int64_t *counts);
+
+/**
  * Gives the kernel advice about bytes [offset, offset + length) of the file at path (UTF-8), through a descriptor of
  * its own (posix_fadvise on Linux): WILLNEED starts reading them into the page cache without waiting, so a reader
  * that uses positional reads can prefetch what it reads next; SEQUENTIAL widens read-ahead; DONTNEED drops clean

@@ -396,6 +396,18 @@ int32_t amalgam_start_writeback(const char *path, int64_t offset, int64_t length
   return AMALGAM_OK;
 }
 
+int32_t amalgam_count_nonfinite(int32_t isa, int64_t src, int32_t dtype, int64_t n, int64_t *counts) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (counts == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (n == 0) return AMALGAM_OK;
+  if (src == 0) return AMALGAM_ERR_NULL_POINTER;
+  t->count_nonfinite(as_pointer(src), dtype, n, counts);
+  return AMALGAM_OK;
+}
+
 int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice) {
   if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
     return AMALGAM_ERR_BAD_ADVICE;

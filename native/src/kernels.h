@@ -31,6 +31,8 @@ struct KernelTable {
                       float lambda, float *out);
   void (*magnitude_mask)(float *values, int64_t n, int32_t keep_bits, int64_t keep_equal, int32_t drop_bits,
                          int64_t drop_equal, int64_t *seen);
+  // counts[0] += NaNs, counts[1] += infinities (amalgam_count_nonfinite).
+  void (*count_nonfinite)(const void *src, int32_t dtype, int64_t n, int64_t *counts);
 };
 
 extern const KernelTable kScalarKernels;

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "nonfinite.h"
 #include "simd_kernels.h"
 #include "task_arithmetic.h"
 
@@ -193,6 +194,7 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
 
 const KernelTable kAvx2Kernels = {
     convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask};
+    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
+    count_nonfinite};
 
 }  // namespace amalgam

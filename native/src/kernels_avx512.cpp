@@ -1,6 +1,7 @@
 // AVX-512 F/BW/VL path (with F16C and FMA). Compiled with -mavx512f -mavx512bw -mavx512vl (AmalgamIsa.cmake).
 #include "avx512_traits.h"
 #include "kernels.h"
+#include "nonfinite.h"
 #include "task_arithmetic.h"
 
 namespace amalgam {
@@ -31,6 +32,7 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
 
 const KernelTable kAvx512Kernels = {
     convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask};
+    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
+    count_nonfinite};
 
 }  // namespace amalgam

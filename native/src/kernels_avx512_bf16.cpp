@@ -7,6 +7,7 @@
 // and results to zero (amalgam.h contract point 4). Conversions stay on integer rounding (avx512_traits.h).
 #include "avx512_traits.h"
 #include "kernels.h"
+#include "nonfinite.h"
 #include "task_arithmetic.h"
 
 namespace amalgam {
@@ -52,6 +53,7 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
 
 const KernelTable kAvx512Bf16Kernels = {
     convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask};
+    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
+    count_nonfinite};
 
 }  // namespace amalgam

@@ -1,5 +1,6 @@
 // Portable path: the canonical arithmetic of amalgam.h, one element at a time.
 #include "kernels.h"
+#include "nonfinite.h"
 #include "scalar_math.h"
 #include "task_arithmetic.h"
 
@@ -45,6 +46,7 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, i
 
 const KernelTable kScalarKernels = {
     convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask};
+    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
+    count_nonfinite};
 
 }  // namespace amalgam

@@ -10,6 +10,8 @@ import dev.amalgam.merge.plan.MergeOptions;
 import dev.amalgam.merge.plan.MergePlan;
 import dev.amalgam.merge.plan.MergePlanner;
 import dev.amalgam.merge.plan.MergeResult;
+import dev.amalgam.merge.plan.NonFiniteCount;
+import dev.amalgam.merge.plan.NonFinitePolicy;
 import dev.amalgam.merge.plan.OutputSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -135,6 +137,16 @@ final class MergeCommand implements Callable<Integer> {
               + " (the base's, else the first's, is used), as mergekit's --allow-crimes.")
   boolean allowCrimes;
 
+  @Option(
+      names = "--on-nonfinite",
+      paramLabel = "POLICY",
+      defaultValue = "warn",
+      description =
+          "What NaN or infinite values in an input or the output do: error (fail, write nothing),"
+              + " warn (merge, and list each affected tensor with its input and counts) or ignore"
+              + " (do not count). Default: ${DEFAULT-VALUE}.")
+  String onNonFinite;
+
   @Option(names = "--no-progress", description = "Do not draw a progress bar.")
   boolean noProgress;
 
@@ -159,6 +171,12 @@ final class MergeCommand implements Callable<Integer> {
     if (memoryBudget < MergeOptions.MIN_MEMORY_BUDGET) {
       throw new Main.InvalidInputException("--memory-budget must be at least 64MiB");
     }
+    NonFinitePolicy nonFinitePolicy;
+    try {
+      nonFinitePolicy = NonFinitePolicy.parse(onNonFinite);
+    } catch (IllegalArgumentException e) {
+      throw new Main.InvalidInputException("--on-nonfinite: " + e.getMessage());
+    }
     OutputSpec out = outputSpec(outFormat, outType, output);
     if (out.isGguf() && spec.commandLine().getParseResult().hasMatchedOption("--out-shard-size")) {
       err.println(
@@ -177,7 +195,8 @@ final class MergeCommand implements Callable<Integer> {
             .sync(!noFsync)
             .copyTokenizer(copyTokenizer)
             .writeModelCard(writeModelCard)
-            .warnings(WarningListener.collectingInto(warnings));
+            .warnings(WarningListener.collectingInto(warnings))
+            .onNonFinite(nonFinitePolicy);
     MergeResult result;
     try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed, allowCrimes)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
@@ -187,8 +206,46 @@ final class MergeCommand implements Callable<Integer> {
       }
     }
     warnings.forEach(w -> err.println("amalgam: warning: " + w));
+    nonFiniteSummary(result.nonFinite()).forEach(w -> err.println("amalgam: warning: " + w));
     stdout.println(summary(result));
     return 0;
+  }
+
+  /** Tensors listed one per line before the rest are counted in one line. */
+  static final int NON_FINITE_LINES = 20;
+
+  /**
+   * The warning lines for the non-finite values a merge met: a total, then each affected tensor
+   * with its input and counts (the first {@link #NON_FINITE_LINES}, then how many more).
+   */
+  static List<String> nonFiniteSummary(List<NonFiniteCount> counts) {
+    if (counts.isEmpty()) return List.of();
+    List<String> lines = new ArrayList<>();
+    long tensors = counts.stream().map(NonFiniteCount::tensor).distinct().count();
+    long total =
+        counts.stream()
+            .filter(c -> !c.source().equals(NonFiniteCount.OUTPUT))
+            .mapToLong(NonFiniteCount::total)
+            .sum();
+    long output =
+        counts.stream()
+            .filter(c -> c.source().equals(NonFiniteCount.OUTPUT))
+            .mapToLong(NonFiniteCount::total)
+            .sum();
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            "%d tensor%s met non-finite values: %d in the inputs, %d in the merged output"
+                + " (--on-nonfinite error refuses them)",
+            tensors,
+            tensors == 1 ? "" : "s",
+            total,
+            output));
+    counts.stream().limit(NON_FINITE_LINES).forEach(c -> lines.add("  " + c.describe()));
+    if (counts.size() > NON_FINITE_LINES) {
+      lines.add("  ... and " + (counts.size() - NON_FINITE_LINES) + " more");
+    }
+    return lines;
   }
 
   /** The output the options ask for; a .gguf name implies GGUF. */

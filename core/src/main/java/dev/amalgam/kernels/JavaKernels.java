@@ -103,6 +103,54 @@ public final class JavaKernels implements KernelBackend {
     for (long i = 0; i < n; i++) store(dst, dstType, d0 + i, load(src, srcType, s0 + i));
   }
 
+  /**
+   * The reference of amalgam_count_nonfinite: a value whose exponent bits are all ones is infinite
+   * if its mantissa is zero, else NaN.
+   */
+  @Override
+  public void countNonFinite(ByteBuffer src, long srcOffset, DType type, long n, long[] counts) {
+    long nan = 0;
+    long inf = 0;
+    int at = Math.toIntExact(src.position() + srcOffset);
+    for (long i = 0; i < n; i++) {
+      int index = Math.toIntExact(at + i * type.byteSize());
+      boolean special;
+      boolean zeroMantissa;
+      switch (type) {
+        case F32:
+          {
+            int bits = src.getInt(index);
+            if (src.order() != ByteOrder.LITTLE_ENDIAN) bits = Integer.reverseBytes(bits);
+            special = (bits & 0x7f800000) == 0x7f800000;
+            zeroMantissa = (bits & 0x007fffff) == 0;
+            break;
+          }
+        case F16:
+          {
+            int bits = le16(src, index);
+            special = (bits & 0x7c00) == 0x7c00;
+            zeroMantissa = (bits & 0x03ff) == 0;
+            break;
+          }
+        case BF16:
+          {
+            int bits = le16(src, index);
+            special = (bits & 0x7f80) == 0x7f80;
+            zeroMantissa = (bits & 0x007f) == 0;
+            break;
+          }
+        default:
+          throw new IllegalArgumentException(type + " is not a kernel type");
+      }
+      if (special) {
+        if (zeroMantissa) inf++;
+        else nan++;
+      }
+    }
+    counts[0] += nan;
+    counts[1] += inf;
+  }
+
   @Override
   public void weightedSum(
       ByteBuffer[] inputs,

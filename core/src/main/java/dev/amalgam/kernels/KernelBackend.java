@@ -105,6 +105,9 @@ interface KernelBackend {
       long dropEqual,
       long[] seen);
 
+  /** Adds the NaNs of the range to counts[0] and its infinities to counts[1]. */
+  void countNonFinite(ByteBuffer src, long srcOffset, DType type, long n, long[] counts);
+
   /** The merge without consensus (amalgam.h contract point 8). */
   void plainMerge(
       float[] w,

@@ -55,6 +55,13 @@ public interface Kernels extends AutoCloseable {
       DType outType,
       long n);
 
+  /**
+   * Counts the non-finite values among {@code n} elements at {@code src}'s position: adds the NaNs
+   * to {@code counts[0]} and the infinities (either sign) to {@code counts[1]}. Merges run it over
+   * every input chunk as they read it, which costs one pass over data that is still in the cache.
+   */
+  void countNonFinite(ByteBuffer src, DType type, long n, long[] counts);
+
   /** The dot product and both squared norms of two equally long vectors. */
   default Dot3 dot3(ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n) {
     Dot3.Accumulator sums = new Dot3.Accumulator();

@@ -124,6 +124,18 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
+  public void countNonFinite(ByteBuffer src, long srcOffset, DType type, long n, long[] counts) {
+    try {
+      check(
+          "count_nonfinite",
+          AmalgamNative.amalgam_count_nonfinite(
+              isa.code(), address(src, srcOffset), type.kernelCode(), n, counts));
+    } finally {
+      Reference.reachabilityFence(src);
+    }
+  }
+
+  @Override
   public void quantizeQ8_0(
       ByteBuffer src, long srcOffset, DType srcType, ByteBuffer dst, long dstOffset, long n) {
     try {

@@ -137,6 +137,29 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
+  public void countNonFinite(ByteBuffer src, DType type, long n, long[] counts) {
+    checkCount(n);
+    Objects.requireNonNull(counts, "counts");
+    if (counts.length < 2) {
+      throw new IllegalArgumentException("countNonFinite: counts holds " + counts.length + " < 2");
+    }
+    checkBuffer("src", src, type, n, false);
+    KernelBackend b = backendFor(src);
+    java.util.concurrent.atomic.AtomicLongArray total =
+        new java.util.concurrent.atomic.AtomicLongArray(2);
+    runSplit(
+        n,
+        (from, len) -> {
+          long[] part = new long[2];
+          b.countNonFinite(src, from * type.byteSize(), type, len, part);
+          total.addAndGet(0, part[0]);
+          total.addAndGet(1, part[1]);
+        });
+    counts[0] += total.get(0);
+    counts[1] += total.get(1);
+  }
+
+  @Override
   public void dot3(
       ByteBuffer x, DType xType, ByteBuffer y, DType yType, long n, Dot3.Accumulator sums) {
     checkCount(n);

@@ -184,6 +184,14 @@ public final class AmalgamNative {
   public static native int amalgam_advise(
       @Cast("int64_t") long address, @Cast("int64_t") long length, int advice);
 
+  /** See {@code amalgam_count_nonfinite}. */
+  public static native int amalgam_count_nonfinite(
+      int isa,
+      @Cast("int64_t") long src,
+      int dtype,
+      @Cast("int64_t") long n,
+      @Cast("int64_t*") long[] counts);
+
   /** See {@code amalgam_advise_file}. */
   public static native int amalgam_advise_file(
       @Cast("const char*") String path,

@@ -74,7 +74,18 @@ final class SlerpMerge {
         // reduction pass.
         c = new Slerp.Coefficients((float) (1 - t), (float) t, Double.NaN, false);
       } else {
-        c = Slerp.coefficients(reduce(io), t);
+        Dot3 sums = reduce(io);
+        c = Slerp.coefficients(sums, t);
+        if (!Double.isFinite(sums.xy())
+            || !Double.isFinite(sums.xx())
+            || !Double.isFinite(sums.yy())) {
+          // mergekit would return NaN for the whole tensor here; the linear path keeps every finite
+          // element, and it is said, never taken silently
+          io.warn(
+              "SLERP took the linear path: the inputs' dot product or norms are not finite (the"
+                  + " inputs hold NaN or infinite values, or values so large that their squares"
+                  + " overflow)");
+        }
       }
       new WeightedSumOperation(new int[] {base, other}, new float[] {c.s0(), c.s1()}, describe())
           .run(io);

@@ -50,4 +50,11 @@ public interface TensorStreams {
 
   /** The kernels to compute with. */
   Kernels kernels();
+
+  /**
+   * Reports something the operation did differently from what was asked (SLERP taking the linear
+   * path because of non-finite values, say); the executor names the tensor and passes it to the
+   * merge's warnings. Does nothing by default.
+   */
+  default void warn(String message) {}
 }

@@ -70,11 +70,12 @@ public final class MergeExecutor {
         Kernels kernels = Kernels.best(options.threads())) {
       long start = System.nanoTime();
       List<String> files;
+      List<NonFiniteCount> nonFinite;
       try (ShardedSafetensorsWriter writer =
           ShardedSafetensorsWriter.open(
               out.directory(), outputs, options.maxShardBytes(), Map.of("format", "pt"))) {
         writer.setSync(options.sync());
-        runTasks(plan, writer, options, kernels, start);
+        nonFinite = runTasks(plan, writer, options, kernels, start);
         writer.finish();
         files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
       }
@@ -88,7 +89,8 @@ public final class MergeExecutor {
           plan.outputBytes(),
           seconds,
           files,
-          kernels.description());
+          kernels.description(),
+          nonFinite);
     }
   }
 
@@ -123,7 +125,7 @@ public final class MergeExecutor {
                 options.overwrite(),
                 options.sync())) {
       long start = System.nanoTime();
-      runTasks(plan, out, options, kernels, start);
+      List<NonFiniteCount> nonFinite = runTasks(plan, out, options, kernels, start);
       out.finish();
       double seconds = (System.nanoTime() - start) / 1e9;
       return new MergeResult(
@@ -133,12 +135,16 @@ public final class MergeExecutor {
           plan.outputBytes(),
           seconds,
           List.of(absolute.getFileName().toString()),
-          kernels.description());
+          kernels.description(),
+          nonFinite);
     }
   }
 
-  /** Streams every task through the staging pipeline into {@code sink}. */
-  private static void runTasks(
+  /**
+   * Streams every task through the staging pipeline into {@code sink}; returns the non-finite
+   * values met.
+   */
+  private static List<NonFiniteCount> runTasks(
       MergePlan plan, TensorSink sink, MergeOptions options, Kernels kernels, long start)
       throws IOException, InterruptedException {
     List<TensorTask> tasks = plan.tasks();
@@ -170,6 +176,7 @@ public final class MergeExecutor {
         scratch[i] = aligned(Math.toIntExact(castTypes.get(i).get().byteCount(chunk)));
       }
     }
+    List<NonFiniteCount> nonFinite = new ArrayList<>();
     options.progress().start(plan.outputBytes());
     try (OutputPipeline pipeline =
         new OutputPipeline(
@@ -184,11 +191,17 @@ public final class MergeExecutor {
               plan.inputs().get(task.models().get(i)).weights().data(task.inputs().get(i).name());
         }
         pipeline.beginTensor(task.output().name());
+        Streams streams = new Streams(task, data, scratch, chunk, kernels, pipeline, options);
         try {
-          task.operation().run(new Streams(task, data, scratch, chunk, kernels, pipeline));
+          task.operation().run(streams);
         } finally {
           for (TensorSource d : data) d.release();
         }
+        List<NonFiniteCount> met = streams.nonFinite(plan);
+        if (!met.isEmpty() && options.onNonFinite() == NonFinitePolicy.ERROR) {
+          throw new NonFiniteException(met);
+        }
+        nonFinite.addAll(met);
       }
       // Every read is done: an input written meanwhile must not yield an output (it could mix old
       // and new bytes), so each is checked before the output is finished and committed.
@@ -208,6 +221,7 @@ public final class MergeExecutor {
     } finally {
       options.progress().finish();
     }
+    return nonFinite;
   }
 
   /**
@@ -319,6 +333,12 @@ public final class MergeExecutor {
     private final long chunk;
     private final Kernels kernels;
     private final OutputPipeline pipeline;
+    private final MergeOptions options;
+    private final boolean count;
+    // per input: elements counted from 0 (an operation that reads twice is counted once), NaNs,
+    // infinities; the output's counts last
+    private final long[] countedUpTo;
+    private final long[][] counts;
 
     Streams(
         TensorTask task,
@@ -326,13 +346,34 @@ public final class MergeExecutor {
         ByteBuffer[] scratch,
         long chunk,
         Kernels kernels,
-        OutputPipeline pipeline) {
+        OutputPipeline pipeline,
+        MergeOptions options) {
       this.task = task;
       this.data = data;
       this.scratch = scratch;
       this.chunk = chunk;
       this.kernels = kernels;
       this.pipeline = pipeline;
+      this.options = options;
+      this.count = options.onNonFinite() != NonFinitePolicy.IGNORE;
+      this.countedUpTo = new long[data.length];
+      this.counts = new long[data.length + 1][2];
+    }
+
+    /** The non-finite values this tensor met, by input in order, then the output. */
+    List<NonFiniteCount> nonFinite(MergePlan plan) {
+      List<NonFiniteCount> met = new ArrayList<>();
+      String name = task.output().name();
+      for (int i = 0; i <= data.length; i++) {
+        long[] c = counts[i];
+        if (c[0] + c[1] == 0) continue;
+        String source =
+            i == data.length
+                ? NonFiniteCount.OUTPUT
+                : plan.inputs().get(task.models().get(i)).label();
+        met.add(new NonFiniteCount(name, source, c[0], c[1]));
+      }
+      return met;
     }
 
     @Override
@@ -371,6 +412,14 @@ public final class MergeExecutor {
                 + chunk);
       }
       ByteBuffer stored = data[input].slice(first, count);
+      if (this.count && first == countedUpTo[input]) {
+        // Counted right after the read, while the chunk is in the cache; a second pass is not.
+        DType storedType = data[input].info().dtype();
+        if (storedType.isMergeable()) {
+          kernels.countNonFinite(stored, storedType, count, counts[input]);
+        }
+        countedUpTo[input] = first + count;
+      }
       Optional<DType> cast = task.castTo().get(input);
       if (cast.isEmpty()) return stored;
       ByteBuffer target = scratch[input].duplicate().clear();
@@ -390,7 +439,16 @@ public final class MergeExecutor {
 
     @Override
     public void emit(ByteBuffer filled) throws IOException, InterruptedException {
+      DType out = task.output().dtype();
+      if (count && out.isMergeable()) {
+        kernels.countNonFinite(filled, out, filled.limit() / out.byteSize(), counts[data.length]);
+      }
       pipeline.emit(filled);
+    }
+
+    @Override
+    public void warn(String message) {
+      options.warnings().warn("tensor '" + task.output().name() + "': " + message);
     }
 
     @Override

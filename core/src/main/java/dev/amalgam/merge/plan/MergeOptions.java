@@ -22,6 +22,8 @@ import java.util.Objects;
  *     --write-model-card)
  * @param warnings receives what the merge does differently from what was asked (a donor without
  *     tokenizer files, a chat template that cannot be written), as it happens
+ * @param onNonFinite what NaN or infinite values in an input or the output do (default {@link
+ *     NonFinitePolicy#WARN})
  */
 public record MergeOptions(
     int threads,
@@ -32,7 +34,8 @@ public record MergeOptions(
     ProgressListener progress,
     boolean copyTokenizer,
     boolean writeModelCard,
-    WarningListener warnings) {
+    WarningListener warnings,
+    NonFinitePolicy onNonFinite) {
   /** mergekit's default shard size: 5 GB (decimal). */
   public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
 
@@ -57,6 +60,7 @@ public record MergeOptions(
     }
     Objects.requireNonNull(progress, "progress");
     Objects.requireNonNull(warnings, "warnings");
+    Objects.requireNonNull(onNonFinite, "onNonFinite");
   }
 
   /**
@@ -84,7 +88,8 @@ public record MergeOptions(
         .progress(progress)
         .copyTokenizer(copyTokenizer)
         .writeModelCard(writeModelCard)
-        .warnings(warnings);
+        .warnings(warnings)
+        .onNonFinite(onNonFinite);
   }
 
   /** Collects {@link MergeOptions}; {@link #build()} validates them. */
@@ -98,6 +103,7 @@ public record MergeOptions(
     private boolean copyTokenizer = true;
     private boolean writeModelCard = true;
     private WarningListener warnings = WarningListener.toLogger();
+    private NonFinitePolicy onNonFinite = NonFinitePolicy.WARN;
 
     private Builder() {}
 
@@ -155,6 +161,12 @@ public record MergeOptions(
       return this;
     }
 
+    /** What NaN or infinite values in an input or the output do. */
+    public Builder onNonFinite(NonFinitePolicy value) {
+      onNonFinite = value;
+      return this;
+    }
+
     /**
      * The options.
      *
@@ -171,7 +183,8 @@ public record MergeOptions(
           progress,
           copyTokenizer,
           writeModelCard,
-          warnings);
+          warnings,
+          onNonFinite);
     }
   }
 }

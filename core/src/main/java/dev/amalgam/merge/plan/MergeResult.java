@@ -13,6 +13,8 @@ import java.util.List;
  * @param seconds wall time of the tensor phase
  * @param shardFiles the safetensors files written
  * @param kernels the kernels used, e.g. "native avx512_bf16, 2 threads"
+ * @param nonFinite the NaN and infinite values met, by tensor and input (empty when there were
+ *     none, or under {@link NonFinitePolicy#IGNORE})
  */
 public record MergeResult(
     Path outputDirectory,
@@ -21,7 +23,13 @@ public record MergeResult(
     long bytesWritten,
     double seconds,
     List<String> shardFiles,
-    String kernels) {
+    String kernels,
+    List<NonFiniteCount> nonFinite) {
+  /** Copies the list. */
+  public MergeResult {
+    nonFinite = List.copyOf(nonFinite);
+  }
+
   /** (bytes read + bytes written) per second, in GB/s (1e9). */
   public double gigabytesPerSecond() {
     return seconds > 0 ? (bytesRead + bytesWritten) / seconds / 1e9 : 0;

@@ -219,6 +219,13 @@ final class TensorParameters implements TensorContext {
             : "required by " + method.name() + " (" + spec.description() + ")");
   }
 
+  /**
+   * The largest magnitude a number parameter may have: every method's parameters (weights, t,
+   * densities, lambda, iteration counts) are small numbers, and a value near f32's range (3.4e38)
+   * makes the f32 coefficients infinite, so one far beyond any sensible value is a typo.
+   */
+  static final double MAX_NUMBER = 1e6;
+
   private static Object convert(Object value, ParameterSpec spec, String path) {
     switch (spec.type()) {
       case NUMBER:
@@ -235,6 +242,16 @@ final class TensorParameters implements TensorContext {
           }
           if (d == null) throw new ConfigException(path, "expected a number, got '" + value + "'");
           if (!Double.isFinite(d)) throw new ConfigException(path, "must be finite, got " + d);
+          if (Math.abs(d) > MAX_NUMBER) {
+            throw new ConfigException(
+                path,
+                "must lie within ±"
+                    + (long) MAX_NUMBER
+                    + ", got "
+                    + d
+                    + " (the kernels compute in f32: such a value turns the whole tensor into"
+                    + " infinities and NaN)");
+          }
           return d;
         }
       case BOOLEAN:
