@@ -5,10 +5,16 @@
 function(amalgam_target_options target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -O3 -fno-math-errno -ffp-contract=off -Wall -Wextra)
-    if(AMALGAM_STATIC_RUNTIME)
+    if(AMALGAM_STATIC_RUNTIME AND NOT AMALGAM_SANITIZE)
       target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
     endif()
-    if(NOT APPLE)
+    if(AMALGAM_SANITIZE)
+      target_compile_options(${target} PRIVATE -fsanitize=${AMALGAM_SANITIZE} -fno-sanitize-recover=all
+                                               -fno-omit-frame-pointer -g)
+      target_link_options(${target} PRIVATE -fsanitize=${AMALGAM_SANITIZE})
+    elseif(NOT APPLE)
+      # A sanitized shared library leaves its runtime's symbols to the executable, so only unsanitized builds
+      # can insist that every symbol resolves at link time.
       target_link_options(${target} PRIVATE -Wl,--no-undefined)
     endif()
   endif()

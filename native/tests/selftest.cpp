@@ -5,16 +5,34 @@
 //   --bench       time lerp, SLERP, copy, read, Q8_0 quantize and dequantize over N bf16 elements (single
 //                 thread) after the checks
 // Exit status 0 = all paths agree bit for bit.
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "amalgam.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AMALGAM_SELFTEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AMALGAM_SELFTEST_ASAN 1
+#endif
+#endif
+#ifdef AMALGAM_SELFTEST_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, bytes) ASAN_POISON_MEMORY_REGION((p), static_cast<size_t>(bytes))
+#define UNPOISON(p, bytes) ASAN_UNPOISON_MEMORY_REGION((p), static_cast<size_t>(bytes))
+#else
+#define POISON(p, bytes) ((void)(p), (void)(bytes))
+#define UNPOISON(p, bytes) ((void)(p), (void)(bytes))
+#endif
 
 namespace {
 
@@ -58,14 +76,29 @@ struct Buffer {
   int64_t offset;
   int64_t bytes;
 
-  Buffer(int64_t size, int64_t off) : storage(static_cast<size_t>(size + 256), 0xab), offset(off), bytes(size) {}
+  Buffer(int64_t size, int64_t off) : storage(static_cast<size_t>(size + 256), 0xab), offset(off), bytes(size) {
+    poison_guards();
+  }
+  Buffer(Buffer &&) = default;
+  Buffer(const Buffer &) = delete;
+  ~Buffer() { UNPOISON(storage.data(), storage.size()); }
   // 64 guard bytes before the data and at least 64 after it (offset < 64).
   uint8_t *data() {
     uintptr_t base = reinterpret_cast<uintptr_t>(storage.data()) + 64;
     uintptr_t aligned = (base + 63) / 64 * 64;
     return reinterpret_cast<uint8_t *>(aligned) + offset;
   }
-  void fill(uint8_t v) { std::memset(storage.data(), v, storage.size()); }
+  void fill(uint8_t v) {
+    UNPOISON(storage.data(), storage.size());
+    std::memset(storage.data(), v, storage.size());
+    poison_guards();
+  }
+  // Under AddressSanitizer a kernel that reads or writes a guard byte fails at once, not only when it changes
+  // one. (ASan poisons whole 8-byte granules below data(), so an underrun of under 8 bytes can go unseen there.)
+  void poison_guards() {
+    POISON(storage.data(), data() - storage.data());
+    POISON(data() + bytes, storage.data() + storage.size() - (data() + bytes));
+  }
 };
 
 // Normal data: N(0, 0.02), the shape of model weights, converted to dtype by the scalar path.
@@ -117,7 +150,13 @@ void fill_special(Buffer &b, int dtype, int64_t n, std::mt19937_64 &rng) {
 
 // Equal data and untouched guard bytes around it.
 bool same_bytes(Buffer &a, Buffer &b) {
-  return a.bytes == b.bytes && std::memcmp(a.data() - 64, b.data() - 64, static_cast<size_t>(a.bytes + 128)) == 0;
+  UNPOISON(a.storage.data(), a.storage.size());
+  UNPOISON(b.storage.data(), b.storage.size());
+  const bool same =
+      a.bytes == b.bytes && std::memcmp(a.data() - 64, b.data() - 64, static_cast<size_t>(a.bytes + 128)) == 0;
+  a.poison_guards();
+  b.poison_guards();
+  return same;
 }
 
 // ------------------------------------------------------------------------------------------ conversions
@@ -770,6 +809,302 @@ void test_task_arithmetic(int best, std::mt19937_64 &rng) {
   check(amalgam_plain_merge(0, 1, &one, 0, 1, 1.0f, &one, 1.0f, &one) == AMALGAM_ERR_BAD_ARGUMENT, "stride", 0, 1);
 }
 
+// ----------------------------------------------------------------------- exact-size buffers (sanitizers)
+
+// `bytes` bytes of heap that end exactly where the allocation ends and start `misalign` bytes into it, so that
+// under AddressSanitizer any read or write past the end (and any before the allocation) is reported.
+class Exact {
+ public:
+  Exact(int64_t bytes, int64_t misalign)
+      : block_(new uint8_t[static_cast<size_t>(bytes + misalign)]), data_(block_ + misalign), bytes_(bytes) {
+    std::memset(block_, 0xcd, static_cast<size_t>(bytes + misalign));
+  }
+  Exact(const Exact &) = delete;
+  Exact &operator=(const Exact &) = delete;
+  ~Exact() { delete[] block_; }
+  uint8_t *data() { return data_; }
+  float *floats() { return reinterpret_cast<float *>(data_); }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  uint8_t *block_;
+  uint8_t *data_;
+  int64_t bytes_;
+};
+
+void fill_bytes(Exact &b, std::mt19937_64 &rng) {
+  for (int64_t i = 0; i < b.bytes(); ++i) b.data()[i] = static_cast<uint8_t>(rng());
+}
+
+// Random f32 values of every kind at a possibly unaligned address (the float* kernels need 4-byte alignment).
+void fill_ta(Exact &b, int64_t n, std::mt19937_64 &rng) {
+  std::vector<float> v = ta_values(n, rng);
+  if (n > 0) std::memcpy(b.data(), v.data(), static_cast<size_t>(n) * 4);
+}
+
+bool same_exact(Exact &a, Exact &b) {
+  return a.bytes() == b.bytes() && std::memcmp(a.data(), b.data(), static_cast<size_t>(a.bytes())) == 0;
+}
+
+const int64_t kExactSizes[] = {0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 1000, 2049, 4095, 4097};
+
+// Every element-wise kernel on every ISA against the scalar path, with buffers allocated to the byte.
+void test_exact_elementwise(int best, std::mt19937_64 &rng) {
+  for (int64_t n : kExactSizes) {
+    for (int sd : kDtypes) {
+      Exact src(n * dtype_size(sd), static_cast<int64_t>(rng() % 4) * dtype_size(sd) + 1);
+      fill_bytes(src, rng);
+      for (int dd : kDtypes) {
+        Exact want(n * dtype_size(dd), 1), got(n * dtype_size(dd), 3);
+        expect_ok(amalgam_convert(0, address(src.data()), sd, address(want.data()), dd, n, 0), "exact convert");
+        for (int isa = 1; isa <= best; ++isa) {
+          for (int flags : {0, static_cast<int>(AMALGAM_FLAG_STREAM_STORES)}) {
+            expect_ok(amalgam_convert(isa, address(src.data()), sd, address(got.data()), dd, n, flags),
+                      "exact convert");
+            check(same_exact(want, got), "exact convert", isa, n, dtype_name(dd));
+          }
+        }
+      }
+      Exact other(n * dtype_size(AMALGAM_DTYPE_BF16), 5);
+      fill_bytes(other, rng);
+      double want3[3], got3[3];
+      expect_ok(amalgam_dot3(0, address(src.data()), sd, address(other.data()), AMALGAM_DTYPE_BF16, n, want3),
+                "exact dot3");
+      for (int isa = 1; isa <= best; ++isa) {
+        // vdpbf16ps flushes the random subnormals of bf16 x bf16 (contract point 4).
+        if (isa == AMALGAM_ISA_AVX512_BF16 && sd == AMALGAM_DTYPE_BF16) continue;
+        expect_ok(amalgam_dot3(isa, address(src.data()), sd, address(other.data()), AMALGAM_DTYPE_BF16, n, got3),
+                  "exact dot3");
+        check(same_dot3(want3, got3), "exact dot3", isa, n, dtype_name(sd));
+      }
+      // task vector: d = r(x) - b against amalgam_convert plus one subtraction, for every rounding type.
+      Exact b(n * 4, 4), d(n * 4, 4);
+      fill_ta(b, n, rng);
+      for (int rd : kDtypes) {
+        std::vector<float> wide(static_cast<size_t>(n) + 1), want(static_cast<size_t>(n) + 1);
+        std::vector<uint16_t> narrow(static_cast<size_t>(n) + 1);
+        amalgam_convert(0, address(src.data()), sd, address(wide.data()), AMALGAM_DTYPE_F32, n, 0);
+        if (rd != sd && rd != AMALGAM_DTYPE_F32) {
+          amalgam_convert(0, address(wide.data()), AMALGAM_DTYPE_F32, address(narrow.data()), rd, n, 0);
+          amalgam_convert(0, address(narrow.data()), rd, address(wide.data()), AMALGAM_DTYPE_F32, n, 0);
+        }
+        for (int64_t i = 0; i < n; ++i) want[i] = wide[i] - b.floats()[i];
+        want.resize(static_cast<size_t>(n));
+        for (int isa = 0; isa <= best; ++isa) {
+          expect_ok(amalgam_task_vector(isa, address(src.data()), sd, rd, b.floats(), n, d.floats()),
+                    "exact task_vector");
+          std::vector<float> got(d.floats(), d.floats() + n);
+          check(same_floats(got, want), "exact task_vector", isa, n, dtype_name(rd));
+        }
+      }
+    }
+  }
+}
+
+// Weighted sums of 1, 64 (the last one on the stack table), 65 and 70 inputs (a heap table), to the byte.
+void test_exact_weighted_sums(int best, std::mt19937_64 &rng) {
+  for (int count : {1, 2, 64, 65, 70}) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{33}, int64_t{4097}}) {
+      std::vector<std::unique_ptr<Exact>> inputs;
+      std::vector<int64_t> addresses;
+      std::vector<int32_t> dtypes;
+      std::vector<float> coefficients;
+      for (int k = 0; k < count; ++k) {
+        const int dt = kDtypes[rng() % 3];
+        inputs.emplace_back(new Exact(n * dtype_size(dt), static_cast<int64_t>(rng() % 8)));
+        fill_bytes(*inputs.back(), rng);
+        addresses.push_back(address(inputs.back()->data()));
+        dtypes.push_back(dt);
+        coefficients.push_back(1.0f / static_cast<float>(k + 1));
+      }
+      for (int od : kDtypes) {
+        Exact want(n * dtype_size(od), 1), got(n * dtype_size(od), 1);
+        expect_ok(amalgam_weighted_sum(0, count, addresses.data(), dtypes.data(), coefficients.data(),
+                                       address(want.data()), od, n, 0),
+                  "exact weighted_sum");
+        for (int isa = 1; isa <= best; ++isa) {
+          for (int flags : {0, static_cast<int>(AMALGAM_FLAG_STREAM_STORES)}) {
+            expect_ok(amalgam_weighted_sum(isa, count, addresses.data(), dtypes.data(), coefficients.data(),
+                                           address(got.data()), od, n, flags),
+                      "exact weighted_sum");
+            char detail[48];
+            std::snprintf(detail, sizeof detail, "count=%d out=%s flags=%d", count, dtype_name(od), flags);
+            check(same_exact(want, got), "exact weighted_sum", isa, n, detail);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Q8_0 and Q4_0 at block counts 0, 1, 2, 3, 129, with sources and destinations allocated to the byte.
+void test_exact_blocks(int best, std::mt19937_64 &rng) {
+  for (int64_t blocks : {0, 1, 2, 3, 129}) {
+    const int64_t n = blocks * AMALGAM_QUANT_BLOCK;
+    for (int dt : kDtypes) {
+      Exact src(n * dtype_size(dt), 1), want(blocks * 34, 3), got(blocks * 34, 5);
+      fill_bytes(src, rng);
+      expect_ok(amalgam_quantize_q8_0(0, address(src.data()), dt, address(want.data()), n), "exact quantize");
+      for (int isa = 1; isa <= best; ++isa) {
+        expect_ok(amalgam_quantize_q8_0(isa, address(src.data()), dt, address(got.data()), n), "exact quantize");
+        check(same_exact(want, got), "exact quantize_q8_0", isa, n, dtype_name(dt));
+      }
+      for (int format : {AMALGAM_BLOCK_Q8_0, AMALGAM_BLOCK_Q4_0}) {
+        Exact packed(blocks * (format == AMALGAM_BLOCK_Q8_0 ? 34 : 18), 7);
+        fill_bytes(packed, rng);
+        Exact out_want(n * dtype_size(dt), 2), out_got(n * dtype_size(dt), 6);
+        expect_ok(amalgam_dequantize(0, address(packed.data()), format, address(out_want.data()), dt, n),
+                  "exact dequantize");
+        for (int isa = 1; isa <= best; ++isa) {
+          expect_ok(amalgam_dequantize(isa, address(packed.data()), format, address(out_got.data()), dt, n),
+                    "exact dequantize");
+          check(same_exact(out_want, out_got), "exact dequantize", isa, n, dtype_name(dt));
+        }
+      }
+    }
+  }
+}
+
+// The plain reading of the magnitude-mask contract (amalgam.h): one element at a time, signed comparisons.
+void plain_magnitude_mask(float *v, int64_t n, int32_t keep_bits, int64_t keep_equal, int32_t drop_bits,
+                          int64_t drop_equal, int64_t *seen) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t a = static_cast<int32_t>(f32_bits(v[i]) & 0x7fffffffu);
+    bool in[2];
+    const int32_t t[2] = {keep_bits, drop_bits};
+    const int64_t e[2] = {keep_equal, drop_equal};
+    for (int j = 0; j < 2; ++j) {
+      in[j] = a > t[j] || (a == t[j] && seen[j] < e[j]);
+      if (a == t[j] && seen[j] < e[j]) ++seen[j];
+    }
+    if (!in[0] || in[1]) v[i] = 0.0f;
+  }
+}
+
+// Histograms, Philox, merges and masks on every ISA (scalar included) against plain references, to the byte.
+void test_exact_task_arithmetic(int best, std::mt19937_64 &rng) {
+  for (int64_t n : kExactSizes) {
+    Exact values(n * 4, 4);
+    fill_ta(values, n, rng);
+    std::vector<int64_t> plain_high(AMALGAM_MAGNITUDE_BUCKETS), plain_low(AMALGAM_MAGNITUDE_BUCKETS);
+    const int32_t high = n > 0 ? static_cast<int32_t>((f32_bits(values.floats()[n / 2]) & 0x7fffffffu) >> 16) : 7;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t a = f32_bits(values.floats()[i]) & 0x7fffffffu;
+      ++plain_high[a >> 16];
+      if (static_cast<int32_t>(a >> 16) == high) ++plain_low[a & 0xffff];
+    }
+    const uint64_t seed = rng(), hash = rng();
+    const int64_t first = static_cast<int64_t>(rng() % 5);
+    float u0[4];
+    expect_ok(amalgam_philox_uniforms(0, seed, hash, first, 1, u0), "exact uniforms");
+    const int models = 1 + static_cast<int>(rng() % 3);
+    Exact w(models * n * 4, 4), weights(models * 4, 4), base(n * 4, 4);
+    fill_ta(w, models * n, rng);
+    fill_ta(base, n, rng);
+    for (int k = 0; k < models; ++k) weights.floats()[k] = 0.5f + static_cast<float>(k);
+    std::vector<float> ref_disjoint(static_cast<size_t>(n)), ref_plain(static_cast<size_t>(n)),
+        ref_uniforms(static_cast<size_t>(n));
+    std::vector<float> ref_keep(values.floats(), values.floats() + n);
+    amalgam_disjoint_merge(0, models, w.floats(), n, weights.floats(), n, 1, base.floats(), 0.5f, ref_disjoint.data());
+    amalgam_plain_merge(0, models, w.floats(), n, n, 3.0f, base.floats(), 0.5f, ref_plain.data());
+    amalgam_philox_uniforms(0, seed, hash, first, n, ref_uniforms.data());
+    for (int64_t i = 0; i < n; ++i) {
+      if (!(static_cast<double>(ref_uniforms[i]) < 0.25)) ref_keep[i] = 0.0f;
+    }
+    // A mask threshold that some element meets exactly, with room for a few equal ones, and one that is negative.
+    const int32_t keep_bits = n > 0 ? static_cast<int32_t>(f32_bits(values.floats()[n / 3]) & 0x7fffffffu) : 0;
+    for (int32_t drop_bits : {int32_t{0x7f800000}, int32_t{-1}, keep_bits + 0x100000}) {
+      std::vector<float> ref_mask(values.floats(), values.floats() + n);
+      int64_t ref_seen[2] = {1, 0};
+      plain_magnitude_mask(ref_mask.data(), n, keep_bits, 3, drop_bits, 2, ref_seen);
+      for (int isa = 0; isa <= best; ++isa) {
+        Exact masked(n * 4, 4);
+        if (n > 0) std::memcpy(masked.data(), values.data(), static_cast<size_t>(n) * 4);
+        int64_t seen[2] = {1, 0};
+        expect_ok(amalgam_magnitude_mask(isa, masked.floats(), n, keep_bits, 3, drop_bits, 2, seen), "exact mask");
+        std::vector<float> got(masked.floats(), masked.floats() + n);
+        check(same_floats(got, ref_mask) && seen[0] == ref_seen[0] && seen[1] == ref_seen[1], "exact magnitude_mask",
+              isa, n);
+      }
+    }
+    for (int isa = 0; isa <= best; ++isa) {
+      Exact hist_high(AMALGAM_MAGNITUDE_BUCKETS * 8, 0), hist_low(AMALGAM_MAGNITUDE_BUCKETS * 8, 0);
+      std::memset(hist_high.data(), 0, AMALGAM_MAGNITUDE_BUCKETS * 8);
+      std::memset(hist_low.data(), 0, AMALGAM_MAGNITUDE_BUCKETS * 8);
+      auto *hh = reinterpret_cast<int64_t *>(hist_high.data());
+      auto *hl = reinterpret_cast<int64_t *>(hist_low.data());
+      expect_ok(amalgam_magnitude_histogram_high(isa, values.floats(), n, hh), "exact histogram high");
+      expect_ok(amalgam_magnitude_histogram_low(isa, values.floats(), n, high, hl), "exact histogram low");
+      check(std::equal(plain_high.begin(), plain_high.end(), hh), "exact histogram high", isa, n);
+      check(std::equal(plain_low.begin(), plain_low.end(), hl), "exact histogram low", isa, n);
+      Exact uniforms(n * 4, 4), kept(n * 4, 4), disjoint(n * 4, 4), plain(n * 4, 4);
+      if (n > 0) std::memcpy(kept.data(), values.data(), static_cast<size_t>(n) * 4);
+      expect_ok(amalgam_philox_uniforms(isa, seed, hash, first, n, uniforms.floats()), "exact uniforms");
+      expect_ok(amalgam_philox_keep(isa, seed, hash, first, n, 0.25, kept.floats()), "exact keep");
+      expect_ok(amalgam_disjoint_merge(isa, models, w.floats(), n, weights.floats(), n, 1, base.floats(), 0.5f,
+                                       disjoint.floats()),
+                "exact disjoint");
+      expect_ok(amalgam_plain_merge(isa, models, w.floats(), n, n, 3.0f, base.floats(), 0.5f, plain.floats()),
+                "exact plain");
+      check(std::vector<float>(uniforms.floats(), uniforms.floats() + n) == ref_uniforms &&
+                (n == 0 || f32_bits(uniforms.floats()[0]) == f32_bits(u0[0])),
+            "exact philox uniforms", isa, n);
+      check(same_floats(std::vector<float>(kept.floats(), kept.floats() + n), ref_keep), "exact philox keep", isa, n);
+      check(same_floats(std::vector<float>(disjoint.floats(), disjoint.floats() + n), ref_disjoint),
+            "exact disjoint merge", isa, n);
+      check(same_floats(std::vector<float>(plain.floats(), plain.floats() + n), ref_plain), "exact plain merge", isa,
+            n);
+    }
+    // NaN and out-of-range probabilities keep nothing or everything, never read or write past the end.
+    for (double p : {std::nan(""), -1.0, 0.0, 1.0, 2.0}) {
+      Exact kept(n * 4, 4);
+      if (n > 0) std::memcpy(kept.data(), values.data(), static_cast<size_t>(n) * 4);
+      expect_ok(amalgam_philox_keep(best, seed, hash, first, n, p, kept.floats()), "exact keep p");
+      bool ok = true;
+      for (int64_t i = 0; i < n; ++i) {
+        const uint32_t got = f32_bits(kept.floats()[i]);
+        ok = ok && (p >= 1.0 ? got == f32_bits(values.floats()[i]) : got == 0u);
+      }
+      check(ok, "philox keep edge probability", best, n);
+    }
+  }
+}
+
+// amalgam_advise and amalgam_start_writeback: arguments, and DONTNEED drops only the whole pages inside the range.
+void test_advise_and_writeback() {
+  check(amalgam_advise(64, 1, 0) == AMALGAM_ERR_BAD_ADVICE, "advise code", 0, 1);
+  check(amalgam_advise(64, -1, AMALGAM_ADVICE_SEQUENTIAL) == AMALGAM_ERR_NEGATIVE_COUNT, "advise length", 0, -1);
+  check(amalgam_advise(0, 1, AMALGAM_ADVICE_WILLNEED) == AMALGAM_ERR_NULL_POINTER, "advise null", 0, 1);
+  std::vector<uint8_t> heap(3 * 4096 + 5, 0x5a);
+  expect_ok(amalgam_advise(address(heap.data() + 1), 3 * 4096, AMALGAM_ADVICE_SEQUENTIAL), "advise sequential");
+  expect_ok(amalgam_advise(address(heap.data() + 1), 3 * 4096, AMALGAM_ADVICE_WILLNEED), "advise willneed");
+  // DONTNEED on a heap range shorter than a page touches no page at all, so the data stays.
+  expect_ok(amalgam_advise(address(heap.data() + 1), 100, AMALGAM_ADVICE_DONTNEED), "advise dontneed");
+  check(heap[1] == 0x5a && heap[100] == 0x5a, "advise dontneed shrinks inward", 0, 100);
+
+  check(amalgam_start_writeback(nullptr, 0, 1) == AMALGAM_ERR_NULL_POINTER, "writeback null", 0, 1);
+  check(amalgam_start_writeback("/", -1, 1) == AMALGAM_ERR_NEGATIVE_COUNT, "writeback offset", 0, -1);
+  check(amalgam_start_writeback("/", 0, -1) == AMALGAM_ERR_NEGATIVE_COUNT, "writeback length", 0, -1);
+  check(amalgam_start_writeback("/nonexistent/amalgam/selftest", 0, 1) != AMALGAM_OK, "writeback missing file", 0, 1);
+  char path[] = "/tmp/amalgam_selftest_XXXXXX";
+  FILE *f = nullptr;
+  int fd = mkstemp(path);
+  if (fd >= 0) f = fdopen(fd, "wb");
+  if (f != nullptr) {
+    std::vector<char> bytes(10000, 'x');
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fflush(f);
+    expect_ok(amalgam_start_writeback(path, 0, 10000), "writeback");
+    expect_ok(amalgam_start_writeback(path, 4096, 0), "writeback to the end");
+    std::fclose(f);
+    std::remove(path);
+  }
+  check(std::strcmp(amalgam_isa_name(99), "unknown") == 0 &&
+            std::strcmp(amalgam_status_message(99), "unknown status") == 0,
+        "names of unknown codes", 0, 0);
+  check(amalgam_abi_version() == AMALGAM_ABI_VERSION, "abi version", 0, 0);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -798,6 +1133,11 @@ int main(int argc, char **argv) {
   test_dequantize(best, rng);
   test_random_normal(best, n, rng);
   test_task_arithmetic(best, rng);
+  test_exact_elementwise(best, rng);
+  test_exact_weighted_sums(best, rng);
+  test_exact_blocks(best, rng);
+  test_exact_task_arithmetic(best, rng);
+  test_advise_and_writeback();
   if (exhaustive) test_all_f32_patterns(best);
   std::printf("amalgam_selftest: %s\n", failures == 0 ? "all paths agree" : "FAILED");
   if (timing) bench(n);

@@ -5,9 +5,12 @@ import dev.amalgam.eval.llama.jni.LlamaNative;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A loaded model of the bridge: tokenizer, token pieces, end-of-generation tokens and chat
@@ -24,6 +27,9 @@ final class NativeModel implements AutoCloseable {
   private final long parameters;
   private final byte[][] pieces;
   private final byte[] eog;
+  // Contexts and samplers made from this model: llama.cpp's point into the model, so they are freed
+  // before it (a context used or freed after its model aborts the JVM inside llama.cpp).
+  private final Set<AutoCloseable> dependents = new LinkedHashSet<>();
   private String bosText;
 
   private NativeModel(Path file, long handle, int[] info, int[] shape, long parameters) {
@@ -252,11 +258,36 @@ final class NativeModel implements AutoCloseable {
     if (handle == 0) throw new LlamaBridgeException(Reason.CLOSED, file + ": model was closed");
   }
 
+  /** Records a context or sampler of this model, which {@link #close()} then closes first. */
+  synchronized void adopt(AutoCloseable dependent) {
+    ensureOpen();
+    dependents.add(dependent);
+  }
+
+  /** Forgets a dependent that closed itself. */
+  synchronized void release(AutoCloseable dependent) {
+    dependents.remove(dependent);
+  }
+
+  /** Closes this model's open contexts and samplers, then frees it; idempotent. */
   @Override
   public void close() {
-    if (handle != 0) {
-      LlamaNative.amalgam_llama_free_model(handle);
-      handle = 0;
+    List<AutoCloseable> open;
+    synchronized (this) {
+      open = new ArrayList<>(dependents);
+    }
+    for (AutoCloseable dependent : open) {
+      try {
+        dependent.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing a dependent of " + file, e);
+      }
+    }
+    synchronized (this) {
+      if (handle != 0) {
+        LlamaNative.amalgam_llama_free_model(handle);
+        handle = 0;
+      }
     }
   }
 }

@@ -60,7 +60,9 @@ final class SequenceContext implements AutoCloseable {
       LlamaNative.amalgam_llama_free_context(out[0]);
       NativeCalls.check(status, Reason.NATIVE_ERROR, model.file());
     }
-    return new SequenceContext(model, out[0], info);
+    SequenceContext created = new SequenceContext(model, out[0], info);
+    model.adopt(created);
+    return created;
   }
 
   int contextSize() {
@@ -181,6 +183,7 @@ final class SequenceContext implements AutoCloseable {
     if (handle != 0) {
       LlamaNative.amalgam_llama_free_context(handle);
       handle = 0;
+      model.release(this);
     }
   }
 }

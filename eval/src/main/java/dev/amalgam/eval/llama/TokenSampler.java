@@ -53,7 +53,9 @@ final class TokenSampler implements AutoCloseable {
         status,
         status == NativeCalls.ERR_GRAMMAR ? Reason.BAD_ARGUMENT : Reason.NATIVE_ERROR,
         model.file());
-    return new TokenSampler(model, out[0]);
+    TokenSampler created = new TokenSampler(model, out[0]);
+    model.adopt(created);
+    return created;
   }
 
   /** Samples from batch index {@code row} of the context's last decode and accepts the token. */
@@ -78,6 +80,7 @@ final class TokenSampler implements AutoCloseable {
     if (handle != 0) {
       LlamaNative.amalgam_llama_free_sampler(handle);
       handle = 0;
+      model.release(this);
     }
   }
 }
