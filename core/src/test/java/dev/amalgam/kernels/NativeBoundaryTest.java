@@ -545,10 +545,41 @@ class NativeBoundaryTest {
   }
 
   @Test
-  @Drives({"amalgam_advise", "amalgam_start_writeback"})
+  @Drives("amalgam_count_nonfinite")
+  void countNonFinite() {
+    ByteBuffer x = elements(DType.BF16, N);
+    rejects(
+        NullPointerException.class,
+        "src",
+        "null src",
+        k -> k.countNonFinite(null, DType.BF16, N, new long[2]));
+    rejects(
+        NullPointerException.class,
+        "counts",
+        "null counts",
+        k -> k.countNonFinite(x, DType.BF16, N, null));
+    rejects("negative", "n = -1", k -> k.countNonFinite(x, DType.BF16, -1, new long[2]));
+    rejects(
+        "overflow",
+        "n = Long.MAX_VALUE",
+        k -> k.countNonFinite(x, DType.BF16, Long.MAX_VALUE, new long[2]));
+    rejects("remaining", "n past the buffer", k -> k.countNonFinite(x, DType.F32, N, new long[2]));
+    rejects("kernel type", "I8", k -> k.countNonFinite(x, DType.I8, 1, new long[2]));
+    rejects("counts", "one counter", k -> k.countNonFinite(x, DType.BF16, 1, new long[1]));
+    int best = AmalgamNative.amalgam_isa_best();
+    refusedWith(AmalgamNative.amalgam_count_nonfinite(best, 0, 2, 1, null), -1, "null counts");
+    refusedWith(AmalgamNative.amalgam_count_nonfinite(best, 0, 2, 1, new long[2]), -1, "src 0");
+    refusedWith(AmalgamNative.amalgam_count_nonfinite(best, 0, 7, 1, new long[2]), -3, "dtype 7");
+    refusedWith(AmalgamNative.amalgam_count_nonfinite(best, 0, 2, -1, new long[2]), -2, "n = -1");
+    refusedWith(
+        AmalgamNative.amalgam_count_nonfinite(best + 1, 0, 2, 1, new long[2]), -5, "isa past best");
+  }
+
+  @Test
+  @Drives({"amalgam_advise", "amalgam_start_writeback", "amalgam_advise_file"})
   void hintsRefuseBadArgumentsWithAStatus(@TempDir Path dir) throws Exception {
-    // MappedRegion and Writeback ignore these statuses on purpose (hints); the library must still
-    // refuse bad arguments rather than act on them. No bad advice is given to real memory.
+    // StoredTensorData and Writeback ignore these statuses on purpose (hints); the library must
+    // still refuse bad arguments rather than act on them. No bad advice is given to real memory.
     refusedWith(AmalgamNative.amalgam_advise(0, 4096, 1), -1, "advise at address 0");
     refusedWith(AmalgamNative.amalgam_advise(4096, -1, 1), -2, "advise negative length");
     refusedWith(AmalgamNative.amalgam_advise(4096, 4096, 0), -6, "advice 0");
@@ -570,5 +601,15 @@ class NativeBoundaryTest {
     Path file = Files.write(dir.resolve("written"), new byte[10_000]);
     assertEquals(0, AmalgamNative.amalgam_start_writeback(file.toString(), 0, 10_000));
     assertEquals(0, AmalgamNative.amalgam_start_writeback(file.toString(), Long.MAX_VALUE - 1, 1));
+    refusedWith(AmalgamNative.amalgam_advise_file(null, 0, 1, 2), -1, "advise_file null path");
+    refusedWith(AmalgamNative.amalgam_advise_file(file.toString(), -1, 1, 2), -2, "offset -1");
+    refusedWith(AmalgamNative.amalgam_advise_file(file.toString(), 0, -1, 2), -2, "length -1");
+    refusedWith(AmalgamNative.amalgam_advise_file(file.toString(), 0, 1, 0), -6, "advice 0");
+    assertNotEquals(
+        0,
+        AmalgamNative.amalgam_advise_file(dir.resolve("missing").toString(), 0, 1, 2),
+        "missing file");
+    assertEquals(0, AmalgamNative.amalgam_advise_file(file.toString(), 0, 10_000, 2));
+    assertEquals(0, AmalgamNative.amalgam_advise_file(file.toString(), 0, 0, 2), "zero length");
   }
 }
