@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -224,7 +225,11 @@ public final class AtomicFileWriter implements Closeable {
       writeback.advance(written, true);
       // fdatasync: besides the data it flushes the file's size, the only metadata a reader of the
       // file needs.
-      channel.force(false);
+      try {
+        channel.force(false);
+      } catch (IOException e) {
+        throw failure(target, "flushing to the device", e);
+      }
     }
     channel.close();
     state = State.DATA_DONE;
@@ -292,12 +297,31 @@ public final class AtomicFileWriter implements Closeable {
     long n = src.remaining();
     try {
       while (src.hasRemaining()) channel.write(src);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
+      failed = true;
+      throw failure(target, "writing", e);
+    } catch (RuntimeException e) {
       failed = true;
       throw e;
     }
     written += n;
     if (sync) writeback.advance(written, false);
+  }
+
+  /**
+   * An I/O failure that names the file being written, as the JDK's own messages for a failed write
+   * ("No space left on device") do not; a full disk also says what to do.
+   */
+  public static IOException failure(Path file, String doing, IOException e) {
+    if (e instanceof FileSystemException f && f.getFile() != null) return e;
+    String reason = e.getMessage() != null ? e.getMessage() : e.toString();
+    if (reason.contains("No space left on device") || reason.contains("Disk quota exceeded")) {
+      reason += " (free space on its file system or choose another output; nothing was kept)";
+    }
+    FileSystemException named =
+        new FileSystemException(file.toString(), null, doing + " failed: " + reason);
+    named.initCause(e);
+    return named;
   }
 
   private static FileAlreadyExistsException alreadyExists(Path target) {

@@ -119,4 +119,19 @@ class AtomicFileWriterTest {
       return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
     }
   }
+
+  @Test
+  void writeFailuresNameTheFileAndAFullDiskSaysWhatToDo() {
+    Path file = Path.of("/out/.m.partial/model.safetensors");
+    IOException named =
+        AtomicFileWriter.failure(file, "writing", new IOException("No space left on device"));
+    assertTrue(named instanceof java.nio.file.FileSystemException, named.toString());
+    assertTrue(
+        named.getMessage().startsWith(file + ": writing failed: No space left"),
+        named.getMessage());
+    assertTrue(named.getMessage().contains("free space"), named.getMessage());
+    assertTrue(named.getCause() instanceof IOException);
+    IOException already = new java.nio.file.AccessDeniedException(file.toString());
+    assertTrue(AtomicFileWriter.failure(file, "writing", already) == already, "already named");
+  }
 }

@@ -603,7 +603,13 @@ public final class ConfigReader {
       spec = string(node, path);
     }
     if (spec.isBlank()) throw error(path, node, "empty model reference");
-    Path resolved = workingDirectory.resolve(spec);
+    Path resolved;
+    try {
+      resolved = workingDirectory.resolve(spec);
+    } catch (java.nio.file.InvalidPathException e) {
+      // a NUL or another character the file system cannot hold
+      throw error(path, node, "'" + printable(spec) + "' is not a valid path: " + e.getReason());
+    }
     return new ModelReference(spec, resolved, path);
   }
 
@@ -752,5 +758,17 @@ public final class ConfigReader {
             ? ""
             : node.getStartMark().map(m -> " (line " + (m.getLine() + 1) + ")").orElse("");
     return new ConfigException(path, message + line);
+  }
+
+  /** The text with control characters (a NUL, say) written as \\uXXXX, for messages. */
+  private static String printable(String text) {
+    StringBuilder b = new StringBuilder(text.length());
+    text.codePoints()
+        .forEach(
+            c -> {
+              if (Character.isISOControl(c)) b.append(String.format("\\u%04x", c));
+              else b.appendCodePoint(c);
+            });
+    return b.toString();
   }
 }

@@ -80,7 +80,17 @@ public final class MergeExecutor {
         files = writer.shards().stream().map(ShardedSafetensorsWriter.Shard::fileName).toList();
       }
       double seconds = (System.nanoTime() - start) / 1e9;
-      writeSideFiles(plan, out, options);
+      try {
+        writeSideFiles(plan, out, options);
+      } catch (java.nio.file.FileSystemException e) {
+        throw e;
+      } catch (IOException e) {
+        if (e instanceof dev.amalgam.diagnostic.Failure) throw e;
+        // config.json, the tokenizer files and the model card go through the JDK's and Jackson's
+        // writers, whose messages name no file
+        throw dev.amalgam.io.AtomicFileWriter.failure(
+            out.target(), "writing config.json, the tokenizer files or the model card", e);
+      }
       out.commit();
       return new MergeResult(
           out.target(),

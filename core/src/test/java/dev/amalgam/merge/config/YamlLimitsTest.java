@@ -18,6 +18,17 @@ class YamlLimitsTest {
   }
 
   @Test
+  void aModelPathWithANulIsRefusedAtItsYamlPath() {
+    ConfigException e =
+        refused(
+            "merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 1}\n"
+                + "  - model: \"b\\0c\"\n    parameters: {weight: 1}\n");
+    assertEquals("models[1].model", e.yamlPath());
+    assertTrue(e.getMessage().contains("b\\u0000c"), e.getMessage());
+    assertTrue(e.getMessage().contains("not a valid path"), e.getMessage());
+  }
+
+  @Test
   void deepNestingIsRefusedAtItsPath() {
     String sequences =
         "merge_method: linear\nmodels:\n  - model: a\n    parameters:\n      weight: "
