@@ -33,6 +33,7 @@ floor_run() {
   t1=$(now)
   rm -f "$work/floor.bin"
   elapsed "$t0" "$t1"
+  echo
 }
 merge_run() { # $1 = checkout
   rm -rf "$work/out"
@@ -42,6 +43,7 @@ merge_run() { # $1 = checkout
   t1=$(now)
   rm -rf "$work/out"
   elapsed "$t0" "$t1"
+  echo
 }
 
 cat "${inputs[@]}" > /dev/null
