@@ -7,8 +7,9 @@
 #
 # Each round, in turn: the raw read paths (benchmarks/read-paths.c: pread vs a touched mapping of both inputs), the
 # I/O floor (cat both inputs, dd an output-sized file), then `amalgam merge` of the SLERP config with --no-fsync by
-# the old checkout's launcher (memory-mapped inputs) and by this one's (positional reads). With COLD=1 the same
-# three again, each after `echo 3 > /proc/sys/vm/drop_caches`. Prints median, best and range of each.
+# the old checkout's launcher (memory-mapped inputs), by this one's (positional reads, non-finite values counted)
+# and by this one's with --on-nonfinite ignore (no counting: the cost of counting). With COLD=1 all of it again,
+# each after `echo 3 > /proc/sys/vm/drop_caches`. Prints median, best and range of each.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,11 +36,14 @@ floor_run() {
   elapsed "$t0" "$t1"
   echo
 }
-merge_run() { # $1 = checkout
+merge_run() { # $1 = checkout, then extra merge options
+  local checkout="$1"
+  shift
   rm -rf "$work/out"
   local t0 t1
   t0=$(now)
-  AMALGAM_NO_BUILD=1 "$1/amalgam" merge "$work/slerp.yml" "$work/out" --no-progress --no-fsync > "$work/merge.log"
+  AMALGAM_NO_BUILD=1 "$checkout/amalgam" merge "$work/slerp.yml" "$work/out" --no-progress --no-fsync "$@" \
+    > "$work/merge.log"
   t1=$(now)
   rm -rf "$work/out"
   elapsed "$t0" "$t1"
@@ -53,7 +57,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 modes=(warm)
 [ "${COLD:-0}" = 1 ] && modes+=(cold)
 for mode in "${modes[@]}"; do
-  for k in pread mmap floor old new; do : > "$work/rp.$mode.$k"; done
+  for k in pread mmap floor old new ignore; do : > "$work/rp.$mode.$k"; done
   for _ in $(seq "$runs"); do
     for way in pread mmap; do
       [ "$mode" = cold ] && drop
@@ -65,9 +69,11 @@ for mode in "${modes[@]}"; do
     merge_run "$old" >> "$work/rp.$mode.old"
     [ "$mode" = cold ] && drop
     merge_run "$root" >> "$work/rp.$mode.new"
+    [ "$mode" = cold ] && drop
+    merge_run "$root" --on-nonfinite ignore >> "$work/rp.$mode.ignore"
   done
   f=$(median < "$work/rp.$mode.floor")
-  for k in pread mmap floor old new; do
+  for k in pread mmap floor old new ignore; do
     m=$(median < "$work/rp.$mode.$k")
     printf '%-5s %-6s median %.2f s, best %.2f (%s), median / floor median %.2f\n' "$mode" "$k" "$m" \
       "$(best < "$work/rp.$mode.$k")" "$(range < "$work/rp.$mode.$k")" "$(awk -v m="$m" -v f="$f" 'BEGIN {print m / f}')"

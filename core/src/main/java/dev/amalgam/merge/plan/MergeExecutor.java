@@ -364,7 +364,12 @@ public final class MergeExecutor {
       for (long b : bytes) total += (b + 63) / 64 * 64;
       if (total > capacity || total > Integer.MAX_VALUE - 4096) return null;
       if (arena == null || arena.capacity() < total) {
-        int size = (int) Math.min(capacity, Integer.MAX_VALUE - 4096);
+        // grown in steps of 64 MiB as larger tensors come, so small models allocate little
+        long step = 64L << 20;
+        int size =
+            (int)
+                Math.min(
+                    Math.min(capacity, Integer.MAX_VALUE - 4096), (total + step - 1) / step * step);
         arena = ByteBuffer.allocateDirect(size + 4096).alignedSlice(4096).limit(size).slice();
       }
       ByteBuffer[] r = new ByteBuffer[bytes.length];
