@@ -9,6 +9,7 @@ import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.io.gguf.GgufValueType;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -122,6 +123,9 @@ public final class TokenizerToGguf {
       return n;
     } catch (JsonProcessingException e) {
       throw new ConversionException(file, null, "not valid JSON: " + e.getOriginalMessage(), e);
+    } catch (CharConversionException e) {
+      // Jackson guesses UTF-16/32 from the first bytes and reports their bad code units this way.
+      throw new ConversionException(file, null, "not valid JSON text: " + e.getMessage(), e);
     }
   }
 
