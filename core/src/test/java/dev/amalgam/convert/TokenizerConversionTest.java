@@ -388,6 +388,25 @@ class TokenizerConversionTest {
   }
 
   @Test
+  void tokenIdNear2To31IsRefusedBeforeItsPaddingIsAllocated(@TempDir Path dir) throws Exception {
+    // Every id below the largest becomes a token: this one used to run out of heap.
+    Path json =
+        Files.writeString(
+            dir.resolve("tokenizer.json"),
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 2000000000}, \"merges\": []}}");
+    ConversionException e =
+        assertThrows(
+            ConversionException.class,
+            () -> TokenizerToGguf.fromDirectory(dir, OptionalLong.empty()));
+    assertEquals(
+        json
+            + ": key 'model.vocab.a': token id 2000000000 is outside [0, "
+            + TokenizerToGguf.MAX_VOCAB
+            + ")",
+        e.getMessage());
+  }
+
+  @Test
   void directoryPrefersTokenizerModelAndReadsChatTemplateJinja(@TempDir Path dir) throws Exception {
     SyntheticTokenizers.writeSentencePiece(dir, 300);
     Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"Unigram\"}}");
