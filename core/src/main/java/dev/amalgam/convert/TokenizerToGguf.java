@@ -9,6 +9,7 @@ import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgufMetadata;
 import dev.amalgam.io.gguf.GgufValue;
 import dev.amalgam.io.gguf.GgufValueType;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -61,8 +62,14 @@ public final class TokenizerToGguf {
   /** Score llama.cpp gives SentencePiece padding tokens. */
   static final float PAD_SCORE = -1000f;
 
-  /** Largest vocabulary accepted: ids are Java array indices. */
-  private static final long MAX_VOCAB = Integer.MAX_VALUE - 8;
+  /**
+   * Largest vocabulary accepted, 8 times the largest real one (Gemma 3's 262 k): ids the tokenizer
+   * leaves out become padding tokens, so a corrupt id near 2^31 would otherwise demand gigabytes.
+   */
+  static final long MAX_VOCAB = 1 << 21;
+
+  /** Largest tokenizer.model read: it is read into one Java array. */
+  private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE - 8;
 
   private static final char SPACE_IN_MERGE = '\u0120';
 
@@ -98,7 +105,7 @@ public final class TokenizerToGguf {
     Path model = dir.resolve(TOKENIZER_MODEL);
     if (Files.isRegularFile(model)) {
       long size = Files.size(model);
-      if (size > MAX_VOCAB)
+      if (size > MAX_MODEL_BYTES)
         throw new ConversionException(model, null, "file of " + size + " bytes is too large");
       return fromSentencePiece(Files.readAllBytes(model), tokenizerConfig, vocabSize, model);
     }
@@ -122,6 +129,9 @@ public final class TokenizerToGguf {
       return n;
     } catch (JsonProcessingException e) {
       throw new ConversionException(file, null, "not valid JSON: " + e.getOriginalMessage(), e);
+    } catch (CharConversionException e) {
+      // Jackson guesses UTF-16/32 from the first bytes and reports their bad code units this way.
+      throw new ConversionException(file, null, "not valid JSON text: " + e.getMessage(), e);
     }
   }
 

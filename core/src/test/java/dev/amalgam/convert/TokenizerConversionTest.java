@@ -376,6 +376,37 @@ class TokenizerConversionTest {
   }
 
   @Test
+  void tokenizerJsonInABrokenUtf32EncodingNamesTheFile(@TempDir Path dir) throws Exception {
+    // Found by TokenizerJsonFuzzTest: the leading bytes make Jackson read UTF-32, and the code
+    // unit 0xf7ff0000 then escaped as a bare CharConversionException without the file's name.
+    Path json = Files.write(dir.resolve("tokenizer.json"), new byte[] {1, 0, 0, 0, 0, 0, 0, -8});
+    ConversionException e =
+        assertThrows(
+            ConversionException.class,
+            () -> TokenizerToGguf.fromDirectory(dir, OptionalLong.empty()));
+    assertTrue(e.getMessage().startsWith(json + ": not valid JSON text: "), e.getMessage());
+  }
+
+  @Test
+  void tokenIdNear2To31IsRefusedBeforeItsPaddingIsAllocated(@TempDir Path dir) throws Exception {
+    // Every id below the largest becomes a token: this one used to run out of heap.
+    Path json =
+        Files.writeString(
+            dir.resolve("tokenizer.json"),
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 2000000000}, \"merges\": []}}");
+    ConversionException e =
+        assertThrows(
+            ConversionException.class,
+            () -> TokenizerToGguf.fromDirectory(dir, OptionalLong.empty()));
+    assertEquals(
+        json
+            + ": key 'model.vocab.a': token id 2000000000 is outside [0, "
+            + TokenizerToGguf.MAX_VOCAB
+            + ")",
+        e.getMessage());
+  }
+
+  @Test
   void directoryPrefersTokenizerModelAndReadsChatTemplateJinja(@TempDir Path dir) throws Exception {
     SyntheticTokenizers.writeSentencePiece(dir, 300);
     Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"Unigram\"}}");
