@@ -100,6 +100,13 @@ public final class ModelFormats {
               FormatException.Reason.BAD_HEADER,
               null,
               "not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.CharConversionException e) {
+          // bytes Jackson reads as broken UTF-16/32, which it reports outside its JSON exceptions
+          throw new FormatException(
+              configFile,
+              FormatException.Reason.BAD_HEADER,
+              null,
+              "not valid JSON text: " + e.getMessage());
         }
         if (!(node instanceof ObjectNode)) {
           throw new FormatException(

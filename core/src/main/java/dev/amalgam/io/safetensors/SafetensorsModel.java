@@ -379,6 +379,10 @@ public final class SafetensorsModel implements ModelWeights {
           null,
           "index is not valid JSON: " + SafetensorsHeader.jsonMessage(e),
           e);
+    } catch (java.io.CharConversionException e) {
+      // bytes Jackson reads as broken UTF-16/32, which it reports outside its JSON exceptions
+      throw new FormatException(
+          index, BAD_INDEX, null, "index is not valid JSON text: " + e.getMessage(), e);
     }
     if (weightMap == null)
       throw new FormatException(index, BAD_INDEX, null, "index has no weight_map");

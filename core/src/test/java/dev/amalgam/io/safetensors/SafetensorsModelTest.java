@@ -205,6 +205,9 @@ class SafetensorsModelTest {
     expectFormat(idx, DUPLICATE_NAME, null, () -> SafetensorsModel.open(dir));
     Files.writeString(idx, "{\"weight_map\":{\"a\":\"x.safetensors\"}} x");
     expectFormat(idx, BAD_INDEX, null, () -> SafetensorsModel.open(dir));
+    // bytes Jackson reads as broken UTF-32 (the tokenizer.json fuzz finding, here for the index)
+    Files.write(idx, new byte[] {1, 0, 0, 0, 0, 0, 0, (byte) 0xf8});
+    expectFormat(idx, BAD_INDEX, null, () -> SafetensorsModel.open(dir));
   }
 
   @Test
