@@ -306,15 +306,6 @@ public final class GgufWeights implements ModelWeights {
     }
 
     @Override
-    public void read(long firstElement, long elementCount, ByteBuffer dst) throws IOException {
-      if (quantized) {
-        TensorSource.super.read(firstElement, elementCount, dst);
-      } else {
-        data.rawInto(firstElement, elementCount, dst);
-      }
-    }
-
-    @Override
     public void release() {
       data.release();
     }

@@ -170,30 +170,6 @@ public abstract class StoredTensorData<I> {
         .order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  /**
-   * Reads the stored bytes of elements {@code [firstElement, firstElement + count)} straight into
-   * {@code dst} at its position, advancing it, with no buffer of this view's own; the range may
-   * hold more than {@link #maxElements()} elements.
-   *
-   * @throws java.nio.BufferOverflowException if {@code dst} has too little room
-   * @throws IndexOutOfBoundsException, IllegalArgumentException, IllegalStateException, IOException
-   *     as {@link #readElements}
-   */
-  protected final void readElementsInto(long firstElement, long count, ByteBuffer dst)
-      throws IOException {
-    Objects.checkFromIndexSize(firstElement, count, layout.elementCount());
-    long unit = layout.unitElements();
-    if (firstElement % unit != 0 || (firstElement + count) % unit != 0)
-      throw misaligned(firstElement, count);
-    long bytes = byteCount(count);
-    if (bytes > dst.remaining()) throw new java.nio.BufferOverflowException();
-    file.ensureOpen();
-    ByteBuffer target = dst.duplicate();
-    target.limit(Math.toIntExact(target.position() + bytes));
-    file.read(target, fileOffset + byteCount(firstElement), describe());
-    dst.position(target.position());
-  }
-
   /** How messages name this tensor, for example {@code "tensor 'lm_head.weight'"}. */
   protected abstract String describe();
 

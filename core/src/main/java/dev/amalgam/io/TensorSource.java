@@ -24,23 +24,6 @@ public interface TensorSource {
    */
   ByteBuffer slice(long firstElement, long elementCount) throws IOException;
 
-  /**
-   * Puts elements {@code [firstElement, firstElement + elementCount)} (as {@link #slice} holds
-   * them) into {@code dst} at its position, advancing it. Sources over stored data read straight
-   * into {@code dst}, without a buffer of their own; the default copies from {@link #slice} in
-   * steps of {@link #maxSliceElements()}.
-   *
-   * @throws java.nio.BufferOverflowException if {@code dst} has too little room
-   */
-  default void read(long firstElement, long elementCount, ByteBuffer dst) throws IOException {
-    long step = maxSliceElements();
-    for (long done = 0; done < elementCount; ) {
-      long n = Math.min(step, elementCount - done);
-      dst.put(slice(firstElement + done, n));
-      done += n;
-    }
-  }
-
   /** Drops cached mappings and their resident pages; later slices read again. */
   void release();
 

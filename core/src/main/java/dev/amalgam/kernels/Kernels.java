@@ -59,6 +59,7 @@ public interface Kernels extends AutoCloseable {
    * Counts the non-finite values among {@code n} elements at {@code src}'s position: adds the NaNs
    * to {@code counts[0]} and the infinities (either sign) to {@code counts[1]}. Merges run it over
    * every input chunk as they read it, which costs one pass over data that is still in the cache.
+   * Runs on the calling thread.
    */
   void countNonFinite(ByteBuffer src, DType type, long n, long[] counts);
 

@@ -64,14 +64,6 @@ public final class GgufTensorData extends StoredTensorData<GgufTensorInfo> {
     return readElements(firstElement, count);
   }
 
-  /**
-   * Reads the stored bytes of elements {@code [firstElement, firstElement + count)} straight into
-   * {@code dst} at its position, advancing it; as {@link #raw} otherwise, with no size limit.
-   */
-  public void rawInto(long firstElement, long count, ByteBuffer dst) throws IOException {
-    readElementsInto(firstElement, count, dst);
-  }
-
   @Override
   protected String describe() {
     return "tensor '" + info().name() + "'";

@@ -59,12 +59,6 @@ public final class TensorData extends StoredTensorData<TensorInfo> implements Te
     return readElements(firstElement, elementCount);
   }
 
-  /** Reads straight into {@code dst}, with no buffer of this view's own (see {@link #slice}). */
-  @Override
-  public void read(long firstElement, long elementCount, ByteBuffer dst) throws IOException {
-    readElementsInto(firstElement, elementCount, dst);
-  }
-
   @Override
   protected String describe() {
     return "tensor '" + info().name() + "'";

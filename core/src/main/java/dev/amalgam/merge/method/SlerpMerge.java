@@ -67,11 +67,6 @@ final class SlerpMerge {
     }
 
     @Override
-    public int inputPasses() {
-      return t == 0.0 || t == 1.0 ? 1 : 2;
-    }
-
-    @Override
     public void run(TensorStreams io) throws IOException, InterruptedException {
       Slerp.Coefficients c;
       if (t == 0.0 || t == 1.0) {

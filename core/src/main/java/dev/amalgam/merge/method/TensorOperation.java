@@ -9,13 +9,4 @@ public interface TensorOperation {
 
   /** Computes the tensor, streaming it through {@code io}. */
   void run(TensorStreams io) throws IOException, InterruptedException;
-
-  /**
-   * How many times {@link #run} reads each input from start to end (SLERP: twice, the reductions
-   * and then the combine). The executor keeps a tensor that needs more than one pass in memory when
-   * it fits, so that it is read from the file once.
-   */
-  default int inputPasses() {
-    return 1;
-  }
 }

@@ -47,12 +47,6 @@ public final class MergeExecutor {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /**
-   * The most memory kept for tensors that are read more than once (SLERP's two passes): a quarter
-   * of the budget, at most this. It holds every tensor of a 7B-8B model but the embeddings.
-   */
-  private static final long MAX_WHOLE_BYTES = 256L << 20;
-
   /** -Damalgam.merge.trace=true prints where the time of the tensor phase went. */
   private static final boolean TRACE = Boolean.getBoolean("amalgam.merge.trace");
 
@@ -193,7 +187,6 @@ public final class MergeExecutor {
       }
     }
     List<NonFiniteCount> nonFinite = new ArrayList<>();
-    WholeTensors whole = new WholeTensors(Math.min(options.memoryBudget() / 4, MAX_WHOLE_BYTES));
     options.progress().start(plan.outputBytes());
     try (OutputPipeline pipeline =
         new OutputPipeline(
@@ -208,8 +201,7 @@ public final class MergeExecutor {
               plan.inputs().get(task.models().get(i)).weights().data(task.inputs().get(i).name());
         }
         pipeline.beginTensor(task.output().name());
-        Streams streams =
-            new Streams(task, data, scratch, chunk, kernels, pipeline, options, whole);
+        Streams streams = new Streams(task, data, scratch, chunk, kernels, pipeline, options);
         try {
           task.operation().run(streams);
         } finally {
@@ -343,51 +335,6 @@ public final class MergeExecutor {
     Files.deleteIfExists(dir.resolve("chat_template.json"));
   }
 
-  /**
-   * One reused direct buffer that holds a whole tensor's inputs while an operation reads them more
-   * than once, so each is read from its file once; allocated on first use.
-   */
-  private static final class WholeTensors {
-    private final long capacity;
-    private ByteBuffer arena;
-
-    WholeTensors(long capacity) {
-      this.capacity = capacity;
-    }
-
-    /**
-     * A region per input of {@code bytes[i]} bytes (8-byte aligned), or null if they do not fit
-     * together.
-     */
-    ByteBuffer[] regions(long[] bytes) {
-      long total = 0;
-      for (long b : bytes) total += (b + 63) / 64 * 64;
-      if (total > capacity || total > Integer.MAX_VALUE - 4096) return null;
-      if (arena == null || arena.capacity() < total) {
-        // grown in steps of 64 MiB as larger tensors come, so small models allocate little
-        long step = 64L << 20;
-        int size =
-            (int)
-                Math.min(
-                    Math.min(capacity, Integer.MAX_VALUE - 4096), (total + step - 1) / step * step);
-        arena = ByteBuffer.allocateDirect(size + 4096).alignedSlice(4096).limit(size).slice();
-      }
-      ByteBuffer[] r = new ByteBuffer[bytes.length];
-      int at = 0;
-      for (int i = 0; i < bytes.length; i++) {
-        r[i] =
-            arena
-                .duplicate()
-                .position(at)
-                .limit(at + (int) bytes[i])
-                .slice()
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        at += (int) ((bytes[i] + 63) / 64 * 64);
-      }
-      return r;
-    }
-  }
-
   /** The executor's side of one tensor, handed to its operation. */
   private static final class Streams implements TensorStreams {
     private final TensorTask task;
@@ -402,8 +349,6 @@ public final class MergeExecutor {
     // infinities; the output's counts last
     private final long[] countedUpTo;
     private final long[][] counts;
-    // whole-tensor regions when the operation reads more than once and they fit, else null
-    private final ByteBuffer[] whole;
 
     Streams(
         TensorTask task,
@@ -412,8 +357,7 @@ public final class MergeExecutor {
         long chunk,
         Kernels kernels,
         OutputPipeline pipeline,
-        MergeOptions options,
-        WholeTensors wholeTensors) {
+        MergeOptions options) {
       this.task = task;
       this.data = data;
       this.scratch = scratch;
@@ -424,17 +368,6 @@ public final class MergeExecutor {
       this.count = options.onNonFinite() != NonFinitePolicy.IGNORE;
       this.countedUpTo = new long[data.length];
       this.counts = new long[data.length + 1][2];
-      this.whole = task.operation().inputPasses() > 1 ? wholeRegions(wholeTensors) : null;
-    }
-
-    private ByteBuffer[] wholeRegions(WholeTensors wholeTensors) {
-      long[] bytes = new long[data.length];
-      for (int i = 0; i < data.length; i++) {
-        DType t = data[i].info().dtype();
-        if (!t.isMergeable()) return null;
-        bytes[i] = t.byteCount(data[i].info().elementCount());
-      }
-      return wholeTensors.regions(bytes);
     }
 
     /** The non-finite values this tensor met, by input in order, then the output. */
@@ -488,8 +421,7 @@ public final class MergeExecutor {
                 + " elements or larger than "
                 + chunk);
       }
-      ByteBuffer stored =
-          whole != null ? wholeChunk(input, first, count) : data[input].slice(first, count);
+      ByteBuffer stored = data[input].slice(first, count);
       if (this.count && first == countedUpTo[input]) {
         // Counted right after the read, while the chunk is in the cache; a second pass is not.
         DType storedType = data[input].info().dtype();
@@ -503,26 +435,6 @@ public final class MergeExecutor {
       ByteBuffer target = scratch[input].duplicate().clear();
       kernels.convert(stored, task.inputs().get(input).dtype(), target, cast.get(), count);
       return target.limit(Math.toIntExact(cast.get().byteCount(count))).asReadOnlyBuffer();
-    }
-
-    /**
-     * The chunk from the input's whole-tensor region, read into it from the file up to the chunk's
-     * end the first time (operations read in order from 0).
-     */
-    private ByteBuffer wholeChunk(int input, long first, long count) throws IOException {
-      ByteBuffer region = whole[input];
-      int size = data[input].info().dtype().byteSize();
-      long readTo = region.position() / size;
-      if (first + count > readTo) {
-        data[input].read(readTo, first + count - readTo, region);
-      }
-      return region
-          .duplicate()
-          .limit(Math.toIntExact((first + count) * size))
-          .position(Math.toIntExact(first * size))
-          .slice()
-          .asReadOnlyBuffer()
-          .order(java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override

@@ -225,27 +225,6 @@ class MergeExecutorTest {
   }
 
   @Test
-  void slerpGivesTheSameBytesWhetherATensorIsKeptForItsSecondPassOrReadAgain() throws Exception {
-    // embeddings of 32,768 x 256 bf16 = 16 MiB per input: kept whole under the default budget,
-    // read again from the file under the smallest (a quarter of 64 MiB holds less than both)
-    SyntheticLlama.Shape shape = new SyntheticLlama.Shape(1, 256, 512, 32_768, 4, 2, false);
-    Path a = tmp.resolve("wa");
-    Path b = tmp.resolve("wb");
-    SyntheticLlama.write(a, shape, DType.BF16, 3, 0, 5, 5_000_000_000L);
-    SyntheticLlama.write(b, shape, DType.BF16, 3, 0.2, 6, 5_000_000_000L);
-    byte[][] outputs = new byte[2][];
-    long[] budgets = {MergeOptions.DEFAULT_MEMORY_BUDGET, MergeOptions.MIN_MEMORY_BUDGET};
-    for (int i = 0; i < 2; i++) {
-      Path out = tmp.resolve("out" + i);
-      try (MergePlan p = plan(a, b)) {
-        MergeExecutor.execute(p, out, MergeOptions.builder().memoryBudget(budgets[i]).build());
-      }
-      outputs[i] = Files.readAllBytes(out.resolve("model.safetensors"));
-    }
-    assertTrue(java.util.Arrays.equals(outputs[0], outputs[1]), "identical bytes");
-  }
-
-  @Test
   void chunksStayWithinTheBudgetAndOnSegmentBoundaries() {
     long segment = Kernels.DOT_SEGMENT;
     // 1 GiB budget, bf16 output, two bf16 inputs, no casts: the preferred 4 segments
