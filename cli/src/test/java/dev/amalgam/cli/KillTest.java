@@ -61,7 +61,7 @@ class KillTest {
   static Path config;
   static Reference referenceHf;
   static Reference referenceGguf;
-  static long fullRunNanos;
+  static Timeline fullRun;
 
   @BeforeAll
   static void prepare() throws Exception {
@@ -94,10 +94,9 @@ class KillTest {
     referenceGguf = Reference.of(gguf);
 
     // A full run in a child JVM: the yardstick for the kill delays, and proof that a child's
-    // output is the in-process reference.
-    // A GGUF output takes about as long; its milestones cover its own timing.
+    // output is the in-process reference. The GGUF points are milestones, which need no yardstick.
     Files.createDirectories(shared.resolve("measured"));
-    fullRunNanos = measureFullRun(shared.resolve("measured/out"), referenceHf);
+    fullRun = measureFullRun(shared.resolve("measured/out"), referenceHf);
   }
 
   @Test
@@ -147,6 +146,12 @@ class KillTest {
     }
   }
 
+  /**
+   * When, from the start of a child, a full run created its partial, renamed it into place and
+   * exited.
+   */
+  record Timeline(long partialNanos, long renamedNanos, long exitNanos) {}
+
   /** Where a kill lands: at a file-system milestone, or after a delay from the start. */
   private record KillPoint(String name, Milestone milestone, long delayNanos) {}
 
@@ -168,7 +173,11 @@ class KillTest {
     int partialsCleaned;
   }
 
-  /** Every milestone, then the rest of the points at delays spread over the measured full run. */
+  /**
+   * Every milestone, then the rest of the points at delays from the measured full run: a quarter
+   * spread over the start-up and planning (before the partial appears), the rest over the writing
+   * and a little past the rename, where a kill has the most to break.
+   */
   private static List<KillPoint> schedule(int points) {
     List<KillPoint> schedule = new ArrayList<>();
     for (Milestone m : Milestone.values()) {
@@ -176,9 +185,15 @@ class KillTest {
         schedule.add(new KillPoint(m.name(), m, 0));
     }
     int timed = points - schedule.size();
-    // Spread over 1.1 full runs, so a few land after the rename or after the exit.
-    for (int i = 0; i < timed; i++) {
-      schedule.add(timed((long) (fullRunNanos * 1.1 * (i + 0.5) / timed)));
+    int early = timed / 4;
+    for (int i = 0; i < early; i++) {
+      schedule.add(timed((long) (fullRun.partialNanos() * (i + 0.5) / early)));
+    }
+    long from = fullRun.partialNanos();
+    long to = fullRun.renamedNanos() + (fullRun.exitNanos() - fullRun.renamedNanos()) / 2;
+    int late = timed - early;
+    for (int i = 0; i < late; i++) {
+      schedule.add(timed(from + (long) ((to - from) * (i + 0.5) / late)));
     }
     return schedule;
   }
@@ -239,13 +254,15 @@ class KillTest {
     System.out.printf(
         Locale.ROOT,
         "KillTest %s: %d kill points (%d killed mid-run, %d had finished), %d stale partials"
-            + " cleaned, full run %.2f s, %.1f s in all%n",
+            + " cleaned, full run %.2f s (partial at %.2f s, renamed at %.2f s), %.1f s in all%n",
         outName,
         schedule.size(),
         tally.killedMidRun,
         tally.completedFirst,
         tally.partialsCleaned,
-        fullRunNanos / 1e9,
+        fullRun.exitNanos() / 1e9,
+        fullRun.partialNanos() / 1e9,
+        fullRun.renamedNanos() / 1e9,
         (System.nanoTime() - began) / 1e9);
   }
 
@@ -314,16 +331,27 @@ class KillTest {
     return true;
   }
 
-  private static long measureFullRun(Path out, Reference reference) throws Exception {
+  private static Timeline measureFullRun(Path out, Reference reference) throws Exception {
     Path log = out.resolveSibling(out.getFileName() + ".log");
     long start = System.nanoTime();
     Process child = startMerge(out, log);
+    long partial = -1;
+    long renamed = -1;
+    long giveUp = start + TimeUnit.SECONDS.toNanos(CHILD_TIMEOUT_SECONDS);
+    while (child.isAlive() && System.nanoTime() < giveUp) {
+      if (partial < 0 && ownPartial(out, child.pid()) != null) partial = System.nanoTime() - start;
+      if (renamed < 0 && Files.exists(out)) renamed = System.nanoTime() - start;
+      Thread.sleep(0, 200_000);
+    }
     assertEquals(0, awaitExit(child, log), () -> "measured run: " + read(log));
-    long nanos = System.nanoTime() - start;
+    long exit = System.nanoTime() - start;
     assertEquals(
         reference.digests(), digests(out), "a child's merge must equal the in-process one");
     deleteTree(out);
-    return nanos;
+    // A phase too short for the poll to see lies at its neighbour's time.
+    if (renamed < 0) renamed = exit;
+    if (partial < 0) partial = renamed;
+    return new Timeline(partial, renamed, exit);
   }
 
   /**
