@@ -119,7 +119,7 @@ class KillTest {
     for (Milestone m :
         List.of(
             Milestone.HALF_WRITTEN, Milestone.COMPLETE_UNDER_TEMPORARY_NAME, Milestone.RENAMED)) {
-      points.add(new KillPoint(m.name(), m, 0));
+      points.add(new KillPoint(m, 0));
     }
     killAtPoints(shared.resolve("gguf"), "out.gguf", referenceGguf, points);
   }
@@ -152,8 +152,14 @@ class KillTest {
    */
   record Timeline(long partialNanos, long renamedNanos, long exitNanos) {}
 
-  /** Where a kill lands: at a file-system milestone, or after a delay from the start. */
-  private record KillPoint(String name, Milestone milestone, long delayNanos) {}
+  /** Where a kill lands: a delay after a file-system milestone (the start, for a plain delay). */
+  private record KillPoint(Milestone milestone, long delayNanos) {
+    String name() {
+      return delayNanos == 0
+          ? milestone.name()
+          : String.format(Locale.ROOT, "%s + %.0f ms", milestone, delayNanos / 1e6);
+    }
+  }
 
   /** A state of the output directory that a poll can see. */
   private enum Milestone {
@@ -162,8 +168,7 @@ class KillTest {
     FIRST_BYTES,
     HALF_WRITTEN,
     COMPLETE_UNDER_TEMPORARY_NAME,
-    RENAMED,
-    DELAY
+    RENAMED
   }
 
   /** What the kill runs found, for the report line. */
@@ -176,31 +181,28 @@ class KillTest {
   /**
    * Every milestone, then the rest of the points at delays from the measured full run: a quarter
    * spread over the start-up and planning (before the partial appears), the rest over the writing
-   * and a little past the rename, where a kill has the most to break.
+   * (from the partial's appearance) and a little past the rename, where a kill has the most to
+   * break.
    */
   private static List<KillPoint> schedule(int points) {
     List<KillPoint> schedule = new ArrayList<>();
     for (Milestone m : Milestone.values()) {
-      if (m != Milestone.DELAY && schedule.size() < points)
-        schedule.add(new KillPoint(m.name(), m, 0));
+      if (schedule.size() < points) schedule.add(new KillPoint(m, 0));
     }
+    // Start-up time varies most from run to run, so the writing is timed from the partial's
+    // appearance, and a little past the rename.
+    long startUp = fullRun.partialNanos();
+    long writing = (long) ((fullRun.renamedNanos() - fullRun.partialNanos()) * 1.1);
     int timed = points - schedule.size();
     int early = timed / 4;
     for (int i = 0; i < early; i++) {
-      schedule.add(timed((long) (fullRun.partialNanos() * (i + 0.5) / early)));
+      schedule.add(new KillPoint(Milestone.START, (long) (startUp * (i + 0.5) / early)));
     }
-    long from = fullRun.partialNanos();
-    long to = fullRun.renamedNanos() + (fullRun.exitNanos() - fullRun.renamedNanos()) / 2;
     int late = timed - early;
     for (int i = 0; i < late; i++) {
-      schedule.add(timed(from + (long) ((to - from) * (i + 0.5) / late)));
+      schedule.add(new KillPoint(Milestone.PARTIAL_CREATED, (long) (writing * (i + 0.5) / late)));
     }
     return schedule;
-  }
-
-  private static KillPoint timed(long delayNanos) {
-    return new KillPoint(
-        String.format(Locale.ROOT, "after %.0f ms", delayNanos / 1e6), Milestone.DELAY, delayNanos);
   }
 
   private static void killAtPoints(
@@ -272,7 +274,7 @@ class KillTest {
     Path out = dir.resolve(outName);
     Path log = dir.resolve("child.log");
     Process child = startMerge(out, log);
-    waitFor(new KillPoint("first bytes", Milestone.FIRST_BYTES, 0), child, out, null);
+    waitFor(new KillPoint(Milestone.FIRST_BYTES, 0), child, out, null);
     assumeTrue(child.isAlive(), "the merge finished before it could be stopped");
     boolean ignored = signalIgnored(child.pid(), signal);
     if (ignored) child.destroyForcibly();
@@ -300,10 +302,6 @@ class KillTest {
     BooleanSupplier reached =
         switch (point.milestone()) {
           case START -> () -> true;
-          case DELAY -> {
-            long deadline = System.nanoTime() + point.delayNanos();
-            yield () -> System.nanoTime() >= deadline;
-          }
           case PARTIAL_CREATED -> () -> ownPartial(out, pid) != null;
           case FIRST_BYTES -> () -> bytesIn(ownPartial(out, pid)) > 0;
           case HALF_WRITTEN -> () -> bytesIn(ownPartial(out, pid)) >= reference.bytes() / 2;
@@ -315,6 +313,8 @@ class KillTest {
     while (!reached.getAsBoolean() && child.isAlive() && System.nanoTime() < giveUp) {
       Thread.sleep(0, 200_000);
     }
+    long deadline = System.nanoTime() + point.delayNanos();
+    while (System.nanoTime() < deadline && child.isAlive()) Thread.sleep(0, 200_000);
   }
 
   /**
