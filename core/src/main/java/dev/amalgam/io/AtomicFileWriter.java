@@ -63,6 +63,9 @@ public final class AtomicFileWriter implements Closeable {
   private final boolean overwrite;
   private final FileChannel channel;
   private final Writeback writeback;
+  // Deletes a UNIQUE temporary file if the JVM is stopped (SIGTERM, Ctrl-C) before the commit; null
+  // for FIXED ones, whose directory's owner cleans up.
+  private final Thread cleanupHook;
   private ByteBuffer staging; // created on first use
   private long
       written; // bytes handed to the channel: its position, since writing is sequential from 0
@@ -70,12 +73,15 @@ public final class AtomicFileWriter implements Closeable {
   private boolean failed;
   private boolean sync = true;
 
-  private AtomicFileWriter(Path target, Path temp, boolean overwrite, FileChannel channel) {
+  private AtomicFileWriter(
+      Path target, Path temp, boolean overwrite, FileChannel channel, boolean cleanUpAtExit) {
     this.target = target;
     this.temp = temp;
     this.overwrite = overwrite;
     this.channel = channel;
     this.writeback = new Writeback(temp);
+    this.cleanupHook = cleanUpAtExit ? new Thread(this::deleteAtExit, "amalgam-cleanup") : null;
+    if (cleanupHook != null) Runtime.getRuntime().addShutdownHook(cleanupHook);
   }
 
   /**
@@ -111,7 +117,7 @@ public final class AtomicFileWriter implements Closeable {
       temp = AtomicFiles.hiddenSibling(target, "partial");
       channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }
-    return new AtomicFileWriter(target, temp, overwrite, channel);
+    return new AtomicFileWriter(target, temp, overwrite, channel, temporary == Temporary.UNIQUE);
   }
 
   /** The file {@link #commit()} creates. */
@@ -253,6 +259,7 @@ public final class AtomicFileWriter implements Closeable {
       throw alreadyExists(target);
     }
     state = State.COMMITTED;
+    removeCleanupHook();
   }
 
   /**
@@ -280,7 +287,29 @@ public final class AtomicFileWriter implements Closeable {
   public void close() throws IOException {
     if (state == State.COMMITTED || state == State.CLOSED) return;
     state = State.CLOSED;
+    removeCleanupHook();
     AtomicFiles.closeAndDelete(channel, temp);
+  }
+
+  private void removeCleanupHook() {
+    if (cleanupHook == null) return;
+    try {
+      Runtime.getRuntime().removeShutdownHook(cleanupHook);
+    } catch (IllegalStateException shuttingDown) {
+      // the hook is running or will run; it deletes the file if it is still there
+    }
+  }
+
+  /**
+   * The shutdown hook: removes the temporary file. If the rename won the race the name is gone and
+   * the target is complete; if not, the rename then fails and no target appears.
+   */
+  private void deleteAtExit() {
+    try {
+      Files.deleteIfExists(temp);
+    } catch (IOException e) {
+      // the JVM is exiting; a later run removes the stale partial
+    }
   }
 
   private void flush() throws IOException {

@@ -28,7 +28,7 @@ public final class ModelOutput implements AutoCloseable {
     this.target = target;
     this.temporary = temporary;
     this.overwrite = overwrite;
-    this.cleanupHook = new Thread(() -> deleteQuietly(temporary), "amalgam-cleanup");
+    this.cleanupHook = new Thread(this::deleteAtExit, "amalgam-cleanup");
   }
 
   /**
@@ -69,8 +69,11 @@ public final class ModelOutput implements AutoCloseable {
     return target;
   }
 
-  /** Moves the finished directory into place, replacing an old one if allowed. */
-  public void commit() throws IOException {
+  /**
+   * Moves the finished directory into place, replacing an old one if allowed. Synchronized with the
+   * shutdown hook, so that a stop signal never deletes files of a directory being renamed.
+   */
+  public synchronized void commit() throws IOException {
     Path old = null;
     if (Files.exists(target)) {
       if (!overwrite && !isEmptyDirectory(target)) {
@@ -89,6 +92,11 @@ public final class ModelOutput implements AutoCloseable {
     }
     committed = true;
     if (old != null) deleteQuietly(old);
+  }
+
+  /** The shutdown hook: removes the temporary directory unless the commit renamed it. */
+  private synchronized void deleteAtExit() {
+    if (!committed) deleteQuietly(temporary);
   }
 
   /** Removes the temporary directory unless committed. */
