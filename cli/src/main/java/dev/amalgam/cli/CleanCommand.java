@@ -39,6 +39,15 @@ final class CleanCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     long bytes = 0;
     for (StalePartials.Partial p : stale) {
+      if (p.restoredTo().isPresent()) {
+        out.println(
+            (dryRun ? "would put back " : "put back ")
+                + p.path()
+                + " as "
+                + p.restoredTo().get()
+                + " (a previous output set aside by an interrupted --force)");
+        continue;
+      }
       out.println(
           (dryRun ? "would remove " : "removed ")
               + p.path()
@@ -47,12 +56,13 @@ final class CleanCommand implements Callable<Integer> {
               + ")");
       bytes += p.bytes();
     }
+    long removed = stale.stream().filter(p -> p.restoredTo().isEmpty()).count();
     out.printf(
         Locale.ROOT,
         "%s %d stale partial output%s under %s: %s%s%n",
         dryRun ? "found" : "removed",
-        stale.size(),
-        stale.size() == 1 ? "" : "s",
+        removed,
+        removed == 1 ? "" : "s",
         dir,
         Sizes.format(bytes),
         dryRun ? " would be freed" : " freed");

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,18 +24,35 @@ import java.util.stream.Stream;
  * removed: by every merge and conversion for its own target ({@link #removeStaleOf}), and under a
  * whole tree by {@code amalgam clean} ({@link #clean}). Partials without an owner (written by
  * earlier versions) count as stale when untouched for {@link #UNOWNED_AGE}.
+ *
+ * <p>A replacement ({@code --force}) first sets the previous output aside as {@code
+ * .<name>.amalgam-old-<owner>}, renames the new one into place, then deletes the old one. If the
+ * run is killed between the two renames, the target is missing and the previous output sits under
+ * that name: it is renamed back to the target (nothing is lost), or deleted if a complete output
+ * has taken its place since.
  */
 public final class StalePartials {
   /** Marker of the temporary names of outputs being written. */
   static final String MARKER = ".amalgam-partial-";
+
+  /** Marker of a previous output set aside while a replacement is renamed into place. */
+  static final String SET_ASIDE_MARKER = ".amalgam-old-";
 
   /** Age after which a partial that names no owner is stale. */
   public static final Duration UNOWNED_AGE = Duration.ofHours(1);
 
   private StalePartials() {}
 
-  /** One stale partial: its path and the bytes it holds. */
-  public record Partial(Path path, long bytes) {}
+  /**
+   * One stale partial: its path, the bytes it holds, and where it was renamed back to if it was a
+   * previous output set aside by an interrupted replacement (then nothing was deleted).
+   */
+  public record Partial(Path path, long bytes, Optional<Path> restoredTo) {
+    /** A partial that was (or would be) deleted. */
+    public Partial(Path path, long bytes) {
+      this(path, bytes, Optional.empty());
+    }
+  }
 
   /** The owner tag of temporary names: this process's pid and start time. */
   static String ownerTag() {
@@ -43,9 +61,9 @@ public final class StalePartials {
     return Long.toHexString(self.pid()) + "-" + Long.toHexString(start);
   }
 
-  /** Whether a file name is one of our partial outputs. */
+  /** Whether a file name is one of our partial outputs, or a previous output set aside. */
   public static boolean isPartialName(String name) {
-    return name.startsWith(".") && name.contains(MARKER);
+    return name.startsWith(".") && (name.contains(MARKER) || name.contains(SET_ASIDE_MARKER));
   }
 
   /**
@@ -54,7 +72,8 @@ public final class StalePartials {
    */
   public static boolean isStale(Path path) {
     String name = path.getFileName().toString();
-    String[] parts = name.substring(name.indexOf(MARKER) + MARKER.length()).split("-");
+    String marker = name.contains(MARKER) ? MARKER : SET_ASIDE_MARKER;
+    String[] parts = name.substring(name.indexOf(marker) + marker.length()).split("-");
     if (parts.length >= 3) {
       try {
         long pid = Long.parseLong(parts[0], 16);
@@ -91,13 +110,50 @@ public final class StalePartials {
     List<Partial> removed = new ArrayList<>();
     if (dir == null || name == null || !Files.isDirectory(dir)) return removed;
     String prefix = "." + name + MARKER;
+    String setAside = "." + name + SET_ASIDE_MARKER;
     try (DirectoryStream<Path> siblings =
-        Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith(prefix))) {
+        Files.newDirectoryStream(
+            dir,
+            p -> {
+              String n = p.getFileName().toString();
+              return n.startsWith(prefix) || n.startsWith(setAside);
+            })) {
       for (Path p : siblings) {
-        if (isStale(p)) removed.add(delete(p));
+        if (isStale(p)) removed.add(resolve(p, false));
       }
     }
     return removed;
+  }
+
+  /**
+   * Deletes a stale partial, or renames a set-aside previous output back to its target when the
+   * target is missing (unless {@code dryRun}, which only reports).
+   */
+  private static Partial resolve(Path p, boolean dryRun) throws IOException {
+    String n = p.getFileName().toString();
+    int at = n.indexOf(SET_ASIDE_MARKER);
+    if (at > 1 && !n.contains(MARKER)) {
+      Path target = p.resolveSibling(n.substring(1, at));
+      if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        long bytes = size(p);
+        if (!dryRun) {
+          try {
+            Files.move(p, target, StandardCopyOption.ATOMIC_MOVE);
+          } catch (IOException e) {
+            throw new IOException(
+                "cannot put the previous output "
+                    + p
+                    + " back as "
+                    + target
+                    + ": "
+                    + e.getMessage(),
+                e);
+          }
+        }
+        return new Partial(p, bytes, Optional.of(target));
+      }
+    }
+    return dryRun ? new Partial(p, size(p)) : delete(p);
   }
 
   /**
@@ -135,7 +191,7 @@ public final class StalePartials {
     List<Partial> stale = new ArrayList<>();
     for (Path p : found) {
       if (!isStale(p)) continue;
-      stale.add(dryRun ? new Partial(p, size(p)) : delete(p));
+      stale.add(resolve(p, dryRun));
     }
     return stale;
   }

@@ -57,6 +57,44 @@ class StalePartialsTest {
   }
 
   @Test
+  void aPreviousOutputSetAsideByAKilledReplacementIsPutBackOrDropped(@TempDir Path dir)
+      throws IOException {
+    // killed between "set the old model aside" and "rename the new one in": OUT is missing
+    Path out = dir.resolve("out");
+    Path setAside = dir.resolve(".out.amalgam-old-" + deadOwner + "-0a1b2c3d");
+    Files.createDirectories(setAside);
+    file(setAside.resolve("model.safetensors"), 64);
+    List<StalePartials.Partial> fixed = StalePartials.removeStaleOf(out);
+    assertEquals(1, fixed.size(), fixed.toString());
+    assertEquals(out, fixed.get(0).restoredTo().orElseThrow());
+    assertEquals(64, Files.size(out.resolve("model.safetensors")), "the previous model is back");
+    assertTrue(Files.notExists(setAside));
+
+    // killed after the new model was renamed in: the old one is dropped
+    Files.createDirectories(setAside);
+    file(setAside.resolve("model.safetensors"), 32);
+    fixed = StalePartials.removeStaleOf(out);
+    assertEquals(1, fixed.size());
+    assertTrue(fixed.get(0).restoredTo().isEmpty());
+    assertTrue(Files.notExists(setAside));
+    assertEquals(64, Files.size(out.resolve("model.safetensors")), "the newer model stays");
+
+    // a live replacement's set-aside output is left alone
+    Path live = AtomicFiles.hiddenSibling(out, "old");
+    Files.createDirectories(live);
+    assertTrue(StalePartials.removeStaleOf(out).isEmpty());
+    assertTrue(Files.exists(live));
+
+    // clean does the same across a tree
+    Path nested = Files.createDirectories(dir.resolve("runs"));
+    Path nestedAside = nested.resolve(".m.gguf.amalgam-old-" + deadOwner + "-01020304");
+    file(nestedAside, 10);
+    List<StalePartials.Partial> cleaned = StalePartials.clean(dir, false);
+    assertEquals(nested.resolve("m.gguf"), cleaned.get(0).restoredTo().orElseThrow());
+    assertEquals(10, Files.size(nested.resolve("m.gguf")));
+  }
+
+  @Test
   void cleanFindsStalePartialsAcrossATreeAndDryRunKeepsThem(@TempDir Path dir) throws IOException {
     Path nested = Files.createDirectories(dir.resolve("a/b"));
     Path partialDir =
