@@ -447,6 +447,7 @@ final class TaskArithmeticOperation implements TensorOperation {
     private final long[][] histograms;
     float[] uniforms;
     long[] rowKeys;
+    int[] radixCounts;
 
     Worker(TensorStreams io, int models, int block, String tensorName) throws IOException {
       chunks = new FloatChunks(io);
@@ -665,10 +666,18 @@ final class TaskArithmeticOperation implements TensorOperation {
           if (w.uniforms == null || w.uniforms.length < count) w.uniforms = new float[count];
           kernels.philoxUniforms(seed, streamHash, first, w.uniforms, count);
           int row = (int) rowLength;
-          if (w.rowKeys == null) w.rowKeys = new long[row];
+          if (w.rowKeys == null) w.rowKeys = new long[2 * row];
+          if (w.radixCounts == null) w.radixCounts = new int[SparsifyKernels.RADIX];
           for (int start = 0; start < count; start += row) {
             SparsifyKernels.dellaRow(
-                d, start, row, w.uniforms, model.density(), model.epsilon(), w.rowKeys);
+                d,
+                start,
+                row,
+                w.uniforms,
+                model.density(),
+                model.epsilon(),
+                w.rowKeys,
+                w.radixCounts);
           }
           return;
         default:
