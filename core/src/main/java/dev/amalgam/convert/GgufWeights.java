@@ -28,7 +28,7 @@ import java.util.Optional;
 
 /**
  * A Llama-family GGUF file seen as a Hugging Face checkpoint: tensors under their HF names with
- * PyTorch shapes (the reverse of ggml's {@code ne}), plain F32/F16/BF16 data handed out zero-copy,
+ * PyTorch shapes (the reverse of ggml's {@code ne}), plain F32/F16/BF16 data as stored,
  * block-quantized data (Q8_0, Q4_0, Q4_K, Q6_K) dequantized to F32 chunk by chunk, and the
  * query/key rows in the requested {@link Layout}. {@code rope_freqs.weight}, which has no HF
  * counterpart, is not among {@link #tensors()} but available through {@link #ropeFreqs()}.
@@ -268,7 +268,8 @@ public final class GgufWeights implements ModelWeights {
   }
 
   /**
-   * Stored data: zero-copy for plain types, dequantized into a buffer of its own for block types.
+   * Stored data: read as stored for plain types, dequantized into a buffer of its own for block
+   * types.
    */
   private static final class Stored implements TensorSource {
     private final GgufTensorData data;

@@ -1,6 +1,5 @@
 package dev.amalgam.io;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -88,11 +87,6 @@ public final class InputFile {
     return channel;
   }
 
-  /** The file's size in bytes when it was opened. */
-  public long size() {
-    return opened.size();
-  }
-
   /**
    * Fills {@code dst} from its position to its limit with the bytes at {@code position}, advancing
    * its position.
@@ -133,8 +127,6 @@ public final class InputFile {
       throw new IllegalStateException(path + ": file is closed", e);
     } catch (InputChangedException e) {
       throw e;
-    } catch (EOFException e) {
-      throw new InputChangedException(path, "it ended while " + what + " was read");
     } catch (IOException e) {
       String m = e.getMessage();
       throw new IOException(path + ": reading " + what + " failed: " + (m != null ? m : e), e);

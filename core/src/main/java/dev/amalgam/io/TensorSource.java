@@ -5,10 +5,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * One tensor's data, read in element ranges. Sources over plain stored data hand out zero-copy
- * views of mapped memory; sources that decode (quantized GGUF) or reorder rows (the Q/K permutation
- * between HF and GGUF layouts) fill a buffer of their own, so a returned buffer is valid only until
- * the next {@link #slice} call on the same source.
+ * One tensor's data, read in element ranges into a buffer the source holds: stored data by
+ * positional reads, decoded (quantized GGUF) or reordered (the Q/K permutation between HF and GGUF
+ * layouts) data by the source's own work. A returned buffer is therefore valid only until the next
+ * {@link #slice} call on the same source (by the same thread) or its {@link #release()}.
  */
 public interface TensorSource {
   /** Name, element type and shape as the source presents them. */

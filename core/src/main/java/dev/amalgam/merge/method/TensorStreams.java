@@ -30,9 +30,8 @@ public interface TensorStreams {
   DType inputType(int input);
 
   /**
-   * Elements {@code [first, first + count)} of an input: a read-only little-endian buffer,
-   * zero-copy where the input needs no cast. Valid until the next call for the same input; {@code
-   * count <= chunkElements()}.
+   * Elements {@code [first, first + count)} of an input: a read-only little-endian buffer. Valid
+   * until the next call for the same input; {@code count <= chunkElements()}.
    */
   ByteBuffer inputChunk(int input, long first, long count) throws IOException;
 

@@ -93,12 +93,7 @@ class MergeExecutorTest {
               IOException.class, () -> MergeExecutor.execute(broken, out, MergeOptions.defaults()));
       assertTrue(e.getMessage().contains("simulated failure"), e.getMessage());
     }
-    assertFalse(Files.exists(out));
-    try (Stream<Path> s = Files.list(tmp)) {
-      assertTrue(
-          s.noneMatch(q -> q.getFileName().toString().startsWith(".out.")),
-          "temporary directory removed");
-    }
+    assertNoOutputAndNoPartial(out);
   }
 
   /** A listener that runs {@code change} once, when the first output bytes are reported. */
