@@ -69,6 +69,12 @@
  *       mixed = mixed * lambda unless lambda == 1, and out[i] = base[i] + mixed.
  *     plain merge: mixed = w[0] + ... + w[models-1]; mixed = mixed / divisor unless divisor == 1; mixed =
  *       mixed * lambda unless lambda == 1; out[i] = base[i] + mixed.
+ *  9. Method kernels (ABI 6; docs/merge-semantics.md §2). Each is the per-element step of one merge method, over a
+ *     range the caller chose; the caller (Java) owns the passes, the thread split and every state that crosses
+ *     ranges, so a kernel's result depends only on its arguments. The split keeps the bits the same at any thread
+ *     count: reductions are either integer counts (added in any order) or sums whose order the kernel's comment
+ *     fixes. A CUDA mirror implements the same functions with the same contracts, one for one. Scratch memory is
+ *     always passed in by the caller.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -86,7 +92,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_ABI_VERSION 5
+#define AMALGAM_ABI_VERSION 6
 
 /** Elements per dot3 block (see 6). */
 #define AMALGAM_DOT_BLOCK 4096
