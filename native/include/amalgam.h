@@ -75,6 +75,12 @@
  *     count: reductions are either integer counts (added in any order) or sums whose order the kernel's comment
  *     fixes. A CUDA mirror implements the same functions with the same contracts, one for one. Scratch memory is
  *     always passed in by the caller.
+ *     DELLA (amalgam_della_mask): per row of row_length elements, element j of the row (tensor element e) has the
+ *       Philox uniform u of e (point 8) and a = bits(values) & 0x7fffffff; its rank r is its position in the
+ *       ascending order of (a, j) (ties by index). p = row_length > 1 ? (density - epsilon) + 2.0 * epsilon * r /
+ *       (row_length - 1) : density - epsilon, in double, one operation at a time left to right (r and
+ *       row_length - 1 converted to double); the element becomes +0 unless (double) u < p. Rows are independent,
+ *       so any split into whole rows gives the same bits.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -266,6 +272,16 @@ AMALGAM_API int32_t amalgam_count_nonfinite(int32_t isa, int64_t src, int32_t dt
  * cached pages. A zero length does nothing. A no-op returning AMALGAM_OK where the platform lacks it. Added in ABI 5.
  */
 AMALGAM_API int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice);
+
+/**
+ * DELLA's magnitude-ranked random drop (contract point 9) over n / row_length whole rows of values, element i being
+ * tensor element first + i of the Philox stream (seed, stream_hash). n must be a multiple of row_length, which is
+ * 1 .. 2^31 - 1. Scratch: keys holds 3 * row_length int64 (the sort's two buffers and each rank's probability),
+ * uniforms row_length floats. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
+                                       int64_t row_length, double density, double epsilon, float *values, int64_t *keys,
+                                       float *uniforms);
 
 #ifdef __cplusplus
 }

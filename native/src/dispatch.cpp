@@ -408,6 +408,21 @@ int32_t amalgam_count_nonfinite(int32_t isa, int64_t src, int32_t dtype, int64_t
   return AMALGAM_OK;
 }
 
+int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
+                           int64_t row_length, double density, double epsilon, float *values, int64_t *keys,
+                           float *uniforms) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t range = check_philox_range(first, n);
+  if (range != AMALGAM_OK) return range;
+  if (row_length < 1 || row_length > INT32_MAX || n % row_length != 0) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (values == nullptr || keys == nullptr || uniforms == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->della_mask(seed, stream_hash, first, n, row_length, density, epsilon, values, reinterpret_cast<uint64_t *>(keys),
+                uniforms);
+  return AMALGAM_OK;
+}
+
 int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice) {
   if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
     return AMALGAM_ERR_BAD_ADVICE;

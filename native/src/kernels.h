@@ -33,6 +33,9 @@ struct KernelTable {
                          int64_t drop_equal, int64_t *seen);
   // counts[0] += NaNs, counts[1] += infinities (amalgam_count_nonfinite).
   void (*count_nonfinite)(const void *src, int32_t dtype, int64_t n, int64_t *counts);
+  // Method kernels (amalgam.h contract point 9). DELLA: n is a multiple of row; keys holds 3 * row, uniforms row.
+  void (*della_mask)(uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n, int64_t row, double density,
+                     double epsilon, float *values, uint64_t *keys, float *uniforms);
 };
 
 extern const KernelTable kScalarKernels;

@@ -494,6 +494,77 @@ void ta_plain_merge(int32_t models, const float *w, int64_t stride, int64_t n, f
   ta_plain_scalar(models, w, stride, i, n, divisor, base, lambda, out);
 }
 
+// DELLA over whole rows (contract point 9). Each row's uniforms come from the ISA's Philox path and its ranks from a
+// stable least-significant-digit radix sort of (magnitude bits << 32 | index), whose digits of 11, 10 and 10 bits
+// are counted in one read; a digit that is the same for the whole row moves nothing and is skipped. The keep
+// probability of each rank is computed once per call (one division each, the same for every row), and the last
+// pass that moves anything decides each element as it learns its rank, branch-free.
+constexpr int kDellaDigits = 3;
+constexpr int kDellaShift[kDellaDigits] = {32, 43, 53};
+constexpr uint32_t kDellaBuckets[kDellaDigits] = {2048, 1024, 1024};
+
+static inline void della_decide(float *v, const float *uniforms, const double *p, uint32_t j, int64_t r) {
+  const bool keep = static_cast<double>(uniforms[j]) < p[r];
+  v[j] = keep ? v[j] : 0.0f;
+}
+
+void ta_della_mask(uint64_t seed, uint64_t hash, int64_t first, int64_t n, int64_t row, double density, double epsilon,
+                   float *values, uint64_t *keys, float *uniforms) {
+  double *p = reinterpret_cast<double *>(keys + 2 * row);
+  const double low = density - epsilon;
+  const double span = static_cast<double>(row - 1);
+  for (int64_t r = 0; r < row; ++r) p[r] = row > 1 ? low + 2.0 * epsilon * static_cast<double>(r) / span : low;
+  uint32_t counts[2048 + 1024 + 1024];
+  uint32_t *digit_counts[kDellaDigits] = {counts, counts + 2048, counts + 3072};
+  for (int64_t start = 0; start < n; start += row) {
+    float *v = values + start;
+    ta_philox_uniforms(seed, hash, first + start, row, uniforms);
+    std::memset(counts, 0, sizeof counts);
+    for (int64_t j = 0; j < row; ++j) {
+      const uint32_t a = ta_abs_bits(v[j]);
+      keys[j] = (static_cast<uint64_t>(a) << 32) | static_cast<uint64_t>(j);
+      ++digit_counts[0][a & 2047];
+      ++digit_counts[1][(a >> 11) & 1023];
+      ++digit_counts[2][a >> 21];
+    }
+    int moves[kDellaDigits];
+    int passes = 0;
+    for (int d = 0; d < kDellaDigits; ++d) {
+      const uint64_t mask = kDellaBuckets[d] - 1;
+      if (digit_counts[d][(keys[0] >> kDellaShift[d]) & mask] != static_cast<uint32_t>(row)) moves[passes++] = d;
+    }
+    uint64_t *from = keys, *to = keys + row;
+    for (int q = 0; q < passes; ++q) {
+      const int d = moves[q], shift = kDellaShift[d];
+      const uint64_t mask = kDellaBuckets[d] - 1;
+      uint32_t *c = digit_counts[d];
+      uint32_t sum = 0;
+      for (uint32_t b = 0; b < kDellaBuckets[d]; ++b) {
+        const uint32_t here = c[b];
+        c[b] = sum;
+        sum += here;
+      }
+      if (q + 1 < passes) {
+        for (int64_t i = 0; i < row; ++i) {
+          const uint64_t k = from[i];
+          to[c[(k >> shift) & mask]++] = k;
+        }
+        uint64_t *swap = from;
+        from = to;
+        to = swap;
+      } else {  // the last move: each key's slot is its rank
+        for (int64_t i = 0; i < row; ++i) {
+          const uint64_t k = from[i];
+          della_decide(v, uniforms, p, static_cast<uint32_t>(k), c[(k >> shift) & mask]++);
+        }
+      }
+    }
+    if (passes == 0) {  // every magnitude equal: ranks follow the index
+      for (int64_t r = 0; r < row; ++r) della_decide(v, uniforms, p, static_cast<uint32_t>(r), r);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace amalgam
 

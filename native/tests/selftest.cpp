@@ -1154,6 +1154,45 @@ void test_count_nonfinite(int best, std::mt19937_64 &rng) {
 
 }  // namespace
 
+// DELLA's ranked drop: every path agrees with the scalar one on rows with ties, and a row of distinct magnitudes
+// keeps exactly the elements whose uniform is below their rank's probability.
+void test_della_mask(int best, std::mt19937_64 &rng) {
+  const int64_t rows_and_lengths[][2] = {{1, 1}, {3, 2}, {2, 17}, {4, 64}, {2, 1000}, {1, 4099}};
+  for (const auto &shape : rows_and_lengths) {
+    const int64_t rows = shape[0], row = shape[1], n = rows * row;
+    std::vector<float> v = ta_values(n, rng);
+    for (int64_t i = 0; i < n; i += 5) v[i] = static_cast<float>(rng() % 3);  // ties
+    const uint64_t seed = rng(), hash = rng();
+    const int64_t first = static_cast<int64_t>(rng() % 1000);
+    std::vector<int64_t> keys(3 * row);
+    std::vector<float> u(row);
+    std::vector<float> ref = v;
+    expect_ok(
+        amalgam_della_mask(AMALGAM_ISA_SCALAR, seed, hash, first, n, row, 0.5, 0.2, ref.data(), keys.data(), u.data()),
+        "della scalar");
+    for (int isa = AMALGAM_ISA_AVX2; isa <= best; ++isa) {
+      std::vector<float> got = v;
+      expect_ok(amalgam_della_mask(isa, seed, hash, first, n, row, 0.5, 0.2, got.data(), keys.data(), u.data()),
+                "della");
+      check(std::memcmp(got.data(), ref.data(), static_cast<size_t>(n) * sizeof(float)) == 0, "della paths", isa, n);
+    }
+  }
+  std::vector<float> distinct = {4.0f, -1.0f, 3.0f, 2.0f, -5.0f};  // ranks 3, 0, 2, 1, 4
+  const int rank[] = {3, 0, 2, 1, 4};
+  std::vector<int64_t> keys(15);
+  std::vector<float> u(5), want_u(5);
+  expect_ok(amalgam_philox_uniforms(AMALGAM_ISA_SCALAR, 9, 8, 70, 5, want_u.data()), "della uniforms");
+  std::vector<float> got = distinct;
+  expect_ok(amalgam_della_mask(best, 9, 8, 70, 5, 5, 0.5, 0.25, got.data(), keys.data(), u.data()), "della rank");
+  for (int j = 0; j < 5; ++j) {
+    const double p = 0.25 + 2.0 * 0.25 * rank[j] / 4.0;
+    const float want = static_cast<double>(want_u[j]) < p ? distinct[j] : 0.0f;
+    check(got[j] == want, "della rank rule", best, j);
+  }
+  check(amalgam_della_mask(0, 0, 0, 0, 6, 4, 0.5, 0.1, got.data(), keys.data(), u.data()) == AMALGAM_ERR_BAD_ARGUMENT,
+        "della partial row", 0, 6);
+}
+
 int main(int argc, char **argv) {
   int64_t n = 1000003;
   bool exhaustive = false, timing = false;
@@ -1186,6 +1225,7 @@ int main(int argc, char **argv) {
   test_exact_task_arithmetic(best, rng);
   test_advise_and_writeback();
   test_count_nonfinite(best, rng);
+  test_della_mask(best, rng);
   if (exhaustive) test_all_f32_patterns(best);
   std::printf("amalgam_selftest: %s\n", failures == 0 ? "all paths agree" : "FAILED");
   if (timing) bench(n);

@@ -5,6 +5,7 @@ import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.F16;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * The plain-Java kernels: the reference every native path is tested against, and the fallback where
@@ -383,6 +384,85 @@ public final class JavaKernels implements KernelBackend {
     Philox.of(seed, streamHash).uniforms(first, n, u);
     for (int i = 0; i < n; i++) {
       if (!(u[i] < p)) values[i] = 0f;
+    }
+  }
+
+  @Override
+  public void dellaMask(
+      long seed,
+      long streamHash,
+      long first,
+      double density,
+      double epsilon,
+      float[] values,
+      int n,
+      int rowLength,
+      long[] keys,
+      float[] uniforms) {
+    int[] counts = new int[DELLA_RADIX];
+    Philox philox = Philox.of(seed, streamHash);
+    for (int start = 0; start < n; start += rowLength) {
+      philox.uniforms(first + start, rowLength, uniforms);
+      dellaRow(values, start, rowLength, uniforms, density, epsilon, keys, counts);
+    }
+  }
+
+  /** Buckets of one radix digit of {@link #dellaRow}'s magnitude sort (8 bits). */
+  static final int DELLA_RADIX = 256;
+
+  /**
+   * DELLA's magnitude-ranked drop over one row {@code d[start..start+row)} with that row's uniforms
+   * {@code u[0..row)}: ascending rank r (0-based, ties by index) of |d|, keep probability {@code p
+   * = (density - epsilon) + 2 epsilon r / (row - 1)} (r = 0 for a one-element row), kept iff {@code
+   * u < p}.
+   *
+   * <p>The ranks come from a stable least-significant-digit radix sort of the 31 magnitude bits,
+   * four passes of 8 bits (a pass whose digit is the same for the whole row is skipped): elements
+   * start in index order, so equal magnitudes stay in index order, as the definition asks. It gives
+   * the ranks of a comparison sort of {@code (magnitude, index)} in linear time.
+   *
+   * @param keys scratch of at least {@code 2 * row} longs
+   * @param counts scratch of at least {@link #DELLA_RADIX} ints
+   */
+  static void dellaRow(
+      float[] d,
+      int start,
+      int row,
+      float[] u,
+      double density,
+      double epsilon,
+      long[] keys,
+      int[] counts) {
+    int from = 0; // keys[from..from+row) holds the current order; the other half is the target
+    for (int j = 0; j < row; j++) {
+      keys[j] = ((long) (Float.floatToRawIntBits(d[start + j]) & 0x7FFFFFFF) << 32) | j;
+    }
+    for (int shift = 32; shift < 63; shift += 8) {
+      Arrays.fill(counts, 0, DELLA_RADIX, 0);
+      for (int i = from; i < from + row; i++) {
+        counts[(int) (keys[i] >>> shift) & (DELLA_RADIX - 1)]++;
+      }
+      if (counts[(int) (keys[from] >>> shift) & (DELLA_RADIX - 1)] == row) {
+        continue; // one digit: no move
+      }
+      int sum = 0;
+      for (int b = 0; b < DELLA_RADIX; b++) {
+        int c = counts[b];
+        counts[b] = sum;
+        sum += c;
+      }
+      int to = row - from; // 0 or row
+      for (int i = from; i < from + row; i++) {
+        long k = keys[i];
+        keys[to + counts[(int) (k >>> shift) & (DELLA_RADIX - 1)]++] = k;
+      }
+      from = to;
+    }
+    double low = density - epsilon;
+    for (int r = 0; r < row; r++) {
+      int j = (int) keys[from + r];
+      double p = row > 1 ? low + 2 * epsilon * r / (row - 1) : low;
+      if (!(u[j] < p)) d[start + j] = 0f;
     }
   }
 

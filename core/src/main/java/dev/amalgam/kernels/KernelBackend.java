@@ -76,6 +76,19 @@ interface KernelBackend {
    */
   void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
 
+  /** DELLA's ranked drop over whole rows (amalgam.h contract point 9). */
+  void dellaMask(
+      long seed,
+      long streamHash,
+      long first,
+      double density,
+      double epsilon,
+      float[] values,
+      int n,
+      int rowLength,
+      long[] keys,
+      float[] uniforms);
+
   /** TIES sign consensus and disjoint merge (amalgam.h contract point 8). */
   void disjointMerge(
       float[] w,

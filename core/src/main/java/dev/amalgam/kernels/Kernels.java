@@ -161,6 +161,32 @@ public interface Kernels extends AutoCloseable {
   void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
 
   /**
+   * DELLA's magnitude-ranked random drop over the whole rows of {@code values[0..n)}, element
+   * {@code i} being element {@code first + i} of the {@link Philox} stream: in each row of {@code
+   * rowLength}, the element of ascending magnitude rank r (ties by index; magnitude as {@code
+   * floatToRawIntBits(x) & 0x7FFFFFFF}) is kept iff its uniform u satisfies {@code u < p} with
+   * {@code p = (density - epsilon) + 2 epsilon r / (rowLength - 1)} in double ({@code density -
+   * epsilon} for one-element rows), else becomes +0 (amalgam.h contract point 9). Rows are
+   * independent, so callers may split a tensor across threads at row boundaries. Runs on the
+   * calling thread.
+   *
+   * @param n a multiple of {@code rowLength}
+   * @param keys scratch of at least {@code 3 * rowLength} longs
+   * @param uniforms scratch of at least {@code rowLength} floats
+   */
+  void dellaMask(
+      long seed,
+      long streamHash,
+      long first,
+      double density,
+      double epsilon,
+      float[] values,
+      int n,
+      int rowLength,
+      long[] keys,
+      float[] uniforms);
+
+  /**
    * TIES sign consensus and disjoint merge of {@code models} weighted task vectors, model k's
    * element i at {@code w[k * stride + i]}, into {@code out[0..n)}: the sign is that of the f32 sum
    * over the models in order (a zero sum counts positive); the models whose value has that sign

@@ -235,6 +235,34 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
+  public void dellaMask(
+      long seed,
+      long streamHash,
+      long first,
+      double density,
+      double epsilon,
+      float[] values,
+      int n,
+      int rowLength,
+      long[] keys,
+      float[] uniforms) {
+    check(
+        "della_mask",
+        AmalgamNative.amalgam_della_mask(
+            isa.code(),
+            seed,
+            streamHash,
+            first,
+            n,
+            rowLength,
+            density,
+            epsilon,
+            values,
+            keys,
+            uniforms));
+  }
+
+  @Override
   public void disjointMerge(
       float[] w,
       int stride,

@@ -358,6 +358,34 @@ final class ParallelKernels implements Kernels {
     }
   }
 
+  @Override
+  public void dellaMask(
+      long seed,
+      long streamHash,
+      long first,
+      double density,
+      double epsilon,
+      float[] values,
+      int n,
+      int rowLength,
+      long[] keys,
+      float[] uniforms) {
+    checkPhilox("dellaMask", first, values, n);
+    Objects.requireNonNull(keys, "keys");
+    Objects.requireNonNull(uniforms, "uniforms");
+    if (rowLength < 1 || n % rowLength != 0) {
+      throw new IllegalArgumentException(
+          "dellaMask: " + n + " elements are not whole rows of " + rowLength);
+    }
+    if (keys.length < 3L * rowLength) {
+      throw new IllegalArgumentException(
+          "dellaMask: keys has " + keys.length + " elements, " + 3L * rowLength + " needed");
+    }
+    checkLength("dellaMask", "uniforms", uniforms.length, rowLength);
+    backend.dellaMask(
+        seed, streamHash, first, density, epsilon, values, n, rowLength, keys, uniforms);
+  }
+
   private static void checkPhilox(String operation, long first, float[] values, int n) {
     Objects.requireNonNull(values, "values");
     checkLength(operation, "values", values.length, n);

@@ -492,6 +492,42 @@ class NativeBoundaryTest {
   }
 
   @Test
+  @Drives("amalgam_della_mask")
+  void dellaMask() {
+    float[] v = new float[N];
+    long[] keys = new long[3 * N];
+    float[] u = new float[N];
+    rejects("negative first", "first = -1", k -> k.dellaMask(1, 2, -1, 0.5, 0.1, v, N, N, keys, u));
+    rejects("whole rows", "partial row", k -> k.dellaMask(1, 2, 0, 0.5, 0.1, v, N, N - 1, keys, u));
+    rejects("whole rows", "row 0", k -> k.dellaMask(1, 2, 0, 0.5, 0.1, v, N, 0, keys, u));
+    rejects(
+        "keys", "short keys", k -> k.dellaMask(1, 2, 0, 0.5, 0.1, v, N, N, new long[3 * N - 1], u));
+    rejects(
+        "uniforms",
+        "short uniforms",
+        k -> k.dellaMask(1, 2, 0, 0.5, 0.1, v, N, N, keys, new float[N - 1]));
+    rejects(
+        "needed", "n past the values", k -> k.dellaMask(1, 2, 0, 0.5, 0.1, v, N + 1, 1, keys, u));
+    rejects(
+        NullPointerException.class,
+        "keys",
+        "null keys",
+        k -> k.dellaMask(1, 2, 0, 0.5, 0.1, v, N, N, null, u));
+    refusedWith(
+        AmalgamNative.amalgam_della_mask(0, 0, 0, 0, 6, 4, 0.5, 0.1, v, keys, u),
+        -9,
+        "native partial row");
+    refusedWith(
+        AmalgamNative.amalgam_della_mask(0, 0, 0, -1, 4, 4, 0.5, 0.1, v, keys, u),
+        -2,
+        "native first -1");
+    refusedWith(
+        AmalgamNative.amalgam_della_mask(0, 0, 0, 0, 4, 0, 0.5, 0.1, v, keys, u),
+        -9,
+        "native row 0");
+  }
+
+  @Test
   @Drives({"amalgam_disjoint_merge", "amalgam_plain_merge"})
   void merges() {
     float[] w = new float[2 * N], weights = {1f, 1f}, base = new float[N], out = new float[N];

@@ -130,6 +130,21 @@ public final class AmalgamNative {
       double p,
       float[] values);
 
+  /** See {@code amalgam_della_mask}. */
+  @CriticalRegion
+  public static native int amalgam_della_mask(
+      int isa,
+      @Cast("uint64_t") long seed,
+      @Cast("uint64_t") long streamHash,
+      @Cast("int64_t") long first,
+      @Cast("int64_t") long n,
+      @Cast("int64_t") long rowLength,
+      double density,
+      double epsilon,
+      float[] values,
+      @Cast("int64_t*") long[] keys,
+      float[] uniforms);
+
   /** See {@code amalgam_disjoint_merge}. */
   @CriticalRegion
   public static native int amalgam_disjoint_merge(

@@ -19,11 +19,11 @@ import java.util.List;
  * pure function of the element index. The L1 sums accumulate per {@link Kernels#DOT_SEGMENT}
  * segment, in element order, so nothing depends on block sizes. Each pass walks the tensor one
  * chunk at a time and splits the chunk into one task per segment, run in parallel on the kernels'
- * threads (see {@code Run}); DELLA, which ranks within rows, walks whole-row blocks in order
- * instead. The hot loops (task vectors straight from the stored inputs, histogram counting,
- * Philox/Bernoulli and magnitude masks, the sign-consensus merge) run in the stream's {@link
- * Kernels}: native where the library is loaded, with the same bits as the Java reference, at any
- * thread count.
+ * threads (see {@code Run}); DELLA, which ranks within rows, splits its spans into blocks of whole
+ * rows instead. The hot loops (task vectors straight from the stored inputs, histogram counting,
+ * Philox/Bernoulli and magnitude masks, DELLA's per-row ranking, the sign-consensus merge) run in
+ * the stream's {@link Kernels}: native where the library is loaded, with the same bits as the Java
+ * reference, at any thread count.
  */
 final class TaskArithmeticOperation implements TensorOperation {
   /**
@@ -122,8 +122,8 @@ final class TaskArithmeticOperation implements TensorOperation {
    * its worker's scratch. Nothing depends on which thread runs a task: histogram counts are integer
    * sums, the L1 sums are per segment (added in segment order afterwards), and a magnitude mask
    * whose threshold keeps only some of its equal elements first counts, per task, the equal
-   * elements before it. DELLA ranks within rows, so its blocks are whole rows and it walks them in
-   * order, one block per span and task.
+   * elements before it. DELLA ranks within rows, so its spans are whole rows and its tasks blocks
+   * of whole rows; its L1 sums run as a second step per span ({@code rowWiseL1}).
    */
   private final class Run {
     private final TensorStreams io;
@@ -132,11 +132,15 @@ final class TaskArithmeticOperation implements TensorOperation {
     private final int block;
     private final boolean rowWise;
     private final long span;
+    private final int unit; // elements per task: one reduction segment, or one block of rows
     private final DType baseType;
     private final int m;
     private final ModelMask[] masks;
     private final Worker[] workers;
     private final ByteBuffer[] fetched;
+    // DELLA: per model, which elements its mask kept, recorded by the L1 pass so that the compute
+    // pass need not rank the rows again (null where not recorded)
+    private final long[][] keptBits;
 
     Run(TensorStreams io) throws IOException {
       this.io = io;
@@ -144,21 +148,20 @@ final class TaskArithmeticOperation implements TensorOperation {
       this.n = io.elementCount();
       this.block = blockSize(io.chunkElements());
       this.rowWise = sparsification == Sparsification.DELLA_MAGPRUNE;
-      this.span = rowWise ? block : io.chunkElements();
-      this.baseType = io.inputType(base);
       this.m = models.size();
+      this.span = rowWise ? rowSpan(io.chunkElements(), m) : io.chunkElements();
+      this.unit = rowWise ? block : Kernels.DOT_SEGMENT;
+      this.baseType = io.inputType(base);
       this.masks = new ModelMask[m];
       for (int k = 0; k < m; k++) masks[k] = new ModelMask(models.get(k), n, kernels);
-      long maxTasks =
-          rowWise
-              ? 1
-              : (Math.min(span, Math.max(n, 1)) + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
+      long maxTasks = (Math.min(span, Math.max(n, 1)) + unit - 1) / unit;
       this.workers = new Worker[(int) Math.max(1, Math.min(kernels.threads(), maxTasks))];
       this.fetched = new ByteBuffer[io.inputCount()];
+      this.keptBits = new long[m][];
     }
 
     private int tasks(int count) {
-      return rowWise ? 1 : (count + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
+      return (count + unit - 1) / unit;
     }
 
     private Worker worker(int index) throws IOException {
@@ -167,8 +170,8 @@ final class TaskArithmeticOperation implements TensorOperation {
     }
 
     /**
-     * Runs {@code body} on every block of every task's segment of the fetched span (one task per
-     * reduction segment, or one for the whole span when ranking rows), on the kernels' threads,
+     * Runs {@code body} on every block of every task's part of the fetched span (one task per
+     * reduction segment, or per block of whole rows when ranking rows), on the kernels' threads,
      * with the base's block already read into the worker's {@code b}.
      */
     private void forEachBlock(int count, BlockBody body) throws IOException {
@@ -177,8 +180,8 @@ final class TaskArithmeticOperation implements TensorOperation {
           tasks(count),
           (wi, t) -> {
             Worker w = workers[wi];
-            int from = t * Kernels.DOT_SEGMENT;
-            int to = rowWise ? count : Math.min(count, from + Kernels.DOT_SEGMENT);
+            int from = t * unit;
+            int to = Math.min(count, from + unit);
             for (int o = from; o < to; o += block) {
               int c = Math.min(block, to - o);
               w.chunks.read(fetched[base], baseType, o, c, w.b);
@@ -286,60 +289,140 @@ final class TaskArithmeticOperation implements TensorOperation {
       if (!rescale || Arrays.stream(masks).noneMatch(ModelMask::active)) return factors;
       double[] whole = new double[m];
       double[] kept = new double[m];
-      SegmentedSum[] wholeRows =
-          new SegmentedSum[m]; // DELLA: blocks in order, across segment boundaries
-      SegmentedSum[] keptRows = new SegmentedSum[m];
-      for (int k = 0; k < m; k++) {
-        wholeRows[k] = new SegmentedSum();
-        keptRows[k] = new SegmentedSum();
-      }
-      long[] before = new long[2 * m];
       boolean[] wanted = new boolean[m];
       for (int k = 0; k < m; k++) wanted[k] = masks[k].active();
-      for (long first = 0; first < n; first += span) {
-        int count = (int) Math.min(span, n - first);
-        fetch(first, count, wanted);
-        long spanFirst = first;
-        long[][][] seen = maskCounters(first, count, before);
-        int tasks = tasks(count);
-        double[][] segmentWhole = new double[tasks][m];
-        double[][] segmentKept = new double[tasks][m];
-        forEachBlock(
-            count,
-            (w, t, o, c) -> {
-              for (int k = 0; k < m; k++) {
-                if (wanted[k]) taskVector(w, models.get(k).input(), o, c, w.d[k]);
-              }
-              if (rowWise) {
+      if (rowWise) {
+        rowWiseL1(wanted, whole, kept);
+      } else {
+        long[] before = new long[2 * m];
+        for (long first = 0; first < n; first += span) {
+          int count = (int) Math.min(span, n - first);
+          fetch(first, count, wanted);
+          long spanFirst = first;
+          long[][][] seen = maskCounters(first, count, before);
+          int tasks = tasks(count);
+          double[][] segmentWhole = new double[tasks][m];
+          double[][] segmentKept = new double[tasks][m];
+          forEachBlock(
+              count,
+              (w, t, o, c) -> {
                 for (int k = 0; k < m; k++) {
                   if (!wanted[k]) continue;
-                  wholeRows[k].addAbs(spanFirst + o, w.d[k], c);
-                  masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
-                  keptRows[k].addAbs(spanFirst + o, w.d[k], c);
-                }
-              } else {
-                for (int k = 0; k < m; k++) {
-                  if (!wanted[k]) continue;
+                  taskVector(w, models.get(k).input(), o, c, w.d[k]);
                   System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
                   masks[k].apply(w, spanFirst + o, c, w.d[k], seen[t][k]);
                 }
                 addAbs(segmentWhole[t], segmentKept[t], w.raw, w.d, wanted, c);
-              }
-            });
-        for (int t = 0; t < tasks; t++) {
-          for (int k = 0; k < m; k++) {
-            whole[k] += segmentWhole[t][k];
-            kept[k] += segmentKept[t][k];
+              });
+          for (int t = 0; t < tasks; t++) {
+            for (int k = 0; k < m; k++) {
+              whole[k] += segmentWhole[t][k];
+              kept[k] += segmentKept[t][k];
+            }
           }
         }
       }
       for (int k = 0; k < m; k++) {
         if (!masks[k].active()) continue;
-        double l1 = rowWise ? wholeRows[k].total() : whole[k];
-        double l1Kept = rowWise ? keptRows[k].total() : kept[k];
-        if (l1 >= 1e-7 && l1Kept >= 1e-7) factors[k] = (float) (l1 / l1Kept);
+        if (whole[k] >= 1e-7 && kept[k] >= 1e-7) factors[k] = (float) (whole[k] / kept[k]);
       }
       return factors;
+    }
+
+    /**
+     * DELLA's L1 sums. Its tasks are blocks of whole rows, which do not line up with the reduction
+     * segments, so each span runs in two steps: the tasks mask their rows into a span-wide copy;
+     * then one task per piece of a segment inside the span sums |d| and |mask d| in element order,
+     * the piece that continues a segment from the span before starting from that segment's running
+     * sums. Completed segments are added in order: the sums of one thread walking the tensor.
+     */
+    private void rowWiseL1(boolean[] wanted, double[] whole, double[] kept) throws IOException {
+      if ((n + 63) / 64 * m <= KEPT_BITS_WORDS) {
+        for (int k = 0; k < m; k++) {
+          if (wanted[k]) keptBits[k] = new long[(int) ((n + 63) / 64)];
+        }
+      }
+      float[][] masked = new float[m][];
+      for (int k = 0; k < m; k++) if (wanted[k]) masked[k] = new float[(int) Math.min(span, n)];
+      double[] runningWhole = new double[m]; // the current segment's sums, carried across spans
+      double[] runningKept = new double[m];
+      long[] noCounters = new long[2];
+      for (long first = 0; first < n; first += span) {
+        int count = (int) Math.min(span, n - first);
+        fetch(first, count, wanted);
+        long spanFirst = first;
+        long[][][] edges = new long[tasks(count)][m][4];
+        forEachBlock(
+            count,
+            (w, t, o, c) -> {
+              for (int k = 0; k < m; k++) {
+                if (!wanted[k]) continue;
+                taskVector(w, models.get(k).input(), o, c, w.d[k]);
+                if (keptBits[k] != null) System.arraycopy(w.d[k], 0, w.raw(k), 0, c);
+                masks[k].apply(w, spanFirst + o, c, w.d[k], noCounters);
+                System.arraycopy(w.d[k], 0, masked[k], o, c);
+                if (keptBits[k] != null) {
+                  recordKept(keptBits[k], spanFirst + o, w.raw(k), w.d[k], c, edges[t][k]);
+                }
+              }
+            });
+        for (long[][] taskEdges : edges) {
+          for (int k = 0; k < m; k++) {
+            if (keptBits[k] == null) continue;
+            for (int e = 0; e < 4; e += 2) {
+              if (taskEdges[k][e] >= 0) keptBits[k][(int) taskEdges[k][e]] |= taskEdges[k][e + 1];
+            }
+          }
+        }
+        int pieces = 0;
+        int[] bounds = new int[count / Kernels.DOT_SEGMENT + 3];
+        for (int at = 0; at < count; ) {
+          bounds[pieces++] = at;
+          long segmentEnd = ((spanFirst + at) / Kernels.DOT_SEGMENT + 1) * Kernels.DOT_SEGMENT;
+          at = (int) Math.min(count, segmentEnd - spanFirst);
+        }
+        bounds[pieces] = count;
+        double[][] pieceWhole = new double[pieces][];
+        double[][] pieceKept = new double[pieces][];
+        runTasks(
+            kernels,
+            pieces,
+            (wi, p) -> {
+              Worker w = workers[wi];
+              double[] sumWhole = p == 0 ? runningWhole.clone() : new double[m];
+              double[] sumKept = p == 0 ? runningKept.clone() : new double[m];
+              for (int o = bounds[p]; o < bounds[p + 1]; o += block) {
+                int c = Math.min(block, bounds[p + 1] - o);
+                w.chunks.read(fetched[base], baseType, o, c, w.b);
+                for (int k = 0; k < m; k++) {
+                  if (!wanted[k]) continue;
+                  taskVector(w, models.get(k).input(), o, c, w.raw(k));
+                  System.arraycopy(masked[k], o, w.d[k], 0, c);
+                }
+                addAbs(sumWhole, sumKept, w.raw, w.d, wanted, c);
+              }
+              pieceWhole[p] = sumWhole;
+              pieceKept[p] = sumKept;
+            });
+        for (int p = 0; p < pieces; p++) {
+          boolean closes = (spanFirst + bounds[p + 1]) % Kernels.DOT_SEGMENT == 0;
+          for (int k = 0; k < m; k++) {
+            if (closes) {
+              whole[k] += pieceWhole[p][k];
+              kept[k] += pieceKept[p][k];
+              runningWhole[k] = 0;
+              runningKept[k] = 0;
+            } else {
+              runningWhole[k] = pieceWhole[p][k];
+              runningKept[k] = pieceKept[p][k];
+            }
+          }
+        }
+      }
+      for (int k = 0; k < m; k++) {
+        whole[k] += runningWhole[k];
+        kept[k] += runningKept[k];
+      }
     }
 
     /**
@@ -369,7 +452,11 @@ final class TaskArithmeticOperation implements TensorOperation {
               for (int k = 0; k < m; k++) {
                 float[] d = w.d[k];
                 taskVector(w, models.get(k).input(), o, c, d);
-                masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
+                if (keptBits[k] != null) {
+                  applyKept(keptBits[k], spanFirst + o, d, c);
+                } else {
+                  masks[k].apply(w, spanFirst + o, c, d, seen[t][k]);
+                }
                 weigh(d, c, factors[k], weights[k], w.weighted, k * block);
               }
               if (consensus) {
@@ -445,9 +532,8 @@ final class TaskArithmeticOperation implements TensorOperation {
     final float[] out;
     final float[][] raw; // the L1 pass's unmasked task vectors, allocated on first use
     private final long[][] histograms;
-    float[] uniforms;
-    long[] rowKeys;
-    int[] radixCounts;
+    long[] rowKeys; // DELLA's per-row scratch, allocated on first use
+    float[] rowUniforms;
 
     Worker(TensorStreams io, int models, int block, String tensorName) throws IOException {
       chunks = new FloatChunks(io);
@@ -503,43 +589,70 @@ final class TaskArithmeticOperation implements TensorOperation {
     return (int) block;
   }
 
+  /**
+   * Elements DELLA keeps a masked copy of per model in its L1 pass: the span is capped so that the
+   * copies of all models take at most 32 MiB.
+   */
+  static final long ROW_SPAN_FLOATS = 8L << 20;
+
+  /**
+   * DELLA's span: whole rows, at most one chunk, and at most {@link #ROW_SPAN_FLOATS} over all
+   * models (one row at least).
+   */
+  private long rowSpan(long chunk, int models) {
+    long limit = Math.min(chunk, Math.max(rowLength, ROW_SPAN_FLOATS / Math.max(1, models)));
+    return Math.max(1, limit / rowLength) * rowLength;
+  }
+
+  /** Words of DELLA's kept bits the L1 pass may record over all models (32 MiB). */
+  static final long KEPT_BITS_WORDS = 4L << 20;
+
+  /**
+   * Sets the bits of {@code d[0..count)}, elements {@code first..} of the tensor, that the mask
+   * kept: those whose masked value has the raw value's bits (a +0 counts as kept either way, which
+   * gives the same +0 when the bits are applied). Words wholly inside the range are stored; the
+   * partial words at its ends, which a neighbouring task may share, go to {@code edges} (word
+   * index, bits; twice, index -1 when unused) for the caller to merge.
+   */
+  static void recordKept(long[] bits, long first, float[] raw, float[] d, int count, long[] edges) {
+    edges[0] = -1;
+    edges[2] = -1;
+    long index = first;
+    for (int i = 0; i < count; ) {
+      int at = (int) (index & 63);
+      int take = Math.min(64 - at, count - i);
+      long word = 0;
+      for (int b = 0; b < take; b++) {
+        boolean same = Float.floatToRawIntBits(raw[i + b]) == Float.floatToRawIntBits(d[i + b]);
+        word |= (same ? 1L : 0L) << (at + b);
+      }
+      int w = (int) (index >>> 6);
+      if (take == 64) {
+        bits[w] = word;
+      } else {
+        int slot = i == 0 ? 0 : 2;
+        edges[slot] = w;
+        edges[slot + 1] = word;
+      }
+      i += take;
+      index += take;
+    }
+  }
+
+  /** Zeroes the elements of {@code d[0..count)}, elements {@code first..}, whose bit is clear. */
+  static void applyKept(long[] bits, long first, float[] d, int count) {
+    for (int i = 0; i < count; i++) {
+      long index = first + i;
+      if ((bits[(int) (index >>> 6)] & (1L << index)) == 0) d[i] = 0f;
+    }
+  }
+
   /** {@code into[offset + i] = weight * (d[i] * factor)}, the factor skipped when it is 1. */
   static void weigh(float[] d, int count, float factor, float weight, float[] into, int offset) {
     if (factor != 1f) {
       for (int i = 0; i < count; i++) into[offset + i] = weight * (d[i] * factor);
     } else {
       for (int i = 0; i < count; i++) into[offset + i] = weight * d[i];
-    }
-  }
-
-  /**
-   * Sums of |x| per fixed {@link Kernels#DOT_SEGMENT} segment in double, the segments added in
-   * order.
-   */
-  static final class SegmentedSum {
-    private long segment = 0;
-    private double current;
-    private double total;
-
-    void addAbs(long first, float[] values, int count) {
-      int i = 0;
-      while (i < count) {
-        long s = (first + i) / Kernels.DOT_SEGMENT;
-        if (s != segment) {
-          total += current;
-          current = 0;
-          segment = s;
-        }
-        // up to the segment's end: one division per run of elements, not per element
-        int end = (int) Math.min(count, (s + 1) * Kernels.DOT_SEGMENT - first);
-        double sum = current;
-        for (; i < end; i++) sum += Math.abs(values[i]);
-        current = sum;
-      }
-    }
-
-    double total() {
-      return total + current;
     }
   }
 
@@ -663,22 +776,22 @@ final class TaskArithmeticOperation implements TensorOperation {
             Arrays.fill(d, 0, count, 0f);
             return;
           }
-          if (w.uniforms == null || w.uniforms.length < count) w.uniforms = new float[count];
-          kernels.philoxUniforms(seed, streamHash, first, w.uniforms, count);
           int row = (int) rowLength;
-          if (w.rowKeys == null) w.rowKeys = new long[2 * row];
-          if (w.radixCounts == null) w.radixCounts = new int[SparsifyKernels.RADIX];
-          for (int start = 0; start < count; start += row) {
-            SparsifyKernels.dellaRow(
-                d,
-                start,
-                row,
-                w.uniforms,
-                model.density(),
-                model.epsilon(),
-                w.rowKeys,
-                w.radixCounts);
+          if (w.rowKeys == null) {
+            w.rowKeys = new long[Math.multiplyExact(3, row)];
+            w.rowUniforms = new float[row];
           }
+          kernels.dellaMask(
+              seed,
+              streamHash,
+              first,
+              model.density(),
+              model.epsilon(),
+              d,
+              count,
+              row,
+              w.rowKeys,
+              w.rowUniforms);
           return;
         default:
           throw new IllegalStateException(kind.toString());

@@ -131,6 +131,17 @@ class TaskArithmeticOperationTest {
             new double[] {0.5, 0.4},
             0,
             0.1));
+    c.add( // without rescaling: masks are ranked in the compute pass, not recorded by an L1 pass
+        new Case(
+            "della_linear",
+            Sparsification.DELLA_MAGPRUNE,
+            false,
+            true,
+            false,
+            1,
+            new double[] {0.6, 0.3},
+            0,
+            0.2));
     return c;
   }
 
