@@ -81,6 +81,11 @@
  *       (row_length - 1) : density - epsilon, in double, one operation at a time left to right (r and
  *       row_length - 1 converted to double); the element becomes +0 unless (double) u < p. Rows are independent,
  *       so any split into whole rows gives the same bits.
+ *     Gram (amalgam_gram): x_i = input i's element e widened to f32, minus the base's element (one f32
+ *       subtraction) when a base is given; then for i = 0..count-1, for j = i..count-1 in that order,
+ *       acc[k++] += (double) x_i * (double) x_j (the product is exact; one double addition). Elements are taken in
+ *       order e = 0..n-1, so each acc[k] is one chain of additions: a tensor split into calls in element order
+ *       gives the same sums, and the pass cannot be split across threads without changing them.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -104,6 +109,9 @@ extern "C" {
 #define AMALGAM_DOT_BLOCK 4096
 /** Elements per deterministic reduction segment used by the Java side; a multiple of AMALGAM_DOT_BLOCK. */
 #define AMALGAM_DOT_SEGMENT 1048576
+
+/** Most inputs amalgam_gram takes (contract point 9). */
+#define AMALGAM_GRAM_MAX_INPUTS 64
 
 /** Counters of each magnitude histogram (contract point 8): one per value of 16 bits. */
 #define AMALGAM_MAGNITUDE_BUCKETS 65536
@@ -282,6 +290,14 @@ AMALGAM_API int32_t amalgam_advise_file(const char *path, int64_t offset, int64_
 AMALGAM_API int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
                                        int64_t row_length, double density, double epsilon, float *values, int64_t *keys,
                                        float *uniforms);
+
+/**
+ * Adds the Gram sums of n elements of count inputs (1 .. AMALGAM_GRAM_MAX_INPUTS; addresses and dtypes in inputs and
+ * input_dtypes), less base (an address, or 0 for none), to acc[0 .. count * (count + 1) / 2), the upper triangle
+ * row by row (contract point 9). Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_gram(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes,
+                                 int64_t base, int32_t base_dtype, int64_t n, double *acc);
 
 #ifdef __cplusplus
 }

@@ -423,6 +423,27 @@ int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stream_hash, int
   return AMALGAM_OK;
 }
 
+int32_t amalgam_gram(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes, int64_t base,
+                     int32_t base_dtype, int64_t n, double *acc) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (count < 1 || count > AMALGAM_GRAM_MAX_INPUTS) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (inputs == nullptr || input_dtypes == nullptr || acc == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  for (int32_t k = 0; k < count; ++k) {
+    if (!valid_dtype(input_dtypes[k])) return AMALGAM_ERR_BAD_DTYPE;
+  }
+  if (base != 0 && !valid_dtype(base_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) return AMALGAM_OK;
+  const void *ptrs[AMALGAM_GRAM_MAX_INPUTS];
+  for (int32_t k = 0; k < count; ++k) {
+    if (inputs[k] == 0) return AMALGAM_ERR_NULL_POINTER;
+    ptrs[k] = as_pointer(inputs[k]);
+  }
+  t->gram(count, ptrs, input_dtypes, base != 0 ? as_pointer(base) : nullptr, base_dtype, n, acc);
+  return AMALGAM_OK;
+}
+
 int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice) {
   if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
     return AMALGAM_ERR_BAD_ADVICE;

@@ -36,6 +36,9 @@ struct KernelTable {
   // Method kernels (amalgam.h contract point 9). DELLA: n is a multiple of row; keys holds 3 * row, uniforms row.
   void (*della_mask)(uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n, int64_t row, double density,
                      double epsilon, float *values, uint64_t *keys, float *uniforms);
+  // Gram: acc holds count * (count + 1) / 2 sums, count in 1 .. AMALGAM_GRAM_MAX_INPUTS; base may be null.
+  void (*gram)(int32_t count, const void *const *inputs, const int32_t *dtypes, const void *base, int32_t base_dtype,
+               int64_t n, double *acc);
 };
 
 extern const KernelTable kScalarKernels;

@@ -2,6 +2,7 @@
 #include "kernels.h"
 #include "nonfinite.h"
 #include "scalar_math.h"
+#include "spherical.h"
 #include "task_arithmetic.h"
 
 namespace amalgam {
@@ -44,9 +45,10 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, i
 
 }  // namespace
 
-const KernelTable kScalarKernels = {
-    convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
-    count_nonfinite,  ta_della_mask};
+const KernelTable kScalarKernels = {convert,           weighted_sum,       dot3,
+                                    quantize_q8_0,     dequantize,         ta_histogram_high,
+                                    ta_histogram_low,  ta_philox_uniforms, ta_philox_keep,
+                                    ta_disjoint_merge, ta_plain_merge,     ta_magnitude_mask,
+                                    count_nonfinite,   ta_della_mask,      gram};
 
 }  // namespace amalgam

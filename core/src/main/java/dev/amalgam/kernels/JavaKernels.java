@@ -388,6 +388,25 @@ public final class JavaKernels implements KernelBackend {
   }
 
   @Override
+  public void gram(
+      ByteBuffer[] inputs, DType[] types, ByteBuffer base, DType baseType, long n, double[] acc) {
+    int count = inputs.length;
+    float[] x = new float[count];
+    for (long e = 0; e < n; e++) {
+      float b = base != null ? load(base, baseType, e) : 0f;
+      for (int i = 0; i < count; i++) {
+        float v = load(inputs[i], types[i], e);
+        x[i] = base != null ? v - b : v;
+      }
+      int k = 0;
+      for (int i = 0; i < count; i++) {
+        double xi = x[i];
+        for (int j = i; j < count; j++) acc[k++] += xi * x[j];
+      }
+    }
+  }
+
+  @Override
   public void dellaMask(
       long seed,
       long streamHash,

@@ -76,6 +76,10 @@ interface KernelBackend {
    */
   void bernoulliKeep(long seed, long streamHash, long first, double p, float[] values, int n);
 
+  /** The Gram sums of the spherical methods (amalgam.h contract point 9); base may be null. */
+  void gram(
+      ByteBuffer[] inputs, DType[] types, ByteBuffer base, DType baseType, long n, double[] acc);
+
   /** DELLA's ranked drop over whole rows (amalgam.h contract point 9). */
   void dellaMask(
       long seed,

@@ -221,6 +221,21 @@ public interface Kernels extends AutoCloseable {
       float lambda,
       float[] out);
 
+  /** Most inputs {@link #gram} takes (amalgam.h AMALGAM_GRAM_MAX_INPUTS). */
+  int GRAM_MAX_INPUTS = 64;
+
+  /**
+   * Adds the Gram sums of {@code n} elements to {@code acc}: with {@code x_i} input i's element
+   * widened to f32, less the base's (one f32 subtraction) when {@code base} is not null, {@code
+   * acc[k++] += (double) x_i * (double) x_j} for i in order, j from i on, element by element in
+   * order (amalgam.h contract point 9). Each sum is one chain of additions, so this runs on the
+   * calling thread; a tensor split into calls in element order gives the same sums.
+   *
+   * @param acc {@code count * (count + 1) / 2} sums, the upper triangle row by row
+   */
+  void gram(
+      ByteBuffer[] inputs, DType[] types, ByteBuffer base, DType baseType, long n, double[] acc);
+
   /** One piece of work of {@link #forEachTask}. */
   @FunctionalInterface
   interface TaskBody {

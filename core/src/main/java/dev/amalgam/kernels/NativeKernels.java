@@ -235,6 +235,34 @@ final class NativeKernels implements KernelBackend {
   }
 
   @Override
+  public void gram(
+      ByteBuffer[] inputs, DType[] types, ByteBuffer base, DType baseType, long n, double[] acc) {
+    int count = inputs.length;
+    long[] addresses = new long[count];
+    int[] codes = new int[count];
+    for (int k = 0; k < count; k++) {
+      addresses[k] = address(inputs[k], 0);
+      codes[k] = types[k].kernelCode();
+    }
+    try {
+      check(
+          "gram",
+          AmalgamNative.amalgam_gram(
+              isa.code(),
+              count,
+              addresses,
+              codes,
+              base == null ? 0 : address(base, 0),
+              base == null ? 0 : baseType.kernelCode(),
+              n,
+              acc));
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(base);
+    }
+  }
+
+  @Override
   public void dellaMask(
       long seed,
       long streamHash,

@@ -359,6 +359,40 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
+  public void gram(
+      ByteBuffer[] inputs, DType[] types, ByteBuffer base, DType baseType, long n, double[] acc) {
+    checkCount(n);
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(types, "types");
+    Objects.requireNonNull(acc, "acc");
+    int count = inputs.length;
+    if (count < 1 || count > GRAM_MAX_INPUTS) {
+      throw new IllegalArgumentException(
+          "gram takes 1 to " + GRAM_MAX_INPUTS + " inputs, got " + count);
+    }
+    if (types.length != count) {
+      throw new IllegalArgumentException(
+          "gram: " + count + " inputs but " + types.length + " types");
+    }
+    int sums = count * (count + 1) / 2;
+    if (acc.length < sums) {
+      throw new IllegalArgumentException(
+          "gram: acc holds " + acc.length + " sums, " + sums + " needed");
+    }
+    ByteBuffer[] all = new ByteBuffer[base == null ? count : count + 1];
+    for (int k = 0; k < count; k++) {
+      checkBuffer("inputs[" + k + "]", inputs[k], types[k], n, false);
+      all[k] = inputs[k];
+    }
+    if (base != null) {
+      checkBuffer("base", base, baseType, n, false);
+      all[count] = base;
+    }
+    // on the calling thread: every sum is one chain of additions in element order
+    backendFor(all).gram(inputs.clone(), types.clone(), base, baseType, n, acc);
+  }
+
+  @Override
   public void dellaMask(
       long seed,
       long streamHash,

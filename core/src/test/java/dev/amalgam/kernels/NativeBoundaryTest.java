@@ -492,6 +492,59 @@ class NativeBoundaryTest {
   }
 
   @Test
+  @Drives("amalgam_gram")
+  void gram() {
+    ByteBuffer x = direct(4L * N);
+    DType[] f32 = {DType.F32};
+    rejects(
+        "inputs",
+        "no input",
+        k -> k.gram(new ByteBuffer[0], new DType[0], null, null, N, new double[1]));
+    rejects(
+        "bytes",
+        "short input",
+        k -> k.gram(new ByteBuffer[] {x}, f32, null, null, N + 1, new double[1]));
+    rejects(
+        "acc",
+        "short acc",
+        k ->
+            k.gram(
+                new ByteBuffer[] {x, x},
+                new DType[] {DType.F32, DType.F32},
+                null,
+                null,
+                N,
+                new double[2]));
+    rejects(
+        NullPointerException.class,
+        "acc",
+        "null acc",
+        k -> k.gram(new ByteBuffer[] {x}, f32, null, null, N, null));
+    long address = AmalgamNative.amalgam_address_of(x);
+    double[] acc = new double[3];
+    refusedWith(
+        AmalgamNative.amalgam_gram(0, 0, new long[] {address}, new int[] {0}, 0, 0, 4, acc),
+        -4,
+        "native no input");
+    refusedWith(
+        AmalgamNative.amalgam_gram(0, 65, new long[65], new int[65], 0, 0, 4, acc),
+        -4,
+        "native 65 inputs");
+    refusedWith(
+        AmalgamNative.amalgam_gram(0, 1, new long[] {address}, new int[] {7}, 0, 0, 4, acc),
+        -3,
+        "native bad dtype");
+    refusedWith(
+        AmalgamNative.amalgam_gram(0, 1, new long[] {0}, new int[] {0}, 0, 0, 4, acc),
+        -1,
+        "native null input");
+    refusedWith(
+        AmalgamNative.amalgam_gram(0, 1, new long[] {address}, new int[] {0}, address, 9, 4, acc),
+        -3,
+        "native bad base dtype");
+  }
+
+  @Test
   @Drives("amalgam_della_mask")
   void dellaMask() {
     float[] v = new float[N];

@@ -130,6 +130,17 @@ public final class AmalgamNative {
       double p,
       float[] values);
 
+  /** See {@code amalgam_gram}. */
+  public static native int amalgam_gram(
+      int isa,
+      int count,
+      @Cast("const int64_t*") long[] inputs,
+      @Cast("const int32_t*") int[] inputDtypes,
+      @Cast("int64_t") long base,
+      int baseDtype,
+      @Cast("int64_t") long n,
+      double[] acc);
+
   /** See {@code amalgam_della_mask}. */
   @CriticalRegion
   public static native int amalgam_della_mask(

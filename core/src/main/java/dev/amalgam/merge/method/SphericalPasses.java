@@ -1,16 +1,20 @@
 package dev.amalgam.merge.method;
 
 import dev.amalgam.kernels.Kernels;
+import dev.amalgam.tensor.DType;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * The streaming passes the spherical methods (nuslerp, multislerp, karcher) share: a Gram-matrix
  * reduction over whole tensors and the final pass that emits a linear combination of the inputs.
- * Both read the inputs in ranges of at most {@link Kernels#DOT_SEGMENT} elements, so per-tensor
- * memory is O(range x inputs) whatever the executor's chunk size.
+ * The Gram pass reads the inputs one executor chunk at a time, straight from the stored chunks; the
+ * combination with a base reads ranges of at most {@link Kernels#DOT_SEGMENT} elements as floats.
  *
- * <p>Sums run element by element in index order in double precision on one thread, so they do not
- * depend on the read ranges, the executor's chunk size or its thread count.
+ * <p>Sums run element by element in index order in double precision on one thread ({@link
+ * Kernels#gram}, native where the library is loaded), so they do not depend on the read ranges, the
+ * executor's chunk size or its thread count. Without a base the combination is the kernels'
+ * weighted sum, split across threads; with one it stays a Java loop over f32 deltas.
  */
 final class SphericalPasses {
   private SphericalPasses() {}
@@ -37,7 +41,42 @@ final class SphericalPasses {
   static double[][] gram(TensorStreams io, FloatChunks reader, int[] inputs, int base)
       throws IOException {
     int n = inputs.length;
+    if (n > Kernels.GRAM_MAX_INPUTS) return gramInJava(io, reader, inputs, base);
+    long total = io.elementCount();
+    long step = io.chunkElements();
+    double[] acc = new double[n * (n + 1) / 2];
+    ByteBuffer[] chunks = new ByteBuffer[n];
+    DType[] types = new DType[n];
+    for (int i = 0; i < n; i++) types[i] = io.inputType(inputs[i]);
+    DType baseType = base >= 0 ? io.inputType(base) : null;
+    for (long first = 0; first < total; first += step) {
+      long count = Math.min(step, total - first);
+      for (int i = 0; i < n; i++) chunks[i] = io.inputChunk(inputs[i], first, count);
+      ByteBuffer b = base >= 0 ? io.inputChunk(base, first, count) : null;
+      io.kernels().gram(chunks, types, b, baseType, count, acc);
+    }
+    return symmetric(n, acc);
+  }
+
+  /** The upper triangle, row by row, as a full symmetric matrix. */
+  private static double[][] symmetric(int n, double[] acc) {
     double[][] g = new double[n][n];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+      for (int j = i; j < n; j++) {
+        g[i][j] = acc[k];
+        g[j][i] = acc[k++];
+      }
+    }
+    return g;
+  }
+
+  /**
+   * {@link #gram} for more inputs than the kernel takes: the same sums in the same order, in Java.
+   */
+  private static double[][] gramInJava(TensorStreams io, FloatChunks reader, int[] inputs, int base)
+      throws IOException {
+    int n = inputs.length;
     long total = io.elementCount();
     float[][] x = buffers(io, n + 1);
     int step = x[0].length;
@@ -53,14 +92,7 @@ final class SphericalPasses {
         }
       }
     }
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-      for (int j = i; j < n; j++) {
-        g[i][j] = acc[k];
-        g[j][i] = acc[k++];
-      }
-    }
-    return g;
+    return symmetric(n, acc);
   }
 
   /**
@@ -75,6 +107,10 @@ final class SphericalPasses {
     float[] c = new float[n];
     for (int k = 0; k < n; k++) c[k] = (float) coefficients[k];
     long total = io.elementCount();
+    if (base < 0) {
+      emitWeightedSum(io, inputs, c);
+      return;
+    }
     float[][] x = buffers(io, n + 1);
     int step = x[0].length;
     float[] out = new float[step];
@@ -92,6 +128,44 @@ final class SphericalPasses {
         out[e] = base >= 0 ? x[n][e] + acc : acc;
       }
       reader.emit(out, count);
+    }
+  }
+
+  /**
+   * {@link #emitCombination} without a base: the kernels' weighted sum of the inputs whose
+   * coefficient is not zero, straight from the stored chunks and on every thread. Its arithmetic is
+   * the same f32 product, FMA chain in input order and one rounding; no input at all gives +0.
+   */
+  private static void emitWeightedSum(TensorStreams io, int[] inputs, float[] c)
+      throws IOException, InterruptedException {
+    int used = 0;
+    for (float ck : c) if (ck != 0f) used++;
+    int[] chosen = new int[used];
+    float[] coefficients = new float[used];
+    DType[] types = new DType[used];
+    for (int k = 0, u = 0; k < c.length; k++) {
+      if (c[k] == 0f) continue;
+      chosen[u] = inputs[k];
+      coefficients[u] = c[k];
+      types[u++] = io.inputType(inputs[k]);
+    }
+    long total = io.elementCount();
+    long step = io.chunkElements();
+    DType outType = io.outputType();
+    ByteBuffer[] chunks = new ByteBuffer[used];
+    for (long first = 0; first < total; first += step) {
+      long count = Math.min(step, total - first);
+      ByteBuffer out = io.outputChunk();
+      int bytes = Math.toIntExact(outType.byteCount(count));
+      if (used == 0) {
+        out.clear();
+        for (int i = 0; i < bytes; i++) out.put(i, (byte) 0);
+      } else {
+        for (int u = 0; u < used; u++) chunks[u] = io.inputChunk(chosen[u], first, count);
+        io.kernels().weightedSum(chunks, types, coefficients, out.clear(), outType, count);
+      }
+      out.position(0).limit(bytes);
+      io.emit(out);
     }
   }
 

@@ -623,8 +623,10 @@ final class TaskArithmeticOperation implements TensorOperation {
       int take = Math.min(64 - at, count - i);
       long word = 0;
       for (int b = 0; b < take; b++) {
-        boolean same = Float.floatToRawIntBits(raw[i + b]) == Float.floatToRawIntBits(d[i + b]);
-        word |= (same ? 1L : 0L) << (at + b);
+        int diff = Float.floatToRawIntBits(raw[i + b]) ^ Float.floatToRawIntBits(d[i + b]);
+        // branch-free: 1 iff diff == 0 (diff | -diff has its sign bit set iff diff != 0)
+        long same = ((diff | -diff) >>> 31) ^ 1;
+        word |= same << (at + b);
       }
       int w = (int) (index >>> 6);
       if (take == 64) {
@@ -641,9 +643,18 @@ final class TaskArithmeticOperation implements TensorOperation {
 
   /** Zeroes the elements of {@code d[0..count)}, elements {@code first..}, whose bit is clear. */
   static void applyKept(long[] bits, long first, float[] d, int count) {
-    for (int i = 0; i < count; i++) {
-      long index = first + i;
-      if ((bits[(int) (index >>> 6)] & (1L << index)) == 0) d[i] = 0f;
+    long index = first;
+    for (int i = 0; i < count; ) {
+      int at = (int) (index & 63);
+      int take = Math.min(64 - at, count - i);
+      long word = bits[(int) (index >>> 6)] >>> at;
+      for (int b = 0; b < take; b++) {
+        // branch-free: the bits are random, so a branch would mispredict half the time
+        int keep = -(int) ((word >>> b) & 1);
+        d[i + b] = Float.intBitsToFloat(Float.floatToRawIntBits(d[i + b]) & keep);
+      }
+      i += take;
+      index += take;
     }
   }
 
