@@ -8,7 +8,8 @@
 # 16: 1.67 GB each in bf16), and the configurations byte-identity.sh hashes (benchmarks/method-configs.sh): two or
 # three inputs as each method needs. Each round first times the floors (`cat` of A and B, then of A, B and C, plus
 # `dd` of an output-sized file), then `amalgam merge --no-fsync --random-seed 1` of each method, warm. Prints a
-# markdown table: median and best of each method, its inputs, and the median over the floor of its inputs.
+# markdown table: median and best of each method, its inputs, the passes its algorithm makes over them, and the
+# median over the floor of its inputs and over that floor times its passes (issue 15's target: 2x or less).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,13 +65,21 @@ for _ in $(seq "$runs"); do
   for m in $methods; do merge "$m" >> "$work/t.$m"; done
 done
 f2=$(median < "$work/floor2"); f3=$(median < "$work/floor3")
+# Reads of the inputs each method's algorithm makes (its class comment): the floor of its own passes is the floor
+# of its inputs times this, and the issue's target is twice that.
+declare -A PASSES=([linear]=1 [slerp]=2 [nuslerp]=2 [multislerp]=2 [karcher]=2 [task_arithmetic]=1 [ties]=3
+  [dare_ties]=2 [dare_linear]=2 [breadcrumbs]=3 [breadcrumbs_ties]=3 [della]=2 [della_linear]=2 [model_stock]=2
+  [sce]=4 [ram]=1 [ramplus_tl]=2 [nearswap]=1 [arcee_fusion]=5 [passthrough]=1)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); runs: $runs; $(date -u +%F)"
-printf '| method | inputs | median (best) | / floor of its inputs |\n|---|---|---:|---:|\n'
-printf '| floor, 2 inputs | a b | %.2f s | - |\n| floor, 3 inputs | a b c | %.2f s | - |\n' "$f2" "$f3"
+printf '| method | inputs | passes | median (best) | / floor of its inputs | / floor of its passes |\n'
+printf '|---|---|---:|---:|---:|---:|\n'
+printf '| floor, 2 inputs | a b | 1 | %.2f s | - | - |\n| floor, 3 inputs | a b c | 1 | %.2f s | - | - |\n' "$f2" "$f3"
 for m in $methods; do
   n=$(inputs_of "$m" | wc -l)
   f=$([ "$n" -ge 3 ] && echo "$f3" || echo "$f2")
+  p=${PASSES[$m]:-1}
   md=$(median < "$work/t.$m")
-  printf '| %s | %s | %.2f s (%.2f) | %.1fx |\n' "$m" "$(inputs_of "$m" | xargs)" "$md" "$(best < "$work/t.$m")" \
-    "$(awk -v m="$md" -v f="$f" 'BEGIN {print m / f}')"
+  printf '| %s | %s | %d | %.2f s (%.2f) | %.1fx | %.1fx |\n' "$m" "$(inputs_of "$m" | xargs)" "$p" "$md" \
+    "$(best < "$work/t.$m")" "$(awk -v m="$md" -v f="$f" 'BEGIN {print m / f}')" \
+    "$(awk -v m="$md" -v f="$f" -v p="$p" 'BEGIN {print m / (f * p)}')"
 done
