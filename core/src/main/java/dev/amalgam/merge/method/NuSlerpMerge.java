@@ -1,8 +1,12 @@
 package dev.amalgam.merge.method;
 
+import dev.amalgam.kernels.Kernels;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
+import dev.amalgam.tensor.DType;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -19,7 +23,8 @@ import java.util.Locale;
  *
  * <p>Two streaming passes: per-vector dots and norms (O(number of vectors) doubles), then the
  * combination. The per-element work is in f32 with coefficients from double, rounded once to the
- * output type.
+ * output type. Without a base, whole-tensor and row vectors run in the kernels (native where the
+ * library is loaded, rows on every thread) with the same bits; the other cases are a Java loop.
  *
  * <p>Against mergekit: mergekit computes in the input dtype (bf16 norms, angles and products for
  * bf16 models); here reductions are double and elements f32, so results are closer to the exact
@@ -175,10 +180,19 @@ final class NuSlerpMerge {
       }
     }
 
+    /** Longest row the kernel path splits into one task per row range (see forEachTask). */
+    static final long ROW_KERNEL_LIMIT = 1 << 18;
+
     @Override
     public void run(TensorStreams io) throws IOException, InterruptedException {
       long total = io.elementCount();
       int vectors = vectorCount(total);
+      boolean rowsFit =
+          axis == Axis.ROWS && period(total) <= Math.min(ROW_KERNEL_LIMIT, io.chunkElements());
+      if (base < 0 && total > 0 && (axis == Axis.FLATTEN || rowsFit)) {
+        runWithKernels(io, total, vectors);
+        return;
+      }
       FloatChunks reader = new FloatChunks(io);
       int[] pair = {first, second};
       float[][] x = SphericalPasses.buffers(io, 3);
@@ -222,6 +236,125 @@ final class NuSlerpMerge {
           out[e] = base >= 0 ? x[2][e] + r : r;
         }
         reader.emit(out, count);
+      }
+    }
+
+    /**
+     * The two passes without a base over whole-tensor or row vectors, in the kernels: each vector's
+     * sums are {@link Kernels#gram} chains (the same additions in the same order as the loop of
+     * {@link #run}), and the combination is the kernels' weighted sum of the inputs whose
+     * coefficient is not zero ({@code s0 x0} first, then one FMA), straight from the stored chunks.
+     * Rows are spread over the kernels' threads, a row at a time; a whole-tensor vector is summed
+     * chunk by chunk on this thread and combined on all of them.
+     */
+    private void runWithKernels(TensorStreams io, long total, int vectors)
+        throws IOException, InterruptedException {
+      Kernels kernels = io.kernels();
+      boolean flat = axis == Axis.FLATTEN;
+      long row = flat ? total : period(total);
+      long span = flat ? io.chunkElements() : io.chunkElements() / row * row;
+      DType[] types = {io.inputType(first), io.inputType(second)};
+      double[] sums = new double[3 * vectors]; // per vector |v0|^2, v0.v1, |v1|^2: gram's order
+      for (long from = 0; from < total; from += span) {
+        long count = Math.min(span, total - from);
+        ByteBuffer c0 = io.inputChunk(first, from, count);
+        ByteBuffer c1 = io.inputChunk(second, from, count);
+        if (flat) {
+          kernels.gram(new ByteBuffer[] {c0, c1}, types, null, null, count, sums);
+          continue;
+        }
+        int rows = (int) (count / row);
+        int firstRow = (int) (from / row);
+        forRows(
+            kernels,
+            rows,
+            r -> {
+              double[] acc = new double[3];
+              ByteBuffer[] x = {slice(c0, r * row, types[0]), slice(c1, r * row, types[1])};
+              kernels.gram(x, types, null, null, row, acc);
+              System.arraycopy(acc, 0, sums, 3 * (firstRow + r), 3);
+            });
+      }
+      float[] s0 = new float[vectors];
+      float[] s1 = new float[vectors];
+      for (int v = 0; v < vectors; v++) {
+        double[] c = coefficients(sums[3 * v + 1], sums[3 * v], sums[3 * v + 2], t);
+        s0[v] = (float) c[0];
+        s1[v] = (float) c[1];
+      }
+      DType outType = io.outputType();
+      for (long from = 0; from < total; from += span) {
+        long count = Math.min(span, total - from);
+        ByteBuffer c0 = io.inputChunk(first, from, count);
+        ByteBuffer c1 = io.inputChunk(second, from, count);
+        ByteBuffer out = io.outputChunk().clear();
+        if (flat) {
+          combine(kernels, c0, c1, types, s0[0], s1[0], out, outType, count);
+        } else {
+          int rows = (int) (count / row);
+          int firstRow = (int) (from / row);
+          forRows(
+              kernels,
+              rows,
+              r ->
+                  combine(
+                      kernels,
+                      slice(c0, r * row, types[0]),
+                      slice(c1, r * row, types[1]),
+                      types,
+                      s0[firstRow + r],
+                      s1[firstRow + r],
+                      slice(out, r * row, outType),
+                      outType,
+                      row));
+        }
+        out.position(0).limit(Math.toIntExact(outType.byteCount(count)));
+        io.emit(out);
+      }
+    }
+
+    /** Runs {@code body} for rows {@code 0..rows-1}, in ranges of rows on the kernels' threads. */
+    private static void forRows(Kernels kernels, int rows, java.util.function.IntConsumer body) {
+      int tasks = Math.min(rows, 4 * kernels.threads());
+      kernels.forEachTask(
+          tasks,
+          (worker, task) -> {
+            int from = (int) ((long) rows * task / tasks);
+            int to = (int) ((long) rows * (task + 1) / tasks);
+            for (int r = from; r < to; r++) body.accept(r);
+          });
+    }
+
+    /** The chunk's elements from {@code offset} on, as a little-endian buffer. */
+    private static ByteBuffer slice(ByteBuffer chunk, long offset, DType type) {
+      ByteBuffer b = chunk.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+      b.position(Math.toIntExact(b.position() + type.byteCount(offset)));
+      return b;
+    }
+
+    /**
+     * {@code out = s0 x0 + s1 x1} as {@link #run} computes it: a zero coefficient's input is left
+     * out, so t = 0 or 1 returns that model bit for bit.
+     */
+    private static void combine(
+        Kernels kernels,
+        ByteBuffer x0,
+        ByteBuffer x1,
+        DType[] types,
+        float s0,
+        float s1,
+        ByteBuffer out,
+        DType outType,
+        long count) {
+      if (s0 == 0f) {
+        kernels.weightedSum(
+            new ByteBuffer[] {x1}, new DType[] {types[1]}, new float[] {s1}, out, outType, count);
+      } else if (s1 == 0f) {
+        kernels.weightedSum(
+            new ByteBuffer[] {x0}, new DType[] {types[0]}, new float[] {s0}, out, outType, count);
+      } else {
+        kernels.weightedSum(
+            new ByteBuffer[] {x0, x1}, types, new float[] {s0, s1}, out, outType, count);
       }
     }
 

@@ -93,6 +93,30 @@ class NuSlerpMergeTest {
   }
 
   @Test
+  void theKernelPathGivesTheJavaLoopsBitsOnEveryThreadCount() throws Exception {
+    int r = 300;
+    int c = 1000;
+    long[] shape = {r, c};
+    float[] x0 = MemoryStreams.random(11, r * c, 1);
+    float[] x1 = MemoryStreams.random(12, r * c, 1);
+    for (int x = 0; x < r * c; x += 7) x1[x] = 0.9f * x0[x];
+    NuSlerpMerge.Operation rows = new NuSlerpMerge.Operation(0, 1, -1, 0.3, Axis.ROWS, shape);
+    // a chunk shorter than a row takes the Java loops
+    float[] want = MemoryStreams.run(rows, dev.amalgam.kernels.Kernels.java(1), 999, x0, x1);
+    for (int threads = 1; threads <= 3; threads++) {
+      for (dev.amalgam.kernels.Kernels k :
+          new dev.amalgam.kernels.Kernels[] {
+            dev.amalgam.kernels.Kernels.java(threads), dev.amalgam.kernels.Kernels.best(threads)
+          }) {
+        try (k) {
+          assertArrayEquals(
+              want, MemoryStreams.run(rows, k, 1 << 20, x0, x1), k.description() + " rows");
+        }
+      }
+    }
+  }
+
+  @Test
   void tAtZeroAndOneGivesTheModelsBack() throws Exception {
     float[] x0 = MemoryStreams.random(4, 50, 1);
     float[] x1 = MemoryStreams.random(5, 50, 1);
