@@ -33,6 +33,18 @@ struct KernelTable {
                          int64_t drop_equal, int64_t *seen);
   // counts[0] += NaNs, counts[1] += infinities (amalgam_count_nonfinite).
   void (*count_nonfinite)(const void *src, int32_t dtype, int64_t n, int64_t *counts);
+  // Method kernels (contract point 9, method_kernels.h). The fusion kernels get the row of element 0 (first /
+  // row_length) and its column (first % row_length), so they never divide; buckets has bucket_count entries.
+  void (*fusion_histogram_high)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n,
+                                int64_t row, int64_t column, int64_t row_length, const float *kl, int64_t *histogram);
+  void (*fusion_histogram_low)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
+                               int64_t column, int64_t row_length, const float *kl, int32_t bucket_count,
+                               const int32_t *buckets, int64_t *histograms);
+  void (*fusion_select)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
+                        int64_t column, int64_t row_length, const float *kl, float threshold, void *out,
+                        int32_t out_dtype);
+  void (*nearswap)(const void *base, int32_t base_dtype, const void *other, int32_t other_dtype, float t, void *out,
+                   int32_t out_dtype, int64_t n, int32_t flags);
 };
 
 extern const KernelTable kScalarKernels;
