@@ -451,8 +451,8 @@ int32_t amalgam_fusion_histogram_low(int32_t isa, int64_t a, int32_t a_dtype, in
   }
   if (n == 0) return AMALGAM_OK;
   if (a == 0 || b == 0 || kl == nullptr || histograms == nullptr) return AMALGAM_ERR_NULL_POINTER;
-  t->fusion_histogram_low(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl,
-                          bucket_count, buckets, histograms);
+  t->fusion_histogram_low(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, bucket_count,
+                          buckets, histograms);
   return AMALGAM_OK;
 }
 

@@ -35,8 +35,8 @@ struct KernelTable {
   void (*count_nonfinite)(const void *src, int32_t dtype, int64_t n, int64_t *counts);
   // Method kernels (contract point 9, method_kernels.h). The fusion kernels get the row of element 0 (first /
   // row_length) and its column (first % row_length), so they never divide; buckets has bucket_count entries.
-  void (*fusion_histogram_high)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n,
-                                int64_t row, int64_t column, int64_t row_length, const float *kl, int64_t *histogram);
+  void (*fusion_histogram_high)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
+                                int64_t column, int64_t row_length, const float *kl, int64_t *histogram);
   void (*fusion_histogram_low)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
                                int64_t column, int64_t row_length, const float *kl, int32_t bucket_count,
                                const int32_t *buckets, int64_t *histograms);

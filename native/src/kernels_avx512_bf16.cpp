@@ -50,14 +50,14 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
   simd_dequantize<Avx512Bf16>(src, format, dst, dd, blocks);
 }
 
-void fusion_histogram_high(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row,
-                           int64_t column, int64_t row_length, const float *kl, int64_t *histogram) {
+void fusion_histogram_high(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                           int64_t row_length, const float *kl, int64_t *histogram) {
   mk_fusion_high<Avx512Bf16>(a, ad, b, bd, n, row, column, row_length, kl, histogram);
 }
 
-void fusion_histogram_low(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row,
-                          int64_t column, int64_t row_length, const float *kl, int32_t bucket_count,
-                          const int32_t *buckets, int64_t *histograms) {
+void fusion_histogram_low(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                          int64_t row_length, const float *kl, int32_t bucket_count, const int32_t *buckets,
+                          int64_t *histograms) {
   mk_fusion_low<Avx512Bf16>(a, ad, b, bd, n, row, column, row_length, kl, bucket_count, buckets, histograms);
 }
 
@@ -73,9 +73,22 @@ void nearswap(const void *base, int32_t bd, const void *other, int32_t xd, float
 
 }  // namespace
 
-const KernelTable kAvx512Bf16Kernels = {
-    convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
-    count_nonfinite, fusion_histogram_high, fusion_histogram_low, fusion_select, nearswap};
+const KernelTable kAvx512Bf16Kernels = {convert,
+                                        weighted_sum,
+                                        dot3,
+                                        quantize_q8_0,
+                                        dequantize,
+                                        ta_histogram_high,
+                                        ta_histogram_low,
+                                        ta_philox_uniforms,
+                                        ta_philox_keep,
+                                        ta_disjoint_merge,
+                                        ta_plain_merge,
+                                        ta_magnitude_mask,
+                                        count_nonfinite,
+                                        fusion_histogram_high,
+                                        fusion_histogram_low,
+                                        fusion_select,
+                                        nearswap};
 
 }  // namespace amalgam

@@ -45,9 +45,22 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, i
 
 }  // namespace
 
-const KernelTable kScalarKernels = {
-    convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
-    count_nonfinite, mk_fusion_high_scalar, mk_fusion_low_scalar, mk_fusion_select_scalar, mk_nearswap_scalar_all};
+const KernelTable kScalarKernels = {convert,
+                                    weighted_sum,
+                                    dot3,
+                                    quantize_q8_0,
+                                    dequantize,
+                                    ta_histogram_high,
+                                    ta_histogram_low,
+                                    ta_philox_uniforms,
+                                    ta_philox_keep,
+                                    ta_disjoint_merge,
+                                    ta_plain_merge,
+                                    ta_magnitude_mask,
+                                    count_nonfinite,
+                                    mk_fusion_high_scalar,
+                                    mk_fusion_low_scalar,
+                                    mk_fusion_select_scalar,
+                                    mk_nearswap_scalar_all};
 
 }  // namespace amalgam

@@ -104,29 +104,29 @@ static inline void mk_nearswap_scalar(const void *base, int32_t bd, const void *
 
 // The scalar path's table entries.
 inline void mk_fusion_high_scalar(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row,
-                           int64_t column, int64_t row_length, const float *kl, int64_t *histogram) {
+                                  int64_t column, int64_t row_length, const float *kl, int64_t *histogram) {
   mk_by_rows(n, row, column, row_length, kl,
              [&](int64_t from, int64_t to, float k) { mk_high_scalar(a, ad, b, bd, from, to, k, histogram); });
 }
 
 inline void mk_fusion_low_scalar(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row,
-                          int64_t column, int64_t row_length, const float *kl, int32_t bucket_count,
-                          const int32_t *buckets, int64_t *histograms) {
+                                 int64_t column, int64_t row_length, const float *kl, int32_t bucket_count,
+                                 const int32_t *buckets, int64_t *histograms) {
   mk_by_rows(n, row, column, row_length, kl, [&](int64_t from, int64_t to, float k) {
     mk_low_scalar(a, ad, b, bd, from, to, k, bucket_count, buckets, histograms);
   });
 }
 
 inline void mk_fusion_select_scalar(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row,
-                             int64_t column, int64_t row_length, const float *kl, float threshold, void *out,
-                             int32_t od) {
+                                    int64_t column, int64_t row_length, const float *kl, float threshold, void *out,
+                                    int32_t od) {
   mk_by_rows(n, row, column, row_length, kl, [&](int64_t from, int64_t to, float k) {
     mk_select_scalar(a, ad, b, bd, from, to, k, threshold, out, od);
   });
 }
 
 inline void mk_nearswap_scalar_all(const void *base, int32_t bd, const void *other, int32_t xd, float t, void *out,
-                            int32_t od, int64_t n, int32_t /*flags*/) {
+                                   int32_t od, int64_t n, int32_t /*flags*/) {
   mk_nearswap_scalar(base, bd, other, xd, t, out, od, 0, n);
 }
 
@@ -159,9 +159,7 @@ struct MkOps {
   static I top(I key) { return _mm512_srli_epi32(key, 16); }
   static void store(uint32_t *p, I v) { _mm512_storeu_si512(p, v); }
   // Lanes whose top 16 bits equal bucket, as bits.
-  static uint32_t matches(I top, int32_t bucket) {
-    return _mm512_cmpeq_epi32_mask(top, _mm512_set1_epi32(bucket));
-  }
+  static uint32_t matches(I top, int32_t bucket) { return _mm512_cmpeq_epi32_mask(top, _mm512_set1_epi32(bucket)); }
 };
 #define AMALGAM_MK_SIMD 1
 #elif defined(__AVX2__)
@@ -352,8 +350,8 @@ void mk_fusion_select(const void *a, int32_t ad, const void *b, int32_t bd, int6
   mk_with_dtype(ad, [&](auto x) {
     mk_with_dtype(bd, [&](auto y) {
       mk_with_dtype(od, [&](auto o) {
-        mk_select_typed<S, decltype(x)::value, decltype(y)::value, decltype(o)::value>(a, b, n, row, column,
-                                                                                        row_length, kl, threshold, out);
+        mk_select_typed<S, decltype(x)::value, decltype(y)::value, decltype(o)::value>(a, b, n, row, column, row_length,
+                                                                                       kl, threshold, out);
       });
     });
   });
@@ -365,8 +363,7 @@ void mk_nearswap_simd(const void *base, int32_t bd, const void *other, int32_t x
   mk_with_dtype(bd, [&](auto x) {
     mk_with_dtype(xd, [&](auto y) {
       mk_with_dtype(od, [&](auto o) {
-        mk_nearswap_typed<S, decltype(x)::value, decltype(y)::value, decltype(o)::value>(base, other, t, out, n,
-                                                                                          flags);
+        mk_nearswap_typed<S, decltype(x)::value, decltype(y)::value, decltype(o)::value>(base, other, t, out, n, flags);
       });
     });
   });

@@ -1226,7 +1226,8 @@ void test_method_kernels(int best, std::mt19937_64 &rng) {
           }
           // Buckets of a few elements' keys, one repeated, and one nobody has.
           int32_t buckets[3] = {0x7fff, 0x7fff, 0x7fff};
-          for (int j = 0; j < 2 && n > 0; ++j) buckets[j] = static_cast<int32_t>(fusion_key(importance[rng() % n]) >> 16);
+          for (int j = 0; j < 2 && n > 0; ++j)
+            buckets[j] = static_cast<int32_t>(fusion_key(importance[rng() % n]) >> 16);
           std::vector<int64_t> want_low(3 * 65536, 0);
           for (int64_t i = 0; i < n; ++i) {
             const uint32_t key = fusion_key(importance[i]);
@@ -1251,8 +1252,8 @@ void test_method_kernels(int best, std::mt19937_64 &rng) {
               for (int64_t i = 0; i < n; ++i) wide[i] = importance[i] >= threshold ? x[i] + (y[i] - x[i]) : x[i];
               std::vector<uint8_t> want(static_cast<size_t>(n * dtype_size(od)) + 4);
               amalgam_convert(0, address(wide.data()), AMALGAM_DTYPE_F32, address(want.data()), od, n, 0);
-              expect_ok(amalgam_fusion_select(isa, address(a.data()), ad, address(b.data()), bd, n, first,
-                                              row_length, kl.data(), rows, threshold, address(out.data()), od),
+              expect_ok(amalgam_fusion_select(isa, address(a.data()), ad, address(b.data()), bd, n, first, row_length,
+                                              kl.data(), rows, threshold, address(out.data()), od),
                         "fusion_select");
               check(n == 0 || std::memcmp(out.data(), want.data(), static_cast<size_t>(out.bytes())) == 0,
                     "fusion_select", isa, n, dtype_name(od));
@@ -1271,8 +1272,8 @@ void test_method_kernels(int best, std::mt19937_64 &rng) {
                 expect_ok(amalgam_nearswap(isa, address(a.data()), ad, address(b.data()), bd, t, address(out.data()),
                                            od, n, flags),
                           "nearswap");
-                check(n == 0 || std::memcmp(out.data(), want.data(), static_cast<size_t>(out.bytes())) == 0,
-                      "nearswap", isa, n, dtype_name(od));
+                check(n == 0 || std::memcmp(out.data(), want.data(), static_cast<size_t>(out.bytes())) == 0, "nearswap",
+                      isa, n, dtype_name(od));
               }
             }
           }
@@ -1294,10 +1295,10 @@ void test_method_kernels(int best, std::mt19937_64 &rng) {
         "fusion first", 0, 1);
   check(amalgam_fusion_histogram_high(0, p, f32, p, f32, 2, INT64_MAX, 1, kl, 2, h) == AMALGAM_ERR_BAD_ARGUMENT,
         "fusion overflow", 0, 2);
-  check(amalgam_fusion_histogram_high(0, p, 9, p, f32, 1, 0, 1, kl, 2, h) == AMALGAM_ERR_BAD_DTYPE, "fusion dtype",
+  check(amalgam_fusion_histogram_high(0, p, 9, p, f32, 1, 0, 1, kl, 2, h) == AMALGAM_ERR_BAD_DTYPE, "fusion dtype", 0,
+        1);
+  check(amalgam_fusion_histogram_high(0, 0, f32, p, f32, 1, 0, 1, kl, 2, h) == AMALGAM_ERR_NULL_POINTER, "fusion null",
         0, 1);
-  check(amalgam_fusion_histogram_high(0, 0, f32, p, f32, 1, 0, 1, kl, 2, h) == AMALGAM_ERR_NULL_POINTER,
-        "fusion null", 0, 1);
   check(amalgam_fusion_histogram_low(0, p, f32, p, f32, 1, 0, 1, kl, 2, 1, &bucket, h) == AMALGAM_ERR_BAD_ARGUMENT,
         "fusion bucket", 0, 1);
   check(amalgam_fusion_histogram_low(0, p, f32, p, f32, 1, 0, 1, kl, 2, 0, &bucket, h) == AMALGAM_ERR_BAD_INPUT_COUNT,
