@@ -23,14 +23,14 @@ import java.util.List;
  * order), then the KL divergence, then a histogram of the top 16 bits of the sortable keys of
  * {@code I}; (2) histograms of the low 16 bits inside the buckets that hold the three quantiles,
  * which makes the selection exact; (3) the output. A row longer than a chunk takes three passes for
- * the first one instead, its sums carried from chunk to chunk in order. {@code I} is recomputed from
- * the inputs in each pass, never stored. KL sums are double, {@code I} is f32.
+ * the first one instead, its sums carried from chunk to chunk in order. {@code I} is recomputed
+ * from the inputs in each pass, never stored. KL sums are double, {@code I} is f32.
  *
  * <p>Each pass reads a chunk on the calling thread and splits it into tasks of whole rows on the
  * kernels' threads, so every row is accumulated by one task in element order and the bits do not
- * depend on the thread count or the chunk size; the histograms are integer counts per worker,
- * added afterwards. The softmax and KL steps stay in Java, as they call Math.exp and Math.log,
- * whose HotSpot intrinsics no native code reproduces bit for bit; they walk rows (no division per
+ * depend on the thread count or the chunk size; the histograms are integer counts per worker, added
+ * afterwards. The softmax and KL steps stay in Java, as they call Math.exp and Math.log, whose
+ * HotSpot intrinsics no native code reproduces bit for bit; they walk rows (no division per
  * element), and the KL step reuses the exp(x - max) that the softmax step computed after a row's
  * maximum last grew (the same operation on the same operands). The importance histograms and the
  * output are native kernels ({@link Kernels#fusionHistogramHigh}, {@link
