@@ -75,23 +75,26 @@
  *     count: reductions are either integer counts (added in any order) or sums whose order the kernel's comment
  *     fixes. A CUDA mirror implements the same functions with the same contracts, one for one. Scratch memory is
  *     always passed in by the caller.
- *     arcee_fusion (amalgam_fusion_*): a and b are the base and the other model, each element widened exactly to
- *       f32. Rows are the tensor's last dimension: element i of a call is tensor element first + i, in row
- *       (first + i) / row_length, whose KL divergence is kl[row] (an f32 the caller computed in Java: exp and log
- *       stay there, as HotSpot's Math.exp and Math.log cannot be reproduced bit for bit here). A kernel walks the
- *       rows (no division per element). The importance is d = |b - a| (one f32 subtraction, then the sign bit
- *       cleared) if d is a NaN, else d * kl[row] (one f32 multiply; a NaN kl gives kl quieted). Its sortable key
- *       is k = bits ^ ((bits >> 31) & 0x7fffffff) (arithmetic shift: the signed order of k is the float order,
- *       NaNs with the sign bit set first, with it clear last); top = (uint32_t)k >> 16, low = k & 0xffff.
- *       histogram high adds 1 to histogram[top]; histogram low adds 1 to histograms[j * 65536 + low] for every j
- *       with buckets[j] == top (equal buckets each count). Both add to the counts already there.
- *       select: out[i] = importance >= threshold (f32 compare, false for NaN) ? a + (b - a) : a (two f32 operations
- *       in that order), then stored as out_dtype (point 5).
- *     nearswap (amalgam_nearswap), with b the base and x the other model widened exactly to f32, and Java's
- *       Math.max / Math.min semantics (a NaN operand is returned, -0 < +0): m = max(|b - x|, 1e-6f) (the sign bit
- *       of b - x cleared); w = t / m; w = max(+0, min(1, w)); out = w if w is a NaN, else fmaf(w, x, (1 - w) * b)
- *       (f32, one rounding for the fma); then stored as out_dtype (point 5). So a NaN input gives |b - x|, b's NaN
- *       first, quieted and with the sign bit clear.
+ *     arcee_fusion's shared definitions (the three amalgam_fusion_* kernels): a and b are the base and the other
+ *       model, each element widened exactly to f32. Rows are the tensor's last dimension: element i of a call is
+ *       tensor element first + i, in row (first + i) / row_length, whose KL divergence is kl[row] (an f32 the caller
+ *       computed in Java: exp and log stay there, as HotSpot's Math.exp and Math.log cannot be reproduced bit for
+ *       bit here). A kernel walks the rows (no division per element), so the caller can split a range anywhere.
+ *       The importance is d = |b - a| (one f32 subtraction, then the sign bit cleared) if d is a NaN, else
+ *       d * kl[row] (one f32 multiply; a NaN kl gives kl quieted). Its sortable key is
+ *       k = bits ^ ((bits >> 31) & 0x7fffffff) (arithmetic shift: the signed order of k is the float order, NaNs
+ *       with the sign bit set first, with it clear last); top = (uint32_t)k >> 16, low = k & 0xffff.
+ *     amalgam_fusion_histogram_high: adds 1 to histogram[top] per element. An integer count: callers add the
+ *       histograms of their ranges in any order.
+ *     amalgam_fusion_histogram_low: adds 1 to histograms[j * 65536 + low] for every j with buckets[j] == top (equal
+ *       buckets each count), per element; added like the high histogram.
+ *     amalgam_fusion_select: out[i] = importance >= threshold (f32 compare, false for a NaN) ? a + (b - a) : a (two
+ *       f32 operations in that order), stored as out_dtype (point 5).
+ *     amalgam_nearswap: with b the base and x the other model widened exactly to f32, and Java's Math.max and
+ *       Math.min semantics (a NaN operand is returned, -0 < +0): m = max(|b - x|, 1e-6f) (the sign bit of b - x
+ *       cleared); w = t / m; w = max(+0, min(1, w)); out = w if w is a NaN, else fmaf(w, x, (1 - w) * b) (f32, one
+ *       rounding for the fma), stored as out_dtype (point 5). So a NaN input gives |b - x|: b's NaN if both are,
+ *       quieted, with the sign bit clear. Element-wise: callers split a range anywhere.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
