@@ -86,6 +86,26 @@
  *       acc[k++] += (double) x_i * (double) x_j (the product is exact; one double addition). Elements are taken in
  *       order e = 0..n-1, so each acc[k] is one chain of additions: a tensor split into calls in element order
  *       gives the same sums, and the pass cannot be split across threads without changing them.
+ *     arcee_fusion's shared definitions (the three amalgam_fusion_* kernels): a and b are the base and the other
+ *       model, each element widened exactly to f32. Rows are the tensor's last dimension: element i of a call is
+ *       tensor element first + i, in row (first + i) / row_length, whose KL divergence is kl[row] (an f32 the caller
+ *       computed in Java: exp and log stay there, as HotSpot's Math.exp and Math.log cannot be reproduced bit for
+ *       bit here). A kernel walks the rows (no division per element), so the caller can split a range anywhere.
+ *       The importance is d = |b - a| (one f32 subtraction, then the sign bit cleared) if d is a NaN, else
+ *       d * kl[row] (one f32 multiply; a NaN kl gives kl quieted). Its sortable key is
+ *       k = bits ^ ((bits >> 31) & 0x7fffffff) (arithmetic shift: the signed order of k is the float order, NaNs
+ *       with the sign bit set first, with it clear last); top = (uint32_t)k >> 16, low = k & 0xffff.
+ *     amalgam_fusion_histogram_high: adds 1 to histogram[top] per element. An integer count: callers add the
+ *       histograms of their ranges in any order.
+ *     amalgam_fusion_histogram_low: adds 1 to histograms[j * 65536 + low] for every j with buckets[j] == top (equal
+ *       buckets each count), per element; added like the high histogram.
+ *     amalgam_fusion_select: out[i] = importance >= threshold (f32 compare, false for a NaN) ? a + (b - a) : a (two
+ *       f32 operations in that order), stored as out_dtype (point 5).
+ *     amalgam_nearswap: with b the base and x the other model widened exactly to f32, and Java's Math.max and
+ *       Math.min semantics (a NaN operand is returned, -0 < +0): m = max(|b - x|, 1e-6f) (the sign bit of b - x
+ *       cleared); w = t / m; w = max(+0, min(1, w)); out = w if w is a NaN, else fmaf(w, x, (1 - w) * b) (f32, one
+ *       rounding for the fma), stored as out_dtype (point 5). So a NaN input gives |b - x|: b's NaN if both are,
+ *       quieted, with the sign bit clear. Element-wise: callers split a range anywhere.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -298,6 +318,41 @@ AMALGAM_API int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stre
  */
 AMALGAM_API int32_t amalgam_gram(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes,
                                  int64_t base, int32_t base_dtype, int64_t n, double *acc);
+
+/**
+ * arcee_fusion's first selection pass (contract point 9): adds the top 16 bits of the sortable key of each element's
+ * importance to histogram (AMALGAM_MAGNITUDE_BUCKETS int64). a and b are addresses of n elements of their dtypes;
+ * element i is tensor element first + i (first >= 0), row_length >= 1, and kl holds kl_rows entries covering every
+ * row the call touches. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_fusion_histogram_high(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype,
+                                                  int64_t n, int64_t first, int64_t row_length, const float *kl,
+                                                  int64_t kl_rows, int64_t *histogram);
+
+/**
+ * arcee_fusion's second selection pass (contract point 9): for each of bucket_count >= 1 buckets (top 16 bits, each
+ * in [0, 65536)), adds the low 16 bits of the keys whose top bits equal it to its own AMALGAM_MAGNITUDE_BUCKETS
+ * counters, histograms[j * 65536 ..]. Arguments as amalgam_fusion_histogram_high. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_fusion_histogram_low(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype,
+                                                 int64_t n, int64_t first, int64_t row_length, const float *kl,
+                                                 int64_t kl_rows, int32_t bucket_count, const int32_t *buckets,
+                                                 int64_t *histograms);
+
+/**
+ * arcee_fusion's output (contract point 9): n elements of out_dtype at out, a + (b - a) where the importance reaches
+ * threshold, else a. Arguments as amalgam_fusion_histogram_high; out must not overlap a or b. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_fusion_select(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype,
+                                          int64_t n, int64_t first, int64_t row_length, const float *kl,
+                                          int64_t kl_rows, float threshold, int64_t out, int32_t out_dtype);
+
+/**
+ * nearswap (contract point 9): out[i] for i in [0, n) from the base b and the other model x, at distance t; flags
+ * as amalgam_weighted_sum. out may alias an input only if it has the same dtype. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_nearswap(int32_t isa, int64_t base, int32_t base_dtype, int64_t other, int32_t other_dtype,
+                                     float t, int64_t out, int32_t out_dtype, int64_t n, int32_t flags);
 
 #ifdef __cplusplus
 }

@@ -60,8 +60,10 @@ struct Avx512 {
 
   // Two vectors per call so that a 16-bit output is written with whole 64-byte stores (one cache line each
   // when streaming).
+  // Always inlined: an out-of-line copy (once many kernels call it) trips GCC 12's false -Wuninitialized on the
+  // _mm512_undefined_epi32() inside its shift and permute intrinsics.
   template <int32_t D, bool kStream>
-  static void store_pair(void *p, int64_t i, Vec v0, Vec v1) {
+  __attribute__((always_inline)) static void store_pair(void *p, int64_t i, Vec v0, Vec v1) {
     if constexpr (D == kF32) {
       store_bytes<kStream>(static_cast<float *>(p) + i, _mm512_castps_si512(v0));
       store_bytes<kStream>(static_cast<float *>(p) + i + 16, _mm512_castps_si512(v1));

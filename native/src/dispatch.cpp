@@ -444,6 +444,83 @@ int32_t amalgam_gram(int32_t isa, int32_t count, const int64_t *inputs, const in
   return AMALGAM_OK;
 }
 
+namespace {
+// The shared checks of the fusion kernels; on success *row and *column locate element 0.
+int32_t check_fusion(int32_t a_dtype, int32_t b_dtype, int64_t n, int64_t first, int64_t row_length, int64_t kl_rows,
+                     int64_t *row, int64_t *column) {
+  if (n < 0 || first < 0 || kl_rows < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(a_dtype) || !valid_dtype(b_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (row_length < 1 || n > INT64_MAX - first) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n > 0 && (first + n - 1) / row_length >= kl_rows) return AMALGAM_ERR_BAD_ARGUMENT;
+  *row = first / row_length;
+  *column = first % row_length;
+  return AMALGAM_OK;
+}
+}  // namespace
+
+int32_t amalgam_fusion_histogram_high(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype, int64_t n,
+                                      int64_t first, int64_t row_length, const float *kl, int64_t kl_rows,
+                                      int64_t *histogram) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  int64_t row = 0, column = 0;
+  const int32_t status = check_fusion(a_dtype, b_dtype, n, first, row_length, kl_rows, &row, &column);
+  if (status != AMALGAM_OK) return status;
+  if (n == 0) return AMALGAM_OK;
+  if (a == 0 || b == 0 || kl == nullptr || histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->fusion_histogram_high(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, histogram);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_fusion_histogram_low(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype, int64_t n,
+                                     int64_t first, int64_t row_length, const float *kl, int64_t kl_rows,
+                                     int32_t bucket_count, const int32_t *buckets, int64_t *histograms) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  int64_t row = 0, column = 0;
+  const int32_t status = check_fusion(a_dtype, b_dtype, n, first, row_length, kl_rows, &row, &column);
+  if (status != AMALGAM_OK) return status;
+  if (bucket_count < 1) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (buckets == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  for (int32_t j = 0; j < bucket_count; ++j) {
+    if (buckets[j] < 0 || buckets[j] >= AMALGAM_MAGNITUDE_BUCKETS) return AMALGAM_ERR_BAD_ARGUMENT;
+  }
+  if (n == 0) return AMALGAM_OK;
+  if (a == 0 || b == 0 || kl == nullptr || histograms == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->fusion_histogram_low(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, bucket_count,
+                          buckets, histograms);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_fusion_select(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype, int64_t n,
+                              int64_t first, int64_t row_length, const float *kl, int64_t kl_rows, float threshold,
+                              int64_t out, int32_t out_dtype) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  int64_t row = 0, column = 0;
+  const int32_t status = check_fusion(a_dtype, b_dtype, n, first, row_length, kl_rows, &row, &column);
+  if (status != AMALGAM_OK) return status;
+  if (!valid_dtype(out_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) return AMALGAM_OK;
+  if (a == 0 || b == 0 || kl == nullptr || out == 0) return AMALGAM_ERR_NULL_POINTER;
+  t->fusion_select(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, threshold,
+                   const_cast<void *>(as_pointer(out)), out_dtype);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_nearswap(int32_t isa, int64_t base, int32_t base_dtype, int64_t other, int32_t other_dtype, float t,
+                         int64_t out, int32_t out_dtype, int64_t n, int32_t flags) {
+  const KernelTable *table = table_for(isa);
+  if (table == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(base_dtype) || !valid_dtype(other_dtype) || !valid_dtype(out_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) return AMALGAM_OK;
+  if (base == 0 || other == 0 || out == 0) return AMALGAM_ERR_NULL_POINTER;
+  table->nearswap(as_pointer(base), base_dtype, as_pointer(other), other_dtype, t, const_cast<void *>(as_pointer(out)),
+                  out_dtype, n, flags);
+  return AMALGAM_OK;
+}
+
 int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, int32_t advice) {
   if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
     return AMALGAM_ERR_BAD_ADVICE;

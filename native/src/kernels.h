@@ -39,6 +39,18 @@ struct KernelTable {
   // Gram: acc holds count * (count + 1) / 2 sums, count in 1 .. AMALGAM_GRAM_MAX_INPUTS; base may be null.
   void (*gram)(int32_t count, const void *const *inputs, const int32_t *dtypes, const void *base, int32_t base_dtype,
                int64_t n, double *acc);
+  // Method kernels (contract point 9, method_kernels.h). The fusion kernels get the row of element 0 (first /
+  // row_length) and its column (first % row_length), so they never divide; buckets has bucket_count entries.
+  void (*fusion_histogram_high)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
+                                int64_t column, int64_t row_length, const float *kl, int64_t *histogram);
+  void (*fusion_histogram_low)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
+                               int64_t column, int64_t row_length, const float *kl, int32_t bucket_count,
+                               const int32_t *buckets, int64_t *histograms);
+  void (*fusion_select)(const void *a, int32_t a_dtype, const void *b, int32_t b_dtype, int64_t n, int64_t row,
+                        int64_t column, int64_t row_length, const float *kl, float threshold, void *out,
+                        int32_t out_dtype);
+  void (*nearswap)(const void *base, int32_t base_dtype, const void *other, int32_t other_dtype, float t, void *out,
+                   int32_t out_dtype, int64_t n, int32_t flags);
 };
 
 extern const KernelTable kScalarKernels;

@@ -1,6 +1,7 @@
 // AVX-512 F/BW/VL path (with F16C and FMA). Compiled with -mavx512f -mavx512bw -mavx512vl (AmalgamIsa.cmake).
 #include "avx512_traits.h"
 #include "kernels.h"
+#include "method_kernels.h"
 #include "nonfinite.h"
 #include "spherical.h"
 #include "task_arithmetic.h"
@@ -29,12 +30,47 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
   simd_dequantize<Avx512>(src, format, dst, dd, blocks);
 }
 
+void fusion_histogram_high(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                           int64_t row_length, const float *kl, int64_t *histogram) {
+  mk_fusion_high<Avx512>(a, ad, b, bd, n, row, column, row_length, kl, histogram);
+}
+
+void fusion_histogram_low(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                          int64_t row_length, const float *kl, int32_t bucket_count, const int32_t *buckets,
+                          int64_t *histograms) {
+  mk_fusion_low<Avx512>(a, ad, b, bd, n, row, column, row_length, kl, bucket_count, buckets, histograms);
+}
+
+void fusion_select(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                   int64_t row_length, const float *kl, float threshold, void *out, int32_t od) {
+  mk_fusion_select<Avx512>(a, ad, b, bd, n, row, column, row_length, kl, threshold, out, od);
+}
+
+void nearswap(const void *base, int32_t bd, const void *other, int32_t xd, float t, void *out, int32_t od, int64_t n,
+              int32_t flags) {
+  mk_nearswap_simd<Avx512>(base, bd, other, xd, t, out, od, n, flags);
+}
+
 }  // namespace
 
-const KernelTable kAvx512Kernels = {convert,           weighted_sum,       dot3,
-                                    quantize_q8_0,     dequantize,         ta_histogram_high,
-                                    ta_histogram_low,  ta_philox_uniforms, ta_philox_keep,
-                                    ta_disjoint_merge, ta_plain_merge,     ta_magnitude_mask,
-                                    count_nonfinite,   ta_della_mask,      gram};
+const KernelTable kAvx512Kernels = {convert,
+                                    weighted_sum,
+                                    dot3,
+                                    quantize_q8_0,
+                                    dequantize,
+                                    ta_histogram_high,
+                                    ta_histogram_low,
+                                    ta_philox_uniforms,
+                                    ta_philox_keep,
+                                    ta_disjoint_merge,
+                                    ta_plain_merge,
+                                    ta_magnitude_mask,
+                                    count_nonfinite,
+                                    ta_della_mask,
+                                    gram,
+                                    fusion_histogram_high,
+                                    fusion_histogram_low,
+                                    fusion_select,
+                                    nearswap};
 
 }  // namespace amalgam

@@ -7,6 +7,7 @@
 // and results to zero (amalgam.h contract point 4). Conversions stay on integer rounding (avx512_traits.h).
 #include "avx512_traits.h"
 #include "kernels.h"
+#include "method_kernels.h"
 #include "nonfinite.h"
 #include "spherical.h"
 #include "task_arithmetic.h"
@@ -50,12 +51,47 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
   simd_dequantize<Avx512Bf16>(src, format, dst, dd, blocks);
 }
 
+void fusion_histogram_high(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                           int64_t row_length, const float *kl, int64_t *histogram) {
+  mk_fusion_high<Avx512Bf16>(a, ad, b, bd, n, row, column, row_length, kl, histogram);
+}
+
+void fusion_histogram_low(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                          int64_t row_length, const float *kl, int32_t bucket_count, const int32_t *buckets,
+                          int64_t *histograms) {
+  mk_fusion_low<Avx512Bf16>(a, ad, b, bd, n, row, column, row_length, kl, bucket_count, buckets, histograms);
+}
+
+void fusion_select(const void *a, int32_t ad, const void *b, int32_t bd, int64_t n, int64_t row, int64_t column,
+                   int64_t row_length, const float *kl, float threshold, void *out, int32_t od) {
+  mk_fusion_select<Avx512Bf16>(a, ad, b, bd, n, row, column, row_length, kl, threshold, out, od);
+}
+
+void nearswap(const void *base, int32_t bd, const void *other, int32_t xd, float t, void *out, int32_t od, int64_t n,
+              int32_t flags) {
+  mk_nearswap_simd<Avx512Bf16>(base, bd, other, xd, t, out, od, n, flags);
+}
+
 }  // namespace
 
-const KernelTable kAvx512Bf16Kernels = {convert,           weighted_sum,       dot3,
-                                        quantize_q8_0,     dequantize,         ta_histogram_high,
-                                        ta_histogram_low,  ta_philox_uniforms, ta_philox_keep,
-                                        ta_disjoint_merge, ta_plain_merge,     ta_magnitude_mask,
-                                        count_nonfinite,   ta_della_mask,      gram};
+const KernelTable kAvx512Bf16Kernels = {convert,
+                                        weighted_sum,
+                                        dot3,
+                                        quantize_q8_0,
+                                        dequantize,
+                                        ta_histogram_high,
+                                        ta_histogram_low,
+                                        ta_philox_uniforms,
+                                        ta_philox_keep,
+                                        ta_disjoint_merge,
+                                        ta_plain_merge,
+                                        ta_magnitude_mask,
+                                        count_nonfinite,
+                                        ta_della_mask,
+                                        gram,
+                                        fusion_histogram_high,
+                                        fusion_histogram_low,
+                                        fusion_select,
+                                        nearswap};
 
 }  // namespace amalgam

@@ -1,5 +1,6 @@
 // Portable path: the canonical arithmetic of amalgam.h, one element at a time.
 #include "kernels.h"
+#include "method_kernels.h"
 #include "nonfinite.h"
 #include "scalar_math.h"
 #include "spherical.h"
@@ -45,10 +46,24 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dst_dtype, i
 
 }  // namespace
 
-const KernelTable kScalarKernels = {convert,           weighted_sum,       dot3,
-                                    quantize_q8_0,     dequantize,         ta_histogram_high,
-                                    ta_histogram_low,  ta_philox_uniforms, ta_philox_keep,
-                                    ta_disjoint_merge, ta_plain_merge,     ta_magnitude_mask,
-                                    count_nonfinite,   ta_della_mask,      gram};
+const KernelTable kScalarKernels = {convert,
+                                    weighted_sum,
+                                    dot3,
+                                    quantize_q8_0,
+                                    dequantize,
+                                    ta_histogram_high,
+                                    ta_histogram_low,
+                                    ta_philox_uniforms,
+                                    ta_philox_keep,
+                                    ta_disjoint_merge,
+                                    ta_plain_merge,
+                                    ta_magnitude_mask,
+                                    count_nonfinite,
+                                    ta_della_mask,
+                                    gram,
+                                    mk_fusion_high_scalar,
+                                    mk_fusion_low_scalar,
+                                    mk_fusion_select_scalar,
+                                    mk_nearswap_scalar_all};
 
 }  // namespace amalgam

@@ -1152,6 +1152,166 @@ void test_count_nonfinite(int best, std::mt19937_64 &rng) {
         "advise_file missing file", 0, 1);
 }
 
+// ------------------------------------------------------------------------------------------- method kernels
+
+// Values of every kind (ta_values) stored as dtype at an odd offset, to the byte; some of b equals a.
+void fill_method_input(Exact &x, int dtype, const std::vector<float> &values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  std::vector<uint8_t> bytes(static_cast<size_t>(n * dtype_size(dtype)) + 4);
+  amalgam_convert(0, address(values.data()), AMALGAM_DTYPE_F32, address(bytes.data()), dtype, n, 0);
+  if (n > 0) std::memcpy(x.data(), bytes.data(), static_cast<size_t>(n * dtype_size(dtype)));
+}
+
+std::vector<float> widened(Exact &x, int dtype, int64_t n) {
+  std::vector<float> v(static_cast<size_t>(n) + 1);
+  amalgam_convert(0, address(x.data()), dtype, address(v.data()), AMALGAM_DTYPE_F32, n, 0);
+  v.resize(static_cast<size_t>(n));
+  return v;
+}
+
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+// Contract point 9, written out with a division per element (the kernels walk rows instead).
+float fusion_importance(float a, float b, float kl) {
+  const float m = f32_from_bits(bits_of(b - a) & 0x7fffffffu);
+  return std::isnan(m) ? m : m * kl;
+}
+
+uint32_t fusion_key(float f) {
+  const int32_t bits = static_cast<int32_t>(bits_of(f));
+  return static_cast<uint32_t>(bits ^ ((bits >> 31) & 0x7fffffff));
+}
+
+float nearswap_reference(float b, float x, float t) {
+  const float distance = f32_from_bits(bits_of(b - x) & 0x7fffffffu);
+  const float m = std::isnan(distance) || distance >= 1e-6f ? distance : 1e-6f;
+  float w = t / m;
+  if (!std::isnan(w) && !(w < 1.0f)) w = 1.0f;
+  if (!std::isnan(w) && !(w > 0.0f)) w = 0.0f;
+  return std::isnan(w) ? w : std::fmaf(w, x, (1.0f - w) * b);
+}
+
+void test_method_kernels(int best, std::mt19937_64 &rng) {
+  const int64_t row_lengths[] = {1, 3, 16, 37, 1000};
+  for (int64_t n : kExactSizes) {
+    for (int ad : kDtypes) {
+      for (int bd : kDtypes) {
+        std::vector<float> av = ta_values(n, rng), bv = ta_values(n, rng);
+        for (int64_t i = 0; i < n; i += 5) bv[static_cast<size_t>(i)] = av[static_cast<size_t>(i)];
+        // NaNs of both signs and several payloads, in a and in b
+        for (int64_t i = 4; i < n; i += 11) {
+          const uint32_t nan = 0x7fc00000u | (static_cast<uint32_t>(rng()) & 0x803f0000u);
+          (i % 2 == 0 ? av : bv)[static_cast<size_t>(i)] = f32_from_bits(nan);
+        }
+        Exact a(n * dtype_size(ad), 1), b(n * dtype_size(bd), 3);
+        fill_method_input(a, ad, av);
+        fill_method_input(b, bd, bv);
+        const std::vector<float> x = widened(a, ad, n), y = widened(b, bd, n);
+        for (int64_t row_length : row_lengths) {
+          const int64_t first = static_cast<int64_t>(rng() % 50);
+          const int64_t rows = n == 0 ? 0 : (first + n - 1) / row_length + 1;
+          std::vector<float> kl = ta_values(rows + 1, rng);
+          for (float &k : kl) k = std::fabs(k);  // as KL divergences, except for the NaNs and infinities
+          kl[0] = -kl[0];                        // and one negative
+          for (size_t r = 3; r < kl.size(); r += 7) kl[r] = f32_from_bits(0xffc00000u | static_cast<uint32_t>(r));
+          std::vector<float> importance(static_cast<size_t>(n));
+          std::vector<int64_t> want_high(65536, 0);
+          for (int64_t i = 0; i < n; ++i) {
+            importance[i] = fusion_importance(x[i], y[i], kl[(first + i) / row_length]);
+            ++want_high[fusion_key(importance[i]) >> 16];
+          }
+          // Buckets of a few elements' keys, one repeated, and one nobody has.
+          int32_t buckets[3] = {0x7fff, 0x7fff, 0x7fff};
+          for (int j = 0; j < 2 && n > 0; ++j)
+            buckets[j] = static_cast<int32_t>(fusion_key(importance[rng() % n]) >> 16);
+          std::vector<int64_t> want_low(3 * 65536, 0);
+          for (int64_t i = 0; i < n; ++i) {
+            const uint32_t key = fusion_key(importance[i]);
+            for (int j = 0; j < 3; ++j) {
+              if (static_cast<int32_t>(key >> 16) == buckets[j]) ++want_low[j * 65536 + (key & 0xffff)];
+            }
+          }
+          const float threshold = n > 0 ? importance[rng() % n] : 0.0f;
+          for (int isa = 0; isa <= best; ++isa) {
+            std::vector<int64_t> high(65536, 0), low(3 * 65536, 0);
+            expect_ok(amalgam_fusion_histogram_high(isa, address(a.data()), ad, address(b.data()), bd, n, first,
+                                                    row_length, kl.data(), rows, high.data()),
+                      "fusion_histogram_high");
+            check(high == want_high, "fusion_histogram_high", isa, n, dtype_name(bd));
+            expect_ok(amalgam_fusion_histogram_low(isa, address(a.data()), ad, address(b.data()), bd, n, first,
+                                                   row_length, kl.data(), rows, 3, buckets, low.data()),
+                      "fusion_histogram_low");
+            check(low == want_low, "fusion_histogram_low", isa, n, dtype_name(bd));
+            for (int od : kDtypes) {
+              Exact out(n * dtype_size(od), 2);
+              std::vector<float> wide(static_cast<size_t>(n) + 1);
+              for (int64_t i = 0; i < n; ++i) wide[i] = importance[i] >= threshold ? x[i] + (y[i] - x[i]) : x[i];
+              std::vector<uint8_t> want(static_cast<size_t>(n * dtype_size(od)) + 4);
+              amalgam_convert(0, address(wide.data()), AMALGAM_DTYPE_F32, address(want.data()), od, n, 0);
+              expect_ok(amalgam_fusion_select(isa, address(a.data()), ad, address(b.data()), bd, n, first, row_length,
+                                              kl.data(), rows, threshold, address(out.data()), od),
+                        "fusion_select");
+              check(n == 0 || std::memcmp(out.data(), want.data(), static_cast<size_t>(out.bytes())) == 0,
+                    "fusion_select", isa, n, dtype_name(od));
+            }
+          }
+        }
+        for (float t : {0.0f, -0.0f, 1e-3f, 0.5f, 1e30f, INFINITY, NAN}) {
+          for (int od : kDtypes) {
+            std::vector<float> wide(static_cast<size_t>(n) + 1);
+            for (int64_t i = 0; i < n; ++i) wide[i] = nearswap_reference(x[i], y[i], t);
+            std::vector<uint8_t> want(static_cast<size_t>(n * dtype_size(od)) + 4);
+            amalgam_convert(0, address(wide.data()), AMALGAM_DTYPE_F32, address(want.data()), od, n, 0);
+            for (int isa = 0; isa <= best; ++isa) {
+              for (int flags : {0, static_cast<int>(AMALGAM_FLAG_STREAM_STORES)}) {
+                Exact out(n * dtype_size(od), flags != 0 ? 0 : 2);
+                expect_ok(amalgam_nearswap(isa, address(a.data()), ad, address(b.data()), bd, t, address(out.data()),
+                                           od, n, flags),
+                          "nearswap");
+                check(n == 0 || std::memcmp(out.data(), want.data(), static_cast<size_t>(out.bytes())) == 0, "nearswap",
+                      isa, n, dtype_name(od));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // Argument checks.
+  float kl[2] = {1.0f, 1.0f};
+  int64_t h[65536];
+  int32_t bucket = 70000;
+  const int64_t p = address(kl);
+  const int f32 = AMALGAM_DTYPE_F32;
+  check(amalgam_fusion_histogram_high(0, p, f32, p, f32, 3, 0, 1, kl, 2, h) == AMALGAM_ERR_BAD_ARGUMENT,
+        "fusion rows beyond kl", 0, 3);
+  check(amalgam_fusion_histogram_high(0, p, f32, p, f32, 1, 0, 0, kl, 2, h) == AMALGAM_ERR_BAD_ARGUMENT,
+        "fusion row length", 0, 1);
+  check(amalgam_fusion_histogram_high(0, p, f32, p, f32, 1, -1, 1, kl, 2, h) == AMALGAM_ERR_NEGATIVE_COUNT,
+        "fusion first", 0, 1);
+  check(amalgam_fusion_histogram_high(0, p, f32, p, f32, 2, INT64_MAX, 1, kl, 2, h) == AMALGAM_ERR_BAD_ARGUMENT,
+        "fusion overflow", 0, 2);
+  check(amalgam_fusion_histogram_high(0, p, 9, p, f32, 1, 0, 1, kl, 2, h) == AMALGAM_ERR_BAD_DTYPE, "fusion dtype", 0,
+        1);
+  check(amalgam_fusion_histogram_high(0, 0, f32, p, f32, 1, 0, 1, kl, 2, h) == AMALGAM_ERR_NULL_POINTER, "fusion null",
+        0, 1);
+  check(amalgam_fusion_histogram_low(0, p, f32, p, f32, 1, 0, 1, kl, 2, 1, &bucket, h) == AMALGAM_ERR_BAD_ARGUMENT,
+        "fusion bucket", 0, 1);
+  check(amalgam_fusion_histogram_low(0, p, f32, p, f32, 1, 0, 1, kl, 2, 0, &bucket, h) == AMALGAM_ERR_BAD_INPUT_COUNT,
+        "fusion bucket count", 0, 1);
+  check(amalgam_fusion_select(0, p, f32, p, f32, 1, 0, 1, kl, 2, 0.0f, p, 7) == AMALGAM_ERR_BAD_DTYPE,
+        "fusion out dtype", 0, 1);
+  check(amalgam_fusion_select(best + 1, p, f32, p, f32, 1, 0, 1, kl, 2, 0.0f, p, f32) == AMALGAM_ERR_UNSUPPORTED_ISA,
+        "fusion isa", 0, 1);
+  check(amalgam_nearswap(0, p, f32, p, f32, 0.5f, p, f32, -1, 0) == AMALGAM_ERR_NEGATIVE_COUNT, "nearswap n", 0, 1);
+  check(amalgam_nearswap(0, p, f32, 0, f32, 0.5f, p, f32, 1, 0) == AMALGAM_ERR_NULL_POINTER, "nearswap null", 0, 1);
+  check(amalgam_nearswap(0, p, f32, p, 5, 0.5f, p, f32, 1, 0) == AMALGAM_ERR_BAD_DTYPE, "nearswap dtype", 0, 1);
+}
+
 }  // namespace
 
 // DELLA's ranked drop: every path agrees with the scalar one on rows with ties, and a row of distinct magnitudes
@@ -1226,6 +1386,7 @@ int main(int argc, char **argv) {
   test_advise_and_writeback();
   test_count_nonfinite(best, rng);
   test_della_mask(best, rng);
+  test_method_kernels(best, rng);
   if (exhaustive) test_all_f32_patterns(best);
   std::printf("amalgam_selftest: %s\n", failures == 0 ? "all paths agree" : "FAILED");
   if (timing) bench(n);

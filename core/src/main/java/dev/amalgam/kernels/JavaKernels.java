@@ -536,4 +536,142 @@ public final class JavaKernels implements KernelBackend {
       out[i] = base[i] + mixed;
     }
   }
+
+  /**
+   * arcee_fusion's importance of one element (amalgam.h contract point 9): {@code m = |b - a|} (the
+   * sign bit cleared, so a NaN too) if that is a NaN, else {@code m * kl}. The explicit NaN case
+   * keeps the bits independent of which operand of a multiply the JIT puts first.
+   */
+  public static float fusionImportance(float a, float b, float kl) {
+    float m = Float.intBitsToFloat(Float.floatToRawIntBits(b - a) & 0x7fffffff);
+    return m != m ? m : m * kl;
+  }
+
+  /**
+   * An int whose signed order is the float's order (NaNs with the sign bit set first, clear last).
+   */
+  public static int sortableKey(float f) {
+    int bits = Float.floatToRawIntBits(f);
+    return bits ^ ((bits >> 31) & 0x7fffffff);
+  }
+
+  /**
+   * nearswap of one element (amalgam.h contract point 9): {@code w = t / max(|b - x|, 1e-6f)},
+   * clamped to [0, 1], then {@code fma(w, x, (1 - w) * b)}, or {@code w} where it is a NaN. The
+   * comparisons are Math.max and Math.min written out (a NaN passes, -0 becomes +0), so no NaN
+   * payload depends on the JIT's choice of instructions.
+   */
+  public static float nearSwap(float b, float x, float t) {
+    float distance = Float.intBitsToFloat(Float.floatToRawIntBits(b - x) & 0x7fffffff);
+    float m = distance < NEARSWAP_MIN_DISTANCE ? NEARSWAP_MIN_DISTANCE : distance;
+    float w = t / m;
+    w = (w < 1f || w != w) ? w : 1f;
+    w = (w > 0f || w != w) ? w : 0f;
+    return w != w ? w : Math.fma(w, x, (1f - w) * b);
+  }
+
+  /** mergekit's floor on nearswap's distance, so equal elements take {@code w = 1}. */
+  public static final float NEARSWAP_MIN_DISTANCE = 1e-6f;
+
+  @Override
+  public void fusionHistogramHigh(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      long[] histogram) {
+    long row = first / rowLength;
+    long column = first % rowLength;
+    for (int i = 0; i < n; i++, column++) {
+      if (column == rowLength) {
+        row++;
+        column = 0;
+      }
+      float imp = fusionImportance(load(a, aType, i), load(b, bType, i), kl[(int) row]);
+      histogram[sortableKey(imp) >>> 16]++;
+    }
+  }
+
+  @Override
+  public void fusionHistogramLow(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      int[] buckets,
+      long[] histograms) {
+    long row = first / rowLength;
+    long column = first % rowLength;
+    for (int i = 0; i < n; i++, column++) {
+      if (column == rowLength) {
+        row++;
+        column = 0;
+      }
+      int key = sortableKey(fusionImportance(load(a, aType, i), load(b, bType, i), kl[(int) row]));
+      for (int j = 0; j < buckets.length; j++) {
+        if (buckets[j] == key >>> 16) histograms[j * Kernels.MAGNITUDE_BUCKETS + (key & 0xffff)]++;
+      }
+    }
+  }
+
+  @Override
+  public void fusionSelect(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      float threshold,
+      ByteBuffer out,
+      DType outType) {
+    long row = first / rowLength;
+    long column = first % rowLength;
+    for (int i = 0; i < n; i++, column++) {
+      if (column == rowLength) {
+        row++;
+        column = 0;
+      }
+      float x = load(a, aType, i);
+      float y = load(b, bType, i);
+      float imp = fusionImportance(x, y, kl[(int) row]);
+      store(out, outType, i, imp >= threshold ? x + (y - x) : x);
+    }
+  }
+
+  @Override
+  public void nearSwap(
+      ByteBuffer base,
+      long baseOffset,
+      DType baseType,
+      ByteBuffer other,
+      long otherOffset,
+      DType otherType,
+      float t,
+      ByteBuffer out,
+      long outOffset,
+      DType outType,
+      long n,
+      int flags) {
+    long b0 = baseOffset / baseType.byteSize();
+    long x0 = otherOffset / otherType.byteSize();
+    long o0 = outOffset / outType.byteSize();
+    for (long i = 0; i < n; i++) {
+      store(
+          out,
+          outType,
+          o0 + i,
+          nearSwap(load(base, baseType, b0 + i), load(other, otherType, x0 + i), t));
+    }
+  }
 }

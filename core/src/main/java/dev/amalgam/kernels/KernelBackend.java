@@ -125,6 +125,60 @@ interface KernelBackend {
   /** Adds the NaNs of the range to counts[0] and its infinities to counts[1]. */
   void countNonFinite(ByteBuffer src, long srcOffset, DType type, long n, long[] counts);
 
+  /** arcee_fusion's top-16 key histogram (see {@link Kernels#fusionHistogramHigh}). */
+  void fusionHistogramHigh(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      long[] histogram);
+
+  /** arcee_fusion's low-16 key histograms (see {@link Kernels#fusionHistogramLow}). */
+  void fusionHistogramLow(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      int[] buckets,
+      long[] histograms);
+
+  /** arcee_fusion's output (see {@link Kernels#fusionSelect}). */
+  void fusionSelect(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      float threshold,
+      ByteBuffer out,
+      DType outType);
+
+  /** nearswap over a range, the offsets in bytes from each buffer's position. */
+  void nearSwap(
+      ByteBuffer base,
+      long baseOffset,
+      DType baseType,
+      ByteBuffer other,
+      long otherOffset,
+      DType otherType,
+      float t,
+      ByteBuffer out,
+      long outOffset,
+      DType outType,
+      long n,
+      int flags);
+
   /** The merge without consensus (amalgam.h contract point 8). */
   void plainMerge(
       float[] w,

@@ -236,6 +236,82 @@ public interface Kernels extends AutoCloseable {
   void gram(
       ByteBuffer[] inputs, DType[] types, ByteBuffer base, DType baseType, long n, double[] acc);
 
+  /**
+   * arcee_fusion's first selection pass (amalgam.h contract point 9): for elements {@code i < n} of
+   * {@code a} (the base) and {@code b} (the other model), from their positions, adds 1 to {@code
+   * histogram[key >>> 16]} where {@code key} is the {@link JavaKernels#sortableKey sortable key} of
+   * the {@link JavaKernels#fusionImportance importance} {@code |b - a| * kl[row]}. Element {@code
+   * i} is tensor element {@code first + i}, in row {@code (first + i) / rowLength}. Runs on the
+   * calling thread.
+   *
+   * @param kl one KL divergence per row of the tensor, covering every row of the range
+   * @param histogram {@link #MAGNITUDE_BUCKETS} counters, added to
+   */
+  void fusionHistogramHigh(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      long[] histogram);
+
+  /**
+   * arcee_fusion's second selection pass: for each bucket {@code buckets[j]} (the top 16 bits of a
+   * key), adds 1 to {@code histograms[j * MAGNITUDE_BUCKETS + (key & 0xFFFF)]} for every element
+   * whose key has those top bits (see {@link #fusionHistogramHigh}; equal buckets each count). Runs
+   * on the calling thread.
+   *
+   * @param buckets at least one, each in [0, {@link #MAGNITUDE_BUCKETS})
+   * @param histograms {@link #MAGNITUDE_BUCKETS} counters per bucket, added to
+   */
+  void fusionHistogramLow(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      int[] buckets,
+      long[] histograms);
+
+  /**
+   * arcee_fusion's output: {@code out[i] = importance >= threshold ? a + (b - a) : a} in f32 (see
+   * {@link #fusionHistogramHigh}), rounded to {@code outType}, at {@code out}'s position. Runs on
+   * the calling thread.
+   */
+  void fusionSelect(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      float threshold,
+      ByteBuffer out,
+      DType outType);
+
+  /**
+   * nearswap of {@code n} elements: {@code out[i]} = {@link JavaKernels#nearSwap} of the base's and
+   * the other model's element, rounded to {@code outType} (amalgam.h contract point 9). Split
+   * across the threads like {@link #weightedSum}.
+   */
+  void nearSwap(
+      ByteBuffer base,
+      DType baseType,
+      ByteBuffer other,
+      DType otherType,
+      float t,
+      ByteBuffer out,
+      DType outType,
+      long n);
+
   /** One piece of work of {@link #forEachTask}. */
   @FunctionalInterface
   interface TaskBody {

@@ -356,4 +356,143 @@ final class NativeKernels implements KernelBackend {
         AmalgamNative.amalgam_plain_merge(
             isa.code(), models, w, stride, n, divisor, base, lambda, out));
   }
+
+  @Override
+  public void fusionHistogramHigh(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      long[] histogram) {
+    try {
+      check(
+          "fusion_histogram_high",
+          AmalgamNative.amalgam_fusion_histogram_high(
+              isa.code(),
+              address(a, 0),
+              aType.kernelCode(),
+              address(b, 0),
+              bType.kernelCode(),
+              n,
+              first,
+              rowLength,
+              kl,
+              kl.length,
+              histogram));
+    } finally {
+      Reference.reachabilityFence(a);
+      Reference.reachabilityFence(b);
+    }
+  }
+
+  @Override
+  public void fusionHistogramLow(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      int[] buckets,
+      long[] histograms) {
+    try {
+      check(
+          "fusion_histogram_low",
+          AmalgamNative.amalgam_fusion_histogram_low(
+              isa.code(),
+              address(a, 0),
+              aType.kernelCode(),
+              address(b, 0),
+              bType.kernelCode(),
+              n,
+              first,
+              rowLength,
+              kl,
+              kl.length,
+              buckets.length,
+              buckets,
+              histograms));
+    } finally {
+      Reference.reachabilityFence(a);
+      Reference.reachabilityFence(b);
+    }
+  }
+
+  @Override
+  public void fusionSelect(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      float threshold,
+      ByteBuffer out,
+      DType outType) {
+    try {
+      check(
+          "fusion_select",
+          AmalgamNative.amalgam_fusion_select(
+              isa.code(),
+              address(a, 0),
+              aType.kernelCode(),
+              address(b, 0),
+              bType.kernelCode(),
+              n,
+              first,
+              rowLength,
+              kl,
+              kl.length,
+              threshold,
+              address(out, 0),
+              outType.kernelCode()));
+    } finally {
+      Reference.reachabilityFence(a);
+      Reference.reachabilityFence(b);
+      Reference.reachabilityFence(out);
+    }
+  }
+
+  @Override
+  public void nearSwap(
+      ByteBuffer base,
+      long baseOffset,
+      DType baseType,
+      ByteBuffer other,
+      long otherOffset,
+      DType otherType,
+      float t,
+      ByteBuffer out,
+      long outOffset,
+      DType outType,
+      long n,
+      int flags) {
+    try {
+      check(
+          "nearswap",
+          AmalgamNative.amalgam_nearswap(
+              isa.code(),
+              address(base, baseOffset),
+              baseType.kernelCode(),
+              address(other, otherOffset),
+              otherType.kernelCode(),
+              t,
+              address(out, outOffset),
+              outType.kernelCode(),
+              n,
+              flags));
+    } finally {
+      Reference.reachabilityFence(base);
+      Reference.reachabilityFence(other);
+      Reference.reachabilityFence(out);
+    }
+  }
 }

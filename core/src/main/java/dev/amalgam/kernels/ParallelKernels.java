@@ -324,6 +324,159 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
+  public void fusionHistogramHigh(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      long[] histogram) {
+    checkFusion("fusionHistogramHigh", a, aType, b, bType, n, first, rowLength, kl);
+    Objects.requireNonNull(histogram, "histogram");
+    if (histogram.length != MAGNITUDE_BUCKETS) {
+      throw new IllegalArgumentException(
+          "fusionHistogramHigh: histogram has "
+              + histogram.length
+              + " counters, expected "
+              + MAGNITUDE_BUCKETS);
+    }
+    backendFor(a, b).fusionHistogramHigh(a, aType, b, bType, n, first, rowLength, kl, histogram);
+  }
+
+  @Override
+  public void fusionHistogramLow(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      int[] buckets,
+      long[] histograms) {
+    checkFusion("fusionHistogramLow", a, aType, b, bType, n, first, rowLength, kl);
+    Objects.requireNonNull(buckets, "buckets");
+    Objects.requireNonNull(histograms, "histograms");
+    if (buckets.length < 1)
+      throw new IllegalArgumentException("fusionHistogramLow: no bucket to count");
+    for (int bucket : buckets) {
+      if (bucket < 0 || bucket >= MAGNITUDE_BUCKETS) {
+        throw new IllegalArgumentException(
+            "fusionHistogramLow: bucket " + bucket + " outside [0, " + MAGNITUDE_BUCKETS + ")");
+      }
+    }
+    if (histograms.length != (long) buckets.length * MAGNITUDE_BUCKETS) {
+      throw new IllegalArgumentException(
+          "fusionHistogramLow: histograms has "
+              + histograms.length
+              + " counters, expected "
+              + MAGNITUDE_BUCKETS
+              + " per bucket for "
+              + buckets.length
+              + " buckets");
+    }
+    backendFor(a, b)
+        .fusionHistogramLow(
+            a, aType, b, bType, n, first, rowLength, kl, buckets.clone(), histograms);
+  }
+
+  @Override
+  public void fusionSelect(
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl,
+      float threshold,
+      ByteBuffer out,
+      DType outType) {
+    checkFusion("fusionSelect", a, aType, b, bType, n, first, rowLength, kl);
+    checkBuffer("out", out, outType, n, true);
+    backendFor(a, b, out)
+        .fusionSelect(a, aType, b, bType, n, first, rowLength, kl, threshold, out, outType);
+  }
+
+  @Override
+  public void nearSwap(
+      ByteBuffer base,
+      DType baseType,
+      ByteBuffer other,
+      DType otherType,
+      float t,
+      ByteBuffer out,
+      DType outType,
+      long n) {
+    checkCount(n);
+    checkBuffer("base", base, baseType, n, false);
+    checkBuffer("other", other, otherType, n, false);
+    checkBuffer("out", out, outType, n, true);
+    KernelBackend k = backendFor(base, other, out);
+    int flags = streamFlags(outType, n);
+    runSplit(
+        n,
+        (from, count) ->
+            k.nearSwap(
+                base,
+                from * baseType.byteSize(),
+                baseType,
+                other,
+                from * otherType.byteSize(),
+                otherType,
+                t,
+                out,
+                from * outType.byteSize(),
+                outType,
+                count,
+                flags));
+  }
+
+  /**
+   * The checks every fusion kernel shares: both inputs hold {@code n} elements and {@code kl} a
+   * value for every row of tensor elements {@code [first, first + n)}.
+   */
+  private static void checkFusion(
+      String operation,
+      ByteBuffer a,
+      DType aType,
+      ByteBuffer b,
+      DType bType,
+      int n,
+      long first,
+      long rowLength,
+      float[] kl) {
+    if (n < 0) throw new IllegalArgumentException(operation + ": negative element count " + n);
+    checkBuffer("a", a, aType, n, false);
+    checkBuffer("b", b, bType, n, false);
+    Objects.requireNonNull(kl, "kl");
+    if (first < 0)
+      throw new IllegalArgumentException(operation + ": negative first element " + first);
+    if (rowLength < 1)
+      throw new IllegalArgumentException(operation + ": row length " + rowLength + " < 1");
+    if (first > Long.MAX_VALUE - n) {
+      throw new IllegalArgumentException(
+          operation + ": elements " + first + " + " + n + " overflow a long");
+    }
+    if (n > 0 && (first + n - 1) / rowLength >= kl.length) {
+      throw new IllegalArgumentException(
+          operation
+              + ": elements up to "
+              + (first + n)
+              + " in rows of "
+              + rowLength
+              + " need more than the "
+              + kl.length
+              + " KL values given");
+    }
+  }
+
+  @Override
   public void forEachTask(int tasks, TaskBody body) {
     Objects.requireNonNull(body, "body");
     if (tasks < 0) throw new IllegalArgumentException("forEachTask: negative task count " + tasks);

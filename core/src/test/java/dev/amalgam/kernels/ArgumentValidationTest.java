@@ -213,4 +213,83 @@ class ArgumentValidationTest extends EveryImplementationTest {
                 IllegalArgumentException.class,
                 () -> Slerp.coefficients(d, Double.POSITIVE_INFINITY)));
   }
+
+  @Test
+  void methodKernelsWriteNothingOnBadArguments() {
+    Region a = KernelTestSupport.normal(DType.BF16, N, 6),
+        b = KernelTestSupport.normal(DType.F32, N, 7),
+        out = KernelTestSupport.region(DType.F16, N, 0);
+    float[] kl = new float[10]; // rows of 100: exactly N elements
+    rejects(
+        "fusionSelect, short out",
+        out,
+        k ->
+            k.fusionSelect(
+                a.view(),
+                DType.BF16,
+                b.view(),
+                DType.F32,
+                (int) N,
+                0,
+                100,
+                kl,
+                0f,
+                shortBy(out, 1),
+                DType.F16));
+    rejects(
+        "fusionSelect, a row past kl",
+        out,
+        k ->
+            k.fusionSelect(
+                a.view(),
+                DType.BF16,
+                b.view(),
+                DType.F32,
+                (int) N,
+                1,
+                100,
+                kl,
+                0f,
+                out.view(),
+                DType.F16));
+    rejects(
+        "fusionSelect, short b",
+        out,
+        k ->
+            k.fusionSelect(
+                a.view(),
+                DType.BF16,
+                shortBy(b, 1),
+                DType.F32,
+                (int) N,
+                0,
+                100,
+                kl,
+                0f,
+                out.view(),
+                DType.F16));
+    rejects(
+        "nearSwap, short out",
+        out,
+        k ->
+            k.nearSwap(
+                a.view(), DType.BF16, b.view(), DType.F32, 0.5f, shortBy(out, 1), DType.F16, N));
+    rejects(
+        "nearSwap, base read as a wider type",
+        out,
+        k -> k.nearSwap(a.view(), DType.F32, b.view(), DType.F32, 0.5f, out.view(), DType.F16, N));
+    rejects(
+        "nearSwap into a read-only buffer",
+        out,
+        k ->
+            k.nearSwap(
+                a.view(),
+                DType.BF16,
+                b.view(),
+                DType.F32,
+                0.5f,
+                out.view().asReadOnlyBuffer(),
+                DType.F16,
+                N));
+  }
 }

@@ -665,6 +665,195 @@ class NativeBoundaryTest {
   }
 
   @Test
+  @Drives({
+    "amalgam_fusion_histogram_high",
+    "amalgam_fusion_histogram_low",
+    "amalgam_fusion_select"
+  })
+  void fusion() {
+    ByteBuffer a = elements(DType.BF16, N);
+    ByteBuffer b = elements(DType.F32, N);
+    ByteBuffer out = elements(DType.F16, N);
+    float[] kl = new float[10]; // rows of 10: exactly N elements
+    long[] h = new long[BUCKETS];
+    int[] buckets = {1, 2};
+    long[] lows = new long[2 * BUCKETS];
+    rejects(
+        "KL values",
+        "a row past kl",
+        k -> k.fusionHistogramHigh(a, DType.BF16, b, DType.F32, N, 1, 10, kl, h));
+    rejects(
+        "KL values",
+        "rows of 9",
+        k -> k.fusionHistogramHigh(a, DType.BF16, b, DType.F32, N, 0, 9, kl, h));
+    rejects(
+        "row length",
+        "rows of 0",
+        k -> k.fusionHistogramHigh(a, DType.BF16, b, DType.F32, N, 0, 0, kl, h));
+    rejects(
+        "negative first",
+        "first = -1",
+        k -> k.fusionSelect(a, DType.BF16, b, DType.F32, N, -1, 10, kl, 0f, out, DType.F16));
+    rejects(
+        "overflow",
+        "first + n overflows",
+        k -> k.fusionHistogramHigh(a, DType.BF16, b, DType.F32, N, Long.MAX_VALUE - 1, 10, kl, h));
+    rejects(
+        "negative",
+        "n = -1",
+        k -> k.fusionHistogramHigh(a, DType.BF16, b, DType.F32, -1, 0, 10, kl, h));
+    rejects(
+        "remaining",
+        "b read as F32 past its end",
+        k -> k.fusionHistogramHigh(a, DType.BF16, a, DType.F32, N, 0, 10, kl, h));
+    rejects(
+        "kernel type",
+        "a as I32",
+        k -> k.fusionHistogramHigh(a, DType.I32, b, DType.F32, 1, 0, 10, kl, h));
+    rejects(
+        "counters",
+        "histogram one short",
+        k ->
+            k.fusionHistogramHigh(
+                a, DType.BF16, b, DType.F32, N, 0, 10, kl, new long[BUCKETS - 1]));
+    rejects(
+        "bucket",
+        "bucket 65536",
+        k ->
+            k.fusionHistogramLow(
+                a, DType.BF16, b, DType.F32, N, 0, 10, kl, new int[] {BUCKETS, 0}, lows));
+    rejects(
+        "bucket",
+        "no bucket",
+        k ->
+            k.fusionHistogramLow(
+                a, DType.BF16, b, DType.F32, N, 0, 10, kl, new int[0], new long[0]));
+    rejects(
+        "per bucket",
+        "histograms for one bucket",
+        k -> k.fusionHistogramLow(a, DType.BF16, b, DType.F32, N, 0, 10, kl, buckets, h));
+    rejects(
+        "remaining",
+        "out a byte short",
+        k ->
+            k.fusionSelect(
+                a,
+                DType.BF16,
+                b,
+                DType.F32,
+                N,
+                0,
+                10,
+                kl,
+                0f,
+                out.duplicate().limit(2 * N - 1),
+                DType.F16));
+    rejects(
+        "read-only",
+        "read-only out",
+        k ->
+            k.fusionSelect(
+                a, DType.BF16, b, DType.F32, N, 0, 10, kl, 0f, out.asReadOnlyBuffer(), DType.F16));
+    rejects(
+        NullPointerException.class,
+        "kl",
+        "null kl",
+        k -> k.fusionHistogramHigh(a, DType.BF16, b, DType.F32, N, 0, 10, null, h));
+    rejects(
+        NullPointerException.class,
+        "buckets",
+        "null buckets",
+        k -> k.fusionHistogramLow(a, DType.BF16, b, DType.F32, N, 0, 10, kl, null, lows));
+    int best = AmalgamNative.amalgam_isa_best();
+    refusedWith(
+        AmalgamNative.amalgam_fusion_histogram_high(best, 0, 2, 0, 2, 11, 0, 10, kl, 1, h),
+        -9,
+        "native: rows past kl_rows");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_histogram_high(best, 0, 2, 0, 2, 1, 0, 0, kl, 1, h),
+        -9,
+        "native: row length 0");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_histogram_high(best, 0, 2, 0, 2, 1, -1, 1, kl, 1, h),
+        -2,
+        "native: first -1");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_histogram_high(best, 0, 2, 0, 2, 1, 0, 1, kl, 1, h),
+        -1,
+        "native: null a");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_histogram_low(
+            best, 0, 2, 0, 2, 1, 0, 1, kl, 1, 1, new int[] {BUCKETS}, lows),
+        -9,
+        "native: bucket 65536");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_histogram_low(
+            best, 0, 2, 0, 2, 1, 0, 1, kl, 1, 0, buckets, lows),
+        -4,
+        "native: no bucket");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_select(best, 0, 2, 0, 2, 1, 0, 1, kl, 1, 0f, 0, 6),
+        -3,
+        "native: out dtype 6");
+    refusedWith(
+        AmalgamNative.amalgam_fusion_select(best + 1, 0, 2, 0, 2, 1, 0, 1, kl, 1, 0f, 0, 2),
+        -5,
+        "native: isa past best");
+  }
+
+  @Test
+  @Drives("amalgam_nearswap")
+  void nearSwap() {
+    ByteBuffer x = elements(DType.BF16, N);
+    ByteBuffer out = elements(DType.F32, N);
+    rejects(
+        "remaining",
+        "other read as F32 past its end",
+        k -> k.nearSwap(x, DType.BF16, x, DType.F32, 0.5f, out, DType.F32, N));
+    rejects(
+        "remaining",
+        "out a byte short",
+        k ->
+            k.nearSwap(
+                x,
+                DType.BF16,
+                x,
+                DType.BF16,
+                0.5f,
+                out.duplicate().limit(4 * N - 1),
+                DType.F32,
+                N));
+    rejects(
+        "read-only",
+        "read-only out",
+        k -> k.nearSwap(x, DType.BF16, x, DType.BF16, 0.5f, x.asReadOnlyBuffer(), DType.BF16, N));
+    rejects(
+        "negative",
+        "n = -1",
+        k -> k.nearSwap(x, DType.BF16, x, DType.BF16, 0.5f, out, DType.F32, -1));
+    rejects(
+        "kernel type",
+        "out as I8",
+        k -> k.nearSwap(x, DType.BF16, x, DType.BF16, 0.5f, out, DType.I8, N));
+    rejects(
+        NullPointerException.class,
+        "base",
+        "null base",
+        k -> k.nearSwap(null, DType.BF16, x, DType.BF16, 0.5f, out, DType.F32, N));
+    int best = AmalgamNative.amalgam_isa_best();
+    refusedWith(
+        AmalgamNative.amalgam_nearswap(best, 0, 2, 0, 2, 0.5f, 0, 0, -1, 0), -2, "native n = -1");
+    refusedWith(
+        AmalgamNative.amalgam_nearswap(best, 0, 2, 0, 9, 0.5f, 0, 0, 1, 0), -3, "native dtype 9");
+    refusedWith(
+        AmalgamNative.amalgam_nearswap(best, 0, 2, 0, 2, 0.5f, 0, 0, 1, 0), -1, "native null base");
+    refusedWith(
+        AmalgamNative.amalgam_nearswap(best + 1, 0, 2, 0, 2, 0.5f, 0, 0, 1, 0),
+        -5,
+        "native isa past best");
+  }
+
+  @Test
   @Drives({"amalgam_advise", "amalgam_start_writeback", "amalgam_advise_file"})
   void hintsRefuseBadArgumentsWithAStatus(@TempDir Path dir) throws Exception {
     // StoredTensorData and Writeback ignore these statuses on purpose (hints); the library must

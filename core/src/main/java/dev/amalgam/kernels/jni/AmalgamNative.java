@@ -206,6 +206,72 @@ public final class AmalgamNative {
       @Cast("int64_t") long dropEqual,
       @Cast("int64_t*") long[] seen);
 
+  // The method kernels (contract point 9) read their inputs and write their output at addresses;
+  // only
+  // the per-row KL values and the histograms are Java arrays, pinned as above.
+
+  /** See {@code amalgam_fusion_histogram_high}. */
+  @CriticalRegion
+  public static native int amalgam_fusion_histogram_high(
+      int isa,
+      @Cast("int64_t") long a,
+      int aDtype,
+      @Cast("int64_t") long b,
+      int bDtype,
+      @Cast("int64_t") long n,
+      @Cast("int64_t") long first,
+      @Cast("int64_t") long rowLength,
+      @Cast("const float*") float[] kl,
+      @Cast("int64_t") long klRows,
+      @Cast("int64_t*") long[] histogram);
+
+  /** See {@code amalgam_fusion_histogram_low}. */
+  @CriticalRegion
+  public static native int amalgam_fusion_histogram_low(
+      int isa,
+      @Cast("int64_t") long a,
+      int aDtype,
+      @Cast("int64_t") long b,
+      int bDtype,
+      @Cast("int64_t") long n,
+      @Cast("int64_t") long first,
+      @Cast("int64_t") long rowLength,
+      @Cast("const float*") float[] kl,
+      @Cast("int64_t") long klRows,
+      int bucketCount,
+      @Cast("const int32_t*") int[] buckets,
+      @Cast("int64_t*") long[] histograms);
+
+  /** See {@code amalgam_fusion_select}. */
+  @CriticalRegion
+  public static native int amalgam_fusion_select(
+      int isa,
+      @Cast("int64_t") long a,
+      int aDtype,
+      @Cast("int64_t") long b,
+      int bDtype,
+      @Cast("int64_t") long n,
+      @Cast("int64_t") long first,
+      @Cast("int64_t") long rowLength,
+      @Cast("const float*") float[] kl,
+      @Cast("int64_t") long klRows,
+      float threshold,
+      @Cast("int64_t") long out,
+      int outDtype);
+
+  /** See {@code amalgam_nearswap}. */
+  public static native int amalgam_nearswap(
+      int isa,
+      @Cast("int64_t") long base,
+      int baseDtype,
+      @Cast("int64_t") long other,
+      int otherDtype,
+      float t,
+      @Cast("int64_t") long out,
+      int outDtype,
+      @Cast("int64_t") long n,
+      int flags);
+
   /** See {@code amalgam_advise}. */
   public static native int amalgam_advise(
       @Cast("int64_t") long address, @Cast("int64_t") long length, int advice);

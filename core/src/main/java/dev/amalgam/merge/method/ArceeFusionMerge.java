@@ -1,6 +1,12 @@
 package dev.amalgam.merge.method;
 
+import dev.amalgam.kernels.JavaKernels;
+import dev.amalgam.kernels.Kernels;
+import dev.amalgam.tensor.DType;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -12,11 +18,24 @@ import java.util.List;
  * quantile {@code q} the element of rank {@code floor(q (n - 1))}; the output is {@code a + (b - a)
  * * [I >= threshold]}.
  *
- * <p>Streaming in five passes with O(rows) state: per-row softmax maxima and sums (online
- * rescaling), per-row KL, then an exact radix selection of the three quantiles over the float keys
- * of {@code I} (a histogram of the top 16 bits, then of the low 16 bits inside the chosen buckets),
- * then the output. {@code I} is recomputed from the inputs in each pass, never stored. KL sums are
- * double, {@code I} is f32.
+ * <p>Streaming with O(rows) state, in three passes over the inputs when a row fits in a chunk
+ * (always, in practice): (1) per row, the softmax maxima and sums (online rescaling, in element
+ * order), then the KL divergence, then a histogram of the top 16 bits of the sortable keys of
+ * {@code I}; (2) histograms of the low 16 bits inside the buckets that hold the three quantiles,
+ * which makes the selection exact; (3) the output. A row longer than a chunk takes three passes for
+ * the first one instead, its sums carried from chunk to chunk in order. {@code I} is recomputed
+ * from the inputs in each pass, never stored. KL sums are double, {@code I} is f32.
+ *
+ * <p>Each pass reads a chunk on the calling thread and splits it into tasks of whole rows on the
+ * kernels' threads, so every row is accumulated by one task in element order and the bits do not
+ * depend on the thread count or the chunk size; the histograms are integer counts per worker, added
+ * afterwards. The softmax and KL steps stay in Java, as they call Math.exp and Math.log, whose
+ * HotSpot intrinsics no native code reproduces bit for bit; they walk rows (no division per
+ * element), and the KL step reuses the exp(x - max) that the softmax step computed after a row's
+ * maximum last grew (the same operation on the same operands). The importance histograms and the
+ * output are native kernels ({@link Kernels#fusionHistogramHigh}, {@link
+ * Kernels#fusionHistogramLow}, {@link Kernels#fusionSelect}; amalgam.h contract point 9) reading
+ * the stored inputs and writing the output type directly.
  *
  * <p>Against mergekit, two deliberate fixes: (1) quantiles are exact over all elements, where
  * mergekit sorts a random sample of 1,000,000 elements (with replacement) once a tensor has more,
@@ -53,8 +72,7 @@ final class ArceeFusionMerge {
    * last).
    */
   static int sortableKey(float f) {
-    int bits = Float.floatToRawIntBits(f);
-    return bits ^ ((bits >> 31) & 0x7fffffff);
+    return JavaKernels.sortableKey(f);
   }
 
   /** The float a {@link #sortableKey} came from. */
@@ -64,6 +82,12 @@ final class ArceeFusionMerge {
 
   /** The passes described in the class comment. */
   static final class Operation implements TensorOperation {
+    /** Elements per task (rounded to whole rows): small enough to balance the threads. */
+    static final int TASK_ELEMENTS = 1 << 18;
+
+    /** Elements a worker widens to f32 at a time: two blocks of floats stay in the L2 cache. */
+    static final int BLOCK_ELEMENTS = 1 << 16;
+
     private final int base;
     private final int other;
     private final long rowLength;
@@ -79,27 +103,85 @@ final class ArceeFusionMerge {
       return "arcee_fusion (threshold median + 1.5 IQR of |b - a| x KL per row, exact quantiles)";
     }
 
-    /** Per-row state and the buffers of one run. */
-    private final class Run {
-      final TensorStreams io;
-      final FloatChunks reader;
-      final long total;
-      final int step;
+    @Override
+    public void run(TensorStreams io) throws IOException, InterruptedException {
+      if (io.elementCount() == 0) return;
+      new Run(io).execute();
+    }
+
+    /**
+     * The work of one task: elements {@code [from, to)} of the span that starts at {@code first}.
+     */
+    @FunctionalInterface
+    private interface TaskBody {
+      void run(Worker w, long first, int from, int to) throws IOException;
+    }
+
+    /** A task body that may fail with an I/O error. */
+    @FunctionalInterface
+    private interface Body {
+      void run(int worker, int task) throws IOException;
+    }
+
+    /** One worker's scratch, reused for every task it runs. */
+    private static final class Worker {
+      final FloatChunks chunks;
       final float[] a;
       final float[] b;
-      final float[] importance;
+      final long[] high = new long[Kernels.MAGNITUDE_BUCKETS];
+      long[] low;
+      // pass 1's exp values of a block of whole rows, and per row where its maximum last grew
+      final double[] expA;
+      final double[] expB;
+      final int[] lastA;
+      final int[] lastB;
+
+      Worker(TensorStreams io, int block, int blockRows) {
+        chunks = new FloatChunks(io);
+        a = new float[block];
+        b = new float[block];
+        expA = new double[blockRows > 0 ? block : 0];
+        expB = new double[expA.length];
+        lastA = new int[blockRows];
+        lastB = new int[blockRows];
+      }
+    }
+
+    /**
+     * One run over one tensor: the passes walk it in spans of at most one chunk, fetched on this
+     * thread, and split each span into tasks on the kernels' threads. When a row fits in a span,
+     * spans and tasks hold whole rows, so a row is accumulated by one task, in element order, and
+     * the statistics pass computes its softmax sums, then its KL divergence, then counts its keys
+     * (the old passes 1 to 3, fused). A row longer than a span (not seen in practice) is walked one
+     * task per span, in three passes; its sums then carry across spans, still in order.
+     */
+    private final class Run {
+      final TensorStreams io;
+      final Kernels kernels;
+      final long total;
+      final boolean wholeRows;
+      final long span;
+      final int taskElements;
+      final int block;
+      final DType aType;
+      final DType bType;
       final double[] maxA;
       final double[] sumA;
       final double[] maxB;
       final double[] sumB;
+      final double[] klSum;
       final float[] kl;
+      final Worker[] workers;
+      ByteBuffer fetchedA;
+      ByteBuffer fetchedB;
+      ByteBuffer out;
 
       Run(TensorStreams io) {
         this.io = io;
-        this.reader = new FloatChunks(io);
+        this.kernels = io.kernels();
         this.total = io.elementCount();
-        this.step = SphericalPasses.buffers(io, 1)[0].length;
-        long rowCount = total == 0 ? 0 : total / rowLength;
+        long chunk = io.chunkElements();
+        long rowCount = total / rowLength;
         if (rowCount > Integer.MAX_VALUE - 8) {
           throw new ArithmeticException(
               "arcee_fusion: "
@@ -107,79 +189,262 @@ final class ArceeFusionMerge {
                   + " rows in one tensor is more than this"
                   + " method keeps per-row sums for");
         }
+        this.wholeRows = rowLength <= chunk;
+        this.span = wholeRows ? chunk / rowLength * rowLength : chunk;
+        long task = wholeRows ? rowLength * Math.max(1, TASK_ELEMENTS / rowLength) : span;
+        this.taskElements = (int) Math.min(task, span);
+        this.block = (int) Math.min(BLOCK_ELEMENTS, Math.min(span, total));
+        this.aType = io.inputType(base);
+        this.bType = io.inputType(other);
         int rows = (int) rowCount;
-        a = new float[step];
-        b = new float[step];
-        importance = new float[step];
         maxA = new double[rows];
         sumA = new double[rows];
         maxB = new double[rows];
         sumB = new double[rows];
+        klSum = new double[rows];
         kl = new float[rows];
-        java.util.Arrays.fill(maxA, Double.NEGATIVE_INFINITY);
-        java.util.Arrays.fill(maxB, Double.NEGATIVE_INFINITY);
+        Arrays.fill(maxA, Double.NEGATIVE_INFINITY);
+        Arrays.fill(maxB, Double.NEGATIVE_INFINITY);
+        long tasks = (Math.min(span, total) + taskElements - 1) / taskElements;
+        workers = new Worker[(int) Math.max(1, Math.min(kernels.threads(), tasks))];
+        int blockRows = wholeRows && rowLength <= block ? (int) (block / rowLength) : 0;
+        for (int w = 0; w < workers.length; w++) workers[w] = new Worker(io, block, blockRows);
       }
 
-      int read(long from) throws IOException {
-        int count = (int) Math.min(step, total - from);
-        reader.read(base, from, count, a);
-        reader.read(other, from, count, b);
-        return count;
+      void execute() throws IOException, InterruptedException {
+        if (wholeRows) {
+          walk(this::statistics, false);
+        } else {
+          walk((w, first, from, to) -> sweep(w, first, from, to, this::softmax), false);
+          walk((w, first, from, to) -> sweep(w, first, from, to, this::divergence), false);
+          for (int r = 0; r < kl.length; r++) kl[r] = (float) klSum[r];
+          walk(
+              (w, first, from, to) ->
+                  kernels.fusionHistogramHigh(
+                      slice(fetchedA, aType, from),
+                      aType,
+                      slice(fetchedB, bType, from),
+                      bType,
+                      to - from,
+                      first + from,
+                      rowLength,
+                      kl,
+                      w.high),
+              false);
+        }
+        long last = total - 1;
+        float[] q =
+            select(
+                new long[] {
+                  (long) Math.floor(0.25 * last),
+                  (long) Math.floor(0.5 * last),
+                  (long) Math.floor(0.75 * last)
+                });
+        float threshold = q[1] + 1.5f * (q[2] - q[0]);
+        walk(
+            (w, first, from, to) ->
+                kernels.fusionSelect(
+                    slice(fetchedA, aType, from),
+                    aType,
+                    slice(fetchedB, bType, from),
+                    bType,
+                    to - from,
+                    first + from,
+                    rowLength,
+                    kl,
+                    threshold,
+                    slice(out, io.outputType(), from),
+                    io.outputType()),
+            true);
       }
 
-      /** Pass 1: per-row maxima and sums of exp(x - max), rescaled whenever the maximum grows. */
-      void softmaxSums() throws IOException {
-        for (long from = 0; from < total; from += step) {
-          int count = read(from);
-          for (int e = 0; e < count; e++) {
-            int row = (int) ((from + e) / rowLength);
+      /**
+       * Runs {@code body} on every task of every span, in span order; with {@code emit}, the tasks
+       * fill one output chunk per span, emitted after them.
+       */
+      void walk(TaskBody body, boolean emit) throws IOException, InterruptedException {
+        for (long first = 0; first < total; first += span) {
+          int count = (int) Math.min(span, total - first);
+          fetchedA = io.inputChunk(base, first, count);
+          fetchedB = io.inputChunk(other, first, count);
+          if (emit) out = io.outputChunk();
+          long spanFirst = first;
+          int tasks = (count + taskElements - 1) / taskElements;
+          runTasks(
+              tasks,
+              (wi, t) -> {
+                int from = t * taskElements;
+                body.run(workers[wi], spanFirst, from, Math.min(count, from + taskElements));
+              });
+          if (emit) {
+            out.position(0).limit(Math.toIntExact(io.outputType().byteCount(count)));
+            io.emit(out);
+          }
+        }
+      }
+
+      /** Runs {@code tasks} on the kernels' threads, rethrowing an I/O failure as itself. */
+      void runTasks(int tasks, Body body) throws IOException {
+        try {
+          kernels.forEachTask(
+              tasks,
+              (worker, task) -> {
+                try {
+                  body.run(worker, task);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+        } catch (UncheckedIOException e) {
+          throw e.getCause();
+        }
+      }
+
+      /**
+       * Elements from {@code offset} of a fetched span or of the output chunk, as a view positioned
+       * there.
+       */
+      ByteBuffer slice(ByteBuffer buffer, DType type, int offset) {
+        ByteBuffer view = buffer == out ? buffer.duplicate().clear() : buffer.duplicate();
+        return view.position(Math.multiplyExact(offset, type.byteSize()));
+      }
+
+      /**
+       * The fused statistics of a task of whole rows: each row's softmax sums, then its KL
+       * divergence (with the row's elements widened once when a block holds whole rows), then the
+       * top-16 key histogram of the task.
+       */
+      void statistics(Worker w, long first, int from, int to) throws IOException {
+        int row = (int) rowLength;
+        if (row <= block) {
+          int step = block / row * row;
+          for (int o = from; o < to; o += step) {
+            int c = Math.min(step, to - o);
+            w.chunks.read(fetchedA, aType, o, c, w.a);
+            w.chunks.read(fetchedB, bType, o, c, w.b);
+            softmax(w.a, w.b, c, first + o, w);
+            divergence(w.a, w.b, c, first + o, w);
+          }
+        } else {
+          for (int o = from; o < to; o += row) {
+            sweep(w, first, o, o + row, this::softmax);
+            sweep(w, first, o, o + row, this::divergence);
+          }
+        }
+        int firstRow = (int) ((first + from) / rowLength);
+        int endRow = (int) ((first + to) / rowLength);
+        for (int r = firstRow; r < endRow; r++) kl[r] = (float) klSum[r];
+        // The task's own rows only: other workers write other parts of kl meanwhile.
+        kernels.fusionHistogramHigh(
+            slice(fetchedA, aType, from),
+            aType,
+            slice(fetchedB, bType, from),
+            bType,
+            to - from,
+            0,
+            rowLength,
+            Arrays.copyOfRange(kl, firstRow, endRow),
+            w.high);
+      }
+
+      /** Widens elements {@code [from, to)} of the span block by block, in order, into a step. */
+      void sweep(Worker w, long first, int from, int to, RowStep step) throws IOException {
+        for (int o = from; o < to; o += block) {
+          int c = Math.min(block, to - o);
+          w.chunks.read(fetchedA, aType, o, c, w.a);
+          w.chunks.read(fetchedB, bType, o, c, w.b);
+          step.run(w.a, w.b, c, first + o, null);
+        }
+      }
+
+      /**
+       * Pass 1 on elements {@code first ..} of the tensor: per-row maxima and sums of exp(x - max),
+       * rescaled whenever the maximum grows. Walks rows; each row's state is local while it runs.
+       * With a cache (a block of whole rows), it keeps each exp(x - max) and where each row's
+       * maximum last grew, for {@link #divergence}.
+       */
+      void softmax(float[] a, float[] b, int count, long first, Worker cache) {
+        int r = (int) (first / rowLength);
+        long column = first % rowLength;
+        for (int e = 0, rr = 0; e < count; r++, rr++, column = 0) {
+          int end = (int) Math.min(count, e + (rowLength - column));
+          double mA = maxA[r];
+          double sA = sumA[r];
+          double mB = maxB[r];
+          double sB = sumB[r];
+          int lastA = -1;
+          int lastB = -1;
+          for (; e < end; e++) {
             double xa = a[e];
-            if (xa > maxA[row]) {
-              sumA[row] = sumA[row] * Math.exp(maxA[row] - xa) + 1.0;
-              maxA[row] = xa;
+            if (xa > mA) {
+              sA = sA * Math.exp(mA - xa) + 1.0;
+              mA = xa;
+              lastA = e;
             } else {
-              sumA[row] += Math.exp(xa - maxA[row]);
+              double ea = Math.exp(xa - mA);
+              sA += ea;
+              if (cache != null) cache.expA[e] = ea;
             }
             double xb = b[e];
-            if (xb > maxB[row]) {
-              sumB[row] = sumB[row] * Math.exp(maxB[row] - xb) + 1.0;
-              maxB[row] = xb;
+            if (xb > mB) {
+              sB = sB * Math.exp(mB - xb) + 1.0;
+              mB = xb;
+              lastB = e;
             } else {
-              sumB[row] += Math.exp(xb - maxB[row]);
+              double eb = Math.exp(xb - mB);
+              sB += eb;
+              if (cache != null) cache.expB[e] = eb;
             }
           }
-        }
-      }
-
-      /** Pass 2: KL(p || q) per row, p from the other model, q from the base. */
-      void divergences() throws IOException {
-        double[] acc = new double[kl.length];
-        for (long from = 0; from < total; from += step) {
-          int count = read(from);
-          for (int e = 0; e < count; e++) {
-            int row = (int) ((from + e) / rowLength);
-            double p = Math.exp(b[e] - maxB[row]) / sumB[row] + SOFTMAX_EPS;
-            double q = Math.exp(a[e] - maxA[row]) / sumA[row] + SOFTMAX_EPS;
-            acc[row] += p * Math.log(p / q);
+          maxA[r] = mA;
+          sumA[r] = sA;
+          maxB[r] = mB;
+          sumB[r] = sB;
+          if (cache != null) {
+            cache.lastA[rr] = lastA;
+            cache.lastB[rr] = lastB;
           }
         }
-        for (int r = 0; r < kl.length; r++) kl[r] = (float) acc[r];
       }
 
-      /** The importance of the elements just read. */
-      void importance(long from, int count) {
-        for (int e = 0; e < count; e++) {
-          importance[e] = Math.abs(b[e] - a[e]) * kl[(int) ((from + e) / rowLength)];
+      /**
+       * Pass 2 on elements {@code first ..}: KL(p || q) per row, p from the other model. After the
+       * last growth of a row's maximum, pass 1 already computed exp(x - max) with the final
+       * maximum: with a cache those values are reused (the same operation on the same operands),
+       * which saves about half of this pass's exp calls.
+       */
+      void divergence(float[] a, float[] b, int count, long first, Worker cache) {
+        int r = (int) (first / rowLength);
+        long column = first % rowLength;
+        for (int e = 0, rr = 0; e < count; r++, rr++, column = 0) {
+          int end = (int) Math.min(count, e + (rowLength - column));
+          double mA = maxA[r];
+          double sA = sumA[r];
+          double mB = maxB[r];
+          double sB = sumB[r];
+          double acc = klSum[r];
+          int lastA = cache == null ? Integer.MAX_VALUE : cache.lastA[rr];
+          int lastB = cache == null ? Integer.MAX_VALUE : cache.lastB[rr];
+          for (; e < end; e++) {
+            double eb = e > lastB ? cache.expB[e] : Math.exp(b[e] - mB);
+            double ea = e > lastA ? cache.expA[e] : Math.exp(a[e] - mA);
+            double p = eb / sB + SOFTMAX_EPS;
+            double q = ea / sA + SOFTMAX_EPS;
+            acc += p * Math.log(p / q);
+          }
+          klSum[r] = acc;
         }
       }
 
-      /** Passes 3 and 4: the importances of the given ranks (0-based, ascending order), exactly. */
-      float[] select(long[] ranks) throws IOException {
-        long[] high = new long[1 << 16];
-        for (long from = 0; from < total; from += step) {
-          int count = read(from);
-          importance(from, count);
-          for (int e = 0; e < count; e++) high[(sortableKey(importance[e]) >>> 16)]++;
+      /**
+       * Passes 3 and 4: the importances of the given ranks (0-based, ascending order), exactly,
+       * from the top-16 histograms the workers counted, then the low-16 histograms of the chosen
+       * buckets.
+       */
+      float[] select(long[] ranks) throws IOException, InterruptedException {
+        long[] high = new long[Kernels.MAGNITUDE_BUCKETS];
+        for (Worker w : workers) {
+          for (int i = 0; i < high.length; i++) high[i] += w.high[i];
         }
         // buckets are in unsigned order of the top bits: negative keys (0x8000..) come first
         int[] bucket = new int[ranks.length];
@@ -196,60 +461,44 @@ final class ArceeFusionMerge {
             seen += high[h];
           }
         }
-        long[][] low = new long[ranks.length][1 << 16];
-        for (long from = 0; from < total; from += step) {
-          int count = read(from);
-          importance(from, count);
-          for (int e = 0; e < count; e++) {
-            int key = sortableKey(importance[e]);
-            int top = key >>> 16;
-            for (int k = 0; k < ranks.length; k++) if (top == bucket[k]) low[k][key & 0xffff]++;
-          }
-        }
+        for (Worker w : workers) w.low = new long[ranks.length * Kernels.MAGNITUDE_BUCKETS];
+        walk(
+            (w, first, from, to) ->
+                kernels.fusionHistogramLow(
+                    slice(fetchedA, aType, from),
+                    aType,
+                    slice(fetchedB, bType, from),
+                    bType,
+                    to - from,
+                    first + from,
+                    rowLength,
+                    kl,
+                    bucket,
+                    w.low),
+            false);
         float[] values = new float[ranks.length];
         for (int k = 0; k < ranks.length; k++) {
           long seen = 0;
           for (int i = 0; i < 1 << 16; i++) {
-            if (within[k] < seen + low[k][i]) {
+            long low = 0;
+            for (Worker w : workers) low += w.low[k * Kernels.MAGNITUDE_BUCKETS + i];
+            if (within[k] < seen + low) {
               values[k] = fromSortableKey((bucket[k] << 16) | i);
               break;
             }
-            seen += low[k][i];
+            seen += low;
           }
         }
         return values;
       }
-
-      /** Pass 5: the base where the importance is below the threshold, else a + (b - a). */
-      void emit(float threshold) throws IOException, InterruptedException {
-        float[] out = new float[step];
-        for (long from = 0; from < total; from += step) {
-          int count = read(from);
-          importance(from, count);
-          for (int e = 0; e < count; e++) {
-            out[e] = importance[e] >= threshold ? a[e] + (b[e] - a[e]) : a[e];
-          }
-          reader.emit(out, count);
-        }
-      }
     }
 
-    @Override
-    public void run(TensorStreams io) throws IOException, InterruptedException {
-      Run r = new Run(io);
-      if (r.total == 0) return;
-      r.softmaxSums();
-      r.divergences();
-      long last = r.total - 1;
-      float[] q =
-          r.select(
-              new long[] {
-                (long) Math.floor(0.25 * last),
-                (long) Math.floor(0.5 * last),
-                (long) Math.floor(0.75 * last)
-              });
-      float threshold = q[1] + 1.5f * (q[2] - q[0]);
-      r.emit(threshold);
+    /**
+     * A per-row pass over a block of widened elements, the first at tensor element {@code first}.
+     */
+    @FunctionalInterface
+    private interface RowStep {
+      void run(float[] a, float[] b, int count, long first, Worker cache);
     }
   }
 }

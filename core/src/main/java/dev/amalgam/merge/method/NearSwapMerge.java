@@ -1,9 +1,12 @@
 package dev.amalgam.merge.method;
 
+import dev.amalgam.kernels.JavaKernels;
 import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
+import dev.amalgam.tensor.DType;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Locale;
 
@@ -17,6 +20,11 @@ import java.util.Locale;
  * (bf16). A negative {@code t} is a configuration error here (mergekit accepts it and always
  * returns the base, since the clamp makes {@code w = 0}). Edge cases match: {@code t = 0} gives the
  * base bit for bit, equal elements give the base.
+ *
+ * <p>Each chunk is one {@link dev.amalgam.kernels.Kernels#nearSwap} call, which reads both stored
+ * inputs and writes the output type directly, split across the kernels' threads; the per-element
+ * arithmetic (amalgam.h contract point 9, the Java reference {@link JavaKernels#nearSwap}) gives
+ * the same bits on every path, NaN payloads included.
  */
 final class NearSwapMerge {
   /** The {@code nearswap} method: one model swapped into a required base. */
@@ -34,12 +42,6 @@ final class NearSwapMerge {
               InputRule.baseAndOneOther(
                   "swaps the other model's values into base_model where they are near"))
           .plans(NearSwapMerge::plan);
-
-  /**
-   * mergekit's floor on the distance, so equal elements take {@code w = 1} instead of dividing by
-   * zero.
-   */
-  static final float MIN_DISTANCE = 1e-6f;
 
   private NearSwapMerge() {}
 
@@ -78,27 +80,21 @@ final class NearSwapMerge {
       return String.format(Locale.ROOT, "nearswap t=%.6g", t);
     }
 
-    /** One element: the documented formula in f32. */
-    static float nearswap(float b, float x, float t) {
-      float w = t / Math.max(Math.abs(b - x), MIN_DISTANCE);
-      w = Math.max(0f, Math.min(1f, w));
-      return Math.fma(w, x, (1f - w) * b);
-    }
-
     @Override
     public void run(TensorStreams io) throws IOException, InterruptedException {
       long n = io.elementCount();
       long chunk = io.chunkElements();
-      FloatChunks chunks = new FloatChunks(io);
-      int len = MethodInputs.bufferLength(io);
-      float[] b = new float[len];
-      float[] x = new float[len];
+      DType baseType = io.inputType(base);
+      DType otherType = io.inputType(other);
+      DType outType = io.outputType();
       for (long first = 0; first < n; first += chunk) {
-        int count = (int) Math.min(chunk, n - first);
-        chunks.read(base, first, count, b);
-        chunks.read(other, first, count, x);
-        for (int j = 0; j < count; j++) b[j] = nearswap(b[j], x[j], t);
-        chunks.emit(b, count);
+        long count = Math.min(chunk, n - first);
+        ByteBuffer b = io.inputChunk(base, first, count);
+        ByteBuffer x = io.inputChunk(other, first, count);
+        ByteBuffer out = io.outputChunk();
+        io.kernels().nearSwap(b, baseType, x, otherType, t, out, outType, count);
+        out.position(0).limit(Math.toIntExact(outType.byteCount(count)));
+        io.emit(out);
       }
     }
   }

@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.amalgam.kernels.Kernels;
+import dev.amalgam.kernels.jni.NativeLibrary;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -101,6 +105,126 @@ class ArceeFusionMergeTest {
         if (f[i] < f[k])
           assertTrue(ArceeFusionMerge.sortableKey(f[i]) < ArceeFusionMerge.sortableKey(f[k]));
       }
+    }
+  }
+
+  /**
+   * The merge as it was computed before the kernels: five passes over whole arrays on one thread,
+   * with a division per element, a sort standing in for the radix selection (the same order:
+   * sortable keys). Its bits are the ones every implementation must keep.
+   */
+  static float[] legacy(float[] a, float[] b, int rowLength) {
+    int n = a.length;
+    int rows = n / rowLength;
+    double[] maxA = new double[rows];
+    double[] sumA = new double[rows];
+    double[] maxB = new double[rows];
+    double[] sumB = new double[rows];
+    Arrays.fill(maxA, Double.NEGATIVE_INFINITY);
+    Arrays.fill(maxB, Double.NEGATIVE_INFINITY);
+    for (int e = 0; e < n; e++) {
+      int row = e / rowLength;
+      double xa = a[e];
+      if (xa > maxA[row]) {
+        sumA[row] = sumA[row] * Math.exp(maxA[row] - xa) + 1.0;
+        maxA[row] = xa;
+      } else {
+        sumA[row] += Math.exp(xa - maxA[row]);
+      }
+      double xb = b[e];
+      if (xb > maxB[row]) {
+        sumB[row] = sumB[row] * Math.exp(maxB[row] - xb) + 1.0;
+        maxB[row] = xb;
+      } else {
+        sumB[row] += Math.exp(xb - maxB[row]);
+      }
+    }
+    double[] acc = new double[rows];
+    for (int e = 0; e < n; e++) {
+      int row = e / rowLength;
+      double p = Math.exp(b[e] - maxB[row]) / sumB[row] + ArceeFusionMerge.SOFTMAX_EPS;
+      double q = Math.exp(a[e] - maxA[row]) / sumA[row] + ArceeFusionMerge.SOFTMAX_EPS;
+      acc[row] += p * Math.log(p / q);
+    }
+    float[] imp = new float[n];
+    int[] keys = new int[n];
+    for (int e = 0; e < n; e++) {
+      imp[e] = Math.abs(b[e] - a[e]) * (float) acc[e / rowLength];
+      keys[e] = ArceeFusionMerge.sortableKey(imp[e]);
+    }
+    Arrays.sort(keys);
+    long last = n - 1;
+    float q1 = ArceeFusionMerge.fromSortableKey(keys[(int) Math.floor(0.25 * last)]);
+    float q2 = ArceeFusionMerge.fromSortableKey(keys[(int) Math.floor(0.5 * last)]);
+    float q3 = ArceeFusionMerge.fromSortableKey(keys[(int) Math.floor(0.75 * last)]);
+    float threshold = q2 + 1.5f * (q3 - q1);
+    float[] out = new float[n];
+    for (int e = 0; e < n; e++) out[e] = imp[e] >= threshold ? a[e] + (b[e] - a[e]) : a[e];
+    return out;
+  }
+
+  /** Weights with ties, zeros, equal elements and one large outlier per few rows. */
+  static float[][] inputs(int n, long seed) {
+    float[] a = MemoryStreams.random(seed, n, 0.02);
+    float[] b = MemoryStreams.random(seed + 1, n, 0.02);
+    for (int i = 0; i < n; i++) {
+      if (i % 5 == 0) b[i] = a[i]; // unchanged: importance 0
+      if (i % 13 == 0) a[i] = 0f;
+      if (i % 17 == 0) b[i] = -0f;
+      if (i % 9 == 0) b[i] = a[i] + 0.25f * b[i];
+      if (i % 97 == 3) a[i] = 1.5f;
+    }
+    return new float[][] {a, b};
+  }
+
+  /** The implementations a merge runs on: Java and the best native path, at 1, 2 and 4 threads. */
+  static List<Kernels> kernels() {
+    List<Kernels> all = new ArrayList<>();
+    for (int threads : new int[] {1, 2, 4}) {
+      all.add(Kernels.java(threads));
+      if (NativeLibrary.isLoaded()) {
+        all.add(Kernels.nativeKernels(Kernels.nativeBestIsa().orElseThrow(), threads));
+      }
+    }
+    return all;
+  }
+
+  @Test
+  void keepsTheBitsOfTheSingleThreadedPassesAtAnyThreadCountAndChunkSize() throws Exception {
+    List<Kernels> all = kernels();
+    try {
+      // rows of 1; short rows; rows longer than a worker's block (widened in pieces, twice)
+      for (int[] shape : new int[][] {{3001, 1}, {211, 29}, {4, 70_001}}) {
+        int rowLength = shape[1];
+        float[][] in = inputs(shape[0] * rowLength, rowLength);
+        float[] want = legacy(in[0], in[1], rowLength);
+        // chunks below a row (the three-pass walk), of a few rows, and of the whole tensor
+        for (long chunk : new long[] {Math.max(1, rowLength / 3), 100, 5L * rowLength, 1 << 20}) {
+          if (chunk < rowLength && rowLength > 100) chunk = 65_536 + 17;
+          for (Kernels k : all) {
+            float[] got =
+                MemoryStreams.run(new ArceeFusionMerge.Operation(0, 1, rowLength), k, chunk, in);
+            for (int i = 0; i < want.length; i++) {
+              if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                throw new AssertionError(
+                    k.description()
+                        + ", rows of "
+                        + rowLength
+                        + ", chunk "
+                        + chunk
+                        + ": element "
+                        + i
+                        + " is "
+                        + got[i]
+                        + ", expected "
+                        + want[i]);
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      all.forEach(Kernels::close);
     }
   }
 }

@@ -66,7 +66,9 @@ final class MemoryStreams implements TensorStreams {
     if (count > chunk || first < 0 || first + count > output.length) {
       throw new AssertionError("bad range " + first + "+" + count);
     }
-    ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(count * 4)).order(ByteOrder.LITTLE_ENDIAN);
+    // direct, so that native kernels run on it (they take heap buffers through the Java kernels)
+    ByteBuffer b =
+        ByteBuffer.allocateDirect(Math.toIntExact(count * 4)).order(ByteOrder.LITTLE_ENDIAN);
     for (int i = 0; i < count; i++) b.putFloat(inputs[input][(int) first + i]);
     return b.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
