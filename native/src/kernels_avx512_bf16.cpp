@@ -8,6 +8,7 @@
 #include "avx512_traits.h"
 #include "kernels.h"
 #include "nonfinite.h"
+#include "sce.h"
 #include "task_arithmetic.h"
 
 namespace amalgam {
@@ -51,9 +52,11 @@ void dequantize(const void *src, int32_t format, void *dst, int32_t dd, int64_t 
 
 }  // namespace
 
-const KernelTable kAvx512Bf16Kernels = {
-    convert,          weighted_sum,       dot3,           quantize_q8_0,     dequantize,     ta_histogram_high,
-    ta_histogram_low, ta_philox_uniforms, ta_philox_keep, ta_disjoint_merge, ta_plain_merge, ta_magnitude_mask,
-    count_nonfinite};
+const KernelTable kAvx512Bf16Kernels = {convert,           weighted_sum,       dot3,
+                                        quantize_q8_0,     dequantize,         ta_histogram_high,
+                                        ta_histogram_low,  ta_philox_uniforms, ta_philox_keep,
+                                        ta_disjoint_merge, ta_plain_merge,     ta_magnitude_mask,
+                                        count_nonfinite,   sce_variance_keys,  sce_histogram_high,
+                                        sce_histogram_low, sce_square_sums,    sce_merge};
 
 }  // namespace amalgam
