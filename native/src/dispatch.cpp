@@ -379,14 +379,14 @@ int32_t amalgam_sce_variance_keys(int32_t isa, int32_t models, const float *x, i
 }
 
 int32_t amalgam_sce_histogram_high(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
-                                   int64_t n, int64_t *histogram, int64_t *nonzero) {
+                                   int64_t n, int64_t *histogram, int64_t *nonzero, int32_t *keys) {
   const KernelTable *t = table_for(isa);
   if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
   const int32_t rows = check_sce_rows(models, x, stride, b, n);
   if (rows != AMALGAM_OK) return rows;
   if (n == 0) return AMALGAM_OK;
   if (histogram == nullptr || nonzero == nullptr) return AMALGAM_ERR_NULL_POINTER;
-  t->sce_histogram_high(models, x, stride, b, n, histogram, nonzero);
+  t->sce_histogram_high(models, x, stride, b, n, histogram, nonzero, keys);
   return AMALGAM_OK;
 }
 
@@ -403,8 +403,9 @@ int32_t amalgam_sce_histogram_low(int32_t isa, int32_t models, const float *x, i
   return AMALGAM_OK;
 }
 
-int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b, int64_t n,
-                                int32_t threshold, int64_t equal_kept, int64_t *seen, double *sums) {
+int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept, int64_t *seen,
+                                double *sums) {
   const KernelTable *t = table_for(isa);
   if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
   const int32_t rows = check_sce_rows(models, x, stride, b, n);
@@ -412,12 +413,13 @@ int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int
   if (equal_kept < 0) return AMALGAM_ERR_BAD_ARGUMENT;
   if (n == 0) return AMALGAM_OK;
   if (seen == nullptr || sums == nullptr) return AMALGAM_ERR_NULL_POINTER;
-  t->sce_square_sums(models, x, stride, b, n, threshold, equal_kept, seen, sums);
+  t->sce_square_sums(models, x, stride, b, keys, n, threshold, equal_kept, seen, sums);
   return AMALGAM_OK;
 }
 
-int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b, int64_t n,
-                          int32_t threshold, int64_t equal_kept, int64_t *seen, const double *weights, float *out) {
+int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                          const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept, int64_t *seen,
+                          const double *weights, float *out) {
   const KernelTable *t = table_for(isa);
   if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
   const int32_t rows = check_sce_rows(models, x, stride, b, n);
@@ -425,7 +427,7 @@ int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t s
   if (equal_kept < 0) return AMALGAM_ERR_BAD_ARGUMENT;
   if (n == 0) return AMALGAM_OK;
   if (seen == nullptr || weights == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
-  t->sce_merge(models, x, stride, b, n, threshold, equal_kept, seen, weights, out);
+  t->sce_merge(models, x, stride, b, keys, n, threshold, equal_kept, seen, weights, out);
   return AMALGAM_OK;
 }
 

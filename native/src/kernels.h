@@ -36,13 +36,14 @@ struct KernelTable {
   // SCE kernels (amalgam.h contract point 9, sce.h); models >= 1, stride >= n.
   void (*sce_variance_keys)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t *keys);
   void (*sce_histogram_high)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n,
-                             int64_t *histogram, int64_t *nonzero);
+                             int64_t *histogram, int64_t *nonzero, int32_t *keys);
   void (*sce_histogram_low)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t high,
                             int64_t *histogram);
-  void (*sce_square_sums)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t threshold,
-                          int64_t equal_kept, int64_t *seen, double *sums);
-  void (*sce_merge)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t threshold,
-                    int64_t equal_kept, int64_t *seen, const double *weights, float *out);
+  // keys may be null (see amalgam.h).
+  void (*sce_square_sums)(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys,
+                          int64_t n, int32_t threshold, int64_t equal_kept, int64_t *seen, double *sums);
+  void (*sce_merge)(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys, int64_t n,
+                    int32_t threshold, int64_t equal_kept, int64_t *seen, const double *weights, float *out);
 };
 
 extern const KernelTable kScalarKernels;

@@ -51,11 +51,13 @@ static inline uint32_t sce_key_scalar(int32_t models, const float *x, int64_t st
 static inline bool sce_keeps_all(int32_t threshold) { return threshold < 0; }
 static inline bool sce_keeps_none(int32_t threshold) { return threshold > static_cast<int32_t>(kSceNanKey); }
 
-static inline bool sce_keep_scalar(int32_t models, const float *x, int64_t stride, const float *b, int64_t i,
-                                   int32_t threshold, int64_t equal_kept, int64_t *seen) {
+// keys, unless null, holds the elements' keys, which are then not computed.
+static inline bool sce_keep_scalar(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys,
+                                   int64_t i, int32_t threshold, int64_t equal_kept, int64_t *seen) {
   if (sce_keeps_all(threshold)) return true;
   if (sce_keeps_none(threshold)) return false;
-  return ta_in_top(sce_key_scalar(models, x, stride, b, i), threshold, equal_kept, seen);
+  const uint32_t key = keys != nullptr ? static_cast<uint32_t>(keys[i]) : sce_key_scalar(models, x, stride, b, i);
+  return ta_in_top(key, threshold, equal_kept, seen);
 }
 
 static inline float sce_merge_scalar(int32_t models, const float *x, int64_t stride, const float *b, int64_t i,
@@ -106,6 +108,7 @@ struct SceVec {
     return _mm256_mask_blend_epi32(nan, _mm256_castps_si256(f), _mm256_set1_epi32(static_cast<int>(kSceNanKey)));
   }
   static void store_keys(uint32_t *p, K k) { _mm256_storeu_si256(reinterpret_cast<__m256i *>(p), k); }
+  static K load_keys(const int32_t *p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)); }
   static uint32_t gt_bits(K k, int32_t t) { return _mm256_cmpgt_epi32_mask(k, _mm256_set1_epi32(t)); }
   static uint32_t eq_bits(K k, int32_t t) { return _mm256_cmpeq_epi32_mask(k, _mm256_set1_epi32(t)); }
   static void store(float *p, D v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
@@ -140,6 +143,7 @@ struct SceVec {
     return _mm_castps_si128(_mm_blendv_ps(f, _mm_castsi128_ps(_mm_set1_epi32(static_cast<int>(kSceNanKey))), nan));
   }
   static void store_keys(uint32_t *p, K k) { _mm_storeu_si128(reinterpret_cast<__m128i *>(p), k); }
+  static K load_keys(const int32_t *p) { return _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)); }
   static uint32_t gt_bits(K k, int32_t t) {
     return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(k, _mm_set1_epi32(t)))));
   }
@@ -197,11 +201,12 @@ static inline int64_t sce_keys_run(int32_t models, const float *x, int64_t strid
 }
 
 // The lanes the selection keeps (bit l = lane l), walking the equal ones in lane order.
-static inline uint32_t sce_keep_vec(int32_t models, const float *x, int64_t stride, SV::D bd, SV::D total, int64_t i,
-                                    const SceMean &per, int32_t threshold, int64_t equal_kept, int64_t *seen) {
+static inline uint32_t sce_keep_vec(int32_t models, const float *x, int64_t stride, SV::D bd, SV::D total,
+                                    const int32_t *given, int64_t i, const SceMean &per, int32_t threshold,
+                                    int64_t equal_kept, int64_t *seen) {
   if (sce_keeps_all(threshold)) return (1u << SV::kLanes) - 1;
   if (sce_keeps_none(threshold)) return 0;
-  const SV::K keys = sce_keys_vec(models, x, stride, bd, total, i, per);
+  const SV::K keys = given != nullptr ? SV::load_keys(given + i) : sce_keys_vec(models, x, stride, bd, total, i, per);
   return SV::gt_bits(keys, threshold) | ta_take_equal(SV::eq_bits(keys, threshold), equal_kept, seen);
 }
 #endif
@@ -230,12 +235,13 @@ static inline void sce_piece_keys(int32_t models, const float *x, int64_t stride
 }
 
 void sce_histogram_high(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int64_t *histogram,
-                        int64_t *nonzero) {
+                        int64_t *nonzero, int32_t *keys_out) {
   alignas(64) uint32_t keys[kSceKeyPiece];
   int64_t zeros = 0;
   for (int64_t from = 0; from < n; from += kSceKeyPiece) {
     const int64_t len = n - from < kSceKeyPiece ? n - from : kSceKeyPiece;
     sce_piece_keys(models, x, stride, b, from, from + len, keys);
+    if (keys_out != nullptr) std::memcpy(keys_out + from, keys, static_cast<size_t>(len) * sizeof keys[0]);
     for (int64_t j = 0; j < len; ++j) {
       ++histogram[keys[j] >> 16];
       zeros += keys[j] == 0;
@@ -283,8 +289,8 @@ static inline void sce_square_chains(int32_t first, const float *x, int64_t stri
   for (int g = 0; g < G; ++g) sums[first + g] = s[g];
 }
 
-void sce_square_sums(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t threshold,
-                     int64_t equal_kept, int64_t *seen, double *sums) {
+void sce_square_sums(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys, int64_t n,
+                     int32_t threshold, int64_t equal_kept, int64_t *seen, double *sums) {
   if (sce_keeps_none(threshold)) return;
   // The keep decisions of a piece first (vectorised, in element order), then the chains over it.
   constexpr int64_t kPiece = 1024;
@@ -298,12 +304,14 @@ void sce_square_sums(int32_t models, const float *x, int64_t stride, const float
 #ifdef AMALGAM_SCE_SIMD
     for (; i + SV::kLanes <= to; i += SV::kLanes) {
       const SV::D bd = SV::load(b + i);
-      const SV::D total = sce_keeps_all(threshold) ? bd : sce_total_vec(models, x, stride, bd, i);
-      const uint32_t bits = sce_keep_vec(models, x, stride, bd, total, i, per, threshold, equal_kept, seen);
+      // the total only feeds computed keys
+      const bool computed = keys == nullptr && !sce_keeps_all(threshold);
+      const SV::D total = computed ? sce_total_vec(models, x, stride, bd, i) : bd;
+      const uint32_t bits = sce_keep_vec(models, x, stride, bd, total, keys, i, per, threshold, equal_kept, seen);
       for (int64_t l = 0; l < SV::kLanes; ++l) keep[i - from + l] = static_cast<uint8_t>((bits >> l) & 1u);
     }
 #endif
-    for (; i < to; ++i) keep[i - from] = sce_keep_scalar(models, x, stride, b, i, threshold, equal_kept, seen);
+    for (; i < to; ++i) keep[i - from] = sce_keep_scalar(models, x, stride, b, keys, i, threshold, equal_kept, seen);
     int32_t k = 0;
     for (; k + 4 <= models; k += 4) sce_square_chains<4>(k, x, stride, b, from, to, keep, sums);
     switch (models - k) {
@@ -322,8 +330,8 @@ void sce_square_sums(int32_t models, const float *x, int64_t stride, const float
   }
 }
 
-void sce_merge(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t threshold,
-               int64_t equal_kept, int64_t *seen, const double *weights, float *out) {
+void sce_merge(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys, int64_t n,
+               int32_t threshold, int64_t equal_kept, int64_t *seen, const double *weights, float *out) {
   int64_t i = 0;
 #ifdef AMALGAM_SCE_SIMD
   const SV::D zero = SV::zero(), floor = SV::splat(kSceWeightFloor);
@@ -331,7 +339,7 @@ void sce_merge(int32_t models, const float *x, int64_t stride, const float *b, i
   for (; i + SV::kLanes <= n; i += SV::kLanes) {
     const SV::D bd = SV::load(b + i);
     const SV::D total = sce_total_vec(models, x, stride, bd, i);
-    const uint32_t kept = sce_keep_vec(models, x, stride, bd, total, i, per, threshold, equal_kept, seen);
+    const uint32_t kept = sce_keep_vec(models, x, stride, bd, total, keys, i, per, threshold, equal_kept, seen);
     SV::D merged = zero;
     if (kept != 0) {
       const SV::M positive = SV::ge(total, zero);
@@ -350,7 +358,7 @@ void sce_merge(int32_t models, const float *x, int64_t stride, const float *b, i
   }
 #endif
   for (; i < n; ++i) {
-    const bool kept = sce_keep_scalar(models, x, stride, b, i, threshold, equal_kept, seen);
+    const bool kept = sce_keep_scalar(models, x, stride, b, keys, i, threshold, equal_kept, seen);
     out[i] = sce_merge_scalar(models, x, stride, b, i, kept, weights);
   }
 }

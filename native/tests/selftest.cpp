@@ -1148,7 +1148,8 @@ void test_exact_sce(int best, std::mt19937_64 &rng) {
       }
       const double weights[5] = {0.25, 0.5, std::ldexp(1.0, -30), 0.125, 2.0};
       for (int isa = 0; isa <= best; ++isa) {
-        Exact keys(n * 4, 4), high(AMALGAM_MAGNITUDE_BUCKETS * 8, 0), low(AMALGAM_MAGNITUDE_BUCKETS * 8, 0);
+        Exact keys(n * 4, 4), kept_keys(n * 4, 4), high(AMALGAM_MAGNITUDE_BUCKETS * 8, 0),
+            low(AMALGAM_MAGNITUDE_BUCKETS * 8, 0);
         std::memset(high.data(), 0, AMALGAM_MAGNITUDE_BUCKETS * 8);
         std::memset(low.data(), 0, AMALGAM_MAGNITUDE_BUCKETS * 8);
         auto *hh = reinterpret_cast<int64_t *>(high.data());
@@ -1157,38 +1158,42 @@ void test_exact_sce(int best, std::mt19937_64 &rng) {
         expect_ok(amalgam_sce_variance_keys(isa, models, x.floats(), n, b.floats(), n,
                                             reinterpret_cast<int32_t *>(keys.data())),
                   "sce keys");
-        expect_ok(amalgam_sce_histogram_high(isa, models, x.floats(), n, b.floats(), n, hh, &nonzero), "sce high");
+        int32_t *given = reinterpret_cast<int32_t *>(kept_keys.data());
+        expect_ok(amalgam_sce_histogram_high(isa, models, x.floats(), n, b.floats(), n, hh, &nonzero, given),
+                  "sce high");
         expect_ok(amalgam_sce_histogram_low(isa, models, x.floats(), n, b.floats(), n, middle >> 16, hl), "sce low");
-        check(n == 0 || std::memcmp(keys.data(), want_keys.data(), static_cast<size_t>(n) * 4) == 0, "sce keys", isa,
-              n);
+        check(n == 0 || (std::memcmp(keys.data(), want_keys.data(), static_cast<size_t>(n) * 4) == 0 &&
+                         std::memcmp(given, want_keys.data(), static_cast<size_t>(n) * 4) == 0),
+              "sce keys", isa, n);
         check(std::equal(want_high.begin(), want_high.end(), hh) && nonzero == want_nonzero + 3, "sce histogram high",
               isa, n);
         check(std::equal(want_low.begin(), want_low.end(), hl), "sce histogram low", isa, n);
-        for (int32_t t : {int32_t{-1}, middle, int32_t{0x7fc00000}, int32_t{0x7fffffff}, int32_t{0}}) {
-          int64_t want_seen = 1, seen = 1, merge_seen = 1;
-          double want_sums[5] = {-0.0, 1.0, 0.0, 2.0, 0.5}, sums[5] = {-0.0, 1.0, 0.0, 2.0, 0.5};
-          std::vector<float> want_out(static_cast<size_t>(n));
-          for (int64_t i = 0; i < n; ++i) {
-            const bool kept = plain.keep(i, t, 4, &want_seen);
-            for (int k = 0; k < models; ++k)
-              want_sums[k] = want_sums[k] + (kept ? plain.delta(k, i) * plain.delta(k, i) : -0.0);
+        for (int32_t t : {int32_t{-1}, middle, int32_t{0x7fc00000}, int32_t{0x7fffffff}, int32_t{0}})
+          for (const int32_t *keys_in : {static_cast<const int32_t *>(nullptr), static_cast<const int32_t *>(given)}) {
+            int64_t want_seen = 1, seen = 1, merge_seen = 1;
+            double want_sums[5] = {-0.0, 1.0, 0.0, 2.0, 0.5}, sums[5] = {-0.0, 1.0, 0.0, 2.0, 0.5};
+            std::vector<float> want_out(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i) {
+              const bool kept = plain.keep(i, t, 4, &want_seen);
+              for (int k = 0; k < models; ++k)
+                want_sums[k] = want_sums[k] + (kept ? plain.delta(k, i) * plain.delta(k, i) : -0.0);
+            }
+            int64_t s = 1;
+            for (int64_t i = 0; i < n; ++i) want_out[i] = plain.merge(i, plain.keep(i, t, 4, &s), weights);
+            Exact out(n * 4, 4);
+            expect_ok(amalgam_sce_square_sums(isa, models, x.floats(), n, b.floats(), keys_in, n, t, 4, &seen, sums),
+                      "sce square sums");
+            expect_ok(amalgam_sce_merge(isa, models, x.floats(), n, b.floats(), keys_in, n, t, 4, &merge_seen, weights,
+                                        out.floats()),
+                      "sce merge");
+            bool same_sums = seen == want_seen && merge_seen == want_seen;
+            for (int k = 0; k < models; ++k) {
+              same_sums = same_sums && (std::memcmp(&sums[k], &want_sums[k], 8) == 0 ||
+                                        (std::isnan(sums[k]) && std::isnan(want_sums[k])));
+            }
+            check(same_sums, "sce square sums", isa, n);
+            check(same_floats(std::vector<float>(out.floats(), out.floats() + n), want_out), "sce merge", isa, n);
           }
-          int64_t s = 1;
-          for (int64_t i = 0; i < n; ++i) want_out[i] = plain.merge(i, plain.keep(i, t, 4, &s), weights);
-          Exact out(n * 4, 4);
-          expect_ok(amalgam_sce_square_sums(isa, models, x.floats(), n, b.floats(), n, t, 4, &seen, sums),
-                    "sce square sums");
-          expect_ok(
-              amalgam_sce_merge(isa, models, x.floats(), n, b.floats(), n, t, 4, &merge_seen, weights, out.floats()),
-              "sce merge");
-          bool same_sums = seen == want_seen && merge_seen == want_seen;
-          for (int k = 0; k < models; ++k) {
-            same_sums = same_sums && (std::memcmp(&sums[k], &want_sums[k], 8) == 0 ||
-                                      (std::isnan(sums[k]) && std::isnan(want_sums[k])));
-          }
-          check(same_sums, "sce square sums", isa, n);
-          check(same_floats(std::vector<float>(out.floats(), out.floats() + n), want_out), "sce merge", isa, n);
-        }
       }
     }
   }
@@ -1198,13 +1203,13 @@ void test_exact_sce(int best, std::mt19937_64 &rng) {
   int32_t key;
   check(amalgam_sce_variance_keys(0, 0, &one, 1, &one, 1, &key) == AMALGAM_ERR_BAD_INPUT_COUNT, "sce models", 0, 1);
   check(amalgam_sce_variance_keys(0, 2, &one, 0, &one, 1, &key) == AMALGAM_ERR_BAD_ARGUMENT, "sce stride", 0, 1);
-  check(amalgam_sce_histogram_high(0, 1, &one, 1, nullptr, 1, h, &counter) == AMALGAM_ERR_NULL_POINTER, "sce null b", 0,
-        1);
+  check(amalgam_sce_histogram_high(0, 1, &one, 1, nullptr, 1, h, &counter, nullptr) == AMALGAM_ERR_NULL_POINTER,
+        "sce null b", 0, 1);
   check(amalgam_sce_histogram_low(0, 1, &one, 1, &one, 1, 65536, h) == AMALGAM_ERR_BAD_ARGUMENT, "sce high range", 0,
         1);
-  check(amalgam_sce_square_sums(0, 1, &one, 1, &one, 1, 0, -1, &counter, &sum) == AMALGAM_ERR_BAD_ARGUMENT,
+  check(amalgam_sce_square_sums(0, 1, &one, 1, &one, nullptr, 1, 0, -1, &counter, &sum) == AMALGAM_ERR_BAD_ARGUMENT,
         "sce equal_kept", 0, 1);
-  check(amalgam_sce_merge(0, 1, &one, -1, &one, 1, 0, 0, &counter, &sum, &one) == AMALGAM_ERR_NEGATIVE_COUNT,
+  check(amalgam_sce_merge(0, 1, &one, -1, &one, nullptr, 1, 0, 0, &counter, &sum, &one) == AMALGAM_ERR_NEGATIVE_COUNT,
         "sce negative stride", 0, 1);
 }
 

@@ -464,13 +464,15 @@ public final class JavaKernels implements KernelBackend {
 
   /**
    * Whether the SCE selection keeps element {@code i}, the next in element order: a negative
-   * threshold keeps all and one above {@link #SCE_NAN_KEY} none, without computing the key.
+   * threshold keeps all and one above {@link #SCE_NAN_KEY} none, without computing the key; the key
+   * is read from {@code keys} unless that is null.
    */
   private static boolean sceKeeps(
       float[] x,
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int i,
       int threshold,
       long equalKept,
@@ -478,7 +480,7 @@ public final class JavaKernels implements KernelBackend {
       double[] delta) {
     if (threshold < 0) return true;
     if (threshold > SCE_NAN_KEY) return false;
-    int key = sceVarianceKey(x, stride, models, base, i, delta);
+    int key = keys != null ? keys[i] : sceVarianceKey(x, stride, models, base, i, delta);
     if (key > threshold) return true;
     if (key == threshold && seen[0] < equalKept) {
       seen[0]++;
@@ -495,10 +497,18 @@ public final class JavaKernels implements KernelBackend {
 
   @Override
   public void sceHistogramHigh(
-      float[] x, int stride, int models, float[] base, int n, long[] histogram, long[] nonzero) {
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys) {
     double[] delta = new double[models];
     for (int i = 0; i < n; i++) {
       int key = sceVarianceKey(x, stride, models, base, i, delta);
+      if (keys != null) keys[i] = key;
       histogram[key >>> 16]++;
       if (key != 0) nonzero[0]++;
     }
@@ -520,6 +530,7 @@ public final class JavaKernels implements KernelBackend {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -529,7 +540,7 @@ public final class JavaKernels implements KernelBackend {
     for (int i = 0; i < n; i++) {
       // -0.0 for a dropped element: the same sums as skipping it (x + -0.0 is x), as the kernels
       // add
-      boolean kept = sceKeeps(x, stride, models, base, i, threshold, equalKept, seen, delta);
+      boolean kept = sceKeeps(x, stride, models, base, keys, i, threshold, equalKept, seen, delta);
       for (int k = 0; k < models; k++) {
         double d = (double) x[k * stride + i] - base[i];
         sums[k] += kept ? d * d : -0.0;
@@ -543,6 +554,7 @@ public final class JavaKernels implements KernelBackend {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -552,7 +564,7 @@ public final class JavaKernels implements KernelBackend {
     double[] delta = new double[models];
     for (int i = 0; i < n; i++) {
       double merged = 0;
-      if (sceKeeps(x, stride, models, base, i, threshold, equalKept, seen, delta)) {
+      if (sceKeeps(x, stride, models, base, keys, i, threshold, equalKept, seen, delta)) {
         for (int k = 0; k < models; k++) delta[k] = (double) x[k * stride + i] - base[i];
         merged = sceCombine(delta, weights);
       }

@@ -126,7 +126,14 @@ interface KernelBackend {
    * Adds the SCE keys' high halves and the non-zero keys (see {@link Kernels#sceHistogramHigh}).
    */
   void sceHistogramHigh(
-      float[] x, int stride, int models, float[] base, int n, long[] histogram, long[] nonzero);
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys);
 
   /** Adds the SCE keys' low halves within a bucket (see {@link Kernels#sceHistogramLow}). */
   void sceHistogramLow(
@@ -138,6 +145,7 @@ interface KernelBackend {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -150,6 +158,7 @@ interface KernelBackend {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,

@@ -211,9 +211,17 @@ public interface Kernels extends AutoCloseable {
    * thread.
    *
    * @param histogram {@link #MAGNITUDE_BUCKETS} counters, added to
+   * @param keys null, or where the {@code n} keys go, for a caller that keeps them for later passes
    */
   void sceHistogramHigh(
-      float[] x, int stride, int models, float[] base, int n, long[] histogram, long[] nonzero);
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys);
 
   /**
    * The second SCE selection pass: adds 1 to {@code histogram[key & 0xFFFF]} for each element whose
@@ -232,6 +240,8 @@ public interface Kernels extends AutoCloseable {
    * seen[0]} counts it); a negative threshold keeps every element and one above 0x7FC00000 none,
    * and neither moves the counter. Runs on the calling thread.
    *
+   * @param keys null, or the elements' keys (as {@link #sceVarianceKeys} computes them), which are
+   *     then read instead of computed
    * @param seen the counter of kept equal elements, carried in element order
    */
   void sceSquareSums(
@@ -239,6 +249,7 @@ public interface Kernels extends AutoCloseable {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -252,12 +263,15 @@ public interface Kernels extends AutoCloseable {
    * agreeing {@code weights[k] * delta_k} summed in model order, divided by the agreeing weights'
    * sum or 1e-6 where that is smaller (amalgam.h contract point 9). {@code out} may be {@code
    * base}. Runs on the calling thread.
+   *
+   * @param keys null, or the elements' keys, as for {@link #sceSquareSums}
    */
   void sceMerge(
       float[] x,
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,

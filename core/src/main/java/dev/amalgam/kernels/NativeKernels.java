@@ -310,11 +310,18 @@ final class NativeKernels implements KernelBackend {
 
   @Override
   public void sceHistogramHigh(
-      float[] x, int stride, int models, float[] base, int n, long[] histogram, long[] nonzero) {
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys) {
     check(
         "sce_histogram_high",
         AmalgamNative.amalgam_sce_histogram_high(
-            isa.code(), models, x, stride, base, n, histogram, nonzero));
+            isa.code(), models, x, stride, base, n, histogram, nonzero, keys));
   }
 
   @Override
@@ -332,6 +339,7 @@ final class NativeKernels implements KernelBackend {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -340,7 +348,7 @@ final class NativeKernels implements KernelBackend {
     check(
         "sce_square_sums",
         AmalgamNative.amalgam_sce_square_sums(
-            isa.code(), models, x, stride, base, n, threshold, equalKept, seen, sums));
+            isa.code(), models, x, stride, base, keys, n, threshold, equalKept, seen, sums));
   }
 
   @Override
@@ -349,6 +357,7 @@ final class NativeKernels implements KernelBackend {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -358,6 +367,17 @@ final class NativeKernels implements KernelBackend {
     check(
         "sce_merge",
         AmalgamNative.amalgam_sce_merge(
-            isa.code(), models, x, stride, base, n, threshold, equalKept, seen, weights, out));
+            isa.code(),
+            models,
+            x,
+            stride,
+            base,
+            keys,
+            n,
+            threshold,
+            equalKept,
+            seen,
+            weights,
+            out));
   }
 }

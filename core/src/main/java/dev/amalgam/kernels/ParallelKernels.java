@@ -333,13 +333,21 @@ final class ParallelKernels implements Kernels {
 
   @Override
   public void sceHistogramHigh(
-      float[] x, int stride, int models, float[] base, int n, long[] histogram, long[] nonzero) {
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys) {
     checkSceRows("sceHistogramHigh", x, stride, models, base, n);
+    checkKeys("sceHistogramHigh", keys, n);
     checkHistogram("sceHistogramHigh", histogram);
     Objects.requireNonNull(nonzero, "nonzero");
     if (nonzero.length < 1)
       throw new IllegalArgumentException("sceHistogramHigh: nonzero needs 1 counter, has 0");
-    backend.sceHistogramHigh(x, stride, models, base, n, histogram, nonzero);
+    backend.sceHistogramHigh(x, stride, models, base, n, histogram, nonzero, keys);
   }
 
   @Override
@@ -360,15 +368,17 @@ final class ParallelKernels implements Kernels {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
       long[] seen,
       double[] sums) {
     checkSceRows("sceSquareSums", x, stride, models, base, n);
+    checkKeys("sceSquareSums", keys, n);
     checkSceSelection("sceSquareSums", equalKept, seen);
     checkPerModel("sceSquareSums", "sums", sums, models);
-    backend.sceSquareSums(x, stride, models, base, n, threshold, equalKept, seen, sums);
+    backend.sceSquareSums(x, stride, models, base, keys, n, threshold, equalKept, seen, sums);
   }
 
   @Override
@@ -377,6 +387,7 @@ final class ParallelKernels implements Kernels {
       int stride,
       int models,
       float[] base,
+      int[] keys,
       int n,
       int threshold,
       long equalKept,
@@ -384,13 +395,14 @@ final class ParallelKernels implements Kernels {
       double[] weights,
       float[] out) {
     checkSceRows("sceMerge", x, stride, models, base, n);
+    checkKeys("sceMerge", keys, n);
     checkSceSelection("sceMerge", equalKept, seen);
     checkPerModel("sceMerge", "weights", weights, models);
     Objects.requireNonNull(out, "out");
     checkLength("sceMerge", "out", out.length, n);
     if (out == x)
       throw new IllegalArgumentException("sceMerge: out must not be the task-vector array");
-    backend.sceMerge(x, stride, models, base, n, threshold, equalKept, seen, weights, out);
+    backend.sceMerge(x, stride, models, base, keys, n, threshold, equalKept, seen, weights, out);
   }
 
   /** The rows every SCE kernel reads: {@code models} of {@code stride >= n} floats, and a base. */
@@ -419,6 +431,11 @@ final class ParallelKernels implements Kernels {
               + " values but x has "
               + x.length);
     }
+  }
+
+  /** Keys are optional: null, or at least one per element. */
+  private static void checkKeys(String operation, int[] keys, int n) {
+    if (keys != null) checkLength(operation, "keys", keys.length, n);
   }
 
   private static void checkSceSelection(String operation, long equalKept, long[] seen) {

@@ -225,7 +225,7 @@ class ArgumentValidationTest extends EveryImplementationTest {
             Arrays.fill(out, 9f);
             assertThrows(
                 IllegalArgumentException.class,
-                () -> k.sceMerge(x, n, 2, b, n, -1, 0, new long[1], new double[2], out),
+                () -> k.sceMerge(x, n, 2, b, null, n, -1, 0, new long[1], new double[2], out),
                 impl + ": merge into a short out");
             for (float v : out) assertEquals(9f, v, impl + ": merge wrote");
             long[] histogram = new long[Kernels.MAGNITUDE_BUCKETS];
@@ -233,7 +233,8 @@ class ArgumentValidationTest extends EveryImplementationTest {
             long[] nonzero = {7};
             assertThrows(
                 IllegalArgumentException.class,
-                () -> k.sceHistogramHigh(new float[2 * n - 1], n, 2, b, n, histogram, nonzero),
+                () ->
+                    k.sceHistogramHigh(new float[2 * n - 1], n, 2, b, n, histogram, nonzero, null),
                 impl + ": histogram of a short x");
             for (long c : histogram) assertEquals(7, c, impl + ": histogram counted");
             assertEquals(7, nonzero[0], impl + ": nonzero counted");
@@ -241,7 +242,7 @@ class ArgumentValidationTest extends EveryImplementationTest {
             long[] seen = {2};
             assertThrows(
                 IllegalArgumentException.class,
-                () -> k.sceSquareSums(x, n, 2, new float[n - 1], n, 0, 1, seen, sums),
+                () -> k.sceSquareSums(x, n, 2, new float[n - 1], null, n, 0, 1, seen, sums),
                 impl + ": squares over a short base");
             assertArrayEquals(new double[] {3, 3}, sums, impl + ": squares summed");
             assertEquals(2, seen[0], impl + ": counter moved");

@@ -90,7 +90,7 @@ class SceKernelTest extends EveryImplementationTest {
         long[] high = new long[Kernels.MAGNITUDE_BUCKETS];
         long[] nonzero = {5};
         JavaKernels.INSTANCE.sceHistogramHigh(
-            r.x(), r.stride(), models, r.base(), n, high, nonzero);
+            r.x(), r.stride(), models, r.base(), n, high, nonzero, null);
         assertEquals(n, Arrays.stream(high).sum(), "every element counted once");
         assertEquals(5 + Arrays.stream(keys).filter(k -> k != 0).count(), nonzero[0]);
         long[] low = new long[Kernels.MAGNITUDE_BUCKETS];
@@ -109,7 +109,15 @@ class SceKernelTest extends EveryImplementationTest {
               long[] h = new long[Kernels.MAGNITUDE_BUCKETS];
               Arrays.fill(h, 7); // the kernels add to the counters
               long[] nz = {5};
-              k.sceHistogramHigh(r.x(), r.stride(), models, r.base(), n, h, nz);
+              int[] kept = new int[n + 1];
+              kept[n] = 42;
+              k.sceHistogramHigh(r.x(), r.stride(), models, r.base(), n, h, nz, kept);
+              assertArrayEquals(keys, Arrays.copyOf(kept, n), impl + " kept keys, " + label);
+              assertEquals(42, kept[n], impl + ": kept keys past n");
+              long[] again = new long[Kernels.MAGNITUDE_BUCKETS];
+              long[] nzAgain = {5};
+              k.sceHistogramHigh(r.x(), r.stride(), models, r.base(), n, again, nzAgain, null);
+              assertEquals(nz[0], nzAgain[0], impl + " nonzero without keys, " + label);
               long[] l = new long[Kernels.MAGNITUDE_BUCKETS];
               k.sceHistogramLow(r.x(), r.stride(), models, r.base(), n, middle >>> 16, l);
               for (int b = 0; b < h.length; b++) {
@@ -118,13 +126,14 @@ class SceKernelTest extends EveryImplementationTest {
               }
               assertEquals(nonzero[0], nz[0], impl + " nonzero, " + label);
             });
-        selections(r, middle, label);
+        selections(r, null, middle, label);
+        selections(r, keys, middle, label + ", kept keys");
       }
     }
   }
 
   /** Square sums and merges at thresholds that keep all, none, a tie in part, and NaNs only. */
-  private static void selections(Rows r, int middle, String label) {
+  private static void selections(Rows r, int[] keys, int middle, String label) {
     int models = r.models();
     int n = r.n();
     SplittableRandom random = new SplittableRandom(n);
@@ -136,11 +145,21 @@ class SceKernelTest extends EveryImplementationTest {
         double[] sums = {0.5, -0.0, 2, 0, 1};
         long[] seen = {1};
         JavaKernels.INSTANCE.sceSquareSums(
-            r.x(), r.stride(), models, r.base(), n, threshold, equalKept, seen, sums);
+            r.x(), r.stride(), models, r.base(), null, n, threshold, equalKept, seen, sums);
         float[] out = new float[n];
         long[] mergeSeen = {1};
         JavaKernels.INSTANCE.sceMerge(
-            r.x(), r.stride(), models, r.base(), n, threshold, equalKept, mergeSeen, weights, out);
+            r.x(),
+            r.stride(),
+            models,
+            r.base(),
+            null,
+            n,
+            threshold,
+            equalKept,
+            mergeSeen,
+            weights,
+            out);
         assertEquals(seen[0], mergeSeen[0], "both walks count the same ties");
         String what = label + ", threshold 0x" + Integer.toHexString(threshold) + "/" + equalKept;
         onEveryImpl(
@@ -148,7 +167,8 @@ class SceKernelTest extends EveryImplementationTest {
               Kernels k = impl.kernels();
               double[] s = {0.5, -0.0, 2, 0, 1};
               long[] sn = {1};
-              k.sceSquareSums(r.x(), r.stride(), models, r.base(), n, threshold, equalKept, sn, s);
+              k.sceSquareSums(
+                  r.x(), r.stride(), models, r.base(), keys, n, threshold, equalKept, sn, s);
               assertSameDoubles(sums, s, impl + " sums, " + what);
               assertEquals(seen[0], sn[0], impl + " sums' counter, " + what);
               // in two calls that carry the counter: the bits of one
@@ -162,6 +182,7 @@ class SceKernelTest extends EveryImplementationTest {
                   r.stride(),
                   models,
                   r.base(),
+                  keys,
                   cut,
                   threshold,
                   equalKept,
@@ -181,6 +202,7 @@ class SceKernelTest extends EveryImplementationTest {
                   r.stride(),
                   models,
                   tailBase,
+                  keys == null ? null : Arrays.copyOfRange(keys, cut, n),
                   n - cut,
                   threshold,
                   equalKept,
@@ -198,6 +220,7 @@ class SceKernelTest extends EveryImplementationTest {
                   r.stride(),
                   models,
                   inPlace,
+                  keys,
                   n,
                   threshold,
                   equalKept,
@@ -220,13 +243,13 @@ class SceKernelTest extends EveryImplementationTest {
     onEveryImpl(
         impl -> {
           float[] out = new float[1];
-          impl.kernels().sceMerge(x, 1, 3, base, 1, -1, 0, new long[1], weights, out);
+          impl.kernels().sceMerge(x, 1, 3, base, null, 1, -1, 0, new long[1], weights, out);
           assertEquals((float) (1.0 + (0.125 + 0.5) / 0.75), out[0], impl.toString());
           impl.kernels()
-              .sceMerge(x, 1, 3, base, 1, Integer.MAX_VALUE, 0, new long[1], weights, out);
+              .sceMerge(x, 1, 3, base, null, 1, Integer.MAX_VALUE, 0, new long[1], weights, out);
           assertEquals(1f, out[0], impl + ": nothing kept gives the base");
           double[] sums = new double[3];
-          impl.kernels().sceSquareSums(x, 1, 3, base, 1, -1, 0, new long[1], sums);
+          impl.kernels().sceSquareSums(x, 1, 3, base, null, 1, -1, 0, new long[1], sums);
           assertArrayEquals(new double[] {0.25, 0.0625, 1}, sums, impl.toString());
         });
   }

@@ -203,7 +203,8 @@ public final class AmalgamNative {
       @Cast("const float*") float[] b,
       @Cast("int64_t") long n,
       @Cast("int64_t*") long[] histogram,
-      @Cast("int64_t*") long[] nonzero);
+      @Cast("int64_t*") long[] nonzero,
+      @Cast("int32_t*") int[] keys);
 
   /** See {@code amalgam_sce_histogram_low}. */
   @CriticalRegion
@@ -225,6 +226,7 @@ public final class AmalgamNative {
       @Cast("const float*") float[] x,
       @Cast("int64_t") long stride,
       @Cast("const float*") float[] b,
+      @Cast("const int32_t*") int[] keys,
       @Cast("int64_t") long n,
       int threshold,
       @Cast("int64_t") long equalKept,
@@ -239,6 +241,7 @@ public final class AmalgamNative {
       @Cast("const float*") float[] x,
       @Cast("int64_t") long stride,
       @Cast("const float*") float[] b,
+      @Cast("const int32_t*") int[] keys,
       @Cast("int64_t") long n,
       int threshold,
       @Cast("int64_t") long equalKept,

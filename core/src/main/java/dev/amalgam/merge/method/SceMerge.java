@@ -5,10 +5,12 @@ import dev.amalgam.merge.config.ConfigException;
 import dev.amalgam.merge.method.ParameterSpec.Scope;
 import dev.amalgam.merge.method.ParameterSpec.Type;
 import java.io.IOException;
+import java.lang.ref.SoftReference;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * SCE, Select-Calculate-Erase (docs/merge-semantics.md §2.8). With task vectors {@code tau_i = X_i
@@ -33,18 +35,22 @@ import java.util.Locale;
  * pass builds a histogram of the upper 16 bits and counts the non-zero variances, a second a
  * histogram of the lower 16 bits within the bucket that holds the k-th largest. Then a pass sums
  * {@code tau_i^2} (in double, per fixed segment) and a last pass computes the output: four passes
- * with selection, two without; state is two 64K-entry histograms per thread.
+ * with selection, two without; state is a 64K-entry histogram per thread (and the keys of a small
+ * tensor, see below).
  *
  * <p>Every pass reads each input chunk once on the calling thread and cuts it into one task per
  * {@link Kernels#DOT_SEGMENT} segment, run in parallel on the kernels' threads; each task widens
  * its part of the inputs to f32 block by block and hands it to the SCE kernels ({@link
  * Kernels#sceHistogramHigh}, {@link Kernels#sceHistogramLow}, {@link Kernels#sceSquareSums}, {@link
  * Kernels#sceMerge}: native where the library is loaded, the Java reference otherwise, with the
- * same bits), which compute the variance from the deltas themselves instead of keeping keys. The
- * output does not depend on the thread count or the chunk size: histograms are integer counts, the
- * squares are summed per segment in element order and the segments added in order, and where the
- * threshold keeps only some of its ties the weight pass counts, per segment, the ties before it (an
- * extra key computation, only then) and the compute pass reuses those counts.
+ * same bits). A tensor of at most {@link #KEPT_KEYS_LIMIT} elements keeps its variance keys from
+ * the first pass: the second pass then counts them without reading the inputs, and the last two
+ * passes read them instead of computing them; a larger one computes the keys in every pass. The
+ * output does not depend on the thread count, the chunk size or whether keys are kept: histograms
+ * are integer counts, the squares are summed per segment in element order and the segments added in
+ * order, and where the threshold keeps only some of its ties the weight pass counts, per segment,
+ * the ties before it (from the kept keys, or with an extra key computation) and the compute pass
+ * reuses those counts.
  *
  * <p>Differences from mergekit: variances are computed in double from the inputs widened to f32 and
  * rounded to f32 for the ranking; ties at the threshold variance are broken by element index (lower
@@ -103,16 +109,44 @@ final class SceMerge {
   /** The threshold of a selection that keeps none (every key is at most 0x7FC00000). */
   static final int KEEP_NONE = Integer.MAX_VALUE;
 
+  /**
+   * Tensors of at most this many elements keep their variance keys from the first pass (4 bytes
+   * each, 64 MiB at most): the second pass then reads no input, and the last two read the keys
+   * instead of computing them.
+   */
+  static final long KEPT_KEYS_LIMIT = 16L << 20;
+
+  /**
+   * The key array of the last run, for the next: a tensor's keys are all written before they are
+   * read, so it needs no clearing, and allocating (zeroing) up to 64 MiB per tensor showed in
+   * profiles. Softly held: the collector may take it back.
+   */
+  private static final AtomicReference<SoftReference<int[]>> SPARE_KEYS = new AtomicReference<>();
+
+  /** An array of at least {@code n} keys, the spare one where it is large enough. */
+  private static int[] takeKeys(long n) {
+    SoftReference<int[]> spare = SPARE_KEYS.getAndSet(null);
+    int[] keys = spare == null ? null : spare.get();
+    return keys != null && keys.length >= n ? keys : new int[(int) n];
+  }
+
   /** Selection passes, the weight pass, then the compute pass. */
   static final class SceOperation implements TensorOperation {
     private final int base;
     private final int[] others;
     private final double topk;
+    private final long keptKeysLimit;
 
     SceOperation(int base, int[] others, double topk) {
+      this(base, others, topk, KEPT_KEYS_LIMIT);
+    }
+
+    /** With another limit on the tensors that keep their keys (tests take both paths). */
+    SceOperation(int base, int[] others, double topk, long keptKeysLimit) {
       this.base = base;
       this.others = others;
       this.topk = topk;
+      this.keptKeysLimit = keptKeysLimit;
     }
 
     @Override
@@ -122,7 +156,7 @@ final class SceMerge {
 
     @Override
     public void run(TensorStreams io) throws IOException, InterruptedException {
-      new Run(io, base, others, topk).execute();
+      new Run(io, base, others, topk, keptKeysLimit).execute();
     }
   }
 
@@ -141,7 +175,8 @@ final class SceMerge {
    * squares run per segment in element order (a segment cut by a span boundary carries its partial
    * sums into the next span) and are added in segment order, as {@link SegmentedSums} does; and
    * where the threshold keeps only some of its equal keys, each piece starts from the count of
-   * equal keys before it, counted once in the weight pass and kept for the compute pass.
+   * equal keys before it, counted once in the weight pass and kept for the compute pass. A small
+   * tensor's keys, kept from the first pass, stand in for computed ones (the same values).
    */
   private static final class Run {
     private final TensorStreams io;
@@ -155,8 +190,11 @@ final class SceMerge {
     private final int block;
     private final ByteBuffer[] fetched;
     private final Worker[] workers;
+    private final long keptKeysLimit;
+    private int[] keys; // the tensor's variance keys when the selection needs them and they fit
 
-    Run(TensorStreams io, int base, int[] others, double topk) {
+    Run(TensorStreams io, int base, int[] others, double topk, long keptKeysLimit) {
+      this.keptKeysLimit = keptKeysLimit;
       this.io = io;
       this.kernels = io.kernels();
       this.base = base;
@@ -180,6 +218,7 @@ final class SceMerge {
       long equalKept = 0;
       boolean orderDependent = false;
       if (topk > 0 && topk < 1) {
+        if (n <= keptKeysLimit) keys = takeKeys(n);
         // pass 1: histogram of the upper 16 bits, and the count of non-zero variances
         long[] upper = new long[Kernels.MAGNITUDE_BUCKETS];
         long nonzero = 0;
@@ -188,8 +227,11 @@ final class SceMerge {
                 forEachBlock(
                     first,
                     count,
-                    (w, t, o, c) ->
-                        kernels.sceHistogramHigh(w.x, block, m, w.b, c, w.histogram, w.nonzero)));
+                    (w, t, o, c) -> {
+                      int[] out = keys == null ? null : w.keys;
+                      kernels.sceHistogramHigh(w.x, block, m, w.b, c, w.histogram, w.nonzero, out);
+                      if (out != null) System.arraycopy(out, 0, keys, (int) (first + o), c);
+                    }));
         for (Worker w : workers) {
           add(upper, w.histogram);
           nonzero += w.nonzero[0];
@@ -201,13 +243,17 @@ final class SceMerge {
           while (larger + upper[bucket] < k) larger += upper[bucket--];
           // pass 2: histogram of the lower 16 bits inside that bucket
           int high = bucket;
-          forEachSpan(
-              (first, count) ->
-                  forEachBlock(
-                      first,
-                      count,
-                      (w, t, o, c) ->
-                          kernels.sceHistogramLow(w.x, block, m, w.b, c, high, w.histogram)));
+          if (keys != null) {
+            lowerFromKeys(high);
+          } else {
+            forEachSpan(
+                (first, count) ->
+                    forEachBlock(
+                        first,
+                        count,
+                        (w, t, o, c) ->
+                            kernels.sceHistogramLow(w.x, block, m, w.b, c, high, w.histogram)));
+          }
           long[] lower = new long[Kernels.MAGNITUDE_BUCKETS];
           for (Worker w : workers) add(lower, w.histogram);
           int low = lower.length - 1;
@@ -225,6 +271,7 @@ final class SceMerge {
       }
       normalise(weights);
       compute(selection, weights);
+      if (keys != null) SPARE_KEYS.set(new SoftReference<>(keys));
     }
 
     /**
@@ -252,6 +299,7 @@ final class SceMerge {
                         block,
                         m,
                         w.b,
+                        blockKeys(w, first + o, c),
                         c,
                         selection.threshold,
                         selection.equalKept,
@@ -286,6 +334,7 @@ final class SceMerge {
                       block,
                       m,
                       w.b,
+                      blockKeys(w, first + o, c),
                       c,
                       selection.threshold,
                       selection.equalKept,
@@ -353,6 +402,36 @@ final class SceMerge {
           });
     }
 
+    /**
+     * The kept keys of elements {@code [first, first + count)} in the worker's scratch, or null.
+     */
+    private int[] blockKeys(Worker w, long first, int count) {
+      if (keys == null) return null;
+      System.arraycopy(keys, (int) first, w.keys, 0, count);
+      return w.keys;
+    }
+
+    /**
+     * Pass 2 from the kept keys, no input read: one task per worker, each counting every workers-th
+     * segment into its own histogram.
+     */
+    private void lowerFromKeys(int high) {
+      long segments = (n + Kernels.DOT_SEGMENT - 1) / Kernels.DOT_SEGMENT;
+      int tasks = (int) Math.min(workers.length, segments);
+      kernels.forEachTask(
+          tasks,
+          (wi, t) -> {
+            long[] histogram = workers[wi].histogram;
+            for (long segment = t; segment < segments; segment += tasks) {
+              int to = (int) Math.min(n, (segment + 1) * Kernels.DOT_SEGMENT);
+              for (int i = (int) (segment * Kernels.DOT_SEGMENT); i < to; i++) {
+                int key = keys[i];
+                if (key >>> 16 == high) histogram[key & 0xFFFF]++;
+              }
+            }
+          });
+    }
+
     private static void add(long[] into, long[] counts) {
       for (int i = 0; i < into.length; i++) into[i] += counts[i];
       Arrays.fill(counts, 0);
@@ -399,6 +478,20 @@ final class SceMerge {
         return seen;
       }
       long[] equal = new long[pieces];
+      if (run.keys != null) {
+        int[] keys = run.keys;
+        run.kernels.forEachTask(
+            pieces,
+            (wi, t) -> {
+              int to = (int) first + Run.pieceEnd(first, count, t);
+              long ties = 0;
+              for (int i = (int) first + Run.pieceStart(first, t); i < to; i++) {
+                if (keys[i] == threshold) ties++;
+              }
+              equal[t] = ties;
+            });
+        return record(seen, equal);
+      }
       int high = threshold >>> 16;
       int low = threshold & 0xFFFF;
       run.forEachBlock(
@@ -409,7 +502,12 @@ final class SceMerge {
             run.kernels.sceHistogramLow(w.x, run.block, run.m, w.b, c, high, w.histogram);
             equal[t] += w.histogram[low] - before;
           });
-      for (int t = 0; t < pieces; t++) {
+      return record(seen, equal);
+    }
+
+    /** Each piece starts from the equal keys before it (at most the kept ones); kept for replay. */
+    private long[][] record(long[][] seen, long[] equal) {
+      for (int t = 0; t < seen.length; t++) {
         seen[t][0] = Math.min(equalBefore, equalKept);
         equalBefore += equal[t];
         if (recorded == starts.length) starts = Arrays.copyOf(starts, 2 * recorded);
@@ -427,9 +525,11 @@ final class SceMerge {
     final float[] out;
     final long[] histogram = new long[Kernels.MAGNITUDE_BUCKETS];
     final long[] nonzero = new long[1];
+    final int[] keys; // one block of the run's kept keys
 
     Worker(TensorStreams io, int models, int block) {
       chunks = new FloatChunks(io);
+      keys = new int[block];
       b = new float[block];
       x = new float[models * block];
       out = new float[block];

@@ -137,9 +137,16 @@ class SceOperationTest {
     return Float.floatToIntBits((float) (variance / m));
   }
 
+  /** Runs SCE with keys kept (the tensor is below the limit) or, on odd chunk sizes, not. */
   private static float[] run(float[][] in, double topk, Kernels kernels, long chunk)
       throws Exception {
-    SceMerge.SceOperation op = new SceMerge.SceOperation(0, new int[] {1, 2, 3}, topk);
+    long limit = chunk % Kernels.DOT_SEGMENT == 0 ? SceMerge.KEPT_KEYS_LIMIT : 0;
+    return run(in, topk, kernels, chunk, limit);
+  }
+
+  private static float[] run(float[][] in, double topk, Kernels kernels, long chunk, long limit)
+      throws Exception {
+    SceMerge.SceOperation op = new SceMerge.SceOperation(0, new int[] {1, 2, 3}, topk, limit);
     return MemoryStreams.run(op, kernels, chunk, in);
   }
 
@@ -178,6 +185,17 @@ class SceOperationTest {
       }
     } finally {
       kernels.forEach(Kernels::close);
+    }
+  }
+
+  @Test
+  void keptAndComputedKeysGiveTheSameBits() throws Exception {
+    float[][] in = inputs(true);
+    float[] want = legacy(in, 0.37);
+    try (Kernels k = Kernels.best(2)) {
+      for (long limit : new long[] {0, N - 1, N, SceMerge.KEPT_KEYS_LIMIT}) {
+        assertSameBits(want, run(in, 0.37, k, 2L * S, limit), "keys kept up to " + limit);
+      }
     }
   }
 
