@@ -106,6 +106,29 @@
  *       cleared); w = t / m; w = max(+0, min(1, w)); out = w if w is a NaN, else fmaf(w, x, (1 - w) * b) (f32, one
  *       rounding for the fma), stored as out_dtype (point 5). So a NaN input gives |b - x|: b's NaN if both are,
  *       quieted, with the sign bit clear. Element-wise: callers split a range anywhere.
+ *     SCE (docs/merge-semantics.md §2.8): models >= 1 task-vector inputs x[k * stride + i] (f32, the stored inputs
+ *       widened exactly) and the base b[i] (f32), all arithmetic in double, one IEEE operation at a time in the
+ *       order written, no FMA. delta_k = (double)x[k * stride + i] - (double)b[i]; total = 0.0 + delta_0 + ... +
+ *       delta_{models-1} (left to right); mean = total / models; variance = 0.0 + e_0 * e_0 + ... with
+ *       e_k = delta_k - mean; key = bits((float)(variance / models)) (round to nearest), every NaN as 0x7fc00000
+ *       (Java's floatToIntBits): keys are >= 0 and order like the variances, a NaN above +inf. (Where models is a
+ *       power of two, multiplying by 1.0 / models instead of dividing gives the same bits, and is faster.)
+ *     SCE selection (threshold t, equal_kept e, counter s = seen[0]), in element order: kept iff key > t, or
+ *       key == t and s < e (then s += 1). t < 0 keeps every element and t > 0x7fc00000 none; neither computes
+ *       keys or moves s. The caller runs a tensor's ranges with s set to min(e, the keys == t before the range).
+ *       The kernels that select read the keys where the caller kept them (they must be the keys above), else
+ *       compute them.
+ *     SCE histograms: high adds 1 to histogram[key >> 16] per element and adds the count of non-zero keys to
+ *       nonzero[0]; low adds 1 to histogram[key & 0xffff] for the keys with key >> 16 == high. Both add to the
+ *       counts there (callers sum partial histograms).
+ *     SCE square sums: for each element in element order, sums[k] = sums[k] + (kept ? delta_k * delta_k : -0.0)
+ *       for k = 0 .. models-1: one chain of additions per model on top of the value in sums (the caller sums each
+ *       AMALGAM_DOT_SEGMENT segment from +0 and adds the segments in order). Adding -0.0 leaves every value but a
+ *       signalling NaN as it is, so this is the sum of the kept squares without a branch per element.
+ *     SCE merge: merged = 0.0 unless the element is kept; then positive = total >= 0 (false for NaN); numerator
+ *       and divisor start at 0.0 and add, in model order, weights[k] * delta_k and weights[k] for the k with
+ *       delta_k > 0 (positive) or delta_k < 0 (negative); merged = numerator / (divisor < 1e-6 ? 1e-6 : divisor)
+ *       (Java's Math.max: a NaN divisor stays). out[i] = (float)((double)b[i] + merged), round to nearest.
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -353,6 +376,44 @@ AMALGAM_API int32_t amalgam_fusion_select(int32_t isa, int64_t a, int32_t a_dtyp
  */
 AMALGAM_API int32_t amalgam_nearswap(int32_t isa, int64_t base, int32_t base_dtype, int64_t other, int32_t other_dtype,
                                      float t, int64_t out, int32_t out_dtype, int64_t n, int32_t flags);
+
+/**
+ * SCE variance keys (contract point 9) of n elements: keys[i] = the key of element i of models task-vector rows
+ * x[k * stride + i] over the base b, stride >= n. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_sce_variance_keys(int32_t isa, int32_t models, const float *x, int64_t stride,
+                                              const float *b, int64_t n, int32_t *keys);
+
+/**
+ * Adds each element's SCE key >> 16 to histogram (AMALGAM_MAGNITUDE_BUCKETS int64) and the count of non-zero keys
+ * to nonzero[0] (contract point 9); keys, unless null, receives the n keys, for callers that keep them for the later
+ * passes. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_sce_histogram_high(int32_t isa, int32_t models, const float *x, int64_t stride,
+                                               const float *b, int64_t n, int64_t *histogram, int64_t *nonzero,
+                                               int32_t *keys);
+
+/** Adds key & 0xffff of the SCE keys whose key >> 16 equals high, in [0, 65536) (point 9). Added in ABI 6. */
+AMALGAM_API int32_t amalgam_sce_histogram_low(int32_t isa, int32_t models, const float *x, int64_t stride,
+                                              const float *b, int64_t n, int32_t high, int64_t *histogram);
+
+/**
+ * Adds delta_k^2 of the elements the SCE selection (threshold, equal_kept >= 0, seen[0]) keeps to sums[k], in
+ * element order, and -0.0 for the others (contract point 9). keys, unless null, holds the n elements' keys, which
+ * are then read instead of computed. Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                            const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept,
+                                            int64_t *seen, double *sums);
+
+/**
+ * The SCE merge (contract point 9): out[i] = b[i] + the erased, weighted average of the kept elements' deltas,
+ * weights[0..models-1] in double; keys as for amalgam_sce_square_sums. out may be b but must not overlap x or keys.
+ * Added in ABI 6.
+ */
+AMALGAM_API int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                      const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept,
+                                      int64_t *seen, const double *weights, float *out);
 
 #ifdef __cplusplus
 }

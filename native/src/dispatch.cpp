@@ -355,6 +355,82 @@ int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float *w, int64_t
   return AMALGAM_OK;
 }
 
+namespace {
+// The arguments every SCE kernel shares: models rows of stride >= n floats at x, and n floats at b.
+int32_t check_sce_rows(int32_t models, const float *x, int64_t stride, const float *b, int64_t n) {
+  if (models < 1) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (n < 0 || stride < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (stride < n || (models > 1 && stride > INT64_MAX / models)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n > 0 && (x == nullptr || b == nullptr)) return AMALGAM_ERR_NULL_POINTER;
+  return AMALGAM_OK;
+}
+}  // namespace
+
+int32_t amalgam_sce_variance_keys(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                  int64_t n, int32_t *keys) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t rows = check_sce_rows(models, x, stride, b, n);
+  if (rows != AMALGAM_OK) return rows;
+  if (n == 0) return AMALGAM_OK;
+  if (keys == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->sce_variance_keys(models, x, stride, b, n, keys);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_sce_histogram_high(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                   int64_t n, int64_t *histogram, int64_t *nonzero, int32_t *keys) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t rows = check_sce_rows(models, x, stride, b, n);
+  if (rows != AMALGAM_OK) return rows;
+  if (n == 0) return AMALGAM_OK;
+  if (histogram == nullptr || nonzero == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->sce_histogram_high(models, x, stride, b, n, histogram, nonzero, keys);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_sce_histogram_low(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                  int64_t n, int32_t high, int64_t *histogram) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t rows = check_sce_rows(models, x, stride, b, n);
+  if (rows != AMALGAM_OK) return rows;
+  if (high < 0 || high >= AMALGAM_MAGNITUDE_BUCKETS) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->sce_histogram_low(models, x, stride, b, n, high, histogram);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                                const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept, int64_t *seen,
+                                double *sums) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t rows = check_sce_rows(models, x, stride, b, n);
+  if (rows != AMALGAM_OK) return rows;
+  if (equal_kept < 0) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (seen == nullptr || sums == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->sce_square_sums(models, x, stride, b, keys, n, threshold, equal_kept, seen, sums);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
+                          const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept, int64_t *seen,
+                          const double *weights, float *out) {
+  const KernelTable *t = table_for(isa);
+  if (t == nullptr) return AMALGAM_ERR_UNSUPPORTED_ISA;
+  const int32_t rows = check_sce_rows(models, x, stride, b, n);
+  if (rows != AMALGAM_OK) return rows;
+  if (equal_kept < 0) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n == 0) return AMALGAM_OK;
+  if (seen == nullptr || weights == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  t->sce_merge(models, x, stride, b, keys, n, threshold, equal_kept, seen, weights, out);
+  return AMALGAM_OK;
+}
+
 int32_t amalgam_advise(int64_t address, int64_t length, int32_t advice) {
   if (advice != AMALGAM_ADVICE_SEQUENTIAL && advice != AMALGAM_ADVICE_WILLNEED && advice != AMALGAM_ADVICE_DONTNEED)
     return AMALGAM_ERR_BAD_ADVICE;

@@ -51,6 +51,17 @@ struct KernelTable {
                         int32_t out_dtype);
   void (*nearswap)(const void *base, int32_t base_dtype, const void *other, int32_t other_dtype, float t, void *out,
                    int32_t out_dtype, int64_t n, int32_t flags);
+  // SCE kernels (amalgam.h contract point 9, sce.h); models >= 1, stride >= n.
+  void (*sce_variance_keys)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t *keys);
+  void (*sce_histogram_high)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n,
+                             int64_t *histogram, int64_t *nonzero, int32_t *keys);
+  void (*sce_histogram_low)(int32_t models, const float *x, int64_t stride, const float *b, int64_t n, int32_t high,
+                            int64_t *histogram);
+  // keys may be null (see amalgam.h).
+  void (*sce_square_sums)(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys,
+                          int64_t n, int32_t threshold, int64_t equal_kept, int64_t *seen, double *sums);
+  void (*sce_merge)(int32_t models, const float *x, int64_t stride, const float *b, const int32_t *keys, int64_t n,
+                    int32_t threshold, int64_t equal_kept, int64_t *seen, const double *weights, float *out);
 };
 
 extern const KernelTable kScalarKernels;

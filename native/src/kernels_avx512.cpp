@@ -3,6 +3,7 @@
 #include "kernels.h"
 #include "method_kernels.h"
 #include "nonfinite.h"
+#include "sce.h"
 #include "spherical.h"
 #include "task_arithmetic.h"
 
@@ -71,6 +72,11 @@ const KernelTable kAvx512Kernels = {convert,
                                     fusion_histogram_high,
                                     fusion_histogram_low,
                                     fusion_select,
-                                    nearswap};
+                                    nearswap,
+                                    sce_variance_keys,
+                                    sce_histogram_high,
+                                    sce_histogram_low,
+                                    sce_square_sums,
+                                    sce_merge};
 
 }  // namespace amalgam

@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "method_kernels.h"
 #include "nonfinite.h"
+#include "sce.h"
 #include "spherical.h"
 #include "task_arithmetic.h"
 
@@ -92,6 +93,11 @@ const KernelTable kAvx512Bf16Kernels = {convert,
                                         fusion_histogram_high,
                                         fusion_histogram_low,
                                         fusion_select,
-                                        nearswap};
+                                        nearswap,
+                                        sce_variance_keys,
+                                        sce_histogram_high,
+                                        sce_histogram_low,
+                                        sce_square_sums,
+                                        sce_merge};
 
 }  // namespace amalgam

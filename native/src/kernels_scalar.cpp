@@ -3,6 +3,7 @@
 #include "method_kernels.h"
 #include "nonfinite.h"
 #include "scalar_math.h"
+#include "sce.h"
 #include "spherical.h"
 #include "task_arithmetic.h"
 
@@ -64,6 +65,11 @@ const KernelTable kScalarKernels = {convert,
                                     mk_fusion_high_scalar,
                                     mk_fusion_low_scalar,
                                     mk_fusion_select_scalar,
-                                    mk_nearswap_scalar_all};
+                                    mk_nearswap_scalar_all,
+                                    sce_variance_keys,
+                                    sce_histogram_high,
+                                    sce_histogram_low,
+                                    sce_square_sums,
+                                    sce_merge};
 
 }  // namespace amalgam

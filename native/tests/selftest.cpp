@@ -1070,6 +1070,149 @@ void test_exact_task_arithmetic(int best, std::mt19937_64 &rng) {
   }
 }
 
+// The plain reading of the SCE contract (amalgam.h point 9), one element at a time.
+struct PlainSce {
+  int models;
+  const float *x;
+  int64_t stride;
+  const float *b;
+  double delta(int k, int64_t i) const { return static_cast<double>(x[k * stride + i]) - static_cast<double>(b[i]); }
+  int32_t key(int64_t i) const {
+    double total = 0.0;
+    for (int k = 0; k < models; ++k) total = total + delta(k, i);
+    const double mean = total / models;
+    double variance = 0.0;
+    for (int k = 0; k < models; ++k) variance = variance + (delta(k, i) - mean) * (delta(k, i) - mean);
+    const float f = static_cast<float>(variance / models);
+    return std::isnan(f) ? 0x7fc00000 : static_cast<int32_t>(f32_bits(f));
+  }
+  bool keep(int64_t i, int32_t t, int64_t e, int64_t *s) const {
+    if (t < 0) return true;
+    if (t > 0x7fc00000) return false;
+    const int32_t k = key(i);
+    if (k > t) return true;
+    if (k == t && *s < e) {
+      ++*s;
+      return true;
+    }
+    return false;
+  }
+  float merge(int64_t i, bool kept, const double *w) const {
+    double merged = 0.0;
+    if (kept) {
+      double total = 0.0;
+      for (int k = 0; k < models; ++k) total = total + delta(k, i);
+      double num = 0.0, div = 0.0;
+      for (int k = 0; k < models; ++k) {
+        const double d = delta(k, i);
+        if (total >= 0 ? d > 0 : d < 0) {
+          num = num + w[k] * d;
+          div = div + w[k];
+        }
+      }
+      merged = num / (std::isnan(div) ? div : std::max(div, 1e-6));
+    }
+    return static_cast<float>(static_cast<double>(b[i]) + merged);
+  }
+};
+
+// Task-vector rows whose deltas take few values (many tied variances) mixed with every kind of f32.
+void fill_sce(Exact &x, Exact &b, int models, int64_t n, std::mt19937_64 &rng) {
+  std::vector<float> any = ta_values((models + 1) * n, rng);
+  for (int64_t i = 0; i < n; ++i) {
+    const bool tied = rng() % 4 != 0;
+    b.floats()[i] = tied ? static_cast<float>(static_cast<int>(rng() % 9) - 4) * 0.25f : any[i];
+    for (int k = 0; k < models; ++k) {
+      x.floats()[k * n + i] =
+          tied ? b.floats()[i] + static_cast<float>(static_cast<int>(rng() % 5) - 2) * 0.5f : any[(k + 1) * n + i];
+    }
+  }
+}
+
+// The SCE kernels on every ISA (scalar included) against the plain reading of their contract, to the byte.
+void test_exact_sce(int best, std::mt19937_64 &rng) {
+  for (int64_t n : kExactSizes) {
+    for (int models : {1, 2, 3, 5}) {
+      Exact x(models * n * 4, 4), b(n * 4, 4);
+      fill_sce(x, b, models, n, rng);
+      const PlainSce plain{models, x.floats(), n, b.floats()};
+      std::vector<int32_t> want_keys(static_cast<size_t>(n));
+      std::vector<int64_t> want_high(AMALGAM_MAGNITUDE_BUCKETS), want_low(AMALGAM_MAGNITUDE_BUCKETS);
+      int64_t want_nonzero = 0;
+      const int32_t middle = n > 0 ? plain.key(n / 2) : 0x3f800000;
+      for (int64_t i = 0; i < n; ++i) {
+        want_keys[i] = plain.key(i);
+        ++want_high[static_cast<uint32_t>(want_keys[i]) >> 16];
+        want_nonzero += want_keys[i] != 0;
+        if ((want_keys[i] >> 16) == (middle >> 16)) ++want_low[want_keys[i] & 0xffff];
+      }
+      const double weights[5] = {0.25, 0.5, std::ldexp(1.0, -30), 0.125, 2.0};
+      for (int isa = 0; isa <= best; ++isa) {
+        Exact keys(n * 4, 4), kept_keys(n * 4, 4), high(AMALGAM_MAGNITUDE_BUCKETS * 8, 0),
+            low(AMALGAM_MAGNITUDE_BUCKETS * 8, 0);
+        std::memset(high.data(), 0, AMALGAM_MAGNITUDE_BUCKETS * 8);
+        std::memset(low.data(), 0, AMALGAM_MAGNITUDE_BUCKETS * 8);
+        auto *hh = reinterpret_cast<int64_t *>(high.data());
+        auto *hl = reinterpret_cast<int64_t *>(low.data());
+        int64_t nonzero = 3;
+        expect_ok(amalgam_sce_variance_keys(isa, models, x.floats(), n, b.floats(), n,
+                                            reinterpret_cast<int32_t *>(keys.data())),
+                  "sce keys");
+        int32_t *given = reinterpret_cast<int32_t *>(kept_keys.data());
+        expect_ok(amalgam_sce_histogram_high(isa, models, x.floats(), n, b.floats(), n, hh, &nonzero, given),
+                  "sce high");
+        expect_ok(amalgam_sce_histogram_low(isa, models, x.floats(), n, b.floats(), n, middle >> 16, hl), "sce low");
+        check(n == 0 || (std::memcmp(keys.data(), want_keys.data(), static_cast<size_t>(n) * 4) == 0 &&
+                         std::memcmp(given, want_keys.data(), static_cast<size_t>(n) * 4) == 0),
+              "sce keys", isa, n);
+        check(std::equal(want_high.begin(), want_high.end(), hh) && nonzero == want_nonzero + 3, "sce histogram high",
+              isa, n);
+        check(std::equal(want_low.begin(), want_low.end(), hl), "sce histogram low", isa, n);
+        for (int32_t t : {int32_t{-1}, middle, int32_t{0x7fc00000}, int32_t{0x7fffffff}, int32_t{0}})
+          for (const int32_t *keys_in : {static_cast<const int32_t *>(nullptr), static_cast<const int32_t *>(given)}) {
+            int64_t want_seen = 1, seen = 1, merge_seen = 1;
+            double want_sums[5] = {-0.0, 1.0, 0.0, 2.0, 0.5}, sums[5] = {-0.0, 1.0, 0.0, 2.0, 0.5};
+            std::vector<float> want_out(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i) {
+              const bool kept = plain.keep(i, t, 4, &want_seen);
+              for (int k = 0; k < models; ++k)
+                want_sums[k] = want_sums[k] + (kept ? plain.delta(k, i) * plain.delta(k, i) : -0.0);
+            }
+            int64_t s = 1;
+            for (int64_t i = 0; i < n; ++i) want_out[i] = plain.merge(i, plain.keep(i, t, 4, &s), weights);
+            Exact out(n * 4, 4);
+            expect_ok(amalgam_sce_square_sums(isa, models, x.floats(), n, b.floats(), keys_in, n, t, 4, &seen, sums),
+                      "sce square sums");
+            expect_ok(amalgam_sce_merge(isa, models, x.floats(), n, b.floats(), keys_in, n, t, 4, &merge_seen, weights,
+                                        out.floats()),
+                      "sce merge");
+            bool same_sums = seen == want_seen && merge_seen == want_seen;
+            for (int k = 0; k < models; ++k) {
+              same_sums = same_sums && (std::memcmp(&sums[k], &want_sums[k], 8) == 0 ||
+                                        (std::isnan(sums[k]) && std::isnan(want_sums[k])));
+            }
+            check(same_sums, "sce square sums", isa, n);
+            check(same_floats(std::vector<float>(out.floats(), out.floats() + n), want_out), "sce merge", isa, n);
+          }
+      }
+    }
+  }
+  float one = 1.0f;
+  double sum = 0.0;
+  int64_t counter = 0, h[1];
+  int32_t key;
+  check(amalgam_sce_variance_keys(0, 0, &one, 1, &one, 1, &key) == AMALGAM_ERR_BAD_INPUT_COUNT, "sce models", 0, 1);
+  check(amalgam_sce_variance_keys(0, 2, &one, 0, &one, 1, &key) == AMALGAM_ERR_BAD_ARGUMENT, "sce stride", 0, 1);
+  check(amalgam_sce_histogram_high(0, 1, &one, 1, nullptr, 1, h, &counter, nullptr) == AMALGAM_ERR_NULL_POINTER,
+        "sce null b", 0, 1);
+  check(amalgam_sce_histogram_low(0, 1, &one, 1, &one, 1, 65536, h) == AMALGAM_ERR_BAD_ARGUMENT, "sce high range", 0,
+        1);
+  check(amalgam_sce_square_sums(0, 1, &one, 1, &one, nullptr, 1, 0, -1, &counter, &sum) == AMALGAM_ERR_BAD_ARGUMENT,
+        "sce equal_kept", 0, 1);
+  check(amalgam_sce_merge(0, 1, &one, -1, &one, nullptr, 1, 0, 0, &counter, &sum, &one) == AMALGAM_ERR_NEGATIVE_COUNT,
+        "sce negative stride", 0, 1);
+}
+
 // amalgam_advise and amalgam_start_writeback: arguments, and DONTNEED drops only the whole pages inside the range.
 void test_advise_and_writeback() {
   check(amalgam_advise(64, 1, 0) == AMALGAM_ERR_BAD_ADVICE, "advise code", 0, 1);
@@ -1383,6 +1526,7 @@ int main(int argc, char **argv) {
   test_exact_weighted_sums(best, rng);
   test_exact_blocks(best, rng);
   test_exact_task_arithmetic(best, rng);
+  test_exact_sce(best, rng);
   test_advise_and_writeback();
   test_count_nonfinite(best, rng);
   test_della_mask(best, rng);

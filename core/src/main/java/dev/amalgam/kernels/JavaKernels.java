@@ -674,4 +674,154 @@ public final class JavaKernels implements KernelBackend {
           nearSwap(load(base, baseType, b0 + i), load(other, otherType, x0 + i), t));
     }
   }
+
+  /** Java's {@code floatToIntBits} of every NaN: the largest SCE key, above +inf's. */
+  static final int SCE_NAN_KEY = 0x7FC00000;
+
+  /** mergekit's floor of the SCE divisor. */
+  static final double SCE_WEIGHT_FLOOR = 1e-6;
+
+  /**
+   * The f32 population variance of element {@code i}'s deltas across the models, as the sortable
+   * bits SCE ranks: {@code floatToIntBits} maps every NaN to {@link #SCE_NAN_KEY}, above +inf, and
+   * non-negative floats order like their bits. Leaves the deltas in {@code delta}.
+   */
+  static int sceVarianceKey(
+      float[] x, int stride, int models, float[] base, int i, double[] delta) {
+    double mean = 0;
+    for (int k = 0; k < models; k++) {
+      delta[k] = (double) x[k * stride + i] - base[i];
+      mean += delta[k];
+    }
+    mean /= models;
+    double variance = 0;
+    for (int k = 0; k < models; k++) variance += (delta[k] - mean) * (delta[k] - mean);
+    return Float.floatToIntBits((float) (variance / models));
+  }
+
+  /**
+   * Whether the SCE selection keeps element {@code i}, the next in element order: a negative
+   * threshold keeps all and one above {@link #SCE_NAN_KEY} none, without computing the key; the key
+   * is read from {@code keys} unless that is null.
+   */
+  private static boolean sceKeeps(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int i,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] delta) {
+    if (threshold < 0) return true;
+    if (threshold > SCE_NAN_KEY) return false;
+    int key = keys != null ? keys[i] : sceVarianceKey(x, stride, models, base, i, delta);
+    if (key > threshold) return true;
+    if (key == threshold && seen[0] < equalKept) {
+      seen[0]++;
+      return true;
+    }
+    return false;
+  }
+
+  @Override
+  public void sceVarianceKeys(float[] x, int stride, int models, float[] base, int n, int[] keys) {
+    double[] delta = new double[models];
+    for (int i = 0; i < n; i++) keys[i] = sceVarianceKey(x, stride, models, base, i, delta);
+  }
+
+  @Override
+  public void sceHistogramHigh(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys) {
+    double[] delta = new double[models];
+    for (int i = 0; i < n; i++) {
+      int key = sceVarianceKey(x, stride, models, base, i, delta);
+      if (keys != null) keys[i] = key;
+      histogram[key >>> 16]++;
+      if (key != 0) nonzero[0]++;
+    }
+  }
+
+  @Override
+  public void sceHistogramLow(
+      float[] x, int stride, int models, float[] base, int n, int high, long[] histogram) {
+    double[] delta = new double[models];
+    for (int i = 0; i < n; i++) {
+      int key = sceVarianceKey(x, stride, models, base, i, delta);
+      if (key >>> 16 == high) histogram[key & 0xFFFF]++;
+    }
+  }
+
+  @Override
+  public void sceSquareSums(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] sums) {
+    double[] delta = new double[models];
+    for (int i = 0; i < n; i++) {
+      // -0.0 for a dropped element: the same sums as skipping it (x + -0.0 is x), as the kernels
+      // add
+      boolean kept = sceKeeps(x, stride, models, base, keys, i, threshold, equalKept, seen, delta);
+      for (int k = 0; k < models; k++) {
+        double d = (double) x[k * stride + i] - base[i];
+        sums[k] += kept ? d * d : -0.0;
+      }
+    }
+  }
+
+  @Override
+  public void sceMerge(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] weights,
+      float[] out) {
+    double[] delta = new double[models];
+    for (int i = 0; i < n; i++) {
+      double merged = 0;
+      if (sceKeeps(x, stride, models, base, keys, i, threshold, equalKept, seen, delta)) {
+        for (int k = 0; k < models; k++) delta[k] = (double) x[k * stride + i] - base[i];
+        merged = sceCombine(delta, weights);
+      }
+      out[i] = (float) (base[i] + merged);
+    }
+  }
+
+  /** The erased, weighted average of one element's deltas (TIES sign consensus, "sum"). */
+  private static double sceCombine(double[] delta, double[] weights) {
+    double total = 0;
+    for (double d : delta) total += d;
+    boolean positive = total >= 0;
+    double numerator = 0;
+    double divisor = 0;
+    for (int i = 0; i < delta.length; i++) {
+      if (positive ? delta[i] > 0 : delta[i] < 0) {
+        numerator += weights[i] * delta[i];
+        divisor += weights[i];
+      }
+    }
+    return numerator / Math.max(divisor, SCE_WEIGHT_FLOOR);
+  }
 }

@@ -189,4 +189,51 @@ interface KernelBackend {
       float[] base,
       float lambda,
       float[] out);
+
+  /** SCE variance keys (see {@link Kernels#sceVarianceKeys}). */
+  void sceVarianceKeys(float[] x, int stride, int models, float[] base, int n, int[] keys);
+
+  /**
+   * Adds the SCE keys' high halves and the non-zero keys (see {@link Kernels#sceHistogramHigh}).
+   */
+  void sceHistogramHigh(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys);
+
+  /** Adds the SCE keys' low halves within a bucket (see {@link Kernels#sceHistogramLow}). */
+  void sceHistogramLow(
+      float[] x, int stride, int models, float[] base, int n, int high, long[] histogram);
+
+  /** Adds the kept elements' squared deltas (see {@link Kernels#sceSquareSums}). */
+  void sceSquareSums(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] sums);
+
+  /** The SCE merge (see {@link Kernels#sceMerge}). */
+  void sceMerge(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] weights,
+      float[] out);
 }

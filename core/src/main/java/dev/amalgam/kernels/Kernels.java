@@ -312,6 +312,90 @@ public interface Kernels extends AutoCloseable {
       DType outType,
       long n);
 
+  /**
+   * SCE's variance keys (amalgam.h contract point 9): for each element {@code i < n} of {@code
+   * models} task-vector rows {@code x[k * stride + i]} over {@code base[i]}, with {@code delta_k =
+   * (double) x - base} summed from 0 in model order, {@code mean = total / models} and {@code
+   * variance} the sum of {@code (delta_k - mean)^2} from 0 in model order, {@code keys[i] =
+   * Float.floatToIntBits((float) (variance / models))}: non-negative, ordered like the variances,
+   * every NaN as 0x7FC00000 above +inf. Runs on the calling thread.
+   */
+  void sceVarianceKeys(float[] x, int stride, int models, float[] base, int n, int[] keys);
+
+  /**
+   * The first SCE selection pass: adds 1 to {@code histogram[key >>> 16]} per element and the count
+   * of non-zero keys to {@code nonzero[0]} (keys as {@link #sceVarianceKeys}). Runs on the calling
+   * thread.
+   *
+   * @param histogram {@link #MAGNITUDE_BUCKETS} counters, added to
+   * @param keys null, or where the {@code n} keys go, for a caller that keeps them for later passes
+   */
+  void sceHistogramHigh(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys);
+
+  /**
+   * The second SCE selection pass: adds 1 to {@code histogram[key & 0xFFFF]} for each element whose
+   * {@code key >>> 16} equals {@code high}. Runs on the calling thread.
+   *
+   * @param high the bucket the first pass located, in [0, {@link #MAGNITUDE_BUCKETS})
+   */
+  void sceHistogramLow(
+      float[] x, int stride, int models, float[] base, int n, int high, long[] histogram);
+
+  /**
+   * SCE's weight pass over a range, in element order: for each element, {@code sums[k] += kept ?
+   * delta_k * delta_k : -0.0} for every model (one chain of double additions per model, on top of
+   * what {@code sums} holds; -0.0 leaves a sum as it is). The selection keeps an element iff its
+   * key is above {@code threshold}, or equal to it while {@code seen[0] < equalKept} (then {@code
+   * seen[0]} counts it); a negative threshold keeps every element and one above 0x7FC00000 none,
+   * and neither moves the counter. Runs on the calling thread.
+   *
+   * @param keys null, or the elements' keys (as {@link #sceVarianceKeys} computes them), which are
+   *     then read instead of computed
+   * @param seen the counter of kept equal elements, carried in element order
+   */
+  void sceSquareSums(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] sums);
+
+  /**
+   * SCE's compute step: {@code out[i] = (float) (base[i] + merged)} in double, where {@code merged}
+   * is 0 unless the selection (as {@link #sceSquareSums}) keeps the element, else TIES sign
+   * consensus over the deltas (the sign of their sum, a zero sum positive; zeros never agree): the
+   * agreeing {@code weights[k] * delta_k} summed in model order, divided by the agreeing weights'
+   * sum or 1e-6 where that is smaller (amalgam.h contract point 9). {@code out} may be {@code
+   * base}. Runs on the calling thread.
+   *
+   * @param keys null, or the elements' keys, as for {@link #sceSquareSums}
+   */
+  void sceMerge(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] weights,
+      float[] out);
+
   /** One piece of work of {@link #forEachTask}. */
   @FunctionalInterface
   interface TaskBody {

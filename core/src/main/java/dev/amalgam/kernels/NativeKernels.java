@@ -495,4 +495,84 @@ final class NativeKernels implements KernelBackend {
       Reference.reachabilityFence(out);
     }
   }
+
+  @Override
+  public void sceVarianceKeys(float[] x, int stride, int models, float[] base, int n, int[] keys) {
+    check(
+        "sce_variance_keys",
+        AmalgamNative.amalgam_sce_variance_keys(isa.code(), models, x, stride, base, n, keys));
+  }
+
+  @Override
+  public void sceHistogramHigh(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys) {
+    check(
+        "sce_histogram_high",
+        AmalgamNative.amalgam_sce_histogram_high(
+            isa.code(), models, x, stride, base, n, histogram, nonzero, keys));
+  }
+
+  @Override
+  public void sceHistogramLow(
+      float[] x, int stride, int models, float[] base, int n, int high, long[] histogram) {
+    check(
+        "sce_histogram_low",
+        AmalgamNative.amalgam_sce_histogram_low(
+            isa.code(), models, x, stride, base, n, high, histogram));
+  }
+
+  @Override
+  public void sceSquareSums(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] sums) {
+    check(
+        "sce_square_sums",
+        AmalgamNative.amalgam_sce_square_sums(
+            isa.code(), models, x, stride, base, keys, n, threshold, equalKept, seen, sums));
+  }
+
+  @Override
+  public void sceMerge(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] weights,
+      float[] out) {
+    check(
+        "sce_merge",
+        AmalgamNative.amalgam_sce_merge(
+            isa.code(),
+            models,
+            x,
+            stride,
+            base,
+            keys,
+            n,
+            threshold,
+            equalKept,
+            seen,
+            weights,
+            out));
+  }
 }

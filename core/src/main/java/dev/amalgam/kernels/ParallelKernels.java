@@ -477,6 +477,149 @@ final class ParallelKernels implements Kernels {
   }
 
   @Override
+  public void sceVarianceKeys(float[] x, int stride, int models, float[] base, int n, int[] keys) {
+    checkSceRows("sceVarianceKeys", x, stride, models, base, n);
+    Objects.requireNonNull(keys, "keys");
+    checkLength("sceVarianceKeys", "keys", keys.length, n);
+    backend.sceVarianceKeys(x, stride, models, base, n, keys);
+  }
+
+  @Override
+  public void sceHistogramHigh(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int n,
+      long[] histogram,
+      long[] nonzero,
+      int[] keys) {
+    checkSceRows("sceHistogramHigh", x, stride, models, base, n);
+    checkKeys("sceHistogramHigh", keys, n);
+    checkHistogram("sceHistogramHigh", histogram);
+    Objects.requireNonNull(nonzero, "nonzero");
+    if (nonzero.length < 1)
+      throw new IllegalArgumentException("sceHistogramHigh: nonzero needs 1 counter, has 0");
+    backend.sceHistogramHigh(x, stride, models, base, n, histogram, nonzero, keys);
+  }
+
+  @Override
+  public void sceHistogramLow(
+      float[] x, int stride, int models, float[] base, int n, int high, long[] histogram) {
+    checkSceRows("sceHistogramLow", x, stride, models, base, n);
+    checkHistogram("sceHistogramLow", histogram);
+    if (high < 0 || high >= MAGNITUDE_BUCKETS) {
+      throw new IllegalArgumentException(
+          "sceHistogramLow: bucket " + high + " outside [0, " + MAGNITUDE_BUCKETS + ")");
+    }
+    backend.sceHistogramLow(x, stride, models, base, n, high, histogram);
+  }
+
+  @Override
+  public void sceSquareSums(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] sums) {
+    checkSceRows("sceSquareSums", x, stride, models, base, n);
+    checkKeys("sceSquareSums", keys, n);
+    checkSceSelection("sceSquareSums", equalKept, seen);
+    checkPerModel("sceSquareSums", "sums", sums, models);
+    backend.sceSquareSums(x, stride, models, base, keys, n, threshold, equalKept, seen, sums);
+  }
+
+  @Override
+  public void sceMerge(
+      float[] x,
+      int stride,
+      int models,
+      float[] base,
+      int[] keys,
+      int n,
+      int threshold,
+      long equalKept,
+      long[] seen,
+      double[] weights,
+      float[] out) {
+    checkSceRows("sceMerge", x, stride, models, base, n);
+    checkKeys("sceMerge", keys, n);
+    checkSceSelection("sceMerge", equalKept, seen);
+    checkPerModel("sceMerge", "weights", weights, models);
+    Objects.requireNonNull(out, "out");
+    checkLength("sceMerge", "out", out.length, n);
+    if (out == x)
+      throw new IllegalArgumentException("sceMerge: out must not be the task-vector array");
+    backend.sceMerge(x, stride, models, base, keys, n, threshold, equalKept, seen, weights, out);
+  }
+
+  /** The rows every SCE kernel reads: {@code models} of {@code stride >= n} floats, and a base. */
+  private static void checkSceRows(
+      String operation, float[] x, int stride, int models, float[] base, int n) {
+    Objects.requireNonNull(x, "x");
+    Objects.requireNonNull(base, "base");
+    if (models < 1)
+      throw new IllegalArgumentException(
+          operation + ": " + models + " models, expected at least 1");
+    checkLength(operation, "base", base.length, n);
+    if (stride < n) {
+      throw new IllegalArgumentException(
+          operation + ": stride " + stride + " is shorter than " + n + " elements");
+    }
+    long needed = (long) (models - 1) * stride + n; // at most 2^31 * 2^31: fits a long
+    if (x.length < needed) {
+      throw new IllegalArgumentException(
+          operation
+              + ": "
+              + models
+              + " models of stride "
+              + stride
+              + " need "
+              + needed
+              + " values but x has "
+              + x.length);
+    }
+  }
+
+  /** Keys are optional: null, or at least one per element. */
+  private static void checkKeys(String operation, int[] keys, int n) {
+    if (keys != null) checkLength(operation, "keys", keys.length, n);
+  }
+
+  private static void checkSceSelection(String operation, long equalKept, long[] seen) {
+    Objects.requireNonNull(seen, "seen");
+    if (seen.length < 1)
+      throw new IllegalArgumentException(operation + ": seen needs 1 counter, has 0");
+    if (equalKept < 0)
+      throw new IllegalArgumentException(operation + ": negative equal-kept count " + equalKept);
+  }
+
+  private static void checkPerModel(String operation, String name, double[] values, int models) {
+    Objects.requireNonNull(values, name);
+    if (values.length < models) {
+      throw new IllegalArgumentException(
+          operation + ": " + name + " has " + values.length + " values for " + models + " models");
+    }
+  }
+
+  private static void checkHistogram(String operation, long[] histogram) {
+    Objects.requireNonNull(histogram, "histogram");
+    if (histogram.length != MAGNITUDE_BUCKETS) {
+      throw new IllegalArgumentException(
+          operation
+              + ": histogram has "
+              + histogram.length
+              + " counters, expected "
+              + MAGNITUDE_BUCKETS);
+    }
+  }
+
+  @Override
   public void forEachTask(int tasks, TaskBody body) {
     Objects.requireNonNull(body, "body");
     if (tasks < 0) throw new IllegalArgumentException("forEachTask: negative task count " + tasks);

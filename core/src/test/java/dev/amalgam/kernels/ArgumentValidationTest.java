@@ -1,6 +1,8 @@
 package dev.amalgam.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.amalgam.kernels.KernelTestSupport.Impl;
@@ -8,6 +10,7 @@ import dev.amalgam.kernels.KernelTestSupport.Region;
 import dev.amalgam.tensor.DType;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -201,6 +204,58 @@ class ArgumentValidationTest extends EveryImplementationTest {
                 DType.BF16,
                 N));
     rejects("dot3 of F8_E4M3", out, k -> k.dot3(a.view(), DType.F8_E4M3, a.view(), DType.BF16, N));
+  }
+
+  @Test
+  void sceKernelsRefuseShortArraysBeforeWritingAnything() {
+    int n = (int) N;
+    float[] x = new float[2 * n];
+    float[] b = new float[n];
+    for (int i = 0; i < n; i++) {
+      b[i] = i * 0.01f;
+      x[i] = b[i] + 1;
+      x[n + i] = b[i] - 0.5f;
+    }
+    List<Executable> checks = new ArrayList<>();
+    for (Impl impl : impls) {
+      Kernels k = impl.kernels();
+      checks.add(
+          () -> {
+            float[] out = new float[n - 1];
+            Arrays.fill(out, 9f);
+            assertThrows(
+                IllegalArgumentException.class,
+                () -> k.sceMerge(x, n, 2, b, null, n, -1, 0, new long[1], new double[2], out),
+                impl + ": merge into a short out");
+            for (float v : out) assertEquals(9f, v, impl + ": merge wrote");
+            long[] histogram = new long[Kernels.MAGNITUDE_BUCKETS];
+            Arrays.fill(histogram, 7);
+            long[] nonzero = {7};
+            assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    k.sceHistogramHigh(new float[2 * n - 1], n, 2, b, n, histogram, nonzero, null),
+                impl + ": histogram of a short x");
+            for (long c : histogram) assertEquals(7, c, impl + ": histogram counted");
+            assertEquals(7, nonzero[0], impl + ": nonzero counted");
+            double[] sums = {3, 3};
+            long[] seen = {2};
+            assertThrows(
+                IllegalArgumentException.class,
+                () -> k.sceSquareSums(x, n, 2, new float[n - 1], null, n, 0, 1, seen, sums),
+                impl + ": squares over a short base");
+            assertArrayEquals(new double[] {3, 3}, sums, impl + ": squares summed");
+            assertEquals(2, seen[0], impl + ": counter moved");
+            int[] keys = new int[n - 1];
+            Arrays.fill(keys, 5);
+            assertThrows(
+                IllegalArgumentException.class,
+                () -> k.sceVarianceKeys(x, n, 2, b, n, keys),
+                impl + ": keys into a short array");
+            for (int key : keys) assertEquals(5, key, impl + ": keys written");
+          });
+    }
+    assertAll(checks);
   }
 
   @Test

@@ -456,6 +456,92 @@ class NativeBoundaryTest {
   }
 
   @Test
+  @Drives({
+    "amalgam_sce_variance_keys",
+    "amalgam_sce_histogram_high",
+    "amalgam_sce_histogram_low",
+    "amalgam_sce_square_sums",
+    "amalgam_sce_merge"
+  })
+  void sce() {
+    float[] x = new float[2 * N], b = new float[N], out = new float[N];
+    int[] keys = new int[N];
+    long[] h = new long[BUCKETS], nz = new long[1], seen = new long[1];
+    double[] sums = new double[2], w = new double[2];
+    rejects("need", "x one short", k -> k.sceVarianceKeys(new float[2 * N - 1], N, 2, b, N, keys));
+    rejects("needed", "base one short", k -> k.sceVarianceKeys(x, N, 2, new float[N - 1], N, keys));
+    rejects("needed", "keys one short", k -> k.sceVarianceKeys(x, N, 2, b, N, new int[N - 1]));
+    rejects("stride", "stride below n", k -> k.sceHistogramHigh(x, N - 1, 2, b, N, h, nz, null));
+    rejects("models", "no models", k -> k.sceMerge(x, N, 0, b, null, N, -1, 0, seen, w, out));
+    rejects("negative", "n = -1", k -> k.sceVarianceKeys(x, N, 2, b, -1, keys));
+    rejects(
+        "counters",
+        "histogram one short",
+        k -> k.sceHistogramLow(x, N, 2, b, N, 0, new long[BUCKETS - 1]));
+    rejects("bucket", "high = 65536", k -> k.sceHistogramLow(x, N, 2, b, N, BUCKETS, h));
+    rejects("bucket", "high = -1", k -> k.sceHistogramLow(x, N, 2, b, N, -1, h));
+    rejects(
+        "nonzero",
+        "no nonzero counter",
+        k -> k.sceHistogramHigh(x, N, 2, b, N, h, new long[0], null));
+    rejects(
+        "negative", "equalKept = -1", k -> k.sceSquareSums(x, N, 2, b, null, N, 0, -1, seen, sums));
+    rejects(
+        "seen", "no counter", k -> k.sceSquareSums(x, N, 2, b, null, N, 0, 0, new long[0], sums));
+    rejects(
+        "sums",
+        "one sum for two models",
+        k -> k.sceSquareSums(x, N, 2, b, null, N, 0, 0, seen, new double[1]));
+    rejects(
+        "weights",
+        "one weight for two models",
+        k -> k.sceMerge(x, N, 2, b, null, N, 0, 0, seen, new double[1], out));
+    rejects(
+        "needed",
+        "out one short",
+        k -> k.sceMerge(x, N, 2, b, null, N, 0, 0, seen, w, new float[N - 1]));
+    rejects(
+        "needed",
+        "kept keys one short",
+        k -> k.sceMerge(x, N, 2, b, new int[N - 1], N, 0, 0, seen, w, out));
+    rejects(
+        "needed",
+        "keys out one short",
+        k -> k.sceHistogramHigh(x, N, 2, b, N, h, nz, new int[N - 1]));
+    rejects("task-vector", "out is x", k -> k.sceMerge(x, N, 1, b, null, N, -1, 0, seen, w, x));
+    rejects(
+        NullPointerException.class, "x", "null x", k -> k.sceVarianceKeys(null, N, 2, b, N, keys));
+    rejects(
+        NullPointerException.class,
+        "histogram",
+        "null histogram",
+        k -> k.sceHistogramHigh(x, N, 2, b, N, null, nz, null));
+    rejects(
+        NullPointerException.class,
+        "seen",
+        "null seen",
+        k -> k.sceMerge(x, N, 2, b, null, N, 0, 0, null, w, out));
+    refusedWith(
+        AmalgamNative.amalgam_sce_variance_keys(0, 0, x, N, b, 1, keys), -4, "native models 0");
+    refusedWith(
+        AmalgamNative.amalgam_sce_histogram_high(0, 2, x, 1, b, 2, h, nz, null),
+        -9,
+        "native stride below n");
+    refusedWith(
+        AmalgamNative.amalgam_sce_histogram_low(0, 1, x, N, b, 1, BUCKETS, h),
+        -9,
+        "native high 65536");
+    refusedWith(
+        AmalgamNative.amalgam_sce_square_sums(0, 1, x, N, b, null, 1, 0, -1, seen, sums),
+        -9,
+        "native equalKept -1");
+    refusedWith(
+        AmalgamNative.amalgam_sce_merge(0, 1, x, N, b, null, 1, 0, 0, null, w, out),
+        -1,
+        "native null seen");
+  }
+
+  @Test
   @Drives({"amalgam_philox_uniforms", "amalgam_philox_keep"})
   void philox() {
     float[] v = new float[N];

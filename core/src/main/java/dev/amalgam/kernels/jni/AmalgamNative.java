@@ -272,6 +272,75 @@ public final class AmalgamNative {
       @Cast("int64_t") long n,
       int flags);
 
+  // The SCE kernels likewise pin their arrays for one work block.
+
+  /** See {@code amalgam_sce_variance_keys}. */
+  @CriticalRegion
+  public static native int amalgam_sce_variance_keys(
+      int isa,
+      int models,
+      @Cast("const float*") float[] x,
+      @Cast("int64_t") long stride,
+      @Cast("const float*") float[] b,
+      @Cast("int64_t") long n,
+      @Cast("int32_t*") int[] keys);
+
+  /** See {@code amalgam_sce_histogram_high}. */
+  @CriticalRegion
+  public static native int amalgam_sce_histogram_high(
+      int isa,
+      int models,
+      @Cast("const float*") float[] x,
+      @Cast("int64_t") long stride,
+      @Cast("const float*") float[] b,
+      @Cast("int64_t") long n,
+      @Cast("int64_t*") long[] histogram,
+      @Cast("int64_t*") long[] nonzero,
+      @Cast("int32_t*") int[] keys);
+
+  /** See {@code amalgam_sce_histogram_low}. */
+  @CriticalRegion
+  public static native int amalgam_sce_histogram_low(
+      int isa,
+      int models,
+      @Cast("const float*") float[] x,
+      @Cast("int64_t") long stride,
+      @Cast("const float*") float[] b,
+      @Cast("int64_t") long n,
+      int high,
+      @Cast("int64_t*") long[] histogram);
+
+  /** See {@code amalgam_sce_square_sums}. */
+  @CriticalRegion
+  public static native int amalgam_sce_square_sums(
+      int isa,
+      int models,
+      @Cast("const float*") float[] x,
+      @Cast("int64_t") long stride,
+      @Cast("const float*") float[] b,
+      @Cast("const int32_t*") int[] keys,
+      @Cast("int64_t") long n,
+      int threshold,
+      @Cast("int64_t") long equalKept,
+      @Cast("int64_t*") long[] seen,
+      double[] sums);
+
+  /** See {@code amalgam_sce_merge}. */
+  @CriticalRegion
+  public static native int amalgam_sce_merge(
+      int isa,
+      int models,
+      @Cast("const float*") float[] x,
+      @Cast("int64_t") long stride,
+      @Cast("const float*") float[] b,
+      @Cast("const int32_t*") int[] keys,
+      @Cast("int64_t") long n,
+      int threshold,
+      @Cast("int64_t") long equalKept,
+      @Cast("int64_t*") long[] seen,
+      @Cast("const double*") double[] weights,
+      float[] out);
+
   /** See {@code amalgam_advise}. */
   public static native int amalgam_advise(
       @Cast("int64_t") long address, @Cast("int64_t") long length, int advice);

@@ -59,6 +59,22 @@ final class FloatChunks {
   }
 
   /**
+   * As {@link #read(ByteBuffer, DType, int, int, float[])}, into {@code dst[at..at + count)}: for
+   * several inputs side by side in one array.
+   */
+  void read(ByteBuffer chunk, DType type, int offset, int count, float[] dst, int at) {
+    ByteBuffer src = chunk.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    src.position(Math.multiplyExact(offset, type.byteSize()));
+    if (type == DType.F32) {
+      src.asFloatBuffer().get(dst, at, count);
+      return;
+    }
+    ByteBuffer f32 = scratch(count);
+    io.kernels().convert(src, type, f32, DType.F32, count);
+    f32.asFloatBuffer().get(dst, at, count);
+  }
+
+  /**
    * Rounds {@code values[0..count)} to the output type into {@code out} at element {@code offset}
    * (from index 0, whatever its position): workers fill disjoint parts of one output chunk, which
    * their caller then emits.
