@@ -346,7 +346,7 @@ final class TaskArithmeticOperation implements TensorOperation {
       for (int k = 0; k < m; k++) if (wanted[k]) masked[k] = new float[(int) Math.min(span, n)];
       double[] runningWhole = new double[m]; // the current segment's sums, carried across spans
       double[] runningKept = new double[m];
-      long[] noCounters = new long[2];
+      long[] noCounters = new long[2]; // DELLA masks keep no counters; shared, never written
       for (long first = 0; first < n; first += span) {
         int count = (int) Math.min(span, n - first);
         fetch(first, count, wanted);
