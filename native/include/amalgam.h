@@ -129,6 +129,20 @@
  *       and divisor start at 0.0 and add, in model order, weights[k] * delta_k and weights[k] for the k with
  *       delta_k > 0 (positive) or delta_k < 0 (negative); merged = numerator / (divisor < 1e-6 ? 1e-6 : divisor)
  *       (Java's Math.max: a NaN divisor stays). out[i] = (float)((double)b[i] + merged), round to nearest.
+ * 10. CUDA (ABI 7; docs/native.md §6). The optional libamalgam_cuda.so mirrors every kernel table entry. This library
+ *     never links it: the caller loads it where it exists (with RTLD_GLOBAL) and passes the address of its
+ *     amalgam_cuda_entry function to amalgam_cuda_attach, so libamalgam.so loads on machines without CUDA or a
+ *     driver. Then isa = AMALGAM_ISA_CUDA_FIRST + d runs the kernels on CUDA device d with the same arguments
+ *     (host memory) and contracts: each call stages its ranges through pinned buffers on two streams, copying piece
+ *     p + 1 in while piece p runs and piece p - 1 comes back, and returns when its outputs are in host memory.
+ *     Results have the CPU's bits, NaN payloads included (the device code applies the x86 NaN rules of point 6),
+ *     except the two sums whose order the contract fixes as one chain over every element: amalgam_gram and
+ *     amalgam_sce_square_sums add in a fixed tree order on the device (deterministic; the relative difference from
+ *     the chain is bounded in docs/native.md §6). amalgam_task_vector runs on the CPU on a CUDA path. A call that
+ *     meets a CUDA error returns AMALGAM_ERR_CUDA and amalgam_cuda_last_error() gives the cudaError_t value.
+ *     The amalgam_cuda_device_* functions take device pointers and a cudaStream_t (as int64_t) for applications that
+ *     already hold device memory; they enqueue the kernel and return without waiting, except dot3, which waits for
+ *     its three sums. Their arguments are checked like the host functions' (device memory itself cannot be).
  */
 #ifndef AMALGAM_H
 #define AMALGAM_H
@@ -146,7 +160,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; the Java peer refuses a library whose version differs from its own. */
-#define AMALGAM_ABI_VERSION 6
+#define AMALGAM_ABI_VERSION 7
 
 /** Elements per dot3 block (see 6). */
 #define AMALGAM_DOT_BLOCK 4096
@@ -177,6 +191,11 @@ enum amalgam_isa {
   AMALGAM_ISA_AVX512_BF16 = 3 /* AVX-512 + AVX512_BF16 */
 };
 
+/** isa values AMALGAM_ISA_CUDA_FIRST + d select CUDA device d once the CUDA library is attached (point 10). */
+#define AMALGAM_ISA_CUDA_FIRST 64
+/** Most CUDA devices an isa value can name. */
+#define AMALGAM_CUDA_MAX_DEVICES 64
+
 /** Status codes; amalgam_status_message() names each. */
 enum amalgam_status {
   AMALGAM_OK = 0,
@@ -188,7 +207,9 @@ enum amalgam_status {
   AMALGAM_ERR_BAD_ADVICE = -6,
   AMALGAM_ERR_SYSTEM = -7,
   AMALGAM_ERR_BAD_BLOCK_COUNT = -8,
-  AMALGAM_ERR_BAD_ARGUMENT = -9
+  AMALGAM_ERR_BAD_ARGUMENT = -9,
+  AMALGAM_ERR_CUDA = -10,   /* a CUDA call failed; amalgam_cuda_last_error() gives its cudaError_t */
+  AMALGAM_ERR_NO_CUDA = -11 /* amalgam_cuda_attach has not succeeded */
 };
 
 /** Flags for amalgam_weighted_sum and amalgam_convert. */
@@ -414,6 +435,62 @@ AMALGAM_API int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const f
 AMALGAM_API int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
                                       const int32_t *keys, int64_t n, int32_t threshold, int64_t equal_kept,
                                       int64_t *seen, const double *weights, float *out);
+
+/* ---------------------------------------------------------------------------------------------- CUDA (point 10) */
+
+/** Attaches the CUDA library: entry_function is the address of libamalgam_cuda.so's amalgam_cuda_entry. Returns
+ *  AMALGAM_ERR_BAD_ARGUMENT if the library comes from another build. Attaching again replaces the entry. */
+AMALGAM_API int32_t amalgam_cuda_attach(int64_t entry_function);
+
+/** The number of CUDA devices in *count (0 on error) and the cudaError_t of the query in *cuda_error (35: no driver
+ *  or one too old for the runtime; 100: no device). AMALGAM_ERR_NO_CUDA if not attached. */
+AMALGAM_API int32_t amalgam_cuda_device_count(int32_t *count, int32_t *cuda_error);
+
+/** Device d's name (NUL-terminated, at most name_capacity bytes), memory[0..1] = total and free bytes, and
+ *  numbers[0..5] = compute capability major and minor, multiprocessors, driver version, runtime version (1000 *
+ *  major + 10 * minor) and PCI bus id. The query's cudaError_t goes to *cuda_error (then the status is
+ *  AMALGAM_ERR_CUDA). */
+AMALGAM_API int32_t amalgam_cuda_device_info(int32_t device, char *name, int32_t name_capacity, int64_t *memory,
+                                             int32_t *numbers, int32_t *cuda_error);
+
+/** The cudaError_t of the calling thread's last call that returned AMALGAM_ERR_CUDA (0 if none). */
+AMALGAM_API int32_t amalgam_cuda_last_error(void);
+
+/** The CUDA runtime's name and description of a cudaError_t value ("unknown" when not attached). */
+AMALGAM_API const char *amalgam_cuda_error_name(int32_t cuda_error);
+AMALGAM_API const char *amalgam_cuda_error_string(int32_t cuda_error);
+
+/** Bytes of each of the two pinned staging slots per host thread and device (default 32 MiB, at least 1 MiB); the
+ *  device holds the same again. Takes effect for contexts created afterwards and slots that grow. */
+AMALGAM_API int32_t amalgam_cuda_set_staging_bytes(int64_t bytes);
+
+/** Device-pointer kernels (point 10): dst = convert(src); out = weighted sum (contract point 6, at most 32 inputs);
+ *  result[0..2] = the dot3 sums (point 6) of each AMALGAM_DOT_SEGMENT segment from the first element, added in order
+ *  (what the Java side's dot3 of a whole tensor gives). stream is a cudaStream_t, 0 for the legacy default stream. */
+AMALGAM_API int32_t amalgam_cuda_device_convert(int32_t device, int64_t stream, int64_t src, int32_t src_dtype,
+                                                int64_t dst, int32_t dst_dtype, int64_t n);
+AMALGAM_API int32_t amalgam_cuda_device_weighted_sum(int32_t device, int64_t stream, int32_t count,
+                                                     const int64_t *inputs, const int32_t *input_dtypes,
+                                                     const float *coefficients, int64_t out, int32_t out_dtype,
+                                                     int64_t n);
+AMALGAM_API int32_t amalgam_cuda_device_dot3(int32_t device, int64_t stream, int64_t x, int32_t x_dtype, int64_t y,
+                                             int32_t y_dtype, int64_t n, double *result);
+
+/** Device memory (point 10): cudaMalloc of bytes > 0 into *address, cudaFree, an asynchronous copy on the stream
+ *  (kind 1: host to device, 2: device to host, 3: device to device; host memory should be pinned or the copy
+ *  is synchronous) and cudaStreamSynchronize. */
+AMALGAM_API int32_t amalgam_cuda_malloc(int32_t device, int64_t bytes, int64_t *address);
+AMALGAM_API int32_t amalgam_cuda_free(int32_t device, int64_t address);
+AMALGAM_API int32_t amalgam_cuda_copy(int32_t device, int64_t stream, int64_t dst, int64_t src, int64_t bytes,
+                                      int32_t kind);
+AMALGAM_API int32_t amalgam_cuda_synchronize(int32_t device, int64_t stream);
+
+/** 0 makes the staged calls finish each piece before the next (no overlap), for measuring the pipeline; 1 (the
+ *  default) overlaps them. */
+AMALGAM_API int32_t amalgam_cuda_set_pipelining(int32_t on);
+
+/** Most inputs of amalgam_cuda_device_weighted_sum. */
+#define AMALGAM_CUDA_DEVICE_SUM_INPUTS 32
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,11 @@
 // Exported C ABI: argument checks, ISA selection, and the platform calls (madvise, sync_file_range).
 // Compiled with baseline flags only; the ISA tables live in their own translation units.
+#include <atomic>
 #include <cstdint>
 #include <new>
 
 #include "amalgam.h"
+#include "cuda_entry.h"
 #include "kernels.h"
 
 #if defined(__linux__)
@@ -60,7 +62,27 @@ int32_t best_isa() {
   return best;
 }
 
+// The attached CUDA library (contract point 10), or null.
+std::atomic<const CudaEntry *> g_cuda{nullptr};
+// The CUDA error of the calling thread's last failed CUDA call (amalgam_cuda_last_error).
+thread_local int32_t tl_cuda_error = 0;
+
+bool is_cuda(int32_t isa) {
+  return isa >= AMALGAM_ISA_CUDA_FIRST && isa < AMALGAM_ISA_CUDA_FIRST + AMALGAM_CUDA_MAX_DEVICES;
+}
+
 const KernelTable *table_for(int32_t isa) {
+  if (is_cuda(isa)) {
+    const CudaEntry *cuda = g_cuda.load(std::memory_order_acquire);
+    if (cuda == nullptr) return nullptr;
+    const int32_t error = cuda->select_device(isa - AMALGAM_ISA_CUDA_FIRST);
+    if (error != 0) {
+      tl_cuda_error = error;
+      return nullptr;
+    }
+    cuda->take_error();  // a clean slate for this call
+    return cuda->table;
+  }
   if (isa == AMALGAM_ISA_BEST) isa = best_isa();
   if (isa < AMALGAM_ISA_SCALAR || isa > best_isa()) return nullptr;
   switch (isa) {
@@ -79,6 +101,15 @@ const KernelTable *table_for(int32_t isa) {
     default:
       return &kScalarKernels;
   }
+}
+
+// The status of a kernel call that ran: CPU kernels cannot fail; a CUDA one reports the first CUDA error it met.
+int32_t finish(int32_t isa) {
+  if (!is_cuda(isa)) return AMALGAM_OK;
+  const int32_t error = g_cuda.load(std::memory_order_acquire)->take_error();
+  if (error == 0) return AMALGAM_OK;
+  tl_cuda_error = error;
+  return AMALGAM_ERR_CUDA;
 }
 
 bool valid_dtype(int32_t d) { return d == AMALGAM_DTYPE_F32 || d == AMALGAM_DTYPE_F16 || d == AMALGAM_DTYPE_BF16; }
@@ -109,7 +140,7 @@ const char *amalgam_isa_name(int32_t isa) {
     case AMALGAM_ISA_AVX512_BF16:
       return "avx512_bf16";
     default:
-      return "unknown";
+      return "unknown";  // CUDA devices have no ISA name (point 10)
   }
 }
 
@@ -135,6 +166,10 @@ const char *amalgam_status_message(int32_t status) {
       return "element count is not a whole number of 32-element blocks";
     case AMALGAM_ERR_BAD_ARGUMENT:
       return "argument out of range";
+    case AMALGAM_ERR_CUDA:
+      return "CUDA call failed (amalgam_cuda_last_error names the error)";
+    case AMALGAM_ERR_NO_CUDA:
+      return "the CUDA library is not attached";
     default:
       return "unknown status";
   }
@@ -151,7 +186,7 @@ int32_t amalgam_convert(int32_t isa, int64_t src, int32_t src_dtype, int64_t dst
   if (n == 0) return AMALGAM_OK;
   if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
   t->convert(as_pointer(src), src_dtype, const_cast<void *>(as_pointer(dst)), dst_dtype, n, flags);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes,
@@ -185,7 +220,7 @@ int32_t amalgam_weighted_sum(int32_t isa, int32_t count, const int64_t *inputs, 
   if (status == AMALGAM_OK)
     t->weighted_sum(count, ptrs, input_dtypes, coefficients, const_cast<void *>(as_pointer(out)), out_dtype, n, flags);
   delete[] heap_ptrs;
-  return status;
+  return status == AMALGAM_OK ? finish(isa) : status;
 }
 
 int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype, int64_t n, double *result) {
@@ -200,7 +235,7 @@ int32_t amalgam_dot3(int32_t isa, int64_t x, int32_t x_dtype, int64_t y, int32_t
   }
   if (x == 0 || y == 0) return AMALGAM_ERR_NULL_POINTER;
   t->dot3(as_pointer(x), x_dtype, as_pointer(y), y_dtype, n, result);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_quantize_q8_0(int32_t isa, int64_t src, int32_t src_dtype, int64_t dst, int64_t n) {
@@ -212,7 +247,7 @@ int32_t amalgam_quantize_q8_0(int32_t isa, int64_t src, int32_t src_dtype, int64
   if (n == 0) return AMALGAM_OK;
   if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
   t->quantize_q8_0(as_pointer(src), src_dtype, const_cast<void *>(as_pointer(dst)), n / AMALGAM_QUANT_BLOCK);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format, int64_t dst, int32_t dst_dtype, int64_t n) {
@@ -224,7 +259,7 @@ int32_t amalgam_dequantize(int32_t isa, int64_t src, int32_t format, int64_t dst
   if (n == 0) return AMALGAM_OK;
   if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
   t->dequantize(as_pointer(src), format, const_cast<void *>(as_pointer(dst)), dst_dtype, n / AMALGAM_QUANT_BLOCK);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64_t n, int64_t *histogram) {
@@ -234,7 +269,7 @@ int32_t amalgam_magnitude_histogram_high(int32_t isa, const float *values, int64
   if (n == 0) return AMALGAM_OK;
   if (values == nullptr || histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->magnitude_histogram_high(values, n, histogram);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_t n, int32_t high, int64_t *histogram) {
@@ -245,7 +280,7 @@ int32_t amalgam_magnitude_histogram_low(int32_t isa, const float *values, int64_
   if (n == 0) return AMALGAM_OK;
   if (values == nullptr || histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->magnitude_histogram_low(values, n, high, histogram);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype, int32_t round_dtype, const float *b, int64_t n,
@@ -256,6 +291,12 @@ int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype, int32_t rou
   if (!valid_dtype(x_dtype) || !valid_dtype(round_dtype)) return AMALGAM_ERR_BAD_DTYPE;
   if (n == 0) return AMALGAM_OK;
   if (x == 0 || b == nullptr || d == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  // On a CUDA path too this runs on the CPU: a conversion and one subtraction per element cost less than staging
+  // them through the device in pieces (the conversions give the same bits everywhere, point 5).
+  if (is_cuda(isa)) {
+    isa = best_isa();
+    t = table_for(isa);
+  }
   // In L1-sized pieces through the ISA's own conversions (the same bits as amalgam_convert), then one subtract.
   constexpr int64_t kPiece = 2048;
   alignas(64) float wide[kPiece];
@@ -272,7 +313,7 @@ int32_t amalgam_task_vector(int32_t isa, int64_t x, int32_t x_dtype, int32_t rou
     }
     for (int64_t j = 0; j < len; ++j) d[i + j] = wide[j] - b[i + j];
   }
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t keep_bits, int64_t keep_equal,
@@ -284,7 +325,7 @@ int32_t amalgam_magnitude_mask(int32_t isa, float *values, int64_t n, int32_t ke
   if (n == 0) return AMALGAM_OK;
   if (values == nullptr || seen == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->magnitude_mask(values, n, keep_bits, keep_equal, drop_bits, drop_equal, seen);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 namespace {
@@ -314,7 +355,7 @@ int32_t amalgam_philox_uniforms(int32_t isa, uint64_t seed, uint64_t stream_hash
   if (n == 0) return AMALGAM_OK;
   if (out == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->philox_uniforms(seed, stream_hash, first, n, out);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_philox_keep(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n, double p,
@@ -326,7 +367,7 @@ int32_t amalgam_philox_keep(int32_t isa, uint64_t seed, uint64_t stream_hash, in
   if (n == 0) return AMALGAM_OK;
   if (values == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->philox_keep(seed, stream_hash, first, n, keep_threshold(p), values);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_disjoint_merge(int32_t isa, int32_t models, const float *w, int64_t stride, const float *weights,
@@ -339,7 +380,7 @@ int32_t amalgam_disjoint_merge(int32_t isa, int32_t models, const float *w, int6
   if (n == 0) return AMALGAM_OK;
   if (w == nullptr || weights == nullptr || base == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->disjoint_merge(models, w, stride, weights, n, normalize, base, lambda, out);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float *w, int64_t stride, int64_t n, float divisor,
@@ -352,7 +393,7 @@ int32_t amalgam_plain_merge(int32_t isa, int32_t models, const float *w, int64_t
   if (n == 0) return AMALGAM_OK;
   if (w == nullptr || base == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->plain_merge(models, w, stride, n, divisor, base, lambda, out);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 namespace {
@@ -375,7 +416,7 @@ int32_t amalgam_sce_variance_keys(int32_t isa, int32_t models, const float *x, i
   if (n == 0) return AMALGAM_OK;
   if (keys == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->sce_variance_keys(models, x, stride, b, n, keys);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_sce_histogram_high(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
@@ -387,7 +428,7 @@ int32_t amalgam_sce_histogram_high(int32_t isa, int32_t models, const float *x, 
   if (n == 0) return AMALGAM_OK;
   if (histogram == nullptr || nonzero == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->sce_histogram_high(models, x, stride, b, n, histogram, nonzero, keys);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_sce_histogram_low(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
@@ -400,7 +441,7 @@ int32_t amalgam_sce_histogram_low(int32_t isa, int32_t models, const float *x, i
   if (n == 0) return AMALGAM_OK;
   if (histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->sce_histogram_low(models, x, stride, b, n, high, histogram);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
@@ -414,7 +455,7 @@ int32_t amalgam_sce_square_sums(int32_t isa, int32_t models, const float *x, int
   if (n == 0) return AMALGAM_OK;
   if (seen == nullptr || sums == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->sce_square_sums(models, x, stride, b, keys, n, threshold, equal_kept, seen, sums);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t stride, const float *b,
@@ -428,7 +469,7 @@ int32_t amalgam_sce_merge(int32_t isa, int32_t models, const float *x, int64_t s
   if (n == 0) return AMALGAM_OK;
   if (seen == nullptr || weights == nullptr || out == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->sce_merge(models, x, stride, b, keys, n, threshold, equal_kept, seen, weights, out);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_advise(int64_t address, int64_t length, int32_t advice) {
@@ -481,7 +522,7 @@ int32_t amalgam_count_nonfinite(int32_t isa, int64_t src, int32_t dtype, int64_t
   if (n == 0) return AMALGAM_OK;
   if (src == 0) return AMALGAM_ERR_NULL_POINTER;
   t->count_nonfinite(as_pointer(src), dtype, n, counts);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stream_hash, int64_t first, int64_t n,
@@ -496,7 +537,7 @@ int32_t amalgam_della_mask(int32_t isa, uint64_t seed, uint64_t stream_hash, int
   if (values == nullptr || keys == nullptr || uniforms == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->della_mask(seed, stream_hash, first, n, row_length, density, epsilon, values, reinterpret_cast<uint64_t *>(keys),
                 uniforms);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_gram(int32_t isa, int32_t count, const int64_t *inputs, const int32_t *input_dtypes, int64_t base,
@@ -517,7 +558,7 @@ int32_t amalgam_gram(int32_t isa, int32_t count, const int64_t *inputs, const in
     ptrs[k] = as_pointer(inputs[k]);
   }
   t->gram(count, ptrs, input_dtypes, base != 0 ? as_pointer(base) : nullptr, base_dtype, n, acc);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 namespace {
@@ -545,7 +586,7 @@ int32_t amalgam_fusion_histogram_high(int32_t isa, int64_t a, int32_t a_dtype, i
   if (n == 0) return AMALGAM_OK;
   if (a == 0 || b == 0 || kl == nullptr || histogram == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->fusion_histogram_high(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, histogram);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_fusion_histogram_low(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype, int64_t n,
@@ -565,7 +606,7 @@ int32_t amalgam_fusion_histogram_low(int32_t isa, int64_t a, int32_t a_dtype, in
   if (a == 0 || b == 0 || kl == nullptr || histograms == nullptr) return AMALGAM_ERR_NULL_POINTER;
   t->fusion_histogram_low(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, bucket_count,
                           buckets, histograms);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_fusion_select(int32_t isa, int64_t a, int32_t a_dtype, int64_t b, int32_t b_dtype, int64_t n,
@@ -581,7 +622,7 @@ int32_t amalgam_fusion_select(int32_t isa, int64_t a, int32_t a_dtype, int64_t b
   if (a == 0 || b == 0 || kl == nullptr || out == 0) return AMALGAM_ERR_NULL_POINTER;
   t->fusion_select(as_pointer(a), a_dtype, as_pointer(b), b_dtype, n, row, column, row_length, kl, threshold,
                    const_cast<void *>(as_pointer(out)), out_dtype);
-  return AMALGAM_OK;
+  return finish(isa);
 }
 
 int32_t amalgam_nearswap(int32_t isa, int64_t base, int32_t base_dtype, int64_t other, int32_t other_dtype, float t,
@@ -614,6 +655,168 @@ int32_t amalgam_advise_file(const char *path, int64_t offset, int64_t length, in
   if (rc != 0) return AMALGAM_ERR_SYSTEM;
 #endif
   return AMALGAM_OK;
+}
+
+}  // extern "C"
+
+// ------------------------------------------------------------------------------------------------ CUDA (point 10)
+
+namespace amalgam {
+namespace {
+
+const CudaEntry *cuda_entry() { return g_cuda.load(std::memory_order_acquire); }
+
+int32_t cuda_status(int32_t error) {
+  if (error == 0) return AMALGAM_OK;
+  tl_cuda_error = error;
+  return AMALGAM_ERR_CUDA;
+}
+
+bool valid_device(int32_t device) { return device >= 0 && device < AMALGAM_CUDA_MAX_DEVICES; }
+
+}  // namespace
+}  // namespace amalgam
+
+extern "C" {
+
+int32_t amalgam_cuda_attach(int64_t entry_function) {
+  if (entry_function == 0) return AMALGAM_ERR_NULL_POINTER;
+  using EntryFunction = const CudaEntry *(*)();
+  const auto function = reinterpret_cast<EntryFunction>(static_cast<intptr_t>(entry_function));
+  const CudaEntry *entry = function();
+  if (entry == nullptr || entry->version != kCudaEntryVersion) return AMALGAM_ERR_BAD_ARGUMENT;
+  g_cuda.store(entry, std::memory_order_release);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_cuda_device_count(int32_t *count, int32_t *cuda_error) {
+  if (count == nullptr || cuda_error == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  *count = 0;
+  *cuda_error = 0;
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  *cuda_error = cuda->device_count(count);
+  return AMALGAM_OK;
+}
+
+int32_t amalgam_cuda_device_info(int32_t device, char *name, int32_t name_capacity, int64_t *memory, int32_t *numbers,
+                                 int32_t *cuda_error) {
+  if (name == nullptr || memory == nullptr || numbers == nullptr || cuda_error == nullptr)
+    return AMALGAM_ERR_NULL_POINTER;
+  if (!valid_device(device) || name_capacity < 1) return AMALGAM_ERR_BAD_ARGUMENT;
+  *cuda_error = 0;
+  name[0] = '\0';
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  *cuda_error = cuda->device_info(device, name, name_capacity, memory, numbers);
+  return cuda_status(*cuda_error);
+}
+
+int32_t amalgam_cuda_last_error(void) { return tl_cuda_error; }
+
+const char *amalgam_cuda_error_name(int32_t cuda_error) {
+  const CudaEntry *cuda = cuda_entry();
+  return cuda == nullptr ? "unknown" : cuda->error_name(cuda_error);
+}
+
+const char *amalgam_cuda_error_string(int32_t cuda_error) {
+  const CudaEntry *cuda = cuda_entry();
+  return cuda == nullptr ? "unknown" : cuda->error_string(cuda_error);
+}
+
+int32_t amalgam_cuda_set_staging_bytes(int64_t bytes) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (bytes < (int64_t{1} << 20)) return AMALGAM_ERR_BAD_ARGUMENT;
+  return cuda_status(cuda->set_staging_bytes(bytes));
+}
+
+int32_t amalgam_cuda_device_convert(int32_t device, int64_t stream, int64_t src, int32_t src_dtype, int64_t dst,
+                                    int32_t dst_dtype, int64_t n) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (!valid_device(device)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (!valid_dtype(src_dtype) || !valid_dtype(dst_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) return AMALGAM_OK;
+  if (src == 0 || dst == 0) return AMALGAM_ERR_NULL_POINTER;
+  return cuda_status(cuda->device_convert(device, stream, src, src_dtype, dst, dst_dtype, n));
+}
+
+int32_t amalgam_cuda_device_weighted_sum(int32_t device, int64_t stream, int32_t count, const int64_t *inputs,
+                                         const int32_t *input_dtypes, const float *coefficients, int64_t out,
+                                         int32_t out_dtype, int64_t n) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (!valid_device(device)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (count < 1 || count > AMALGAM_CUDA_DEVICE_SUM_INPUTS) return AMALGAM_ERR_BAD_INPUT_COUNT;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (inputs == nullptr || input_dtypes == nullptr || coefficients == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (!valid_dtype(out_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  for (int32_t k = 0; k < count; ++k) {
+    if (!valid_dtype(input_dtypes[k])) return AMALGAM_ERR_BAD_DTYPE;
+    if (inputs[k] == 0) return AMALGAM_ERR_NULL_POINTER;
+  }
+  if (n == 0) return AMALGAM_OK;
+  if (out == 0) return AMALGAM_ERR_NULL_POINTER;
+  return cuda_status(
+      cuda->device_weighted_sum(device, stream, count, inputs, input_dtypes, coefficients, out, out_dtype, n));
+}
+
+int32_t amalgam_cuda_device_dot3(int32_t device, int64_t stream, int64_t x, int32_t x_dtype, int64_t y, int32_t y_dtype,
+                                 int64_t n, double *result) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (!valid_device(device)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (n < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (result == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  if (!valid_dtype(x_dtype) || !valid_dtype(y_dtype)) return AMALGAM_ERR_BAD_DTYPE;
+  if (n == 0) {
+    result[0] = result[1] = result[2] = 0.0;
+    return AMALGAM_OK;
+  }
+  if (x == 0 || y == 0) return AMALGAM_ERR_NULL_POINTER;
+  return cuda_status(cuda->device_dot3(device, stream, x, x_dtype, y, y_dtype, n, result));
+}
+
+int32_t amalgam_cuda_malloc(int32_t device, int64_t bytes, int64_t *address) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (address == nullptr) return AMALGAM_ERR_NULL_POINTER;
+  *address = 0;
+  if (!valid_device(device) || bytes <= 0) return AMALGAM_ERR_BAD_ARGUMENT;
+  return cuda_status(cuda->device_malloc(device, bytes, address));
+}
+
+int32_t amalgam_cuda_free(int32_t device, int64_t address) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (!valid_device(device)) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (address == 0) return AMALGAM_OK;
+  return cuda_status(cuda->device_free(device, address));
+}
+
+int32_t amalgam_cuda_copy(int32_t device, int64_t stream, int64_t dst, int64_t src, int64_t bytes, int32_t kind) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (!valid_device(device) || kind < 1 || kind > 3) return AMALGAM_ERR_BAD_ARGUMENT;
+  if (bytes < 0) return AMALGAM_ERR_NEGATIVE_COUNT;
+  if (bytes == 0) return AMALGAM_OK;
+  if (dst == 0 || src == 0) return AMALGAM_ERR_NULL_POINTER;
+  return cuda_status(cuda->device_copy(device, stream, dst, src, bytes, kind));
+}
+
+int32_t amalgam_cuda_synchronize(int32_t device, int64_t stream) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  if (!valid_device(device)) return AMALGAM_ERR_BAD_ARGUMENT;
+  return cuda_status(cuda->device_synchronize(device, stream));
+}
+
+int32_t amalgam_cuda_set_pipelining(int32_t on) {
+  const CudaEntry *cuda = cuda_entry();
+  if (cuda == nullptr) return AMALGAM_ERR_NO_CUDA;
+  return cuda_status(cuda->set_pipelining(on));
 }
 
 }  // extern "C"

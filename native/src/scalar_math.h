@@ -9,25 +9,33 @@
 
 #include "amalgam.h"
 
+// The scalar functions below are also the element code of the CUDA kernels (native/src/cuda), so both paths
+// share one definition of every rounding rule.
+#if defined(__CUDACC__)
+#define AMALGAM_HD __host__ __device__
+#else
+#define AMALGAM_HD
+#endif
+
 namespace amalgam {
 namespace {
 
-static inline uint32_t f32_bits(float f) {
+AMALGAM_HD static inline uint32_t f32_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u;
 }
 
-static inline float f32_from_bits(uint32_t u) {
+AMALGAM_HD static inline float f32_from_bits(uint32_t u) {
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
 
-static inline float bf16_to_f32(uint16_t h) { return f32_from_bits(static_cast<uint32_t>(h) << 16); }
+AMALGAM_HD static inline float bf16_to_f32(uint16_t h) { return f32_from_bits(static_cast<uint32_t>(h) << 16); }
 
 // Round to nearest even; NaN becomes a quiet NaN keeping sign and top payload bits (the ggml/gguf-py rule).
-static inline uint16_t f32_to_bf16(float f) {
+AMALGAM_HD static inline uint16_t f32_to_bf16(float f) {
   uint32_t u = f32_bits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
   u += 0x7fffu + ((u >> 16) & 1u);
@@ -35,7 +43,7 @@ static inline uint16_t f32_to_bf16(float f) {
 }
 
 // IEEE binary16 -> binary32, exact; NaN is quieted (as F16C's vcvtph2ps does).
-static inline float f16_to_f32(uint16_t h) {
+AMALGAM_HD static inline float f16_to_f32(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   uint32_t exp = (h >> 10) & 0x1fu;
   uint32_t mant = h & 0x3ffu;
@@ -60,7 +68,7 @@ static inline float f16_to_f32(uint16_t h) {
 }
 
 // IEEE binary32 -> binary16, round to nearest even, subnormals kept, overflow to infinity, NaN quieted.
-static inline uint16_t f32_to_f16(float f) {
+AMALGAM_HD static inline uint16_t f32_to_f16(float f) {
   uint32_t u = f32_bits(f);
   uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
   uint32_t a = u & 0x7fffffffu;
@@ -82,7 +90,7 @@ static inline uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | q);
 }
 
-static inline float load_scalar(const void *p, int32_t dtype, int64_t i) {
+AMALGAM_HD static inline float load_scalar(const void *p, int32_t dtype, int64_t i) {
   switch (dtype) {
     case AMALGAM_DTYPE_F32: {
       float f;
@@ -102,7 +110,7 @@ static inline float load_scalar(const void *p, int32_t dtype, int64_t i) {
   }
 }
 
-static inline void store_scalar(void *p, int32_t dtype, int64_t i, float v) {
+AMALGAM_HD static inline void store_scalar(void *p, int32_t dtype, int64_t i, float v) {
   switch (dtype) {
     case AMALGAM_DTYPE_F32:
       std::memcpy(static_cast<char *>(p) + i * 4, &v, 4);
@@ -121,8 +129,9 @@ static inline void store_scalar(void *p, int32_t dtype, int64_t i, float v) {
 }
 
 // Elements [begin, n) of one weighted sum, scalar; used by the scalar path and for SIMD tails.
-static inline void weighted_sum_scalar_range(int32_t count, const void *const *inputs, const int32_t *dtypes,
-                                             const float *c, void *out, int32_t out_dtype, int64_t begin, int64_t n) {
+AMALGAM_HD static inline void weighted_sum_scalar_range(int32_t count, const void *const *inputs, const int32_t *dtypes,
+                                                        const float *c, void *out, int32_t out_dtype, int64_t begin,
+                                                        int64_t n) {
   for (int64_t i = begin; i < n; ++i) {
     float acc = c[0] * load_scalar(inputs[0], dtypes[0], i);
     for (int32_t k = 1; k < count; ++k) acc = std::fmaf(c[k], load_scalar(inputs[k], dtypes[k], i), acc);
@@ -130,8 +139,8 @@ static inline void weighted_sum_scalar_range(int32_t count, const void *const *i
   }
 }
 
-static inline void convert_scalar_range(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype, int64_t begin,
-                                        int64_t n) {
+AMALGAM_HD static inline void convert_scalar_range(const void *src, int32_t src_dtype, void *dst, int32_t dst_dtype,
+                                                   int64_t begin, int64_t n) {
   for (int64_t i = begin; i < n; ++i) store_scalar(dst, dst_dtype, i, load_scalar(src, src_dtype, i));
 }
 
@@ -142,7 +151,7 @@ constexpr int64_t kQ8_0Bytes = 34;
 constexpr int64_t kQ4_0Bytes = 18;
 
 // Java's (int) conversion of a float: NaN -> 0, saturating at the int32 range, truncating otherwise.
-static inline int32_t java_int(float v) {
+AMALGAM_HD static inline int32_t java_int(float v) {
   if (v != v) return 0;
   if (v >= 2147483648.0f) return INT32_MAX;
   if (v <= -2147483648.0f) return INT32_MIN;
@@ -150,19 +159,19 @@ static inline int32_t java_int(float v) {
 }
 
 // Round half away from zero, exactly (C's roundf): v - trunc(v) is exact for every float.
-static inline float round_half_away(float v) {
+AMALGAM_HD static inline float round_half_away(float v) {
   float t = std::trunc(v);
   if (std::fabs(v - t) >= 0.5f) t += v < 0.0f ? -1.0f : 1.0f;
   return t;
 }
 
 // The f16 d of a block holding a NaN: the first NaN's magnitude, quieted and narrowed (f32_to_f16 of it).
-static inline uint16_t q8_0_nan_scale(uint32_t magnitude_bits) {
+AMALGAM_HD static inline uint16_t q8_0_nan_scale(uint32_t magnitude_bits) {
   return static_cast<uint16_t>(0x7e00u | ((magnitude_bits >> 13) & 0x3ffu));
 }
 
 // One Q8_0 block of the 32 elements at src[first ..]: the reference every SIMD path must equal.
-static inline void quantize_q8_0_block_scalar(const void *src, int32_t dtype, int64_t first, uint8_t *out) {
+AMALGAM_HD static inline void quantize_q8_0_block_scalar(const void *src, int32_t dtype, int64_t first, uint8_t *out) {
   float x[kQuantBlock];
   uint32_t amax_bits = 0;
   bool nan = false;
@@ -193,7 +202,7 @@ static inline void quantize_q8_0_block_scalar(const void *src, int32_t dtype, in
 }
 
 // The 32 signed values of one block (before scaling): Q8_0 bytes, or Q4_0 nibbles minus 8.
-static inline void block_values_scalar(const uint8_t *block, int32_t format, int8_t *q) {
+AMALGAM_HD static inline void block_values_scalar(const uint8_t *block, int32_t format, int8_t *q) {
   if (format == AMALGAM_BLOCK_Q8_0) {
     std::memcpy(q, block + 2, kQuantBlock);
   } else {
@@ -204,8 +213,8 @@ static inline void block_values_scalar(const uint8_t *block, int32_t format, int
   }
 }
 
-static inline void dequantize_block_scalar(const uint8_t *block, int32_t format, void *dst, int32_t dst_dtype,
-                                           int64_t first) {
+AMALGAM_HD static inline void dequantize_block_scalar(const uint8_t *block, int32_t format, void *dst,
+                                                      int32_t dst_dtype, int64_t first) {
   uint16_t h;
   std::memcpy(&h, block, 2);
   const float d = f16_to_f32(h);
@@ -214,7 +223,9 @@ static inline void dequantize_block_scalar(const uint8_t *block, int32_t format,
   for (int j = 0; j < kQuantBlock; ++j) store_scalar(dst, dst_dtype, first + j, static_cast<float>(q[j]) * d);
 }
 
-static inline int64_t block_bytes(int32_t format) { return format == AMALGAM_BLOCK_Q8_0 ? kQ8_0Bytes : kQ4_0Bytes; }
+AMALGAM_HD static inline int64_t block_bytes(int32_t format) {
+  return format == AMALGAM_BLOCK_Q8_0 ? kQ8_0Bytes : kQ4_0Bytes;
+}
 
 // Lane state of one dot3 block (contract point 6 of amalgam.h).
 struct Dot3Lanes {
@@ -223,13 +234,13 @@ struct Dot3Lanes {
   float yy[16];
 };
 
-static inline void dot3_lanes_reset(Dot3Lanes *l) {
+AMALGAM_HD static inline void dot3_lanes_reset(Dot3Lanes *l) {
   for (int i = 0; i < 16; ++i) l->xy[i] = l->xx[i] = l->yy[i] = 0.0f;
 }
 
 // One group of 32 elements starting at element j, of which only those < n exist (the rest read as +0).
-static inline void dot3_group_scalar(Dot3Lanes *l, const void *x, int32_t xd, const void *y, int32_t yd, int64_t j,
-                                     int64_t n) {
+AMALGAM_HD static inline void dot3_group_scalar(Dot3Lanes *l, const void *x, int32_t xd, const void *y, int32_t yd,
+                                                int64_t j, int64_t n) {
   for (int lane = 0; lane < 16; ++lane) {
     for (int odd = 1; odd >= 0; --odd) {
       int64_t e = j + 2 * lane + odd;
@@ -242,7 +253,7 @@ static inline void dot3_group_scalar(Dot3Lanes *l, const void *x, int32_t xd, co
   }
 }
 
-static inline void dot3_lanes_flush(const Dot3Lanes *l, double *total) {
+AMALGAM_HD static inline void dot3_lanes_flush(const Dot3Lanes *l, double *total) {
   double sxy = 0.0, sxx = 0.0, syy = 0.0;
   for (int i = 0; i < 16; ++i) {
     sxy += static_cast<double>(l->xy[i]);

@@ -3,13 +3,17 @@
 // the vector code is chosen by the flags that unit is compiled with (__AVX512F__, __AVX2__), and every path
 // falls back to the scalar functions below for heads and tails, which compute the same bits.
 // Everything sits in an anonymous namespace (kernels.h, docs/native.md pitfall 9).
+// The CUDA sources (native/src/cuda) include it for the scalar element code marked AMALGAM_HD; under nvcc the
+// vector code and the per-ISA kernels are left out.
 #ifndef AMALGAM_TASK_ARITHMETIC_H
 #define AMALGAM_TASK_ARITHMETIC_H
 
 #include <cstdint>
 #include <cstring>
 
-#if defined(__AVX2__) || defined(__AVX512F__)
+#include "scalar_math.h"  // AMALGAM_HD
+
+#if (defined(__AVX2__) || defined(__AVX512F__)) && !defined(__CUDACC__)
 #include <immintrin.h>
 #endif
 
@@ -21,7 +25,7 @@ constexpr uint32_t kPhiloxM1 = 0xCD9E8D57u;
 constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;
 constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;
 
-static inline uint32_t ta_abs_bits(float f) {
+AMALGAM_HD static inline uint32_t ta_abs_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u & 0x7fffffffu;
@@ -42,7 +46,7 @@ static inline void ta_histogram_low_scalar(const float *v, int64_t from, int64_t
 }
 
 // Philox4x32-10 of one counter block (Random123's philox4x32_R(10, ctr, key)).
-static inline void ta_philox_block(uint64_t block, uint64_t hash, uint64_t seed, uint32_t out[4]) {
+AMALGAM_HD static inline void ta_philox_block(uint64_t block, uint64_t hash, uint64_t seed, uint32_t out[4]) {
   uint32_t c0 = static_cast<uint32_t>(block), c1 = static_cast<uint32_t>(block >> 32);
   uint32_t c2 = static_cast<uint32_t>(hash), c3 = static_cast<uint32_t>(hash >> 32);
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
@@ -103,7 +107,7 @@ struct KeepSink {
 
 // The threshold walk of one element (MagnitudeSelection.Cursor): in the top set iff bits > t, or bits == t
 // while fewer than equal_kept equal elements were seen before it (then it counts as seen).
-static inline bool ta_in_top(uint32_t bits, int32_t t, int64_t equal_kept, int64_t *seen) {
+AMALGAM_HD static inline bool ta_in_top(uint32_t bits, int32_t t, int64_t equal_kept, int64_t *seen) {
   const int32_t b = static_cast<int32_t>(bits);
   if (b > t) return true;
   if (b == t && *seen < equal_kept) {
@@ -111,6 +115,26 @@ static inline bool ta_in_top(uint32_t bits, int32_t t, int64_t equal_kept, int64
     return true;
   }
   return false;
+}
+
+// Of the lanes in equal (bit l = lane l) that equal a threshold, the ones it takes in lane order: all while fewer
+// than equal_kept were counted, then none; *seen advances by the lanes taken (the scalar walk, one vector at once).
+static inline uint32_t ta_take_equal(uint32_t equal, int64_t equal_kept, int64_t *seen) {
+  if (equal == 0) return 0;
+  const int64_t room = equal_kept - *seen;
+  const int64_t lanes = __builtin_popcount(equal);
+  if (lanes <= room) {
+    *seen += lanes;
+    return equal;
+  }
+  uint32_t taken = 0;
+  for (int64_t j = 0; j < room; ++j) {
+    const uint32_t lowest = equal & (0u - equal);
+    taken |= lowest;
+    equal ^= lowest;
+  }
+  if (room > 0) *seen += room;
+  return taken;
 }
 
 static inline void ta_magnitude_mask_scalar(float *v, int64_t from, int64_t to, int32_t keep_bits, int64_t keep_equal,
@@ -158,6 +182,7 @@ static inline void ta_plain_scalar(int32_t models, const float *w, int64_t strid
   }
 }
 
+#if !defined(__CUDACC__)
 // ---- vector traits: 16 lanes (AVX-512) or 8 lanes (AVX2) ----
 
 #if defined(__AVX512F__)
@@ -411,26 +436,6 @@ void ta_philox_keep(uint64_t seed, uint64_t hash, int64_t first, int64_t n, uint
 #endif
 }
 
-// Of the lanes in equal (bit l = lane l) that equal a threshold, the ones it takes in lane order: all while fewer
-// than equal_kept were counted, then none; *seen advances by the lanes taken (the scalar walk, one vector at once).
-static inline uint32_t ta_take_equal(uint32_t equal, int64_t equal_kept, int64_t *seen) {
-  if (equal == 0) return 0;
-  const int64_t room = equal_kept - *seen;
-  const int64_t lanes = __builtin_popcount(equal);
-  if (lanes <= room) {
-    *seen += lanes;
-    return equal;
-  }
-  uint32_t taken = 0;
-  for (int64_t j = 0; j < room; ++j) {
-    const uint32_t lowest = equal & (0u - equal);
-    taken |= lowest;
-    equal ^= lowest;
-  }
-  if (room > 0) *seen += room;
-  return taken;
-}
-
 // Whole vectors at once: lanes above a threshold are in its set; lanes equal to it are taken in lane order
 // while its counter allows (ta_take_equal), exactly as the scalar walk counts them.
 void ta_magnitude_mask(float *v, int64_t n, int32_t keep_bits, int64_t keep_equal, int32_t drop_bits,
@@ -564,6 +569,8 @@ void ta_della_mask(uint64_t seed, uint64_t hash, int64_t first, int64_t n, int64
     }
   }
 }
+
+#endif  // !defined(__CUDACC__)
 
 }  // namespace
 }  // namespace amalgam
