@@ -6,7 +6,7 @@
  */
 module dev.amalgam.core {
   requires transitive com.fasterxml.jackson.databind;
-  requires org.bytedeco.javacpp;
+  requires transitive org.bytedeco.javacpp; // Cuda takes JavaCPP Pointers (device memory)
   requires org.snakeyaml.engine.v2;
 
   exports dev.amalgam.diagnostic;

@@ -468,6 +468,109 @@ public interface Kernels extends AutoCloseable {
     return new ParallelKernels(new NativeKernels(isa), threads);
   }
 
+  /**
+   * The kernels of CUDA device {@code index} (amalgam.h point 10): the native kernels' functions
+   * and bits, with every call staged through pinned buffers to the device and back. CUDA work is
+   * mostly copying, so at most {@value #CUDA_MAX_THREADS} host threads feed the device.
+   *
+   * @throws DeviceUnavailableException if the device is not usable (no CUDA library, driver or
+   *     device, or less than {@link Cuda#MIN_FREE_BYTES} free)
+   */
+  static Kernels cuda(int index, int threads) {
+    CudaDevice device = usableCudaDevice(index);
+    int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    return new ParallelKernels(new NativeKernels(device), Math.min(t, CUDA_MAX_THREADS));
+  }
+
+  /** Most host threads that feed one CUDA device. */
+  int CUDA_MAX_THREADS = 4;
+
+  /**
+   * The kernels for a requested {@link Device}. {@link Device#AUTO} picks the first usable CUDA
+   * device and says so on {@code notice}, else falls back to the CPU with one line there saying
+   * why; {@link Device#CUDA} and {@code cuda:N} fail instead of falling back.
+   *
+   * @param notice receives one line when {@code auto} chooses (never for cpu or explicit cuda)
+   * @throws DeviceUnavailableException if an explicitly requested CUDA device is not usable
+   */
+  static Kernels forDevice(Device device, int threads, java.util.function.Consumer<String> notice) {
+    switch (device.kind()) {
+      case CPU:
+        return best(threads);
+      case CUDA:
+        return cuda(device.index(), threads);
+      case AUTO:
+      default:
+        try {
+          Kernels k = cuda(-1, threads);
+          notice.accept(
+              "device auto: using " + Cuda.device(firstUsable()).orElseThrow().describe());
+          return k;
+        } catch (DeviceUnavailableException e) {
+          Kernels cpu = best(threads);
+          notice.accept(
+              "device auto: "
+                  + e.getMessage()
+                  + "; running on the CPU ("
+                  + cpu.description()
+                  + ")");
+          return cpu;
+        }
+    }
+  }
+
+  private static int firstUsable() {
+    for (CudaDevice d : Cuda.probe().devices()) {
+      if (Cuda.device(d.index()).map(x -> x.freeBytes() >= Cuda.MIN_FREE_BYTES).orElse(false)) {
+        return d.index();
+      }
+    }
+    throw new DeviceUnavailableException("no usable CUDA device");
+  }
+
+  private static CudaDevice usableCudaDevice(int index) {
+    Cuda.Probe probe = Cuda.probe();
+    if (probe.devices().isEmpty()) {
+      throw new DeviceUnavailableException(
+          "no usable CUDA device: " + probe.problem().orElse("none"));
+    }
+    int chosen = index >= 0 ? index : -1;
+    if (chosen < 0) {
+      try {
+        chosen = firstUsable();
+      } catch (DeviceUnavailableException e) {
+        throw new DeviceUnavailableException(
+            "no usable CUDA device: each has less than "
+                + (Cuda.MIN_FREE_BYTES >> 20)
+                + " MiB free ("
+                + probe.devices().stream().map(CudaDevice::describe).toList()
+                + ")");
+      }
+    }
+    final int wanted = chosen;
+    CudaDevice d =
+        Cuda.device(wanted)
+            .orElseThrow(
+                () ->
+                    new DeviceUnavailableException(
+                        "no CUDA device cuda:"
+                            + wanted
+                            + "; this machine has "
+                            + probe.devices().size()
+                            + " ("
+                            + probe.devices().stream().map(CudaDevice::describe).toList()
+                            + ")"));
+    if (d.freeBytes() < Cuda.MIN_FREE_BYTES) {
+      throw new DeviceUnavailableException(
+          "CUDA device "
+              + d.describe()
+              + " has less than "
+              + (Cuda.MIN_FREE_BYTES >> 20)
+              + " MiB free");
+    }
+    return d;
+  }
+
   /** The best native ISA here, if the native library is loaded. */
   static Optional<Isa> nativeBestIsa() {
     return NativeLibrary.isLoaded() ? Optional.of(NativeKernels.bestIsa()) : Optional.empty();

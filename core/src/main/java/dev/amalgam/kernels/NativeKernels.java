@@ -7,11 +7,19 @@ import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 
 /**
- * The native kernels of one ISA path, over direct buffers. Arguments arrive validated by
- * ParallelKernels.
+ * The native kernels of one ISA path, or of one CUDA device (amalgam.h point 10: the same functions
+ * with another isa value), over direct buffers. Arguments arrive validated by ParallelKernels.
  */
 final class NativeKernels implements KernelBackend {
+  /** amalgam.h's AMALGAM_ISA_CUDA_FIRST: isa values from here on name CUDA devices. */
+  static final int CUDA_FIRST = 64;
+
+  /** amalgam.h's AMALGAM_ERR_CUDA. */
+  static final int ERR_CUDA = -10;
+
   private final Isa isa;
+  private final int code;
+  private final String name;
 
   NativeKernels(Isa isa) {
     if (!NativeLibrary.isLoaded()) {
@@ -23,6 +31,15 @@ final class NativeKernels implements KernelBackend {
           "ISA " + isa.label() + " is not supported here; best is " + best.label());
     }
     this.isa = isa;
+    this.code = isa.code();
+    this.name = "native " + isa.label();
+  }
+
+  /** The kernels of CUDA device {@code device}; the caller checked that it is usable. */
+  NativeKernels(CudaDevice device) {
+    this.isa = null;
+    this.code = CUDA_FIRST + device.index();
+    this.name = "cuda:" + device.index() + " (" + device.name() + ")";
   }
 
   /** Best ISA of this CPU and build; requires the library to be loaded. */
@@ -30,13 +47,14 @@ final class NativeKernels implements KernelBackend {
     return Isa.fromCode(AmalgamNative.amalgam_isa_best());
   }
 
+  /** The CPU path, or null for a CUDA device. */
   Isa isa() {
     return isa;
   }
 
   @Override
   public String name() {
-    return "native " + isa.label();
+    return name;
   }
 
   @Override
@@ -54,6 +72,18 @@ final class NativeKernels implements KernelBackend {
   }
 
   private static void check(String operation, int status) {
+    if (status == ERR_CUDA) {
+      int error = AmalgamNative.amalgam_cuda_last_error();
+      throw new KernelException(
+          operation,
+          status,
+          "CUDA error "
+              + error
+              + " "
+              + AmalgamNative.amalgam_cuda_error_name(error)
+              + ": "
+              + AmalgamNative.amalgam_cuda_error_string(error));
+    }
     if (status != 0) {
       throw new KernelException(operation, status, AmalgamNative.amalgam_status_message(status));
     }
@@ -73,7 +103,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "convert",
           AmalgamNative.amalgam_convert(
-              isa.code(),
+              code,
               address(src, srcOffset),
               srcType.kernelCode(),
               address(dst, dstOffset),
@@ -108,7 +138,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "weighted_sum",
           AmalgamNative.amalgam_weighted_sum(
-              isa.code(),
+              code,
               count,
               addresses,
               codes,
@@ -129,7 +159,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "count_nonfinite",
           AmalgamNative.amalgam_count_nonfinite(
-              isa.code(), address(src, srcOffset), type.kernelCode(), n, counts));
+              code, address(src, srcOffset), type.kernelCode(), n, counts));
     } finally {
       Reference.reachabilityFence(src);
     }
@@ -142,11 +172,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "quantize_q8_0",
           AmalgamNative.amalgam_quantize_q8_0(
-              isa.code(),
-              address(src, srcOffset),
-              srcType.kernelCode(),
-              address(dst, dstOffset),
-              n));
+              code, address(src, srcOffset), srcType.kernelCode(), address(dst, dstOffset), n));
     } finally {
       Reference.reachabilityFence(src);
       Reference.reachabilityFence(dst);
@@ -166,7 +192,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "dequantize",
           AmalgamNative.amalgam_dequantize(
-              isa.code(),
+              code,
               address(src, srcOffset),
               format.ggmlId(),
               address(dst, dstOffset),
@@ -192,7 +218,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "dot3",
           AmalgamNative.amalgam_dot3(
-              isa.code(),
+              code,
               address(x, xOffset),
               xType.kernelCode(),
               address(y, yOffset),
@@ -209,21 +235,21 @@ final class NativeKernels implements KernelBackend {
   public void magnitudeHistogramHigh(float[] values, int n, long[] histogram) {
     check(
         "magnitude_histogram_high",
-        AmalgamNative.amalgam_magnitude_histogram_high(isa.code(), values, n, histogram));
+        AmalgamNative.amalgam_magnitude_histogram_high(code, values, n, histogram));
   }
 
   @Override
   public void magnitudeHistogramLow(float[] values, int n, int high, long[] histogram) {
     check(
         "magnitude_histogram_low",
-        AmalgamNative.amalgam_magnitude_histogram_low(isa.code(), values, n, high, histogram));
+        AmalgamNative.amalgam_magnitude_histogram_low(code, values, n, high, histogram));
   }
 
   @Override
   public void philoxUniforms(long seed, long streamHash, long first, float[] out, int n) {
     check(
         "philox_uniforms",
-        AmalgamNative.amalgam_philox_uniforms(isa.code(), seed, streamHash, first, n, out));
+        AmalgamNative.amalgam_philox_uniforms(code, seed, streamHash, first, n, out));
   }
 
   @Override
@@ -231,7 +257,7 @@ final class NativeKernels implements KernelBackend {
       long seed, long streamHash, long first, double p, float[] values, int n) {
     check(
         "philox_keep",
-        AmalgamNative.amalgam_philox_keep(isa.code(), seed, streamHash, first, n, p, values));
+        AmalgamNative.amalgam_philox_keep(code, seed, streamHash, first, n, p, values));
   }
 
   @Override
@@ -248,7 +274,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "gram",
           AmalgamNative.amalgam_gram(
-              isa.code(),
+              code,
               count,
               addresses,
               codes,
@@ -277,17 +303,7 @@ final class NativeKernels implements KernelBackend {
     check(
         "della_mask",
         AmalgamNative.amalgam_della_mask(
-            isa.code(),
-            seed,
-            streamHash,
-            first,
-            n,
-            rowLength,
-            density,
-            epsilon,
-            values,
-            keys,
-            uniforms));
+            code, seed, streamHash, first, n, rowLength, density, epsilon, values, keys, uniforms));
   }
 
   @Override
@@ -304,7 +320,7 @@ final class NativeKernels implements KernelBackend {
     check(
         "disjoint_merge",
         AmalgamNative.amalgam_disjoint_merge(
-            isa.code(), models, w, stride, weights, n, normalize ? 1 : 0, base, lambda, out));
+            code, models, w, stride, weights, n, normalize ? 1 : 0, base, lambda, out));
   }
 
   @Override
@@ -314,13 +330,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "task_vector",
           AmalgamNative.amalgam_task_vector(
-              isa.code(),
-              address(x, xOffset),
-              xType.kernelCode(),
-              roundType.kernelCode(),
-              b,
-              n,
-              d));
+              code, address(x, xOffset), xType.kernelCode(), roundType.kernelCode(), b, n, d));
     } finally {
       Reference.reachabilityFence(x);
     }
@@ -338,7 +348,7 @@ final class NativeKernels implements KernelBackend {
     check(
         "magnitude_mask",
         AmalgamNative.amalgam_magnitude_mask(
-            isa.code(), values, n, keepBits, keepEqual, dropBits, dropEqual, seen));
+            code, values, n, keepBits, keepEqual, dropBits, dropEqual, seen));
   }
 
   @Override
@@ -353,8 +363,7 @@ final class NativeKernels implements KernelBackend {
       float[] out) {
     check(
         "plain_merge",
-        AmalgamNative.amalgam_plain_merge(
-            isa.code(), models, w, stride, n, divisor, base, lambda, out));
+        AmalgamNative.amalgam_plain_merge(code, models, w, stride, n, divisor, base, lambda, out));
   }
 
   @Override
@@ -372,7 +381,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "fusion_histogram_high",
           AmalgamNative.amalgam_fusion_histogram_high(
-              isa.code(),
+              code,
               address(a, 0),
               aType.kernelCode(),
               address(b, 0),
@@ -405,7 +414,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "fusion_histogram_low",
           AmalgamNative.amalgam_fusion_histogram_low(
-              isa.code(),
+              code,
               address(a, 0),
               aType.kernelCode(),
               address(b, 0),
@@ -441,7 +450,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "fusion_select",
           AmalgamNative.amalgam_fusion_select(
-              isa.code(),
+              code,
               address(a, 0),
               aType.kernelCode(),
               address(b, 0),
@@ -479,7 +488,7 @@ final class NativeKernels implements KernelBackend {
       check(
           "nearswap",
           AmalgamNative.amalgam_nearswap(
-              isa.code(),
+              code,
               address(base, baseOffset),
               baseType.kernelCode(),
               address(other, otherOffset),
@@ -500,7 +509,7 @@ final class NativeKernels implements KernelBackend {
   public void sceVarianceKeys(float[] x, int stride, int models, float[] base, int n, int[] keys) {
     check(
         "sce_variance_keys",
-        AmalgamNative.amalgam_sce_variance_keys(isa.code(), models, x, stride, base, n, keys));
+        AmalgamNative.amalgam_sce_variance_keys(code, models, x, stride, base, n, keys));
   }
 
   @Override
@@ -516,7 +525,7 @@ final class NativeKernels implements KernelBackend {
     check(
         "sce_histogram_high",
         AmalgamNative.amalgam_sce_histogram_high(
-            isa.code(), models, x, stride, base, n, histogram, nonzero, keys));
+            code, models, x, stride, base, n, histogram, nonzero, keys));
   }
 
   @Override
@@ -524,8 +533,7 @@ final class NativeKernels implements KernelBackend {
       float[] x, int stride, int models, float[] base, int n, int high, long[] histogram) {
     check(
         "sce_histogram_low",
-        AmalgamNative.amalgam_sce_histogram_low(
-            isa.code(), models, x, stride, base, n, high, histogram));
+        AmalgamNative.amalgam_sce_histogram_low(code, models, x, stride, base, n, high, histogram));
   }
 
   @Override
@@ -543,7 +551,7 @@ final class NativeKernels implements KernelBackend {
     check(
         "sce_square_sums",
         AmalgamNative.amalgam_sce_square_sums(
-            isa.code(), models, x, stride, base, keys, n, threshold, equalKept, seen, sums));
+            code, models, x, stride, base, keys, n, threshold, equalKept, seen, sums));
   }
 
   @Override
@@ -562,17 +570,6 @@ final class NativeKernels implements KernelBackend {
     check(
         "sce_merge",
         AmalgamNative.amalgam_sce_merge(
-            isa.code(),
-            models,
-            x,
-            stride,
-            base,
-            keys,
-            n,
-            threshold,
-            equalKept,
-            seen,
-            weights,
-            out));
+            code, models, x, stride, base, keys, n, threshold, equalKept, seen, weights, out));
   }
 }

@@ -35,7 +35,10 @@ class KernelEquivalenceTest extends EveryImplementationTest {
 
   @Test
   void everyAvailablePathIsUnderTest() {
-    int expected = 2 + (NativeLibrary.isLoaded() ? 2 * (NativeKernels.bestIsa().ordinal() + 1) : 0);
+    int expected =
+        2
+            + (NativeLibrary.isLoaded() ? 2 * (NativeKernels.bestIsa().ordinal() + 1) : 0)
+            + 2 * KernelTestSupport.usableCudaDevices().size();
     assertEquals(expected, impls.size(), impls.toString());
   }
 

@@ -23,8 +23,15 @@ final class KernelTestSupport {
 
   private KernelTestSupport() {}
 
-  /** One implementation under test, with a readable name for failure messages. */
-  record Impl(String name, Kernels kernels, Isa isa) {
+  /**
+   * One implementation under test, with a readable name for failure messages; {@code cuda} marks a
+   * CUDA device's kernels (isa is then null).
+   */
+  record Impl(String name, Kernels kernels, Isa isa, boolean cuda) {
+    Impl(String name, Kernels kernels, Isa isa) {
+      this(name, kernels, isa, false);
+    }
+
     @Override
     public String toString() {
       return name;
@@ -32,8 +39,10 @@ final class KernelTestSupport {
   }
 
   /**
-   * Every implementation the tests must agree on: the Java kernels and every native ISA path up to
-   * the best one here, each with 1 and 2 threads. Close them with {@link #closeAll}.
+   * Every implementation the tests must agree on: the Java kernels, every native ISA path up to the
+   * best one here and every usable CUDA device (amalgam.h point 10: the same bits, except the sums
+   * {@link #assertChainSums} allows for), each with 1 and 2 threads. Close them with {@link
+   * #closeAll}.
    */
   static List<Impl> implementations() {
     List<Impl> all = new ArrayList<>();
@@ -54,7 +63,47 @@ final class KernelTestSupport {
                 }
               }
             });
+    for (CudaDevice d : usableCudaDevices()) {
+      for (int threads = 1; threads <= 2; threads++) {
+        all.add(
+            new Impl(
+                "cuda:" + d.index() + "/" + threads + "t",
+                Kernels.cuda(d.index(), threads),
+                null,
+                true));
+      }
+    }
     return all;
+  }
+
+  /** The CUDA devices the kernel tests run on (none on a machine without a GPU). */
+  static List<CudaDevice> usableCudaDevices() {
+    if (!dev.amalgam.kernels.jni.NativeLibrary.isLoaded()) return List.of();
+    return Cuda.probe().devices().stream()
+        .filter(d -> d.freeBytes() >= Cuda.MIN_FREE_BYTES)
+        .toList();
+  }
+
+  /**
+   * Checks sums that the contract defines as one chain of double additions over n elements: exact
+   * on the CPU paths; on a CUDA device (a fixed tree order, amalgam.h point 10) within the bound of
+   * two such summations, 2 n 2^-53 times {@code magnitudes[k]} (a bound of the sum of the terms'
+   * magnitudes), or both NaN.
+   */
+  static void assertChainSums(
+      Impl impl, double[] want, double[] got, double[] magnitudes, long n, String what) {
+    for (int k = 0; k < want.length; k++) {
+      boolean same =
+          Double.doubleToRawLongBits(want[k]) == Double.doubleToRawLongBits(got[k])
+              || (Double.isNaN(want[k]) && Double.isNaN(got[k]));
+      if (!same && impl.cuda() && Double.isFinite(want[k]) && Double.isFinite(got[k])) {
+        double bound = 2.0 * Math.max(n, 1) * 0x1p-53 * magnitudes[k];
+        same = Math.abs(got[k] - want[k]) <= bound;
+      }
+      if (!same) {
+        fail(impl + " " + what + " sum " + k + ": " + got[k] + " want " + want[k]);
+      }
+    }
   }
 
   static void closeAll(List<Impl> impls) {

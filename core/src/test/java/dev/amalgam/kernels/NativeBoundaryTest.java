@@ -1,6 +1,7 @@
 package dev.amalgam.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -164,7 +165,7 @@ class NativeBoundaryTest {
   @Test
   @Drives("amalgam_status_message")
   void everyStatusHasAMessageAndUnknownOnesSaySo() {
-    for (int status = -9; status <= 0; status++) {
+    for (int status = -11; status <= 0; status++) {
       assertFalse(
           AmalgamNative.amalgam_status_message(status).equals("unknown status"), "" + status);
     }
@@ -172,6 +173,125 @@ class NativeBoundaryTest {
     assertEquals("unknown status", AmalgamNative.amalgam_status_message(1));
     KernelException e = new KernelException("convert", -3, "unsupported element type");
     assertTrue(e.getMessage().contains("convert") && e.getMessage().contains("status -3"));
+  }
+
+  @Test
+  @Drives({
+    "amalgam_cuda_attach",
+    "amalgam_cuda_device_count",
+    "amalgam_cuda_device_info",
+    "amalgam_cuda_last_error",
+    "amalgam_cuda_error_name",
+    "amalgam_cuda_error_string",
+    "amalgam_cuda_set_staging_bytes",
+    "amalgam_cuda_device_convert",
+    "amalgam_cuda_device_weighted_sum",
+    "amalgam_cuda_device_dot3",
+    "amalgam_cuda_malloc",
+    "amalgam_cuda_free",
+    "amalgam_cuda_copy",
+    "amalgam_cuda_synchronize",
+    "amalgam_cuda_set_pipelining"
+  })
+  void cudaFunctionsRefuseBadArgumentsWithAStatus() {
+    boolean attached = dev.amalgam.kernels.jni.CudaLibrary.isAttached();
+    refusedWith(AmalgamNative.amalgam_cuda_attach(0), -1, "attach of address 0");
+    int[] one = new int[1];
+    int[] error = new int[1];
+    refusedWith(AmalgamNative.amalgam_cuda_device_count(null, error), -1, "count without a count");
+    int counted = AmalgamNative.amalgam_cuda_device_count(one, error);
+    assertEquals(attached ? 0 : -11, counted, "device count");
+    byte[] name = new byte[64];
+    long[] memory = new long[2];
+    int[] numbers = new int[6];
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_info(0, null, 64, memory, numbers, error), -1, "no name");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_info(-1, name, 64, memory, numbers, error),
+        -9,
+        "device -1");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_info(0, name, 0, memory, numbers, error),
+        -9,
+        "no room for the name");
+    int noCuda = -11;
+    refusedWith(
+        AmalgamNative.amalgam_cuda_set_staging_bytes(1), attached ? -9 : noCuda, "1-byte staging");
+    long[] inputs = {4096, 8192};
+    int[] types = {2, 2};
+    float[] c = {0.5f, 0.5f};
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_weighted_sum(0, 0, 0, inputs, types, c, 4096, 2, 8),
+        attached ? -4 : noCuda,
+        "no inputs");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_weighted_sum(0, 0, 33, inputs, types, c, 4096, 2, 8),
+        attached ? -4 : noCuda,
+        "33 inputs");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_weighted_sum(0, 0, 2, inputs, types, c, 4096, 2, -1),
+        attached ? -2 : noCuda,
+        "negative count");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_weighted_sum(
+            0, 0, 2, new long[] {4096, 0}, types, c, 4096, 2, 8),
+        attached ? -1 : noCuda,
+        "null input");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_weighted_sum(
+            0, 0, 2, inputs, new int[] {2, 7}, c, 4096, 2, 8),
+        attached ? -3 : noCuda,
+        "bad dtype");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_convert(-1, 0, 4096, 2, 8192, 0, 8),
+        attached ? -9 : noCuda,
+        "device -1");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_convert(0, 0, 0, 2, 8192, 0, 8),
+        attached ? -1 : noCuda,
+        "null source");
+    double[] sums = {1, 2, 3};
+    int empty = AmalgamNative.amalgam_cuda_device_dot3(0, 0, 0, 2, 0, 2, 0, sums);
+    if (attached) {
+      assertEquals(0, empty, "an empty dot3 needs no device");
+      assertArrayEquals(new double[] {0, 0, 0}, sums);
+    } else {
+      refusedWith(empty, noCuda, "dot3 without CUDA");
+    }
+    refusedWith(
+        AmalgamNative.amalgam_cuda_device_dot3(0, 0, 4096, 2, 8192, 9, 8, sums),
+        attached ? -3 : noCuda,
+        "bad dtype");
+    long[] address = {7};
+    refusedWith(
+        AmalgamNative.amalgam_cuda_malloc(0, 0, address), attached ? -9 : noCuda, "0 bytes");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_malloc(0, 8, null), attached ? -1 : noCuda, "no address");
+    refusedWith(AmalgamNative.amalgam_cuda_free(-1, 4096), attached ? -9 : noCuda, "device -1");
+    assertEquals(attached ? 0 : noCuda, AmalgamNative.amalgam_cuda_free(0, 0), "free of 0");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_copy(0, 0, 4096, 8192, 8, 4), attached ? -9 : noCuda, "kind 4");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_copy(0, 0, 4096, 8192, -8, 3),
+        attached ? -2 : noCuda,
+        "negative bytes");
+    refusedWith(
+        AmalgamNative.amalgam_cuda_copy(0, 0, 0, 8192, 8, 3), attached ? -1 : noCuda, "null dst");
+    refusedWith(AmalgamNative.amalgam_cuda_synchronize(-2, 0), attached ? -9 : noCuda, "device -2");
+    if (!attached) {
+      refusedWith(AmalgamNative.amalgam_cuda_set_pipelining(1), noCuda, "pipelining");
+    } else {
+      assertEquals(0, AmalgamNative.amalgam_cuda_set_pipelining(1));
+    }
+    // names of CUDA errors, whether or not the library is attached
+    assertFalse(AmalgamNative.amalgam_cuda_error_name(35).isEmpty());
+    assertFalse(AmalgamNative.amalgam_cuda_error_string(35).isEmpty());
+    AmalgamNative.amalgam_cuda_last_error();
+    // a CUDA isa value without a usable device is refused like an ISA beyond this CPU
+    if (KernelTestSupport.usableCudaDevices().isEmpty()) {
+      refusedWith(
+          AmalgamNative.amalgam_convert(64, 4096, 2, 8192, 0, 8, 0), -5, "cuda:0 without a device");
+    }
   }
 
   @Test

@@ -363,4 +363,90 @@ public final class AmalgamNative {
   /** See {@code amalgam_start_writeback}. */
   public static native int amalgam_start_writeback(
       @Cast("const char*") String path, @Cast("int64_t") long offset, @Cast("int64_t") long length);
+
+  // ------------------------------------------------------------------------ CUDA (amalgam.h point
+  // 10)
+
+  /** See {@code amalgam_cuda_attach}. */
+  public static native int amalgam_cuda_attach(@Cast("int64_t") long entryFunction);
+
+  /** See {@code amalgam_cuda_device_count}. */
+  public static native int amalgam_cuda_device_count(
+      @Cast("int32_t*") int[] count, @Cast("int32_t*") int[] cudaError);
+
+  /** See {@code amalgam_cuda_device_info}. */
+  public static native int amalgam_cuda_device_info(
+      int device,
+      @Cast("char*") byte[] name,
+      int nameCapacity,
+      @Cast("int64_t*") long[] memory,
+      @Cast("int32_t*") int[] numbers,
+      @Cast("int32_t*") int[] cudaError);
+
+  /** See {@code amalgam_cuda_last_error}. */
+  public static native int amalgam_cuda_last_error();
+
+  /** See {@code amalgam_cuda_error_name}. */
+  public static native @Cast("const char*") String amalgam_cuda_error_name(int cudaError);
+
+  /** See {@code amalgam_cuda_error_string}. */
+  public static native @Cast("const char*") String amalgam_cuda_error_string(int cudaError);
+
+  /** See {@code amalgam_cuda_set_staging_bytes}. */
+  public static native int amalgam_cuda_set_staging_bytes(@Cast("int64_t") long bytes);
+
+  /** See {@code amalgam_cuda_device_convert}. */
+  public static native int amalgam_cuda_device_convert(
+      int device,
+      @Cast("int64_t") long stream,
+      @Cast("int64_t") long src,
+      int srcDtype,
+      @Cast("int64_t") long dst,
+      int dstDtype,
+      @Cast("int64_t") long n);
+
+  /** See {@code amalgam_cuda_device_weighted_sum}. */
+  public static native int amalgam_cuda_device_weighted_sum(
+      int device,
+      @Cast("int64_t") long stream,
+      int count,
+      @Cast("const int64_t*") long[] inputs,
+      @Cast("const int32_t*") int[] inputDtypes,
+      @Cast("const float*") float[] coefficients,
+      @Cast("int64_t") long out,
+      int outDtype,
+      @Cast("int64_t") long n);
+
+  /** See {@code amalgam_cuda_device_dot3}. */
+  public static native int amalgam_cuda_device_dot3(
+      int device,
+      @Cast("int64_t") long stream,
+      @Cast("int64_t") long x,
+      int xDtype,
+      @Cast("int64_t") long y,
+      int yDtype,
+      @Cast("int64_t") long n,
+      @Cast("double*") double[] result);
+
+  /** See {@code amalgam_cuda_malloc}. */
+  public static native int amalgam_cuda_malloc(
+      int device, @Cast("int64_t") long bytes, @Cast("int64_t*") long[] address);
+
+  /** See {@code amalgam_cuda_free}. */
+  public static native int amalgam_cuda_free(int device, @Cast("int64_t") long address);
+
+  /** See {@code amalgam_cuda_copy}. */
+  public static native int amalgam_cuda_copy(
+      int device,
+      @Cast("int64_t") long stream,
+      @Cast("int64_t") long dst,
+      @Cast("int64_t") long src,
+      @Cast("int64_t") long bytes,
+      int kind);
+
+  /** See {@code amalgam_cuda_synchronize}. */
+  public static native int amalgam_cuda_synchronize(int device, @Cast("int64_t") long stream);
+
+  /** See {@code amalgam_cuda_set_pipelining}. */
+  public static native int amalgam_cuda_set_pipelining(int on);
 }

@@ -23,7 +23,7 @@ public final class NativeLibrary {
   /** Set to true to run on the Java kernels without trying the native library. */
   public static final String DISABLE_PROPERTY = "amalgam.native.disable";
 
-  private static final int EXPECTED_ABI = 6;
+  private static final int EXPECTED_ABI = 7;
   private static final Status STATUS = load();
 
   private NativeLibrary() {}

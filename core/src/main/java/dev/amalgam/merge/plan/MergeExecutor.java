@@ -67,7 +67,8 @@ public final class MergeExecutor {
       throws IOException, InterruptedException {
     List<TensorInfo> outputs = plan.outputTensors();
     try (ModelOutput out = ModelOutput.create(outputDirectory, options.overwrite());
-        Kernels kernels = Kernels.best(options.threads())) {
+        Kernels kernels =
+            Kernels.forDevice(options.device(), options.threads(), options.notices())) {
       long start = System.nanoTime();
       List<String> files;
       List<NonFiniteCount> nonFinite;
@@ -124,7 +125,8 @@ public final class MergeExecutor {
     for (int i = 0; i < plan.tasks().size(); i++) {
       planned.add(new GgufOutput.Planned(plan.tasks().get(i).output(), gguf.types().get(i)));
     }
-    try (Kernels kernels = Kernels.best(options.threads());
+    try (Kernels kernels =
+            Kernels.forDevice(options.device(), options.threads(), options.notices());
         GgufOutput out =
             GgufOutput.create(
                 absolute,

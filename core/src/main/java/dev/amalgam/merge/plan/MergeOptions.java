@@ -2,7 +2,9 @@ package dev.amalgam.merge.plan;
 
 import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.ProgressListener;
+import dev.amalgam.kernels.Device;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * How a merge runs: {@link #defaults()}, or {@link #builder()} to set some and {@link #toBuilder()}
@@ -24,6 +26,10 @@ import java.util.Objects;
  *     tokenizer files, a chat template that cannot be written), as it happens
  * @param onNonFinite what NaN or infinite values in an input or the output do (default {@link
  *     NonFinitePolicy#WARN})
+ * @param device where the kernels run (default {@link Device#CPU}; {@link Device#AUTO} takes a
+ *     usable CUDA device, else the CPU)
+ * @param notices receives the one line in which {@link Device#AUTO} says what it chose, before any
+ *     tensor is merged
  */
 public record MergeOptions(
     int threads,
@@ -35,7 +41,9 @@ public record MergeOptions(
     boolean copyTokenizer,
     boolean writeModelCard,
     WarningListener warnings,
-    NonFinitePolicy onNonFinite) {
+    NonFinitePolicy onNonFinite,
+    Device device,
+    Consumer<String> notices) {
   /** mergekit's default shard size: 5 GB (decimal). */
   public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
 
@@ -61,6 +69,8 @@ public record MergeOptions(
     Objects.requireNonNull(progress, "progress");
     Objects.requireNonNull(warnings, "warnings");
     Objects.requireNonNull(onNonFinite, "onNonFinite");
+    Objects.requireNonNull(device, "device");
+    Objects.requireNonNull(notices, "notices");
   }
 
   /**
@@ -89,7 +99,9 @@ public record MergeOptions(
         .copyTokenizer(copyTokenizer)
         .writeModelCard(writeModelCard)
         .warnings(warnings)
-        .onNonFinite(onNonFinite);
+        .onNonFinite(onNonFinite)
+        .device(device)
+        .notices(notices);
   }
 
   /** Collects {@link MergeOptions}; {@link #build()} validates them. */
@@ -104,6 +116,9 @@ public record MergeOptions(
     private boolean writeModelCard = true;
     private WarningListener warnings = WarningListener.toLogger();
     private NonFinitePolicy onNonFinite = NonFinitePolicy.WARN;
+    private Device device = Device.CPU;
+    private Consumer<String> notices =
+        line -> System.getLogger("dev.amalgam").log(System.Logger.Level.INFO, line);
 
     private Builder() {}
 
@@ -167,6 +182,18 @@ public record MergeOptions(
       return this;
     }
 
+    /** Where the kernels run: cpu, cuda, cuda:N or auto. */
+    public Builder device(Device value) {
+      device = value;
+      return this;
+    }
+
+    /** Where the line that says what {@link Device#AUTO} chose goes. */
+    public Builder notices(Consumer<String> value) {
+      notices = value;
+      return this;
+    }
+
     /**
      * The options.
      *
@@ -184,7 +211,9 @@ public record MergeOptions(
           copyTokenizer,
           writeModelCard,
           warnings,
-          onNonFinite);
+          onNonFinite,
+          device,
+          notices);
     }
   }
 }
