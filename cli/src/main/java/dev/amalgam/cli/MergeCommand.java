@@ -3,6 +3,7 @@ package dev.amalgam.cli;
 import dev.amalgam.convert.ModelFormats;
 import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.ProgressListener;
+import dev.amalgam.kernels.Device;
 import dev.amalgam.merge.config.ConfigReader;
 import dev.amalgam.merge.config.MergeConfig;
 import dev.amalgam.merge.plan.MergeExecutor;
@@ -83,6 +84,16 @@ final class MergeCommand implements Callable<Integer> {
       paramLabel = "N",
       description = "Kernel threads (default: all processors).")
   int threads;
+
+  @Option(
+      names = "--device",
+      paramLabel = "DEVICE",
+      defaultValue = "cpu",
+      description =
+          "Where the kernels run: cpu, cuda (the first usable GPU), cuda:N, or auto (a usable GPU,"
+              + " else the CPU, saying which in one line). cuda and cuda:N fail when the GPU is not"
+              + " usable. Default: ${DEFAULT-VALUE}.")
+  String device;
 
   @Option(
       names = "--out-shard-size",
@@ -177,6 +188,7 @@ final class MergeCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new Main.InvalidInputException("--on-nonfinite: " + e.getMessage());
     }
+    Device where = parseDevice(device);
     OutputSpec out = outputSpec(outFormat, outType, output);
     if (out.isGguf() && spec.commandLine().getParseResult().hasMatchedOption("--out-shard-size")) {
       err.println(
@@ -196,7 +208,9 @@ final class MergeCommand implements Callable<Integer> {
             .copyTokenizer(copyTokenizer)
             .writeModelCard(writeModelCard)
             .warnings(WarningListener.collectingInto(warnings))
-            .onNonFinite(nonFinitePolicy);
+            .onNonFinite(nonFinitePolicy)
+            .device(where)
+            .notices(line -> err.println("amalgam: " + line));
     MergeResult result;
     try (MergePlan plan = MergePlanner.plan(cfg, out, randomSeed, allowCrimes)) {
       plan.warnings().forEach(w -> err.println("amalgam: warning: " + w));
@@ -246,6 +260,15 @@ final class MergeCommand implements Callable<Integer> {
       lines.add("  ... and " + (counts.size() - NON_FINITE_LINES) + " more");
     }
     return lines;
+  }
+
+  /** Parses --device, turning a bad value into a usage error. */
+  static Device parseDevice(String text) {
+    try {
+      return Device.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new Main.InvalidInputException("--device: " + e.getMessage());
+    }
   }
 
   /** The output the options ask for; a .gguf name implies GGUF. */

@@ -1,6 +1,7 @@
 package dev.amalgam.cli;
 
 import dev.amalgam.eval.harness.Generator;
+import dev.amalgam.kernels.Device;
 import dev.amalgam.sweep.Executor;
 import dev.amalgam.sweep.LocalExecutor;
 import dev.amalgam.sweep.PointResult;
@@ -79,6 +80,15 @@ final class SweepCommand implements Callable<Integer> {
       description = "Run only point I of DIR/plan.json (what each Slurm array task runs).")
   Integer point;
 
+  @Option(
+      names = "--device",
+      paramLabel = "DEVICE",
+      defaultValue = "cpu",
+      description =
+          "Where the merges run: cpu, cuda, cuda:N or auto (as merge --device; Slurm tasks get the"
+              + " same). Default: ${DEFAULT-VALUE}.")
+  String device;
+
   @Option(names = "--no-progress", description = "No progress lines.")
   boolean noProgress;
 
@@ -86,6 +96,7 @@ final class SweepCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    Device mergeDevice = MergeCommand.parseDevice(device);
     List<String> warnings = new ArrayList<>();
     SweepSpec sweepSpec = SweepReader.read(file, warnings);
     warnings.forEach(w -> err.println("amalgam: warning: " + w));
@@ -110,6 +121,7 @@ final class SweepCommand implements Callable<Integer> {
               err.println("amalgam: warning: " + w);
               err.flush();
             })) {
+      sweep.mergeDevice(mergeDevice);
       if (point != null) {
         sweep.runPoint(point);
         return 0;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.amalgam.diagnostic.FailureReason;
 import dev.amalgam.diagnostic.WarningListener;
 import dev.amalgam.io.gguf.GgmlType;
+import dev.amalgam.kernels.Device;
 import dev.amalgam.merge.config.ConfigReader;
 import dev.amalgam.merge.config.MergeConfig;
 import dev.amalgam.merge.plan.MergeExecutor;
@@ -95,10 +96,18 @@ public final class MergeStep {
    * complete).
    *
    * @param threads merge threads (0: all cores)
+   * @param device where the merge's kernels run
+   * @param notices receives the line in which {@link Device#AUTO} says what it chose
    * @param warnings the planner's and executor's warnings
    */
   public static void merge(
-      SweepSpec spec, GridPoint point, Path target, int threads, WarningListener warnings)
+      SweepSpec spec,
+      GridPoint point,
+      Path target,
+      int threads,
+      Device device,
+      java.util.function.Consumer<String> notices,
+      WarningListener warnings)
       throws IOException {
     String yaml = configYaml(spec, point, m -> m.path().toAbsolutePath().toString());
     MergeConfig config = ConfigReader.parse(yaml, point.label(), Path.of("").toAbsolutePath());
@@ -107,7 +116,14 @@ public final class MergeStep {
     try (MergePlan plan = MergePlanner.plan(config, out, RANDOM_SEED, false)) {
       plan.warnings().forEach(warnings::warn);
       MergeExecutor.execute(
-          plan, target, MergeOptions.builder().threads(threads).warnings(warnings).build());
+          plan,
+          target,
+          MergeOptions.builder()
+              .threads(threads)
+              .device(device)
+              .notices(notices)
+              .warnings(warnings)
+              .build());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new SweepException(

@@ -1,6 +1,7 @@
 package dev.amalgam.sweep;
 
 import dev.amalgam.diagnostic.FailureReason;
+import dev.amalgam.kernels.Device;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -117,8 +118,11 @@ public final class SlurmExecutor implements Executor {
             "sweep",
             sweep.spec().file().toAbsolutePath().toString(),
             "--out",
-            sweep.outDir().toString(),
-            "--point"));
+            sweep.outDir().toString()));
+    if (sweep.mergeDevice() != Device.CPU) {
+      command.addAll(List.of("--device", sweep.mergeDevice().toString()));
+    }
+    command.add("--point");
     StringBuilder s = new StringBuilder("#!/bin/bash\n");
     s.append(
         "# One point of the sweep per array task; written by amalgam sweep --executor slurm.\n");

@@ -11,6 +11,7 @@ import dev.amalgam.eval.harness.Generator;
 import dev.amalgam.eval.harness.Progress;
 import dev.amalgam.io.gguf.GgufFile;
 import dev.amalgam.io.gguf.GgufTensorInfo;
+import dev.amalgam.kernels.Device;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,6 +50,7 @@ public final class Sweep implements AutoCloseable {
   private int mergesRun;
   private int evaluationsRun;
   private int pointsRunElsewhere;
+  private Device mergeDevice = Device.CPU;
 
   /**
    * Creates a sweep.
@@ -71,6 +73,21 @@ public final class Sweep implements AutoCloseable {
     this.listener = listener;
     this.warnings = warnings;
     this.plan = Grid.expand(spec);
+  }
+
+  /**
+   * Where the merges run (default {@link Device#CPU}); Slurm tasks get the same {@code --device}.
+   *
+   * @return this sweep
+   */
+  public Sweep mergeDevice(Device device) {
+    this.mergeDevice = java.util.Objects.requireNonNull(device, "device");
+    return this;
+  }
+
+  /** Where the merges run. */
+  public Device mergeDevice() {
+    return mergeDevice;
   }
 
   /** The sweep file, read. */
@@ -211,7 +228,7 @@ public final class Sweep implements AutoCloseable {
                 .build());
       } else {
         listener.line("  merging " + p.label());
-        MergeStep.merge(spec, p, model, 0, warnings);
+        MergeStep.merge(spec, p, model, 0, mergeDevice, listener::line, warnings);
         synchronized (this) {
           mergesRun++;
         }
@@ -545,7 +562,7 @@ public final class Sweep implements AutoCloseable {
       Path model = modelPath(timed);
       Files.createDirectories(model.getParent());
       long start = System.nanoTime();
-      MergeStep.merge(spec, timed, model, 0, warnings);
+      MergeStep.merge(spec, timed, model, 0, mergeDevice, listener::line, warnings);
       mergeSeconds = (System.nanoTime() - start) / 1e9;
       b.append(
           String.format(
