@@ -26,7 +26,12 @@ public final class GenerateModels {
       System.err.println("usage: GenerateModels DIR_A DIR_B [LAYERS [DIR_C]]");
       System.exit(2);
     }
-    SyntheticLlama.Shape b = SyntheticLlama.Shape.benchmark();
+    // SHAPE=8b: Llama-3.1-8B's shape (32 layers, hidden 4096, intermediate 14336, vocab 128256), 16
+    // GB each
+    SyntheticLlama.Shape b =
+        "8b".equalsIgnoreCase(System.getenv("SHAPE"))
+            ? new SyntheticLlama.Shape(32, 4096, 14336, 128256, 32, 8, false)
+            : SyntheticLlama.Shape.benchmark();
     int layers = args.length >= 3 ? Integer.parseInt(args[2]) : b.layers();
     SyntheticLlama.Shape shape =
         new SyntheticLlama.Shape(
