@@ -36,6 +36,8 @@ bool failed();
 // touching the CUDA runtime's current device).
 int32_t current_device();
 void select_thread_device(int32_t device);
+// Makes `device` the CUDA runtime's current device for the calling thread; returns a cudaError_t value.
+int32_t use_device(int32_t device);
 
 __host__ __device__ __forceinline__ int64_t dtype_bytes(int32_t dtype) { return dtype == AMALGAM_DTYPE_F32 ? 4 : 2; }
 
@@ -174,6 +176,61 @@ __host__ __device__ __forceinline__ float x86_narrow(double a) {
 #else
   return static_cast<float>(a);
 #endif
+}
+
+// ----------------------------------------------------------------------------------------------- 16-byte access
+// Element code reads and writes 16 bytes at a time where the layout allows (the staged device views are 256-byte
+// aligned); these are plain copies on the host, so kernels' per-thread bodies can be replayed there.
+
+__host__ __device__ __forceinline__ uint4 load16(const char *p) {
+#if defined(__CUDA_ARCH__)
+  return *reinterpret_cast<const uint4 *>(p);
+#else
+  uint4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+#endif
+}
+
+__host__ __device__ __forceinline__ void store16(char *p, uint4 v) {
+#if defined(__CUDA_ARCH__)
+  *reinterpret_cast<uint4 *>(p) = v;
+#else
+  std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+// Elements [i, i + 8) widened exactly to f32 (point 5); base + i * element size must be 16-byte aligned.
+__host__ __device__ __forceinline__ void load8(const char *base, int32_t dtype, int64_t i, float *v) {
+  if (dtype == AMALGAM_DTYPE_F32) {
+    const uint4 a = load16(base + i * 4), b = load16(base + i * 4 + 16);
+    const uint32_t w[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    for (int k = 0; k < 8; ++k) v[k] = f32_from_bits(w[k]);
+  } else {
+    const uint4 a = load16(base + i * 2);
+    const uint32_t w[4] = {a.x, a.y, a.z, a.w};
+    for (int k = 0; k < 4; ++k) {
+      const uint16_t lo = static_cast<uint16_t>(w[k] & 0xffffu), hi = static_cast<uint16_t>(w[k] >> 16);
+      v[2 * k] = dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(lo) : bf16_to_f32(lo);
+      v[2 * k + 1] = dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(hi) : bf16_to_f32(hi);
+    }
+  }
+}
+
+__host__ __device__ __forceinline__ uint32_t narrow16(int32_t dtype, float v) {
+  return dtype == AMALGAM_DTYPE_F16 ? f32_to_f16(v) : f32_to_bf16(v);
+}
+
+// Stores 8 values as dtype (point 5) at elements [i, i + 8); 16-byte aligned as load8.
+__host__ __device__ __forceinline__ void store8(char *base, int32_t dtype, int64_t i, const float *v) {
+  if (dtype == AMALGAM_DTYPE_F32) {
+    store16(base + i * 4, make_uint4(f32_bits(v[0]), f32_bits(v[1]), f32_bits(v[2]), f32_bits(v[3])));
+    store16(base + i * 4 + 16, make_uint4(f32_bits(v[4]), f32_bits(v[5]), f32_bits(v[6]), f32_bits(v[7])));
+  } else {
+    uint32_t w[4];
+    for (int k = 0; k < 4; ++k) w[k] = narrow16(dtype, v[2 * k]) | (narrow16(dtype, v[2 * k + 1]) << 16);
+    store16(base + i * 2, make_uint4(w[0], w[1], w[2], w[3]));
+  }
 }
 
 // ----------------------------------------------------------------------------------------------- staging

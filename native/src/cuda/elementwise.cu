@@ -15,45 +15,6 @@ namespace {
 // Elements per thread in the vector kernels: 16 bytes of a 2-byte dtype.
 constexpr int kVector = 8;
 
-__device__ __forceinline__ void load8(const char *base, int32_t dtype, int64_t i, float *v) {
-  if (dtype == AMALGAM_DTYPE_F32) {
-    const uint4 *p = reinterpret_cast<const uint4 *>(base + i * 4);
-    const uint4 a = p[0], b = p[1];
-    const uint32_t w[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-#pragma unroll
-    for (int k = 0; k < 8; ++k) v[k] = f32_from_bits(w[k]);
-  } else {
-    const uint4 a = *reinterpret_cast<const uint4 *>(base + i * 2);
-    const uint32_t w[4] = {a.x, a.y, a.z, a.w};
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const uint16_t lo = static_cast<uint16_t>(w[k] & 0xffffu), hi = static_cast<uint16_t>(w[k] >> 16);
-      v[2 * k] = dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(lo) : bf16_to_f32(lo);
-      v[2 * k + 1] = dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(hi) : bf16_to_f32(hi);
-    }
-  }
-}
-
-__device__ __forceinline__ uint16_t narrow16(int32_t dtype, float v) {
-  return dtype == AMALGAM_DTYPE_F16 ? f32_to_f16(v) : f32_to_bf16(v);
-}
-
-__device__ __forceinline__ void store8(char *base, int32_t dtype, int64_t i, const float *v) {
-  if (dtype == AMALGAM_DTYPE_F32) {
-    uint4 *p = reinterpret_cast<uint4 *>(base + i * 4);
-    p[0] = make_uint4(f32_bits(v[0]), f32_bits(v[1]), f32_bits(v[2]), f32_bits(v[3]));
-    p[1] = make_uint4(f32_bits(v[4]), f32_bits(v[5]), f32_bits(v[6]), f32_bits(v[7]));
-  } else {
-    uint32_t w[4];
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      w[k] = static_cast<uint32_t>(narrow16(dtype, v[2 * k])) |
-             (static_cast<uint32_t>(narrow16(dtype, v[2 * k + 1])) << 16);
-    }
-    *reinterpret_cast<uint4 *>(base + i * 2) = make_uint4(w[0], w[1], w[2], w[3]);
-  }
-}
-
 bool aligned16(const void *p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 // ------------------------------------------------------------------------------------------------ convert
@@ -285,14 +246,6 @@ void dot3(const void *x, int32_t x_dtype, const void *y, int32_t y_dtype, int64_
 // ------------------------------------------------------------------------------------------------ device pointers
 
 namespace {
-
-// Makes `device` current for the calling thread; returns a cudaError_t value.
-int32_t use_device(int32_t device) {
-  int current = -1;
-  cudaError_t e = cudaGetDevice(&current);
-  if (e == cudaSuccess && current != device) e = cudaSetDevice(device);
-  return static_cast<int32_t>(e);
-}
 
 int32_t last_launch() { return static_cast<int32_t>(cudaGetLastError()); }
 

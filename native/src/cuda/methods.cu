@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cub/device/device_radix_sort.cuh>
 
+#include "../task_arithmetic.h"
 #include "cuda_common.cuh"
 
 namespace amalgam {
@@ -27,57 +28,6 @@ int64_t round256(int64_t bytes) { return (bytes + 255) / 256 * 256; }
 
 // ------------------------------------------------------------------------------------------------ vector access
 
-__host__ __device__ __forceinline__ uint4 load16(const char *p) {
-#if defined(__CUDA_ARCH__)
-  return *reinterpret_cast<const uint4 *>(p);
-#else
-  uint4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-#endif
-}
-
-__host__ __device__ __forceinline__ void store16(char *p, uint4 v) {
-#if defined(__CUDA_ARCH__)
-  *reinterpret_cast<uint4 *>(p) = v;
-#else
-  std::memcpy(p, &v, sizeof v);
-#endif
-}
-
-// Elements [i, i + 8) widened exactly to f32 (point 5); base + i * element size must be 16-byte aligned.
-__host__ __device__ __forceinline__ void load8(const char *base, int32_t dtype, int64_t i, float *v) {
-  if (dtype == AMALGAM_DTYPE_F32) {
-    const uint4 a = load16(base + i * 4), b = load16(base + i * 4 + 16);
-    const uint32_t w[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    for (int k = 0; k < 8; ++k) v[k] = f32_from_bits(w[k]);
-  } else {
-    const uint4 a = load16(base + i * 2);
-    const uint32_t w[4] = {a.x, a.y, a.z, a.w};
-    for (int k = 0; k < 4; ++k) {
-      const uint16_t lo = static_cast<uint16_t>(w[k] & 0xffffu), hi = static_cast<uint16_t>(w[k] >> 16);
-      v[2 * k] = dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(lo) : bf16_to_f32(lo);
-      v[2 * k + 1] = dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(hi) : bf16_to_f32(hi);
-    }
-  }
-}
-
-__host__ __device__ __forceinline__ uint32_t narrow16(int32_t dtype, float v) {
-  return dtype == AMALGAM_DTYPE_F16 ? f32_to_f16(v) : f32_to_bf16(v);
-}
-
-// Stores 8 values as dtype (point 5) at elements [i, i + 8); 16-byte aligned as load8.
-__host__ __device__ __forceinline__ void store8(char *base, int32_t dtype, int64_t i, const float *v) {
-  if (dtype == AMALGAM_DTYPE_F32) {
-    store16(base + i * 4, make_uint4(f32_bits(v[0]), f32_bits(v[1]), f32_bits(v[2]), f32_bits(v[3])));
-    store16(base + i * 4 + 16, make_uint4(f32_bits(v[4]), f32_bits(v[5]), f32_bits(v[6]), f32_bits(v[7])));
-  } else {
-    uint32_t w[4];
-    for (int k = 0; k < 4; ++k) w[k] = narrow16(dtype, v[2 * k]) | (narrow16(dtype, v[2 * k + 1]) << 16);
-    store16(base + i * 2, make_uint4(w[0], w[1], w[2], w[3]));
-  }
-}
-
 // |v| by clearing the sign bit, as the CPU's andps: a NaN keeps its payload.
 __host__ __device__ __forceinline__ float abs_bits(float v) { return f32_from_bits(f32_bits(v) & 0x7fffffffu); }
 
@@ -89,31 +39,6 @@ __host__ __device__ __forceinline__ float abs_bits(float v) { return f32_from_bi
 // scratch of the CPU signature are host memory the GPU does not need.
 
 constexpr int64_t kDellaPiece = int64_t{1} << 21;  // elements per staged piece (at least one whole row)
-
-// Random123's philox4x32_R(10) of the counter (lo32(block), hi32(block), lo32(hash), hi32(hash)) under the key
-// (lo32(seed), hi32(seed)), point 8: ten rounds, the key bumped by the Weyl constants between rounds.
-__host__ __device__ __forceinline__ void philox_block(uint64_t block, uint64_t hash, uint64_t seed, uint32_t out[4]) {
-  uint32_t c0 = static_cast<uint32_t>(block), c1 = static_cast<uint32_t>(block >> 32);
-  uint32_t c2 = static_cast<uint32_t>(hash), c3 = static_cast<uint32_t>(hash >> 32);
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  AMALGAM_METHODS_UNROLL
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2;
-    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    c1 = static_cast<uint32_t>(p1);
-    c3 = static_cast<uint32_t>(p0);
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
 
 // The sort key of element i of a piece: its row in the piece above the 31 magnitude bits.
 __host__ __device__ __forceinline__ uint64_t della_key(uint32_t i, uint32_t row, uint32_t bits) {
@@ -138,7 +63,7 @@ __host__ __device__ __forceinline__ void della_decide_block(float *v, int64_t n,
                                                             const uint32_t *rank, const DellaP &p, uint64_t seed,
                                                             uint64_t hash) {
   uint32_t words[4];
-  philox_block(static_cast<uint64_t>(block), hash, seed, words);
+  ta_philox_block(static_cast<uint64_t>(block), hash, seed, words);
   for (int k = 0; k < 4; ++k) {
     const int64_t i = block * 4 + k - e0;
     if (i < 0 || i >= n) continue;

@@ -152,6 +152,13 @@ int32_t current_device() { return tl_device; }
 
 void select_thread_device(int32_t device) { tl_device = device; }
 
+int32_t use_device(int32_t device) {
+  int current = -1;
+  cudaError_t e = cudaGetDevice(&current);
+  if (e == cudaSuccess && current != device) e = cudaSetDevice(device);
+  return static_cast<int32_t>(e);
+}
+
 int grid_for(int64_t work_items) {
   Context *c = context();
   const int64_t cap = static_cast<int64_t>(c != nullptr ? c->multiprocessors : 1) * 8;
@@ -375,10 +382,8 @@ int32_t set_staging_bytes(int64_t bytes) {
 }
 
 int32_t select_device(int32_t device) {
-  int current = -1;
-  cudaError_t e = cudaGetDevice(&current);
-  if (e == cudaSuccess && current != device) e = cudaSetDevice(device);
-  if (e != cudaSuccess) return static_cast<int32_t>(e);
+  const int32_t e = use_device(device);
+  if (e != 0) return e;
   tl_device = device;
   return 0;
 }
@@ -390,16 +395,9 @@ int32_t set_pipelining(int32_t on) {
   return 0;
 }
 
-int32_t use(int32_t device) {
-  int current = -1;
-  cudaError_t e = cudaGetDevice(&current);
-  if (e == cudaSuccess && current != device) e = cudaSetDevice(device);
-  return static_cast<int32_t>(e);
-}
-
 int32_t device_malloc(int32_t device, int64_t bytes, int64_t *address) {
   *address = 0;
-  int32_t e = use(device);
+  int32_t e = use_device(device);
   if (e != 0) return e;
   void *p = nullptr;
   e = static_cast<int32_t>(cudaMalloc(&p, static_cast<size_t>(bytes)));
@@ -408,13 +406,13 @@ int32_t device_malloc(int32_t device, int64_t bytes, int64_t *address) {
 }
 
 int32_t device_free(int32_t device, int64_t address) {
-  int32_t e = use(device);
+  int32_t e = use_device(device);
   if (e != 0) return e;
   return static_cast<int32_t>(cudaFree(reinterpret_cast<void *>(static_cast<intptr_t>(address))));
 }
 
 int32_t device_copy(int32_t device, int64_t stream, int64_t dst, int64_t src, int64_t bytes, int32_t kind) {
-  int32_t e = use(device);
+  int32_t e = use_device(device);
   if (e != 0) return e;
   const cudaMemcpyKind k = kind == 1   ? cudaMemcpyHostToDevice
                            : kind == 2 ? cudaMemcpyDeviceToHost
@@ -425,7 +423,7 @@ int32_t device_copy(int32_t device, int64_t stream, int64_t dst, int64_t src, in
 }
 
 int32_t device_synchronize(int32_t device, int64_t stream) {
-  int32_t e = use(device);
+  int32_t e = use_device(device);
   if (e != 0) return e;
   return static_cast<int32_t>(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream))));
 }

@@ -60,24 +60,6 @@ __device__ __forceinline__ float load_element(const char *p, int32_t dtype, int6
   return dtype == AMALGAM_DTYPE_F16 ? f16_to_f32(h) : bf16_to_f32(h);
 }
 
-// Eight values to 16-byte aligned dst_dtype storage at element i (a multiple of 8), as store_scalar converts them.
-__device__ __forceinline__ void store8(char *base, int32_t dtype, int64_t i, const float *v) {
-  if (dtype == AMALGAM_DTYPE_F32) {
-    uint4 *p = reinterpret_cast<uint4 *>(base + i * 4);
-    p[0] = make_uint4(f32_bits(v[0]), f32_bits(v[1]), f32_bits(v[2]), f32_bits(v[3]));
-    p[1] = make_uint4(f32_bits(v[4]), f32_bits(v[5]), f32_bits(v[6]), f32_bits(v[7]));
-  } else {
-    uint32_t w[4];
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const uint32_t lo = dtype == AMALGAM_DTYPE_F16 ? f32_to_f16(v[2 * k]) : f32_to_bf16(v[2 * k]);
-      const uint32_t hi = dtype == AMALGAM_DTYPE_F16 ? f32_to_f16(v[2 * k + 1]) : f32_to_bf16(v[2 * k + 1]);
-      w[k] = lo | (hi << 16);
-    }
-    *reinterpret_cast<uint4 *>(base + i * 2) = make_uint4(w[0], w[1], w[2], w[3]);
-  }
-}
-
 // Zeroes n bytes of device memory and waits, so that the work of both staging streams sees the zeros.
 bool clear_device(void *p, int64_t bytes) {
   cudaStream_t s = main_stream();
