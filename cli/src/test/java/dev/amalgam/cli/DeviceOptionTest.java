@@ -49,9 +49,7 @@ class DeviceOptionTest {
   }
 
   private static boolean gpu() {
-    return Cuda.probe().devices().stream()
-        .map(CudaDevice::freeBytes)
-        .anyMatch(f -> f >= Cuda.MIN_FREE_BYTES);
+    return Cuda.probe().devices().stream().anyMatch(CudaDevice::isUsable);
   }
 
   @Test

@@ -25,6 +25,14 @@ public record CudaDevice(
     int runtimeVersion) {
 
   /**
+   * Whether merges may run here: compute capability 7.5 (sm_75) or newer, the oldest this build has
+   * code for, and at least {@link Cuda#MIN_FREE_BYTES} free.
+   */
+  public boolean isUsable() {
+    return computeMajor * 10 + computeMinor >= 75 && freeBytes >= Cuda.MIN_FREE_BYTES;
+  }
+
+  /**
    * One line for logs: "cuda:0 NVIDIA H100 (sm_90, 132 SMs, 79.2 of 79.6 GiB free, driver 13.0)".
    */
   public String describe() {

@@ -479,7 +479,36 @@ public interface Kernels extends AutoCloseable {
   static Kernels cuda(int index, int threads) {
     CudaDevice device = usableCudaDevice(index);
     int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-    return new ParallelKernels(new NativeKernels(device), Math.min(t, CUDA_MAX_THREADS));
+    Kernels k = new ParallelKernels(new NativeKernels(device), Math.min(t, CUDA_MAX_THREADS));
+    try {
+      firstKernel(k);
+    } catch (KernelException e) {
+      k.close();
+      throw new DeviceUnavailableException(
+          "CUDA device " + device.describe() + " failed its first kernel: " + e.getMessage());
+    }
+    return k;
+  }
+
+  /**
+   * A conversion of a few values on a new CUDA device, checked: a driver that cannot run this
+   * build's code (no kernel image for the card) fails here, before a merge has started.
+   */
+  private static void firstKernel(Kernels k) {
+    int n = 64;
+    java.nio.ByteBuffer src =
+        java.nio.ByteBuffer.allocateDirect(4 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    java.nio.ByteBuffer dst =
+        java.nio.ByteBuffer.allocateDirect(2 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < n; i++) src.putFloat(4 * i, i * 0.5f);
+    k.convert(src, dev.amalgam.tensor.DType.F32, dst, dev.amalgam.tensor.DType.BF16, n);
+    for (int i = 0; i < n; i++) {
+      float back = Float.intBitsToFloat((dst.getShort(2 * i) & 0xffff) << 16);
+      if (back != i * 0.5f) {
+        throw new KernelException(
+            "convert", 0, "element " + i + " came back as " + back + ", not " + i * 0.5f);
+      }
+    }
   }
 
   /** Most host threads that feed one CUDA device. */
@@ -521,7 +550,7 @@ public interface Kernels extends AutoCloseable {
 
   private static int firstUsable() {
     for (CudaDevice d : Cuda.probe().devices()) {
-      if (Cuda.device(d.index()).map(x -> x.freeBytes() >= Cuda.MIN_FREE_BYTES).orElse(false)) {
+      if (Cuda.device(d.index()).map(CudaDevice::isUsable).orElse(false)) {
         return d.index();
       }
     }
@@ -560,6 +589,12 @@ public interface Kernels extends AutoCloseable {
                             + " ("
                             + probe.devices().stream().map(CudaDevice::describe).toList()
                             + ")"));
+    if (d.computeMajor() * 10 + d.computeMinor() < 75) {
+      throw new DeviceUnavailableException(
+          "CUDA device "
+              + d.describe()
+              + " is older than sm_75 (Turing), the oldest this build has code for");
+    }
     if (d.freeBytes() < Cuda.MIN_FREE_BYTES) {
       throw new DeviceUnavailableException(
           "CUDA device "

@@ -51,7 +51,7 @@ class CudaMirrorTest {
     Assumptions.assumeTrue(
         !devices.isEmpty(),
         "no usable CUDA device, CUDA mirror tests skipped: "
-            + Cuda.probe().problem().orElse("every device has too little free memory"));
+            + Cuda.probe().problem().orElse("no device is usable (sm_75 or newer, 1 GiB free)"));
     device = devices.get(0).index();
     underTest = Kernels.cuda(device, 2);
     name = devices.get(0).describe();

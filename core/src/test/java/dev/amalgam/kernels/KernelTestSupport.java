@@ -79,9 +79,7 @@ final class KernelTestSupport {
   /** The CUDA devices the kernel tests run on (none on a machine without a GPU). */
   static List<CudaDevice> usableCudaDevices() {
     if (!dev.amalgam.kernels.jni.NativeLibrary.isLoaded()) return List.of();
-    return Cuda.probe().devices().stream()
-        .filter(d -> d.freeBytes() >= Cuda.MIN_FREE_BYTES)
-        .toList();
+    return Cuda.probe().devices().stream().filter(CudaDevice::isUsable).toList();
   }
 
   /**
