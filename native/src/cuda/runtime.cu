@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -20,9 +21,9 @@ thread_local int32_t tl_error = 0;
 thread_local int32_t tl_device = 0;
 
 // Bytes per staging slot; two slots per thread and device, each pinned on the host and mirrored on the device.
-int64_t g_slot_bytes = 32LL << 20;
+std::atomic<int64_t> g_slot_bytes{32LL << 20};
 // Whether piece p + 1 is copied in while piece p runs (the default); off, each piece completes first.
-bool g_pipelining = true;
+std::atomic<bool> g_pipelining{true};
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
