@@ -51,15 +51,21 @@ int grid_for(int64_t work_items);
 // ----------------------------------------------------------------------------------------------- x86 NaN rules
 // GPUs return the canonical NaN 0x7fffffff from every f32 operation; x86 (the contract, amalgam.h point 6) passes
 // the first NaN operand on, quieted, and returns the default NaN 0xffc00000 for an invalid operation. These wrappers
-// give the x86 bits on the device and are the plain operations on the host.
+// give the x86 bits on the device and are the plain operations on the host. AMALGAM_CUDA_HOST_REPLAY (defined only by
+// native/tests/cuda_replay.cu, never by the library) makes the host apply the same explicit NaN rules, so a host replay
+// of the kernels' per-thread bodies gives the device's bits whatever operand order the host compiler picks.
 
 __host__ __device__ __forceinline__ float quiet(float a) { return f32_from_bits(f32_bits(a) | 0x00400000u); }
 __host__ __device__ __forceinline__ bool is_nan(float a) { return (f32_bits(a) & 0x7fffffffu) > 0x7f800000u; }
 __host__ __device__ __forceinline__ float default_nan() { return f32_from_bits(0xffc00000u); }
 
 __host__ __device__ __forceinline__ float x86_mul(float a, float b) {
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
 #if defined(__CUDA_ARCH__)
   float r = __fmul_rn(a, b);
+#else
+  float r = a * b;
+#endif
   if (!is_nan(r)) return r;
   if (is_nan(a)) return quiet(a);
   if (is_nan(b)) return quiet(b);
@@ -70,8 +76,12 @@ __host__ __device__ __forceinline__ float x86_mul(float a, float b) {
 }
 
 __host__ __device__ __forceinline__ float x86_add(float a, float b) {
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
 #if defined(__CUDA_ARCH__)
   float r = __fadd_rn(a, b);
+#else
+  float r = a + b;
+#endif
   if (!is_nan(r)) return r;
   if (is_nan(a)) return quiet(a);
   if (is_nan(b)) return quiet(b);
@@ -82,8 +92,12 @@ __host__ __device__ __forceinline__ float x86_add(float a, float b) {
 }
 
 __host__ __device__ __forceinline__ float x86_sub(float a, float b) {
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
 #if defined(__CUDA_ARCH__)
   float r = __fsub_rn(a, b);
+#else
+  float r = a - b;
+#endif
   if (!is_nan(r)) return r;
   if (is_nan(a)) return quiet(a);
   if (is_nan(b)) return quiet(b);
@@ -94,8 +108,12 @@ __host__ __device__ __forceinline__ float x86_sub(float a, float b) {
 }
 
 __host__ __device__ __forceinline__ float x86_div(float a, float b) {
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
 #if defined(__CUDA_ARCH__)
   float r = __fdiv_rn(a, b);
+#else
+  float r = a / b;
+#endif
   if (!is_nan(r)) return r;
   if (is_nan(a)) return quiet(a);
   if (is_nan(b)) return quiet(b);
@@ -107,8 +125,12 @@ __host__ __device__ __forceinline__ float x86_div(float a, float b) {
 
 // fmaf(a, b, c) as vfmadd: a NaN multiplicand (a before b) wins over a NaN addend.
 __host__ __device__ __forceinline__ float x86_fma(float a, float b, float c) {
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
 #if defined(__CUDA_ARCH__)
   float r = __fmaf_rn(a, b, c);
+#else
+  float r = std::fmaf(a, b, c);
+#endif
   if (!is_nan(r)) return r;
   if (is_nan(a)) return quiet(a);
   if (is_nan(b)) return quiet(b);
@@ -138,7 +160,7 @@ __host__ __device__ __forceinline__ double quiet(double a) {
 
 // Double operations with the x86 NaN rules (default NaN 0xfff8000000000000).
 __host__ __device__ __forceinline__ double x86_nan_result(double r, double a, double b) {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
   if (!is_nan(r)) return r;
   if (is_nan(a)) return quiet(a);
   if (is_nan(b)) return quiet(b);
@@ -156,7 +178,7 @@ __host__ __device__ __forceinline__ double x86_div(double a, double b) { return 
 
 // f32 -> f64 widening keeps a NaN's payload on x86 (cvtss2sd quiets it); the device does the same by bits.
 __host__ __device__ __forceinline__ double x86_widen(float a) {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
   if (!is_nan(a)) return static_cast<double>(a);
   uint32_t u = f32_bits(a) | 0x00400000u;
   uint64_t sign = static_cast<uint64_t>(u >> 31) << 63;
@@ -168,8 +190,12 @@ __host__ __device__ __forceinline__ double x86_widen(float a) {
 
 // f64 -> f32 narrowing (cvtsd2ss): a NaN keeps its sign and top payload bits, quieted.
 __host__ __device__ __forceinline__ float x86_narrow(double a) {
+#if defined(__CUDA_ARCH__) || defined(AMALGAM_CUDA_HOST_REPLAY)
 #if defined(__CUDA_ARCH__)
   if (!is_nan(a)) return __double2float_rn(a);
+#else
+  if (!is_nan(a)) return static_cast<float>(a);
+#endif
   uint64_t u = f64_bits(a) | 0x0008000000000000ull;
   uint32_t sign = static_cast<uint32_t>(u >> 63) << 31;
   return f32_from_bits(sign | 0x7f800000u | static_cast<uint32_t>((u >> 29) & 0x7fffffu));
