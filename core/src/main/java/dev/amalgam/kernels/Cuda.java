@@ -149,13 +149,7 @@ public final class Cuda {
   }
 
   private static void check(String operation, int status) {
-    if (status == NativeKernels.ERR_CUDA) {
-      throw new KernelException(
-          operation, status, explain(AmalgamNative.amalgam_cuda_last_error()));
-    }
-    if (status != 0) {
-      throw new KernelException(operation, status, AmalgamNative.amalgam_status_message(status));
-    }
+    NativeKernels.check(operation, status);
   }
 
   private static long address(Pointer p, String what) {

@@ -477,7 +477,10 @@ public interface Kernels extends AutoCloseable {
    *     device, or less than {@link Cuda#MIN_FREE_BYTES} free)
    */
   static Kernels cuda(int index, int threads) {
-    CudaDevice device = usableCudaDevice(index);
+    return cudaOn(usableCudaDevice(index), threads);
+  }
+
+  private static Kernels cudaOn(CudaDevice device, int threads) {
     int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     Kernels k = new ParallelKernels(new NativeKernels(device), Math.min(t, CUDA_MAX_THREADS));
     try {
@@ -531,9 +534,9 @@ public interface Kernels extends AutoCloseable {
       case AUTO:
       default:
         try {
-          Kernels k = cuda(-1, threads);
-          notice.accept(
-              "device auto: using " + Cuda.device(firstUsable()).orElseThrow().describe());
+          CudaDevice d = usableCudaDevice(-1);
+          Kernels k = cudaOn(d, threads);
+          notice.accept("device auto: using " + d.describe());
           return k;
         } catch (DeviceUnavailableException e) {
           Kernels cpu = best(threads);
@@ -548,54 +551,43 @@ public interface Kernels extends AutoCloseable {
     }
   }
 
-  private static int firstUsable() {
-    for (CudaDevice d : Cuda.probe().devices()) {
-      if (Cuda.device(d.index()).map(CudaDevice::isUsable).orElse(false)) {
-        return d.index();
-      }
-    }
-    throw new DeviceUnavailableException("no usable CUDA device");
-  }
-
+  /** Device {@code index} (the first usable one for -1), checked and queried now. */
   private static CudaDevice usableCudaDevice(int index) {
     Cuda.Probe probe = Cuda.probe();
     if (probe.devices().isEmpty()) {
       throw new DeviceUnavailableException(
           "no usable CUDA device: " + probe.problem().orElse("none"));
     }
-    int chosen = index >= 0 ? index : -1;
-    if (chosen < 0) {
-      try {
-        chosen = firstUsable();
-      } catch (DeviceUnavailableException e) {
-        throw new DeviceUnavailableException(
-            "no usable CUDA device: each has less than "
-                + (Cuda.MIN_FREE_BYTES >> 20)
-                + " MiB free ("
-                + probe.devices().stream().map(CudaDevice::describe).toList()
-                + ")");
+    String all = probe.devices().stream().map(CudaDevice::describe).toList().toString();
+    if (index < 0) {
+      for (CudaDevice d : probe.devices()) {
+        Optional<CudaDevice> now = Cuda.device(d.index());
+        if (now.isPresent() && now.get().isUsable()) return now.get();
       }
+      throw new DeviceUnavailableException(
+          "no usable CUDA device: each is older than sm_75 or has less than "
+              + (Cuda.MIN_FREE_BYTES >> 20)
+              + " MiB free "
+              + all);
     }
-    final int wanted = chosen;
     CudaDevice d =
-        Cuda.device(wanted)
+        Cuda.device(index)
             .orElseThrow(
                 () ->
                     new DeviceUnavailableException(
                         "no CUDA device cuda:"
-                            + wanted
+                            + index
                             + "; this machine has "
                             + probe.devices().size()
-                            + " ("
-                            + probe.devices().stream().map(CudaDevice::describe).toList()
-                            + ")"));
+                            + " "
+                            + all));
     if (d.computeMajor() * 10 + d.computeMinor() < 75) {
       throw new DeviceUnavailableException(
           "CUDA device "
               + d.describe()
               + " is older than sm_75 (Turing), the oldest this build has code for");
     }
-    if (d.freeBytes() < Cuda.MIN_FREE_BYTES) {
+    if (!d.isUsable()) {
       throw new DeviceUnavailableException(
           "CUDA device "
               + d.describe()

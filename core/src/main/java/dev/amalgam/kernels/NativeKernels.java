@@ -71,18 +71,13 @@ final class NativeKernels implements KernelBackend {
     return AmalgamNative.amalgam_address_of(buffer) + offset;
   }
 
-  private static void check(String operation, int status) {
+  /**
+   * Turns a native status into a KernelException (a CUDA error with its name); shared with Cuda.
+   */
+  static void check(String operation, int status) {
     if (status == ERR_CUDA) {
-      int error = AmalgamNative.amalgam_cuda_last_error();
       throw new KernelException(
-          operation,
-          status,
-          "CUDA error "
-              + error
-              + " "
-              + AmalgamNative.amalgam_cuda_error_name(error)
-              + ": "
-              + AmalgamNative.amalgam_cuda_error_string(error));
+          operation, status, Cuda.explain(AmalgamNative.amalgam_cuda_last_error()));
     }
     if (status != 0) {
       throw new KernelException(operation, status, AmalgamNative.amalgam_status_message(status));
