@@ -259,6 +259,7 @@ int32_t device_convert(int32_t device, int64_t stream, int64_t src, int32_t src_
                        int64_t n) {
   int32_t e = use_device(device);
   if (e != 0 || n == 0) return e;
+  select_thread_device(device);  // grid_for() sizes the grid from this device's context
   launch_convert(as_stream(stream), as_device(src), src_dtype, as_device(dst), dst_dtype, n);
   return last_launch();
 }
@@ -267,6 +268,7 @@ int32_t device_weighted_sum(int32_t device, int64_t stream, int32_t count, const
                             const float *coefficients, int64_t out, int32_t out_dtype, int64_t n) {
   int32_t e = use_device(device);
   if (e != 0 || n == 0) return e;
+  select_thread_device(device);  // grid_for() sizes the grid from this device's context
   if (count > kSumInputs) return static_cast<int32_t>(cudaErrorInvalidValue);
   const void *pointers[kSumInputs];
   for (int k = 0; k < count; ++k) pointers[k] = as_device(inputs[k]);
