@@ -177,6 +177,21 @@ void launch_dot3_blocks(cudaStream_t stream, const void *x, int32_t xd, const vo
       static_cast<const char *>(x), xd, static_cast<const char *>(y), yd, n, first_block, block_sums);
 }
 
+// The three sums of every block, then their totals: scratch of the calling thread's context.
+double *dot3_scratch(int64_t blocks) {
+  return static_cast<double *>(device_scratch((blocks * 3 + 3) * static_cast<int64_t>(sizeof(double))));
+}
+
+// The blocks' chain (or segment chains, segment_blocks > 0) on one thread, then the three sums to host memory;
+// waits for the stream.
+cudaError_t finish_dot3(cudaStream_t s, double *sums, int64_t blocks, int64_t segment_blocks, double *result) {
+  dot3_total_kernel<<<1, 32, 0, s>>>(sums, blocks, segment_blocks, sums + 3 * blocks);
+  cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) e = cudaMemcpyAsync(result, sums + 3 * blocks, 3 * sizeof(double), cudaMemcpyDeviceToHost, s);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  return e;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------ table entries
@@ -228,7 +243,7 @@ void weighted_sum(int32_t count, const void *const *inputs, const int32_t *input
 
 void dot3(const void *x, int32_t x_dtype, const void *y, int32_t y_dtype, int64_t n, double *result) {
   const int64_t blocks = (n + AMALGAM_DOT_BLOCK - 1) / AMALGAM_DOT_BLOCK;
-  auto *sums = static_cast<double *>(device_scratch((blocks * 3 + 3) * static_cast<int64_t>(sizeof(double))));
+  double *sums = dot3_scratch(blocks);
   if (sums == nullptr) return;
   const HostArray arrays[2] = {{x, nullptr, dtype_bytes(x_dtype), 1, 0}, {y, nullptr, dtype_bytes(y_dtype), 1, 0}};
   const bool ok = staged_call(
@@ -236,11 +251,8 @@ void dot3(const void *x, int32_t x_dtype, const void *y, int32_t y_dtype, int64_
         launch_dot3_blocks(s, d[0].data, x_dtype, d[1].data, y_dtype, len, first / AMALGAM_DOT_BLOCK, sums);
       });
   if (!ok) return;
-  cudaStream_t s = main_stream();
-  dot3_total_kernel<<<1, 32, 0, s>>>(sums, blocks, 0, sums + 3 * blocks);
-  if (!launched()) return;
-  AMALGAM_CUDA_TRY(cudaMemcpyAsync(result, sums + 3 * blocks, 3 * sizeof(double), cudaMemcpyDeviceToHost, s));
-  AMALGAM_CUDA_TRY(cudaStreamSynchronize(s));
+  const cudaError_t e = finish_dot3(main_stream(), sums, blocks, 0, result);
+  if (e != cudaSuccess) record_error(e);
 }
 
 // ------------------------------------------------------------------------------------------------ device pointers
@@ -282,16 +294,11 @@ int32_t device_dot3(int32_t device, int64_t stream, int64_t x, int32_t x_dtype, 
   if (e != 0) return e;
   select_thread_device(device);
   const int64_t blocks = (n + AMALGAM_DOT_BLOCK - 1) / AMALGAM_DOT_BLOCK;
-  auto *sums = static_cast<double *>(device_scratch((blocks * 3 + 3) * static_cast<int64_t>(sizeof(double))));
+  double *sums = dot3_scratch(blocks);
   if (sums == nullptr) return take_error();
   cudaStream_t s = as_stream(stream);
   if (n > 0) launch_dot3_blocks(s, as_device(x), x_dtype, as_device(y), y_dtype, n, 0, sums);
-  dot3_total_kernel<<<1, 32, 0, s>>>(sums, blocks, AMALGAM_DOT_SEGMENT / AMALGAM_DOT_BLOCK, sums + 3 * blocks);
-  e = last_launch();
-  if (e != 0) return e;
-  e = static_cast<int32_t>(cudaMemcpyAsync(result, sums + 3 * blocks, 3 * sizeof(double), cudaMemcpyDeviceToHost, s));
-  if (e != 0) return e;
-  return static_cast<int32_t>(cudaStreamSynchronize(s));
+  return static_cast<int32_t>(finish_dot3(s, sums, blocks, AMALGAM_DOT_SEGMENT / AMALGAM_DOT_BLOCK, result));
 }
 
 }  // namespace cuda
