@@ -551,6 +551,17 @@ public interface Kernels extends AutoCloseable {
     }
   }
 
+  /**
+   * Device {@code index} as it is now; a failing query makes it unusable (auto then falls back).
+   */
+  private static Optional<CudaDevice> queryDevice(int index) {
+    try {
+      return Cuda.device(index);
+    } catch (KernelException e) {
+      throw new DeviceUnavailableException("CUDA device cuda:" + index + ": " + e.getMessage());
+    }
+  }
+
   /** Device {@code index} (the first usable one for -1), checked and queried now. */
   private static CudaDevice usableCudaDevice(int index) {
     Cuda.Probe probe = Cuda.probe();
@@ -561,7 +572,7 @@ public interface Kernels extends AutoCloseable {
     String all = probe.devices().stream().map(CudaDevice::describe).toList().toString();
     if (index < 0) {
       for (CudaDevice d : probe.devices()) {
-        Optional<CudaDevice> now = Cuda.device(d.index());
+        Optional<CudaDevice> now = queryDevice(d.index());
         if (now.isPresent() && now.get().isUsable()) return now.get();
       }
       throw new DeviceUnavailableException(
@@ -571,7 +582,7 @@ public interface Kernels extends AutoCloseable {
               + all);
     }
     CudaDevice d =
-        Cuda.device(index)
+        queryDevice(index)
             .orElseThrow(
                 () ->
                     new DeviceUnavailableException(
