@@ -32,7 +32,7 @@ if [[ " $steps " == *" 1 "* ]]; then
   echo "== 1. GPU tests"
   (cd "$root" && mvn -B -q -Damalgam.fuzz.skip=true \
     -Dtest='Cuda*Test,KernelEquivalenceTest,MethodKernelTest,SceKernelTest,TaskArithmeticKernelTest,GramKernelTest,DellaRowTest,ConversionTest,BlockKernelTest,NonFiniteCountTest,PhiloxTest,DeviceOptionTest' \
-    -Dsurefire.failIfNoSpecifiedTests=false -DargLine=-Xmx8g install 2>&1 | grep -E "Tests run|FAIL|skipped|Skipped" || true)
+    -Dsurefire.failIfNoSpecifiedTests=false -Damalgam.test.heap=8g test 2>&1 | grep -E "Tests run|FAIL|skipped|Skipped" || true)
 fi
 
 jar="$root/benchmarks/target/benchmarks.jar"
